@@ -157,8 +157,14 @@ class SamplesFrame:
             (self.device_id, self.side, self.seq, self.timestamp_us, self.sample_rate_hz)
             == (other.device_id, other.side, other.seq, other.timestamp_us, other.sample_rate_hz)
             and np.array_equal(self.counts, other.counts)
-            and (self.imu is None) == (other.imu is None)
-            and (self.imu is None or np.array_equal(self.imu, other.imu))
+            and (
+                (self.imu is None and other.imu is None)
+                or (
+                    self.imu is not None
+                    and other.imu is not None
+                    and np.array_equal(self.imu, other.imu)
+                )
+            )
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -380,5 +386,4 @@ def encode_samples_frames(
     mv = memoryview(raw.tobytes())
     step = size + CRC_SIZE
     rec["crc"] = [binascii.crc_hqx(mv[i * step : i * step + size], 0xFFFF) for i in range(n_frames)]
-    raw = rec.view(np.uint8)
-    return cobs_encode_many(raw, np.full(n_frames, size + CRC_SIZE))
+    return cobs_encode_many(rec.view(np.uint8), np.full(n_frames, size + CRC_SIZE))
