@@ -1,0 +1,1205 @@
+"""Recording container: raw wire bytes with host receive times, written crash-safe.
+
+A recording keeps the bytes of every transport stream exactly as they were received (the
+COBS-framed wire bytes of ``firmware_protocol/SPEC.md``), each chunk stamped with the host's
+monotonic receive time. Replay therefore goes through the same decoder as live data. This module
+is only the container; decoding frames is done on top of :func:`read_raw_recording`.
+
+The byte layout is specified in ``recordings/FORMAT.md``. In short::
+
+    file   = file header, then blocks until the end of the file
+    header = b"INSOLREC", u16 format_version, u16 reserved, u32 json_len, JSON, u32 crc32(JSON)
+    block  = b"IBLK", u8 kind, u8 stream_id, u16 n_chunks, u32 payload_len, u32 crc,
+             n_chunks x (f64 host_time_s, u32 byte_len), payload
+
+The writer appends whole blocks with one ``write`` system call each time it flushes, at least
+every ``flush_interval_s``; a process killed at any moment leaves a file whose blocks up to the
+last flush are intact and whose torn tail, if any, the reader reports as :class:`Damage`.
+
+Examples
+--------
+>>> header = {  # doctest: +SKIP
+...     "source": "sim",
+...     "streams": [{"stream_id": 0, "transport": "sim", "label": "left"}],
+...     "devices": [],
+... }
+>>> with RecordingWriter("run.insrec", header) as writer:  # doctest: +SKIP
+...     writer.write_chunk(0, b"...wire bytes...")
+>>> rec = read_raw_recording("run.insrec")  # doctest: +SKIP
+>>> rec.streams[0].data, rec.streams[0].chunk_time_s, rec.damage  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from insole.errors import RecordingError
+
+__all__ = [
+    "EVENT_STREAM_ID",
+    "FORMAT_VERSION",
+    "KIND_DATA",
+    "KIND_EVENT",
+    "Block",
+    "Damage",
+    "RawRecording",
+    "RawStream",
+    "RecordingWriter",
+    "iter_blocks",
+    "read_header",
+    "read_raw_recording",
+]
+
+FORMAT_VERSION = 1
+"""Version of the container format written by this module (``recordings/FORMAT.md``)."""
+
+KIND_DATA = 1
+"""Block kind holding wire-byte chunks of one stream."""
+
+KIND_EVENT = 2
+"""Block kind holding one JSON event (disconnect, reconnect, gap, pause, note, ...)."""
+
+EVENT_STREAM_ID = 255
+"""Stream id of events that concern the whole recording rather than one stream."""
+
+FILE_MAGIC = b"INSOLREC"
+BLOCK_MAGIC = b"IBLK"
+
+_FILE_HEAD = struct.Struct("<8sHHI")  # magic, format_version, reserved, header_len
+_BLOCK_HEAD = struct.Struct("<4sBBHII")  # magic, kind, stream_id, n_chunks, payload_len, crc
+_CHUNK_DTYPE = np.dtype([("host_time_s", "<f8"), ("byte_len", "<u4")])  # 12 bytes, packed
+_U32 = struct.Struct("<I")
+_F64 = struct.Struct("<d")
+_MAX_HEADER_LEN = 16 * 1024 * 1024
+_MAX_CHUNKS_PER_BLOCK = 0xFFFF
+_MAX_CHUNK_LEN = 0xFFFFFFFF
+
+_KNOWN_EVENTS = ("disconnect", "reconnect", "gap", "pause", "note")
+_HEADER_KEYS_REQUIRED = ("format_version", "software", "start_time", "source", "streams", "devices")
+_HEADER_KEYS_OPTIONAL = ("notes", "extra")
+_DEVICE_KEYS = ("device_id", "side", "sample_rate_hz", "n_sensors", "adc_bits", "layout",
+                "calibration")
+
+
+def _software_version() -> str:
+    """Return the installed version of the insole package, or ``"unknown"``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("insole")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# --------------------------------------------------------------------------------------------
+# Header validation
+# --------------------------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _validate_header(header: Mapping[str, Any], path: str, *, writing: bool) -> None:
+    """Check the header structure; raise a one-line :class:`RecordingError` on the first problem.
+
+    Parameters
+    ----------
+    header : mapping
+        The complete header (defaults already filled in).
+    path : str
+        File name used in the message.
+    writing : bool
+        True when validating the header given to the writer (stricter: no unknown top-level
+        keys; the message tells the caller to fix the dict), False when reading a file.
+    """
+    fix = ("fix the header dict passed to RecordingWriter" if writing
+           else "the header was not written by a compatible insole writer")
+
+    def fail(what: str) -> NoReturn:
+        raise RecordingError(f"{path}: {what}; {fix}", path=path,
+                             offset=None if writing else _FILE_HEAD.size)
+
+    if not isinstance(header, Mapping):
+        fail(f"header must be a JSON object (dict), got {type(header).__name__}")
+    for key in _HEADER_KEYS_REQUIRED:
+        if key not in header:
+            fail(f"header lacks the required key {key!r}")
+    if writing:
+        unknown = sorted(set(header) - set(_HEADER_KEYS_REQUIRED) - set(_HEADER_KEYS_OPTIONAL))
+        if unknown:
+            fail(f"header has unknown key(s) {unknown} (put custom data under 'extra')")
+    if header["format_version"] != FORMAT_VERSION:
+        fail(f"header['format_version'] must be {FORMAT_VERSION}, "
+             f"got {header['format_version']!r}")
+    software = header["software"]
+    if not (isinstance(software, Mapping) and isinstance(software.get("name"), str)
+            and isinstance(software.get("version"), str)):
+        fail(f"header['software'] must be {{'name': str, 'version': str}}, got {software!r}")
+    start_time = header["start_time"]
+    try:
+        parsed = datetime.fromisoformat(start_time) if isinstance(start_time, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        fail("header['start_time'] must be an ISO 8601 time with a UTC offset, e.g. "
+             f"'2025-05-01T07:30:00.000000+02:00', got {start_time!r}")
+    if not (isinstance(header["source"], str) and header["source"]):
+        fail(f"header['source'] must be a non-empty string such as 'sim' or "
+             f"'serial:/dev/ttyUSB0', got {header['source']!r}")
+
+    streams = header["streams"]
+    if not isinstance(streams, list):
+        fail(f"header['streams'] must be a list, got {type(streams).__name__}")
+    seen_streams: set[int] = set()
+    for i, stream in enumerate(streams):
+        where = f"header['streams'][{i}]"
+        if not isinstance(stream, Mapping):
+            fail(f"{where} must be a dict, got {type(stream).__name__}")
+        for key in ("stream_id", "transport", "label"):
+            if key not in stream:
+                fail(f"{where} lacks the key {key!r}")
+        sid = stream["stream_id"]
+        if not (_is_int(sid) and 0 <= sid < EVENT_STREAM_ID):
+            fail(f"{where}['stream_id'] must be an int in 0..254 (255 is reserved for "
+                 f"recording-wide events), got {sid!r}")
+        if sid in seen_streams:
+            fail(f"{where}['stream_id'] {sid} is used twice")
+        seen_streams.add(sid)
+        for key in ("transport", "label"):
+            if not isinstance(stream[key], str):
+                fail(f"{where}[{key!r}] must be a string, got {stream[key]!r}")
+
+    devices = header["devices"]
+    if not isinstance(devices, list):
+        fail(f"header['devices'] must be a list, got {type(devices).__name__}")
+    seen_devices: set[tuple[int, str]] = set()
+    for i, device in enumerate(devices):
+        where = f"header['devices'][{i}]"
+        if not isinstance(device, Mapping):
+            fail(f"{where} must be a dict, got {type(device).__name__}")
+        for key in _DEVICE_KEYS:
+            if key not in device:
+                fail(f"{where} lacks the key {key!r}")
+        if not (_is_int(device["device_id"]) and 0 <= device["device_id"] <= 0xFFFF):
+            fail(f"{where}['device_id'] must be an int in 0..65535, got {device['device_id']!r}")
+        if device["side"] not in ("left", "right"):
+            fail(f"{where}['side'] must be 'left' or 'right', got {device['side']!r}")
+        if not (_is_number(device["sample_rate_hz"]) and device["sample_rate_hz"] > 0):
+            fail(f"{where}['sample_rate_hz'] must be a positive number, "
+                 f"got {device['sample_rate_hz']!r}")
+        if not (_is_int(device["n_sensors"]) and 1 <= device["n_sensors"] <= 64):
+            fail(f"{where}['n_sensors'] must be an int in 1..64, got {device['n_sensors']!r}")
+        if not (_is_int(device["adc_bits"]) and 1 <= device["adc_bits"] <= 16):
+            fail(f"{where}['adc_bits'] must be an int in 1..16, got {device['adc_bits']!r}")
+        for key in ("layout", "calibration"):
+            if not isinstance(device[key], Mapping):
+                fail(f"{where}[{key!r}] must be a dict (may be empty), got {device[key]!r}")
+        ident = (device["device_id"], device["side"])
+        if ident in seen_devices:
+            fail(f"{where} repeats device_id {ident[0]} on side {ident[1]!r}")
+        seen_devices.add(ident)
+
+    if "notes" in header and not isinstance(header["notes"], str):
+        fail(f"header['notes'] must be a string, got {type(header['notes']).__name__}")
+    if "extra" in header and not isinstance(header["extra"], Mapping):
+        fail(f"header['extra'] must be a dict, got {type(header['extra']).__name__}")
+
+
+# --------------------------------------------------------------------------------------------
+# Writer
+# --------------------------------------------------------------------------------------------
+
+
+class _Pending:
+    """Chunks of one stream buffered until the next block is written."""
+
+    __slots__ = ("times", "chunks", "n_bytes")
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.chunks: list[bytes] = []
+        self.n_bytes = 0
+
+
+def _encode_block(kind: int, stream_id: int, times: list[float], chunks: list[bytes]) -> bytes:
+    """Return the bytes of one block (header, chunk table, payload)."""
+    table = np.empty(len(chunks), dtype=_CHUNK_DTYPE)
+    table["host_time_s"] = times
+    table["byte_len"] = [len(c) for c in chunks]
+    body = table.tobytes() + b"".join(chunks)
+    fields = struct.pack("<BBHI", kind, stream_id, len(chunks), len(body) - table.nbytes)
+    crc = zlib.crc32(body, zlib.crc32(fields))
+    return BLOCK_MAGIC + fields + struct.pack("<I", crc) + body
+
+
+class RecordingWriter:
+    """Write a recording as it streams, so that a killed process leaves a readable file.
+
+    Chunks are buffered per stream and written as blocks (see ``recordings/FORMAT.md``). The
+    design has no timer thread: buffered chunks are written by the calls that arrive —
+    :meth:`write_chunk` when the oldest buffered chunk is ``flush_interval_s`` old or a stream's
+    buffer exceeds ``block_bytes``, :meth:`write_event` always, :meth:`flush` and :meth:`close`
+    always, and :meth:`maybe_flush` on the same age rule. A live runtime whose sources can fall
+    silent (a disconnected insole) must call :meth:`maybe_flush` at least once a second, e.g.
+    from the loop or timer it already has, so that received bytes never wait in memory longer
+    than about ``flush_interval_s`` + 1 s.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to create. An existing file is an error unless ``overwrite`` is true.
+    header : dict
+        Header of the recording (see ``recordings/FORMAT.md``). Required keys: ``source``,
+        ``streams`` and ``devices`` (may be empty: devices also describe themselves in their
+        DEVICE_INFO frames). ``format_version``, ``software`` and ``start_time`` are filled in
+        when absent; ``start_time`` is then the wall-clock time of host time 0, i.e. of this
+        constructor call. Optional: ``notes`` (str) and ``extra`` (dict).
+    flush_interval_s : float, default 0.5
+        Maximum age of a buffered chunk before the next call writes it to the operating system.
+    block_bytes : int, default 65536
+        A stream's buffer is written as a block as soon as it holds this many payload bytes.
+    clock : callable, default time.monotonic
+        Monotonic clock in seconds. Host time 0 is its value when the writer is created; chunk
+        times default to ``clock() - start_clock_s``. Tests pass a fake clock.
+    overwrite : bool, default False
+        Replace an existing file instead of refusing to.
+
+    Raises
+    ------
+    RecordingError
+        If the header is invalid, the file exists (and ``overwrite`` is false), or the file
+        cannot be created.
+
+    Notes
+    -----
+    Crash safety: every flush hands whole blocks to the operating system with unbuffered
+    ``write`` calls, so after a flush the data survives a SIGKILL of this process (it is in the
+    OS page cache). ``os.fsync`` is called only by :meth:`close` (and by ``flush(fsync=True)``):
+    syncing on every flush costs milliseconds per call on some disks and only adds safety
+    against power loss or a kernel crash, not against the process being killed. A kill in the
+    middle of a ``write`` leaves a torn last block, which readers report as :class:`Damage`
+    with the blocks before it intact.
+
+    The methods are thread-safe (one lock), so reader threads may share one writer.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        header: Mapping[str, Any],
+        *,
+        flush_interval_s: float = 0.5,
+        block_bytes: int = 64 * 1024,
+        clock: Callable[[], float] = time.monotonic,
+        overwrite: bool = False,
+    ) -> None:
+        self._path = Path(path)
+        name = str(self._path)
+        if not (_is_number(flush_interval_s) and flush_interval_s > 0):
+            raise RecordingError(
+                f"{name}: flush_interval_s must be a positive number of seconds, "
+                f"got {flush_interval_s!r}; pass e.g. 0.5", path=name)
+        if not (_is_int(block_bytes) and block_bytes > 0):
+            raise RecordingError(
+                f"{name}: block_bytes must be a positive int, got {block_bytes!r}; "
+                "pass e.g. 65536", path=name)
+        if not isinstance(header, Mapping):
+            raise RecordingError(
+                f"{name}: header must be a dict, got {type(header).__name__}; "
+                "pass the header as a dict", path=name)
+        self._flush_interval_s = float(flush_interval_s)
+        self._block_bytes = block_bytes
+        self._clock = clock
+
+        self._start_clock_s = float(clock())
+        full: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "software": {"name": "insole", "version": _software_version()},
+            "start_time": datetime.now(UTC).astimezone().isoformat(),
+        }
+        full.update(copy.deepcopy(dict(header)))
+        _validate_header(full, name, writing=True)
+        try:
+            header_json = json.dumps(full, ensure_ascii=False, allow_nan=False,
+                                     indent=2).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise RecordingError(
+                f"{name}: header is not JSON-serialisable ({exc}); use only dicts, lists, "
+                "strings, finite numbers, booleans and None", path=name) from None
+        self._header = full
+        self._stream_ids = frozenset(s["stream_id"] for s in full["streams"])
+
+        self._lock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._pending_since: float | None = None  # clock() when the oldest pending chunk came
+        self._blocks_written = 0
+        self._bytes_written = 0
+        self._closed = False
+
+        try:
+            self._file = open(self._path, "wb" if overwrite else "xb", buffering=0)
+        except FileExistsError:
+            raise RecordingError(
+                f"{name}: file already exists; choose a new file name or pass overwrite=True",
+                path=name) from None
+        except OSError as exc:
+            raise RecordingError(
+                f"{name}: cannot create the recording ({exc.strerror or exc}); check that the "
+                "folder exists and is writable", path=name) from None
+        file_head = _FILE_HEAD.pack(FILE_MAGIC, FORMAT_VERSION, 0, len(header_json))
+        with self._lock:
+            self._write_all(file_head + header_json + struct.pack("<I", zlib.crc32(header_json)))
+
+    # ---- properties ------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """Path of the file being written."""
+        return self._path
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The header as written, defaults filled in (a copy)."""
+        return copy.deepcopy(self._header)
+
+    @property
+    def start_clock_s(self) -> float:
+        """Value of ``clock()`` at host time 0 (when the writer was created)."""
+        return self._start_clock_s
+
+    @property
+    def blocks_written(self) -> int:
+        """Number of blocks handed to the operating system so far."""
+        return self._blocks_written
+
+    @property
+    def bytes_written(self) -> int:
+        """Number of file bytes handed to the operating system so far (header included)."""
+        return self._bytes_written
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close` (or after a failed write)."""
+        return self._closed
+
+    def now_s(self) -> float:
+        """Return the current host time: seconds on ``clock`` since the recording started."""
+        return self._clock() - self._start_clock_s
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def write_chunk(
+        self, stream_id: int, data: bytes, host_time_s: float | None = None
+    ) -> None:
+        """Buffer one chunk of received wire bytes; write blocks when they are due.
+
+        Parameters
+        ----------
+        stream_id : int
+            A ``stream_id`` declared in ``header['streams']``.
+        data : bytes-like
+            The bytes exactly as the transport delivered them. Empty chunks are ignored.
+        host_time_s : float, optional
+            Receive time in seconds since the recording start on the writer's clock. Defaults to
+            now. Times should not decrease within a stream.
+
+        Raises
+        ------
+        RecordingError
+            If the writer is closed, the stream is not declared, the time is not finite, or the
+            write to disk fails.
+        """
+        with self._lock:
+            self._check_open()
+            if stream_id not in self._stream_ids:
+                raise RecordingError(
+                    f"{self._path}: stream_id {stream_id!r} is not declared in "
+                    f"header['streams'] (declared: {sorted(self._stream_ids)}); add it to the "
+                    "header", path=str(self._path))
+            now = self._clock()
+            t = self._host_time(now, host_time_s)
+            chunk = bytes(data)
+            if not chunk:
+                return
+            if len(chunk) > _MAX_CHUNK_LEN:
+                raise RecordingError(
+                    f"{self._path}: chunk of {len(chunk)} bytes is too large (max 4 GiB - 1); "
+                    "split it", path=str(self._path))
+            pending = self._pending.get(stream_id)
+            if pending is None:
+                pending = self._pending[stream_id] = _Pending()
+            pending.times.append(t)
+            pending.chunks.append(chunk)
+            pending.n_bytes += len(chunk)
+            if self._pending_since is None:
+                self._pending_since = now
+            if now - self._pending_since >= self._flush_interval_s:
+                self._write_pending([])
+            elif (pending.n_bytes >= self._block_bytes
+                  or len(pending.chunks) >= _MAX_CHUNKS_PER_BLOCK):
+                self._write_pending([], only=stream_id)
+
+    def write_event(
+        self,
+        event: str,
+        *,
+        stream_id: int = EVENT_STREAM_ID,
+        host_time_s: float | None = None,
+        **fields: Any,
+    ) -> None:
+        """Write an event block now, after all buffered chunks.
+
+        Parameters
+        ----------
+        event : str
+            Event name. Standard names: ``"disconnect"``, ``"reconnect"``, ``"gap"``,
+            ``"pause"``, ``"note"``; readers keep unknown names as they are.
+        stream_id : int, default 255
+            The stream concerned, or 255 for the whole recording.
+        host_time_s : float, optional
+            Time of the event in seconds since the recording start; defaults to now.
+        **fields
+            Further JSON-serialisable fields stored with the event (e.g. ``text="..."``,
+            ``reason="..."``). ``stream_offset`` is reserved: readers add it.
+
+        Raises
+        ------
+        RecordingError
+            If the writer is closed, the event name is empty, the stream is not declared, the
+            fields are not JSON-serialisable, or the write fails.
+        """
+        with self._lock:
+            self._check_open()
+            if not (isinstance(event, str) and event):
+                raise RecordingError(
+                    f"{self._path}: event must be a non-empty string such as "
+                    f"{_KNOWN_EVENTS}, got {event!r}", path=str(self._path))
+            if stream_id != EVENT_STREAM_ID and stream_id not in self._stream_ids:
+                raise RecordingError(
+                    f"{self._path}: event stream_id {stream_id!r} is not declared in "
+                    f"header['streams']; use a declared id or 255 for the whole recording",
+                    path=str(self._path))
+            if "stream_offset" in fields:
+                raise RecordingError(
+                    f"{self._path}: event field 'stream_offset' is reserved (readers compute "
+                    "it); rename the field", path=str(self._path))
+            t = self._host_time(self._clock(), host_time_s)
+            record = {"event": event, "stream_id": stream_id, **fields}
+            try:
+                payload = json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except (TypeError, ValueError) as exc:
+                raise RecordingError(
+                    f"{self._path}: fields of event {event!r} are not JSON-serialisable "
+                    f"({exc}); pass strings, finite numbers, lists or dicts",
+                    path=str(self._path)) from None
+            self._write_pending([_encode_block(KIND_EVENT, stream_id, [t], [payload])])
+
+    def maybe_flush(self) -> bool:
+        """Write buffered chunks if the oldest is at least ``flush_interval_s`` old.
+
+        Call this at least once a second from an otherwise idle live runtime: the writer has no
+        timer, so without new chunks nothing else would write the last ones out.
+
+        Returns
+        -------
+        bool
+            True if blocks were written.
+        """
+        with self._lock:
+            if (self._closed or self._pending_since is None
+                    or self._clock() - self._pending_since < self._flush_interval_s):
+                return False
+            self._write_pending([])
+            return True
+
+    def flush(self, *, fsync: bool = False) -> None:
+        """Write all buffered chunks to the operating system now.
+
+        Parameters
+        ----------
+        fsync : bool, default False
+            Also ask the OS to put the data on the disk (``os.fsync``). Not needed to survive a
+            killed process, only a power loss; :meth:`close` always does it.
+
+        Raises
+        ------
+        RecordingError
+            If the writer is closed or the write fails.
+        """
+        with self._lock:
+            self._check_open()
+            self._write_pending([])
+            if fsync:
+                self._fsync()
+
+    def close(self) -> None:
+        """Write buffered chunks, sync the file to disk and close it. Calling it again is a no-op.
+
+        Raises
+        ------
+        RecordingError
+            If the final write or sync fails (the file is closed anyway).
+        """
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._write_pending([])
+                self._fsync()
+            finally:
+                self._closed = True
+                self._file.close()
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ---- internals (called with the lock held) ---------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RecordingError(
+                f"{self._path}: the recording writer is closed; open a new RecordingWriter",
+                path=str(self._path))
+
+    def _host_time(self, now: float, host_time_s: float | None) -> float:
+        if host_time_s is None:
+            return now - self._start_clock_s
+        if not _is_number(host_time_s):
+            raise RecordingError(
+                f"{self._path}: host_time_s must be a finite number of seconds, got "
+                f"{host_time_s!r}; pass None to use the writer's clock", path=str(self._path))
+        return float(host_time_s)
+
+    def _write_pending(self, extra_blocks: list[bytes], *, only: int | None = None) -> None:
+        """Encode buffered chunks as blocks and write them, then ``extra_blocks``.
+
+        Blocks of different streams are ordered by the time of their first chunk, so a replay
+        reading blocks in file order stays close to time order.
+        """
+        sids = [only] if only is not None else list(self._pending)
+        sids.sort(key=lambda sid: self._pending[sid].times[0])
+        blocks = []
+        for sid in sids:
+            pending = self._pending.pop(sid)
+            blocks.append(_encode_block(KIND_DATA, sid, pending.times, pending.chunks))
+        if not self._pending:
+            self._pending_since = None
+        blocks.extend(extra_blocks)
+        if blocks:
+            self._write_all(b"".join(blocks))
+            self._blocks_written += len(blocks)
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                n = self._file.write(view)
+                if n is None:  # pragma: no cover - only for non-blocking files
+                    continue
+                self._bytes_written += n
+                view = view[n:]
+        except OSError as exc:
+            # A partial block may now end the file; appending after it would bury good blocks
+            # behind damage, so the writer stops here.
+            self._closed = True
+            self._file.close()
+            raise RecordingError(
+                f"{self._path}: writing the recording failed ({exc.strerror or exc}); the data "
+                "up to the last flush is readable, check free disk space", path=str(self._path),
+                offset=self._bytes_written) from None
+
+    def _fsync(self) -> None:
+        try:
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise RecordingError(
+                f"{self._path}: syncing the recording to disk failed ({exc.strerror or exc}); "
+                "check the disk", path=str(self._path)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Reader
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Where and why reading a recording stopped (or, with salvage, skipped bytes).
+
+    Attributes
+    ----------
+    offset : int
+        Byte offset in the file of the first byte that could not be read as a valid block.
+    reason : str
+        What is wrong there, one line (mentions "truncated", "magic", "CRC", ...).
+    bytes_after : int
+        Bytes from ``offset`` that were not read: to the end of the file, or with salvage to
+        the next valid block.
+    code : str
+        Machine-readable class: ``"truncated"`` (the file ends inside a block — a writer killed
+        mid-write), ``"bad_magic"``, ``"crc"`` or ``"malformed"`` (corruption).
+    """
+
+    offset: int
+    reason: str
+    bytes_after: int
+    code: str = "malformed"
+
+
+@dataclass(eq=False, repr=False)
+class RawStream:
+    """All bytes of one transport stream with the receive time of every chunk.
+
+    Attributes
+    ----------
+    stream_id : int
+        Stream id from the header.
+    data : bytes
+        All chunk payloads concatenated in order.
+    chunk_end : numpy.ndarray of int64, shape (n_chunks,)
+        Cumulative byte offset in ``data`` at the end of each chunk.
+    chunk_time_s : numpy.ndarray of float64, shape (n_chunks,)
+        Host receive time of each chunk [s since the recording start].
+
+    Notes
+    -----
+    The host time of a decoded frame is that of the chunk holding its last byte:
+    ``chunk_time_s[np.searchsorted(chunk_end, frame_end_offset, side="left")]`` where
+    ``frame_end_offset`` is the offset just past the frame's 0x00 delimiter.
+    """
+
+    stream_id: int
+    data: bytes
+    chunk_end: np.ndarray
+    chunk_time_s: np.ndarray
+
+    @property
+    def n_chunks(self) -> int:
+        """Number of chunks."""
+        return len(self.chunk_end)
+
+    @property
+    def chunk_start(self) -> np.ndarray:
+        """Byte offset in ``data`` at the start of each chunk (int64)."""
+        start = np.zeros(len(self.chunk_end), dtype=np.int64)
+        start[1:] = self.chunk_end[:-1]
+        return start
+
+    def chunk(self, index: int) -> bytes:
+        """Return the bytes of chunk ``index``."""
+        end = int(self.chunk_end[index])
+        return self.data[end - self.chunk_len(index):end]
+
+    def chunk_len(self, index: int) -> int:
+        """Return the length in bytes of chunk ``index``."""
+        index = range(self.n_chunks)[index]
+        start = int(self.chunk_end[index - 1]) if index > 0 else 0
+        return int(self.chunk_end[index]) - start
+
+    def iter_chunks(self) -> Iterator[tuple[float, bytes]]:
+        """Yield ``(host_time_s, bytes)`` for every chunk in order."""
+        start = 0
+        for end, t in zip(self.chunk_end.tolist(), self.chunk_time_s.tolist(), strict=True):
+            yield t, self.data[start:end]
+            start = end
+
+    def __repr__(self) -> str:
+        return (f"RawStream(stream_id={self.stream_id}, n_chunks={self.n_chunks}, "
+                f"n_bytes={len(self.data)})")
+
+
+@dataclass(eq=False, repr=False)
+class RawRecording:
+    """Everything readable from a recording file, undecoded.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file read.
+    header : dict
+        The header JSON.
+    streams : dict of int to RawStream
+        Every stream declared in the header (empty if it has no data), plus any stream found
+        only in blocks.
+    events : list of dict
+        Events in file order; each has ``event``, ``stream_id``, ``host_time_s`` and its fields.
+        Events of one stream also get ``stream_offset``: the offset in that stream's ``data``
+        where the event happened (its bytes read before the event block), e.g. where a decoder
+        must be flushed at a ``reconnect``.
+    damage : Damage or None
+        The first damage met, None if the whole file was read.
+    file_size : int
+        Size of the file in bytes.
+    damages : list of Damage
+        All damaged regions (more than one only with ``salvage=True``).
+    n_blocks : int
+        Number of valid blocks read.
+    unknown_blocks : int
+        Valid blocks of a kind this reader does not know (skipped; written by a newer writer).
+    """
+
+    path: Path
+    header: dict[str, Any]
+    streams: dict[int, RawStream]
+    events: list[dict[str, Any]]
+    damage: Damage | None
+    file_size: int
+    damages: list[Damage] = field(default_factory=list)
+    n_blocks: int = 0
+    unknown_blocks: int = 0
+
+    @property
+    def skipped_bytes(self) -> int:
+        """Bytes of the file that were not read because of damage."""
+        return sum(d.bytes_after for d in self.damages)
+
+    @property
+    def start_time(self) -> datetime:
+        """Wall-clock time of host time 0 (from the header)."""
+        return datetime.fromisoformat(self.header["start_time"])
+
+    @property
+    def duration_s(self) -> float:
+        """Host time of the last chunk or event [s], 0.0 for an empty recording."""
+        last = [float(s.chunk_time_s.max()) for s in self.streams.values() if s.n_chunks]
+        last += [float(e["host_time_s"]) for e in self.events]
+        return max(last, default=0.0)
+
+    def __repr__(self) -> str:
+        streams = ", ".join(f"{sid}: {s.n_chunks} chunks/{len(s.data)} B"
+                            for sid, s in self.streams.items())
+        return (f"RawRecording(path={str(self.path)!r}, streams={{{streams}}}, "
+                f"events={len(self.events)}, damage={self.damage!r})")
+
+
+@dataclass(eq=False, repr=False)
+class Block:
+    """One valid block as met in file order (see :func:`iter_blocks`).
+
+    Attributes
+    ----------
+    offset : int
+        Byte offset of the block in the file.
+    kind : int
+        :data:`KIND_DATA`, :data:`KIND_EVENT`, or an unknown kind from a newer writer.
+    stream_id : int
+        Stream of the block (255 for recording-wide events).
+    chunk_time_s : numpy.ndarray of float64
+        Host time of each chunk.
+    chunk_end : numpy.ndarray of int64
+        Cumulative offset in ``payload`` at the end of each chunk.
+    payload : bytes
+        Chunk bytes concatenated.
+    """
+
+    offset: int
+    kind: int
+    stream_id: int
+    chunk_time_s: np.ndarray
+    chunk_end: np.ndarray
+    payload: bytes
+
+    def chunks(self) -> list[tuple[float, bytes]]:
+        """Return ``(host_time_s, bytes)`` for every chunk of the block."""
+        out = []
+        start = 0
+        for end, t in zip(self.chunk_end.tolist(), self.chunk_time_s.tolist(), strict=True):
+            out.append((t, self.payload[start:end]))
+            start = end
+        return out
+
+    @property
+    def event(self) -> dict[str, Any] | None:
+        """The event of an event block, with ``host_time_s`` added; None for other kinds.
+
+        Unlike :attr:`RawRecording.events`, no ``stream_offset`` is added: a replay reading
+        blocks in order knows how many bytes of each stream it has fed.
+        """
+        if self.kind != KIND_EVENT:
+            return None
+        record: dict[str, Any] = json.loads(self.payload)
+        record["host_time_s"] = float(self.chunk_time_s[0])
+        return record
+
+    def __repr__(self) -> str:
+        return (f"Block(offset={self.offset}, kind={self.kind}, stream_id={self.stream_id}, "
+                f"n_chunks={len(self.chunk_end)}, n_bytes={len(self.payload)})")
+
+
+def _open_error(p: Path, exc: OSError) -> RecordingError:
+    """Return the one-line error for a recording that cannot be opened."""
+    if isinstance(exc, FileNotFoundError):
+        return RecordingError(f"{p}: no such recording; check the path", path=str(p))
+    if isinstance(exc, IsADirectoryError):
+        return RecordingError(f"{p}: is a folder, not a recording file; pass the file's path",
+                              path=str(p))
+    return RecordingError(f"{p}: cannot read the recording ({exc.strerror or exc}); check "
+                          "its permissions", path=str(p))
+
+
+def _read_file(path: str | os.PathLike[str]) -> tuple[Path, bytes]:
+    p = Path(path)
+    try:
+        return p, p.read_bytes()
+    except OSError as exc:
+        raise _open_error(p, exc) from None
+
+
+def _parse_file_header(buf: bytes, path: Path) -> tuple[dict[str, Any], int]:
+    """Return the header dict and the offset of the first block; raise on any problem."""
+    name = str(path)
+
+    def fail(what: str, offset: int | None) -> RecordingError:
+        return RecordingError(f"{name}: {what}", path=name, offset=offset)
+
+    if not buf:
+        raise fail("file is empty, not an insole recording (the writer never wrote its "
+                   "header); record again", 0)
+    head = buf[:_FILE_HEAD.size]
+    if not FILE_MAGIC.startswith(head[:len(FILE_MAGIC)]):
+        raise fail(f"not an insole recording (starts with {head[:8]!r}, expected "
+                   f"{FILE_MAGIC!r}); pass a file written by insole's RecordingWriter", 0)
+    if len(buf) < _FILE_HEAD.size:
+        raise fail(f"file ends after {len(buf)} bytes, inside the file header; the recording "
+                   "is truncated beyond repair, record again", len(buf))
+    _, version, _, header_len = _FILE_HEAD.unpack_from(buf, 0)
+    if version != FORMAT_VERSION:
+        raise fail(f"recording format version {version} is not supported (insole "
+                   f"{_software_version()} reads version {FORMAT_VERSION}); use the insole "
+                   "version that wrote it or a newer one", 8)
+    if header_len > _MAX_HEADER_LEN:
+        raise fail(f"header length {header_len} is implausible (corrupt file header); the "
+                   "recording cannot be read", 12)
+    json_end = _FILE_HEAD.size + header_len
+    if len(buf) < json_end + 4:
+        raise fail(f"file ends after {len(buf)} bytes, inside the {json_end + 4}-byte header; "
+                   "the recording is truncated beyond repair, record again", len(buf))
+    header_json = buf[_FILE_HEAD.size:json_end]
+    (crc,) = struct.unpack_from("<I", buf, json_end)
+    if zlib.crc32(header_json) != crc:
+        raise fail("header CRC mismatch (the header is corrupt); the recording cannot be read "
+                   "without it", _FILE_HEAD.size)
+    try:
+        header = json.loads(header_json.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise fail(f"header is not valid UTF-8 JSON ({exc}); the file was not written by a "
+                   "compatible insole writer", _FILE_HEAD.size) from None
+    _validate_header(header, name, writing=False)
+    return header, json_end + 4
+
+
+# A valid block as found by the scanner:
+# (offset, kind, stream_id, n_chunks, table_start, payload_start, end).
+_BlockRef = tuple[int, int, int, int, int, int, int]
+
+
+def _check_block(
+    buf: bytes, view: memoryview, pos: int, *, check_lengths: bool
+) -> _BlockRef | Damage:
+    """Validate the block at ``pos``; return its reference or the damage found there.
+
+    With ``check_lengths`` false, the sum of the chunk lengths is not compared with the payload
+    length here (the caller checks it for all blocks at once with numpy); single-chunk blocks
+    and event blocks are always checked.
+    """
+    size = len(buf)
+    remaining = size - pos
+    if remaining < _BLOCK_HEAD.size:
+        if not BLOCK_MAGIC.startswith(buf[pos:pos + 4]):
+            return Damage(pos, f"bad block magic {buf[pos:pos + 4]!r} at offset {pos} "
+                          f"(expected {BLOCK_MAGIC!r})", remaining, "bad_magic")
+        return Damage(pos, f"truncated block header at offset {pos}: the file ends "
+                      f"{remaining} bytes into the {_BLOCK_HEAD.size}-byte block header "
+                      "(writer killed mid-write?)", remaining, "truncated")
+    magic, kind, stream_id, n_chunks, payload_len, crc = _BLOCK_HEAD.unpack_from(buf, pos)
+    if magic != BLOCK_MAGIC:
+        return Damage(pos, f"bad block magic {magic!r} at offset {pos} (expected "
+                      f"{BLOCK_MAGIC!r})", remaining, "bad_magic")
+    table_start = pos + _BLOCK_HEAD.size
+    payload_start = table_start + n_chunks * _CHUNK_DTYPE.itemsize
+    end = payload_start + payload_len
+    if end > size:
+        return Damage(pos, f"truncated block at offset {pos}: it needs {end - pos} bytes but "
+                      f"the file ends {remaining} bytes after its start (writer killed "
+                      "mid-write, or a corrupt block header)", remaining, "truncated")
+    if zlib.crc32(view[table_start:end], zlib.crc32(view[pos + 4:pos + 12])) != crc:
+        return Damage(pos, f"block CRC mismatch at offset {pos} (the block is corrupt)",
+                      remaining, "crc")
+    if n_chunks == 1:
+        lengths_ok = _U32.unpack_from(buf, table_start + 8)[0] == payload_len
+    elif check_lengths or kind == KIND_EVENT:
+        table = np.frombuffer(buf, dtype=_CHUNK_DTYPE, count=n_chunks, offset=table_start)
+        lengths_ok = int(table["byte_len"].sum(dtype=np.int64)) == payload_len
+    else:
+        lengths_ok = True
+    if not lengths_ok:
+        return Damage(pos, f"malformed block at offset {pos}: its chunk lengths do not add up "
+                      "to its payload length", remaining, "malformed")
+    if kind == KIND_EVENT:
+        problem = None
+        if n_chunks != 1:
+            problem = f"holds {n_chunks} chunks instead of 1"
+        else:
+            try:
+                record = json.loads(view[payload_start:end].tobytes().decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                record = None
+            if not (isinstance(record, dict) and isinstance(record.get("event"), str)):
+                problem = "does not hold a JSON object with an 'event' string"
+        if problem is not None:
+            return Damage(pos, f"malformed event block at offset {pos}: it {problem}",
+                          remaining, "malformed")
+    return pos, kind, stream_id, n_chunks, table_start, payload_start, end
+
+
+def _scan_blocks(
+    buf: bytes, start: int, *, salvage: bool, check_lengths: bool = True
+) -> Iterator[_BlockRef | Damage]:
+    """Yield every valid block from ``start`` on, and the damage that stops (or interrupts) it.
+
+    With ``salvage``, after damage the scanner searches for the next ``IBLK`` that starts a
+    valid block (CRC correct) and continues there; the yielded damage then counts the bytes
+    skipped.
+    """
+    view = memoryview(buf)
+    size = len(buf)
+    pos = start
+    while pos < size:
+        ref = _check_block(buf, view, pos, check_lengths=check_lengths)
+        if not isinstance(ref, Damage):
+            yield ref
+            pos = ref[6]
+            continue
+        if not salvage:
+            yield ref
+            return
+        candidate = buf.find(BLOCK_MAGIC, pos + 1)
+        while candidate != -1 and isinstance(
+            _check_block(buf, view, candidate, check_lengths=True), Damage
+        ):
+            candidate = buf.find(BLOCK_MAGIC, candidate + 1)
+        if candidate == -1:
+            yield ref
+            return
+        if ref.code == "truncated":  # a valid block follows, so its length field was corrupt
+            ref = Damage(pos, f"corrupt block header at offset {pos} (its length runs past the "
+                         "next valid block)", ref.bytes_after, "malformed")
+        yield Damage(ref.offset, ref.reason, candidate - pos, ref.code)
+        pos = candidate
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check only the header of a recording.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The recording.
+
+    Returns
+    -------
+    dict
+        The header JSON.
+
+    Raises
+    ------
+    RecordingError
+        If the file is missing, not a recording, of an unsupported version, or its header is
+        damaged.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(_FILE_HEAD.size)
+            if len(head) == _FILE_HEAD.size and head.startswith(FILE_MAGIC):
+                header_len = _FILE_HEAD.unpack(head)[3]
+                head += f.read(min(header_len, _MAX_HEADER_LEN) + 4)
+    except OSError as exc:
+        raise _open_error(p, exc) from None
+    return _parse_file_header(head, p)[0]
+
+
+def read_raw_recording(
+    path: str | os.PathLike[str], *, salvage: bool = False
+) -> RawRecording:
+    """Read a recording: header, every stream's bytes and chunk times, events, and damage.
+
+    Reading stops at the first damaged block and reports where (:attr:`RawRecording.damage`):
+    a killed writer leaves a truncated last block, everything before it is returned.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The recording.
+    salvage : bool, default False
+        After damage, search for the next valid block (its ``IBLK`` magic and CRC) and continue
+        from there; every skipped region is listed in :attr:`RawRecording.damages`. Bytes of
+        a stream lost in a skipped region simply are missing (the decoder sees a gap).
+
+    Returns
+    -------
+    RawRecording
+        The undecoded recording.
+
+    Raises
+    ------
+    RecordingError
+        If the file is missing, empty, not a recording, of an unsupported format version, or
+        its header is damaged. Damage after the header never raises.
+
+    Notes
+    -----
+    The whole file is read at once; blocks are checked in a Python loop (a few thousand per
+    hour), chunk tables are parsed with :func:`numpy.frombuffer` and payloads joined with one
+    ``bytes.join`` per stream.
+    """
+    p, buf = _read_file(path)
+    header, start = _parse_file_header(buf, p)
+    recording = _collect(p, buf, header, start, salvage=salvage, check_lengths=False)
+    if recording is None:
+        # A block passed its CRC but its chunk lengths do not add up (a writer bug, not
+        # corruption): scan again checking every block, so reading stops at that block.
+        recording = _collect(p, buf, header, start, salvage=salvage, check_lengths=True)
+        assert recording is not None
+    return recording
+
+
+def _collect(
+    p: Path, buf: bytes, header: dict[str, Any], start: int, *, salvage: bool,
+    check_lengths: bool,
+) -> RawRecording | None:
+    """Gather all blocks into a :class:`RawRecording`.
+
+    Returns None if ``check_lengths`` is false and the vectorised check finds a data block whose
+    chunk lengths do not add up to its payload length.
+    """
+    view = memoryview(buf)
+    declared = [s["stream_id"] for s in header["streams"]]
+    tables: dict[int, list[memoryview]] = {sid: [] for sid in declared}
+    payloads: dict[int, list[memoryview]] = {sid: [] for sid in declared}
+    block_n: dict[int, list[int]] = {sid: [] for sid in declared}
+    block_len: dict[int, list[int]] = {sid: [] for sid in declared}
+    stream_bytes: dict[int, int] = dict.fromkeys(declared, 0)
+    events: list[dict[str, Any]] = []
+    damages: list[Damage] = []
+    n_blocks = 0
+    unknown_blocks = 0
+    for item in _scan_blocks(buf, start, salvage=salvage, check_lengths=check_lengths):
+        if isinstance(item, Damage):
+            damages.append(item)
+            continue
+        _, kind, stream_id, n_chunks, table_start, payload_start, end = item
+        n_blocks += 1
+        if kind == KIND_DATA:
+            if stream_id not in tables:
+                tables[stream_id], payloads[stream_id] = [], []
+                block_n[stream_id], block_len[stream_id] = [], []
+            tables[stream_id].append(view[table_start:payload_start])
+            payloads[stream_id].append(view[payload_start:end])
+            block_n[stream_id].append(n_chunks)
+            block_len[stream_id].append(end - payload_start)
+            stream_bytes[stream_id] = stream_bytes.get(stream_id, 0) + end - payload_start
+        elif kind == KIND_EVENT:
+            record = json.loads(view[payload_start:end].tobytes().decode("utf-8"))
+            (record["host_time_s"],) = _F64.unpack_from(buf, table_start)
+            if stream_id != EVENT_STREAM_ID:
+                record["stream_offset"] = stream_bytes.get(stream_id, 0)
+            events.append(record)
+        else:
+            unknown_blocks += 1
+
+    streams = {}
+    for sid, parts in tables.items():
+        table = np.frombuffer(b"".join(parts), dtype=_CHUNK_DTYPE)
+        chunk_end = np.cumsum(table["byte_len"], dtype=np.int64)
+        if not check_lengths and parts:
+            # Payload length of every block from the chunk table, all blocks at once.
+            ends = np.concatenate(([0], chunk_end))[np.cumsum(block_n[sid])]
+            if not np.array_equal(np.diff(ends, prepend=0), block_len[sid]):
+                return None
+        streams[sid] = RawStream(
+            stream_id=sid,
+            data=b"".join(payloads[sid]),
+            chunk_end=chunk_end,
+            chunk_time_s=table["host_time_s"].astype(np.float64),
+        )
+    return RawRecording(
+        path=p, header=header, streams=streams, events=events,
+        damage=damages[0] if damages else None, file_size=len(buf), damages=damages,
+        n_blocks=n_blocks, unknown_blocks=unknown_blocks,
+    )
+
+
+def iter_blocks(
+    path: str | os.PathLike[str], *, salvage: bool = False
+) -> Iterator[Block | Damage]:
+    """Iterate over the blocks of a recording in file order, for replay.
+
+    The header is read (and checked) when this function is called; the returned iterator then
+    yields a :class:`Block` for every valid block and a :class:`Damage` where reading stops
+    (or, with ``salvage``, where bytes are skipped). Blocks of different streams interleave in
+    file order, which the writer keeps close to time order (each flush writes its blocks sorted
+    by their first chunk time); a replay needing exact order merges the chunks by
+    ``chunk_time_s``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The recording.
+    salvage : bool, default False
+        Continue after damage at the next valid block (see :func:`read_raw_recording`).
+
+    Returns
+    -------
+    iterator of Block or Damage
+        Blocks in file order, with damage where it is met.
+
+    Raises
+    ------
+    RecordingError
+        If the file cannot be opened or its header is damaged (raised by this call, before
+        iteration starts).
+    """
+    p, buf = _read_file(path)
+    _, start = _parse_file_header(buf, p)
+    return _iter_blocks(buf, start, salvage=salvage)
+
+
+def _iter_blocks(buf: bytes, start: int, *, salvage: bool) -> Iterator[Block | Damage]:
+    for item in _scan_blocks(buf, start, salvage=salvage):
+        if isinstance(item, Damage):
+            yield item
+            continue
+        offset, kind, stream_id, n_chunks, table_start, payload_start, end = item
+        table = np.frombuffer(buf, dtype=_CHUNK_DTYPE, count=n_chunks, offset=table_start)
+        yield Block(
+            offset=offset,
+            kind=kind,
+            stream_id=stream_id,
+            chunk_time_s=np.ascontiguousarray(table["host_time_s"], dtype=np.float64),
+            chunk_end=np.cumsum(table["byte_len"], dtype=np.int64),
+            payload=buf[payload_start:end],
+        )
