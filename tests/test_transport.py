@@ -1,0 +1,107 @@
+"""The simulated firmware and link: faults are injected on purpose and reported exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from firmware_protocol import SamplesFrame, Side, StatusFrame, StreamDecoder
+from insole.sim.transport import TransportConfig, transmit
+
+
+def _counts(n: int, seed: int = 0) -> dict[Side, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {s: rng.integers(0, 4096, (n, 16)).astype(np.uint16) for s in (Side.LEFT, Side.RIGHT)}
+
+
+def _decode(streams):
+    out = []
+    stats = []
+    for s in streams:
+        dec = StreamDecoder()
+        out += dec.feed(s.data)
+        stats.append(dec.stats)
+    return out, stats
+
+
+@pytest.mark.parametrize("link", ["ble", "serial"])
+def test_clean_link_delivers_every_sample_in_order(link: str) -> None:
+    counts = _counts(6000)
+    streams, report = transmit(counts, sample_rate_hz=200, config=TransportConfig(link=link))
+    assert len(streams) == (2 if link == "ble" else 1)
+    frames, stats = _decode(streams)
+    assert sum(s.lost_frames for s in stats) == 0
+    assert report.frames_dropped == report.frames_corrupted == 0
+    for side in (Side.LEFT, Side.RIGHT):
+        got = np.concatenate(
+            [f.counts for f in frames if isinstance(f, SamplesFrame) and f.side == side]
+        )
+        assert np.array_equal(got, counts[side])
+    for s in streams:
+        assert np.all(np.diff(s.chunk_time_s) >= 0)
+        assert s.chunk_end[-1] == len(s.data)
+
+
+@pytest.mark.parametrize("link", ["ble", "serial"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_injected_loss_and_garbage_equal_decoder_counts(link: str, seed: int) -> None:
+    cfg = TransportConfig(
+        link=link, loss=0.02, burst_loss=0.03, garbage_per_min=20, seed=seed, pauses=((5.0, 1.5),)
+    )
+    streams, report = transmit(_counts(12000, seed), sample_rate_hz=200, config=cfg)
+    _, stats = _decode(streams)
+    assert report.frames_dropped > 0
+    assert report.frames_corrupted > 0
+    assert sum(s.lost_frames for s in stats) == report.frames_dropped + report.frames_corrupted
+    assert sum(s.crc_errors + s.cobs_errors for s in stats) >= report.frames_corrupted
+    for s in stats:
+        for (_, side), lost in s.lost_by_device.items():
+            label = side.label
+            assert lost == report.dropped_by_side[label] + report.corrupted_by_side[label]
+
+
+def test_pause_delays_delivery_without_loss() -> None:
+    streams, report = transmit(
+        _counts(4000), sample_rate_hz=200, config=TransportConfig(pauses=((4.0, 2.0),))
+    )
+    _, stats = _decode(streams)
+    assert sum(s.lost_frames for s in stats) == 0
+    for s in streams:
+        t = s.chunk_time_s
+        assert not np.any((t > 4.01) & (t < 6.0))
+        assert np.sum(np.isclose(t, 6.0, atol=0.01)) > 10  # the backlog arrives at once
+
+
+def test_clock_drift_shows_in_device_timestamps() -> None:
+    streams, _ = transmit(
+        _counts(40000),
+        sample_rate_hz=200,
+        config=TransportConfig(drift_ppm=50.0, clock_offset_s=0.3),
+    )
+    frames, _ = _decode(streams)
+    ts = {}
+    for side in (Side.LEFT, Side.RIGHT):
+        fs = [f for f in frames if isinstance(f, SamplesFrame) and f.side == side]
+        ts[side] = np.array([f.timestamp_us for f in fs], float)
+    n = min(len(ts[Side.LEFT]), len(ts[Side.RIGHT]))
+    diff = ts[Side.RIGHT][:n] - ts[Side.LEFT][:n]
+    assert diff[0] == pytest.approx(0.3e6, abs=2)
+    slope = np.polyfit(ts[Side.LEFT][:n], diff, 1)[0]
+    assert slope * 1e6 == pytest.approx(50.0, abs=0.5)
+
+
+def test_status_frames_carry_battery_and_end_the_stream() -> None:
+    streams, _ = transmit(_counts(3000), sample_rate_hz=200)
+    frames, _ = _decode(streams)
+    status = [f for f in frames if isinstance(f, StatusFrame)]
+    assert len(status) >= 2 * 3  # every 5 s plus a final one per insole
+    for side in (Side.LEFT, Side.RIGHT):
+        last = [f for f in frames if f.side == side][-1]
+        assert isinstance(last, StatusFrame)
+
+
+def test_bad_config_is_rejected() -> None:
+    with pytest.raises(ValueError, match="loss"):
+        TransportConfig(loss=1.5)
+    with pytest.raises(ValueError, match="batch"):
+        TransportConfig(batch=0)
