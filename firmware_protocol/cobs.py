@@ -149,29 +149,39 @@ def cobs_decode_segments(
     valid : ndarray of bool
         Per input segment, whether it was well-formed COBS.
     """
-    n = len(starts)
-    valid = np.zeros(n, bool)
-    if n == 0:
+    if len(starts) == 0:
         e = np.zeros(0, np.int64)
-        return np.zeros(0, np.uint8), e, e, valid
+        return np.zeros(0, np.uint8), e, e, np.zeros(0, bool)
     starts = starts.astype(np.int64)
     ends = ends.astype(np.int64)
     # Walk the chains of code bytes of all segments together: one numpy step per block.
-    code_pos: list[np.ndarray] = []  # code bytes that do not stand for a decoded zero
+    # In segments of at most 254 bytes a 0xFF code cannot occur in a valid chain, so every code
+    # after the first stands for a decoded zero; longer segments track 0xFF codes.
+    track_ff = int((ends - starts).max()) > 254
+    code_pos: list[np.ndarray] = [starts]  # code bytes that do not stand for a decoded zero
     zero_pos: list[np.ndarray] = []  # code bytes that stand for a decoded zero
-    idx = np.arange(n)
+    reached = np.zeros(len(buf) + 1, bool)  # segment ends reached exactly by a chain
     pos = starts.copy()
-    code_pos.append(pos)
-    while len(idx):
-        code = buf[pos].astype(np.int64)
+    end = ends.copy()
+    while len(pos):
+        code = buf[pos]
         nxt = pos + code
-        end = ends[idx]
-        valid[idx[nxt == end]] = True
         go = nxt < end
-        idx, pos = idx[go], nxt[go]
-        is_ff = (code == 0xFF)[go]
-        code_pos.append(pos[is_ff])
-        zero_pos.append(pos[~is_ff])
+        if not go.all():
+            stop = ~go
+            hit = nxt[stop]
+            reached[hit[hit == end[stop]]] = True
+            nxt, end = nxt[go], end[go]
+            if track_ff:
+                code = code[go]
+        pos = nxt
+        if track_ff:
+            is_ff = code == 0xFF
+            code_pos.append(pos[is_ff])
+            zero_pos.append(pos[~is_ff])
+        else:
+            zero_pos.append(pos)
+    valid = reached[ends]
     out = buf.copy()
     if zero_pos:
         out[np.concatenate(zero_pos)] = 0

@@ -127,6 +127,30 @@ def _u32(dec: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return _u16(dec, pos) | (_u16(dec, pos + 2) << 16)
 
 
+def _gather_u16(dec: np.ndarray, first: np.ndarray, n_values: np.ndarray) -> np.ndarray:
+    """Concatenate ``n_values[i]`` little-endian u16 values starting at ``dec[first[i]]``."""
+    if len(first) == 0:
+        return np.zeros(0, np.uint16)
+    out = []
+    # Frames of equal size are gathered as rows of a sliding window (one memcpy per row).
+    sizes, inverse = np.unique(n_values, return_inverse=True)
+    if len(sizes) == 1:
+        n = int(sizes[0])
+        win = np.lib.stride_tricks.sliding_window_view(dec, 2 * n)
+        return win[first].reshape(-1).view("<u2").astype(np.uint16, copy=False)
+    for i, n in enumerate(sizes.tolist()):
+        sel = np.flatnonzero(inverse == i)
+        win = np.lib.stride_tricks.sliding_window_view(dec, 2 * n)
+        out.append((sel, win[first[sel]].reshape(len(sel), -1).view("<u2")))
+    total = int(n_values.sum())
+    result = np.empty(total, np.uint16)
+    offs = np.cumsum(n_values) - n_values
+    for sel, rows in out:
+        n = rows.shape[1]
+        result[(offs[sel][:, None] + np.arange(n)[None, :]).reshape(-1)] = rows.reshape(-1)
+    return result
+
+
 @dataclass
 class FrameTable:
     """Frames decoded in one call, as columns (one entry per frame, in stream order).
@@ -227,23 +251,14 @@ class FrameTable:
         n_sensors = int(n_sens[0])
         n_samp = self.n_samples[sel]
         per_frame = n_samp * n_sensors
-        total = int(per_frame.sum())
         dec = np.frombuffer(self.decoded, np.uint8)
         first = self.start[sel] + HEADER_SIZE + 4
-        base = np.repeat(first - 2 * (np.cumsum(per_frame) - per_frame), per_frame)
-        pos = base + 2 * np.arange(total)
-        counts = (dec[pos].astype(np.uint16) | (dec[pos + 1].astype(np.uint16) << 8)).reshape(
-            -1, n_sensors
-        )
+        counts = _gather_u16(dec, first, per_frame).reshape(-1, n_sensors)
         frame_index = np.repeat(sel, n_samp)
         imu = None
         if len(sel) and self.has_imu[sel].all():
-            first_imu = first + 2 * per_frame
-            per_imu = n_samp * IMU_CHANNELS
-            base = np.repeat(first_imu - 2 * (np.cumsum(per_imu) - per_imu), per_imu)
-            pos = base + 2 * np.arange(int(per_imu.sum()))
-            raw = dec[pos].astype(np.uint16) | (dec[pos + 1].astype(np.uint16) << 8)
-            imu = raw.view(np.int16).reshape(-1, IMU_CHANNELS)
+            imu = _gather_u16(dec, first + 2 * per_frame, n_samp * IMU_CHANNELS)
+            imu = imu.view(np.int16).reshape(-1, IMU_CHANNELS)
         return counts, frame_index, imu
 
     def to_frames(self) -> list[Frame]:

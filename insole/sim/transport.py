@@ -336,10 +336,10 @@ def transmit(
             (kept_wire, kept_len, t_kept)
         )
     streams = []
-    for stream_id, parts in sorted(per_stream.items()):
-        wire = np.concatenate([p[0] for p in parts])
-        lens = np.concatenate([p[1] for p in parts])
-        t = np.concatenate([p[2] for p in parts])
+    for stream_id, pieces_of in sorted(per_stream.items()):
+        wire = np.concatenate([p[0] for p in pieces_of])
+        lens = np.concatenate([p[1] for p in pieces_of])
+        t = np.concatenate([p[2] for p in pieces_of])
         host_t = _arrival_times(t, lens, cfg, rng)
         order = np.argsort(host_t, kind="stable")
         wire, lens = _concat_segments(wire, lens, order)

@@ -1,0 +1,309 @@
+"""The ``insole`` command: a thin layer over the library.
+
+Every subcommand parses its arguments, calls one library function and prints the result. Errors
+the user can fix (bad arguments, missing or damaged files) print one line and exit with status 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .errors import InsoleError
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class UsageError(InsoleError, ValueError):
+    """A command-line value that is not usable; the message says how to fix it."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction such as 0.02, got {text!r}"
+        ) from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), e.g. 0.02 for 2 %, got {text}")
+    return value
+
+
+def _rate(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of Hz, got {text!r}") from None
+    if not 10 <= value <= 2000:
+        raise argparse.ArgumentTypeError(f"must be 10..2000 Hz, got {value}")
+    return value
+
+
+def _iso_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time such as 2026-05-01T07:30:00+02:00, got {text!r}"
+        ) from None
+    if value.tzinfo is None:
+        value = value.astimezone()  # local time zone, as a runner would mean it
+    return value
+
+
+def _speed(text: str) -> float:
+    if text == "max":
+        return float("inf")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a factor such as 2 or 'max', got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0 or 'max', got {text}")
+    return value
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+# --- subcommands -----------------------------------------------------------------------------
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .sim.run import SimulationRequest, simulate_to_file
+
+    request = SimulationRequest(
+        duration_s=args.duration,
+        seed=args.seed,
+        cadence_spm=args.cadence,
+        strike=args.strike,
+        gait=args.gait,
+        sample_rate_hz=args.rate,
+        n_sensors=args.sensors,
+        loss=args.loss,
+        burst_loss=args.burst_loss,
+        garbage_per_min=args.garbage,
+        drift_ppm=args.drift_ppm,
+        link=args.link,
+        body_mass_kg=args.mass,
+        speed_mps=args.speed,
+        asymmetry_pct=args.asymmetry,
+        fatigue_pct=args.fatigue,
+        pronation=args.pronation,
+        start=args.start or datetime.now(UTC).astimezone(),
+    )
+    result = simulate_to_file(request, args.out, truth_path=args.truth, progress=not args.json)
+    if args.json:
+        _print_json(result)
+    else:
+        print(
+            f"wrote {result['out']}: {result['duration_s']:.1f} s, {result['steps']} steps, "
+            f"{result['frames_sent']} frames ({result['frames_dropped']} dropped on purpose)"
+            + (f"; truth in {result['truth']}" if result.get("truth") else "")
+        )
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .loader import load_recording
+
+    rec = load_recording(args.file)
+    info = rec.info()
+    if args.json:
+        _print_json(info)
+        return 0
+    print(f"{info['path']}  (format {info['format_version']}, source {info['source']})")
+    print(f"  start            {info['start']}")
+    print(f"  duration         {info['duration_s']:.2f} s")
+    print(f"  sides            {', '.join(info['sides']) or '-'}")
+    print(
+        f"  sample rate      {info['sample_rate_hz']} Hz, {info['sensors_per_side']} sensors/side"
+    )
+    print(
+        f"  frames           {info['frames']} received, {info['frames_lost']} lost, "
+        f"{info['crc_errors']} CRC errors, {info['discarded_bytes']} bytes discarded"
+    )
+    for d in info["devices"]:
+        battery = f", battery {d['battery_pct']} %" if d["battery_pct"] is not None else ""
+        print(
+            f"  {d['side']:<6} {d['name'] or hex(d['device_id'])}: {d['samples']} samples, "
+            f"{d['frames_lost']} frames lost{battery}"
+        )
+    if info["damage"]:
+        print(f"  damage           at byte {info['damage']['offset']}: {info['damage']['reason']}")
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import replay_to_terminal
+
+    return replay_to_terminal(args.file, speed=args.speed, out=sys.stdout)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(
+        duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep, out=sys.stdout
+    )
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``insole`` command."""
+    parser = _Parser(
+        prog="insole",
+        description="Pressure-sensing insoles: simulate, record, replay and analyse heel loading.",
+    )
+    parser.add_argument("--version", action="version", version=f"insole {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "demo",
+        help="simulate a run and stream it through the pipeline (the quick start)",
+        description="Simulate a two-insole run, write it to a recording, replay it through the "
+        "decoder and print the session summary.",
+    )
+    p.add_argument("--duration", type=_positive_float, default=30.0, help="seconds (default 30)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument(
+        "--speed", type=_speed, default=5.0, help="replay pace, e.g. 1 or 'max' (default 5)"
+    )
+    p.add_argument("--keep", type=Path, help="keep the recording at this path")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "simulate",
+        help="write a simulated two-insole recording (with ground truth)",
+        description="Simulate two insoles (gait model, FSR sensors, firmware and link with "
+        "optional faults) and write the bytes a host would receive to a recording.",
+    )
+    p.add_argument("--duration", type=_positive_float, required=True, help="seconds to simulate")
+    p.add_argument("--out", type=Path, required=True, help="recording file to write")
+    p.add_argument("--truth", type=Path, help="write per-step ground truth to this CSV")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--gait", choices=["run", "walk"], default="run", help="default run")
+    p.add_argument(
+        "--cadence", type=_positive_float, help="steps/min (default 170 running, 110 walking)"
+    )
+    p.add_argument(
+        "--strike",
+        choices=["rearfoot", "midfoot", "forefoot", "mixed"],
+        default="rearfoot",
+        help="foot-strike pattern (default rearfoot)",
+    )
+    p.add_argument("--rate", type=_rate, default=200, help="sample rate in Hz (default 200)")
+    p.add_argument("--sensors", type=int, default=16, help="sensors per insole (default 16)")
+    p.add_argument("--loss", type=_fraction, default=0.0, help="random frame loss fraction")
+    p.add_argument("--burst-loss", type=_fraction, default=0.0, help="burst frame loss fraction")
+    p.add_argument(
+        "--garbage", type=float, default=0.0, help="garbage insertions per minute per stream"
+    )
+    p.add_argument("--drift-ppm", type=float, default=0.0, help="right-vs-left clock drift")
+    p.add_argument("--link", choices=["ble", "serial"], default="ble", help="default ble")
+    p.add_argument("--mass", type=_positive_float, default=70.0, help="body mass kg (default 70)")
+    p.add_argument("--speed", type=_positive_float, help="running/walking speed m/s")
+    p.add_argument("--asymmetry", type=float, default=0.0, help="right-vs-left force, %%")
+    p.add_argument("--fatigue", type=float, default=0.0, help="heel load rise over the run, %%")
+    p.add_argument("--pronation", type=float, default=0.0, help="-1 lateral .. +1 medial load")
+    p.add_argument("--start", type=_iso_time, help="wall-clock start, ISO 8601 (default now)")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "info",
+        help="describe a recording: duration, sides, frames, losses, damage",
+        description="Decode a recording and print what it holds and every data-quality counter.",
+    )
+    p.add_argument("file", type=Path, help="recording file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser(
+        "replay",
+        help="stream a recording through the decoder at recorded pace",
+        description="Replay a recording's bytes through the live decoder at the recorded pace "
+        "(or faster) and print what arrives, once a second of recording time.",
+    )
+    p.add_argument("file", type=Path, help="recording file")
+    p.add_argument(
+        "--speed", type=_speed, default=1.0, help="pace factor, e.g. 2, or 'max' (default 1)"
+    )
+    p.set_defaults(func=_cmd_replay)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``insole`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 for a usage or data error, 130 when interrupted.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        print("insole: interrupted", file=sys.stderr)
+        return 130
+    except (InsoleError, ValueError, OSError) as exc:
+        print(f"insole {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"{exc.filename}: no such file; check the path"
+    if isinstance(exc, IsADirectoryError) and exc.filename:
+        return f"{exc.filename}: is a directory; give a file path"
+    if isinstance(exc, PermissionError) and exc.filename:
+        return f"{exc.filename}: permission denied"
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The ``insole`` command as a user runs it: real subprocesses, real files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from insole.loader import load_recording
+
+
+def run(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "insole.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def sim60(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    d = tmp_path_factory.mktemp("sim60")
+    out = d / "a.insrec"
+    proc = run(
+        "simulate",
+        "--duration",
+        "60",
+        "--out",
+        str(out),
+        "--seed",
+        "1",
+        "--json",
+        "--truth",
+        str(d / "a.csv"),
+    )
+    return out, json.loads(proc.stdout)
+
+
+def test_simulate_then_info_shows_no_loss_and_60_s(sim60) -> None:
+    out, written = sim60
+    assert written["frames_dropped"] == 0
+    info = json.loads(run("info", str(out), "--json").stdout)
+    assert info["frames_lost"] == 0
+    assert info["duration_s"] == pytest.approx(60.0, abs=1e-6)
+    assert info["sides"] == ["left", "right"]
+    assert info["sample_rate_hz"] == 200
+    assert info["sensors_per_side"] == 16
+    assert info["crc_errors"] == 0
+    assert info["frames"] == written["frames_sent"]
+    assert info["start"] == written["start"]
+
+
+def test_truth_csv_has_one_row_per_step(sim60) -> None:
+    out, written = sim60
+    with open(out.with_suffix(".csv"), encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == written["steps"]
+    assert {r["side"] for r in rows} == {"left", "right"}
+    hs = [float(r["heel_strike_s"]) for r in rows]
+    assert hs == sorted(hs)
+    assert all(0.15 < float(r["contact_s"]) < 0.4 for r in rows)
+
+
+@pytest.mark.parametrize(("loss", "seed"), [(0.02, 1), (0.02, 7), (0.1, 3)])
+def test_frames_lost_equals_frames_dropped(tmp_path: Path, loss: float, seed: int) -> None:
+    out = tmp_path / "b.insrec"
+    written = json.loads(
+        run(
+            "simulate",
+            "--duration",
+            "60",
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+            "--loss",
+            str(loss),
+            "--json",
+        ).stdout
+    )
+    assert written["frames_dropped"] > 0
+    info = json.loads(run("info", str(out), "--json").stdout)
+    assert info["frames_lost"] == written["frames_dropped"]
+
+
+def test_start_time_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "c.insrec"
+    run("simulate", "--duration", "2", "--out", str(out), "--start", "2026-05-01T07:30:00+02:00")
+    info = json.loads(run("info", str(out), "--json").stdout)
+    assert info["start"] == "2026-05-01T07:30:00+02:00"
+
+
+def test_replay_max_speed_reports_what_arrives(sim60) -> None:
+    out, written = sim60
+    proc = run("replay", str(out), "--speed", "max")
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) >= 60
+    assert f"{written['frames_sent']} frames, 0 lost" in lines[-1]
+
+
+def test_replay_keeps_recorded_pace(tmp_path: Path) -> None:
+    out = tmp_path / "p.insrec"
+    run("simulate", "--duration", "3", "--out", str(out))
+    import time
+
+    t0 = time.monotonic()
+    run("replay", str(out), "--speed", "2")
+    elapsed = time.monotonic() - t0
+    assert 1.4 < elapsed < 6.0  # 1.5 s of paced replay plus interpreter start-up
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("info", "{tmp}/missing.insrec"), "no such"),
+        (("info", "{tmp}/garbage.insrec"), "not an insole recording"),
+        (("info", "{tmp}"), "folder"),
+        (("simulate", "--duration", "x", "--out", "{tmp}/q"), "--duration"),
+        (("simulate", "--duration", "-5", "--out", "{tmp}/q"), "greater than 0"),
+        (("simulate", "--duration", "5", "--out", "{tmp}/q", "--loss", "2"), "--loss"),
+        (("simulate", "--duration", "5", "--out", "{tmp}/q", "--start", "yesterday"), "ISO 8601"),
+        (("simulate", "--duration", "5", "--out", "{tmp}/nodir/q"), "q"),
+        (("replay", "{tmp}/missing.insrec", "--speed", "fast"), "--speed"),
+        (("bogus",), "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
+    (tmp_path / "garbage.insrec").write_bytes(b"hello world, not a recording")
+    proc = run(*(a.format(tmp=tmp_path) for a in args), check=False)
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert needle in err
+
+
+def test_truncated_recording_reads_up_to_the_damage(tmp_path: Path, sim60) -> None:
+    out, _ = sim60
+    data = out.read_bytes()
+    cut = tmp_path / "cut.insrec"
+    cut.write_bytes(data[: len(data) * 2 // 3 + 17])
+    info = json.loads(run("info", str(cut), "--json").stdout)
+    assert info["damage"] is not None
+    assert "truncated" in info["damage"]["reason"]
+    assert 30 < info["duration_s"] < 45
+    rec = load_recording(cut)
+    assert rec.frames_lost == 0  # a cut file loses its tail, not frames in the middle
+
+
+def test_help_lists_subcommands() -> None:
+    text = run("--help").stdout
+    for cmd in ("demo", "simulate", "info", "replay"):
+        assert cmd in text
