@@ -161,8 +161,10 @@ def cobs_decode_segments(
     code_pos: list[np.ndarray] = [starts]  # code bytes that do not stand for a decoded zero
     zero_pos: list[np.ndarray] = []  # code bytes that stand for a decoded zero
     reached = np.zeros(len(buf) + 1, bool)  # segment ends reached exactly by a chain
-    pos = starts.copy()
-    end = ends.copy()
+    # int32 positions halve the memory traffic of the walk when the buffer allows it.
+    idx_type = np.int32 if len(buf) < 2**31 - 256 else np.int64
+    pos = starts.astype(idx_type)
+    end = ends.astype(idx_type)
     while len(pos):
         code = buf[pos]
         nxt = pos + code
