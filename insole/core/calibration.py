@@ -1,0 +1,114 @@
+"""Raw counts → force [N] and pressure [kPa] per sensor, from the calibration in the recording.
+
+Two calibration models are supported (stored per device in the recording header):
+
+``fsr_divider_v1``
+    A force-sensing resistor in a voltage divider, conductance following a power law of force
+    (FSR conductance is roughly linear in force; DESIGN.md §2, "FSRs"). Inverse:
+    ``r = counts · full_scale_ratio / adc_max``; ``F = ref_force_n · (r / (1 − r)) ** (1 /
+    exponent)``, per sensor. ``counts == adc_max`` is saturation (a lower bound of the load).
+    See `insole.sim.gait.counts_to_force`, which this module matches exactly.
+``linear_v1``
+    Imported lab data: ``value = (counts − offset) · scale`` in ``unit`` — ``"N"`` (force),
+    ``"kPa"`` (pressure; force = kPa · area_mm2 / 1000) or ``"counts"`` (relative force of a
+    footswitch, kept as is). The reserved count ``invalid_count`` (65535) marks invalid samples,
+    which become NaN.
+
+An empty calibration (a real device recorded without one) falls back to the raw counts as a
+relative force, and says so through `Calibrator.unit`.
+
+Because counts are integers, each sensor's conversion is a lookup table built once: converting
+an hour of two 16-sensor insoles costs one gather.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InsoleError
+from ..layouts import SensorLayout
+
+__all__ = ["CalibrationError", "Calibrator"]
+
+#: Counts reserved for invalid samples in imported data (recordings/FORMAT.md, importers).
+INVALID_COUNT = 65535
+
+
+class CalibrationError(InsoleError, ValueError):
+    """A calibration that cannot be used with the data; the message says why."""
+
+
+class Calibrator:
+    """Convert one insole's raw counts to force and pressure.
+
+    Parameters
+    ----------
+    calibration : dict
+        The device's ``calibration`` entry from the recording header (may be empty).
+    layout : SensorLayout
+        The device's sensor layout (areas for pressure).
+
+    Attributes
+    ----------
+    unit : str
+        Unit of `force`: ``"N"``, or ``"counts"`` when the data is only relative.
+    """
+
+    def __init__(self, calibration: dict[str, Any], layout: SensorLayout) -> None:
+        self.calibration = calibration
+        self.layout = layout
+        n = layout.n_sensors
+        model = calibration.get("model") if calibration else None
+        self.unit = "N"
+        if model == "fsr_divider_v1":
+            adc_max = int(calibration["adc_max"])
+            ratio = float(calibration["full_scale_ratio"])
+            ref = np.asarray(calibration["ref_force_n"], float)
+            exponent = np.asarray(calibration["exponent"], float)
+            if ref.shape != (n,) or exponent.shape != (n,):
+                raise CalibrationError(
+                    f"calibration covers {ref.shape[0]} sensors but the layout has {n}"
+                )
+            r = np.arange(adc_max + 1, dtype=float) * (ratio / adc_max)
+            with np.errstate(divide="ignore"):
+                table = ref[:, None] * np.power(r / (1.0 - r), 1.0 / exponent[:, None])
+            self._table = table.astype(np.float32)  # (n_sensors, adc_max + 1)
+            self._clip = adc_max
+        elif model == "linear_v1":
+            scale = np.broadcast_to(np.asarray(calibration["scale"], float), (n,))
+            offset = np.broadcast_to(np.asarray(calibration["offset"], float), (n,))
+            unit = calibration.get("unit", "N")
+            if unit == "kPa":
+                scale = scale * layout.area_mm2 / 1000.0
+            elif unit == "counts":
+                self.unit = "counts"
+            elif unit != "N":
+                raise CalibrationError(f"linear_v1 unit must be N, kPa or counts, not {unit!r}")
+            invalid = int(calibration.get("invalid_count", INVALID_COUNT))
+            c = np.arange(65536, dtype=float)
+            table = (c[None, :] - offset[:, None]) * scale[:, None]
+            table[:, invalid] = np.nan
+            self._table = table.astype(np.float32)
+            self._clip = 65535
+        elif not model:
+            self.unit = "counts"
+            self._table = np.tile(np.arange(65536, dtype=np.float32), (n, 1))
+            self._clip = 65535
+        else:
+            raise CalibrationError(
+                f"unknown calibration model {model!r}; this version reads fsr_divider_v1 and "
+                "linear_v1 — update insole"
+            )
+        self._flat = self._table.reshape(-1)
+        self._row = (np.arange(n) * self._table.shape[1]).astype(np.int64)
+
+    def force(self, counts: np.ndarray) -> np.ndarray:
+        """Force per sensor, float32, shape like ``counts`` (n_samples, n_sensors)."""
+        c = np.minimum(np.asarray(counts, np.int64), self._clip)
+        return self._flat[c + self._row]
+
+    def pressure_kpa(self, force_n: np.ndarray) -> np.ndarray:
+        """Mean pressure over each sensor's area [kPa] from force [N]."""
+        return force_n * (1000.0 / self.layout.area_mm2).astype(np.float32)

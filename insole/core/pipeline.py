@@ -1,0 +1,407 @@
+"""The one signal path for live data, replay and offline analysis.
+
+``Pipeline.feed(stream_id, data)`` takes raw wire bytes exactly as a reader received them and
+returns what they completed: decoded samples per side (calibrated), finished steps with their
+load distribution, and device status. Offline analysis is the same pipeline fed each stream's
+bytes at once; because the decoder, the sample assembler, the contact detector and the step
+features are all independent of how the byte stream is split, the steps are identical for any
+chunking (tested with random splits).
+
+Per insole (side) the pipeline:
+
+1. places every sample on that insole's own sample clock, from the device timestamps of the
+   frames (index 0 = the first frame it sent); samples of lost frames become NaN rows, so time
+   never slips and the detector sees the gap;
+2. converts counts to force with the recording's calibration (`Calibrator`);
+3. feeds the total force to a causal `ContactDetector`;
+4. computes each finished contact's load distribution (`step_load`) from the buffered samples,
+   after re-zeroing each sensor on the preceding swing phase.
+
+Times are seconds on each insole's own clock since its first frame. Left and right are aligned
+by assuming both insoles started together (true for the simulator and for firmware started by
+one host command, to within the link latency); the readers' clock sync refines this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from firmware_protocol import DecoderStats, FrameTable, FrameType, Side, StreamDecoder
+
+from ..layouts import SensorLayout, default_layout, single_sensor_layout
+from .calibration import Calibrator
+from .events import Contact, ContactDetector
+from .steps import StepLoad, step_load
+
+__all__ = ["Pipeline", "PipelineUpdate", "SideSamples", "StepRecord"]
+
+#: Gaps longer than this restart the detector instead of filling NaN samples [s].
+MAX_FILL_GAP_S = 10.0
+#: Samples kept per side for step features and baselines [s]; longer than a contact plus the
+#: detector's look-ahead and start-up.
+KEEP_S = 20.0
+
+
+@dataclass
+class StepRecord:
+    """One detected step (contact) with its load distribution.
+
+    Attributes
+    ----------
+    side : str
+        ``"left"`` or ``"right"``.
+    number : int
+        Step number on this side, from 1.
+    heel_strike_s, toe_off_s : float
+        Initial contact and toe-off [s on the insole's clock].
+    stride_s : float
+        Time since this side's previous heel strike [s]; NaN for the first step or after a gap.
+    impact_peak_n, impact_peak_s : float
+        Heel impact peak of the total force and its time; NaN when the contact has none.
+    load : StepLoad
+        Load distribution.
+    """
+
+    side: str
+    number: int
+    heel_strike_s: float
+    toe_off_s: float
+    stride_s: float
+    impact_peak_n: float
+    impact_peak_s: float
+    load: StepLoad
+
+    @property
+    def contact_s(self) -> float:
+        """Contact time [s]."""
+        return self.toe_off_s - self.heel_strike_s
+
+
+@dataclass
+class SideSamples:
+    """New samples of one side, for live views.
+
+    Attributes
+    ----------
+    start_index : int
+        Sample index of the first row.
+    sampling_rate_hz : float
+        Sampling rate.
+    total_n, heel_n : ndarray (n,)
+        Total and heel force (NaN for lost samples).
+    pressure_kpa : ndarray (n, n_sensors)
+        Pressure per sensor.
+    """
+
+    start_index: int
+    sampling_rate_hz: float
+    total_n: np.ndarray
+    heel_n: np.ndarray
+    pressure_kpa: np.ndarray
+
+    @property
+    def time_s(self) -> np.ndarray:
+        """Sample times [s on the insole's clock]."""
+        return (self.start_index + np.arange(len(self.total_n))) / self.sampling_rate_hz
+
+
+@dataclass
+class PipelineUpdate:
+    """What one `Pipeline.feed` call completed."""
+
+    steps: list[StepRecord] = field(default_factory=list)
+    samples: dict[str, SideSamples] = field(default_factory=dict)
+    battery_pct: dict[str, int] = field(default_factory=dict)
+
+
+def _layout_for(device: dict[str, Any], n_sensors: int) -> SensorLayout:
+    if device.get("layout"):
+        return SensorLayout.from_json(device["layout"])
+    if n_sensors == 1:
+        return single_sensor_layout()
+    return default_layout(n_sensors)
+
+
+class _Clock:
+    """One insole's device clock: unwrapped timestamps and the reference (its first frame)."""
+
+    def __init__(self) -> None:
+        self.ref: int | None = None
+        self._last: int | None = None
+        self._acc = 0
+
+    def unwrap(self, ts: np.ndarray) -> np.ndarray:
+        """Unwrap u32 device timestamps [µs] across calls."""
+        if len(ts) == 0:
+            return np.zeros(0, np.int64)
+        t = ts.astype(np.int64)
+        prev = np.concatenate(([t[0] if self._last is None else self._last], t[:-1]))
+        step = (t - prev) & 0xFFFFFFFF
+        step = np.where(step > 0x80000000, step - 0x100000000, step)
+        base = int(t[0]) if self._last is None else self._acc
+        out = base + np.cumsum(step)
+        self._last, self._acc = int(t[-1]), int(out[-1])
+        if self.ref is None:
+            self.ref = int(out[0])
+        return out
+
+
+class _Side:
+    """Assembler, calibration, detector and step features of one insole."""
+
+    def __init__(
+        self,
+        label: str,
+        device: dict[str, Any],
+        sampling_rate_hz: float,
+        n_sensors: int,
+        detector_options: dict[str, Any],
+        emit_samples: bool,
+    ) -> None:
+        self.label = label
+        self.fs = float(sampling_rate_hz)
+        self.layout = _layout_for(device, n_sensors)
+        self.calibrator = Calibrator(device.get("calibration") or {}, self.layout)
+        self.unit = self.calibrator.unit
+        self.detector = ContactDetector(sampling_rate_hz=self.fs, **detector_options)
+        self.emit_samples = emit_samples
+        self.n_sensors = n_sensors
+        self.n = 0  # samples placed so far (next sample index)
+        self._buf = np.zeros((0, n_sensors), np.float32)
+        self._buf0 = 0  # sample index of _buf[0]
+        self._keep = int(KEEP_S * self.fs)
+        self.steps = 0
+        self._last_hs_s = float("nan")
+        self._last_to_index: float | None = None
+        self._baseline = np.zeros(n_sensors)
+        self.gap_samples = 0
+        self.overlap_samples = 0
+        self.restarts = 0
+        self.truncated_steps = 0
+        self.heel_idx = self.layout.indices("heel_medial", "heel_lateral")
+        if len(self.heel_idx) == 0 and self.layout.n_sensors == 1:
+            self.heel_idx = np.array([0])
+
+    def add(
+        self, table: FrameTable, dev_id: int, side: Side, rows: np.ndarray, ts: np.ndarray, ref: int
+    ) -> list[StepRecord]:
+        is_s = table.frame_type[rows] == FrameType.SAMPLES
+        if not is_s.any():
+            return []
+        counts, frame_index, _ = table.samples(dev_id, side)
+        frame_rows = rows[is_s]
+        ts_s = ts[is_s]
+        n_per = table.n_samples[frame_rows]
+        k0 = np.rint((ts_s - ref) * self.fs / 1e6).astype(np.int64)
+        pos = np.repeat(k0, n_per) + (
+            np.arange(len(counts)) - np.repeat(np.cumsum(n_per) - n_per, n_per)
+        )
+        force = self.calibrator.force(counts)
+        steps: list[StepRecord] = []
+        # Split where the clock jumps too far to fill (device restart, very long outage).
+        max_fill = int(MAX_FILL_GAP_S * self.fs)
+        start = 0
+        while start < len(pos):
+            jumps = np.flatnonzero(np.diff(pos[start:]) > max_fill)
+            stop = start + int(jumps[0]) + 1 if len(jumps) else len(pos)
+            if pos[start] - self.n > max_fill:
+                steps += self._restart(int(pos[start]))
+            steps += self._place(pos[start:stop], force[start:stop])
+            start = stop
+        return steps
+
+    def _restart(self, new_index: int) -> list[StepRecord]:
+        steps = self._steps_from(self.detector.finish())
+        self.detector.reset()
+        self.restarts += 1
+        self.n = new_index
+        self._buf = np.zeros((0, self.n_sensors), np.float32)
+        self._buf0 = new_index
+        self._detector_base = new_index
+        self._last_to_index = None
+        self._last_hs_s = float("nan")
+        return steps
+
+    _detector_base = 0
+
+    def _place(self, pos: np.ndarray, force: np.ndarray) -> list[StepRecord]:
+        keep = pos >= self.n
+        self.overlap_samples += int((~keep).sum())
+        pos, force = pos[keep], force[keep]
+        if len(pos) == 0:
+            return []
+        block = np.full((int(pos[-1]) + 1 - self.n, self.n_sensors), np.nan, np.float32)
+        block[pos - self.n] = force
+        self.gap_samples += len(block) - len(pos)
+        start_index = self.n
+        self._buf = np.concatenate((self._buf, block))
+        self.n += len(block)
+        total = block.sum(axis=1)
+        if self.emit_samples:
+            heel = block[:, self.heel_idx].sum(axis=1)
+            self.last_samples = SideSamples(
+                start_index, self.fs, total, heel, self.calibrator.pressure_kpa(block)
+            )
+        steps = self._steps_from(self.detector.feed(total))
+        # Keep what later steps may need.
+        cut = self.n - self._keep
+        if cut > self._buf0:
+            self._buf = self._buf[cut - self._buf0 :]
+            self._buf0 = cut
+        return steps
+
+    last_samples: SideSamples | None = None
+
+    def finish(self) -> list[StepRecord]:
+        return self._steps_from(self.detector.finish())
+
+    def _steps_from(self, contacts: list[Contact]) -> list[StepRecord]:
+        out = []
+        base = self._detector_base
+        for c in contacts:
+            hs_i = c.heel_strike_index + base
+            to_i = c.toe_off_index + base
+            if hs_i < self._buf0:
+                self.truncated_steps += 1
+                continue
+            # Baseline: middle half of the preceding swing.
+            if self._last_to_index is not None:
+                a = int(np.ceil(self._last_to_index + 0.25 * (hs_i - self._last_to_index)))
+                b = int(np.floor(self._last_to_index + 0.75 * (hs_i - self._last_to_index)))
+                if b > a and a >= self._buf0:
+                    swing = self._buf[a - self._buf0 : b - self._buf0]
+                    if np.isfinite(swing).all(axis=1).sum() >= 3:
+                        self._baseline = np.nanmedian(swing, axis=0)
+            load = step_load(
+                self._buf,
+                layout=self.layout,
+                sampling_rate_hz=self.fs,
+                heel_strike_index=hs_i - self._buf0,
+                toe_off_index=to_i - self._buf0,
+                baseline_n=self._baseline,
+                impact_peak_n=c.impact_peak_n,
+            )
+            hs_s = hs_i / self.fs
+            self.steps += 1
+            out.append(
+                StepRecord(
+                    side=self.label,
+                    number=self.steps,
+                    heel_strike_s=hs_s,
+                    toe_off_s=to_i / self.fs,
+                    stride_s=hs_s - self._last_hs_s,
+                    impact_peak_n=float("nan") if c.impact_peak_n is None else c.impact_peak_n,
+                    impact_peak_s=(
+                        float("nan")
+                        if c.impact_peak_s is None
+                        else c.impact_peak_s + base / self.fs
+                    ),
+                    load=load,
+                )
+            )
+            self._last_hs_s = hs_s
+            self._last_to_index = to_i
+        return out
+
+
+class Pipeline:
+    """Decode, assemble, calibrate, detect and measure — for any source.
+
+    Parameters
+    ----------
+    header : dict
+        Recording header (or the equivalent a live reader builds): ``devices`` with layout and
+        calibration per ``(device_id, side)``; devices missing there get a default layout and
+        raw counts as a relative force.
+    detector_options : dict, optional
+        Keyword arguments for `ContactDetector` (thresholds, gates).
+    emit_samples : bool
+        Return the calibrated samples of every feed (for live views); off for batch analysis.
+    """
+
+    def __init__(
+        self,
+        header: dict[str, Any],
+        *,
+        detector_options: dict[str, Any] | None = None,
+        emit_samples: bool = False,
+    ) -> None:
+        self.header = header
+        self.detector_options = dict(detector_options or {})
+        self.emit_samples = emit_samples
+        self.decoders: dict[int, StreamDecoder] = {}
+        self.sides: dict[tuple[int, int], _Side] = {}
+        self.clocks: dict[tuple[int, int], _Clock] = {}
+        self._devices = {
+            (int(d.get("device_id", -1)), str(d.get("side"))): d for d in header.get("devices", [])
+        }
+
+    @property
+    def stats(self) -> dict[int, DecoderStats]:
+        """Decoder counters per stream."""
+        return {sid: d.stats for sid, d in self.decoders.items()}
+
+    def feed(self, stream_id: int, data: bytes) -> PipelineUpdate:
+        """Process the next bytes of one stream."""
+        dec = self.decoders.get(stream_id)
+        if dec is None:
+            dec = self.decoders[stream_id] = StreamDecoder()
+        return self._process(dec.feed_table(data))
+
+    def reconnect(self, stream_id: int) -> PipelineUpdate:
+        """Mark a reconnect on a stream: a cut frame is counted, never merged (SPEC §4.2)."""
+        return self.feed(stream_id, b"\x00")
+
+    def finish(self) -> PipelineUpdate:
+        """Flush partial frames and emit the contacts still open at the end."""
+        update = PipelineUpdate()
+        for sid in list(self.decoders):
+            u = self.feed(sid, b"\x00")
+            update.steps += u.steps
+        for side in self.sides.values():
+            update.steps += side.finish()
+        return update
+
+    def _process(self, table: FrameTable) -> PipelineUpdate:
+        update = PipelineUpdate()
+        if len(table) == 0:
+            return update
+        for dev_id, side in table.devices():
+            key = (dev_id, int(side))
+            rows = np.flatnonzero((table.device_id == dev_id) & (table.side == int(side)))
+            clock = self.clocks.setdefault(key, _Clock())
+            ts = clock.unwrap(table.timestamp_us[rows])
+            state = self.sides.get(key)
+            if state is None:
+                sel = np.flatnonzero(
+                    (table.device_id == dev_id)
+                    & (table.side == int(side))
+                    & (table.frame_type == FrameType.SAMPLES)
+                )
+                if len(sel) == 0:
+                    continue  # wait for samples to learn the rate and sensor count
+                state = self.sides[key] = _Side(
+                    side.label,
+                    self._devices.get((dev_id, side.label), {}),
+                    float(table.sample_rate_hz[sel[0]]),
+                    int(table.n_sensors[sel[0]]),
+                    self.detector_options,
+                    self.emit_samples,
+                )
+            update.steps += state.add(table, dev_id, side, rows, ts, int(clock.ref or 0))
+            if self.emit_samples and state.last_samples is not None:
+                update.samples[state.label] = state.last_samples
+                state.last_samples = None
+            status = table.select(
+                (table.device_id == dev_id)
+                & (table.side == int(side))
+                & (table.frame_type == FrameType.STATUS)
+            ).to_frames()
+            for f in status:
+                battery = getattr(f, "battery_pct", 255)
+                if battery <= 100:
+                    update.battery_pct[side.label] = int(battery)
+        return update
