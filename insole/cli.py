@@ -164,6 +164,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis import SessionAnalysis, write_steps_csv
+    from .report_text import print_summary
+
+    analysis = SessionAnalysis().run(args.file)
+    if args.steps_csv:
+        write_steps_csv(analysis.steps_, args.steps_csv)
+    if args.json:
+        _print_json(analysis.summary_)
+    else:
+        print_summary(analysis.summary_, out=sys.stdout)
+        if args.steps_csv:
+            print(f"steps table: {args.steps_csv} ({len(analysis.steps_)} rows)")
+    return 0
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
     from .replay import replay_to_terminal
 
@@ -250,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="recording file")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser(
+        "analyze",
+        help="detect every step and summarise heel loading of a recording",
+        description="Run the signal pipeline over a recording: heel strikes and toe-offs, "
+        "per-step load distribution, and the session summary.",
+    )
+    p.add_argument("file", type=Path, help="recording file")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--steps-csv", type=Path, metavar="OUT", help="write one row per step")
+    p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser(
         "replay",

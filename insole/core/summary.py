@@ -30,6 +30,8 @@ __all__ = ["STEP_COLUMNS", "TREND_WINDOW_S", "session_summary", "steps_table"]
 
 #: Length of the first and last windows compared for the heel-load trend [s].
 TREND_WINDOW_S = 180.0
+#: Fewest steps in each trend window for a trend to be reported.
+MIN_TREND_STEPS = 20
 #: A previous step of the other foot further back than this is not the step before [s].
 MAX_STEP_GAP_S = 2.0
 
@@ -212,10 +214,10 @@ def session_summary(
                 symmetry[m] = _r(100.0 * (rv - lv) / ((lv + rv) / 2.0), 2)
     trend = None
     t = col["heel_strike_s"]
-    if len(rows) >= 10:
-        win = min(TREND_WINDOW_S, duration_s / 5.0)
-        first = col["heel_peak_n"][t <= t.min() + win]
-        last = col["heel_peak_n"][t >= t.max() - win]
+    win = min(TREND_WINDOW_S, duration_s / 5.0)
+    first = col["heel_peak_n"][t <= t.min() + win] if len(rows) else np.zeros(0)
+    last = col["heel_peak_n"][t >= t.max() - win] if len(rows) else np.zeros(0)
+    if min(len(first), len(last)) >= MIN_TREND_STEPS:
         f, la = _median(first), _median(last)
         trend = {
             "window_s": _r(win, 1),
