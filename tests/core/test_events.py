@@ -1,0 +1,447 @@
+"""Unit tests for insole.core.events: synthetic signals with known contact instants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from insole.core.events import (
+    Contact,
+    ContactDetector,
+    Contacts,
+    DetectorParameterError,
+    detect_contacts,
+)
+from insole.errors import InsoleError
+
+FS_HZ = 100.0
+
+
+def trapezoids(
+    *,
+    fs: float = FS_HZ,
+    n: int = 20,
+    contact_s: float = 0.7,
+    stride_s: float = 1.1,
+    ramp_s: float = 0.2,
+    peak_n: float = 800.0,
+    baseline_n: float = 0.0,
+    start_s: float = 0.6,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trapezoidal contacts with straight edges starting at random sub-sample instants.
+
+    Returns (force_n, true heel strikes [s], true toe-offs [s]); the edges leave and reach the
+    baseline exactly at those instants.
+    """
+    rng = np.random.default_rng(seed)
+    on = start_s + stride_s * np.arange(n) + rng.uniform(0.0, 0.05, n)
+    off = on + contact_s
+    t = np.arange(int((off[-1] + 1.0) * fs)) / fs
+    x = np.zeros_like(t)
+    for t0, t1 in zip(on, off, strict=True):
+        x = np.maximum(x, np.clip(np.minimum((t - t0), (t1 - t)) / ramp_s, 0.0, 1.0))
+    return baseline_n + peak_n * x, on, off
+
+
+def running(
+    *,
+    fs: float = 200.0,
+    n: int = 40,
+    contact_s: float = 0.27,
+    step_s: float = 0.36,
+    peak_n: float = 1500.0,
+    rearfoot: bool = False,
+    start_s: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Running on one force plate: half-sine contacts separated by flights."""
+    on = start_s + step_s * np.arange(n)
+    off = on + contact_s
+    t = np.arange(int((off[-1] + 0.5) * fs)) / fs
+    x = np.zeros_like(t)
+    for t0 in on:
+        u = (t - t0) / contact_s
+        inside = (u > 0) & (u < 1)
+        shape = np.sin(np.pi * u[inside]) ** 1.5
+        if rearfoot:
+            ramp = np.sin(np.pi * u[inside]) / np.sin(np.pi * 0.1)
+            shape = shape + 0.45 * np.exp(-0.5 * ((u[inside] - 0.1) / 0.035) ** 2) * ramp
+        x[inside] = shape * peak_n
+    return x, on, off
+
+
+def stream(x: np.ndarray, cuts: list[int] | np.ndarray, **options: object) -> list[Contact]:
+    """Feed ``x`` split at ``cuts`` and finish."""
+    detector = ContactDetector(**options)  # type: ignore[arg-type]
+    out: list[Contact] = []
+    for chunk in np.split(x, np.sort(np.asarray(cuts, dtype=int))):
+        out += detector.feed(chunk)
+    return out + detector.finish()
+
+
+# ---------------------------------------------------------------------------- timing
+
+
+def test_subsample_times_on_straight_edges_are_exact() -> None:
+    x, on, off = trapezoids()
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    assert len(c) == on.size
+    # The edge line through two crossings is the edge itself: extrapolation is exact.
+    np.testing.assert_allclose(c.heel_strike_s, on, atol=1e-9)
+    np.testing.assert_allclose(c.toe_off_s, off, atol=1e-9)
+    np.testing.assert_allclose(c.heel_strike_index, on * FS_HZ, atol=1e-7)
+    np.testing.assert_allclose(c.peak_force_n, 800.0)
+
+
+def test_without_extrapolation_the_interpolated_threshold_crossings_are_reported() -> None:
+    x, on, off = trapezoids()
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ, extrapolate=False)
+    ramp_s = 0.2
+    np.testing.assert_allclose(c.heel_strike_s, on + 0.10 * ramp_s, atol=1e-9)
+    np.testing.assert_allclose(c.toe_off_s, off - 0.075 * ramp_s, atol=1e-9)
+
+
+@pytest.mark.parametrize(("offset", "scale"), [(17.0, 1.0), (-2000.0, 2.5), (300.0, 0.01)])
+def test_baseline_offset_and_units_do_not_change_the_contacts(offset: float, scale: float) -> None:
+    x, on, _ = trapezoids(n=12)
+    reference = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    shifted = detect_contacts(offset + scale * x, sampling_rate_hz=FS_HZ)
+    np.testing.assert_allclose(shifted.heel_strike_s, reference.heel_strike_s, atol=1e-9)
+    np.testing.assert_allclose(shifted.toe_off_s, reference.toe_off_s, atol=1e-9)
+    np.testing.assert_allclose(shifted.peak_force_n, offset + scale * reference.peak_force_n)
+
+
+def test_swing_baseline_of_17_n_with_noise_counts_like_the_other_foot() -> None:
+    # gaitpdb GaCo13_10: one insole rests at about 17 N in swing; a fixed threshold near zero
+    # would see one endless contact, a relative threshold counts the steps of both feet alike.
+    rng = np.random.default_rng(3)
+    left, on, _ = trapezoids(n=40, seed=1)
+    right, _, _ = trapezoids(n=40, seed=2, baseline_n=17.0)
+    left = left + rng.normal(0, 3, left.size)
+    right = right + rng.normal(0, 3, right.size)
+    assert np.all(right > 5.0)  # a fixed 5 N threshold never sees a swing
+    n_left = len(detect_contacts(left, sampling_rate_hz=FS_HZ))
+    n_right = len(detect_contacts(right, sampling_rate_hz=FS_HZ))
+    assert n_left == n_right == on.size
+
+
+def test_lowpass_delay_is_compensated() -> None:
+    x, on, off = trapezoids(fs=200.0, n=15)
+    detector = ContactDetector(sampling_rate_hz=200.0, lowpass_hz=20.0)
+    c = Contacts(detector.feed(x) + detector.finish())
+    assert 0.005 < detector.delay_s_ < 0.02  # 2nd-order Butterworth at 20 Hz: about 11 ms
+    assert ContactDetector(sampling_rate_hz=200.0).delay_s_ == 0.0
+    assert len(c) == on.size
+    assert np.max(np.abs(c.heel_strike_s - on)) < 0.004
+    assert np.max(np.abs(c.toe_off_s - off)) < 0.004
+
+
+# ---------------------------------------------------------------------------- gates
+
+
+def test_double_peaked_contact_is_counted_once() -> None:
+    x, on, _ = trapezoids(n=15, contact_s=0.8)
+    t = np.arange(x.size) / FS_HZ
+    for t0 in on:  # a dip to 40 % of the load in mid-stance (hunt1-like)
+        x -= 480.0 * np.clip(1 - np.abs(t - (t0 + 0.4)) / 0.1, 0, None)
+    assert len(detect_contacts(x, sampling_rate_hz=FS_HZ)) == on.size
+
+
+@pytest.mark.parametrize(("dip_s", "expected_per_contact"), [(0.05, 1), (0.3, 2)])
+def test_dip_to_the_baseline_is_bridged_only_when_short(
+    dip_s: float, expected_per_contact: int
+) -> None:
+    x, on, _ = trapezoids(n=10, contact_s=1.0, stride_s=1.6, ramp_s=0.05)
+    t = np.arange(x.size) / FS_HZ
+    for t0 in on:
+        x[(t >= t0 + 0.45) & (t < t0 + 0.45 + dip_s)] = 0.0
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ, max_contact_s=2.5)
+    assert len(c) == expected_per_contact * on.size
+
+
+def test_chatter_around_the_thresholds_does_not_multiply_contacts() -> None:
+    fs = 300.0
+    x, on, _ = running(fs=fs, n=60)
+    rng = np.random.default_rng(5)
+    t = np.arange(x.size) / fs
+    edges = np.zeros(x.size, dtype=bool)
+    for t0 in on:  # noise bursts right where the edges cross 5-15 % of the range
+        for centre in (t0 + 0.03, t0 + 0.24):
+            edges |= np.abs(t - centre) < 0.02
+    noisy = x + np.where(edges, rng.normal(0, 60.0, x.size), rng.normal(0, 5.0, x.size))
+    noisy = np.clip(noisy, 0, None)
+    naive = np.count_nonzero(np.diff((noisy > 0.1 * 1500).astype(int)) == 1)
+    assert naive > 1.3 * on.size  # one threshold without hysteresis multiplies contacts
+    c = detect_contacts(noisy, sampling_rate_hz=fs, min_swing_s=0.0, refractory_s=0.05)
+    assert len(c) == on.size
+    assert np.median(np.abs(c.heel_strike_s - on)) < 0.015
+
+
+def test_spikes_and_short_contacts_are_discarded() -> None:
+    x, on, _ = trapezoids(n=10)
+    t = np.arange(x.size) / FS_HZ
+    for t0 in on[:-1]:
+        x[int((t0 + 0.9) * FS_HZ)] = 800.0  # one-sample spike in the swing
+        x[(t >= t0 + 0.8) & (t < t0 + 0.86)] = 600.0  # a 60 ms tap
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    assert len(c) == on.size
+    np.testing.assert_allclose(c.heel_strike_s, on, atol=1e-9)
+
+
+def test_contact_longer_than_max_contact_is_not_reported() -> None:
+    x, on, _ = trapezoids(n=12)
+    t = np.arange(x.size) / FS_HZ
+    x[(t >= on[5]) & (t < on[8])] = 800.0  # standing: contacts 5-8 merge into 4 s
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    assert len(c) == on.size - 4
+    assert not np.any((c.heel_strike_s > on[5] - 0.1) & (c.heel_strike_s < on[9] - 0.1))
+
+
+def test_contacts_of_any_plausible_running_duration_are_kept() -> None:
+    x, on, off = running(fs=200.0, n=30, contact_s=0.15, step_s=0.3)
+    c = detect_contacts(x, sampling_rate_hz=200.0, min_swing_s=0.0, refractory_s=0.05)
+    assert len(c) == on.size
+
+
+# ---------------------------------------------------------------------------- start, end, state
+
+
+def test_contact_in_progress_at_start_or_end_is_dropped() -> None:
+    x, on, off = trapezoids(n=10)
+    first = int((on[0] + 0.35) * FS_HZ)  # start inside contact 0
+    last = int((on[-1] + 0.35) * FS_HZ)  # stop inside the last contact
+    c = detect_contacts(x[first:last], sampling_rate_hz=FS_HZ)
+    assert len(c) == on.size - 2
+    np.testing.assert_allclose(c.heel_strike_s, on[1:-1] - first / FS_HZ, atol=1e-9)
+
+
+def test_contact_whose_rising_edge_starts_the_data_is_dropped() -> None:
+    x, on, _ = trapezoids(n=10)
+    first = int(np.floor((on[0] + 0.01) * FS_HZ))  # at most 5 % of the load: below off
+    assert x[first] < 0.075 * 800.0
+    c = detect_contacts(x[first:], sampling_rate_hz=FS_HZ)
+    np.testing.assert_allclose(c.heel_strike_s, on[1:] - first / FS_HZ, atol=1e-9)
+    # A heel strike a little after the first sample is kept.
+    early = int(np.floor((on[0] - 0.05) * FS_HZ))
+    c = detect_contacts(x[early:], sampling_rate_hz=FS_HZ)
+    np.testing.assert_allclose(c.heel_strike_s, on - early / FS_HZ, atol=1e-9)
+
+
+def test_flat_start_is_skipped_and_flat_signal_gives_nothing() -> None:
+    x, on, _ = trapezoids(n=10)
+    lead = np.zeros(int(7 * FS_HZ))
+    c = detect_contacts(np.concatenate([lead, x]), sampling_rate_hz=FS_HZ)
+    np.testing.assert_allclose(c.heel_strike_s, on + 7.0, atol=1e-9)
+    assert len(detect_contacts(np.full(2000, 5.0), sampling_rate_hz=FS_HZ)) == 0
+    assert len(detect_contacts(np.array([]), sampling_rate_hz=FS_HZ)) == 0
+    assert len(detect_contacts(x[:10], sampling_rate_hz=FS_HZ)) == 0
+
+
+def test_standing_between_walks_gives_no_contacts() -> None:
+    walk, on, _ = trapezoids(n=10)
+    rng = np.random.default_rng(2)
+    t = np.arange(int(30 * FS_HZ)) / FS_HZ
+    standing = 400.0 + 60.0 * np.sin(2 * np.pi * t / 3.0) + rng.normal(0, 5, t.size)
+    x = np.concatenate([walk, standing, walk])
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    assert len(c) == 2 * on.size
+
+
+def test_levels_adapt_after_a_sensor_offset_jump() -> None:
+    x, on, off = trapezoids(n=40)
+    # Mid-swing, the swing level jumps above the old off-threshold (an insole shifts).
+    jump = int(0.5 * (off[14] + on[15]) * FS_HZ)
+    x[jump:] += 300.0
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    before = np.sum(c.heel_strike_s < jump / FS_HZ)
+    late = c.heel_strike_s[c.heel_strike_s > on[22]]
+    assert before == 15
+    assert late.size == np.sum(on > on[22])  # recovered within a few strides
+    np.testing.assert_allclose(late, on[on > on[22]], atol=1e-9)
+
+
+def test_nan_samples_neither_start_nor_end_contacts() -> None:
+    x, on, off = trapezoids(n=10)
+    t = np.arange(x.size) / FS_HZ
+    for t0, t1 in zip(on, off, strict=True):
+        x[(t > t0 + 0.3) & (t < t0 + 0.4)] = np.nan  # inside the contact
+        x[(t > t1 + 0.1) & (t < t1 + 0.2)] = np.nan  # inside the swing
+    for lowpass in (None, 20.0):
+        c = detect_contacts(x, sampling_rate_hz=FS_HZ, lowpass_hz=lowpass)
+        assert len(c) == on.size
+
+
+def test_contact_is_emitted_only_after_toe_off_and_look_ahead() -> None:
+    x, on, off = trapezoids(n=6)
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    end_first = int(off[3] * FS_HZ)  # just before toe-off of contact 3
+    emitted = detector.feed(x[:end_first])
+    assert len(emitted) == 3
+    below_off = int(np.ceil((off[3] - 0.075 * 0.2) * FS_HZ))  # first sample below off
+    look_ahead = round(0.1 * FS_HZ)
+    assert detector.feed(x[end_first : below_off + look_ahead - 1]) == []
+    assert len(detector.feed(x[below_off + look_ahead - 1 : below_off + look_ahead])) == 1
+
+
+def test_finish_resets_for_a_new_stream() -> None:
+    x, _, _ = trapezoids(n=8)
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    first = detector.feed(x) + detector.finish()
+    assert detector.levels_n_ is None
+    second = detector.feed(x) + detector.finish()
+    assert first == second
+
+
+def test_levels_and_thresholds_are_exposed() -> None:
+    x, _, _ = trapezoids(n=8, baseline_n=17.0)
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    assert detector.levels_n_ is None
+    assert detector.thresholds_n_ is None
+    detector.feed(x)
+    low, high = detector.levels_n_  # type: ignore[misc]
+    on, off = detector.thresholds_n_  # type: ignore[misc]
+    assert low == pytest.approx(17.0)
+    assert high == pytest.approx(817.0)
+    assert on == pytest.approx(97.0)
+    assert off == pytest.approx(77.0)
+
+
+# ---------------------------------------------------------------------------- impact peaks
+
+
+def test_impact_peak_found_for_rearfoot_and_absent_for_forefoot() -> None:
+    fs = 200.0
+    rear, on, off = running(fs=fs, rearfoot=True)
+    fore, _, _ = running(fs=fs, rearfoot=False)
+    options = {"sampling_rate_hz": fs, "min_swing_s": 0.0, "refractory_s": 0.05}
+    c_rear = detect_contacts(rear, **options)  # type: ignore[arg-type]
+    c_fore = detect_contacts(fore, **options)  # type: ignore[arg-type]
+    assert len(c_rear) == len(c_fore) == on.size
+    fine = np.linspace(0, 0.35, 3501)
+    shape = np.sin(np.pi * fine) ** 1.5 + 0.45 * np.exp(-0.5 * ((fine - 0.1) / 0.035) ** 2) * (
+        np.sin(np.pi * fine) / np.sin(np.pi * 0.1)
+    )
+    true_s = on + 0.27 * fine[np.flatnonzero(np.diff(shape) < 0)[0]]
+    np.testing.assert_allclose(c_rear.impact_peak_s, true_s, atol=1 / fs)
+    assert np.all(c_rear.impact_peak_n < c_rear.peak_force_n)
+    assert all(c.impact_peak_n is None and c.impact_peak_s is None for c in c_fore)
+
+
+def test_single_sample_spike_is_not_an_impact_peak() -> None:
+    fs = 300.0
+    x, on, _ = running(fs=fs, n=20)
+    for t0 in on:
+        i = int((t0 + 0.04) * fs)
+        x[i] += 150.0  # force-plate noise spike on the rising edge
+    c = detect_contacts(x, sampling_rate_hz=fs, min_swing_s=0.0, refractory_s=0.05)
+    assert len(c) == on.size
+    assert np.all(np.isnan(c.impact_peak_n))
+
+
+# ---------------------------------------------------------------------------- chunking
+
+
+def test_streaming_equals_offline_for_one_sample_chunks() -> None:
+    x, _, _ = running(fs=200.0, n=25, rearfoot=True)
+    x = x + np.random.default_rng(0).normal(0, 10, x.size)
+    options = {"sampling_rate_hz": 200.0, "min_swing_s": 0.0, "refractory_s": 0.05}
+    offline = detect_contacts(x, **options).to_list()  # type: ignore[arg-type]
+    assert len(offline) == 25
+    assert stream(x, np.arange(1, x.size), **options) == offline
+
+
+@st.composite
+def signals_and_cuts(draw: st.DrawFn) -> tuple[np.ndarray, list[int], dict[str, object]]:
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    kind = draw(st.sampled_from(["walk", "run", "noisy", "standing"]))
+    if kind == "run":
+        x, _, _ = running(fs=FS_HZ, n=30, rearfoot=draw(st.booleans()))
+        options: dict[str, object] = {"min_swing_s": 0.0, "refractory_s": 0.05}
+    else:
+        x, _, _ = trapezoids(n=12, seed=seed % 1000, baseline_n=float(rng.uniform(0, 40)))
+        options = {}
+    if kind == "noisy":
+        x = x + rng.normal(0, 20, x.size)
+        x[rng.integers(0, x.size, 5)] = np.nan
+    if kind == "standing":
+        x[x.size // 3 : x.size // 2] = 400.0 + rng.normal(0, 30, x.size // 2 - x.size // 3)
+    if draw(st.booleans()):
+        options["lowpass_hz"] = 15.0
+    # Mostly small chunks (down to 1 sample), sometimes large ones.
+    n_cuts = draw(st.integers(0, 300))
+    cuts = sorted(draw(st.lists(st.integers(0, x.size), min_size=n_cuts, max_size=n_cuts)))
+    return x, cuts, options
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(signals_and_cuts())
+def test_any_chunking_gives_identical_contacts(
+    case: tuple[np.ndarray, list[int], dict[str, object]],
+) -> None:
+    x, cuts, options = case
+    offline = detect_contacts(x, sampling_rate_hz=FS_HZ, **options).to_list()  # type: ignore[arg-type]
+    assert stream(x, cuts, sampling_rate_hz=FS_HZ, **options) == offline
+
+
+# ---------------------------------------------------------------------------- API
+
+
+def test_contacts_container() -> None:
+    c1 = Contact(1.0, 1.3, 100.0, 130.0, 900.0, 700.0, 1.03)
+    c2 = Contact(2.0, 2.25, 200.0, 225.0, 950.0, None, None)
+    contacts = Contacts([c1, c2])
+    assert len(contacts) == 2
+    assert contacts[1] is c2
+    assert list(contacts) == [c1, c2]
+    np.testing.assert_allclose(contacts.contact_s, [0.3, 0.25])
+    np.testing.assert_allclose(contacts.swing_s, [0.7])
+    assert np.isnan(contacts.impact_peak_n[1])
+    assert contacts.impact_peak_n[0] == 700.0
+    assert contacts[:1] == Contacts([c1])
+    assert contacts.to_list() == [c1, c2]
+    assert c1.contact_s == pytest.approx(0.3)
+    assert len(Contacts()) == 0
+    assert Contacts().swing_s.size == 0
+    with pytest.raises(AttributeError):
+        c1.heel_strike_s = 0.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("sampling_rate_hz", 0.0),
+        ("on_fraction", 1.5),
+        ("off_fraction", 0.2),
+        ("min_contact_s", -0.1),
+        ("max_contact_s", 0.05),
+        ("bootstrap_s", 0.0),
+        ("n_level_contacts", 0),
+        ("edge_fraction", 0.05),
+        ("impact_window_fraction", 0.0),
+        ("lowpass_hz", 60.0),
+    ],
+)
+def test_invalid_parameters_raise_one_clear_error(name: str, value: float) -> None:
+    options: dict[str, object] = {"sampling_rate_hz": FS_HZ, name: value}
+    with pytest.raises(DetectorParameterError, match=name) as info:
+        ContactDetector(**options)  # type: ignore[arg-type]
+    assert info.value.parameter == name
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, InsoleError)
+    assert "\n" not in str(info.value)
+
+
+def test_two_dimensional_input_is_rejected() -> None:
+    with pytest.raises(DetectorParameterError, match="one-dimensional"):
+        detect_contacts(np.zeros((100, 2)), sampling_rate_hz=FS_HZ)
+
+
+def test_parameters_are_stored_verbatim() -> None:
+    detector = ContactDetector(sampling_rate_hz=200, on_fraction=0.15, off_fraction=None)
+    assert detector.sampling_rate_hz == 200
+    assert detector.on_fraction == 0.15
+    assert detector.off_fraction is None
+    assert detector.lowpass_hz is None
