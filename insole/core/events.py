@@ -817,6 +817,13 @@ class ContactDetector:
         on, off, base = cur.on_n, cur.off_n, cur.base_n
         t_on = _interpolate(j - 1, x[0], x[1], on)
         t_off = _interpolate(k - 1, x[n_samples], x[n_samples + 1], off)
+        # A crossing hidden in lost samples (NaN): continue the edge's first (last) two valid
+        # samples to the threshold, no further back (on) than the gap reaches.
+        if not np.isfinite(x[0]) and n_samples >= 2 and x[2] > x[1] > -np.inf:
+            t_on = max(j - (x[1] - on) / (x[2] - x[1]), float(cur.earliest_index))
+        if not np.isfinite(x[n_samples + 1]) and n_samples >= 2 and x[n_samples - 1] > x[n_samples]:
+            slope = x[n_samples] - x[n_samples - 1]
+            t_off = min(k - 1 + (off - x[n_samples]) / slope, float(look_end - 1))
         t_hs, t_to = t_on, t_off
         upper = self._low + self.edge_fraction * (self._high - self._low)
         if self.extrapolate and peak_n >= upper > on:
