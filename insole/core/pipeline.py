@@ -273,8 +273,9 @@ class _Side:
                 b = int(np.floor(self._last_to_index + 0.75 * (hs_i - self._last_to_index)))
                 if b > a and a >= self._buf0:
                     swing = self._buf[a - self._buf0 : b - self._buf0]
-                    if np.isfinite(swing).all(axis=1).sum() >= 3:
-                        self._baseline = np.nanmedian(swing, axis=0)
+                    swing = swing[np.isfinite(swing).all(axis=1)]
+                    if len(swing) >= 3:
+                        self._baseline = np.median(swing, axis=0)
             load = step_load(
                 self._buf,
                 layout=self.layout,

@@ -50,6 +50,49 @@ _MEDIAL = ("heel_medial", "forefoot_medial")
 _LATERAL = ("heel_lateral", "forefoot_lateral")
 
 
+@dataclass(frozen=True)
+class _LayoutInfo:
+    names: tuple[str, ...]
+    members: tuple[np.ndarray, ...]
+    membership: np.ndarray  # (n_sensors, n_regions) 0/1
+    kpa_per_n: np.ndarray
+    heel: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+_LAYOUT_CACHE: dict[int, tuple[SensorLayout, _LayoutInfo]] = {}
+
+
+def _layout_info(layout: SensorLayout) -> _LayoutInfo:
+    """Region membership and geometry of a layout, computed once per layout object."""
+    hit = _LAYOUT_CACHE.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    region_of = np.asarray(layout.region)
+    names = tuple(r for r in REGIONS if np.any(region_of == r))
+    members = tuple(np.flatnonzero(region_of == r) for r in names)
+    membership = np.zeros((layout.n_sensors, len(names)))
+    for k, m in enumerate(members):
+        membership[m, k] = 1.0
+    heel = layout.indices(*HEEL_REGIONS)
+    if len(heel) == 0 and layout.n_sensors == 1:
+        heel = np.array([0])  # a whole-foot sensor counts as heel (footswitch, plate)
+    info = _LayoutInfo(
+        names=names,
+        members=members,
+        membership=membership,
+        kpa_per_n=1000.0 / np.asarray(layout.area_mm2, float),
+        heel=heel,
+        x=np.asarray(layout.x_mm, float),
+        y=np.asarray(layout.y_mm, float),
+    )
+    if len(_LAYOUT_CACHE) > 64:
+        _LAYOUT_CACHE.clear()
+    _LAYOUT_CACHE[id(layout)] = (layout, info)
+    return info
+
+
 def classify_strike(strike_index_pct: float) -> str:
     """Rearfoot / midfoot / forefoot from the strike index (Cavanagh & Lafortune 1980)."""
     if not np.isfinite(strike_index_pct):
@@ -163,55 +206,52 @@ def step_load(
         The step's load distribution.
     """
     fs = float(sampling_rate_hz)
+    info = _layout_info(layout)
     a = max(int(np.ceil(heel_strike_index)), 0)
     b = min(int(np.floor(toe_off_index)) + 1, len(force_n))
     seg = force_n[a:b].astype(np.float64)
     if baseline_n is not None:
         seg = seg - baseline_n[None, :]
-    has_gap = bool(np.isnan(seg).any())
-    seg = np.where(np.isnan(seg), 0.0, seg)
+    nan = np.isnan(seg)
+    has_gap = bool(nan.any())
+    if has_gap:
+        seg = np.where(nan, 0.0, seg)
     seg_pos = np.maximum(seg, 0.0)
     dt = 1.0 / fs
     total = seg.sum(axis=1)
     impulse = float(np.sum(np.maximum(total, 0.0)) * dt)
-    region_of = np.asarray(layout.region)
-    area = np.asarray(layout.area_mm2, float)
+    # Per region: summed force (n, R), its peak and impulse; the highest sensor pressure.
+    region_force = seg_pos @ info.membership
+    region_impulse = region_force.sum(axis=0) * dt
+    region_peak = region_force.max(axis=0, initial=0.0)
+    sensor_peak_kpa = (seg_pos.max(axis=0, initial=0.0)) * info.kpa_per_n
+    total_region_impulse = float(region_impulse.sum())
     regions: dict[str, dict[str, float]] = {}
-    present = [r for r in REGIONS if np.any(region_of == r)]
-    region_impulse = {}
-    for r in present:
-        idx = np.flatnonzero(region_of == r)
-        f_r = seg_pos[:, idx]
-        imp = float(f_r.sum() * dt)
-        region_impulse[r] = imp
+    impulse_of: dict[str, float] = {}
+    for k, r in enumerate(info.names):
+        imp = float(region_impulse[k])
+        impulse_of[r] = imp
         regions[r] = {
-            "peak_kpa": float((f_r * (1000.0 / area[idx])).max(initial=0.0)),
-            "peak_n": float(f_r.sum(axis=1).max(initial=0.0)),
+            "peak_kpa": float(sensor_peak_kpa[info.members[k]].max()),
+            "peak_n": float(region_peak[k]),
             "impulse_ns": imp,
+            "share_pct": 100.0 * imp / total_region_impulse if total_region_impulse > 0 else 0.0,
         }
-    total_region_impulse = sum(region_impulse.values())
-    for r in present:
-        regions[r]["share_pct"] = (
-            100.0 * region_impulse[r] / total_region_impulse if total_region_impulse > 0 else 0.0
-        )
-    heel_idx = layout.indices(*HEEL_REGIONS)
-    if len(heel_idx) == 0 and layout.n_sensors == 1:
-        heel_idx = np.array([0])  # a whole-foot sensor counts as heel (footswitch, plate)
-    heel = seg_pos[:, heel_idx].sum(axis=1) if len(heel_idx) else np.zeros(len(seg))
+    heel = seg_pos[:, info.heel].sum(axis=1) if len(info.heel) else np.zeros(len(seg))
     # Centre of pressure (foot frame).
     w = seg_pos.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cop_x = np.where(w > 0, seg_pos @ np.asarray(layout.x_mm, float) / w, np.nan)
-        cop_y = np.where(w > 0, seg_pos @ np.asarray(layout.y_mm, float) / w, np.nan)
+        cop_x = np.where(w > 0, seg_pos @ info.x / w, np.nan)
+        cop_y = np.where(w > 0, seg_pos @ info.y / w, np.nan)
     strike_index = float("nan")
     if layout.n_sensors > 1 and len(seg):
         n_win = max(1, int(round(STRIKE_WINDOW_S * fs)))
-        ww = seg_pos[:n_win].sum(axis=1)
+        ww = w[:n_win]
         if ww.sum() > 0:
             y0 = float(np.sum(ww * np.nan_to_num(cop_y[:n_win])) / ww.sum())
             strike_index = 100.0 * y0 / float(layout.foot_length_mm)
-    med = sum(region_impulse.get(r, 0.0) for r in _MEDIAL)
-    lat = sum(region_impulse.get(r, 0.0) for r in _LATERAL)
+    med = sum(impulse_of.get(r, 0.0) for r in _MEDIAL)
+    lat = sum(impulse_of.get(r, 0.0) for r in _LATERAL)
     ml = 100.0 * (lat - med) / (lat + med) if lat + med > 0 else float("nan")
     # Loading rate on the baseline-corrected total force, from the contact start.
     impact = impact_peak_n
