@@ -92,6 +92,7 @@ class SessionAnalysis:
             sides=sides,
             quality=quality,
             unit=units.pop() if len(units) == 1 else "mixed",
+            single_plate=single_plate,
         )
         self.summary_["start"] = raw.header.get("start_time")
         self.summary_["source"] = raw.header.get("source")

@@ -183,7 +183,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from .replay import replay_to_terminal
 
-    return replay_to_terminal(args.file, speed=args.speed, out=sys.stdout)
+    replay_to_terminal(args.file, speed=args.speed, out=sys.stdout)
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -289,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=_speed, default=1.0, help="pace factor, e.g. 2, or 'max' (default 1)"
     )
     p.set_defaults(func=_cmd_replay)
+
+    from .importers.commands import add_parsers as add_import_parsers
+    from .readers.commands import add_parsers as add_reader_parsers
+
+    add_reader_parsers(sub)
+    add_import_parsers(sub)
     return parser
 
 

@@ -1,10 +1,10 @@
-"""Replay a recording as if it were a live device: same bytes, same decoder, recorded pace.
+"""Replay a recording as if it were a live device: same bytes, same pipeline, recorded pace.
 
 A recording stores the wire bytes each transport stream delivered with their host receive
-times. Replay merges the streams in time order and hands the bytes to one `StreamDecoder` per
-stream, paced against an absolute schedule (``start + host_time / speed``) so that pacing never
-drifts, however long the replay. Because the decoder gives the same frames for any split of the
-bytes, replay can hand over bytes in windows (e.g. 50 ms) without changing any result.
+times. Replay hands those bytes over window by window (e.g. 50 ms of recording time), paced
+against an absolute schedule (``start + host_time / speed``) so that pacing never drifts however
+long the replay. Because the decoder and the pipeline give the same results for any split of the
+bytes, the window size changes latency only, never a result.
 """
 
 from __future__ import annotations
@@ -14,34 +14,35 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
-from firmware_protocol import DecoderStats, Frame, SamplesFrame, StatusFrame, StreamDecoder
-
+from .core.pipeline import Pipeline, StepRecord
+from .core.summary import session_summary, steps_table
 from .recording import RawRecording, read_raw_recording
+from .report_text import print_summary
 
 __all__ = ["ReplayTick", "iter_replay", "replay_to_terminal"]
 
 
 @dataclass
 class ReplayTick:
-    """What arrived during one window of recording time.
+    """The bytes that arrived during one window of recording time.
 
     Attributes
     ----------
     time_s : float
         Host time at the end of the window [s since the recording start].
-    frames : dict of int to list of frames
-        Decoded frames per stream id.
-    stats : dict of int to DecoderStats
-        Decoder counters per stream so far.
+    data : dict of int to bytes
+        Bytes per stream id.
+    last : bool
+        Whether this is the final window.
     """
 
     time_s: float
-    frames: dict[int, list[Frame]] = field(default_factory=dict)
-    stats: dict[int, DecoderStats] = field(default_factory=dict)
+    data: dict[int, bytes] = field(default_factory=dict)
+    last: bool = False
 
 
 def iter_replay(
@@ -52,68 +53,88 @@ def iter_replay(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[ReplayTick]:
-    """Replay a recording window by window through the live decoder.
+    """Yield a recording's bytes window by window at the recorded pace.
 
     Parameters
     ----------
     source : path-like or RawRecording
         The recording.
     speed : float
-        Pace factor; ``math.inf`` replays as fast as possible.
+        Pace factor; ``math.inf`` replays as fast as possible (in 1 s windows).
     window_s : float
-        Recording time handed to the decoder at once [s].
+        Recording time handed over at once [s].
     clock, sleep : callable
-        Time source and sleep function (replaceable in tests).
+        Time source and sleep function.
 
     Yields
     ------
     ReplayTick
-        One per window that contained data.
+        One per window that holds data, and a final one (``last=True``).
     """
     raw = source if isinstance(source, RawRecording) else read_raw_recording(source)
-    decoders = {sid: StreamDecoder() for sid in raw.streams}
-    ends = {sid: s.chunk_end for sid, s in raw.streams.items()}
     times = {sid: s.chunk_time_s for sid, s in raw.streams.items()}
+    ends = {sid: s.chunk_end for sid, s in raw.streams.items()}
     last = max((float(t[-1]) for t in times.values() if len(t)), default=0.0)
     if math.isinf(speed):
         window_s = max(window_s, 1.0)
     start = clock()
-    pos = {sid: 0 for sid in raw.streams}  # next chunk per stream
+    pos = dict.fromkeys(raw.streams, 0)
     n_windows = int(last // window_s) + 1
     for w in range(n_windows):
-        t_end = (w + 1) * window_s
-        tick = ReplayTick(time_s=min(t_end, last))
+        final = w == n_windows - 1
+        tick = ReplayTick(time_s=last if final else (w + 1) * window_s, last=final)
         for sid, stream in raw.streams.items():
-            upto = int(np.searchsorted(times[sid], t_end, side="left"))
-            if w == n_windows - 1:
-                upto = len(times[sid])
+            upto = len(times[sid]) if final else int(np.searchsorted(times[sid], tick.time_s))
             if upto > pos[sid]:
                 a = int(ends[sid][pos[sid] - 1]) if pos[sid] else 0
-                b = int(ends[sid][upto - 1])
-                tick.frames[sid] = decoders[sid].feed(stream.data[a:b])
+                tick.data[sid] = stream.data[a : int(ends[sid][upto - 1])]
                 pos[sid] = upto
-        if not tick.frames:
+        if not tick.data and not final:
             continue
         if not math.isinf(speed):
             delay = start + tick.time_s / speed - clock()
             if delay > 0:
                 sleep(delay)
-        tick.stats = {sid: d.stats for sid, d in decoders.items()}
         yield tick
-    # A recording that ends inside a frame: count the partial frame.
-    final = ReplayTick(time_s=last)
-    for sid, dec in decoders.items():
-        frames = dec.flush_partial()
-        if frames:
-            final.frames[sid] = frames
-    final.stats = {sid: d.stats for sid, d in decoders.items()}
-    yield final
+
+
+class _Status:
+    """Running metrics of a replay for the terminal: what arrived and what it showed."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[StepRecord]] = {}
+        self.battery: dict[str, int] = {}
+        self.samples: dict[str, int] = {}
+
+    def line(self, t: float, pipe: Pipeline) -> str:
+        stats = pipe.stats.values()
+        lost = sum(s.lost_frames for s in stats)
+        bad = sum(s.crc_errors + s.cobs_errors for s in stats)
+        parts = [f"{t:7.1f} s"]
+        for side in sorted(self.steps, key=lambda s: s != "left"):
+            st = self.steps[side]
+            b = f" {self.battery[side]}%" if side in self.battery else ""
+            strides = [s.stride_s for s in st[-8:] if math.isfinite(s.stride_s)]
+            cad = f"{120.0 / float(np.median(strides)):5.1f}/min" if strides else "    -    "
+            ct = f"{1000 * st[-1].contact_s:4.0f} ms" if st else "   - ms"
+            hp = f"heel {st[-1].load.heel_peak_n:5.0f}" if st else "heel     -"
+            parts.append(f"{side[0].upper()} {len(st):4d} steps {cad} {ct} {hp}{b}")
+        parts.append(f"lost {lost} bad {bad}")
+        return "  ".join(parts)
 
 
 def replay_to_terminal(
-    path: str | os.PathLike[str], *, speed: float = 1.0, out: TextIO, every_s: float = 1.0
-) -> int:
-    """Replay a recording and print what arrives, one line per ``every_s`` of recording time.
+    path: str | os.PathLike[str],
+    *,
+    speed: float = 1.0,
+    out: TextIO,
+    every_s: float = 1.0,
+    summary: bool = True,
+) -> dict[str, Any]:
+    """Replay a recording through the live pipeline and print one status line per ``every_s``.
+
+    Each line shows, per side, the steps so far, cadence, the last contact time and heel peak,
+    battery, and the frames lost and bad pieces so far. The session summary follows.
 
     Parameters
     ----------
@@ -125,11 +146,13 @@ def replay_to_terminal(
         Where to print.
     every_s : float
         Recording time between lines [s].
+    summary : bool
+        Print the session summary at the end.
 
     Returns
     -------
-    int
-        Exit status (0).
+    dict
+        The session summary.
     """
     raw = read_raw_recording(path)
     if raw.damage is not None:
@@ -138,53 +161,52 @@ def replay_to_terminal(
             "replaying what precedes it",
             file=out,
         )
-    samples: dict[str, int] = {}
-    frames: dict[str, int] = {}
-    battery: dict[str, int] = {}
+    pipe = Pipeline(raw.header)
+    status = _Status()
+    records: list[StepRecord] = []
     next_print = every_s
-    stats: dict[int, DecoderStats] = {}
-
-    def line(t: float) -> str:
-        lost = sum(s.lost_frames for s in stats.values())
-        crc = sum(s.crc_errors + s.cobs_errors for s in stats.values())
-        parts = [f"{t:7.1f} s"]
-        for side in sorted(samples):
-            b = f" {battery[side]}%" if side in battery else ""
-            parts.append(f"{side} {samples[side]:>7} samples {frames[side]:>6} frames{b}")
-        parts.append(f"lost {lost}  bad {crc}")
-        return "  ".join(parts)
-
     for tick in iter_replay(raw, speed=speed, window_s=0.05):
-        stats = tick.stats
-        for flist in tick.frames.values():
-            for f in flist:
-                side = f.side.label
-                frames[side] = frames.get(side, 0) + 1
-                samples.setdefault(side, 0)
-                if isinstance(f, SamplesFrame):
-                    samples[side] += f.n_samples
-                elif isinstance(f, StatusFrame) and f.battery_pct <= 100:
-                    battery[side] = f.battery_pct
+        for sid, data in tick.data.items():
+            update = pipe.feed(sid, data)
+            records += update.steps
+            for s in update.steps:
+                status.steps.setdefault(s.side, []).append(s)
+            status.battery.update(update.battery_pct)
+        if tick.last:
+            for s in pipe.finish().steps:
+                records.append(s)
+                status.steps.setdefault(s.side, []).append(s)
+        for side in pipe.sides.values():
+            status.steps.setdefault(side.label, [])
         while tick.time_s >= next_print:
-            print(line(next_print), file=out, flush=True)
+            print(status.line(next_print, pipe), file=out, flush=True)
             next_print += every_s
-    if next_print - every_s < raw.duration_s - 1e-9:
-        print(line(raw.duration_s), file=out)
-    totals = DecoderStats()
-    for s in stats.values():
-        for name in (
-            "frames",
-            "lost_frames",
-            "crc_errors",
-            "cobs_errors",
-            "discarded_bytes",
-            "duplicate_frames",
-        ):
-            setattr(totals, name, getattr(totals, name) + getattr(s, name))
-    print(
-        f"replayed {raw.duration_s:.1f} s: {totals.frames} frames, {totals.lost_frames} lost, "
-        f"{totals.crc_errors} CRC errors, {totals.cobs_errors} framing errors, "
-        f"{totals.discarded_bytes} bytes discarded",
-        file=out,
+    if next_print - every_s < raw.duration_s - 0.5 * every_s:
+        print(status.line(raw.duration_s, pipe), file=out)
+    rows = steps_table(records)
+    stats = list(pipe.stats.values())
+    fs = {s.label: s.fs for s in pipe.sides.values()}
+    result = session_summary(
+        rows,
+        duration_s=max((s.n / s.fs for s in pipe.sides.values()), default=0.0),
+        sides=sorted(fs, key=lambda s: s != "left"),
+        quality={
+            "frames": sum(s.frames for s in stats),
+            "frames_lost": sum(s.lost_frames for s in stats),
+            "crc_errors": sum(s.crc_errors for s in stats),
+            "framing_errors": sum(
+                s.cobs_errors + s.short_frames + s.malformed_frames for s in stats
+            ),
+            "discarded_bytes": sum(s.discarded_bytes for s in stats),
+            "gap_s": round(sum(s.gap_samples / s.fs for s in pipe.sides.values()), 3),
+            "steps_with_gaps": sum(1 for r in rows if r["has_gap"]),
+            "damage": None
+            if raw.damage is None
+            else {"offset": raw.damage.offset, "reason": raw.damage.reason},
+        },
     )
-    return 0
+    result["start"] = raw.header.get("start_time")
+    if summary:
+        print(file=out)
+        print_summary(result, out=out)
+    return result

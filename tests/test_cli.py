@@ -104,8 +104,14 @@ def test_replay_max_speed_reports_what_arrives(sim60) -> None:
     out, written = sim60
     proc = run("replay", str(out), "--speed", "max")
     lines = proc.stdout.strip().splitlines()
-    assert len(lines) >= 60
-    assert f"{written['frames_sent']} frames, 0 lost" in lines[-1]
+    status = [ln for ln in lines if ln.strip().endswith("bad 0")]
+    assert len(status) == 60  # one line per second of recording
+    assert "lost 0" in status[-1]
+    steps = int(status[-1].split(" L ")[1].split()[0]) + int(status[-1].split(" R ")[1].split()[0])
+    assert abs(steps - written["steps"]) <= 2
+    summary = [ln for ln in lines if ln.startswith("  steps ")]
+    assert abs(int(summary[0].split()[1]) - written["steps"]) <= 2
+    assert any("0 frames lost" in ln for ln in lines)
 
 
 def test_replay_keeps_recorded_pace(tmp_path: Path) -> None:

@@ -100,7 +100,9 @@ def steps_table(steps: list[StepRecord], *, single_plate: bool = False) -> list[
             "stride_s": s.stride_s,
             "step_s": step_s,
             "flight_s": flight_s,
-            "cadence_spm": 120.0 / s.stride_s if s.stride_s > 0 else float("nan"),
+            "cadence_spm": (60.0 / step_s if step_s > 0 else float("nan"))
+            if single_plate
+            else (120.0 / s.stride_s if s.stride_s > 0 else float("nan")),
             "peak_force_n": load.peak_force_n,
             "heel_peak_n": load.heel_peak_n,
             "heel_impulse_ns": load.heel_impulse_ns,
@@ -144,6 +146,7 @@ def session_summary(
     sides: list[str],
     quality: dict[str, Any],
     unit: str = "N",
+    single_plate: bool = False,
 ) -> dict[str, Any]:
     """Summarise a session from its steps table.
 
@@ -159,6 +162,8 @@ def session_summary(
         Data-quality counters (frames lost, CRC errors, gaps, damage) to include.
     unit : str
         Force unit of the data (``"N"``, or ``"counts"`` for uncalibrated footswitches).
+    single_plate : bool
+        One force plate under both feet: cadence from consecutive contacts (60 / step time).
 
     Returns
     -------
@@ -177,6 +182,7 @@ def session_summary(
             "loading_rate_index",
             "strike_index_pct",
             "flight_s",
+            "step_s",
             "peak_force_n",
         )
     }
@@ -225,7 +231,7 @@ def session_summary(
             "last_heel_peak_n": _r(la, 1),
             "change_pct": _r(100.0 * (la - f) / f, 2) if f and math.isfinite(f) else None,
         }
-    strides = col["stride_s"]
+    strides = col["step_s"] * 2.0 if single_plate else col["stride_s"]
     return {
         "duration_s": _r(duration_s, 3),
         "force_unit": unit,

@@ -1,0 +1,280 @@
+"""The ``insole import`` command: lab and commercial files → ordinary recordings.
+
+`add_parsers` adds ``import`` with one sub-command per format (``gaitpdb``, ``gaitndd``,
+``table``, ``pedar``, ``stappone``) to the main parser's subcommands; ``insole/cli.py`` calls it
+from its ``build_parser``. Each handler ``_cmd_import_xxx(args) -> int`` returns the exit
+status; errors the user can fix are raised as `insole.errors.InsoleError` subclasses
+(`insole.importers.ImportFormatError`, `insole.errors.RecordingError`), which the main CLI prints
+as one line with exit status 2. ``python -m insole.importers.commands import ...`` runs the
+command alone (same behaviour), e.g. in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parsers", "main"]
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def _iso_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time such as 2026-05-01T07:30:00+02:00, got {text!r}"
+        ) from None
+    return value if value.tzinfo is not None else value.astimezone()
+
+
+def _print_result(result: Any, as_json: bool) -> None:
+    info = result.as_dict()
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    sides = ", ".join(
+        f"{d['side']} {d['n_sensors']} sensor{'s' if d['n_sensors'] != 1 else ''} "
+        f"({d['unit']}, step {d['scale']:g})"
+        for d in info["devices"]
+    )
+    invalid = f", {info['invalid_samples']} invalid values" if info["invalid_samples"] else ""
+    print(
+        f"wrote {info['path']}: {info['format']}, {info['duration_s']:.2f} s at "
+        f"{info['sample_rate_hz']:g} Hz, {info['samples']} samples; {sides}{invalid}"
+    )
+
+
+# -- handlers --------------------------------------------------------------------------------
+
+
+def _cmd_import_gaitpdb(args: argparse.Namespace) -> int:
+    from .physionet import import_gaitpdb
+
+    result = import_gaitpdb(args.file, args.out, start=args.start, overwrite=args.overwrite)
+    _print_result(result, args.json)
+    return 0
+
+
+def _cmd_import_gaitndd(args: argparse.Namespace) -> int:
+    from .physionet import import_gaitndd
+
+    result = import_gaitndd(args.record, args.out, start=args.start, overwrite=args.overwrite)
+    _print_result(result, args.json)
+    return 0
+
+
+def _cmd_import_table(args: argparse.Namespace) -> int:
+    from .table import import_table
+
+    result = import_table(
+        args.file,
+        args.out,
+        columns=args.column,
+        sampling_rate_hz=args.rate,
+        sides=args.side,
+        time_column=args.time_column,
+        time_unit=args.time_unit,
+        unit=args.unit,
+        start=args.start,
+        overwrite=args.overwrite,
+    )
+    _print_result(result, args.json)
+    return 0
+
+
+def _cmd_import_pedar(args: argparse.Namespace) -> int:
+    from .pedar import import_pedar
+
+    result = import_pedar(
+        args.file, args.out, foot_length_mm=args.foot_length, start=args.start,
+        overwrite=args.overwrite,
+    )
+    _print_result(result, args.json)
+    return 0
+
+
+def _stappone_sides(values: Sequence[str] | None) -> dict[int, str] | str | None:
+    from . import ImportFormatError
+
+    if not values:
+        return None
+    if len(values) == 1 and "=" not in values[0]:
+        side = values[0].strip().lower()
+        if side not in ("left", "right"):
+            raise ImportFormatError(f"--side must be left, right or ID=SIDE, got {values[0]!r}")
+        return side
+    out: dict[int, str] = {}
+    for item in values:
+        sole, sep, side = item.partition("=")
+        side = side.strip().lower()
+        try:
+            sole_id = int(sole)
+        except ValueError:
+            sole_id = -1
+        if not sep or sole_id < 0 or side not in ("left", "right"):
+            raise ImportFormatError(
+                f"--side must be SOLE_ID=left or SOLE_ID=right (e.g. 1=left), got {item!r}"
+            )
+        out[sole_id] = side
+    return out
+
+
+def _cmd_import_stappone(args: argparse.Namespace) -> int:
+    from .stappone import import_stappone
+
+    result = import_stappone(
+        args.file, args.out, sides=_stappone_sides(args.side), foot_length_mm=args.foot_length,
+        start=args.start, overwrite=args.overwrite,
+    )
+    _print_result(result, args.json)
+    return 0
+
+
+# -- parsers ---------------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, help="recording file to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument(
+        "--start", type=_iso_time,
+        help="wall-clock time of the first sample, ISO 8601 (default: from the file when it "
+        "has one, else now)",
+    )
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``import`` (``import gaitpdb|gaitndd|table|pedar|stappone``) to the main CLI.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The object returned by the main parser's ``add_subparsers``.
+    """
+    p = sub.add_parser(
+        "import",
+        help="convert lab or commercial insole data into a recording",
+        description="Convert a file of another system into an ordinary recording (protocol "
+        "frames, one stream per foot), so it goes through the same decoder and analysis as "
+        "live insoles. See docs/importers.md.",
+    )
+    fmt = p.add_subparsers(dest="format", metavar="FORMAT", parser_class=type(p))
+    fmt.required = True
+
+    q = fmt.add_parser(
+        "gaitpdb",
+        help="PhysioNet Gait in Parkinson's Disease: 8 force sensors per foot, 100 Hz",
+        description="Import a PhysioNet gaitpdb file (19 whitespace-separated columns: time, "
+        "8 left and 8 right sensor forces [N], two totals).",
+    )
+    q.add_argument("file", type=Path, help="gaitpdb .txt file")
+    _common(q)
+    q.set_defaults(func=_cmd_import_gaitpdb)
+
+    q = fmt.add_parser(
+        "gaitndd",
+        help="PhysioNet Gait Dynamics in Neuro-Degenerative Disease: footswitches, 300 Hz",
+        description="Import a PhysioNet gaitndd WFDB record (.hea, .let, .rit; format 212): "
+        "one footswitch signal per foot in ADC counts (relative force).",
+    )
+    q.add_argument("record", type=Path, help="record path without extension, or its .hea file")
+    _common(q)
+    q.set_defaults(func=_cmd_import_gaitndd)
+
+    q = fmt.add_parser(
+        "table",
+        help="columns of a CSV/TSV/whitespace table, e.g. a force plate's vertical force",
+        description="Import named columns of a delimited text table with a header row; each "
+        "column becomes one single-sensor device (a foot, or a plate under both feet).",
+    )
+    q.add_argument("file", type=Path, help="text table with a header row")
+    q.add_argument("--column", action="append", required=True, metavar="NAME",
+                   help="column to import (repeatable)")
+    q.add_argument("--rate", type=_positive, metavar="HZ",
+                   help="sampling rate (required unless --time-column is in s or ms)")
+    q.add_argument("--side", action="append", choices=["left", "right", "both"],
+                   help="foot of each --column, in order, or one for all; 'both' = one plate "
+                   "under both feet (default: both for one column, left and right for two)")
+    q.add_argument("--time-column", metavar="NAME", help="column with each row's time")
+    q.add_argument("--time-unit", choices=["s", "ms", "frame"], default="s",
+                   help="unit of --time-column (default s; 'frame' = frame number / rate)")
+    q.add_argument("--unit", choices=["N", "kPa", "counts"], default="N",
+                   help="unit of the columns (default N)")
+    _common(q)
+    q.set_defaults(func=_cmd_import_table)
+
+    q = fmt.add_parser(
+        "pedar",
+        help="novel pedar ASCII export: 99 sensors per foot in kPa",
+        description="Import a novel pedar ASCII export (.asc). The 99 sensors per insole are "
+        "stored as 63 cells (the wire protocol carries at most 64): heel sensors one to one, "
+        "the others merged with row neighbours.",
+    )
+    q.add_argument("file", type=Path, help="pedar .asc file")
+    q.add_argument("--foot-length", type=_positive, default=270.0, metavar="MM",
+                   help="insole length for the sensor layout (default 270)")
+    _common(q)
+    q.set_defaults(func=_cmd_import_pedar)
+
+    q = fmt.add_parser(
+        "stappone",
+        help="stAPPone CSV export: 12 raw pressure channels per sole, 62.5 Hz",
+        description="Import a stAPPone CSV export. The export does not say which foot a "
+        "sole_id is: give --side left|right for a single sole, or --side ID=SIDE per sole.",
+    )
+    q.add_argument("file", type=Path, help="stAPPone .csv file")
+    q.add_argument("--side", action="append", metavar="SIDE|ID=SIDE",
+                   help="foot of the sole (single-sole file) or SOLE_ID=SIDE (repeatable)")
+    q.add_argument("--foot-length", type=_positive, default=270.0, metavar="MM",
+                   help="insole length for the sensor layout (default 270)")
+    _common(q)
+    q.set_defaults(func=_cmd_import_stappone)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the import command alone: ``python -m insole.importers.commands import ...``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 2 for a usage or data error.
+    """
+    from insole.errors import InsoleError
+
+    parser = argparse.ArgumentParser(prog="insole")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_parsers(sub)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except (InsoleError, ValueError, OSError) as exc:
+        print(f"insole {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

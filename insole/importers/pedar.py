@@ -1,0 +1,429 @@
+"""Reader and importer for novel pedar ASCII exports (``.asc``): 99 pressure sensors per insole.
+
+A pedar export is a text header (file name, date/time, sensor type, scanning rate, the unit
+``pressure values in kPa``, the mask definition of each insole), a column header
+``time[secs]  1  2 ... 99  1 ... 99`` and then one tab-separated line per frame: time [s],
+the 99 left and the 99 right sensor pressures [kPa]. pedar records at 50-100 Hz.
+
+The insole wire protocol carries at most 64 sensors per insole, so the importer stores each
+foot as 63 cells: the 26 hindfoot sensors one to one (heel load is what the product is about)
+and the others merged with their neighbours in the same row (`PEDAR_GROUPS`). A cell's value is
+the mean pressure of its sensors, which with equal sensor areas keeps every cell's force, and
+hence each region's and the foot's force and impulse, exact; only the peak pressure of a merged
+cell is the mean of two or three sensors. See ``docs/importers.md``.
+
+Sensor map: novel's coordinates of the pedar sensors are not public; `pedar_layout` builds an
+approximate one (module notes below).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..layouts import DEFAULT_FOOT_LENGTH_MM, SensorLayout, classify_region, insole_outline
+from . import ImportFormatError
+from .convert import ImportedDevice, ImportResult, linear_calibration, write_import
+
+__all__ = [
+    "PEDAR_GROUPS",
+    "PEDAR_N_SENSORS",
+    "PEDAR_ROWS",
+    "PedarData",
+    "import_pedar",
+    "pedar_cell_layout",
+    "pedar_layout",
+    "read_pedar",
+]
+
+#: Sensors per pedar insole.
+PEDAR_N_SENSORS = 99
+
+#: Sensors per row of a pedar insole, heel to toe; numbering runs row by row from the heel
+#: and, within a row, from medial to lateral (both feet).
+PEDAR_ROWS: tuple[int, ...] = (5, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 4)
+
+# Cell sizes per row, medial to lateral: hindfoot one to one; midfoot medial 2, central 3,
+# lateral 2; forefoot first metatarsal head alone, then pairs; toes in pairs.
+_ROW_CELLS: tuple[tuple[int, ...], ...] = (
+    (1,) * 5, (1,) * 7, (1,) * 7, (1,) * 7,
+    (2, 3, 2), (2, 3, 2), (2, 3, 2), (2, 3, 2),
+    (1, 2, 2, 2), (1, 2, 2, 2), (1, 2, 2, 2), (1, 2, 2, 2),
+    (2, 2, 2, 1), (2, 2, 2), (2, 2),
+)
+# Region of each row, following the pressuRe package's pedar masks (hindfoot 1-26, midfoot
+# 27-54, forefoot 55-82, toes 83-99); heel and forefoot split medial/lateral by position.
+_ROW_REGION = ("heel",) * 4 + ("midfoot",) * 4 + ("forefoot",) * 4 + ("toes",) * 3
+# Row centres as fractions of foot length (the sensor matrix leaves a small margin).
+_FIRST_ROW_Y = 0.035
+_LAST_ROW_Y = 0.965
+
+
+def _build_groups() -> tuple[tuple[int, ...], ...]:
+    groups: list[tuple[int, ...]] = []
+    number = 1
+    for n_row, cells in zip(PEDAR_ROWS, _ROW_CELLS, strict=True):
+        assert sum(cells) == n_row
+        for size in cells:
+            groups.append(tuple(range(number, number + size)))
+            number += size
+    return tuple(groups)
+
+
+#: pedar sensor numbers (1-based) stored in each cell of an imported insole (63 cells).
+PEDAR_GROUPS: tuple[tuple[int, ...], ...] = _build_groups()
+
+
+@dataclass
+class PedarData:
+    """The content of a pedar ASCII export.
+
+    Attributes
+    ----------
+    time_s : ndarray, shape (n_frames,)
+        Time column [s].
+    pressure_kpa : dict of str to ndarray, shape (n_frames, 99)
+        Pressure of sensors 1..99 per side (``"left"``, ``"right"``) [kPa].
+    sampling_rate_hz : float
+        ``scanning rate [Hz]`` from the header (or 1 / ``time per frame``).
+    start : datetime or None
+        ``date/time`` from the header (local time, day.month.year), if present.
+    header : dict of str to str
+        The header fields as text.
+    """
+
+    time_s: NDArray[np.float64]
+    pressure_kpa: dict[str, NDArray[np.float64]]
+    sampling_rate_hz: float
+    start: datetime | None
+    header: dict[str, str] = field(default_factory=dict)
+
+
+def _fail(path: Path, what: str) -> ImportFormatError:
+    return ImportFormatError(
+        f"pedar file {str(path)!r}: {what} (expected a novel pedar ASCII export: text header, "
+        "'time[secs]' column header, then time and 99 pressures per insole)",
+        path=path,
+    )
+
+
+def read_pedar(path: str | os.PathLike[str]) -> PedarData:
+    """Read a novel pedar ASCII export.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.asc`` file.
+
+    Returns
+    -------
+    PedarData
+        Time, pressures per side, rate, start time and header fields.
+
+    Raises
+    ------
+    ImportFormatError
+        If the file is missing, is not a pedar export (no ``time[secs]`` header line, values
+        not in kPa, not 99 sensors per insole) or holds malformed lines.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ImportFormatError(f"pedar file {str(p)!r} not found", path=p)
+    with open(p, encoding="latin-1") as f:
+        head: list[str] = []
+        for _ in range(60):
+            line = f.readline()
+            if not line:
+                break
+            head.append(line.rstrip("\r\n"))
+            if line.lstrip().lower().startswith("time["):
+                break
+    if not head or not head[-1].lstrip().lower().startswith("time["):
+        raise _fail(p, "no 'time[secs]' column header in the first 60 lines")
+    n_head = len(head)
+    fields: dict[str, str] = {}
+    for line in head[:-1]:
+        for part in line.split("\t"):
+            m = re.match(r"\s*(date/time)\s+(.*?)\s*$", part, re.IGNORECASE) or re.match(
+                r"\s*([^:]+?)\s*:\s*(.*?)\s*$", part
+            )
+            if m:
+                fields[m.group(1).lower()] = m.group(2)
+            elif part.strip():
+                fields.setdefault("_text", "")
+                fields["_text"] += part.strip() + " "
+    unit_line = next((ln for ln in head if "values in" in ln.lower()), "")
+    unit = unit_line.lower().split("values in")[-1].strip()
+    if unit != "kpa":
+        raise _fail(p, f"values must be pressures in kPa, the header says {unit_line.strip()!r}")
+    sides = [s for s in ("left", "right") if f"{s} insole" in fields]
+    column_names = head[-1].split()
+    n_sensor_cols = len(column_names) - 1
+    if not sides:
+        sides = ["left", "right"] if n_sensor_cols == 2 * PEDAR_N_SENSORS else []
+    if n_sensor_cols != PEDAR_N_SENSORS * len(sides) or not sides:
+        raise _fail(p, f"column header has {n_sensor_cols} sensor columns for "
+                       f"{len(sides) or 'no'} insole(s); pedar insoles have 99 sensors")
+    expected = [str(i) for i in range(1, PEDAR_N_SENSORS + 1)] * len(sides)
+    if column_names[1:] != expected:
+        raise _fail(p, "sensor columns are not numbered 1..99 per insole")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            data = np.loadtxt(p, dtype=np.float64, skiprows=n_head, ndmin=2, encoding="latin-1")
+    except ValueError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _fail(p, f"malformed data line ({first})") from exc
+    if data.shape[0] == 0:
+        raise _fail(p, "no data lines after the column header")
+    if data.shape[1] != len(column_names):
+        raise _fail(p, f"data lines have {data.shape[1]} values, the column header "
+                       f"{len(column_names)}")
+    rate = _number(fields.get("scanning rate [hz]"))
+    if rate is None:
+        period = _number(fields.get("time per frame [secs]"))
+        rate = 1.0 / period if period else None
+    if rate is None or not rate > 0:
+        steps = np.diff(data[:, 0])
+        rate = 1.0 / float(np.median(steps)) if steps.size and np.median(steps) > 0 else None
+    if rate is None:
+        raise _fail(p, "no scanning rate in the header and no usable time column")
+    start = None
+    stamp = fields.get("date/time", "").strip()
+    for fmt in ("%d.%m.%y %H.%M", "%d.%m.%Y %H.%M", "%d.%m.%y %H:%M", "%d.%m.%Y %H:%M"):
+        try:
+            start = datetime.strptime(stamp, fmt).astimezone()
+            break
+        except ValueError:
+            continue
+    pressures = {
+        side: data[:, 1 + i * PEDAR_N_SENSORS : 1 + (i + 1) * PEDAR_N_SENSORS]
+        for i, side in enumerate(sides)
+    }
+    return PedarData(
+        time_s=data[:, 0].copy(),
+        pressure_kpa=pressures,
+        sampling_rate_hz=float(rate),
+        start=start,
+        header={k: v for k, v in fields.items() if not k.startswith("_")},
+    )
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    m = re.match(r"\s*([-+]?\d+(?:\.\d*)?)", text)
+    return float(m.group(1)) if m else None
+
+
+def _outline_width(y_mm: float, vx: np.ndarray, vy: np.ndarray) -> tuple[float, float]:
+    """Medial and lateral x of the insole outline at height `y_mm`."""
+    x1, y1 = vx, vy
+    x2, y2 = np.roll(vx, -1), np.roll(vy, -1)
+    crosses = (y1 > y_mm) != (y2 > y_mm)
+    xs = x1[crosses] + (y_mm - y1[crosses]) * (x2[crosses] - x1[crosses]) / (
+        y2[crosses] - y1[crosses]
+    )
+    return float(xs.min()), float(xs.max())
+
+
+def pedar_layout(foot_length_mm: float = DEFAULT_FOOT_LENGTH_MM) -> SensorLayout:
+    """Approximate positions of the 99 pedar sensors on the insole outline.
+
+    Parameters
+    ----------
+    foot_length_mm : float
+        Insole length [mm].
+
+    Returns
+    -------
+    SensorLayout
+        ``"pedar99"``: `PEDAR_ROWS` rows spaced evenly from 3.5 % to 96.5 % of the foot
+        length, each spanning the outline's width at its height in equal cells; each sensor's
+        area is its row's band of the outline divided by the row's sensor count. Regions follow
+        the pressuRe pedar masks (sensors 1-26 heel, 27-54 midfoot, 55-82 forefoot, 83-99 toes).
+
+    Notes
+    -----
+    novel's sensor coordinates are not public. The row structure (5, then twelve rows of 7,
+    then 6 and 4) and the medial-to-lateral numbering were inferred from the pedar example of
+    the pressuRe package: neighbouring numbers correlate strongly within a row and weakly
+    across a row break, and the first sensor of each forefoot and toe row unloads last
+    (first ray, hallux). Exact positions depend on the insole size.
+    """
+    vx, vy = insole_outline(foot_length_mm, n=400)
+    n_rows = len(PEDAR_ROWS)
+    pitch = (_LAST_ROW_Y - _FIRST_ROW_Y) / (n_rows - 1) * foot_length_mm
+    xs: list[float] = []
+    ys: list[float] = []
+    areas: list[float] = []
+    regions: list[str] = []
+    for r, n in enumerate(PEDAR_ROWS):
+        y = (_FIRST_ROW_Y * foot_length_mm) + r * pitch
+        lo, hi = _outline_width(y, vx, vy)
+        band = np.linspace(max(y - pitch / 2, 1e-6), min(y + pitch / 2, foot_length_mm - 1e-6),
+                           21)
+        widths = [np.subtract(*_outline_width(b, vx, vy)[::-1]) for b in band]
+        band_area = float(np.mean(widths)) * (band[-1] - band[0])
+        w = (hi - lo) / n
+        row_x = lo + (np.arange(n) + 0.5) * w
+        xs.extend(row_x.tolist())
+        ys.extend([y] * n)
+        areas.extend([band_area / n] * n)
+        regions.extend(_regions(_ROW_REGION[r], row_x, y, foot_length_mm))
+    return SensorLayout(
+        name="pedar99",
+        foot_length_mm=foot_length_mm,
+        x_mm=np.round(xs, 1),
+        y_mm=np.round(ys, 1),
+        area_mm2=np.round(areas, 1),
+        region=tuple(regions),
+    )
+
+
+def _regions(kind: str, x: np.ndarray, y: float, foot_length_mm: float) -> list[str]:
+    if kind == "heel":
+        return ["heel_medial" if xi < 0 else "heel_lateral" for xi in x]
+    if kind == "midfoot":
+        return ["midfoot"] * len(x)
+    if kind == "toes":
+        return ["toes"] * len(x)
+    # forefoot: medial / central / lateral by position, evaluated inside the forefoot band
+    y_ff = np.full(len(x), 0.675 * foot_length_mm)
+    return list(classify_region(x, y_ff, foot_length_mm))
+
+
+def pedar_cell_layout(foot_length_mm: float = DEFAULT_FOOT_LENGTH_MM) -> SensorLayout:
+    """The 63-cell layout an imported pedar insole is stored with (`PEDAR_GROUPS`).
+
+    Parameters
+    ----------
+    foot_length_mm : float
+        Insole length [mm].
+
+    Returns
+    -------
+    SensorLayout
+        ``"pedar63"``: each cell at the mean position of its sensors in `pedar_layout`, with
+        their summed area and their region (all sensors of a cell share one region).
+    """
+    full = pedar_layout(foot_length_mm)
+    xs, ys, areas, regions = [], [], [], []
+    for group in PEDAR_GROUPS:
+        idx = np.asarray(group) - 1
+        xs.append(float(np.mean(full.x_mm[idx])))
+        ys.append(float(np.mean(full.y_mm[idx])))
+        areas.append(float(np.sum(full.area_mm2[idx])))
+        members = {full.region[i] for i in idx}
+        regions.append(full.region[idx[0]] if len(members) == 1 else _majority(full, idx))
+    return SensorLayout(
+        name=f"pedar{len(PEDAR_GROUPS)}",
+        foot_length_mm=foot_length_mm,
+        x_mm=np.round(xs, 1),
+        y_mm=np.round(ys, 1),
+        area_mm2=np.round(areas, 1),
+        region=tuple(regions),
+    )
+
+
+def _majority(layout: SensorLayout, idx: np.ndarray) -> str:
+    names = [layout.region[i] for i in idx]
+    return max(set(names), key=lambda r: (names.count(r), r))
+
+
+def import_pedar(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    foot_length_mm: float = DEFAULT_FOOT_LENGTH_MM,
+    start: datetime | None = None,
+    overwrite: bool = False,
+) -> ImportResult:
+    """Import a pedar ASCII export as a recording (63 cells per foot, kPa).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.asc`` file.
+    out : str or os.PathLike
+        Recording to write.
+    foot_length_mm : float
+        Insole length for the layout [mm].
+    start : datetime, optional
+        Wall-clock time of the first sample; default the export's ``date/time`` (local time),
+        else now.
+    overwrite : bool
+        Replace an existing `out`.
+
+    Returns
+    -------
+    ImportResult
+        What was written.
+
+    Raises
+    ------
+    ImportFormatError
+        If the file is not a usable pedar export.
+    """
+    data = read_pedar(path)
+    layout = pedar_cell_layout(foot_length_mm)
+    full = pedar_layout(foot_length_mm)
+    sizes = np.array([len(g) for g in PEDAR_GROUPS], dtype=float)
+    devices = []
+    for device_id, (side, kpa) in enumerate(data.pressure_kpa.items(), start=1):
+        cells = np.column_stack([kpa[:, np.asarray(g) - 1].mean(axis=1) for g in PEDAR_GROUPS])
+        cal = linear_calibration(kpa, "kPa")
+        if cal["offset"][0] == 0.0:
+            # counts of a cell = sum of its sensors' counts: exact for any lattice step
+            cal["scale"] = [float(cal["scale"][0] / s) for s in sizes]
+            cal["offset"] = [0.0] * len(sizes)
+        else:  # negative pressures: a common step for the cells
+            cal = linear_calibration(cells, "kPa")
+        letter = side[0].upper()
+        devices.append(
+            ImportedDevice(
+                side=side,
+                values=cells,
+                time_s=data.time_s,
+                layout=layout,
+                unit="kPa",
+                columns=[f"{letter}" + "+".join(str(n) for n in g) for g in PEDAR_GROUPS],
+                device_id=device_id,
+                label=f"pedar {Path(path).name} {side}",
+                calibration=cal,
+                info={"pedar_sensors": PEDAR_N_SENSORS},
+            )
+        )
+    info: dict[str, Any] = {
+        "columns": ["time[secs]"] + [f"{s} 1..99" for s in data.pressure_kpa],
+        "units": {"time[secs]": "s", "pressure": "kPa"},
+        "pedar_header": data.header,
+        "sensor_groups": [list(g) for g in PEDAR_GROUPS],
+        "pedar_layout": full.to_json(),
+        "notes": [
+            "99 pedar sensors per insole stored as 63 cells (wire protocol limit 64): sensors "
+            "1-26 one to one, the others merged with row neighbours; a cell's value is the "
+            "mean pressure of its sensors (sensor_groups)",
+            "sensor positions approximate (pedar_layout): novel's sensor map is not public",
+        ],
+    }
+    start_source = "user" if start else ("file" if data.start else "import time")
+    return write_import(
+        out,
+        fmt="pedar",
+        source=path,
+        devices=devices,
+        sample_rate_hz=data.sampling_rate_hz,
+        start=start or data.start,
+        start_source=start_source if start_source != "file" else "file (local time assumed)",
+        info=info,
+        overwrite=overwrite,
+    )
