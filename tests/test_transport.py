@@ -105,3 +105,19 @@ def test_bad_config_is_rejected() -> None:
         TransportConfig(loss=1.5)
     with pytest.raises(ValueError, match="batch"):
         TransportConfig(batch=0)
+
+
+def test_serial_stream_interleaves_both_insoles_in_time() -> None:
+    streams, _ = transmit(_counts(4000), sample_rate_hz=200, config=TransportConfig(link="serial"))
+    (stream,) = streams
+    dec = StreamDecoder()
+    frames = []
+    start = 0
+    for end, t in zip(stream.chunk_end, stream.chunk_time_s, strict=True):
+        for f in dec.feed(stream.data[start:end]):
+            frames.append((t, f))
+        start = end
+    right = [t for t, f in frames if isinstance(f, SamplesFrame) and f.side == Side.RIGHT]
+    left = [t for t, f in frames if isinstance(f, SamplesFrame) and f.side == Side.LEFT]
+    assert abs(right[0] - left[0]) < 0.05  # both insoles arrive from the start
+    assert abs(right[-1] - left[-1]) < 0.05

@@ -340,11 +340,13 @@ def transmit(
         wire = np.concatenate([p[0] for p in pieces_of])
         lens = np.concatenate([p[1] for p in pieces_of])
         t = np.concatenate([p[2] for p in pieces_of])
-        host_t = _arrival_times(t, lens, cfg, rng)
-        order = np.argsort(host_t, kind="stable")
+        # Frames of both insoles on one stream go out in the order they were completed.
+        order = np.argsort(t, kind="stable")
         wire, lens = _concat_segments(wire, lens, order)
+        t = t[order]
+        host_t = _arrival_times(t, lens, cfg, rng)
         label = "serial" if cfg.link == "serial" else f"ble-{Side(stream_id).label}"
-        streams.append(SimStream(stream_id, label, wire.tobytes(), np.cumsum(lens), host_t[order]))
+        streams.append(SimStream(stream_id, label, wire.tobytes(), np.cumsum(lens), host_t))
     return streams, report
 
 
