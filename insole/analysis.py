@@ -54,11 +54,11 @@ class SessionAnalysis:
         raw = recording if isinstance(recording, RawRecording) else read_raw_recording(recording)
         pipe = Pipeline(raw.header, detector_options=self.detector_options)
         records: list[StepRecord] = []
-        for sid, stream in sorted(raw.streams.items()):
-            data = stream.data
-            step = self.chunk_bytes or max(len(data), 1)
-            for i in range(0, len(data), step):
-                records += pipe.feed(sid, data[i : i + step]).steps
+        for sid in sorted(raw.streams):
+            for data in raw.stream_pieces(sid):  # a 0x00 piece at each reconnect
+                step = self.chunk_bytes or max(len(data), 1)
+                for i in range(0, len(data), step):
+                    records += pipe.feed(sid, data[i : i + step]).steps
         records += pipe.finish().steps
         single_plate = any(
             bool(d.get("plate_under_both_feet")) for d in raw.header.get("devices", [])

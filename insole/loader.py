@@ -249,12 +249,22 @@ def load_recording(path: str | os.PathLike[str], *, salvage: bool = False) -> Re
     stream_stats: dict[int, DecoderStats] = {}
     for sid, stream in sorted(raw.streams.items()):
         dec = StreamDecoder()
-        table = dec.feed_table(stream.data)
-        tail = dec.feed_table(b"\x00")  # a file cut inside a frame: count the partial frame
-        if len(tail):
-            table = _concat_tables(table, tail)
+        # Reconnects end cut frames; a file cut inside a frame: count the partial frame.
+        pieces = raw.stream_pieces(sid)
+        inserted = []  # decoder offsets of the 0x00 bytes added at reconnects
+        fed = 0
+        table = FrameTable.empty()
+        for k, piece in enumerate([*pieces, b"\x00"]):
+            if k % 2 == 1 and k < len(pieces):
+                inserted.append(fed)
+            fed += len(piece)
+            part = dec.feed_table(piece)
+            if len(part):
+                table = _concat_tables(table, part) if len(table) else part
         stream_stats[sid] = dec.stats
-        chunk = np.searchsorted(stream.chunk_end, table.wire_end - 1, side="right")
+        delim = table.wire_end - 1
+        delim = delim - np.searchsorted(np.asarray(inserted, np.int64), delim, side="left")
+        chunk = np.searchsorted(stream.chunk_end, delim, side="right")
         chunk = np.minimum(chunk, max(len(stream.chunk_time_s) - 1, 0))
         host = stream.chunk_time_s[chunk] if len(stream.chunk_time_s) else np.zeros(len(table))
         tables.append((table, host))

@@ -771,6 +771,28 @@ class RawRecording:
     n_blocks: int = 0
     unknown_blocks: int = 0
 
+    def stream_pieces(self, stream_id: int) -> list[bytes]:
+        """A stream's bytes split at its reconnects, with a single 0x00 between the pieces.
+
+        Feeding the result to a decoder ends any frame cut by the disconnect, so that it is
+        counted, never merged with the bytes after the reconnect (SPEC §4.2).
+        """
+        data = self.streams[stream_id].data
+        cuts = sorted(
+            int(e["stream_offset"])
+            for e in self.events
+            if e.get("stream_id") == stream_id
+            and e.get("event") == "reconnect"
+            and "stream_offset" in e
+        )
+        pieces: list[bytes] = []
+        prev = 0
+        for c in cuts:
+            pieces += [data[prev:c], b"\x00"]
+            prev = c
+        pieces.append(data[prev:])
+        return pieces
+
     @property
     def skipped_bytes(self) -> int:
         """Bytes of the file that were not read because of damage."""
