@@ -17,6 +17,7 @@ pyserial is imported only when a serial reader is started.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -167,6 +168,20 @@ class SerialReader(Reader):
     # -- worker --------------------------------------------------------------------------------
 
     def _read(self, port: Any) -> bytes:
+        fd = getattr(port, "fd", None)
+        if isinstance(fd, int) and fd >= 0:
+            # POSIX ports: one select + one os.read returns whatever arrived, so bytes read
+            # just before the device vanishes are delivered (pyserial's read(n) raises on a
+            # disconnect and drops the bytes it had already collected in that call).
+            import select
+
+            ready, _, _ = select.select([fd], [], [], self.read_timeout_s)
+            if not ready:
+                return b""
+            data = os.read(fd, self.read_size)
+            if not data:
+                raise OSError("device disconnected (end of file on the port)")
+            return data
         if self._bulk:
             data: bytes = port.read(self.read_size)
             return data
