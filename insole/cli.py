@@ -22,6 +22,16 @@ __all__ = ["main"]
 
 EXIT_USAGE = 2
 
+#: Which optional-dependency group of pyproject.toml provides a module.
+_EXTRA_FOR = {
+    "wfdb": "import",
+    "serial": "serial",
+    "bleak": "ble",
+    "bumble": "emulators",
+    "pyqtgraph": "gui",
+    "PySide6": "gui",
+}
+
 
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line and exit 2."""
@@ -323,6 +333,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("insole: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        extra = _EXTRA_FOR.get((exc.name or "").split(".")[0], "all")
+        print(
+            f"insole {args.command}: error: this needs the Python package {exc.name!r}; "
+            f"install it with: pip install 'insole[{extra}]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except (InsoleError, ValueError, OSError) as exc:
         print(f"insole {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
