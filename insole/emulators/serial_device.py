@@ -360,11 +360,15 @@ class SerialDeviceEmulator:
         try:
             buf = array.array("i", [0])
             deadline = time.monotonic() + timeout_s
+            # Bytes written to the master reach the slave's queue through the kernel's flip
+            # buffer a little later, so an empty queue counts only once it stays empty.
+            empty_checks = 0
             while True:
+                time.sleep(0.01)
                 fcntl.ioctl(fd, termios.TIOCINQ, buf, True)
-                if buf[0] == 0 or time.monotonic() > deadline:
+                empty_checks = empty_checks + 1 if buf[0] == 0 else 0
+                if empty_checks >= 3 or time.monotonic() > deadline:
                     return int(buf[0])
-                time.sleep(0.005)
         finally:
             os.close(fd)
 
