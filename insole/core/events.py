@@ -494,6 +494,11 @@ class ContactDetector:
         self._track_start = 0  # first sample of the current tracking (after a (re)start)
         self._open: _OpenContact | None = None
         self._peaks: deque[float] = deque(maxlen=self.n_level_contacts)
+        # Recent (upper-crossing - heel strike) delays of contacts seen whole, to place a heel
+        # strike whose threshold crossing fell into lost samples.
+        self._leads: dict[str, deque[float]] = {
+            k: deque(maxlen=_LEAD_HISTORY) for k in ("on", "upper", "impact", "peak")
+        }
         self._low = math.nan  # swing level after the last toe-off
         self._high = math.nan  # median peak of the recent contacts
         self._on = math.nan
@@ -832,6 +837,8 @@ class ContactDetector:
             t_up = _interpolate(j + u - 1, x[u], x[u + 1], upper)
             if t_up > t_on and on > base:
                 t_hs = t_on - (t_up - t_on) * (on - base) / (upper - on)
+            gap_before = not np.isfinite(x[0])
+            up_seen = u >= 1 and np.isfinite(x[u])
             if t_hs <= self._track_start:  # began before the data: in progress at the start
                 if post_level < self._high:
                     self._set_levels(post_level, self._high)
@@ -850,6 +857,35 @@ class ContactDetector:
             latest = k + int(reached[0]) if reached.size else look_end - 1
             t_to = max(min(t_to, float(latest)), t_off)
         impact = self._impact_peak(body, j, t_hs, t_to, peak_n)
+        if self.extrapolate and peak_n >= upper > on:
+            # Landmarks of the rising edge, and how long after the heel strike they come.
+            marks = {
+                "on": t_on,
+                "upper": t_up if up_seen else None,
+                "peak": float(j + peak_rel),
+            }
+            if impact is not None:
+                marks["impact"] = impact[0]
+            if not gap_before and up_seen:
+                for name, t in marks.items():
+                    if t is not None and t > t_hs:
+                        self._leads[name].append(t - t_hs)
+            elif not gap_before:
+                # The upper crossing fell into lost samples, which would bend the extrapolated
+                # line: use the usual delay from heel strike to the (seen) on-crossing instead.
+                if len(self._leads["on"]) >= 3:
+                    t_hs = max(
+                        t_on - float(np.median(self._leads["on"])), float(cur.earliest_index)
+                    )
+            else:
+                # The on-crossing fell into lost samples: place the heel strike the usual time
+                # before the first landmark seen after the gap (median of recent whole contacts).
+                for name in ("upper", "impact", "peak"):
+                    t = marks.get(name)
+                    if t is not None and len(self._leads[name]) >= 3:
+                        t_hs = min(t - float(np.median(self._leads[name])), t_on)
+                        t_hs = max(t_hs, float(cur.earliest_index))
+                        break
         self._peaks.append(peak_n)
         high = float(np.median(self._peaks))
         self._set_levels(post_level if post_level < high else self._low, high)
@@ -906,6 +942,10 @@ class ContactDetector:
         if keep > self._buf_start:
             self._buf = self._buf[keep - self._buf_start :].copy()
             self._buf_start = keep
+
+
+#: Contacts whose rise time (heel strike to the upper crossing) is remembered.
+_LEAD_HISTORY = 9
 
 
 def _interpolate(i0: int, x0: float, x1: float, level: float) -> float:

@@ -50,7 +50,7 @@ def sim_run(request, tmp_path_factory):
 
 
 def test_heel_strikes_match_ground_truth(sim_run) -> None:
-    path, truth, strike = sim_run
+    path, truth, strike, loss = sim_run
     rows = SessionAnalysis().run(path).steps_
     n_true = len(truth)
     within_1 = 0
@@ -66,7 +66,9 @@ def test_heel_strikes_match_ground_truth(sim_run) -> None:
                 within_1 += 1
                 classes += side_rows[j]["strike_pattern"] == t["strike_pattern"]
     extra = len(rows) - len(matched)
-    assert within_1 / n_true >= 0.99  # measured 99.6-100 % (README figures)
+    # Measured (bench/sim_accuracy.py, 300 s): 99.8-100 % without loss, 98.5-99.8 % with 2 %
+    # frame loss (contacts that start inside a lost frame are placed from their rise time).
+    assert within_1 / n_true >= (0.99 if loss == 0 else 0.975)
     assert extra <= max(1, 0.005 * n_true)
     assert classes / within_1 >= 0.95
     summary = SessionAnalysis().run(path).summary_
