@@ -37,16 +37,21 @@ def _match(rows, truth, side):
     return det, out
 
 
-@pytest.fixture(scope="module", params=["rearfoot", "midfoot", "forefoot"])
+@pytest.fixture(
+    scope="module",
+    params=[(s, loss) for s in ("rearfoot", "midfoot", "forefoot") for loss in (0.0, 0.02)],
+    ids=lambda p: f"{p[0]}-loss{p[1]}",
+)
 def sim_run(request, tmp_path_factory):
     d = tmp_path_factory.mktemp("acc")
     path = d / "run.insrec"
+    strike, loss = request.param
     simulate_to_file(
-        SimulationRequest(duration_s=120, seed=21, strike=request.param),
+        SimulationRequest(duration_s=120, seed=21, strike=strike, loss=loss),
         path,
         truth_path=d / "truth.csv",
     )
-    return path, _truth(d / "truth.csv"), request.param
+    return path, _truth(d / "truth.csv"), strike, loss
 
 
 def test_heel_strikes_match_ground_truth(sim_run) -> None:
