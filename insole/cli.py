@@ -169,6 +169,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
             f"  {d['side']:<6} {d['name'] or hex(d['device_id'])}: {d['samples']} samples, "
             f"{d['frames_lost']} frames lost{battery}"
         )
+    lr = info["clocks"].get("right_vs_left")
+    if lr:
+        print(
+            f"  clocks           right vs left {lr['offset_ms']:+.1f} ms, "
+            f"{lr['drift_ppm']:+.1f} ppm"
+        )
     if info["damage"]:
         print(f"  damage           at byte {info['damage']['offset']}: {info['damage']['reason']}")
     return 0
@@ -187,21 +193,42 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print_summary(analysis.summary_, out=sys.stdout)
         if args.steps_csv:
             print(f"steps table: {args.steps_csv} ({len(analysis.steps_)} rows)")
+    from .history.commands import handle_analyze_save
+
+    message = handle_analyze_save(args, analysis)
+    if message:
+        print(message, file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from .live.commands import run_view, want_window
     from .replay import replay_to_terminal
 
-    replay_to_terminal(args.file, speed=args.speed, out=sys.stdout)
+    if not want_window(args) and args.exit_after is None:
+        replay_to_terminal(args.file, speed=args.speed, out=sys.stdout)
+        return 0
+    if not args.file.is_file():
+        raise FileNotFoundError(2, "no such file", str(args.file))
+    speed = "max" if args.speed == float("inf") else f"{args.speed:g}"
+    run_view(
+        f"file:{args.file}?speed={speed}",
+        window=want_window(args),
+        screenshot=args.screenshot,
+        exit_after_s=args.exit_after,
+        fps=args.fps,
+        out=sys.stdout,
+    )
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+    from .live.commands import want_window
 
     return run_demo(
-        duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep, out=sys.stdout
+        duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep, out=sys.stdout,
+        window=want_window(args), screenshot=args.screenshot, exit_after_s=args.exit_after,
     )
 
 
@@ -229,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=_speed, default=5.0, help="replay pace, e.g. 1 or 'max' (default 5)"
     )
     p.add_argument("--keep", type=Path, help="keep the recording at this path")
+    from .live.commands import add_view_options
+
+    add_view_options(p)
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser(
@@ -288,17 +318,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--steps-csv", type=Path, metavar="OUT", help="write one row per step")
     p.set_defaults(func=_cmd_analyze)
+    from .history.commands import add_analyze_save_options
+
+    add_analyze_save_options(p)
 
     p = sub.add_parser(
         "replay",
         help="stream a recording through the decoder at recorded pace",
         description="Replay a recording's bytes through the live decoder at the recorded pace "
-        "(or faster) and print what arrives, once a second of recording time.",
+        "(or faster): in the live window when run in a terminal with a display (or with "
+        "--gui / --screenshot), otherwise print what arrives, once a second of recording time.",
     )
     p.add_argument("file", type=Path, help="recording file")
     p.add_argument(
         "--speed", type=_speed, default=1.0, help="pace factor, e.g. 2, or 'max' (default 1)"
     )
+    from .live.commands import add_view_options
+
+    add_view_options(p)
     p.set_defaults(func=_cmd_replay)
 
     from .importers.commands import add_parsers as add_import_parsers
@@ -306,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_reader_parsers(sub)
     add_import_parsers(sub)
+    from .live.commands import add_parsers as add_live_parsers
+
+    add_live_parsers(sub)
+    from .history.commands import add_parsers as add_history_parsers
+
+    add_history_parsers(sub)
     return parser
 
 

@@ -65,6 +65,8 @@ class DeviceData:
         STATUS frames received.
     header : dict
         This device's entry in the recording header (layout, calibration), or empty.
+    device_t0_us : int
+        The device clock at the first sample [µs, unwrapped]: ``device_time_s`` is relative to it.
     """
 
     device_id: int
@@ -78,6 +80,7 @@ class DeviceData:
     frames: int
     frames_lost: int
     imu: np.ndarray | None = None
+    device_t0_us: int = 0
     info: DeviceInfoFrame | None = None
     status: list[StatusFrame] = field(default_factory=list)
     header: dict[str, Any] = field(default_factory=dict)
@@ -175,6 +178,37 @@ class Recording:
         """Sum a `DecoderStats` counter over all streams."""
         return sum(int(getattr(s, name)) for s in self.stream_stats.values())
 
+    def clocks(self) -> dict[str, Any]:
+        """Each insole's clock against the host clock, and the left/right alignment.
+
+        Uses `insole.core.clock.fit_clock` (minimum-latency windows, Theil–Sen fit) on the
+        device time and host receive time of every sample. Insoles whose data span fewer than
+        two windows are left out.
+        """
+        from .core.clock import align_clocks, fit_clock
+
+        fits = {}
+        out: dict[str, Any] = {}
+        for d in self.devices:
+            if d.n_samples == 0:
+                continue
+            try:
+                fit = fit_clock(d.device_time_s * 1e6 + d.device_t0_us, d.host_time_s)
+            except ValueError:
+                continue
+            fits[d.side] = fit
+            out[d.side] = {
+                "drift_ppm": round(fit.drift_ppm, 2),
+                "residual_ms": round(fit.residual_ms, 3),
+            }
+        if "left" in fits and "right" in fits:
+            al = align_clocks(fits["left"], fits["right"])
+            out["right_vs_left"] = {
+                "offset_ms": round(al.offset_ms, 3),
+                "drift_ppm": round(al.drift_ppm, 2),
+            }
+        return out
+
     def info(self) -> dict[str, Any]:
         """A JSON-able summary (what ``insole info --json`` prints)."""
         rates = sorted({d.sample_rate_hz for d in self.devices})
@@ -207,6 +241,7 @@ class Recording:
                 }
                 for d in self.devices
             ],
+            "clocks": self.clocks(),
             "events": len(self.events),
             "damage": None
             if self.damage is None
@@ -318,10 +353,12 @@ def _device_data(
         k = np.arange(len(frame_index)) - np.repeat(first, n_per)
         dev_us = np.repeat(t0_us, n_per) + k * 1e6 / np.repeat(rates, n_per)
         device_time_s = (dev_us - dev_us[0]) / 1e6
+        t0_us = int(dev_us[0])
         host_time_s = host[frame_index]
     else:
         first = np.zeros(0, np.int64)
         device_time_s = host_time_s = np.zeros(0)
+        t0_us = 0
     # Losses of all frame types are attributed to the next received frame; sum per device.
     frames_lost = int(table.lost_before[mine].sum())
     # Gaps before each SAMPLES frame include losses attributed to other frames since the last.
@@ -346,6 +383,7 @@ def _device_data(
         frames=int(mine.sum()),
         frames_lost=frames_lost,
         imu=imu,
+        device_t0_us=t0_us,
         info=info[-1] if info else None,
         status=status,
         header=header_devices.get((dev_id, label), {}),

@@ -167,3 +167,13 @@ def test_help_lists_subcommands() -> None:
     text = run("--help").stdout
     for cmd in ("demo", "simulate", "info", "replay"):
         assert cmd in text
+
+
+@pytest.mark.parametrize("link", ["ble", "serial"])
+def test_info_reports_left_right_clock_drift(tmp_path: Path, link: str) -> None:
+    out = tmp_path / "drift.insrec"
+    run("simulate", "--duration", "60", "--out", str(out), "--drift-ppm", "50", "--link", link,
+        "--loss", "0.02")
+    clocks = json.loads(run("info", str(out), "--json").stdout)["clocks"]
+    assert clocks["right_vs_left"]["drift_ppm"] == pytest.approx(50.0, abs=5.0)
+    assert abs(clocks["right_vs_left"]["offset_ms"]) < 2.0
