@@ -17,7 +17,7 @@ import numpy as np
 
 from .core.pipeline import Pipeline, StepRecord
 from .core.summary import STEP_COLUMNS, session_summary, steps_table
-from .recording import RawRecording, read_raw_recording
+from .recording import Damage, RawRecording, read_raw_recording
 
 __all__ = ["SessionAnalysis", "write_steps_csv"]
 
@@ -60,44 +60,74 @@ class SessionAnalysis:
                 for i in range(0, len(data), step):
                     records += pipe.feed(sid, data[i : i + step]).steps
         records += pipe.finish().steps
-        single_plate = any(
-            bool(d.get("plate_under_both_feet")) for d in raw.header.get("devices", [])
-        ) or bool((raw.header.get("extra") or {}).get("import", {}).get("plate_under_both_feet"))
-        rows = steps_table(records, single_plate=single_plate)
-        stats = list(pipe.stats.values())
-        sides = sorted({s.label for s in pipe.sides.values()}, key=lambda s: s != "left")
-        fs = {s.label: s.fs for s in pipe.sides.values()}
-        duration = max((s.n / s.fs for s in pipe.sides.values()), default=0.0)
-        quality = {
-            "frames": sum(s.frames for s in stats),
-            "frames_lost": sum(s.lost_frames for s in stats),
-            "crc_errors": sum(s.crc_errors for s in stats),
-            "framing_errors": sum(
-                s.cobs_errors + s.short_frames + s.malformed_frames for s in stats
-            ),
-            "discarded_bytes": sum(s.discarded_bytes for s in stats),
-            "gap_samples": {s.label: s.gap_samples for s in pipe.sides.values()},
-            "gap_s": round(sum(s.gap_samples / fs[s.label] for s in pipe.sides.values()), 3),
-            "steps_with_gaps": sum(1 for r in rows if r["has_gap"]),
-            "damage": None
-            if raw.damage is None
-            else {"offset": raw.damage.offset, "reason": raw.damage.reason},
-        }
-        units = {s.unit for s in pipe.sides.values()}
         self.records_ = records
-        self.steps_ = rows
-        self.summary_ = session_summary(
-            rows,
-            duration_s=duration,
-            sides=sides,
-            quality=quality,
-            unit=units.pop() if len(units) == 1 else "mixed",
-            single_plate=single_plate,
+        self.steps_, self.summary_ = summarise_session(
+            pipe, records, raw.header, damage=raw.damage, path=raw.path
         )
-        self.summary_["start"] = raw.header.get("start_time")
-        self.summary_["source"] = raw.header.get("source")
-        self.summary_["path"] = str(raw.path)
         return self
+
+
+def summarise_session(
+    pipe: Pipeline,
+    records: list[StepRecord],
+    header: dict[str, Any],
+    *,
+    damage: Damage | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Steps table and session summary of what a pipeline processed (live, replay or offline).
+
+    Parameters
+    ----------
+    pipe : Pipeline
+        The pipeline after `Pipeline.finish`.
+    records : list of StepRecord
+        Every step it emitted.
+    header : dict
+        The recording header (for the start time, the source and single-plate data).
+    damage : Damage, optional
+        Where reading the recording stopped early.
+    path : path-like, optional
+        The recording, reported in the summary.
+
+    Returns
+    -------
+    rows : list of dict
+        The steps table.
+    summary : dict
+        The session summary.
+    """
+    single_plate = any(
+        bool(d.get("plate_under_both_feet")) for d in header.get("devices", [])
+    ) or bool((header.get("extra") or {}).get("import", {}).get("plate_under_both_feet"))
+    rows = steps_table(records, single_plate=single_plate)
+    stats = list(pipe.stats.values())
+    sides = pipe.sides.values()
+    quality = {
+        "frames": sum(s.frames for s in stats),
+        "frames_lost": sum(s.lost_frames for s in stats),
+        "crc_errors": sum(s.crc_errors for s in stats),
+        "framing_errors": sum(s.cobs_errors + s.short_frames + s.malformed_frames for s in stats),
+        "discarded_bytes": sum(s.discarded_bytes for s in stats),
+        "gap_samples": {s.label: s.gap_samples for s in sides},
+        "gap_s": round(sum(s.gap_samples / s.fs for s in sides), 3),
+        "steps_with_gaps": sum(1 for r in rows if r["has_gap"]),
+        "damage": None if damage is None else {"offset": damage.offset, "reason": damage.reason},
+    }
+    units = {s.unit for s in sides}
+    summary = session_summary(
+        rows,
+        duration_s=max((s.n / s.fs for s in sides), default=0.0),
+        sides=sorted({s.label for s in sides}, key=lambda s: s != "left"),
+        quality=quality,
+        unit=units.pop() if len(units) == 1 else "mixed",
+        single_plate=single_plate,
+    )
+    summary["start"] = header.get("start_time")
+    summary["source"] = header.get("source")
+    if path is not None:
+        summary["path"] = str(path)
+    return rows, summary
 
 
 def _fmt(v: Any) -> str:

@@ -18,8 +18,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from .analysis import summarise_session
 from .core.pipeline import Pipeline, StepRecord
-from .core.summary import session_summary, steps_table
 from .recording import RawRecording, read_raw_recording
 from .report_text import print_summary
 
@@ -183,29 +183,7 @@ def replay_to_terminal(
             next_print += every_s
     if next_print - every_s < raw.duration_s - 0.5 * every_s:
         print(status.line(raw.duration_s, pipe), file=out)
-    rows = steps_table(records)
-    stats = list(pipe.stats.values())
-    fs = {s.label: s.fs for s in pipe.sides.values()}
-    result = session_summary(
-        rows,
-        duration_s=max((s.n / s.fs for s in pipe.sides.values()), default=0.0),
-        sides=sorted(fs, key=lambda s: s != "left"),
-        quality={
-            "frames": sum(s.frames for s in stats),
-            "frames_lost": sum(s.lost_frames for s in stats),
-            "crc_errors": sum(s.crc_errors for s in stats),
-            "framing_errors": sum(
-                s.cobs_errors + s.short_frames + s.malformed_frames for s in stats
-            ),
-            "discarded_bytes": sum(s.discarded_bytes for s in stats),
-            "gap_s": round(sum(s.gap_samples / s.fs for s in pipe.sides.values()), 3),
-            "steps_with_gaps": sum(1 for r in rows if r["has_gap"]),
-            "damage": None
-            if raw.damage is None
-            else {"offset": raw.damage.offset, "reason": raw.damage.reason},
-        },
-    )
-    result["start"] = raw.header.get("start_time")
+    _, result = summarise_session(pipe, records, raw.header, damage=raw.damage, path=raw.path)
     if summary:
         print(file=out)
         print_summary(result, out=out)
