@@ -1,0 +1,269 @@
+"""The history commands of the ``insole`` CLI: ``analyze --save``, ``history`` and ``report``.
+
+`add_parsers` adds ``history`` and ``report`` to the main parser's subcommands;
+`add_analyze_save_options` adds ``--save`` and ``--db`` to the ``analyze`` parser and
+`handle_analyze_save` does the saving for ``insole analyze``. Handlers return the exit status;
+errors the user can fix are `insole.errors.InsoleError` subclasses (one line, exit 2 in the
+main CLI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the database and rules import numpy; load them only when a command runs
+    from .db import SavedSession
+    from .rules import Assessment
+
+__all__ = [
+    "add_analyze_save_options",
+    "add_parsers",
+    "assess_saved",
+    "handle_analyze_save",
+    "history_json",
+]
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="history database (default: $INSOLE_DB, else history.sqlite3 in the user data "
+        "directory)",
+    )
+
+
+def add_analyze_save_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--save`` and ``--db PATH`` to the ``analyze`` parser."""
+    parser.add_argument(
+        "--save",
+        action="store_true",
+        help="save the session in the training history (date from the recording's start time)",
+    )
+    _db_option(parser)
+
+
+def assess_saved(sessions: list[SavedSession]) -> list[Assessment]:
+    """Rule assessments of saved sessions, oldest first (one per session)."""
+    from .rules import SessionPoint, evaluate_history
+
+    points = [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id) for s in sessions]
+    return evaluate_history(points)
+
+
+def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
+    """Save an analysed recording when ``--save`` was given.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``analyze`` arguments (``file``, ``save``, ``db``).
+    analysis : SessionAnalysis
+        The finished analysis (``summary_``, ``steps_``).
+
+    Returns
+    -------
+    str or None
+        One line to print (saved, or already saved, and the session's warnings), or None when
+        ``--save`` was not given.
+
+    Raises
+    ------
+    HistoryError
+        If the database is damaged or the recording has no usable start time.
+    """
+    if not getattr(args, "save", False):
+        return None
+    from .db import HistoryDB, file_sha256
+
+    path = Path(args.file)
+    with HistoryDB(args.db) as db:
+        saved, created = db.save_session(
+            analysis.summary_,
+            analysis.steps_,
+            recording_path=path,
+            recording_sha256=file_sha256(path),
+        )
+        sessions = db.sessions()
+    assessment = next(a for a in assess_saved(sessions) if a.session.id == saved.id)
+    verdict = _verdict(assessment)
+    if created:
+        return f"saved as session {saved.id} ({saved.start.isoformat()}) in {db.path}; {verdict}"
+    return (
+        f"already in the history as session {saved.id} (same recording, sha256 "
+        f"{saved.recording_sha256[:12]}…); not saved again; {verdict}"
+    )
+
+
+def _verdict(a: Assessment) -> str:
+    if a.flags:
+        return "; ".join(
+            f"{f.metric} {f.level}" + (f" ({f.ratio:.2f}×)" if f.ratio is not None else "")
+            for f in a.flags
+        )
+    for n in a.notices:
+        if n.kind in ("break", "not_armed"):
+            return n.message
+    return "no warnings"
+
+
+def history_json(sessions: list[SavedSession], assessments: list[Assessment]) -> list[dict]:
+    """The ``history --json`` list: one dict per session, oldest first."""
+    by_id = {a.session.id: a for a in assessments}
+    out = []
+    for s in sessions:
+        a = by_id[s.id]
+        out.append(
+            {
+                "id": s.id,
+                "start": s.start.isoformat(),
+                "local_date": s.start.date().isoformat(),
+                "duration_s": s.duration_s,
+                "step_count": s.step_count,
+                "heel_impulse_ns": s.heel_impulse_ns,
+                "heel_peak_median_n": s.heel_peak_median_n,
+                "cadence_spm": s.summary.get("cadence_spm"),
+                "symmetry_pct": s.symmetry_pct,
+                "source": s.source,
+                "recording": s.recording_path,
+                "recording_sha256": s.recording_sha256,
+                "armed": a.armed,
+                "level": a.level,
+                "warnings": [f.to_json() for f in a.flags],
+                "notices": [n.to_json() for n in a.notices],
+            }
+        )
+    return out
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from .db import HistoryDB, default_db_path
+    from .rules import DISCLAIMER
+
+    path = args.db or default_db_path()
+    if not Path(path).exists():
+        if args.json:
+            print("[]")
+        else:
+            print(
+                f"no sessions saved yet ({path} does not exist); use 'insole analyze FILE --save'"
+            )
+        return 0
+    with HistoryDB(path, create=False) as db:
+        sessions = db.sessions()
+    rows = history_json(sessions, assess_saved(sessions))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"history {path}: {len(rows)} sessions")
+    print(
+        f"{'id':>4}  {'start (local)':<22} {'min':>6} {'steps':>6} {'heel N·s':>9} "
+        f"{'heel pk N':>9}  flags"
+    )
+    for r in rows:
+        flags = ", ".join(
+            f"{w['metric']} {w['level']}" + (f" {w['ratio']:.2f}×" if w["ratio"] else "")
+            for w in r["warnings"]
+        )
+        notes = [n["kind"] for n in r["notices"] if n["kind"] != "not_armed"]
+        if not r["armed"] and not any(n["kind"] == "break" for n in r["notices"]):
+            notes.insert(0, "not armed")
+        text = "; ".join(x for x in [flags, *notes] if x) or "-"
+        heel = r["heel_impulse_ns"]
+        peak = r["heel_peak_median_n"]
+        print(
+            f"{r['id']:>4}  {r['start'][:16].replace('T', ' ') + r['start'][19:]:<22} "
+            f"{r['duration_s'] / 60:>6.1f} {r['step_count']:>6} "
+            f"{'-' if heel is None else f'{heel:.0f}':>9} "
+            f"{'-' if peak is None else f'{peak:.0f}':>9}  {text}"
+        )
+    print(DISCLAIMER)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .db import HistoryDB, default_db_path, file_sha256
+    from .report import build_report
+    from .rules import SessionPoint, evaluate_history, evaluate_session
+
+    target = args.target
+    db_path = args.db or default_db_path()
+    sessions: list[SavedSession] = []
+    steps = None
+    if Path(db_path).exists():
+        with HistoryDB(db_path, create=False) as db:
+            sessions = db.sessions()
+            if not Path(target).exists() and target.isdigit():
+                steps = db.steps(int(target))
+                saved = db.session(int(target))
+    if Path(target).exists():
+        from ..analysis import SessionAnalysis
+
+        analysis = SessionAnalysis().run(target)
+        summary, steps = analysis.summary_, analysis.steps_
+        recording: Path | None = Path(target)
+        sha = file_sha256(target)
+        current_id = next((s.id for s in sessions if s.recording_sha256 == sha), None)
+    elif target.isdigit():
+        if steps is None:
+            raise FileNotFoundError(2, "no such file", str(db_path))
+        summary, current_id = saved.summary, saved.id
+        recording = Path(saved.recording_path)
+        if not recording.exists() or file_sha256(recording) != saved.recording_sha256:
+            recording = None
+    else:
+        raise FileNotFoundError(2, "no such file", target)
+    points = [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id) for s in sessions]
+    if current_id is None:
+        this = SessionPoint.from_summary(summary)
+        assessment = evaluate_session(this, points)
+        history = evaluate_history([*points, this])
+    else:
+        history = evaluate_history(points)
+        assessment = next(a for a in history if a.session.id == current_id)
+    html = build_report(summary, steps, recording=recording, assessment=assessment, history=history)
+    Path(args.out).write_text(html, encoding="utf-8")
+    print(f"wrote {args.out} ({len(html) // 1024} kB)")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the ``history`` and ``report`` subcommands to the main parser's subparsers."""
+    p = sub.add_parser(
+        "history",
+        help="list saved sessions with their metrics and warnings",
+        description="List the sessions of the training history, each compared with your "
+        "recent normal (docs/history.md). Not a medical device.",
+    )
+    _db_option(p)
+    p.add_argument("--json", action="store_true", help="print a JSON list of sessions")
+    p.set_defaults(func=_cmd_history)
+
+    p = sub.add_parser(
+        "report",
+        help="write a one-page HTML report of a recording or a saved session",
+        description="Write one self-contained HTML page: force curves with events, pressure "
+        "maps, per-step distributions, strike pattern, symmetry and 12-week trends with the "
+        "warning bands.",
+    )
+    p.add_argument("target", metavar="FILE_OR_SESSION", help="recording file or session id")
+    p.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    _db_option(p)
+    p.set_defaults(func=_cmd_report)
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience
+    """Run only these commands (``python -m insole.history.commands ...``)."""
+    parser = argparse.ArgumentParser(prog="insole")
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

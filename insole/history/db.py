@@ -1,0 +1,546 @@
+"""The training history: a SQLite file of saved sessions.
+
+One file per runner, by default ``history.sqlite3`` in the user's data directory
+(``platformdirs.user_data_dir("insole")``); ``INSOLE_DB`` or ``--db PATH`` override it
+(`default_db_path`). It holds health data, so it is created readable and writable by its owner
+only (mode 0600; SQLite gives its ``-wal`` and ``-shm`` files the same mode).
+
+Each session keeps its start time (timezone-aware ISO 8601, as in the recording), duration,
+source, the session summary, per-side summary metrics, the per-step table and the recording it
+came from (path and SHA-256 of the file's bytes). Saving the same recording again is idempotent:
+`HistoryDB.save_session` returns the existing session and says so.
+
+Concurrency: the database runs in WAL mode with a busy timeout, and every write is one
+``BEGIN IMMEDIATE`` transaction, so two processes saving at once both succeed, one after the
+other. A damaged or foreign file raises `HistoryError` (one line, naming the file and the fix)
+and is never reset or rewritten. The schema is versioned with ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC as _UTC
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.summary import STEP_COLUMNS
+from ..errors import InsoleError
+
+__all__ = [
+    "DB_ENV",
+    "SCHEMA_VERSION",
+    "HistoryDB",
+    "HistoryError",
+    "SavedSession",
+    "default_db_path",
+    "file_sha256",
+]
+
+#: Environment variable that overrides the default database path.
+DB_ENV = "INSOLE_DB"
+#: Schema version stored in ``PRAGMA user_version``.
+SCHEMA_VERSION = 1
+#: How long a writer waits for another process's transaction [ms].
+BUSY_TIMEOUT_MS = 30_000
+
+#: Per-side summary metrics kept as columns (keys of ``summary["per_side"][side]``).
+SIDE_METRICS = (
+    "steps",
+    "contact_time_s",
+    "peak_force_n",
+    "heel_peak_n",
+    "heel_impulse_ns",
+    "loading_rate_index",
+    "strike_index_pct",
+)
+#: Text and integer columns of the steps table; every other column of `STEP_COLUMNS` is REAL.
+_STEP_TYPES = {
+    "side": "TEXT NOT NULL",
+    "number": "INTEGER",
+    "strike_pattern": "TEXT",
+    "has_gap": "INTEGER",
+}
+
+
+def _step_column_sql() -> str:
+    return ",\n    ".join(f"{c} {_STEP_TYPES.get(c, 'REAL')}" for c in STEP_COLUMNS)
+
+
+_SCHEMA = f"""
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    start TEXT NOT NULL,              -- ISO 8601 with the recording's UTC offset
+    start_utc TEXT NOT NULL,          -- same instant in UTC, sortable
+    local_date TEXT NOT NULL,         -- calendar date in the session's own local time
+    duration_s REAL NOT NULL,
+    step_count INTEGER NOT NULL,
+    heel_impulse_ns REAL,
+    heel_peak_median_n REAL,
+    force_unit TEXT,
+    source TEXT,
+    recording_path TEXT NOT NULL,
+    recording_sha256 TEXT NOT NULL UNIQUE,
+    saved_at TEXT NOT NULL,
+    summary_json TEXT NOT NULL
+);
+CREATE INDEX sessions_start ON sessions (start_utc);
+CREATE TABLE session_sides (
+    session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    side TEXT NOT NULL,
+    {", ".join(f"{m} REAL" for m in SIDE_METRICS)},
+    PRIMARY KEY (session_id, side)
+);
+CREATE TABLE steps (
+    session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    {_step_column_sql()},
+    extra_json TEXT,                  -- columns added to the steps table after this schema
+    PRIMARY KEY (session_id, idx)
+);
+"""
+
+
+class HistoryError(InsoleError, ValueError):
+    """The history database cannot be used; the message names the file and the fix.
+
+    Parameters
+    ----------
+    message : str
+        One-line description.
+    path : str or os.PathLike or None
+        The database file.
+
+    Attributes
+    ----------
+    path : str or os.PathLike or None
+        The database file.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def default_db_path() -> Path:
+    """Path of the history database: ``$INSOLE_DB``, else the user's data directory.
+
+    Returns
+    -------
+    Path
+        ``$INSOLE_DB`` when set and not empty, otherwise
+        ``platformdirs.user_data_dir("insole") / "history.sqlite3"``.
+    """
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("insole")) / "history.sqlite3"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _clean(v: Any) -> Any:
+    """JSON-able value: NaN/inf → None, numpy scalars → Python."""
+    if hasattr(v, "item") and not isinstance(v, str | bytes):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+@dataclass(frozen=True)
+class SavedSession:
+    """One session of the history (a row of ``sessions``).
+
+    Attributes
+    ----------
+    id : int
+        Session number in this database.
+    start : datetime
+        Start, timezone-aware, in the recording's own UTC offset.
+    duration_s : float
+        Session length [s].
+    step_count : int
+        Steps, both feet.
+    heel_impulse_ns : float or None
+        Session heel load: sum of the steps' heel impulse [N·s].
+    heel_peak_median_n : float or None
+        Median heel peak force of the session [N].
+    source : str or None
+        Recording source (``sim``, ``ble``, ...).
+    recording_path : str
+        Path of the recording when it was saved.
+    recording_sha256 : str
+        SHA-256 of the recording file.
+    summary : dict
+        The full session summary.
+    """
+
+    id: int
+    start: datetime
+    duration_s: float
+    step_count: int
+    heel_impulse_ns: float | None
+    heel_peak_median_n: float | None
+    source: str | None
+    recording_path: str
+    recording_sha256: str
+    summary: dict[str, Any]
+
+    @property
+    def symmetry_pct(self) -> dict[str, float]:
+        """Left/right symmetry indices of the session [%]."""
+        return dict(self.summary.get("symmetry_pct") or {})
+
+
+class HistoryDB:
+    """The training-history database (a context manager; close it).
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Database file (default `default_db_path`). Created with mode 0600 when missing.
+    create : bool
+        Create the file when it does not exist (default). With False a missing file raises
+        `HistoryError`.
+
+    Raises
+    ------
+    HistoryError
+        If the file is damaged, not an insole history, or from a newer version of insole.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        if not self.path.exists():
+            if not create:
+                raise HistoryError(
+                    f"{self.path}: no history database yet; save a session with "
+                    "'insole analyze FILE --save'",
+                    path=self.path,
+                )
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # O_CREAT with mode 0600: the file never exists with wider permissions.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        if self.path.is_dir():
+            raise HistoryError(f"{self.path}: is a directory; give a file path", path=self.path)
+        self._con: sqlite3.Connection | None = None
+        try:
+            self._con = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            self._con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._con.execute("PRAGMA foreign_keys = ON")
+            self._open_schema()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise self._damaged(exc) from None
+        except BaseException:
+            self.close()
+            raise
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> HistoryDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        """The open connection."""
+        if self._con is None:
+            raise HistoryError(f"{self.path}: database is closed", path=self.path)
+        return self._con
+
+    def _damaged(self, exc: BaseException) -> HistoryError:
+        text = str(exc).lower()
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return HistoryError(
+                f"{self.path}: another process kept the history database busy for more than "
+                f"{BUSY_TIMEOUT_MS // 1000} s; try again",
+                path=self.path,
+            )
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "unable to open" in text or "readonly" in text
+        ):
+            return HistoryError(
+                f"{self.path}: cannot open the history database for writing ({exc}); check the "
+                "file and directory permissions",
+                path=self.path,
+            )
+        return HistoryError(
+            f"{self.path}: not a readable insole history database ({exc}); it was left "
+            "untouched — restore a backup, or use another file with --db PATH or INSOLE_DB",
+            path=self.path,
+        )
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on error)."""
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def _open_schema(self) -> None:
+        con = self.con
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            with self._write():
+                version = con.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0:  # still empty: nobody created it meanwhile
+                    names = con.execute("SELECT name FROM sqlite_master").fetchall()
+                    if names:
+                        raise HistoryError(
+                            f"{self.path}: an SQLite file that is not an insole history "
+                            f"(tables {', '.join(n[0] for n in names[:3])}); left untouched — "
+                            "use another file with --db PATH",
+                            path=self.path,
+                        )
+                    for stmt in _SCHEMA.split(";"):
+                        if stmt.strip():
+                            con.execute(stmt)
+                    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    version = SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"{self.path}: history schema version {version} was written by a newer insole "
+                f"(this one reads {SCHEMA_VERSION}); update insole",
+                path=self.path,
+            )
+        mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
+            raise HistoryError(f"{self.path}: cannot use WAL mode (got {mode})", path=self.path)
+        check = con.execute("PRAGMA quick_check").fetchall()
+        if check != [("ok",)]:
+            raise self._damaged(sqlite3.DatabaseError("; ".join(str(r[0]) for r in check[:2])))
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def save_session(
+        self,
+        summary: dict[str, Any],
+        steps: list[dict[str, Any]],
+        *,
+        recording_path: str | os.PathLike[str],
+        recording_sha256: str | None = None,
+    ) -> tuple[SavedSession, bool]:
+        """Save one analysed session in one transaction.
+
+        Parameters
+        ----------
+        summary : dict
+            Session summary (`insole.analysis.SessionAnalysis.summary_`), with ``start``.
+        steps : list of dict
+            The steps table (`insole.analysis.SessionAnalysis.steps_`).
+        recording_path : str or os.PathLike
+            The recording analysed.
+        recording_sha256 : str, optional
+            Its SHA-256 (computed from the file when not given).
+
+        Returns
+        -------
+        session : SavedSession
+            The saved session (or the one saved before from the same recording).
+        created : bool
+            False when this recording was already in the history (nothing was written).
+
+        Raises
+        ------
+        HistoryError
+            If the summary has no timezone-aware start time, or the database is damaged.
+        """
+        start = _parse_start(summary.get("start"), self.path)
+        sha = recording_sha256 or file_sha256(recording_path)
+        clean_summary = {k: _clean(v) for k, v in summary.items()}
+        try:
+            with self._write() as con:
+                row = con.execute(
+                    "SELECT id FROM sessions WHERE recording_sha256 = ?", (sha,)
+                ).fetchone()
+                if row is not None:
+                    created = False
+                    sid = int(row[0])
+                else:
+                    created = True
+                    heel = summary.get("heel_peak_n") or {}
+                    cur = con.execute(
+                        "INSERT INTO sessions (start, start_utc, local_date, duration_s, "
+                        "step_count, heel_impulse_ns, heel_peak_median_n, force_unit, source, "
+                        "recording_path, recording_sha256, saved_at, summary_json) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            start.isoformat(),
+                            start.astimezone(_UTC).isoformat(),
+                            start.date().isoformat(),
+                            float(summary["duration_s"]),
+                            int(summary["step_count"]),
+                            _clean(summary.get("heel_impulse_ns")),
+                            _clean(heel.get("median")),
+                            summary.get("force_unit"),
+                            summary.get("source"),
+                            str(Path(recording_path).resolve()),
+                            sha,
+                            datetime.now(_UTC).isoformat(timespec="seconds"),
+                            json.dumps(clean_summary, default=str),
+                        ),
+                    )
+                    sid = int(cur.lastrowid or 0)
+                    for side, m in (summary.get("per_side") or {}).items():
+                        con.execute(
+                            f"INSERT INTO session_sides (session_id, side, "
+                            f"{', '.join(SIDE_METRICS)}) VALUES (?, ?{', ?' * len(SIDE_METRICS)})",
+                            (sid, side, *(_clean(m.get(k)) for k in SIDE_METRICS)),
+                        )
+                    cols = self._step_columns()
+                    con.executemany(
+                        f"INSERT INTO steps (session_id, idx, {', '.join(cols)}, extra_json) "
+                        f"VALUES (?, ?{', ?' * len(cols)}, ?)",
+                        (
+                            (
+                                sid,
+                                i,
+                                *(_clean(r.get(c)) for c in cols),
+                                _extra_json(r, cols),
+                            )
+                            for i, r in enumerate(steps)
+                        ),
+                    )
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        return self.session(sid), created
+
+    # --- reading -----------------------------------------------------------------------------
+
+    _COLUMNS = (
+        "id, start, duration_s, step_count, heel_impulse_ns, heel_peak_median_n, source, "
+        "recording_path, recording_sha256, summary_json"
+    )
+
+    @staticmethod
+    def _row(r: tuple[Any, ...]) -> SavedSession:
+        return SavedSession(
+            id=int(r[0]),
+            start=datetime.fromisoformat(r[1]),
+            duration_s=float(r[2]),
+            step_count=int(r[3]),
+            heel_impulse_ns=r[4],
+            heel_peak_median_n=r[5],
+            source=r[6],
+            recording_path=r[7],
+            recording_sha256=r[8],
+            summary=json.loads(r[9]),
+        )
+
+    def sessions(self) -> list[SavedSession]:
+        """All sessions, oldest first (by UTC start time)."""
+        try:
+            rows = self.con.execute(
+                f"SELECT {self._COLUMNS} FROM sessions ORDER BY start_utc, id"
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        return [self._row(r) for r in rows]
+
+    def session(self, session_id: int) -> SavedSession:
+        """One session by its id.
+
+        Raises
+        ------
+        HistoryError
+            If there is no such session.
+        """
+        try:
+            r = self.con.execute(
+                f"SELECT {self._COLUMNS} FROM sessions WHERE id = ?", (int(session_id),)
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        if r is None:
+            raise HistoryError(
+                f"{self.path}: no session {session_id}; 'insole history' lists them",
+                path=self.path,
+            )
+        return self._row(r)
+
+    def steps(self, session_id: int) -> list[dict[str, Any]]:
+        """The steps table of a session (missing values as NaN, like `steps_table`)."""
+        cols = self._step_columns()
+        try:
+            rows = self.con.execute(
+                f"SELECT {', '.join(cols)}, extra_json FROM steps WHERE session_id = ? "
+                "ORDER BY idx",
+                (int(session_id),),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        out = []
+        for r in rows:
+            row: dict[str, Any] = dict(zip(cols, r[:-1], strict=True))
+            if r[-1]:
+                row.update(json.loads(r[-1]))
+            if "has_gap" in row and row["has_gap"] is not None:
+                row["has_gap"] = bool(row["has_gap"])
+            out.append({k: (float("nan") if v is None else v) for k, v in row.items()})
+        return out
+
+    def _step_columns(self) -> list[str]:
+        """Step columns of this database's steps table (its schema may be older)."""
+        info = self.con.execute("PRAGMA table_info(steps)").fetchall()
+        return [r[1] for r in info if r[1] not in ("session_id", "idx", "extra_json")]
+
+    def side_metrics(self, session_id: int) -> dict[str, dict[str, Any]]:
+        """Per-side summary metrics of a session, ``{side: {metric: value}}``."""
+        rows = self.con.execute(
+            f"SELECT side, {', '.join(SIDE_METRICS)} FROM session_sides WHERE session_id = ?",
+            (int(session_id),),
+        ).fetchall()
+        return {r[0]: dict(zip(SIDE_METRICS, r[1:], strict=True)) for r in rows}
+
+
+def _extra_json(row: dict[str, Any], cols: list[str]) -> str | None:
+    extra = {k: _clean(v) for k, v in row.items() if k not in cols}
+    return json.dumps(extra) if extra else None
+
+
+def _parse_start(value: Any, path: Path) -> datetime:
+    if not value:
+        raise HistoryError(
+            "the recording has no start time; cannot place it in the history", path=path
+        )
+    start = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if start.tzinfo is None:
+        raise HistoryError(
+            f"the recording's start time {value} has no UTC offset; cannot place it in the "
+            "history (record or simulate it with a time zone, e.g. --start ...+02:00)",
+            path=path,
+        )
+    return start

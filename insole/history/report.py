@@ -1,0 +1,644 @@
+"""A one-page, self-contained HTML report of a session (hand-written inline SVG, no URLs).
+
+`build_report` draws: the session's warnings and notices; a few seconds of total and heel force
+per foot with heel-strike and toe-off markers; the average peak-pressure map of each foot on the
+insole outline; histograms of contact time and heel peak; strike-pattern shares; left/right
+symmetry; and 12-week trends of step count and session heel load with the warning bands of the
+"too much, too soon" rule (Frandsen et al. 2025). No plotting library: the SVG is generated
+here, so the page opens in any browser without network access.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .rules import DISCLAIMER, LEVELS, METRIC_LABELS, Assessment, RuleConfig
+
+__all__ = ["build_report", "force_curves", "pressure_maps"]
+
+SIDE_COLOR = {"left": "#1f6fb4", "right": "#e07b00"}
+LEVEL_COLOR = {"none": "#7fb77e", "caution": "#f2c94c", "warning": "#f2994a", "high": "#eb5757"}
+_VIRIDIS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
+#: Seconds of force shown per foot.
+CURVE_WINDOW_S = 4.0
+#: Days shown at most in the trend charts (12 weeks) ...
+TREND_DAYS = 84
+#: ... and at least (8 weeks).
+MIN_TREND_DAYS = 56
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _num(v: float) -> str:
+    return f"{v:.1f}".rstrip("0").rstrip(".")
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
+    start = math.ceil(lo / step) * step
+    return [start + i * step for i in range(int((hi - start) / step + 1e-9) + 1)]
+
+
+def _tick_label(v: float) -> str:
+    if abs(v) >= 10000:
+        return f"{v / 1000:.0f}k"
+    if abs(v) >= 1000:
+        return f"{v / 1000:.1f}k".replace(".0k", "k")
+    return _num(v) if v != int(v) else f"{int(v)}"
+
+
+@dataclass
+class _Axes:
+    """A plot area: data → pixel transforms and the SVG of its frame and ticks."""
+
+    width: float
+    height: float
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    left: float = 56
+    right: float = 12
+    top: float = 22
+    bottom: float = 40
+
+    def x(self, v: float) -> float:
+        span = (self.x1 - self.x0) or 1.0
+        return self.left + (v - self.x0) / span * (self.width - self.left - self.right)
+
+    def y(self, v: float) -> float:
+        span = (self.y1 - self.y0) or 1.0
+        return (
+            self.height
+            - self.bottom
+            - (v - self.y0) / span * (self.height - self.top - self.bottom)
+        )
+
+    def frame(
+        self,
+        title: str,
+        xlabel: str,
+        ylabel: str,
+        *,
+        xticks: Sequence[tuple[float, str]] | None = None,
+    ) -> str:
+        parts = [
+            f'<text x="{self.left}" y="14" class="t">{_e(title)}</text>',
+        ]
+        for v in _nice_ticks(self.y0, self.y1):
+            yy = self.y(v)
+            parts.append(
+                f'<line x1="{self.left}" x2="{self.width - self.right}" y1="{yy:.1f}" '
+                f'y2="{yy:.1f}" class="grid"/><text x="{self.left - 5}" y="{yy + 4:.1f}" '
+                f'class="yt">{_tick_label(v)}</text>'
+            )
+        ticks = xticks or [(v, _tick_label(v)) for v in _nice_ticks(self.x0, self.x1)]
+        yb = self.height - self.bottom
+        for v, label in ticks:
+            xx = self.x(v)
+            parts.append(
+                f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{yb}" y2="{yb + 4}" class="ax"/>'
+                f'<text x="{xx:.1f}" y="{yb + 16}" class="xt">{_e(label)}</text>'
+            )
+        parts.append(
+            f'<line x1="{self.left}" x2="{self.width - self.right}" y1="{yb}" y2="{yb}" '
+            f'class="ax"/><line x1="{self.left}" x2="{self.left}" y1="{self.top}" y2="{yb}" '
+            'class="ax"/>'
+        )
+        parts.append(
+            f'<text x="{(self.left + self.width - self.right) / 2:.0f}" '
+            f'y="{self.height - 6}" class="xl">{_e(xlabel)}</text>'
+        )
+        parts.append(
+            f'<text transform="translate(13,{(self.top + yb) / 2:.0f}) rotate(-90)" '
+            f'class="xl">{_e(ylabel)}</text>'
+        )
+        return "".join(parts)
+
+
+def _svg(width: float, height: float, body: str, label: str) -> str:
+    return (
+        f'<svg width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{_e(label)}">'
+        f"{body}</svg>"
+    )
+
+
+def _polyline(xs: np.ndarray, ys: np.ndarray, ax: _Axes, color: str, width: float = 1.5) -> str:
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    pts = " ".join(f"{ax.x(a):.1f},{ax.y(b):.1f}" for a, b in zip(xs[ok], ys[ok], strict=True))
+    return (
+        f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="{width}" '
+        'stroke-linejoin="round"/>'
+    )
+
+
+# --- data from the recording -------------------------------------------------------------------
+
+
+def _device_force(dev: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Layout, force per sensor [N] and times [s] of one decoded insole."""
+    from ..core.calibration import Calibrator
+    from ..layouts import SensorLayout, default_layout, single_sensor_layout
+
+    if dev.header.get("layout"):
+        layout = SensorLayout.from_json(dev.header["layout"])
+    elif dev.n_sensors == 1:
+        layout = single_sensor_layout()
+    else:
+        layout = default_layout(dev.n_sensors)
+    cal = Calibrator(dev.header.get("calibration") or {}, layout)
+    return layout, cal.force(dev.counts), np.asarray(dev.device_time_s, float)
+
+
+def _load(recording: Any) -> Any:
+    from ..loader import Recording, load_recording
+
+    return recording if isinstance(recording, Recording) else load_recording(recording)
+
+
+def force_curves(
+    recording: Any, steps: list[dict[str, Any]], *, window_s: float = CURVE_WINDOW_S
+) -> dict[str, dict[str, Any]]:
+    """Total and heel force of each foot over a few seconds, with the steps' events.
+
+    Parameters
+    ----------
+    recording : str or Path or Recording
+        The recording file, or it loaded (`insole.loader.load_recording`).
+    steps : list of dict
+        Its steps table (heel strikes and toe-offs drawn as markers).
+    window_s : float
+        Seconds to return, from the middle of the recording.
+
+    Returns
+    -------
+    dict
+        ``{side: {"t": times [s], "total": N, "heel": N, "hs": [...], "to": [...]}}``;
+        forces are calibrated but not re-zeroed on swing (the steps table is).
+    """
+    from ..layouts import HEEL_REGIONS
+
+    rec = _load(recording)
+    out = {}
+    for dev in rec.devices:
+        if dev.n_samples == 0:
+            continue
+        layout, force, t = _device_force(dev)
+        t0 = max(0.0, min(t[-1] / 2 - window_s / 2, t[-1] - window_s))
+        sel = (t >= t0) & (t <= t0 + window_s)
+        heel_idx = layout.indices(*HEEL_REGIONS)
+        if len(heel_idx) == 0:
+            heel_idx = layout.indices("whole_foot")
+        side_steps = [s for s in steps if s["side"] == dev.side]
+        out[dev.side] = {
+            "t": t[sel],
+            "total": np.nansum(force[sel], axis=1),
+            "heel": np.nansum(force[sel][:, heel_idx], axis=1),
+            "hs": [
+                s["heel_strike_s"] for s in side_steps if t0 <= s["heel_strike_s"] <= t0 + window_s
+            ],
+            "to": [s["toe_off_s"] for s in side_steps if t0 <= s["toe_off_s"] <= t0 + window_s],
+        }
+    return out
+
+
+def pressure_maps(recording: Any, steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Mean over steps of each sensor's peak pressure during contact, per foot.
+
+    Parameters
+    ----------
+    recording : str or Path or Recording
+        The recording file, or it loaded.
+    steps : list of dict
+        Its steps table (contacts from heel strike to toe-off).
+
+    Returns
+    -------
+    dict
+        ``{side: {"layout": SensorLayout, "kpa": (n_sensors,) mean peak pressure, "n": steps}}``.
+    """
+    rec = _load(recording)
+    out = {}
+    for dev in rec.devices:
+        if dev.n_samples == 0:
+            continue
+        layout, force, t = _device_force(dev)
+        kpa = force * (1000.0 / layout.area_mm2).astype(np.float32)
+        side_steps = [s for s in steps if s["side"] == dev.side]
+        a = np.searchsorted(t, [s["heel_strike_s"] for s in side_steps])
+        b = np.searchsorted(t, [s["toe_off_s"] for s in side_steps], side="right")
+        # residual (swing) pressure of each sensor, removed like the pipeline's re-zeroing
+        base = np.nanmedian(kpa[:: max(1, len(kpa) // 20000)], axis=0)
+        peaks = [np.nanmax(kpa[i:j], axis=0) - base for i, j in zip(a, b, strict=True) if j > i]
+        if peaks:
+            out[dev.side] = {
+                "layout": layout,
+                "kpa": np.clip(np.nanmean(peaks, axis=0), 0, None),
+                "n": len(peaks),
+            }
+    return out
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def _force_section(curves: dict[str, dict[str, Any]]) -> str:
+    figs = []
+    for side, c in curves.items():
+        if len(c["t"]) < 2:
+            continue
+        ymax = float(np.nanmax(c["total"])) * 1.08 or 1.0
+        ax = _Axes(540, 220, float(c["t"][0]), float(c["t"][-1]), 0.0, ymax)
+        body = [ax.frame(f"{side} foot: force, {len(c['hs'])} heel strikes", "time [s]", "N")]
+        for v in c["hs"]:
+            body.append(
+                f'<line x1="{ax.x(v):.1f}" x2="{ax.x(v):.1f}" y1="{ax.top}" '
+                f'y2="{ax.height - ax.bottom}" stroke="#2e7d32" stroke-width="1.2"/>'
+            )
+        for v in c["to"]:
+            body.append(
+                f'<line x1="{ax.x(v):.1f}" x2="{ax.x(v):.1f}" y1="{ax.top}" '
+                f'y2="{ax.height - ax.bottom}" stroke="#c62828" stroke-width="1.2" '
+                'stroke-dasharray="4 3"/>'
+            )
+        body.append(_polyline(c["t"], c["total"], ax, SIDE_COLOR[side], 1.8))
+        body.append(_polyline(c["t"], c["heel"], ax, "#555", 1.3))
+        figs.append(_svg(ax.width, ax.height, "".join(body), f"{side} force curve"))
+    legend = (
+        '<p class="legend"><span style="color:#1f6fb4">━</span>/<span style="color:#e07b00">━'
+        '</span> total force · <span style="color:#555">━</span> heel force · '
+        '<span style="color:#2e7d32">│</span> heel strike · <span style="color:#c62828">┆</span>'
+        " toe-off (detected by the pipeline; curves calibrated, not re-zeroed on swing)</p>"
+    )
+    return '<div class="row">' + "".join(figs) + "</div>" + legend
+
+
+def _color(v: float, lo: float, hi: float) -> str:
+    f = 0.0 if hi <= lo else min(max((v - lo) / (hi - lo), 0.0), 1.0)
+    pos = f * (len(_VIRIDIS) - 1)
+    i = min(int(pos), len(_VIRIDIS) - 2)
+    w = pos - i
+    a = [int(_VIRIDIS[i][k : k + 2], 16) for k in (1, 3, 5)]
+    b = [int(_VIRIDIS[i + 1][k : k + 2], 16) for k in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * w):02x}" for x, y in zip(a, b, strict=True))
+
+
+def _pressure_section(maps: dict[str, dict[str, Any]]) -> str:
+    from ..layouts import insole_outline
+
+    if not maps:
+        return "<p>No pressure data.</p>"
+    hi = max(float(np.nanmax(m["kpa"])) for m in maps.values()) or 1.0
+    figs = []
+    for side in ("left", "right"):
+        if side not in maps:
+            continue
+        m = maps[side]
+        lay = m["layout"]
+        L = lay.foot_length_mm
+        scale = 300 / L
+        sign = -1.0 if side == "left" else 1.0  # dorsal view: left foot mirrored
+        ox, oy = 120.0, 345.0
+        ux, uy = insole_outline(L)
+        pts = " ".join(
+            f"{ox + sign * x * scale:.1f},{oy - y * scale:.1f}" for x, y in zip(ux, uy, strict=True)
+        )
+        body = [
+            f'<text x="10" y="16" class="t">{side} foot</text>'
+            f'<text x="10" y="31" class="lt">mean peak pressure, {m["n"]} steps</text>',
+            f'<polygon points="{pts}" fill="#f3f3f3" stroke="#333" stroke-width="1.5"/>',
+        ]
+        r = max(7.0, min(16.0, math.sqrt(float(np.median(lay.area_mm2))) * scale * 0.45))
+        for x, y, v in zip(lay.x_mm, lay.y_mm, m["kpa"], strict=True):
+            cx, cy = ox + sign * x * scale, oy - y * scale
+            fill = _color(float(v), 0.0, hi)
+            text_color = "#000" if float(v) > 0.6 * hi else "#fff"
+            body.append(
+                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{fill}" stroke="#222"/>'
+                f'<text x="{cx:.1f}" y="{cy + 3.5:.1f}" class="pv" fill="{text_color}">'
+                f"{v:.0f}</text>"
+            )
+        body.append('<text x="120" y="362" class="xl">heel</text>')
+        figs.append(_svg(240, 370, "".join(body), f"{side} pressure map"))
+    # colour bar
+    bar = ['<text x="0" y="14" class="t">kPa</text>']
+    for i in range(50):
+        v0 = hi * (1 - i / 50)
+        bar.append(
+            f'<rect x="4" y="{24 + i * 5}" width="18" height="5.5" fill="{_color(v0, 0, hi)}"/>'
+        )
+    for v in _nice_ticks(0, hi, 4):
+        yy = 24 + (1 - v / hi) * 250
+        bar.append(f'<text x="26" y="{yy + 4:.0f}" class="lt">{v:.0f}</text>')
+    figs.append(_svg(70, 290, "".join(bar), "pressure colour scale"))
+    return '<div class="row">' + "".join(figs) + "</div>"
+
+
+def _hist_svg(values: dict[str, np.ndarray], title: str, xlabel: str, *, bins: int = 20) -> str:
+    allv = np.concatenate([v[np.isfinite(v)] for v in values.values()] or [np.zeros(0)])
+    if len(allv) < 2:
+        return f"<p>{_e(title)}: not enough steps.</p>"
+    lo, hi = float(np.min(allv)), float(np.max(allv))
+    if hi <= lo:
+        lo, hi = lo - 1, hi + 1
+    edges = np.linspace(lo, hi, bins + 1)
+    counts = {s: np.histogram(v[np.isfinite(v)], edges)[0] for s, v in values.items()}
+    ymax = max(int(c.max()) for c in counts.values()) * 1.1 or 1
+    ax = _Axes(360, 200, lo, hi, 0, ymax)
+    body = [ax.frame(title, xlabel, "steps")]
+    n = len(counts)
+    wbin = (edges[1] - edges[0]) / n
+    for k, (side, c) in enumerate(counts.items()):
+        for i, h in enumerate(c):
+            if h == 0:
+                continue
+            x0 = ax.x(edges[i] + k * wbin)
+            x1 = ax.x(edges[i] + (k + 1) * wbin)
+            body.append(
+                f'<rect x="{x0:.1f}" y="{ax.y(h):.1f}" width="{max(x1 - x0, 1):.1f}" '
+                f'height="{ax.y(0) - ax.y(h):.1f}" fill="{SIDE_COLOR.get(side, "#888")}"/>'
+            )
+    return _svg(ax.width, ax.height, "".join(body), title)
+
+
+def _distributions(steps: list[dict[str, Any]]) -> str:
+    sides = [s for s in ("left", "right") if any(r["side"] == s for r in steps)]
+    contact = {
+        s: np.array([1000 * r["contact_s"] for r in steps if r["side"] == s], float) for s in sides
+    }
+    heel = {s: np.array([r["heel_peak_n"] for r in steps if r["side"] == s], float) for s in sides}
+    legend = " ".join(f'<span style="color:{SIDE_COLOR[s]}">■</span> {s}' for s in sides)
+    return (
+        '<div class="row">'
+        + _hist_svg(contact, "contact time per step", "ms")
+        + _hist_svg(heel, "heel peak force per step", "N")
+        + f'</div><p class="legend">{legend}</p>'
+    )
+
+
+def _strike_section(summary: dict[str, Any]) -> str:
+    shares = summary.get("strike_pattern") or {}
+    colors = {"rearfoot": "#8e44ad", "midfoot": "#16a085", "forefoot": "#d35400"}
+    if not any(v for v in shares.values() if v is not None):
+        return "<p>Strike pattern: not available (no position information).</p>"
+    body, x = [], 10.0
+    for k in ("rearfoot", "midfoot", "forefoot"):
+        v = shares.get(k) or 0.0
+        w = 500 * v
+        if w > 0:
+            body.append(f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="30" fill="{colors[k]}"/>')
+            if w > 60:
+                body.append(
+                    f'<text x="{x + w / 2:.1f}" y="28" class="bv">{k} {100 * v:.0f} %</text>'
+                )
+        x += w
+    txt = ", ".join(f"{k} {100 * (shares.get(k) or 0):.0f} %" for k in colors)
+    idx = summary.get("strike_index_pct")
+    return (
+        _svg(520, 46, "".join(body), "strike pattern shares")
+        + f"<p>{_e(txt)}; median strike index {_e(idx)} % of foot length "
+        "(Cavanagh &amp; Lafortune 1980: &lt; 33.3 % rearfoot, &gt; 66.7 % forefoot).</p>"
+    )
+
+
+def _symmetry_section(summary: dict[str, Any]) -> str:
+    sym = summary.get("symmetry_pct") or {}
+    per = summary.get("per_side") or {}
+    ref = {
+        "contact_time_s": 0.6,
+        "peak_force_n": 3.2,
+        "heel_peak_n": 3.2,
+        "loading_rate_index": 5.3,
+    }
+    rows = []
+    for m, v in sym.items():
+        lv = (per.get("left") or {}).get(m)
+        rv = (per.get("right") or {}).get(m)
+        w = min(abs(v), 20) * 8
+        bar = (
+            f'<svg width="330" height="14">'
+            f'<line x1="165" x2="165" y1="0" y2="14" stroke="#333"/>'
+            f'<rect x="{165 if v >= 0 else 165 - w:.1f}" y="2" width="{w:.1f}" height="10" '
+            f'fill="{SIDE_COLOR["right" if v >= 0 else "left"]}"/></svg>'
+        )
+        rows.append(
+            f"<tr><td>{_e(m)}</td><td>{_e(lv)}</td><td>{_e(rv)}</td><td>{v + 0.0:+.1f} %</td>"
+            f"<td>{bar}</td><td>{ref.get(m, '–')} %</td></tr>"
+        )
+    if not rows:
+        return "<p>Symmetry needs both feet.</p>"
+    return (
+        "<table><tr><th>metric (median)</th><th>left</th><th>right</th><th>SI</th>"
+        "<th>← left higher · right higher → (±20 %)</th><th>typical healthy |SI|</th></tr>"
+        + "".join(rows)
+        + "</table><p class='note'>SI = 100·(right − left)/mean. Typical values from Girard et al."
+        " 2019; flags compare with your own baseline + 2 SD, not these numbers.</p>"
+    )
+
+
+def _trend_svg(history: list[Assessment], current: Assessment, metric: str, cfg: RuleConfig) -> str:
+    end = current.session.local_date
+    first = min(a.session.local_date for a in history)
+    n_days = min(max((end - first).days + 4, MIN_TREND_DAYS), TREND_DAYS)
+    start = end - timedelta(days=n_days - 1)
+    shown = [a for a in history if start <= a.session.local_date <= end]
+    name, unit, what = METRIC_LABELS[metric]
+    vals = [a.session.value(metric) or 0.0 for a in shown]
+    refs = [a.reference.get(metric) for a in shown]
+    top = max([*vals, *((r or 0) * cfg.high_ratio * 1.1 for r in refs if r)], default=1.0) or 1.0
+    ax = _Axes(1080, 225, -0.5, n_days - 0.5, 0, top, bottom=40)
+    ticks = []
+    for d in range(n_days - 1, -1, -7):
+        day = start + timedelta(days=d)
+        ticks.append((d, day.strftime("%d %b")))
+    body = [
+        ax.frame(
+            f"{name} per session ({what}), last {n_days // 7} weeks",
+            "session date (local)",
+            unit,
+            xticks=ticks,
+        )
+    ]
+    slot = ax.x(1) - ax.x(0)
+    for a, v, ref in zip(shown, vals, refs, strict=True):
+        d = (a.session.local_date - start).days
+        xc = ax.x(d)
+        if ref and a.armed:
+            bounds = [
+                ("none", 0.0, cfg.caution_ratio),
+                ("caution", cfg.caution_ratio, cfg.warning_ratio),
+                ("warning", cfg.warning_ratio, cfg.high_ratio),
+                ("high", cfg.high_ratio, top / ref),
+            ]
+            for lvl, lo, hi in bounds[1:]:
+                y_hi, y_lo = ax.y(min(hi * ref, top)), ax.y(lo * ref)
+                if y_lo > y_hi:
+                    body.append(
+                        f'<rect x="{xc - slot * 0.5:.1f}" y="{y_hi:.1f}" width="{slot:.1f}" '
+                        f'height="{y_lo - y_hi:.1f}" fill="{LEVEL_COLOR[lvl]}" opacity="0.45"/>'
+                    )
+        lvl = max(
+            (f.level for f in a.flags if f.metric == metric), key=LEVELS.index, default="none"
+        )
+        color = LEVEL_COLOR[lvl] if a.armed else "#b0b0b0"
+        stroke = ' stroke="#000" stroke-width="2"' if a is current else ""
+        body.append(
+            f'<rect x="{xc - slot * 0.3:.1f}" y="{ax.y(v):.1f}" width="{slot * 0.6:.1f}" '
+            f'height="{ax.y(0) - ax.y(v):.1f}" fill="{color}"{stroke}/>'
+        )
+        if any(n.kind == "break" for n in a.notices):
+            body.append(f'<text x="{xc:.1f}" y="{ax.top + 10}" class="bk">break</text>')
+    return _svg(ax.width, ax.height, "".join(body), f"trend of {name}")
+
+
+def _trend_section(history: list[Assessment], current: Assessment) -> str:
+    if len(history) < 2:
+        return "<p>No history yet: save sessions with <code>insole analyze FILE --save</code>.</p>"
+    cfg = RuleConfig()
+    legend = " ".join(
+        f'<span class="sw" style="background:{LEVEL_COLOR[k]}"></span> {k}' for k in LEVELS
+    )
+    return (
+        _trend_svg(history, current, "step_count", cfg)
+        + _trend_svg(history, current, "heel_impulse_ns", cfg)
+        + f'<p class="legend">Bars: sessions, coloured by level ({legend}; '
+        '<span class="sw" style="background:#b0b0b0"></span> rule not armed yet); outlined bar: '
+        "this session. Shaded behind each bar: the caution (1.10-1.30×), warning (1.30-2.00×) "
+        "and high (&gt; 2.00×) bands relative to the largest session of the previous 30 days "
+        "(Frandsen et al. 2025). Week-to-week ratios and acute:chronic workload ratios are "
+        "not used for warnings (Lolli 2019, Impellizzeri 2020).</p>"
+    )
+
+
+_CSS = """
+body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;margin:20px 28px;color:#222;
+max-width:1120px;font-size:14px}
+h1{font-size:22px;margin:0 0 6px} h2{font-size:17px;margin:16px 0 6px;border-bottom:1px solid #ccc}
+.row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+svg text{font-family:"DejaVu Sans",Arial,sans-serif}
+.t{font-size:13px;font-weight:bold} .yt{font-size:11px;text-anchor:end}
+.xt{font-size:11px;text-anchor:middle} .xl{font-size:12px;text-anchor:middle}
+.lt{font-size:11px} .pv{font-size:10px;text-anchor:middle;font-weight:bold}
+.bv{font-size:12px;text-anchor:middle;fill:#fff;font-weight:bold}
+.bk{font-size:10px;text-anchor:middle;fill:#555}
+.grid{stroke:#e4e4e4} .ax{stroke:#333}
+.legend,.note{font-size:12px;color:#444}
+.sw{display:inline-block;width:11px;height:11px;vertical-align:middle}
+table{border-collapse:collapse;font-size:13px} td,th{padding:3px 8px;border-bottom:1px solid #ddd;
+text-align:left}
+.flag{padding:6px 10px;margin:4px 0;border-left:6px solid} .notice{padding:6px 10px;margin:4px 0;
+border-left:6px solid #90a4ae;background:#f4f6f7}
+.disc{font-size:12px;color:#555;background:#fafafa;padding:6px 10px;border:1px solid #ddd}
+.kv td{border:none;padding:1px 10px 1px 0}
+"""
+
+
+def build_report(
+    summary: dict[str, Any],
+    steps: list[dict[str, Any]],
+    *,
+    recording: str | Path | None,
+    assessment: Assessment | None = None,
+    history: list[Assessment] | None = None,
+) -> str:
+    """Build the HTML report of one session.
+
+    Parameters
+    ----------
+    summary : dict
+        Session summary.
+    steps : list of dict
+        Steps table.
+    recording : str or Path or None
+        The recording (for force curves and pressure maps); None leaves those sections out
+        and says why.
+    assessment : Assessment, optional
+        The rules' verdict on this session.
+    history : list of Assessment, optional
+        All sessions' assessments, for the trend charts.
+
+    Returns
+    -------
+    str
+        One HTML document; every figure is inline SVG; no external URLs.
+    """
+    unit = summary.get("force_unit", "N")
+    hp = summary.get("heel_peak_n") or {}
+    facts = [
+        ("start", summary.get("start")),
+        ("duration", f"{summary['duration_s'] / 60:.1f} min"),
+        (
+            "steps",
+            f"{summary['step_count']} ("
+            + ", ".join(f"{k} {v}" for k, v in summary["steps"].items())
+            + ")",
+        ),
+        ("cadence", f"{summary.get('cadence_spm')} steps/min"),
+        ("contact time", f"{summary.get('contact_time_s')} s (median)"),
+        (
+            "heel peak",
+            f"median {hp.get('median')} {unit} (p10 {hp.get('p10')}, p90 {hp.get('p90')})",
+        ),
+        ("session heel load", f"{summary.get('heel_impulse_ns')} {unit}·s"),
+        (
+            "data quality",
+            f"{summary.get('frames_lost', 0)} frames lost, "
+            f"{summary.get('steps_with_gaps', 0)} steps with gaps",
+        ),
+        ("recording", Path(str(summary.get("path", ""))).name),
+    ]
+    kv = "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in facts)
+    verdict = []
+    if assessment is not None:
+        for f in assessment.flags:
+            verdict.append(
+                f'<div class="flag" style="border-color:{LEVEL_COLOR[f.level]}">'
+                f"<b>{_e(f.level)}</b> — {_e(f.message)}</div>"
+            )
+        for n in assessment.notices:
+            verdict.append(f'<div class="notice">{_e(n.message)}</div>')
+        if not assessment.flags:
+            verdict.insert(0, '<div class="notice">No warnings for this session.</div>')
+    if recording is not None and Path(recording).exists():
+        rec = _load(recording)
+        curves = _force_section(force_curves(rec, steps))
+        maps = _pressure_section(pressure_maps(rec, steps))
+    else:
+        curves = maps = (
+            "<p>The recording is not available (moved or changed), so raw curves and "
+            "pressure maps are not shown.</p>"
+        )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>insole session report {_e(summary.get('start'))}</title><style>{_CSS}</style>"
+        "</head><body>"
+        f"<h1>Session report — {_e(summary.get('start'))}</h1>"
+        f'<p class="disc">{_e(DISCLAIMER)}</p>'
+        f'<section id="summary"><h2>Summary and warnings</h2><table class="kv">{kv}</table>'
+        f"{''.join(verdict)}</section>"
+        f'<section id="force"><h2>Force curves with events</h2>{curves}</section>'
+        f'<section id="pressure"><h2>Average pressure maps</h2>{maps}</section>'
+        f'<section id="distributions"><h2>Per-step distributions</h2>{_distributions(steps)}'
+        "</section>"
+        f'<section id="strike"><h2>Strike pattern</h2>{_strike_section(summary)}</section>'
+        f'<section id="symmetry"><h2>Left/right symmetry</h2>{_symmetry_section(summary)}'
+        "</section>"
+        f'<section id="trends"><h2>Trends: up to 12 weeks</h2>'
+        f"{_trend_section(history or [], assessment) if assessment else ''}</section>"
+        "</body></html>"
+    )
