@@ -3,6 +3,8 @@
 ``insole demo`` simulates two insoles on a short run (with a little frame loss and line noise,
 so the data-quality accounting has something to show), writes the recording, replays it at a
 few times real speed through the same decoder a live device uses, and prints the summary.
+With a display (see `insole.live.commands.want_window`) the replay is shown in the live window
+(pressure maps, force traces, metrics, alerts); without one, as terminal status lines.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def run_demo(
     speed: float = 5.0,
     keep: Path | None = None,
     out: TextIO,
+    window: bool = False,
+    screenshot: Path | None = None,
+    exit_after_s: float | None = None,
 ) -> int:
     """Simulate, record, replay and summarise a short run.
 
@@ -41,6 +46,13 @@ def run_demo(
         Keep the recording here (otherwise a temporary file is used and removed).
     out : text stream
         Where to print.
+    window : bool
+        Show the replay in the live window (closes when the window is closed or after
+        ``exit_after_s``) instead of terminal status lines.
+    screenshot : Path, optional
+        Save the window as a PNG at the end (window only).
+    exit_after_s : float, optional
+        Close the window after this many seconds (window only).
 
     Returns
     -------
@@ -66,8 +78,21 @@ def run_demo(
         )
         pace = "as fast as possible" if math.isinf(speed) else f"at {speed:g}x real time"
         print(f"replaying {path.name} {pace} through the live pipeline:", file=out, flush=True)
-        summary = replay_to_terminal(path, speed=speed, out=out, every_s=max(1.0, duration_s / 15))
+        if window:
+            from .live.commands import run_view
+
+            pace_opt = "max" if math.isinf(speed) else f"{speed:g}"
+            print("  (in the live window; close it to see the summary)", file=out, flush=True)
+            summary = run_view(f"file:{path}?speed={pace_opt}", window=True,
+                               screenshot=screenshot, exit_after_s=exit_after_s, out=out)
+        else:
+            summary = replay_to_terminal(
+                path, speed=speed, out=out, every_s=max(1.0, duration_s / 15)
+            )
         expected = written["frames_dropped"] + written["frames_corrupted"]
+        if not summary.get("ended", True):
+            print("  (the window was closed before the end of the replay: the counts above "
+                  "cover what was shown)", file=out)
         print(
             f"  injected         {written['frames_dropped']} frames dropped + "
             f"{written['frames_corrupted']} corrupted = {expected}; "
