@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
+from .cli_types import fraction as _fraction
+from .cli_types import iso_time as _iso_time
+from .cli_types import positive_float as _positive_float
+from .cli_types import sample_rate as _rate
+from .cli_types import speed as _speed
 from .errors import InsoleError
 
 __all__ = ["main"]
@@ -44,62 +49,9 @@ class UsageError(InsoleError, ValueError):
     """A command-line value that is not usable; the message says how to fix it."""
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a fraction such as 0.02, got {text!r}"
-        ) from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), e.g. 0.02 for 2 %, got {text}")
-    return value
 
-
-def _rate(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of Hz, got {text!r}") from None
-    if not 10 <= value <= 2000:
-        raise argparse.ArgumentTypeError(f"must be 10..2000 Hz, got {value}")
-    return value
-
-
-def _iso_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 time such as 2026-05-01T07:30:00+02:00, got {text!r}"
-        ) from None
-    if value.tzinfo is None:
-        value = value.astimezone()  # local time zone, as a runner would mean it
-    return value
-
-
-def _speed(text: str) -> float:
-    if text == "max":
-        return float("inf")
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a factor such as 2 or 'max', got {text!r}"
-        ) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0 or 'max', got {text}")
-    return value
 
 
 def _print_json(obj: Any) -> None:

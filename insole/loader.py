@@ -347,18 +347,18 @@ def _device_data(
     rates = table.sample_rate_hz[samples_frames]
     rate = float(np.median(rates)) if len(rates) else 0.0
     if len(samples_frames):
-        t0_us = _unwrap_us(table.timestamp_us[samples_frames])
+        frame_us = _unwrap_us(table.timestamp_us[samples_frames])
         n_per = table.n_samples[samples_frames]
         first = np.cumsum(n_per) - n_per
         k = np.arange(len(frame_index)) - np.repeat(first, n_per)
-        dev_us = np.repeat(t0_us, n_per) + k * 1e6 / np.repeat(rates, n_per)
+        dev_us = np.repeat(frame_us, n_per) + k * 1e6 / np.repeat(rates, n_per)
         device_time_s = (dev_us - dev_us[0]) / 1e6
-        t0_us = int(dev_us[0])
+        first_us = int(dev_us[0])
         host_time_s = host[frame_index]
     else:
         first = np.zeros(0, np.int64)
         device_time_s = host_time_s = np.zeros(0)
-        t0_us = 0
+        first_us = 0
     # Losses of all frame types are attributed to the next received frame; sum per device.
     frames_lost = int(table.lost_before[mine].sum())
     # Gaps before each SAMPLES frame include losses attributed to other frames since the last.
@@ -383,7 +383,7 @@ def _device_data(
         frames=int(mine.sum()),
         frames_lost=frames_lost,
         imu=imu,
-        device_t0_us=t0_us,
+        device_t0_us=first_us,
         info=info[-1] if info else None,
         status=status,
         header=header_devices.get((dev_id, label), {}),

@@ -15,31 +15,15 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from ..cli_types import iso_time as _iso_time
+from ..cli_types import positive_float as _positive
 
 __all__ = ["add_parsers", "main"]
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
-
-
-def _iso_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 time such as 2026-05-01T07:30:00+02:00, got {text!r}"
-        ) from None
-    return value if value.tzinfo is not None else value.astimezone()
 
 
 def _print_result(result: Any, as_json: bool) -> None:

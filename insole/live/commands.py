@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..cli_types import positive_float as _positive
+
 __all__ = [
     "add_parsers",
     "add_view_options",
@@ -30,15 +32,6 @@ __all__ = [
     "want_window",
 ]
 
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
 
 
 def _fps(text: str) -> float:

@@ -20,47 +20,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ..cli_types import fraction as _fraction
+from ..cli_types import non_negative_float as _non_negative
+from ..cli_types import positive_float as _positive
+from ..cli_types import sample_rate as _rate
+
 __all__ = ["add_parsers", "main"]
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction, e.g. 0.02, got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), e.g. 0.02 for 2 %, got {text}")
-    return value
-
-
-def _rate(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of Hz, got {text!r}") from None
-    if not 10 <= value <= 2000:
-        raise argparse.ArgumentTypeError(f"must be 10..2000 Hz, got {value}")
-    return value
 
 
 def _pause(text: str) -> tuple[float, float]:

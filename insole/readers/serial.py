@@ -178,10 +178,10 @@ class SerialReader(Reader):
             ready, _, _ = select.select([fd], [], [], self.read_timeout_s)
             if not ready:
                 return b""
-            data = os.read(fd, self.read_size)
-            if not data:
+            got = os.read(fd, self.read_size)
+            if not got:
                 raise OSError("device disconnected (end of file on the port)")
-            return data
+            return got
         if self._bulk:
             data: bytes = port.read(self.read_size)
             return data
