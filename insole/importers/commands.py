@@ -5,15 +5,13 @@
 from its ``build_parser``. Each handler ``_cmd_import_xxx(args) -> int`` returns the exit
 status; errors the user can fix are raised as `insole.errors.InsoleError` subclasses
 (`insole.importers.ImportFormatError`, `insole.errors.RecordingError`), which the main CLI prints
-as one line with exit status 2. ``python -m insole.importers.commands import ...`` runs the
-command alone (same behaviour), e.g. in tests.
+as one line with exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 from ..cli_types import iso_time as _iso_time
 from ..cli_types import positive_float as _positive
 
-__all__ = ["add_parsers", "main"]
+__all__ = ["add_parsers"]
 
 
 
@@ -229,36 +227,3 @@ def add_parsers(sub: Any) -> None:
                    help="insole length for the sensor layout (default 270)")
     _common(q)
     q.set_defaults(func=_cmd_import_stappone)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the import command alone: ``python -m insole.importers.commands import ...``.
-
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        Arguments (default ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        Exit status: 0, or 2 for a usage or data error.
-    """
-    from insole.errors import InsoleError
-
-    parser = argparse.ArgumentParser(prog="insole")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_parsers(sub)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    try:
-        return int(args.func(args))
-    except (InsoleError, ValueError, OSError) as exc:
-        print(f"insole {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -3,8 +3,7 @@
 `add_parsers` adds them to the main parser's subcommands (``insole/cli.py`` calls it from its
 ``build_parser``); each handler ``_cmd_xxx(args) -> int`` returns the exit status. Errors the
 user can fix are raised as `insole.errors.InsoleError` subclasses, which the main CLI prints as
-one line with exit status 2. ``python -m insole.readers.commands ...`` runs these commands
-alone (same behaviour), e.g. in tests.
+one line with exit status 2.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import importlib
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -25,7 +24,7 @@ from ..cli_types import non_negative_float as _non_negative
 from ..cli_types import positive_float as _positive
 from ..cli_types import sample_rate as _rate
 
-__all__ = ["add_parsers", "main"]
+__all__ = ["add_parsers"]
 
 
 
@@ -205,36 +204,3 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--timeout", type=_positive, default=5.0, help="seconds (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_scan)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run these commands alone: ``python -m insole.readers.commands COMMAND ...``.
-
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        Arguments (default ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        Exit status: 0, or 2 for a usage or data error.
-    """
-    from insole.errors import InsoleError
-
-    parser = argparse.ArgumentParser(prog="insole")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_parsers(sub)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    try:
-        return int(args.func(args))
-    except (InsoleError, ValueError, OSError) as exc:
-        print(f"insole {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

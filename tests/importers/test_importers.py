@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from insole.cli import main
 from insole.core.calibration import Calibrator
 from insole.errors import InsoleError, RecordingError
 from insole.importers import ImportFormatError
-from insole.importers.commands import add_parsers, main
+from insole.importers.commands import add_parsers
 from insole.importers.convert import (
     INVALID_COUNT,
     counts_to_values,

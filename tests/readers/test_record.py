@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from insole.cli import main
 from insole.loader import load_recording
 from insole.readers import Reader, StreamInfo, open_reader
-from insole.readers.commands import add_parsers, main
+from insole.readers.commands import add_parsers
 from insole.record import record
 from insole.recording import read_raw_recording
 
-CLI = [sys.executable, "-m", "insole.readers.commands"]
+CLI = [sys.executable, "-m", "insole.cli"]
 
 
 def test_record_sim_in_process(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from insole.recording import read_raw_recording
 
 pytest.importorskip("serial")
 
-CLI = [sys.executable, "-m", "insole.readers.commands"]
+CLI = [sys.executable, "-m", "insole.cli"]
 
 
 # -- in-process: the reader against a pty we control -----------------------------------------
