@@ -114,6 +114,9 @@ def _encode_short(data: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np
 def cobs_encode(frame: bytes) -> bytes:
     """COBS-encode one frame (without the trailing 0x00 delimiter).
 
+    A plain loop: for one frame it is an order of magnitude faster than the vectorised
+    `cobs_encode_many`, and gives the same bytes.
+
     Parameters
     ----------
     frame : bytes
@@ -124,8 +127,19 @@ def cobs_encode(frame: bytes) -> bytes:
     bytes
         The encoded frame; it contains no 0x00.
     """
-    wire, _ = cobs_encode_many(np.frombuffer(frame, np.uint8), np.array([len(frame)]))
-    return wire[:-1].tobytes()
+    out = bytearray()
+    parts = bytes(frame).split(b"\x00")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        while len(part) >= 254:
+            out.append(0xFF)
+            out += part[:254]
+            part = part[254:]
+            if not part and last:
+                return bytes(out)
+        out.append(len(part) + 1)
+        out += part
+    return bytes(out)
 
 
 def cobs_decode_segments(
@@ -263,10 +277,10 @@ def cobs_decode(encoded: bytes) -> bytes:
     ValueError
         If ``encoded`` is empty, contains 0x00 or is not valid COBS.
     """
-    buf = np.frombuffer(encoded, np.uint8)
-    if len(buf) == 0 or not buf.all():
+    encoded = bytes(encoded)
+    if not encoded or b"\x00" in encoded:
         raise ValueError("COBS data must be non-empty and contain no 0x00")
-    dec, _, _, valid = cobs_decode_segments(buf, np.array([0]), np.array([len(buf)]))
-    if not valid[0]:
+    decoded = _decode_one(encoded)
+    if decoded is None:
         raise ValueError("invalid COBS data: a code byte points past the end")
-    return dec.tobytes()
+    return decoded

@@ -47,8 +47,8 @@ import tty
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
-from firmware_protocol import crc16
-from insole.readers.sim import FeedChunk, SimFeed, cobs_decode_one, restamp_frame
+from firmware_protocol import cobs_decode, crc16
+from insole.readers.sim import FeedChunk, SimFeed, restamp_frame
 
 __all__ = ["EmulatorConfig", "EmulatorReport", "SerialDeviceEmulator"]
 
@@ -315,7 +315,7 @@ class SerialDeviceEmulator:
             piece, _, rest = bytes(self._cmd_buf).partition(b"\x00")
             self._cmd_buf[:] = rest
             try:
-                payload = cobs_decode_one(piece)
+                payload = cobs_decode(piece)
             except ValueError:
                 continue
             if len(payload) < 3 or crc16(payload[:-2]) != int.from_bytes(payload[-2:], "little"):

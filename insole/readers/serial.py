@@ -49,11 +49,11 @@ def encode_command(opcode: int, args: bytes = b"") -> bytes:
     bytes
         The encoded command with its delimiter.
     """
-    from .sim import cobs_encode_one
+    from firmware_protocol import cobs_encode
 
     payload = bytes([opcode]) + args
     payload += crc16(payload).to_bytes(2, "little")
-    return cobs_encode_one(payload) + b"\x00"
+    return cobs_encode(payload) + b"\x00"
 
 
 #: The START command (opcode 0x01), sent on every (re)connect unless ``send_start=False``.

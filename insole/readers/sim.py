@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from firmware_protocol import Side, crc16
+from firmware_protocol import Side, cobs_decode, cobs_encode, crc16
 
 from .base import Reader, ReaderEvent, StreamInfo
 
@@ -32,76 +32,12 @@ _MAX_GAIT_BLOCK_S = 3600.0  # gait computed at once up to this; longer runs loop
 _LOOP_GAIT_BLOCK_S = 600.0
 
 
-# -- single-frame COBS helpers (pure Python: ~10x faster than numpy for one 200-byte frame) --
-
-
-def cobs_encode_one(raw: bytes) -> bytes:
-    """COBS-encode one frame, without the delimiter (the form of SPEC §3).
-
-    Parameters
-    ----------
-    raw : bytes
-        The frame.
-
-    Returns
-    -------
-    bytes
-        Encoded bytes, free of 0x00.
-    """
-    out = bytearray()
-    parts = raw.split(b"\x00")
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        while len(part) >= 254:
-            out.append(0xFF)
-            out += part[:254]
-            part = part[254:]
-            if not part and last:
-                return bytes(out)
-        out.append(len(part) + 1)
-        out += part
-    return bytes(out)
-
-
-def cobs_decode_one(encoded: bytes) -> bytes:
-    """Decode one COBS frame (without its delimiter).
-
-    Parameters
-    ----------
-    encoded : bytes
-        Encoded bytes.
-
-    Returns
-    -------
-    bytes
-        The frame.
-
-    Raises
-    ------
-    ValueError
-        If the bytes are not valid COBS.
-    """
-    out = bytearray()
-    i, n = 0, len(encoded)
-    if n == 0:
-        raise ValueError("empty COBS data")
-    while i < n:
-        code = encoded[i]
-        if code == 0 or i + code > n:
-            raise ValueError("invalid COBS data")
-        out += encoded[i + 1 : i + code]
-        i += code
-        if code < 0xFF and i < n:
-            out.append(0)
-    return bytes(out)
-
-
 def _parse_frame(wire: bytes) -> bytearray | None:
     """The raw frame of a chunk holding exactly one valid frame and its delimiter, else None."""
     if len(wire) < 3 or wire[-1] != 0 or 0 in wire[:-1]:
         return None
     try:
-        raw = bytearray(cobs_decode_one(wire[:-1]))
+        raw = bytearray(cobs_decode(wire[:-1]))
     except ValueError:
         return None
     if len(raw) < 14 or raw[0] != 1:
@@ -139,7 +75,7 @@ def restamp_frame(
     if timestamp_us is not None:
         struct.pack_into("<I", raw, 8, timestamp_us & 0xFFFFFFFF)
     struct.pack_into("<H", raw, len(raw) - 2, crc16(raw[:-2]))
-    return cobs_encode_one(bytes(raw)) + b"\x00"
+    return cobs_encode(bytes(raw)) + b"\x00"
 
 
 # -- the feed --------------------------------------------------------------------------------
