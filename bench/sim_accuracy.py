@@ -6,6 +6,7 @@ share found within one sample (5 ms at 200 Hz), extra steps (detections more tha
 true contact), strike-class agreement, and the timing error.
 
 Run: .venv/bin/python bench/sim_accuracy.py [--duration S] [--seed N]
+     .venv/bin/python bench/sim_accuracy.py --seeds 1-10   # worst and mean over seeds
 """
 
 from __future__ import annotations
@@ -22,6 +23,19 @@ from insole.sim.run import SimulationRequest, simulate_to_file
 
 
 def evaluate(req: SimulationRequest, tmp: Path) -> str:
+    """One line of figures for one simulated run (see :func:`measure`)."""
+    m = measure(req, tmp)
+    return (
+        f"{req.gait:4s} {req.strike:9s} loss {req.loss:4.2f}: {m['n']} true steps, "
+        f"{m['within_pct']:6.2f} % within 1 sample, {m['extra']} extra, "
+        f"strike class {m['class_pct']:5.1f} %, "
+        f"error median {m['median_ms']:+.2f} ms, "
+        f"p95 |e| {m['p95_ms']:.2f} ms"
+    )
+
+
+def measure(req: SimulationRequest, tmp: Path) -> dict[str, float]:
+    """Simulate ``req``, analyse it and compare the heel strikes with the truth."""
     path = tmp / "run.insrec"
     simulate_to_file(req, path, truth_path=tmp / "truth.csv")
     rows = SessionAnalysis().run(path).steps_
@@ -48,21 +62,61 @@ def evaluate(req: SimulationRequest, tmp: Path) -> str:
                 cls += det[i]["strike_pattern"] == t["strike_pattern"]
         extra += len(t_det) - len(used)
     e_ms = 1000 * np.array(errors)
-    return (
-        f"{req.gait:4s} {req.strike:9s} loss {req.loss:4.2f}: {n} true steps, "
-        f"{100 * within / n:6.2f} % within 1 sample, {extra} extra, "
-        f"strike class {100 * cls / max(within, 1):5.1f} %, "
-        f"error median {np.median(e_ms):+.2f} ms, "
-        f"p95 |e| {np.percentile(np.abs(e_ms), 95):.2f} ms"
-    )
+    return {
+        "n": n,
+        "within_pct": 100 * within / n,
+        "extra": extra,
+        "extra_pct": 100 * extra / n,
+        "class_pct": 100 * cls / max(within, 1),
+        "median_ms": float(np.median(e_ms)),
+        "p95_ms": float(np.percentile(np.abs(e_ms), 95)),
+    }
+
+
+def seed_range(text: str) -> list[int]:
+    """Parse ``A-B`` (inclusive) or a single seed."""
+    try:
+        lo, _, hi = text.partition("-")
+        seeds = list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A-B or N, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"empty seed range {text!r}")
+    return seeds
+
+
+def over_seeds(seeds: list[int], duration_s: float, tmp: Path) -> None:
+    """Print the worst and mean figures of each configuration over ``seeds``."""
+    print(f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]}), {duration_s:.0f} s runs, 200 Hz, noise on")
+    for strike in ("rearfoot", "midfoot", "forefoot", "mixed"):
+        for loss in (0.0, 0.02):
+            ms = [
+                measure(
+                    SimulationRequest(duration_s=duration_s, seed=s, strike=strike, loss=loss),
+                    tmp,
+                )
+                for s in seeds
+            ]
+            within = [m["within_pct"] for m in ms]
+            extra = max(m["extra_pct"] for m in ms)
+            print(
+                f"run  {strike:9s} loss {loss:4.2f}: within 1 sample worst {min(within):6.2f} %, "
+                f"mean {np.mean(within):6.2f} %; extra worst {extra:.2f} %"
+                f"; strike class worst {min(m['class_pct'] for m in ms):5.1f} %",
+                flush=True,
+            )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--duration", type=float, default=300.0)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--seeds", type=seed_range, help="A-B: worst and mean over these seeds")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.seeds:
+            over_seeds(args.seeds, args.duration, Path(tmp))
+            return
         for strike in ("rearfoot", "midfoot", "forefoot", "mixed"):
             for loss in (0.0, 0.02):
                 req = SimulationRequest(

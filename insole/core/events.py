@@ -21,12 +21,17 @@ Algorithm (the evidence behind each choice is in ``docs/events.md``):
    within ``max(refractory_s, min_swing_s)`` continues the same contact (double-peaked
    contacts, chatter). Contacts longer than ``max_contact_s`` (standing) are not reported.
 3. **Timing.** Crossings are interpolated linearly between samples. Because the thresholds sit
-   above the zero-load instant, by default each edge is extrapolated along a straight line to
-   the level on its swing side: the heel strike along the line through the on-threshold
-   crossing and the crossing of ``edge_fraction`` of the range (to the level just before the
-   contact), the toe-off along the line through the off-threshold crossing and the crossing of
-   twice the off-threshold's height (to the level just after the contact). Push-off tails are
-   concave, so the toe-off line uses a lower pair of levels.
+   above the zero-load instant, by default each edge is extrapolated to the level on its swing
+   side: the heel strike (to the level just before the contact) as the mean of the
+   extrapolations along the chord through the on-threshold and ``edge_fraction`` crossings and
+   along the tangent at the on-threshold crossing; the toe-off along the line through the
+   off-threshold crossing and the crossing of twice the off-threshold's height (to the level
+   just after the contact). Push-off tails are concave, so the toe-off line uses a lower pair
+   of levels.
+3b. **Lost samples.** If samples are lost (NaN) on the rising edge, the heel strike is placed
+   by least-squares matching of the samples seen with the rising edges of the last contacts
+   seen whole (the median of the 3 closest); until 3 such edges exist, the median delay from
+   heel strike to the first landmark seen after the gap is used.
 4. **Start-up and recovery.** Until ``bootstrap_s`` seconds have arrived the levels are unknown
    and nothing is emitted; the starting levels are the 2nd and 98th percentiles of that window.
    A contact already in progress at the first sample is dropped (so is one whose heel strike
@@ -364,6 +369,9 @@ class _OpenContact:
     drop: bool  # never reported: in progress at the start, or too long
     off_index: int | None = None  # candidate toe-off: first sample below the off-threshold
     checks: int = 0  # stuck-contact checks done so far
+    #: First sample of the swing searched before the contact; the buffer holds the samples
+    #: from the one before it on, whatever the chunking.
+    swing_lo: int = 0
 
 
 class ContactDetector:
@@ -500,6 +508,11 @@ class ContactDetector:
         self._leads: dict[str, deque[float]] = {
             k: deque(maxlen=_LEAD_HISTORY) for k in ("on", "upper", "impact", "peak")
         }
+        # Rising edges of recent contacts seen whole: (offsets from heel strike [samples],
+        # force above the contact's base as a fraction of the range), for the same purpose.
+        self._edges: deque[tuple[FloatArray, FloatArray]] = deque(maxlen=_EDGE_HISTORY)
+        self._edge_pre_n = max(2, round(_EDGE_PRE_S * fs))
+        self._edge_post_n = max(4, round(_EDGE_POST_S * fs))
         self._low = math.nan  # swing level after the last toe-off
         self._high = math.nan  # median peak of the recent contacts
         self._on = math.nan
@@ -796,7 +809,7 @@ class ContactDetector:
             level = base = self._low
             earliest = lo
         off = min(level + self._off_frac * (self._high - level), self._on)
-        self._open = _OpenContact(j, self._on, off, level, base, earliest, drop=False)
+        self._open = _OpenContact(j, self._on, off, level, base, earliest, False, swing_lo=lo)
         self._state = "contact"
 
     def _close_contact(self, cur: _OpenContact, k: int, look_end: int) -> Contact | None:
@@ -837,7 +850,16 @@ class ContactDetector:
             u = int(np.flatnonzero(body[: peak_rel + 1] >= upper)[0])
             t_up = _interpolate(j + u - 1, x[u], x[u + 1], upper)
             if t_up > t_on and on > base:
-                t_hs = t_on - (t_up - t_on) * (on - base) / (upper - on)
+                # Rising edge: the mean of two extrapolations back to `base`, along the chord
+                # through the `on` and `upper` crossings (robust to noise, but bent by the
+                # edge's curvature) and along the tangent at the on-crossing (the sample pair
+                # that crosses it: little curvature bias, more noise). The tangent is left out
+                # where it is less than half as steep as the chord (a wiggle at the threshold).
+                chord = (upper - on) / (t_up - t_on)
+                t_hs = t_on - (on - base) / chord
+                tangent = x[1] - x[0]
+                if tangent >= 0.5 * chord:  # False for NaN (a gap before the crossing)
+                    t_hs = 0.5 * (t_hs + t_on - (on - base) / tangent)
             gap_before = not np.isfinite(x[0])
             up_seen = u >= 1 and np.isfinite(x[u])
             if t_hs <= self._track_start:  # began before the data: in progress at the start
@@ -867,20 +889,31 @@ class ContactDetector:
             }
             if impact is not None:
                 marks["impact"] = impact[0]
-            if not gap_before and up_seen:
+            matched = None
+            edge_seen = self._edge_seen(cur, j + u + 1)  # no sample lost up to `upper`
+            if edge_seen and up_seen:
                 for name, t in marks.items():
                     if t is not None and t > t_hs:
                         self._leads[name].append(t - t_hs)
-            elif not gap_before:
-                # The upper crossing fell into lost samples, which would bend the extrapolated
-                # line: use the usual delay from heel strike to the (seen) on-crossing instead.
+                self._remember_edge(cur, t_hs, k)
+            if not edge_seen:
+                # Part of the rising edge fell into lost samples: match the samples seen with
+                # the rising edges of recent whole contacts.
+                matched = self._match_edge(cur, j, k)
+            if matched is not None:
+                t_hs = min(max(matched, float(cur.earliest_index) - 1.0), float(j))
+            elif not gap_before and not up_seen:
+                # The upper crossing was not seen (lost, or the edge jumped past it in one
+                # sample), which would bend the extrapolated line: use the usual delay from
+                # heel strike to the (seen) on-crossing instead.
                 if len(self._leads["on"]) >= 3:
                     t_hs = max(
                         t_on - statistics.median(self._leads["on"]), float(cur.earliest_index)
                     )
-            else:
-                # The on-crossing fell into lost samples: place the heel strike the usual time
-                # before the first landmark seen after the gap (median of recent whole contacts).
+            elif gap_before:
+                # The on-crossing fell into lost samples and too few edges are remembered yet:
+                # place the heel strike the usual time before the first landmark seen after
+                # the gap (median of recent whole contacts).
                 for name in ("upper", "impact", "peak"):
                     t = marks.get(name)
                     if t is not None and len(self._leads[name]) >= 3:
@@ -902,6 +935,58 @@ class ContactDetector:
             impact_peak_n=None if impact is None else impact[1],
             impact_peak_s=None if impact is None else (impact[0] - delay) / fs,
         )
+
+    def _remember_edge(self, cur: _OpenContact, t_hs: float, k: int) -> None:
+        """Keep the rising edge of a contact seen whole (heel strike ``t_hs``, toe-off ``k``)."""
+        rng = self._high - self._low
+        a = math.floor(t_hs) - self._edge_pre_n
+        b = math.floor(t_hs) + self._edge_post_n + 1
+        if not rng > 0 or a < max(cur.swing_lo - 1, self._buf_start) or b > k:
+            return
+        seg = self._x(a, b)
+        if not np.all(np.isfinite(seg)):
+            return
+        offsets = np.arange(a, b, dtype=np.float64) - t_hs
+        self._edges.append((offsets, (seg - cur.base_n) / rng))
+
+    def _edge_seen(self, cur: _OpenContact, stop: int) -> bool:
+        """True if no sample is lost from just before the contact up to index ``stop``."""
+        start = max(cur.earliest_index - self._edge_pre_n, cur.swing_lo - 1, self._buf_start)
+        return bool(np.all(np.isfinite(self._x(start, stop))))
+
+    def _match_edge(self, cur: _OpenContact, j: int, k: int) -> float | None:
+        """Heel strike of a contact whose rising edge is partly hidden in lost samples.
+
+        The samples seen around the gap are compared, for heel strikes on a grid of a tenth of
+        a sample between the last swing sample at the base level and the first sample above
+        the on-threshold, with the rising edges of the last contacts seen whole; the heel
+        strike is the median of the best shifts of the three closest edges. Returns None with
+        fewer than three edges remembered.
+        """
+        rng = self._high - self._low
+        if len(self._edges) < 3 or not rng > 0:
+            return None
+        lo_hs = float(cur.earliest_index) - 1.0
+        hi_hs = float(j)
+        a = max(cur.earliest_index - self._edge_pre_n, cur.swing_lo - 1, self._buf_start)
+        span = min(float(off[-1]) for off, _ in self._edges)
+        b = min(math.floor(lo_hs + span) + 1, k)
+        if b <= j:
+            return None
+        seg = self._x(a, b)
+        ok = np.isfinite(seg)
+        idx = np.arange(a, b, dtype=np.float64)[ok]
+        y = (seg[ok] - cur.base_n) / rng
+        shifts = np.arange(lo_hs, hi_hs + 1e-9, 0.1)
+        tau = idx[None, :] - shifts[:, None]
+        fits = []
+        for off, val in self._edges:
+            model = np.interp(tau, off, val, left=0.0)
+            sse = np.sum((model - y) ** 2, axis=1)
+            best = int(np.argmin(sse))
+            fits.append((float(sse[best]), float(shifts[best])))
+        fits.sort()
+        return statistics.median(s for _, s in fits[:_EDGE_BEST])
 
     def _impact_peak(
         self, body: FloatArray, j: int, t_hs: float, t_to: float, peak_n: float
@@ -947,6 +1032,13 @@ class ContactDetector:
 
 #: Contacts whose rise time (heel strike to the upper crossing) is remembered.
 _LEAD_HISTORY = 9
+#: Contacts whose rising edge is remembered, and the part of it kept: from this long before
+#: the heel strike [s] to this long after it [s].
+_EDGE_HISTORY = 15
+_EDGE_PRE_S = 0.015
+_EDGE_POST_S = 0.08
+#: Closest remembered edges whose best heel strikes are averaged (median).
+_EDGE_BEST = 3
 
 
 def _median(a: FloatArray) -> float:
