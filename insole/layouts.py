@@ -533,7 +533,7 @@ def default_layout(
     Parameters
     ----------
     n_sensors : int
-        Number of sensors, 4 .. 64 (64 is the wire protocol's limit).
+        Number of sensors, 4 .. 64 (the simulator's limit; the wire protocol carries up to 128).
     foot_length_mm : float
         Insole length [mm]; positions and areas scale with it. Default 270 mm
         (about EU 42 / US men's 8.5).

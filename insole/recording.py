@@ -47,6 +47,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from firmware_protocol.frames import MAX_SENSORS
 from insole.errors import RecordingError
 
 __all__ = [
@@ -207,8 +208,11 @@ def _validate_header(header: Mapping[str, Any], path: str, *, writing: bool) -> 
         if not (_is_number(device["sample_rate_hz"]) and device["sample_rate_hz"] > 0):
             fail(f"{where}['sample_rate_hz'] must be a positive number, "
                  f"got {device['sample_rate_hz']!r}")
-        if not (_is_int(device["n_sensors"]) and 1 <= device["n_sensors"] <= 64):
-            fail(f"{where}['n_sensors'] must be an int in 1..64, got {device['n_sensors']!r}")
+        if not (_is_int(device["n_sensors"]) and 1 <= device["n_sensors"] <= MAX_SENSORS):
+            fail(
+                f"{where}['n_sensors'] must be an int in 1..{MAX_SENSORS}, "
+                f"got {device['n_sensors']!r}"
+            )
         if not (_is_int(device["adc_bits"]) and 1 <= device["adc_bits"] <= 16):
             fail(f"{where}['adc_bits'] must be an int in 1..16, got {device['adc_bits']!r}")
         for key in ("layout", "calibration"):

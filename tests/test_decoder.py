@@ -84,7 +84,7 @@ def test_frame_round_trip(frame) -> None:
 
 def test_encoder_rejects_out_of_range_fields() -> None:
     with pytest.raises(ProtocolError, match="n_sensors"):
-        encode_frame(SamplesFrame(1, Side.LEFT, 0, 0, 200, np.zeros((1, 65), np.uint16)))
+        encode_frame(SamplesFrame(1, Side.LEFT, 0, 0, 200, np.zeros((1, 129), np.uint16)))
     with pytest.raises(ProtocolError, match="seq"):
         encode_frame(StatusFrame(1, Side.LEFT, 70000, 0, 1, 0, 0))
     with pytest.raises(ProtocolError, match="name"):

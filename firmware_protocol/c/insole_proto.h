@@ -77,7 +77,7 @@ extern "C" {
 #define IP_SIDE_RIGHT 1u
 
 /* Argument limits of SPEC.md (a SAMPLES frame must also fit in IP_MAX_FRAME_LEN). */
-#define IP_MAX_SENSORS 64u
+#define IP_MAX_SENSORS 128u
 #define IP_MAX_SAMPLES 32u
 #define IP_MIN_RATE_HZ 1u
 #define IP_MAX_RATE_HZ 10000u
@@ -155,7 +155,7 @@ uint16_t ip_crc16_update(uint16_t crc, const uint8_t *data, size_t len);
 /* SAMPLES (0x01) body:
  *
  *     12  u16  sample_rate_hz   1 .. 10000
- *     14  u8   n_sensors        1 .. 64
+ *     14  u8   n_sensors        1 .. 128
  *     15  u8   n_samples        1 .. 32
  *     16  u16  counts[n_samples][n_sensors]   sample-major (all sensors of sample 0 first)
  *     ..  i16  imu[n_samples][6]              only if imu != NULL (sets flags bit1):
@@ -174,7 +174,7 @@ int ip_encode_samples(const ip_header *hdr, uint16_t sample_rate_hz, uint8_t n_s
 typedef struct ip_device_info {
     uint8_t fw_major, fw_minor, fw_patch;
     uint8_t hw_revision;
-    uint8_t n_sensors;       /* 1 .. 64 */
+    uint8_t n_sensors;       /* 1 .. 128 */
     uint8_t adc_bits;        /* 1 .. 16, e.g. 12 */
     uint16_t sample_rate_hz; /* current rate, 1 .. 10000 */
     const char *name;        /* UTF-8, NUL-terminated, at most 24 BYTES; NULL = no name */

@@ -180,7 +180,7 @@ def build_frame(fields: dict[str, Any]) -> bytes:
         imu = fields["imu"]
         n_samples, n_sensors = len(counts), len(counts[0])
         _ensure(all(len(row) == n_sensors for row in counts), "counts rows of equal length")
-        _ensure(1 <= n_sensors <= 64 and 1 <= n_samples <= 32, "n_sensors, n_samples in range")
+        _ensure(1 <= n_sensors <= 128 and 1 <= n_samples <= 32, "n_sensors, n_samples in range")
         _ensure(1 <= fields["sample_rate_hz"] <= 10000, "sample_rate_hz in range")
         flat_counts = [value for row in counts for value in row]
         body = SAMPLES_HEAD.pack(fields["sample_rate_hz"], n_sensors, n_samples)
@@ -400,6 +400,12 @@ def vector_specs() -> list[tuple[str, str, dict[str, Any]]]:
             "SAMPLES, right, 64 sensors x 4 samples (530-byte frame). Every byte after the "
             "reserved header byte is non-zero, so COBS needs two 0xFF (254-byte) blocks.",
             _samples("right", 0x1234, 0x0102, 0x01020304, 500, _grid(4, 64, 1, 11)),
+        ),
+        (
+            "samples_99x5",
+            "SAMPLES, left, 99 sensors x 5 samples (1008-byte frame, near the 1024-byte limit): "
+            "a pedar insole's sensor count, above the 64 of the first protocol version.",
+            _samples("left", 0x0063, 0x0005, 0x00000063, 100, _grid(5, 99, 3, 7)),
         ),
         (
             "cobs_run_254_at_end",

@@ -204,9 +204,8 @@ def add_parsers(sub: Any) -> None:
     q = fmt.add_parser(
         "pedar",
         help="novel pedar ASCII export: 99 sensors per foot in kPa",
-        description="Import a novel pedar ASCII export (.asc). The 99 sensors per insole are "
-        "stored as 63 cells (the wire protocol carries at most 64): heel sensors one to one, "
-        "the others merged with row neighbours.",
+        description="Import a novel pedar ASCII export (.asc): the 99 sensors per insole, one "
+        "to one, in kPa, on an approximate pedar sensor map.",
     )
     q.add_argument("file", type=Path, help="pedar .asc file")
     q.add_argument("--foot-length", type=_positive, default=270.0, metavar="MM",

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from firmware_protocol import DeviceInfoFrame, Side, encode_samples_frames, to_wire
+from firmware_protocol.frames import MAX_SENSORS
 
 from ..errors import RecordingError
 from ..layouts import SensorLayout
@@ -421,10 +422,10 @@ def _check_device(dev: ImportedDevice, source: Path, fmt: str) -> None:
     if dev.values.ndim != 2 or dev.values.shape[0] == 0:
         raise ImportFormatError(f"{where} holds no samples for the {dev.side} side", path=source)
     n, n_sensors = dev.values.shape
-    if n_sensors != dev.layout.n_sensors or not 1 <= n_sensors <= 64:
+    if n_sensors != dev.layout.n_sensors or not 1 <= n_sensors <= MAX_SENSORS:
         raise ImportFormatError(
             f"{where}: {n_sensors} sensors on the {dev.side} side but the layout has "
-            f"{dev.layout.n_sensors} (the wire protocol carries 1 .. 64)",
+            f"{dev.layout.n_sensors} (the wire protocol carries 1 .. {MAX_SENSORS})",
             path=source,
         )
     if dev.time_s.shape != (n,) or not np.all(np.isfinite(dev.time_s)):

@@ -5,12 +5,9 @@ A pedar export is a text header (file name, date/time, sensor type, scanning rat
 ``time[secs]  1  2 ... 99  1 ... 99`` and then one tab-separated line per frame: time [s],
 the 99 left and the 99 right sensor pressures [kPa]. pedar records at 50-100 Hz.
 
-The insole wire protocol carries at most 64 sensors per insole, so the importer stores each
-foot as 63 cells: the 26 hindfoot sensors one to one (heel load is what the product is about)
-and the others merged with their neighbours in the same row (`PEDAR_GROUPS`). A cell's value is
-the mean pressure of its sensors, which with equal sensor areas keeps every cell's force, and
-hence each region's and the foot's force and impulse, exact; only the peak pressure of a merged
-cell is the mean of two or three sensors. See ``docs/importers.md``.
+The importer stores all 99 sensors of each insole one to one, in kPa, with the `pedar_layout`
+sensor map (the wire protocol carries up to 128 sensors per insole). See
+``docs/importers.md``.
 
 Sensor map: novel's coordinates of the pedar sensors are not public; `pedar_layout` builds an
 approximate one (module notes below).
@@ -34,12 +31,10 @@ from . import ImportFormatError
 from .convert import ImportedDevice, ImportResult, linear_calibration, write_import
 
 __all__ = [
-    "PEDAR_GROUPS",
     "PEDAR_N_SENSORS",
     "PEDAR_ROWS",
     "PedarData",
     "import_pedar",
-    "pedar_cell_layout",
     "pedar_layout",
     "read_pedar",
 ]
@@ -51,35 +46,12 @@ PEDAR_N_SENSORS = 99
 #: and, within a row, from medial to lateral (both feet).
 PEDAR_ROWS: tuple[int, ...] = (5, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 4)
 
-# Cell sizes per row, medial to lateral: hindfoot one to one; midfoot medial 2, central 3,
-# lateral 2; forefoot first metatarsal head alone, then pairs; toes in pairs.
-_ROW_CELLS: tuple[tuple[int, ...], ...] = (
-    (1,) * 5, (1,) * 7, (1,) * 7, (1,) * 7,
-    (2, 3, 2), (2, 3, 2), (2, 3, 2), (2, 3, 2),
-    (1, 2, 2, 2), (1, 2, 2, 2), (1, 2, 2, 2), (1, 2, 2, 2),
-    (2, 2, 2, 1), (2, 2, 2), (2, 2),
-)
 # Region of each row, following the pressuRe package's pedar masks (hindfoot 1-26, midfoot
 # 27-54, forefoot 55-82, toes 83-99); heel and forefoot split medial/lateral by position.
 _ROW_REGION = ("heel",) * 4 + ("midfoot",) * 4 + ("forefoot",) * 4 + ("toes",) * 3
 # Row centres as fractions of foot length (the sensor matrix leaves a small margin).
 _FIRST_ROW_Y = 0.035
 _LAST_ROW_Y = 0.965
-
-
-def _build_groups() -> tuple[tuple[int, ...], ...]:
-    groups: list[tuple[int, ...]] = []
-    number = 1
-    for n_row, cells in zip(PEDAR_ROWS, _ROW_CELLS, strict=True):
-        assert sum(cells) == n_row
-        for size in cells:
-            groups.append(tuple(range(number, number + size)))
-            number += size
-    return tuple(groups)
-
-
-#: pedar sensor numbers (1-based) stored in each cell of an imported insole (63 cells).
-PEDAR_GROUPS: tuple[tuple[int, ...], ...] = _build_groups()
 
 
 @dataclass
@@ -301,44 +273,6 @@ def _regions(kind: str, x: np.ndarray, y: float, foot_length_mm: float) -> list[
     return list(classify_region(x, y_ff, foot_length_mm))
 
 
-def pedar_cell_layout(foot_length_mm: float = DEFAULT_FOOT_LENGTH_MM) -> SensorLayout:
-    """The 63-cell layout an imported pedar insole is stored with (`PEDAR_GROUPS`).
-
-    Parameters
-    ----------
-    foot_length_mm : float
-        Insole length [mm].
-
-    Returns
-    -------
-    SensorLayout
-        ``"pedar63"``: each cell at the mean position of its sensors in `pedar_layout`, with
-        their summed area and their region (all sensors of a cell share one region).
-    """
-    full = pedar_layout(foot_length_mm)
-    xs, ys, areas, regions = [], [], [], []
-    for group in PEDAR_GROUPS:
-        idx = np.asarray(group) - 1
-        xs.append(float(np.mean(full.x_mm[idx])))
-        ys.append(float(np.mean(full.y_mm[idx])))
-        areas.append(float(np.sum(full.area_mm2[idx])))
-        members = {full.region[i] for i in idx}
-        regions.append(full.region[idx[0]] if len(members) == 1 else _majority(full, idx))
-    return SensorLayout(
-        name=f"pedar{len(PEDAR_GROUPS)}",
-        foot_length_mm=foot_length_mm,
-        x_mm=np.round(xs, 1),
-        y_mm=np.round(ys, 1),
-        area_mm2=np.round(areas, 1),
-        region=tuple(regions),
-    )
-
-
-def _majority(layout: SensorLayout, idx: np.ndarray) -> str:
-    names = [layout.region[i] for i in idx]
-    return max(set(names), key=lambda r: (names.count(r), r))
-
-
 def import_pedar(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -347,7 +281,7 @@ def import_pedar(
     start: datetime | None = None,
     overwrite: bool = False,
 ) -> ImportResult:
-    """Import a pedar ASCII export as a recording (63 cells per foot, kPa).
+    """Import a pedar ASCII export as a recording (99 sensors per foot, kPa).
 
     Parameters
     ----------
@@ -374,31 +308,21 @@ def import_pedar(
         If the file is not a usable pedar export.
     """
     data = read_pedar(path)
-    layout = pedar_cell_layout(foot_length_mm)
-    full = pedar_layout(foot_length_mm)
-    sizes = np.array([len(g) for g in PEDAR_GROUPS], dtype=float)
+    layout = pedar_layout(foot_length_mm)
     devices = []
     for device_id, (side, kpa) in enumerate(data.pressure_kpa.items(), start=1):
-        cells = np.column_stack([kpa[:, np.asarray(g) - 1].mean(axis=1) for g in PEDAR_GROUPS])
-        cal = linear_calibration(kpa, "kPa")
-        if cal["offset"][0] == 0.0:
-            # counts of a cell = sum of its sensors' counts: exact for any lattice step
-            cal["scale"] = [float(cal["scale"][0] / s) for s in sizes]
-            cal["offset"] = [0.0] * len(sizes)
-        else:  # negative pressures: a common step for the cells
-            cal = linear_calibration(cells, "kPa")
         letter = side[0].upper()
         devices.append(
             ImportedDevice(
                 side=side,
-                values=cells,
+                values=kpa,
                 time_s=data.time_s,
                 layout=layout,
                 unit="kPa",
-                columns=[f"{letter}" + "+".join(str(n) for n in g) for g in PEDAR_GROUPS],
+                columns=[f"{letter}{n}" for n in range(1, PEDAR_N_SENSORS + 1)],
                 device_id=device_id,
                 label=f"pedar {Path(path).name} {side}",
-                calibration=cal,
+                calibration=linear_calibration(kpa, "kPa"),
                 info={"pedar_sensors": PEDAR_N_SENSORS},
             )
         )
@@ -406,12 +330,8 @@ def import_pedar(
         "columns": ["time[secs]"] + [f"{s} 1..99" for s in data.pressure_kpa],
         "units": {"time[secs]": "s", "pressure": "kPa"},
         "pedar_header": data.header,
-        "sensor_groups": [list(g) for g in PEDAR_GROUPS],
-        "pedar_layout": full.to_json(),
         "notes": [
-            "99 pedar sensors per insole stored as 63 cells (wire protocol limit 64): sensors "
-            "1-26 one to one, the others merged with row neighbours; a cell's value is the "
-            "mean pressure of its sensors (sensor_groups)",
+            "99 pedar sensors per insole, one to one (sensor n is sensor n-1 of the layout)",
             "sensor positions approximate (pedar_layout): novel's sensor map is not public",
         ],
     }

@@ -165,8 +165,8 @@ static void run_bad_arguments(void)
     check("bad_argument", "samples_0_sensors",
           ip_encode_samples(&hdr, 200u, 0u, 6u, counts, NULL, frame_buf, BUF_LEN),
           IP_ERR_BAD_ARGUMENT);
-    check("bad_argument", "samples_65_sensors",
-          ip_encode_samples(&hdr, 200u, 65u, 6u, counts, NULL, frame_buf, BUF_LEN),
+    check("bad_argument", "samples_129_sensors",
+          ip_encode_samples(&hdr, 200u, 129u, 1u, counts, NULL, frame_buf, BUF_LEN),
           IP_ERR_BAD_ARGUMENT);
     check("bad_argument", "samples_0_samples",
           ip_encode_samples(&hdr, 200u, 16u, 0u, counts, NULL, frame_buf, BUF_LEN),

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from insole.analysis import SessionAnalysis
 from insole.cli import main
 from insole.core.calibration import Calibrator
 from insole.errors import InsoleError, RecordingError
@@ -26,17 +27,11 @@ from insole.importers.convert import (
     linear_calibration,
     values_to_counts,
 )
-from insole.importers.pedar import (
-    PEDAR_GROUPS,
-    import_pedar,
-    pedar_cell_layout,
-    pedar_layout,
-    read_pedar,
-)
+from insole.importers.pedar import import_pedar, pedar_layout, read_pedar
 from insole.importers.physionet import import_gaitndd, import_gaitpdb, read_gaitndd
 from insole.importers.stappone import import_stappone, read_stappone
 from insole.importers.table import import_table
-from insole.layouts import SensorLayout
+from insole.layouts import REGIONS, SensorLayout
 from insole.loader import DeviceData, Recording, load_recording
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data"
@@ -254,33 +249,40 @@ def test_pedar_round_trip(tmp_path: Path) -> None:
     rec = load_recording(tmp_path / "p.insrec")
     check_clean(rec, "pedar")
     assert rec.header["start_time"].startswith("2023-04-25T10:49")
-    assert rec.header["extra"]["import"]["sensor_groups"] == [list(g) for g in PEDAR_GROUPS]
     full = pedar_layout()
     for dev in rec.devices:
         kpa = data.pressure_kpa[dev.side]
-        assert dev.n_sensors == len(PEDAR_GROUPS) <= 64
+        assert dev.n_sensors == 99
         assert dev.header["calibration"]["unit"] == "kPa"
-        cells = np.column_stack([kpa[:, np.asarray(g) - 1].mean(axis=1) for g in PEDAR_GROUPS])
-        assert np.all(np.abs(decoded(dev) - cells) <= step_of(dev) / 2 + 1e-9)
-        # Heel sensors are stored one to one; every cell's force is the sum of its sensors'.
-        np.testing.assert_allclose(decoded(dev)[:, :26], kpa[:, :26], atol=1e-9)
-        layout = SensorLayout.from_json(dev.header["layout"])
-        force_cells = decoded(dev) @ layout.area_mm2 / 1000
-        force_sensors = kpa @ full.area_mm2 / 1000
-        np.testing.assert_allclose(force_cells, force_sensors, rtol=1e-3, atol=0.5)
+        # Every sensor one to one, within half a quantisation step (the export has 2.5 kPa
+        # steps, so in practice exactly), on the 99-sensor layout.
+        assert np.all(np.abs(decoded(dev) - kpa) <= step_of(dev) / 2 + 1e-9)
+        assert float(np.max(decoded(dev))) == float(np.max(kpa))
+        assert SensorLayout.from_json(dev.header["layout"]) == full
         check_times(dev, data.time_s)
         assert dev.duration_s == pytest.approx(15.05)
 
 
-def test_pedar_layouts() -> None:
+def test_pedar_layout() -> None:
     full = pedar_layout()
-    cells = pedar_cell_layout()
-    assert (full.n_sensors, cells.n_sensors) == (99, 63)
-    assert sorted(n for g in PEDAR_GROUPS for n in g) == list(range(1, 100))
+    assert full.n_sensors == 99
     assert set(full.region[:26]) == {"heel_medial", "heel_lateral"}
     assert set(full.region[83 - 1:]) == {"toes"}
-    assert cells.area_mm2.sum() == pytest.approx(full.area_mm2.sum(), rel=1e-3)
     assert np.all(np.diff(full.y_mm) >= 0)  # numbered heel to toe
+
+
+def test_pedar_recording_goes_through_the_pipeline(tmp_path: Path) -> None:
+    src = need(PEDAR)
+    import_pedar(src, tmp_path / "p.insrec")
+    analysis = SessionAnalysis().run(tmp_path / "p.insrec")
+    assert analysis.summary_["frames_lost"] == 0
+    rows = analysis.steps_
+    assert {r["side"] for r in rows} == {"left", "right"}
+    # The highest regional peak pressure is the highest sensor pressure of the export.
+    data = read_pedar(src)
+    peak = max(max(r[f"{reg}_peak_kpa"] for reg in REGIONS) for r in rows)
+    highest = max(float(np.max(v)) for v in data.pressure_kpa.values())
+    assert peak == pytest.approx(highest, rel=0.02)
 
 
 # --- stAPPone --------------------------------------------------------------------------------
