@@ -55,10 +55,19 @@ class SessionAnalysis:
         pipe = Pipeline(raw.header, detector_options=self.detector_options)
         records: list[StepRecord] = []
         for sid in sorted(raw.streams):
-            for data in raw.stream_pieces(sid):  # a 0x00 piece at each reconnect
+            # A 0x00 piece at each reconnect; chunk host times for clock sync.
+            for data, ends, times in raw.timed_pieces(sid):
+                if ends is None or times is None:
+                    records += pipe.feed(sid, data).steps
+                    continue
                 step = self.chunk_bytes or max(len(data), 1)
                 for i in range(0, len(data), step):
-                    records += pipe.feed(sid, data[i : i + step]).steps
+                    piece = data[i : i + step]
+                    k0 = int(np.searchsorted(ends, i, side="right"))
+                    k1 = int(np.searchsorted(ends, i + len(piece), side="left")) + 1
+                    records += pipe.feed(
+                        sid, piece, times[k0:k1], chunk_ends=ends[k0:k1] - i
+                    ).steps
         records += pipe.finish().steps
         self.records_ = records
         self.steps_, self.summary_ = summarise_session(
@@ -100,7 +109,8 @@ def summarise_session(
     single_plate = any(
         bool(d.get("plate_under_both_feet")) for d in header.get("devices", [])
     ) or bool((header.get("extra") or {}).get("import", {}).get("plate_under_both_feet"))
-    rows = steps_table(records, single_plate=single_plate)
+    alignment = pipe.alignment()
+    rows = steps_table([alignment.apply(r) for r in records], single_plate=single_plate)
     stats = list(pipe.stats.values())
     sides = pipe.sides.values()
     quality = {
@@ -125,6 +135,7 @@ def summarise_session(
     )
     summary["start"] = header.get("start_time")
     summary["source"] = header.get("source")
+    summary["clock_alignment"] = alignment.as_dict()
     if path is not None:
         summary["path"] = str(path)
     return rows, summary

@@ -775,6 +775,30 @@ class RawRecording:
     n_blocks: int = 0
     unknown_blocks: int = 0
 
+    def timed_pieces(
+        self, stream_id: int
+    ) -> list[tuple[bytes, np.ndarray | None, np.ndarray | None]]:
+        """`stream_pieces` with each piece's chunk end offsets (in the piece) and host times.
+
+        Returns ``(data, chunk_ends, chunk_times)`` per piece; the single 0x00 between two
+        pieces comes with ``None, None``. For `insole.core.pipeline.Pipeline.feed`.
+        """
+        stream = self.streams[stream_id]
+        ends = stream.chunk_end.astype(np.int64)
+        out: list[tuple[bytes, np.ndarray | None, np.ndarray | None]] = []
+        begin = 0
+        for i, piece in enumerate(self.stream_pieces(stream_id)):
+            if i % 2:  # the 0x00 between two pieces: not in the stream's data
+                out.append((piece, None, None))
+                continue
+            stop = begin + len(piece)
+            k0 = int(np.searchsorted(ends, begin, side="right"))
+            k1 = int(np.searchsorted(ends, stop, side="left"))
+            sel = slice(k0, min(k1 + 1, len(ends)))
+            out.append((piece, ends[sel] - begin, stream.chunk_time_s[sel]))
+            begin = stop
+        return out
+
     def stream_pieces(self, stream_id: int) -> list[bytes]:
         """A stream's bytes split at its reconnects, with a single 0x00 between the pieces.
 

@@ -61,6 +61,13 @@ def print_summary(s: dict[str, Any], *, out: TextIO) -> None:
         f"{s['steps_with_gaps']} steps with gaps",
         file=out,
     )
+    al = s.get("clock_alignment")
+    if al and al.get("applied"):
+        print(
+            f"  clocks           right insole put on the left clock: "
+            f"{al['right_offset_ms']:+.1f} ms, {al['right_drift_ppm']:+.1f} ppm",
+            file=out,
+        )
     if s.get("damage"):
         print(
             f"  damage           {s['damage']['reason']} at byte {s['damage']['offset']}", file=out

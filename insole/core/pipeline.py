@@ -17,26 +17,32 @@ Per insole (side) the pipeline:
 4. computes each finished contact's load distribution (`step_load`) from the buffered samples,
    after re-zeroing each sensor on the preceding swing phase.
 
-Times are seconds on each insole's own clock since its first frame. Left and right are aligned
-by assuming both insoles started together (true for the simulator and for firmware started by
-one host command, to within the link latency); the readers' clock sync refines this.
+Times are seconds on each insole's own clock since its first frame. When the feeder passes the
+host receive time of each chunk (``feed(..., host_time_s=...)``: recordings, readers), each
+insole's clock is also fitted against the host clock (`insole.core.clock`), and
+`Pipeline.alignment` gives the map that puts right-insole times on the left insole's clock
+(start offset and relative drift); `insole.analysis.summarise_session` applies it before any
+left/right metric (step time, flight time). Without host times both insoles are assumed to have
+started together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from firmware_protocol import DecoderStats, FrameTable, FrameType, Side, StreamDecoder
 
 from ..layouts import SensorLayout, default_layout, single_sensor_layout
 from .calibration import Calibrator
+from .clock import DeviceClocks
 from .events import Contact, ContactDetector
 from .steps import StepLoad, step_load
 
-__all__ = ["Pipeline", "PipelineUpdate", "SideSamples", "StepRecord"]
+__all__ = ["Pipeline", "PipelineUpdate", "SideAlignment", "SideSamples", "StepRecord"]
 
 #: Gaps longer than this restart the detector instead of filling NaN samples [s].
 MAX_FILL_GAP_S = 10.0
@@ -78,6 +84,65 @@ class StepRecord:
     def contact_s(self) -> float:
         """Contact time [s]."""
         return self.toe_off_s - self.heel_strike_s
+
+
+#: Least clock-sync windows (of 2 s) per insole before left/right alignment is applied.
+MIN_ALIGN_WINDOWS = 3
+#: Largest plausible relative drift of two insole clocks [ppm]: crystals are within ±20-50 ppm,
+#: low-power RC sleep clocks within ±500 ppm (Bluetooth Core Spec, sleep clock accuracy);
+#: more means the host times are not receive times (e.g. a replay at another speed).
+MAX_ALIGN_DRIFT_PPM = 1000.0
+
+
+@dataclass(frozen=True)
+class SideAlignment:
+    """How right-insole times are put on the left insole's clock: ``a + b · t``.
+
+    Attributes
+    ----------
+    applied : bool
+        True if the map below is used; False leaves right-insole times as they are.
+    offset_ms : float
+        Left-clock time of the right insole's time 0 [ms] (``a``); positive: the right insole's
+        first frame came later.
+    drift_ppm : float
+        ``(b - 1) · 1e6``: how much slower the right clock runs than the left [ppm].
+    reason : str
+        Why the map is not applied (empty when it is).
+    """
+
+    applied: bool
+    offset_ms: float = 0.0
+    drift_ppm: float = 0.0
+    reason: str = ""
+
+    def to_left(self, t_s: float) -> float:
+        """Map a right-insole time [s] onto the left insole's clock."""
+        if not self.applied:
+            return t_s
+        return self.offset_ms / 1e3 + t_s * (1.0 + self.drift_ppm * 1e-6)
+
+    def apply(self, record: StepRecord) -> StepRecord:
+        """Return ``record`` with its times on the left clock if it is a right-insole step."""
+        if not self.applied or record.side != "right":
+            return record
+        b = 1.0 + self.drift_ppm * 1e-6
+        return replace(
+            record,
+            heel_strike_s=self.to_left(record.heel_strike_s),
+            toe_off_s=self.to_left(record.toe_off_s),
+            stride_s=record.stride_s * b,
+            impact_peak_s=self.to_left(record.impact_peak_s),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (in the session summary)."""
+        return {
+            "applied": self.applied,
+            "right_offset_ms": round(self.offset_ms, 3),
+            "right_drift_ppm": round(self.drift_ppm, 2),
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -336,6 +401,7 @@ class Pipeline:
         self.decoders: dict[int, StreamDecoder] = {}
         self.sides: dict[tuple[int, int], _Side] = {}
         self.clocks: dict[tuple[int, int], _Clock] = {}
+        self.device_clocks = DeviceClocks()
         self._devices = {
             (int(d.get("device_id", -1)), str(d.get("side"))): d for d in header.get("devices", [])
         }
@@ -345,12 +411,75 @@ class Pipeline:
         """Decoder counters per stream."""
         return {sid: d.stats for sid, d in self.decoders.items()}
 
-    def feed(self, stream_id: int, data: bytes) -> PipelineUpdate:
-        """Process the next bytes of one stream."""
+    def feed(
+        self,
+        stream_id: int,
+        data: bytes,
+        host_time_s: float | ArrayLike | None = None,
+        *,
+        chunk_ends: ArrayLike | None = None,
+    ) -> PipelineUpdate:
+        """Process the next bytes of one stream.
+
+        ``host_time_s`` is the host time at which these bytes arrived (a reader's receive
+        time); given, it feeds the clock sync used to align left and right (`alignment`). Host
+        times of one pipeline must share one time base. Several received chunks can be fed at
+        once (a recording): ``chunk_ends`` are their end offsets in ``data`` (ascending) and
+        ``host_time_s`` their host times; each frame gets the time of the chunk holding its
+        final 0x00, as if fed chunk by chunk.
+        """
         dec = self.decoders.get(stream_id)
         if dec is None:
             dec = self.decoders[stream_id] = StreamDecoder()
-        return self._process(dec.feed_table(data))
+        offset = dec.stats.bytes_in
+        table = dec.feed_table(data)
+        if host_time_s is not None and len(table):
+            if chunk_ends is None:
+                self.device_clocks.update(table, host_time_s)
+            else:
+                ends = np.asarray(chunk_ends, np.int64)
+                times = np.asarray(host_time_s, np.float64)
+                k = np.searchsorted(ends, table.wire_end - offset, side="left")
+                self.device_clocks.update(table, times[np.minimum(k, len(times) - 1)])
+        return self._process(table)
+
+    def alignment(self) -> SideAlignment:
+        """The map from right-insole times onto the left insole's clock, from the clock sync.
+
+        Applied only with one left and one right insole, each with host-timed frames in at
+        least `MIN_ALIGN_WINDOWS` windows, and a relative drift under `MAX_ALIGN_DRIFT_PPM`.
+        The offset is rounded to 1 µs and the drift to 0.01 ppm, so that feeders whose host
+        times differ only by a constant (live vs its recording) give the same map.
+        """
+        keys = {
+            side: [k for k in self.sides if Side(k[1]).label == side] for side in ("left", "right")
+        }
+        if len(keys["left"]) != 1 or len(keys["right"]) != 1:
+            return SideAlignment(False, reason="needs exactly one left and one right insole")
+        fits = self.device_clocks.fits()
+        fit = {}
+        for side, (key,) in keys.items():
+            f = fits.get((key[0], side))
+            if f is None or f.n_windows < MIN_ALIGN_WINDOWS:
+                return SideAlignment(
+                    False,
+                    reason=f"{side} insole: host-timed frames in fewer than "
+                    f"{MIN_ALIGN_WINDOWS} clock-sync windows",
+                )
+            fit[side] = f
+        left, right = fit["left"], fit["right"]
+        b = right.slope / left.slope  # left-clock seconds per right-clock second
+        drift_ppm = round((b - 1.0) * 1e6, 2)
+        if abs(drift_ppm) > MAX_ALIGN_DRIFT_PPM:
+            return SideAlignment(
+                False,
+                reason=f"implausible relative clock drift {drift_ppm:+.0f} ppm "
+                "(host times are not receive times)",
+            )
+        l_ref = float(self.clocks[keys["left"][0]].ref or 0) / 1e6
+        r_ref = float(self.clocks[keys["right"][0]].ref or 0) / 1e6
+        a = float(left.to_device(right.to_host(r_ref))) - l_ref
+        return SideAlignment(True, offset_ms=round(a * 1e3, 3), drift_ppm=drift_ppm)
 
     def reconnect(self, stream_id: int) -> PipelineUpdate:
         """Mark a reconnect on a stream: a cut frame is counted, never merged (SPEC §4.2)."""

@@ -324,7 +324,7 @@ class ReplayReader(FileReader):
             self.position_s = t
             now = time.monotonic()
             if isinstance(item, Chunk):
-                self._queue.put(Chunk(item.stream_id, item.data, now))
+                self._queue.put(Chunk(item.stream_id, item.data, now, item.host_time_s))
             else:
                 self._queue.put(ReaderEvent(item.kind, item.stream_id, now, item.detail))
         self.position_s = self.duration_s
@@ -624,7 +624,8 @@ class LiveRuntime:
         if self._writer is not None:
             self._write(item)
         if isinstance(item, Chunk):
-            update = self.pipeline.feed(item.stream_id, item.data)
+            host_s = item.host_time_s if item.source_time_s is None else item.source_time_s
+            update = self.pipeline.feed(item.stream_id, item.data, host_s)
             label = self._labels.get(item.stream_id)
             if label is not None and self._connection.get(label) == "connecting":
                 with self._lock:  # sources without connect events (file replay): data = up

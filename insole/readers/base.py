@@ -55,11 +55,16 @@ class Chunk:
         Raw wire bytes (any split of the byte stream of SPEC §3).
     host_time_s : float
         Host receive time on ``time.monotonic()`` [s].
+    source_time_s : float or None
+        For replayed data, the host time recorded with these bytes [s] (what clock sync uses,
+        so that a replay at any speed aligns the insoles as the offline analysis does); None
+        for live data.
     """
 
     stream_id: int
     data: bytes
     host_time_s: float
+    source_time_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class FileReader(Reader):
                 if delay > 0 and self._stop.wait(delay):
                     return
             if isinstance(item, Chunk):
-                self._queue.put(Chunk(item.stream_id, item.data, due))
+                self._queue.put(Chunk(item.stream_id, item.data, due, item.host_time_s))
             else:
                 self._queue.put(ReaderEvent(item.kind, item.stream_id, due, item.detail))
 

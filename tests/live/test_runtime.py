@@ -40,7 +40,8 @@ def test_max_speed_replay_gives_the_offline_steps(offline) -> None:
     rt.stop()
     assert snap.steps_total == len(offline.steps_)
     for side in ("left", "right"):
-        want = [r["heel_strike_s"] for r in offline.steps_ if r["side"] == side]
+        # The pipeline's own times (each insole's clock), before left/right alignment.
+        want = [r.heel_strike_s for r in offline.records_ if r.side == side]
         got = [s.heel_strike_s for s in rt.steps if s.side == side]
         np.testing.assert_allclose(got, want, atol=1e-9)
         assert snap.sides[side].steps == len(want)
@@ -50,7 +51,8 @@ def test_max_speed_replay_gives_the_offline_steps(offline) -> None:
     from insole.live.commands import session_summary_of
 
     live = session_summary_of(rt)  # invariant 1: live == offline
-    for key in ("step_count", "steps", "duration_s", "frames_lost", "heel_peak_n"):
+    for key in ("step_count", "steps", "duration_s", "frames_lost", "heel_peak_n",
+                "clock_alignment", "flight_time_s"):
         assert live[key] == offline.summary_[key], key
     assert snap.connection == {"ble-left": "ended", "ble-right": "ended"} or all(
         v == "ended" for v in snap.connection.values())
