@@ -165,6 +165,27 @@ def _device_force(dev: Any) -> tuple[Any, np.ndarray, np.ndarray]:
     return layout, cal.force(dev.counts), np.asarray(dev.device_time_s, float)
 
 
+def _on_own_clocks(
+    steps: list[dict[str, Any]], alignment: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Steps with right-insole times back on the right insole's clock (its samples' times).
+
+    The steps table puts right-insole times on the left clock (``clock_alignment`` in the
+    summary); curves and maps are cut from each insole's own samples.
+    """
+    if not alignment or not alignment.get("applied"):
+        return steps
+    a = float(alignment["right_offset_ms"]) / 1e3
+    b = 1.0 + float(alignment["right_drift_ppm"]) * 1e-6
+    out = []
+    for s in steps:
+        if s["side"] == "right":
+            hs, to = (s["heel_strike_s"] - a) / b, (s["toe_off_s"] - a) / b
+            s = dict(s, heel_strike_s=hs, toe_off_s=to)
+        out.append(s)
+    return out
+
+
 def _load(recording: Any) -> Any:
     from ..loader import Recording, load_recording
 
@@ -616,8 +637,9 @@ def build_report(
             verdict.insert(0, '<div class="notice">No warnings for this session.</div>')
     if recording is not None and Path(recording).exists():
         rec = _load(recording)
-        curves = _force_section(force_curves(rec, steps))
-        maps = _pressure_section(pressure_maps(rec, steps))
+        own = _on_own_clocks(steps, summary.get("clock_alignment"))
+        curves = _force_section(force_curves(rec, own))
+        maps = _pressure_section(pressure_maps(rec, own))
     else:
         curves = maps = (
             "<p>The recording is not available (moved or changed), so raw curves and "

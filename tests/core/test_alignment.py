@@ -10,6 +10,7 @@ import pytest
 
 from insole.analysis import SessionAnalysis
 from insole.core.pipeline import Pipeline
+from insole.history.report import _on_own_clocks
 from insole.recording import RecordingWriter, read_raw_recording
 from insole.sim.run import SimulationRequest, simulate_to_file
 
@@ -88,6 +89,14 @@ def test_an_insole_that_starts_late_is_aligned(tmp_path: Path) -> None:
     assert al["right_offset_ms"] == pytest.approx(2000.0, abs=40.0)  # its first frame's time
     aligned = [r["heel_strike_s"] for r in a.steps_ if r["side"] == "right"]
     assert _within_one_sample(aligned, truth["right"][truth["right"] > 6.0]) >= 0.995
+    # Reports cut curves from each insole's own samples: the inverse map gives the pipeline's
+    # own right-insole times back.
+    own = _on_own_clocks(a.steps_, al)
+    np.testing.assert_allclose(
+        [r["heel_strike_s"] for r in own if r["side"] == "right"],
+        [r.heel_strike_s for r in a.records_ if r.side == "right"],
+        atol=1e-6,
+    )
     ref = SessionAnalysis().run(full).summary_
     for key in ("flight_time_s", "cadence_spm"):
         assert a.summary_[key] == pytest.approx(ref[key], rel=0.02), key
