@@ -30,6 +30,14 @@ from firmware_protocol import (
     encode_frame,
     to_wire,
 )
+from firmware_protocol.commands import (
+    Command,
+    Opcode,
+    command_payload,
+    decode_command,
+    decode_command_payload,
+    encode_command,
+)
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "firmware_protocol" / "vectors"
 VECTORS_PATH = VECTORS_DIR / "vectors.json"
@@ -228,3 +236,44 @@ def test_stream_decoder_all_vectors_in_random_chunks(seed: int) -> None:
     assert len(frames) == len(VECTORS)
     for frame, vector in zip(frames, VECTORS, strict=True):
         _assert_matches_fields(frame, vector["fields"])
+
+
+# ---------------------------------------------------------------------------- commands
+
+COMMANDS: list[dict[str, Any]] = DOCUMENT["commands"]
+
+
+def _command_of(vector: dict[str, Any]) -> Command:
+    return Command(Opcode(vector["opcode"]), next(iter(vector["args"].values()), None))
+
+
+@pytest.mark.parametrize("vector", COMMANDS, ids=[c["name"] for c in COMMANDS])
+def test_commands_match_vectors(vector: dict[str, Any]) -> None:
+    cmd = _command_of(vector)
+    assert command_payload(cmd).hex() == vector["ble_payload_hex"]
+    assert encode_command(cmd).hex() == vector["serial_wire_hex"]
+    assert decode_command_payload(bytes.fromhex(vector["ble_payload_hex"])) == cmd
+    assert decode_command(bytes.fromhex(vector["serial_wire_hex"])) == cmd
+
+
+def test_every_opcode_has_a_vector() -> None:
+    assert {c["opcode"] for c in COMMANDS} == {int(op) for op in Opcode}
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: command_payload(Command(Opcode.SET_RATE, 0)), "SET_RATE"),
+        (lambda: command_payload(Command(Opcode.SET_BATCH, 33)), "SET_BATCH"),
+        (lambda: command_payload(Command(Opcode.START, 5)), "no argument"),
+        (lambda: decode_command_payload(b""), "empty"),
+        (lambda: decode_command_payload(b"\x06"), "unknown opcode"),
+        (lambda: decode_command_payload(b"\x03\xc8"), "2 argument bytes"),
+        (lambda: decode_command(bytes.fromhex("0401d1f200")), "CRC"),
+        (lambda: decode_command(bytes.fromhex("0501d1f100")), "COBS"),
+        (lambda: decode_command(bytes.fromhex("0201")), "shorter"),
+    ],
+)
+def test_invalid_commands_raise_one_clear_error(make, match: str) -> None:
+    with pytest.raises(ProtocolError, match=match):
+        make()

@@ -289,3 +289,90 @@ int ip_cobs_encode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_si
     out[pos++] = 0x00u;
     return (int)pos;
 }
+
+/* ---- Host -> device commands ------------------------------------------------------------ */
+
+int ip_parse_command(const uint8_t *payload, size_t len, ip_command *cmd)
+{
+    size_t n_args;
+
+    if (payload == NULL || cmd == NULL) {
+        return IP_ERR_BAD_ARGUMENT;
+    }
+    if (len == 0u) {
+        return IP_ERR_BAD_COMMAND;
+    }
+    switch (payload[0]) {
+    case IP_CMD_START:
+    case IP_CMD_STOP:
+    case IP_CMD_REQUEST_INFO:
+        n_args = 0u;
+        break;
+    case IP_CMD_SET_RATE:
+        n_args = 2u;
+        break;
+    case IP_CMD_SET_BATCH:
+        n_args = 1u;
+        break;
+    default:
+        return IP_ERR_BAD_COMMAND;
+    }
+    if (len != 1u + n_args) {
+        return IP_ERR_BAD_COMMAND;
+    }
+    cmd->opcode = payload[0];
+    cmd->value = 0u;
+    if (payload[0] == IP_CMD_SET_RATE) {
+        uint16_t rate = (uint16_t)((unsigned)payload[1] | ((unsigned)payload[2] << 8));
+        if (rate < IP_MIN_RATE_HZ || rate > IP_MAX_RATE_HZ) {
+            return IP_ERR_BAD_COMMAND;
+        }
+        cmd->value = rate;
+    } else if (payload[0] == IP_CMD_SET_BATCH) {
+        if (payload[1] < 1u || payload[1] > IP_MAX_SAMPLES) {
+            return IP_ERR_BAD_COMMAND;
+        }
+        cmd->value = payload[1];
+    }
+    return 0;
+}
+
+int ip_decode_command(const uint8_t *wire, size_t len, ip_command *cmd)
+{
+    uint8_t raw[IP_MAX_COMMAND_WIRE_LEN];
+    size_t n = 0u;
+    size_t i = 0u;
+
+    if (wire == NULL || cmd == NULL) {
+        return IP_ERR_BAD_ARGUMENT;
+    }
+    if (len > 0u && wire[len - 1u] == 0u) {
+        len--; /* the delimiter */
+    }
+    if (len == 0u || len >= IP_MAX_COMMAND_WIRE_LEN) {
+        return IP_ERR_BAD_COMMAND;
+    }
+    while (i < len) { /* COBS: a code byte, code - 1 data bytes, then an implied 0x00 */
+        uint8_t code = wire[i++];
+        uint8_t k;
+        if (code == 0u) {
+            return IP_ERR_BAD_COMMAND;
+        }
+        for (k = 1u; k < code; k++) {
+            if (i >= len || wire[i] == 0u) {
+                return IP_ERR_BAD_COMMAND;
+            }
+            raw[n++] = wire[i++];
+        }
+        if (code != 0xFFu && i < len) {
+            raw[n++] = 0u;
+        }
+    }
+    if (n < 3u) {
+        return IP_ERR_BAD_COMMAND;
+    }
+    if (ip_crc16(raw, n - 2u) != (uint16_t)((unsigned)raw[n - 2u] | ((unsigned)raw[n - 1u] << 8))) {
+        return IP_ERR_BAD_COMMAND;
+    }
+    return ip_parse_command(raw, n - 2u, cmd);
+}

@@ -102,6 +102,7 @@ extern "C" {
 
 #define IP_ERR_BUFFER_TOO_SMALL (-1) /* out_size is smaller than the result; nothing usable */
 #define IP_ERR_BAD_ARGUMENT (-2)     /* NULL pointer or a value outside SPEC.md's range */
+#define IP_ERR_BAD_COMMAND (-3)      /* a received command is invalid (see ip_parse_command) */
 
 /* ---- Header and sequence numbering ---------------------------------------------------- */
 
@@ -220,6 +221,32 @@ int ip_encode_status(const ip_header *hdr, uint8_t battery_pct, uint16_t error_f
  * with code 0xFF, which imply no 0x00. This encoder writes the shortest form: when the input
  * ends exactly after a 0xFF block, no empty 0x01 block follows (vector cobs_run_254_at_end). */
 int ip_cobs_encode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_size);
+
+/* ---- Host -> device commands (SPEC.md section 3 and 4.3) -------------------------------- */
+
+#define IP_CMD_START 0x01u
+#define IP_CMD_STOP 0x02u
+#define IP_CMD_SET_RATE 0x03u     /* argument: u16 sample_rate_hz, little-endian */
+#define IP_CMD_REQUEST_INFO 0x04u
+#define IP_CMD_SET_BATCH 0x05u    /* argument: u8 n_samples */
+/* Longest serial command on the wire: COBS(opcode + u16 + CRC) + 0x00. */
+#define IP_MAX_COMMAND_WIRE_LEN 7u
+
+typedef struct ip_command {
+    uint8_t opcode;  /* IP_CMD_* */
+    uint16_t value;  /* sample_rate_hz (SET_RATE), n_samples (SET_BATCH), else 0 */
+} ip_command;
+
+/* Parse a BLE control write: opcode and arguments, exactly (no CRC: the link has its own).
+ * Returns 0 and fills *cmd, IP_ERR_BAD_COMMAND (empty, unknown opcode, wrong argument length,
+ * argument out of range: SET_RATE 1 .. 10000, SET_BATCH 1 .. 32) or IP_ERR_BAD_ARGUMENT
+ * (NULL pointer). Firmware should answer an invalid command with a STATUS frame. */
+int ip_parse_command(const uint8_t *payload, size_t len, ip_command *cmd);
+
+/* Parse a serial command: the COBS bytes up to the 0x00 delimiter (which may be included).
+ * Checks the COBS form and the CRC-16 over opcode and arguments, then as ip_parse_command.
+ * Returns 0, IP_ERR_BAD_COMMAND or IP_ERR_BAD_ARGUMENT. Uses no buffer of the caller. */
+int ip_decode_command(const uint8_t *wire, size_t len, ip_command *cmd);
 
 #ifdef __cplusplus
 }

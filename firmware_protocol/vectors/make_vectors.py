@@ -442,6 +442,50 @@ def _check_special_cases(name: str, frame: bytes, wire: bytes) -> None:
         _ensure(wire[4] == 0xFF and wire[4 + 255] == 0x01, f"{name}: 0xFF block, 0x01 block")
 
 
+#: Host → device commands (SPEC §4.3): name, description, opcode, argument fields.
+COMMAND_SPECS: list[tuple[str, str, int, dict[str, int]]] = [
+    ("start", "START: begin streaming (DEVICE_INFO, then SAMPLES).", 0x01, {}),
+    ("stop", "STOP: stop streaming.", 0x02, {}),
+    ("set_rate_200", "SET_RATE 200 Hz (u16 little-endian argument).", 0x03,
+     {"sample_rate_hz": 200}),
+    ("set_rate_10000", "SET_RATE at the top of the range (0x2710).", 0x03,
+     {"sample_rate_hz": 10000}),
+    ("request_info", "REQUEST_INFO: send a DEVICE_INFO frame.", 0x04, {}),
+    ("set_batch_6", "SET_BATCH 6 samples per SAMPLES frame (u8 argument).", 0x05,
+     {"n_samples": 6}),
+]
+
+
+def command_vectors() -> list[dict[str, Any]]:
+    """Host → device commands: BLE control-write payload and serial wire bytes (SPEC §3, §4.3).
+
+    Built with `struct` and this script's own CRC and COBS, independently of the codec.
+    """
+    out = []
+    for name, description, opcode, args in COMMAND_SPECS:
+        payload = bytes([opcode])
+        if "sample_rate_hz" in args:
+            _ensure(1 <= args["sample_rate_hz"] <= 10000, f"{name}: rate in range")
+            payload += struct.pack("<H", args["sample_rate_hz"])
+        if "n_samples" in args:
+            _ensure(1 <= args["n_samples"] <= 32, f"{name}: batch in range")
+            payload += struct.pack("<B", args["n_samples"])
+        framed = payload + struct.pack("<H", crc16(payload))
+        encoded = cobs_encode(framed)
+        _ensure(0 not in encoded and cobs_decode(encoded) == framed, f"{name}: COBS round trip")
+        out.append(
+            {
+                "name": name,
+                "description": description,
+                "opcode": opcode,
+                "args": args,
+                "ble_payload_hex": payload.hex(),
+                "serial_wire_hex": (encoded + b"\x00").hex(),
+            }
+        )
+    return out
+
+
 def build_document() -> dict[str, Any]:
     """Build the whole ``vectors.json`` document.
 
@@ -484,6 +528,7 @@ def build_document() -> dict[str, Any]:
             "crc_hex": f"0x{check_crc:04X}",
         },
         "vectors": vectors,
+        "commands": command_vectors(),
     }
 
 

@@ -68,11 +68,13 @@ from firmware_protocol import (
     CONTROL_CHAR_UUID,
     DATA_CHAR_UUID,
     SERVICE_UUID,
+    ProtocolError,
     Side,
     StreamDecoder,
     cobs_decode,
     cobs_encode,
 )
+from firmware_protocol.commands import Opcode, decode_command_payload
 from insole.readers.ble import BleBackend
 from insole.readers.bleak_bumble import ATT_DEFAULT_MTU, BumbleCentral
 from insole.sim.transport import SimStream, TransportConfig, transmit
@@ -99,7 +101,6 @@ GARBAGE_NOTIFICATION = bytes([0xF0, *range(0x31, 0x40)]) + b"\x00"
 #: Bytes of a frame kept by a ``short_frame`` fault (less than a header and CRC).
 SHORT_FRAME_BYTES = 10
 
-_OP_START, _OP_STOP = 0x01, 0x02
 _CENTRAL_ADDRESS = "C0:FF:EE:00:00:01"
 
 
@@ -420,16 +421,20 @@ class EmulatedInsole:
     def _on_control(self, connection: Connection, value: bytes) -> None:
         if not value:
             return
-        opcode = value[0]
-        self.stats.commands.append(opcode)
-        if opcode == _OP_START and self._stream_task is None:
+        self.stats.commands.append(value[0])
+        try:
+            op = decode_command_payload(bytes(value)).opcode
+        except ProtocolError as exc:
+            logger.debug("%s: invalid control write %s: %s", self.name, bytes(value).hex(), exc)
+            return
+        if op is Opcode.START and self._stream_task is None:
             # START while streaming changes nothing: the stream (and seq) just goes on.
             self.started_at = time.monotonic()
             self._stream_task = asyncio.get_running_loop().create_task(self._stream())
-        elif opcode == _OP_STOP and self._stream_task is not None:
+        elif op is Opcode.STOP and self._stream_task is not None:
             self._stream_task.cancel()
-        elif opcode not in (_OP_START, _OP_STOP):
-            logger.debug("%s: control opcode 0x%02X is not emulated", self.name, opcode)
+        elif op not in (Opcode.START, Opcode.STOP):
+            logger.debug("%s: control opcode %s is not emulated", self.name, op.name)
 
     async def _notify(self, payload: bytes) -> None:
         assert self._conn is not None

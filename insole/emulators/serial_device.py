@@ -47,7 +47,8 @@ import tty
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
-from firmware_protocol import cobs_decode, crc16
+from firmware_protocol import ProtocolError
+from firmware_protocol.commands import decode_command
 from insole.readers.sim import FeedChunk, SimFeed, restamp_frame
 
 __all__ = ["EmulatorConfig", "EmulatorReport", "SerialDeviceEmulator"]
@@ -161,9 +162,6 @@ class EmulatorReport:
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-able values."""
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
-
-
-_OPCODES = {1: "start", 2: "stop", 3: "set_rate", 4: "request_info", 5: "set_batch"}
 
 
 class SerialDeviceEmulator:
@@ -315,12 +313,9 @@ class SerialDeviceEmulator:
             piece, _, rest = bytes(self._cmd_buf).partition(b"\x00")
             self._cmd_buf[:] = rest
             try:
-                payload = cobs_decode(piece)
-            except ValueError:
-                continue
-            if len(payload) < 3 or crc16(payload[:-2]) != int.from_bytes(payload[-2:], "little"):
-                continue
-            name = _OPCODES.get(payload[0], f"0x{payload[0]:02x}")
+                name = decode_command(piece).opcode.name.lower()
+            except ProtocolError:
+                name = "invalid"  # bad COBS or CRC, unknown opcode, bad argument: counted
             self.report.commands[name] = self.report.commands.get(name, 0) + 1
             if name == "start":
                 if not self._started:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from firmware_protocol import CONTROL_CHAR_UUID, DATA_CHAR_UUID, SERVICE_UUID, Side
+from firmware_protocol.commands import Command, Opcode, command_payload
 
 from .base import Reader, ReaderError, StreamInfo
 
@@ -67,9 +68,9 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-#: Control opcodes (SPEC §4.3).
-OP_START = 0x01
-OP_STOP = 0x02
+#: Control writes (SPEC §4.3).
+START_PAYLOAD = command_payload(Command(Opcode.START))
+STOP_PAYLOAD = command_payload(Command(Opcode.STOP))
 
 #: Standard characteristics read on connect (SPEC §4.1).
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
@@ -749,7 +750,7 @@ class BleReader(Reader):
         if link.device_info is None:
             link.device_info = await self._read_device_info(client)
         await client.start_notify(data_char, on_data)
-        await client.write_gatt_char(control_char, bytes([OP_START]), response=True)
+        await client.write_gatt_char(control_char, START_PAYLOAD, response=True)
         link.connections += 1
         link.connected_at = time.monotonic()
         self._put_event(
@@ -787,7 +788,7 @@ class BleReader(Reader):
             with contextlib.suppress(*_retryable(), ValueError):
                 if stopping:
                     await asyncio.wait_for(
-                        client.write_gatt_char(CONTROL_CHAR_UUID, bytes([OP_STOP]), True),
+                        client.write_gatt_char(CONTROL_CHAR_UUID, STOP_PAYLOAD, True),
                         _SHUTDOWN_OP_S,
                     )
                 await asyncio.wait_for(client.stop_notify(DATA_CHAR_UUID), _SHUTDOWN_OP_S)

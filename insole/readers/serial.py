@@ -22,11 +22,11 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from firmware_protocol import crc16
+from firmware_protocol.commands import Command, Opcode, encode_command
 
 from .base import Reader, ReaderError, StreamInfo
 
-__all__ = ["START_COMMAND", "SerialReader", "encode_command"]
+__all__ = ["START_COMMAND", "SerialReader"]
 
 FLUSH_NOTE = (
     "feed the decoder one 0x00 (StreamDecoder.flush_partial()) before the next chunk, so a "
@@ -34,30 +34,8 @@ FLUSH_NOTE = (
 )
 
 
-def encode_command(opcode: int, args: bytes = b"") -> bytes:
-    """Wire bytes of a host → device command over serial (SPEC §3: COBS, CRC-16, 0x00).
-
-    Parameters
-    ----------
-    opcode : int
-        0x01 START, 0x02 STOP, 0x03 SET_RATE, 0x04 REQUEST_INFO, 0x05 SET_BATCH.
-    args : bytes
-        Arguments.
-
-    Returns
-    -------
-    bytes
-        The encoded command with its delimiter.
-    """
-    from firmware_protocol import cobs_encode
-
-    payload = bytes([opcode]) + args
-    payload += crc16(payload).to_bytes(2, "little")
-    return cobs_encode(payload) + b"\x00"
-
-
 #: The START command (opcode 0x01), sent on every (re)connect unless ``send_start=False``.
-START_COMMAND = encode_command(0x01)
+START_COMMAND = encode_command(Command(Opcode.START))
 
 
 class SerialReader(Reader):

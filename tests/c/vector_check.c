@@ -37,6 +37,16 @@ typedef struct vc_vector {
     uint16_t frames_dropped;
 } vc_vector;
 
+typedef struct vc_command {
+    const char *name;
+    const uint8_t *wire; /* serial: COBS + 0x00 */
+    size_t wire_len;
+    const uint8_t *payload; /* BLE control write */
+    size_t payload_len;
+    unsigned opcode;
+    unsigned value;
+} vc_command;
+
 #include "vectors_gen.inc"
 
 #define GUARD 0xA5u
@@ -254,6 +264,73 @@ static void run_helpers(void)
           (long)ip_sample_time_us(0u, 1u, 300u), 3333);
 }
 
+static long command_code(int rc, const ip_command *cmd)
+{
+    return rc != 0 ? (long)rc : ((long)cmd->opcode << 16) | (long)cmd->value;
+}
+
+static void run_commands(void)
+{
+    size_t i;
+    ip_command cmd;
+
+    for (i = 0u; i < VC_N_COMMANDS; i++) {
+        const vc_command *c = &vc_commands[i];
+        long want = ((long)c->opcode << 16) | (long)c->value;
+        memset(&cmd, 0xAA, sizeof cmd);
+        check("command_serial", c->name,
+              command_code(ip_decode_command(c->wire, c->wire_len, &cmd), &cmd), want);
+        memset(&cmd, 0xAA, sizeof cmd);
+        check("command_ble", c->name,
+              command_code(ip_parse_command(c->payload, c->payload_len, &cmd), &cmd), want);
+    }
+    {
+        /* START on the wire: 04 01 d1 f1 00 (COBS of 01 d1 f1). */
+        const uint8_t start_no_delim[] = {0x04u, 0x01u, 0xd1u, 0xf1u};
+        const uint8_t bad_crc[] = {0x04u, 0x01u, 0xd1u, 0xf2u, 0x00u};
+        const uint8_t bad_cobs[] = {0x05u, 0x01u, 0xd1u, 0xf1u, 0x00u}; /* code runs past the end */
+        const uint8_t too_long[] = {0x08u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 0x00u};
+        const uint8_t unknown[] = {0x06u};
+        const uint8_t batch_33[] = {0x05u, 33u};
+        const uint8_t batch_0[] = {0x05u, 0u};
+        const uint8_t rate_0[] = {0x03u, 0x00u, 0x00u};
+        const uint8_t rate_10001[] = {0x03u, 0x11u, 0x27u};
+        const uint8_t start_with_arg[] = {0x01u, 0x00u};
+        const uint8_t rate_short[] = {0x03u, 0xc8u};
+
+        check("bad_command", "serial_without_delimiter",
+              command_code(ip_decode_command(start_no_delim, 4u, &cmd), &cmd), 1L << 16);
+        check("bad_command", "serial_bad_crc", ip_decode_command(bad_crc, 5u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "serial_bad_cobs", ip_decode_command(bad_cobs, 5u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "serial_too_long", ip_decode_command(too_long, 9u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "serial_empty", ip_decode_command(bad_crc, 0u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "serial_null", ip_decode_command(NULL, 5u, &cmd),
+              IP_ERR_BAD_ARGUMENT);
+        check("bad_command", "ble_unknown_opcode", ip_parse_command(unknown, 1u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "ble_batch_33", ip_parse_command(batch_33, 2u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "ble_batch_0", ip_parse_command(batch_0, 2u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "ble_rate_0", ip_parse_command(rate_0, 3u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "ble_rate_10001", ip_parse_command(rate_10001, 3u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "ble_start_with_argument", ip_parse_command(start_with_arg, 2u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "ble_rate_short", ip_parse_command(rate_short, 2u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "ble_empty", ip_parse_command(unknown, 0u, &cmd),
+              IP_ERR_BAD_COMMAND);
+        check("bad_command", "ble_null", ip_parse_command(unknown, 1u, NULL),
+              IP_ERR_BAD_ARGUMENT);
+    }
+}
+
 int main(void)
 {
     size_t i;
@@ -261,6 +338,7 @@ int main(void)
     for (i = 0u; i < VC_N_VECTORS; i++) {
         run_vector(&vc_vectors[i]);
     }
+    run_commands();
     run_bad_arguments();
     run_helpers();
     return 0;
