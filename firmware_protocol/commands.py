@@ -76,7 +76,8 @@ class Command:
     value: int | None = None
 
 
-def _check(cmd: Command) -> None:
+def _check(cmd: Command) -> Opcode:
+    """The command's opcode, after checking it and its argument."""
     try:
         op = Opcode(cmd.opcode)
     except ValueError:
@@ -94,6 +95,7 @@ def _check(cmd: Command) -> None:
             )
     elif cmd.value is not None:
         raise ProtocolError(f"{op.name} takes no argument, got {cmd.value!r}")
+    return op
 
 
 def command_payload(cmd: Command) -> bytes:
@@ -104,8 +106,7 @@ def command_payload(cmd: Command) -> bytes:
     ProtocolError
         Unknown opcode, or an argument missing or out of range.
     """
-    _check(cmd)
-    op = Opcode(cmd.opcode)
+    op = _check(cmd)
     if op is Opcode.SET_RATE:
         return struct.pack("<BH", op, cmd.value)
     if op is Opcode.SET_BATCH:

@@ -36,16 +36,17 @@ class ReplayTick:
         Host time at the end of the window [s since the recording start].
     data : dict of int to bytes
         Bytes per stream id.
-    chunks : dict of int to list of (float, bytes)
-        The same bytes per stream as recorded chunks with their host times [s] (for clock
-        sync).
+    chunk_ends, chunk_times : dict of int to ndarray
+        Per stream, the end offsets in ``data`` of the recorded chunks it joins and their host
+        times [s] (for clock sync: `insole.core.pipeline.Pipeline.feed`).
     last : bool
         Whether this is the final window.
     """
 
     time_s: float
     data: dict[int, bytes] = field(default_factory=dict)
-    chunks: dict[int, list[tuple[float, bytes]]] = field(default_factory=dict)
+    chunk_ends: dict[int, np.ndarray] = field(default_factory=dict)
+    chunk_times: dict[int, np.ndarray] = field(default_factory=dict)
     last: bool = False
 
 
@@ -92,13 +93,8 @@ def iter_replay(
             if upto > pos[sid]:
                 a = int(ends[sid][pos[sid] - 1]) if pos[sid] else 0
                 tick.data[sid] = stream.data[a : int(ends[sid][upto - 1])]
-                bounds = [a, *ends[sid][pos[sid] : upto].tolist()]
-                tick.chunks[sid] = [
-                    (float(t), stream.data[b0:b1])
-                    for t, b0, b1 in zip(
-                        times[sid][pos[sid] : upto].tolist(), bounds[:-1], bounds[1:], strict=True
-                    )
-                ]
+                tick.chunk_ends[sid] = ends[sid][pos[sid] : upto] - a
+                tick.chunk_times[sid] = times[sid][pos[sid] : upto]
                 pos[sid] = upto
         if not tick.data and not final:
             continue
@@ -177,13 +173,14 @@ def replay_to_terminal(
     records: list[StepRecord] = []
     next_print = every_s
     for tick in iter_replay(raw, speed=speed, window_s=0.05):
-        for sid, chunks in tick.chunks.items():
-            for host_s, data in chunks:
-                update = pipe.feed(sid, data, host_s)
-                records += update.steps
-                for s in update.steps:
-                    status.steps.setdefault(s.side, []).append(s)
-                status.battery.update(update.battery_pct)
+        for sid, data in tick.data.items():
+            update = pipe.feed(
+                sid, data, tick.chunk_times[sid], chunk_ends=tick.chunk_ends[sid]
+            )
+            records += update.steps
+            for s in update.steps:
+                status.steps.setdefault(s.side, []).append(s)
+            status.battery.update(update.battery_pct)
         if tick.last:
             for s in pipe.finish().steps:
                 records.append(s)

@@ -949,10 +949,13 @@ class ContactDetector:
         offsets = np.arange(a, b, dtype=np.float64) - t_hs
         self._edges.append((offsets, (seg - cur.base_n) / rng))
 
+    def _edge_start(self, cur: _OpenContact) -> int:
+        """First sample of the stretch just before ``cur`` that edge matching looks at."""
+        return max(cur.earliest_index - self._edge_pre_n, cur.swing_lo - 1, self._buf_start)
+
     def _edge_seen(self, cur: _OpenContact, stop: int) -> bool:
         """True if no sample is lost from just before the contact up to index ``stop``."""
-        start = max(cur.earliest_index - self._edge_pre_n, cur.swing_lo - 1, self._buf_start)
-        return bool(np.all(np.isfinite(self._x(start, stop))))
+        return bool(np.all(np.isfinite(self._x(self._edge_start(cur), stop))))
 
     def _match_edge(self, cur: _OpenContact, j: int, k: int) -> float | None:
         """Heel strike of a contact whose rising edge is partly hidden in lost samples.
@@ -968,7 +971,7 @@ class ContactDetector:
             return None
         lo_hs = float(cur.earliest_index) - 1.0
         hi_hs = float(j)
-        a = max(cur.earliest_index - self._edge_pre_n, cur.swing_lo - 1, self._buf_start)
+        a = self._edge_start(cur)
         span = min(float(off[-1]) for off, _ in self._edges)
         b = min(math.floor(lo_hs + span) + 1, k)
         if b <= j:

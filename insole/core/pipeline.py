@@ -116,11 +116,29 @@ class SideAlignment:
     drift_ppm: float = 0.0
     reason: str = ""
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> SideAlignment:
+        """Inverse of `as_dict` (None or an empty dict: not applied)."""
+        if not d:
+            return cls(False)
+        return cls(
+            bool(d.get("applied")),
+            float(d.get("right_offset_ms", 0.0)),
+            float(d.get("right_drift_ppm", 0.0)),
+            str(d.get("reason", "")),
+        )
+
     def to_left(self, t_s: float) -> float:
         """Map a right-insole time [s] onto the left insole's clock."""
         if not self.applied:
             return t_s
         return self.offset_ms / 1e3 + t_s * (1.0 + self.drift_ppm * 1e-6)
+
+    def to_right(self, t_s: float) -> float:
+        """Inverse of `to_left`: a left-clock time [s] on the right insole's own clock."""
+        if not self.applied:
+            return t_s
+        return (t_s - self.offset_ms / 1e3) / (1.0 + self.drift_ppm * 1e-6)
 
     def apply(self, record: StepRecord) -> StepRecord:
         """Return ``record`` with its times on the left clock if it is a right-insole step."""

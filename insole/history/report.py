@@ -173,15 +173,16 @@ def _on_own_clocks(
     The steps table puts right-insole times on the left clock (``clock_alignment`` in the
     summary); curves and maps are cut from each insole's own samples.
     """
-    if not alignment or not alignment.get("applied"):
+    from ..core.pipeline import SideAlignment
+
+    al = SideAlignment.from_dict(alignment)
+    if not al.applied:
         return steps
-    a = float(alignment["right_offset_ms"]) / 1e3
-    b = 1.0 + float(alignment["right_drift_ppm"]) * 1e-6
     out = []
     for s in steps:
         if s["side"] == "right":
-            hs, to = (s["heel_strike_s"] - a) / b, (s["toe_off_s"] - a) / b
-            s = dict(s, heel_strike_s=hs, toe_off_s=to)
+            s = dict(s, heel_strike_s=al.to_right(s["heel_strike_s"]))
+            s["toe_off_s"] = al.to_right(s["toe_off_s"])
         out.append(s)
     return out
 
