@@ -132,6 +132,10 @@ class Contact:
         Force of the heel impact peak, or None when the contact has none.
     impact_peak_s : float or None
         Time of the heel impact peak [s], or None.
+    toe_off_valid : bool
+        False when the contact ended in standing (still loaded ``max_contact_s`` after the
+        heel strike): the heel strike is a real step, the toe-off is where the detector stopped
+        waiting, and the contact time is left out of contact-time statistics.
     """
 
     heel_strike_s: float
@@ -141,6 +145,7 @@ class Contact:
     peak_force_n: float
     impact_peak_n: float | None
     impact_peak_s: float | None
+    toe_off_valid: bool = True
 
     @property
     def contact_s(self) -> float:
@@ -166,10 +171,13 @@ class Contacts:
         Peak force of each contact.
     impact_peak_n, impact_peak_s : ndarray of float, shape (n_contacts,)
         Impact peak force and time; NaN where a contact has no impact peak.
+    toe_off_valid : ndarray of bool, shape (n_contacts,)
+        False where the contact ended in standing (see `Contact`).
     """
 
     __slots__ = (
         "_contacts",
+        "toe_off_valid",
         "heel_strike_s",
         "toe_off_s",
         "heel_strike_index",
@@ -193,6 +201,7 @@ class Contacts:
         self.peak_force_n = column("peak_force_n")
         self.impact_peak_n = column("impact_peak_n")
         self.impact_peak_s = column("impact_peak_s")
+        self.toe_off_valid = np.array([c.toe_off_valid for c in self._contacts], dtype=bool)
 
     @property
     def contact_s(self) -> FloatArray:
@@ -257,6 +266,11 @@ def detect_contacts(
     impact_window_fraction: float = 0.35,
     impact_prominence_fraction: float = 0.05,
     lowpass_hz: float | None = None,
+    floor_sd_k: float = 3.0,
+    floor_fraction: float = 0.02,
+    valley_fraction: float = 0.25,
+    min_valley_s: float = 0.04,
+    split_factor: float = 1.6,
 ) -> Contacts:
     """Detect foot contacts (heel strike to toe-off) in a total vertical force signal.
 
@@ -310,6 +324,25 @@ def detect_contacts(
         If given, a causal 2nd-order Butterworth low-pass at this cut-off is applied first (NaN
         samples are held at the last finite value) and its low-frequency group delay is
         subtracted from all reported times.
+    floor_sd_k : float, default 3.0
+        The heel strike is where the rise leaves the swing's noise floor: the swing level plus
+        ``max(floor_sd_k`` × the swing noise SD, ``floor_fraction`` × the range``)``. 3 SD of
+        the baseline is the usual onset criterion (Hodges & Bui 1996).
+    floor_fraction : float, default 0.02
+        Least height of the noise floor above the swing level, as a fraction of the
+        swing-to-loaded range: force-plate practice puts contact at 10-50 N (Blades et al.
+        2023), 0.5-2.5 % of a 2 kN running peak.
+    valley_fraction : float, default 0.25
+        A contact much longer than usual is re-cut where the force falls below the swing level
+        plus this fraction of the range (a partly unloaded step in a turn). Walking stance dips
+        to 60-80 % of body weight between its peaks (Perry & Burnfield 2010), so a stance
+        never dips that low.
+    min_valley_s : float, default 0.04
+        Least time below that level for a valley to cut a contact.
+    split_factor : float, default 1.6
+        A contact is searched for valleys when it lasts longer than this multiple of the median
+        of the last contacts (stance time varies by a few % from stride to stride: Hausdorff
+        et al. 2000), or longer than ``max_contact_s``.
 
     Returns
     -------
@@ -350,6 +383,11 @@ def detect_contacts(
         impact_window_fraction=impact_window_fraction,
         impact_prominence_fraction=impact_prominence_fraction,
         lowpass_hz=lowpass_hz,
+        floor_sd_k=floor_sd_k,
+        floor_fraction=floor_fraction,
+        valley_fraction=valley_fraction,
+        min_valley_s=min_valley_s,
+        split_factor=split_factor,
     )
     contacts = detector.feed(force_n)
     contacts += detector.finish()
@@ -372,6 +410,12 @@ class _OpenContact:
     #: First sample of the swing searched before the contact; the buffer holds the samples
     #: from the one before it on, whatever the chunking.
     swing_lo: int = 0
+    floor_n: float = math.nan  # noise floor of the swing before: base + max(k SD, fraction)
+    t_floor: float = math.nan  # where the rise leaves the noise floor (fractional index)
+    noise_n: float = 0.0  # robust SD of the swing noise before the contact
+    t_hs: float | None = None  # heel strike once certain (emitted early)
+    emitted: bool = False  # already reported (a contact that ended in standing)
+    scan: int = 0  # where the search for the early heel strike's edge goes on
 
 
 class ContactDetector:
@@ -409,6 +453,10 @@ class ContactDetector:
         Least impact-peak prominence relative to the peak force.
     lowpass_hz : float or None, default None
         Optional causal low-pass cut-off [Hz]; its group delay is compensated.
+    floor_sd_k, floor_fraction : float
+        Noise floor of the swing that timing goes back to.
+    valley_fraction, min_valley_s, split_factor : float
+        Re-cutting of long contacts at clear valleys.
 
     Notes
     -----
@@ -448,6 +496,11 @@ class ContactDetector:
         impact_window_fraction: float = 0.35,
         impact_prominence_fraction: float = 0.05,
         lowpass_hz: float | None = None,
+        floor_sd_k: float = 3.0,
+        floor_fraction: float = 0.02,
+        valley_fraction: float = 0.25,
+        min_valley_s: float = 0.04,
+        split_factor: float = 1.6,
     ) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.on_fraction = on_fraction
@@ -463,7 +516,17 @@ class ContactDetector:
         self.impact_window_fraction = impact_window_fraction
         self.impact_prominence_fraction = impact_prominence_fraction
         self.lowpass_hz = lowpass_hz
+        self.floor_sd_k = floor_sd_k
+        self.floor_fraction = floor_fraction
+        self.valley_fraction = valley_fraction
+        self.min_valley_s = min_valley_s
+        self.split_factor = split_factor
         self._check_parameters()
+        #: Contacts in progress at the start or at the end of the stream (not reported), and
+        #: early heel strikes of contacts that turned out to be spikes. Kept across `finish`.
+        self.cut_at_start_ = 0
+        self.cut_at_end_ = 0
+        self.retracted_heel_strikes_ = 0
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -513,6 +576,11 @@ class ContactDetector:
         self._edges: deque[tuple[FloatArray, FloatArray]] = deque(maxlen=_EDGE_HISTORY)
         self._edge_pre_n = max(2, round(_EDGE_PRE_S * fs))
         self._edge_post_n = max(4, round(_EDGE_POST_S * fs))
+        self._durations: deque[int] = deque(maxlen=_DURATION_HISTORY)
+        self._valley_n = max(1, round(self.min_valley_s * fs))
+        self._noise_n = max(8, round(_NOISE_WINDOW_S * fs))
+        #: Heel strikes emitted as soon as certain (see `pop_heel_strikes`).
+        self._early: list[float] = []
         self._low = math.nan  # swing level after the last toe-off
         self._high = math.nan  # median peak of the recent contacts
         self._on = math.nan
@@ -612,6 +680,16 @@ class ContactDetector:
             fail("impact_window_fraction", "in (0, 1]")
         if not self.impact_prominence_fraction >= 0:
             fail("impact_prominence_fraction", "non-negative")
+        if not self.floor_sd_k >= 0:
+            fail("floor_sd_k", "non-negative (typically 3)")
+        if not 0 <= self.floor_fraction < self.on_fraction:
+            fail("floor_fraction", "in [0, on_fraction)")
+        if not self.on_fraction < self.valley_fraction < 1:
+            fail("valley_fraction", "between on_fraction and 1")
+        if not self.min_valley_s >= 0:
+            fail("min_valley_s", "a non-negative duration in seconds")
+        if not self.split_factor > 1:
+            fail("split_factor", "greater than 1")
         if self.lowpass_hz is not None and not 0 < self.lowpass_hz < self.sampling_rate_hz / 2:
             fail("lowpass_hz", "None or between 0 and half the sampling rate")
 
@@ -734,17 +812,21 @@ class ContactDetector:
                 continue
             cur = self._open
             assert cur is not None
+            if cur.t_hs is None and not cur.drop:
+                self._early_heel_strike(cur, n_end if cur.off_index is None else cur.off_index)
             if cur.off_index is None:
                 check = self._next_check(cur)
                 k = self._first_crossing(self._pos, min(n_end, check), cur.off_n, rising=False)
                 if k < 0:
                     if n_end >= check:
-                        self._check_stuck(cur, check)
+                        out += self._check_stuck(cur, check)
                         continue
                     self._pos = n_end
                     break
                 if k - cur.on_index < self._min_contact_n and not cur.drop:
                     # A spike: discarded at once, so a contact right after it starts afresh.
+                    if cur.t_hs is not None:
+                        self.retracted_heel_strikes_ += 1
                     self._open = None
                     self._state = "swing"
                     self._pos = k + 1
@@ -762,40 +844,228 @@ class ContactDetector:
                 self._pos = n_end
                 break
             look_end = min(look_end, n_end)
-            contact = self._close_contact(cur, k, look_end)
-            if contact is not None:
-                out.append(contact)
+            out += self._close_contact(cur, k, look_end)
             if self._open is cur:
                 self._open = None
                 self._state = "swing"
             self._pos = look_end
             if final and look_end >= n_end:
                 break
+        if final and self._open is not None and not (self._open.drop or self._open.emitted):
+            self.cut_at_end_ += 1  # in progress when the stream ends: counted, not reported
         self._trim()
         return out
 
-    def _check_stuck(self, cur: _OpenContact, check: int) -> None:
-        """Drop a contact that lasted past ``check``; re-bootstrap if the levels are wrong.
+    def pop_heel_strikes(self) -> list[float]:
+        """Return the heel strikes [s] that became certain since the last call, and forget them.
 
-        If the signal still spans at least half the current swing-to-loaded range, it is
-        still moving like gait and the contact is stuck because the levels are wrong (e.g. the
-        swing level jumped above the off-threshold): restart from the levels of that window.
-        Otherwise the wearer is standing: wait, and never report this contact.
+        A heel strike is certain once its contact's rising edge has reached ``edge_fraction``
+        of the range with every sample of the edge seen (no loss): its time then depends only
+        on samples already fed, and it is exactly the heel strike of the `Contact` emitted
+        later at toe-off. Edges with lost samples wait for the contact's end. Rarely, a contact
+        announced this way turns out to be a spike (shorter than ``min_contact_s``); it is
+        counted in ``retracted_heel_strikes_``.
         """
-        cur.drop = True
-        cur.checks += 1
+        out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in self._early]
+        self._early.clear()
+        return out
+
+    def _is_long(self, n_samples: int) -> bool:
+        """True if a contact of ``n_samples`` is much longer than the recent ones."""
+        if n_samples > self._max_contact_n:
+            return True
+        if len(self._durations) < 3:
+            return False
+        return n_samples > self.split_factor * statistics.median(self._durations)
+
+    def _valleys(self, cur: _OpenContact, j: int, k: int) -> list[tuple[int, int, int]]:
+        """Clear valleys inside the contact [j, k): (first sample, end, index of the minimum).
+
+        A valley is a stretch of at least ``min_valley_s`` below ``low + valley_fraction ·
+        range``, not touching the contact's ends, with at least ``min_contact_s`` of contact on
+        each side that loads above the middle of the range.
+        """
+        rng = self._high - self._low
+        if not rng > 0 or k - j < 3:
+            return []
+        cut = self._low + self.valley_fraction * rng
+        mid = self._low + 0.5 * rng
+        x = self._x(j, k)
+        below = x < cut
+        d = np.diff(below.astype(np.int8))
+        starts = np.flatnonzero(d == 1) + 1
+        ends = np.flatnonzero(d == -1) + 1
+        if below[0]:
+            starts = np.concatenate(([0], starts))
+        if below[-1]:
+            ends = np.concatenate((ends, [x.size]))
+        out: list[tuple[int, int, int]] = []
+        prev = 0
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            if a == 0 or b == x.size or b - a < self._valley_n:
+                continue
+            if a - prev < self._min_contact_n or x.size - b < self._min_contact_n:
+                continue
+            left, right = x[prev:a], x[b:]
+            if not (np.nanmax(left) >= mid and np.nanmax(right) >= mid):
+                continue
+            seg = x[a:b]
+            if not np.any(np.isfinite(seg)):
+                continue
+            out.append((j + a, j + b, j + a + int(np.nanargmin(seg))))
+            prev = b
+        return out
+
+    def _early_heel_strike(self, cur: _OpenContact, stop: int) -> None:
+        """Fix the heel strike of ``cur`` once certain (see `pop_heel_strikes`)."""
+        upper = self._low + self.edge_fraction * (self._high - self._low)
+        if not upper > cur.on_n or not self.extrapolate:
+            return
+        j = cur.on_index
+        start = max(cur.scan, j)
+        x = self._x(start, stop)
+        hits = np.flatnonzero(x >= upper)
+        if hits.size == 0:
+            cur.scan = max(start, stop)
+            return
+        u = start + int(hits[0])
+        cur.scan = self._n_seen + self._max_contact_n  # decided: never look again
+        if not self._edge_seen(cur, u + 1) or u - j < 1:
+            return
+        t_hs = self._rising_edge(cur, u, upper)
+        if t_hs <= self._track_start:
+            return  # began before the data: dropped at close
+        cur.t_hs = t_hs
+        self._early.append(t_hs)
+
+    def _rising_edge(self, cur: _OpenContact, u: int, upper: float) -> float:
+        """Heel strike of a contact whose edge is seen whole up to ``u`` (first ≥ ``upper``).
+
+        The initial contact is where the rise leaves the swing's noise floor
+        (``cur.t_floor``). The line along the edge (the mean of the chord through the
+        on-threshold and ``upper`` crossings and the tangent at the on-crossing, back to the
+        swing level) only bounds it: where the noise floor sits high above a steep edge, the
+        line reaches the swing level first.
+        """
+        j = cur.on_index
+        on, base = cur.on_n, cur.base_n
+        x0, x1 = float(self._x(j - 1, j)[0]), float(self._x(j, j + 1)[0])
+        t_on = _interpolate(j - 1, x0, x1, on)
+        t_hs = cur.t_floor if math.isfinite(cur.t_floor) else t_on
+        xu0, xu1 = float(self._x(u - 1, u)[0]), float(self._x(u, u + 1)[0])
+        t_up = _interpolate(u - 1, xu0, xu1, upper)
+        if t_up > t_on and on > base:
+            chord = (upper - on) / (t_up - t_on)
+            t_line = t_on - (on - base) / chord
+            tangent = x1 - x0
+            if tangent >= 0.5 * chord:
+                t_line = 0.5 * (t_line + t_on - (on - base) / tangent)
+            t_hs = min(t_hs, t_line)
+        return min(max(t_hs, float(cur.earliest_index)), t_on)
+
+    def _check_stuck(self, cur: _OpenContact, check: int) -> list[Contact]:
+        """Handle a contact still loaded at ``check`` (``max_contact_s``, then every window).
+
+        First, clear valleys re-cut it (steps in turns that unload only part-way): the steps
+        before the last valley are emitted and the contact goes on from the rise after it.
+        Otherwise, if the signal still spans at least half the current swing-to-loaded range,
+        it is still moving like gait and the contact is stuck because the levels are wrong
+        (e.g. the swing level jumped above the off-threshold): restart from the levels of that
+        window. Otherwise the wearer is standing: the contact is emitted once, with its heel
+        strike and a toe-off flagged invalid (``toe_off_valid=False``) at ``check``.
+        """
+        out: list[Contact] = []
         self._pos = check
+        if not cur.drop and not cur.emitted:
+            valleys = self._valleys(cur, cur.on_index, check)
+            if valleys:
+                out += self._emit_pieces(cur, valleys, None, None)
+                return out
+        cur.checks += 1
         low, high = self._window_levels(max(check - self._bootstrap_n, cur.on_index), check)
         if high - low >= 0.5 * (self._high - self._low):
+            cur.drop = True
             self._peaks.clear()
             self._set_levels(low, high)
             self._start_at(check - 1)
+            return out
+        if not cur.drop and not cur.emitted:
+            cur.emitted = True
+            c = self._finish(cur, check - 1, check, None, standing=True)
+            if c is not None:
+                out.append(c)
+        return out
+
+    def _emit_pieces(
+        self,
+        cur: _OpenContact,
+        valleys: list[tuple[int, int, int]],
+        k: int | None,
+        look_end: int | None,
+    ) -> list[Contact]:
+        """Cut ``cur`` at ``valleys``; emit every piece before the last valley.
+
+        Each valley ends the step before it where the fall reaches the valley's floor (its
+        minimum plus the usual noise margin) and starts the next where the rise leaves it.
+        With ``k`` given (the contact's toe-off candidate), the last piece is emitted too;
+        otherwise it stays open as ``cur``.
+        """
+        out: list[Contact] = []
+        margin = max(self.floor_sd_k * cur.noise_n, self.floor_fraction * (self._high - self._low))
+        piece = cur
+        for a, b, m in valleys:
+            x = self._x(a - 1, b + 1)  # x[i] is sample a - 1 + i
+            floor = float(x[m - a + 1]) + margin
+            seg = x[: m - a + 2]
+            reach = np.flatnonzero(seg <= floor)
+            i = int(reach[0]) if reach.size else m - a + 1
+            t_to = a - 1 + _crossing(i - 1, float(x[i - 1]), float(x[i]), floor) if i else a - 1
+            rest = x[m - a + 1 :]
+            leave = np.flatnonzero(rest > floor)
+            i2 = (m + int(leave[0])) if leave.size else b
+            xa, xb = float(self._x(i2 - 1, i2)[0]), float(self._x(i2, i2 + 1)[0])
+            t_hs_next = _crossing(i2 - 1, xa, xb, floor)
+            c = self._finish(piece, a, m + 1, None, t_to=float(t_to))
+            if c is not None:
+                out.append(c)
+            nxt = _OpenContact(
+                b,
+                cur.on_n,
+                cur.off_n,
+                cur.level_n,
+                float(x[m - a + 1]),
+                m,
+                False,
+                swing_lo=m,
+                floor_n=floor,
+                t_floor=t_hs_next,
+                noise_n=cur.noise_n,
+                t_hs=t_hs_next,
+            )
+            self._early.append(t_hs_next)
+            piece = nxt
+        if k is not None and look_end is not None:
+            c = self._finish(piece, k, look_end, None)
+            if c is not None:
+                out.append(c)
+            return out
+        # The rest stays open: the contact goes on from the last valley's rise.
+        self._open = piece
+        self._state = "contact"
+        return out
 
     def _open_contact(self, j: int) -> None:
-        """Enter the contact state at on-crossing sample ``j``; measure the preceding swing."""
+        """Enter the contact state at on-crossing sample ``j``; measure the preceding swing.
+
+        Besides the levels of the swing, this finds where the rise leaves the swing's noise
+        floor (``base + max(floor_sd_k · SD, floor_fraction · range)``): the last sample at or
+        below it before ``j``, interpolated to the floor level. That needs only samples up to
+        ``j``, so the heel strike is known as soon as the contact is certain.
+        """
         lo = max(self._swing_start, j - self._bootstrap_n)
         swing = self._x(lo, j)
         finite = swing[np.isfinite(swing)]
+        noise = 0.0
         if finite.size:
             level = _median(finite)  # the whole swing: sets the off-threshold
             pre = swing[-self._bridge_n :]
@@ -805,35 +1075,92 @@ class ContactDetector:
                 base = min(base, self._low)
             at_base = np.flatnonzero(swing <= base)
             earliest = lo + int(at_base[-1]) if at_base.size else lo
+            noise = _noise_sd(swing[-self._noise_n :])
         else:
             level = base = self._low
             earliest = lo
         off = min(level + self._off_frac * (self._high - level), self._on)
-        self._open = _OpenContact(j, self._on, off, level, base, earliest, False, swing_lo=lo)
+        floor = base + max(self.floor_sd_k * noise, self.floor_fraction * (self._high - self._low))
+        floor = min(floor, 0.5 * (base + self._on))  # stays below the on-threshold
+        x = self._x(lo, j + 1)
+        below = np.flatnonzero(x[:-1] <= floor)
+        if below.size:
+            i = int(below[-1])
+            t_floor = lo + _crossing(i, float(x[i]), float(x[i + 1]), floor)
+        else:
+            t_floor = float(lo)
+        self._open = _OpenContact(
+            j,
+            self._on,
+            off,
+            level,
+            base,
+            earliest,
+            False,
+            swing_lo=lo,
+            floor_n=floor,
+            t_floor=t_floor,
+            noise_n=noise,
+        )
         self._state = "contact"
 
-    def _close_contact(self, cur: _OpenContact, k: int, look_end: int) -> Contact | None:
-        """Finish the contact [cur.on_index, k); return it, or None if it is not reported.
+    def _close_contact(self, cur: _OpenContact, k: int, look_end: int) -> list[Contact]:
+        """Finish the contact [cur.on_index, k); return its steps (none, one, or several).
+
+        A contact much longer than usual is re-cut at clear valleys into several steps.
 
         ``look_end`` is the end of the look-ahead after the toe-off candidate ``k``.
         """
         j = cur.on_index
         n_samples = k - j
         if n_samples < self._min_contact_n and not cur.drop:
-            return None  # a spike: the swing goes on (self._swing_start unchanged)
+            if cur.t_hs is not None:
+                self.retracted_heel_strikes_ += 1
+            return []  # a spike: the swing goes on (self._swing_start unchanged)
         self._swing_start = k
-        after = self._x(k, look_end)
-        finite_after = after[np.isfinite(after)]
-        post_level = _median(finite_after) if finite_after.size else cur.base_n
-        if cur.drop or n_samples > self._max_contact_n:
+        if cur.drop or cur.emitted or n_samples > self._max_contact_n:
+            post_level = self._post_level(cur, k, look_end)
             if post_level < self._high:
                 self._set_levels(post_level, self._high)
-            return None
+            return []
+        if self._is_long(n_samples):
+            valleys = self._valleys(cur, j, k)
+            if valleys:
+                return self._emit_pieces(cur, valleys, k, look_end)
+        c = self._finish(cur, k, look_end, None)
+        return [] if c is None else [c]
+
+    def _post_level(self, cur: _OpenContact, k: int, look_end: int) -> float:
+        """Median of the look-ahead after the toe-off candidate ``k``."""
+        after = self._x(k, look_end)
+        finite_after = after[np.isfinite(after)]
+        return _median(finite_after) if finite_after.size else cur.base_n
+
+    def _finish(
+        self,
+        cur: _OpenContact,
+        k: int,
+        look_end: int,
+        _unused: None,
+        *,
+        t_to: float | None = None,
+        standing: bool = False,
+    ) -> Contact | None:
+        """Measure the contact [cur.on_index, k) and return it (None: not reported).
+
+        ``t_to`` fixes the toe-off (a step cut at a valley); ``standing`` marks a contact cut
+        at ``k`` because the wearer stands (toe-off invalid). Either way the swing level is
+        not updated from what follows ``k``.
+        """
+        j = cur.on_index
+        n_samples = k - j
+        piece = t_to is not None or standing
+        post_level = self._low if piece else self._post_level(cur, k, look_end)
         x = self._x(j - 1, look_end)  # x[i] is sample j - 1 + i
         body = x[1 : n_samples + 1]  # samples j .. k - 1
         peak_rel = int(np.nanargmax(body))
         peak_n = float(body[peak_rel])
-        on, off, base = cur.on_n, cur.off_n, cur.base_n
+        on, off = cur.on_n, cur.off_n
         t_on = _interpolate(j - 1, x[0], x[1], on)
         t_off = _interpolate(k - 1, x[n_samples], x[n_samples + 1], off)
         # A crossing hidden in lost samples (NaN): continue the edge's first (last) two valid
@@ -843,44 +1170,38 @@ class ContactDetector:
         if not np.isfinite(x[n_samples + 1]) and n_samples >= 2 and x[n_samples - 1] > x[n_samples]:
             slope = x[n_samples] - x[n_samples - 1]
             t_off = min(k - 1 + (off - x[n_samples]) / slope, float(look_end - 1))
-        t_hs, t_to = t_on, t_off
+        t_hs = t_on
         upper = self._low + self.edge_fraction * (self._high - self._low)
-        if self.extrapolate and peak_n >= upper > on:
-            # Rising edge: line through the `on` and `upper` crossings, back to `base`.
-            u = int(np.flatnonzero(body[: peak_rel + 1] >= upper)[0])
-            t_up = _interpolate(j + u - 1, x[u], x[u + 1], upper)
-            if t_up > t_on and on > base:
-                # Rising edge: the mean of two extrapolations back to `base`, along the chord
-                # through the `on` and `upper` crossings (robust to noise, but bent by the
-                # edge's curvature) and along the tangent at the on-crossing (the sample pair
-                # that crosses it: little curvature bias, more noise). The tangent is left out
-                # where it is less than half as steep as the chord (a wiggle at the threshold).
-                chord = (upper - on) / (t_up - t_on)
-                t_hs = t_on - (on - base) / chord
-                tangent = x[1] - x[0]
-                if tangent >= 0.5 * chord:  # False for NaN (a gap before the crossing)
-                    t_hs = 0.5 * (t_hs + t_on - (on - base) / tangent)
-            gap_before = not np.isfinite(x[0])
-            up_seen = u >= 1 and np.isfinite(x[u])
+        edge = self.extrapolate and peak_n >= upper > on
+        u = 0
+        up_seen = False
+        t_up = math.nan
+        gap_before = not np.isfinite(x[0])
+        if self.extrapolate:
+            if cur.t_hs is not None:
+                t_hs = cur.t_hs
+            elif edge:
+                u = int(np.flatnonzero(body[: peak_rel + 1] >= upper)[0])
+                t_hs = self._rising_edge(cur, j + u, upper) if u >= 1 else t_hs
+            else:
+                t_hs = min(max(cur.t_floor, float(cur.earliest_index)), t_on)
+            if edge:
+                u = int(np.flatnonzero(body[: peak_rel + 1] >= upper)[0])
+                up_seen = u >= 1 and bool(np.isfinite(x[u]))
+                t_up = _interpolate(j + u - 1, x[u], x[u + 1], upper)
             if t_hs <= self._track_start:  # began before the data: in progress at the start
+                self.cut_at_start_ += 1
                 if post_level < self._high:
                     self._set_levels(post_level, self._high)
                 return None
-            t_hs = min(max(t_hs, float(cur.earliest_index)), t_on)
-            # Falling edge: line through the off-threshold crossing and the last crossing of
-            # twice the off level, on to the level after toe-off. A lower pair than the rising
-            # edge's: push-off tails are concave, so a line from higher up lands early.
-            second = 2.0 * off - cur.level_n  # twice the off-threshold's height
-            if peak_n >= second > off:
-                d2 = peak_rel + int(np.flatnonzero(body[peak_rel:] >= second)[-1])
-                t2 = _interpolate(j + d2, x[d2 + 1], x[d2 + 2], second)
-                if t_off > t2 and off > post_level:
-                    t_to = t_off + (t_off - t2) * (off - post_level) / (second - off)
-            reached = np.flatnonzero(x[n_samples + 1 :] <= post_level)
-            latest = k + int(reached[0]) if reached.size else look_end - 1
-            t_to = max(min(t_to, float(latest)), t_off)
+        if standing:
+            t_to = float(k)
+        elif t_to is None:
+            t_to = t_off
+            if self.extrapolate:
+                t_to = self._toe_off(cur, k, look_end, t_off, peak_rel, body, x, post_level)
         impact = self._impact_peak(body, j, t_hs, t_to, peak_n)
-        if self.extrapolate and peak_n >= upper > on:
+        if edge and not piece or (edge and cur.t_hs is None):
             # Landmarks of the rising edge, and how long after the heel strike they come.
             marks = {
                 "on": t_on,
@@ -904,8 +1225,7 @@ class ContactDetector:
                 t_hs = min(max(matched, float(cur.earliest_index) - 1.0), float(j))
             elif not gap_before and not up_seen:
                 # The upper crossing was not seen (lost, or the edge jumped past it in one
-                # sample), which would bend the extrapolated line: use the usual delay from
-                # heel strike to the (seen) on-crossing instead.
+                # sample): use the usual delay from heel strike to the (seen) on-crossing.
                 if len(self._leads["on"]) >= 3:
                     t_hs = max(
                         t_on - statistics.median(self._leads["on"]), float(cur.earliest_index)
@@ -920,7 +1240,13 @@ class ContactDetector:
                         t_hs = min(t - statistics.median(self._leads[name]), t_on)
                         t_hs = max(t_hs, float(cur.earliest_index))
                         break
+            if cur.t_hs is not None:
+                t_hs = cur.t_hs  # announced early: the same time, always
+        if cur.t_hs is None:
+            self._early.append(t_hs)  # certain only now (lost samples, or a small contact)
         self._peaks.append(peak_n)
+        if not standing:
+            self._durations.append(n_samples)
         high = statistics.median(self._peaks)
         self._set_levels(post_level if post_level < high else self._low, high)
         fs = float(self.sampling_rate_hz)
@@ -934,7 +1260,53 @@ class ContactDetector:
             peak_force_n=peak_n,
             impact_peak_n=None if impact is None else impact[1],
             impact_peak_s=None if impact is None else (impact[0] - delay) / fs,
+            toe_off_valid=not standing,
         )
+
+    def _toe_off(
+        self,
+        cur: _OpenContact,
+        k: int,
+        look_end: int,
+        t_off: float,
+        peak_rel: int,
+        body: FloatArray,
+        x: FloatArray,
+        post_level: float,
+    ) -> float:
+        """Toe-off: where the fall reaches the noise floor of the swing after the contact.
+
+        Symmetric to the heel strike: the first sample at or below ``post_level + max(k · SD,
+        fraction · range)`` after the off-crossing, interpolated; the line along the falling
+        edge (through the off-threshold crossing and twice its height, on to the swing level)
+        only bounds it from below, where the floor sits high above a steep edge.
+        """
+        j = cur.on_index
+        n_samples = k - j
+        off = cur.off_n
+        after = x[n_samples:]  # sample k - 1 onwards
+        noise = _noise_sd(after[1:])
+        floor = post_level + max(
+            self.floor_sd_k * noise, self.floor_fraction * (self._high - self._low)
+        )
+        floor = min(floor, 0.5 * (post_level + off))
+        t_to = t_off
+        reach = np.flatnonzero(after[1:] <= floor)
+        if reach.size:
+            i = k + int(reach[0])
+            prev = float(x[i - j]) if i > k else float(x[n_samples])
+            t_to = max(t_off, _crossing(i - 1, prev, float(x[i - j + 1]), floor))
+        second = 2.0 * off - cur.level_n  # twice the off-threshold's height
+        peak_n = float(body[peak_rel])
+        if peak_n >= second > off:
+            d2 = peak_rel + int(np.flatnonzero(body[peak_rel:] >= second)[-1])
+            t2 = _interpolate(j + d2, x[d2 + 1], x[d2 + 2], second)
+            if t_off > t2 and off > post_level:
+                t_line = t_off + (t_off - t2) * (off - post_level) / (second - off)
+                t_to = max(t_to, t_line)
+        reached = np.flatnonzero(x[n_samples + 1 :] <= post_level)
+        latest = k + int(reached[0]) if reached.size else look_end - 1
+        return max(min(t_to, float(latest)), t_off)
 
     def _remember_edge(self, cur: _OpenContact, t_hs: float, k: int) -> None:
         """Keep the rising edge of a contact seen whole (heel strike ``t_hs``, toe-off ``k``)."""
@@ -1042,6 +1414,36 @@ _EDGE_PRE_S = 0.015
 _EDGE_POST_S = 0.08
 #: Closest remembered edges whose best heel strikes are averaged (median).
 _EDGE_BEST = 3
+
+
+#: Contacts whose duration is remembered for the long-contact test.
+_DURATION_HISTORY = 9
+#: Length of swing before a contact whose noise is measured [s].
+_NOISE_WINDOW_S = 0.5
+
+
+def _noise_sd(a: FloatArray) -> float:
+    """Robust SD of the noise of a swing stretch, insensitive to slow drift and a few outliers.
+
+    The median absolute first difference scaled to a Gaussian SD: ``1.4826 · MAD / sqrt(2)``
+    (the difference of two independent samples has twice the variance).
+    """
+    a = a[np.isfinite(a)]
+    if a.size < 3:
+        return 0.0
+    d = np.abs(np.diff(a))
+    return float(1.4826 * _median(d) / math.sqrt(2.0))
+
+
+def _crossing(i0: int, x0: float, x1: float, level: float) -> float:
+    """Fractional position in [i0, i0 + 1] where the segment from x0 to x1 meets ``level``.
+
+    A non-finite or flat segment gives ``i0``.
+    """
+    if not (math.isfinite(x0) and math.isfinite(x1)) or x1 == x0:
+        return float(i0)
+    frac = (level - x0) / (x1 - x0)
+    return float(i0) + min(max(frac, 0.0), 1.0)
 
 
 def _median(a: FloatArray) -> float:

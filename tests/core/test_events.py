@@ -217,13 +217,18 @@ def test_spikes_and_short_contacts_are_discarded() -> None:
     np.testing.assert_allclose(c.heel_strike_s, on, atol=1e-9)
 
 
-def test_contact_longer_than_max_contact_is_not_reported() -> None:
+def test_contact_ending_in_standing_keeps_its_heel_strike_with_a_flagged_toe_off() -> None:
     x, on, _ = trapezoids(n=12)
     t = np.arange(x.size) / FS_HZ
     x[(t >= on[5]) & (t < on[8])] = 800.0  # standing: contacts 5-8 merge into 4 s
     c = detect_contacts(x, sampling_rate_hz=FS_HZ)
-    assert len(c) == on.size - 4
-    assert not np.any((c.heel_strike_s > on[5] - 0.1) & (c.heel_strike_s < on[9] - 0.1))
+    assert len(c) == on.size - 3
+    standing = np.flatnonzero(~c.toe_off_valid)
+    assert standing.size == 1
+    assert c.heel_strike_s[standing[0]] == pytest.approx(on[5], abs=1 / FS_HZ)  # a step edge
+    assert c.contact_s[standing[0]] == pytest.approx(3.0, abs=0.02)  # cut at max_contact_s
+    assert not np.any((c.heel_strike_s > on[5] + 0.1) & (c.heel_strike_s < on[9] - 0.1))
+    assert c.toe_off_valid.sum() == on.size - 4
 
 
 def test_contacts_of_any_plausible_running_duration_are_kept() -> None:
@@ -266,14 +271,18 @@ def test_flat_start_is_skipped_and_flat_signal_gives_nothing() -> None:
     assert len(detect_contacts(x[:10], sampling_rate_hz=FS_HZ)) == 0
 
 
-def test_standing_between_walks_gives_no_contacts() -> None:
+def test_standing_between_walks_adds_only_the_step_onto_it() -> None:
     walk, on, _ = trapezoids(n=10)
     rng = np.random.default_rng(2)
     t = np.arange(int(30 * FS_HZ)) / FS_HZ
     standing = 400.0 + 60.0 * np.sin(2 * np.pi * t / 3.0) + rng.normal(0, 5, t.size)
     x = np.concatenate([walk, standing, walk])
     c = detect_contacts(x, sampling_rate_hz=FS_HZ)
-    assert len(c) == 2 * on.size
+    # The step onto the standing foot is a real step: its heel strike is kept, its toe-off
+    # (3 s later, still standing) is flagged; the swaying while standing adds nothing.
+    assert len(c) == 2 * on.size + 1
+    assert np.count_nonzero(~c.toe_off_valid) == 1
+    assert c.heel_strike_s[~c.toe_off_valid][0] == pytest.approx(walk.size / FS_HZ, abs=0.02)
 
 
 def test_levels_adapt_after_a_sensor_offset_jump() -> None:
@@ -318,7 +327,10 @@ def test_heel_strike_hidden_in_lost_samples_is_placed_like_a_whole_one() -> None
     lost = detect_contacts(gappy, **options)  # type: ignore[arg-type]
     assert len(whole) == len(lost) == on.size
     shift_ms = 1000 * (lost.heel_strike_s - whole.heel_strike_s)
-    assert np.max(np.abs(shift_ms[hidden])) <= 1000 / fs
+    # Within one sample typically; the slow edges (every third contact) leave the noise floor
+    # gradually, so noise moves the whole contact's own onset by up to about a sample too.
+    assert np.median(np.abs(shift_ms[hidden])) <= 1000 / fs
+    assert np.max(np.abs(shift_ms[hidden])) <= 2 * 1000 / fs
     others = np.setdiff1d(np.arange(on.size), hidden)
     assert np.all(shift_ms[others] == 0.0)
 
