@@ -1,8 +1,9 @@
-"""Offline analysis of a recording: the live pipeline fed each stream at once.
+"""Offline analysis of a recording: the live pipeline fed the recorded bytes block by block.
 
-``SessionAnalysis(...).run(path)`` reads the recording container, feeds every stream's raw
-bytes through `insole.core.pipeline.Pipeline` (the same object a live session uses) and keeps
-the steps table (``steps_``) and the session summary (``summary_``).
+``SessionAnalysis(...).run(path)`` reads the recording container in bounded pieces
+(`insole.recording.BlockReader`), feeds every stream's raw bytes with their host receive times
+through `insole.core.pipeline.Pipeline` (the same object a live session uses) and keeps the
+steps table (``steps_``) and the session summary (``summary_``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from .core.pipeline import Pipeline, StepRecord
 from .core.summary import STEP_COLUMNS, session_summary, steps_table
-from .recording import Damage, RawRecording, read_raw_recording
+from .recording import BlockReader, Damage, RawRecording, StreamRun
 
 __all__ = ["SessionAnalysis", "write_steps_csv"]
 
@@ -50,30 +52,86 @@ class SessionAnalysis:
         self.chunk_bytes = chunk_bytes
 
     def run(self, recording: str | os.PathLike[str] | RawRecording) -> SessionAnalysis:
-        """Analyse ``recording``; return self."""
-        raw = recording if isinstance(recording, RawRecording) else read_raw_recording(recording)
-        pipe = Pipeline(raw.header, detector_options=self.detector_options)
-        records: list[StepRecord] = []
-        for sid in sorted(raw.streams):
-            # A 0x00 piece at each reconnect; chunk host times for clock sync.
-            for data, ends, times in raw.timed_pieces(sid):
-                if ends is None or times is None:
-                    records += pipe.feed(sid, data).steps
-                    continue
-                step = self.chunk_bytes or max(len(data), 1)
-                for i in range(0, len(data), step):
-                    piece = data[i : i + step]
-                    k0 = int(np.searchsorted(ends, i, side="right"))
-                    k1 = int(np.searchsorted(ends, i + len(piece), side="left")) + 1
-                    records += pipe.feed(
-                        sid, piece, times[k0:k1], chunk_ends=ends[k0:k1] - i
-                    ).steps
+        """Analyse ``recording``; return self.
+
+        A file is read block by block (`insole.recording.BlockReader`), so memory does not grow
+        with the recording's length apart from the steps themselves; a `RawRecording` already
+        in memory is fed from there. Either way each stream's bytes go to the pipeline in file
+        order with the host time of every chunk, and a 0x00 at each reconnect.
+        """
+        items: Iterator[StreamRun | dict[str, Any] | Damage]
+        if isinstance(recording, RawRecording):
+            header, items, path = recording.header, _raw_items(recording), recording.path
+            source: RawRecording | BlockReader = recording
+        else:
+            source = BlockReader(recording)
+            header, items, path = source.header, source.runs(), source.path
+        pipe = Pipeline(header, detector_options=self.detector_options)
+        per_stream: dict[int, list[StepRecord]] = {}
+        streams = set(_header_stream_ids(header))
+        for item in items:
+            if isinstance(item, StreamRun):
+                sid = item.stream_id
+                streams.add(sid)
+                per_stream.setdefault(sid, []).extend(self._feed(pipe, item))
+            elif isinstance(item, dict):
+                sid = int(item.get("stream_id", -1))
+                if item.get("event") == "reconnect" and sid in streams:
+                    # End a frame cut by the disconnect (SPEC §4.2).
+                    per_stream.setdefault(sid, []).extend(pipe.feed(sid, b"\x00").steps)
+        records = [r for sid in sorted(per_stream) for r in per_stream[sid]]
         records += pipe.finish().steps
         self.records_ = records
         self.steps_, self.summary_ = summarise_session(
-            pipe, records, raw.header, damage=raw.damage, path=raw.path
+            pipe, records, header, damage=source.damage, path=path
         )
         return self
+
+    def _feed(self, pipe: Pipeline, run: StreamRun) -> list[StepRecord]:
+        """Feed one run of a stream (in ``chunk_bytes`` pieces if set); return its steps."""
+        data, ends, times = run.data, run.chunk_end, run.chunk_time_s
+        step = self.chunk_bytes or max(len(data), 1)
+        steps: list[StepRecord] = []
+        for i in range(0, len(data), step):
+            piece = data[i : i + step]
+            k0 = int(np.searchsorted(ends, i, side="right"))
+            k1 = int(np.searchsorted(ends, i + len(piece), side="left")) + 1
+            steps += pipe.feed(
+                run.stream_id, piece, times[k0:k1], chunk_ends=ends[k0:k1] - i
+            ).steps
+        return steps
+
+
+def _header_stream_ids(header: dict[str, Any]) -> list[int]:
+    """Stream ids declared in a recording header."""
+    return [int(s["stream_id"]) for s in header.get("streams", [])]
+
+
+def _raw_items(raw: RawRecording) -> Iterator[StreamRun | dict[str, Any]]:
+    """A recording in memory as `BlockReader.runs` items: each stream's pieces and reconnects.
+
+    Streams come one after the other (sorted by id); each is cut at its reconnects, each
+    reconnect given as its event.
+    """
+    for sid in sorted(raw.streams):
+        stream = raw.streams[sid]
+        reconnects = sorted(
+            (e for e in raw.events
+             if e.get("stream_id") == sid and e.get("event") == "reconnect"
+             and "stream_offset" in e),
+            key=lambda e: int(e["stream_offset"]),
+        )
+        cuts = [int(e["stream_offset"]) for e in reconnects]
+        begin = 0
+        for stop, event in [*zip(cuts, reconnects, strict=True), (len(stream.data), None)]:
+            k0 = int(np.searchsorted(stream.chunk_end, begin, side="right"))
+            k1 = int(np.searchsorted(stream.chunk_end, stop, side="left")) + 1
+            k1 = min(k1, stream.n_chunks)
+            yield StreamRun(sid, stream.data[begin:stop], stream.chunk_end[k0:k1] - begin,
+                            stream.chunk_time_s[k0:k1], begin)
+            if event is not None:
+                yield event
+            begin = stop
 
 
 def summarise_session(
@@ -112,7 +170,8 @@ def summarise_session(
     alignment = pipe.alignment()
     rows = steps_table([alignment.apply(r) for r in records], single_plate=single_plate)
     stats = list(pipe.stats.values())
-    sides = pipe.sides.values()
+    # Left first: the order in which the pipeline met the insoles depends on how it was fed.
+    sides = sorted(pipe.sides.values(), key=lambda s: s.label != "left")
     quality = {
         "frames": sum(s.frames for s in stats),
         "frames_lost": sum(s.lost_frames for s in stats),

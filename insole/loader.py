@@ -26,7 +26,7 @@ from firmware_protocol import (
     StreamDecoder,
 )
 
-from .recording import Damage, RawRecording, read_raw_recording
+from .recording import BlockReader, Damage, StreamRun
 
 __all__ = ["DeviceData", "Recording", "load_recording"]
 
@@ -129,8 +129,8 @@ class Recording:
         Events written during recording (disconnects, notes, ...).
     damage : Damage or None
         Where reading the file stopped early, if it did.
-    raw : RawRecording
-        The undecoded container.
+    file_size : int
+        Size of the file in bytes.
     """
 
     path: Path
@@ -139,7 +139,7 @@ class Recording:
     stream_stats: dict[int, DecoderStats]
     events: list[dict[str, Any]]
     damage: Damage | None
-    raw: RawRecording
+    file_size: int
 
     def side(self, side: str) -> DeviceData:
         """The insole on ``side`` (``"left"`` or ``"right"``).
@@ -246,7 +246,7 @@ class Recording:
             "damage": None
             if self.damage is None
             else {"offset": self.damage.offset, "reason": self.damage.reason},
-            "file_size": self.raw.file_size,
+            "file_size": self.file_size,
         }
 
 
@@ -267,7 +267,7 @@ def load_recording(path: str | os.PathLike[str], *, salvage: bool = False) -> Re
     path : path-like
         The recording file.
     salvage : bool
-        Continue after damage in the middle of the file (see `read_raw_recording`).
+        Continue after damage in the middle of the file (see `insole.recording.BlockReader`).
 
     Returns
     -------
@@ -279,32 +279,29 @@ def load_recording(path: str | os.PathLike[str], *, salvage: bool = False) -> Re
     RecordingError
         If the file is missing or is not a readable recording.
     """
-    raw = read_raw_recording(path, salvage=salvage)
+    reader = BlockReader(path, salvage=salvage)
     tables: list[tuple[FrameTable, np.ndarray]] = []
     stream_stats: dict[int, DecoderStats] = {}
-    for sid, stream in sorted(raw.streams.items()):
-        dec = StreamDecoder()
-        # Reconnects end cut frames; a file cut inside a frame: count the partial frame.
-        pieces = raw.stream_pieces(sid)
-        inserted = []  # decoder offsets of the 0x00 bytes added at reconnects
-        fed = 0
-        table = FrameTable.empty()
-        for k, piece in enumerate([*pieces, b"\x00"]):
-            if k % 2 == 1 and k < len(pieces):
-                inserted.append(fed)
-            fed += len(piece)
-            part = dec.feed_table(piece)
-            if len(part):
-                table = _concat_tables(table, part) if len(table) else part
-        stream_stats[sid] = dec.stats
-        delim = table.wire_end - 1
-        delim = delim - np.searchsorted(np.asarray(inserted, np.int64), delim, side="left")
-        chunk = np.searchsorted(stream.chunk_end, delim, side="right")
-        chunk = np.minimum(chunk, max(len(stream.chunk_time_s) - 1, 0))
-        host = stream.chunk_time_s[chunk] if len(stream.chunk_time_s) else np.zeros(len(table))
-        tables.append((table, host))
+    decoders: dict[int, _StreamDecoding] = {}
+    for item in reader.runs():
+        if isinstance(item, StreamRun):
+            dec = decoders.get(item.stream_id)
+            if dec is None:
+                dec = decoders[item.stream_id] = _StreamDecoding()
+            dec.feed_run(item)
+        elif isinstance(item, dict):
+            sid = item.get("stream_id")
+            if item.get("event") == "reconnect" and sid in reader.stream_bytes:
+                # Reconnects end cut frames (SPEC §4.2).
+                decoders.setdefault(sid, _StreamDecoding()).feed_zero()
+    for sid in sorted(reader.stream_ids):
+        dec = decoders.get(sid) or _StreamDecoding()
+        dec.feed_zero(final=True)  # a file cut inside a frame: count the partial frame
+        stream_stats[sid] = dec.decoder.stats
+        tables.append(dec.result())
     header_devices = {
-        (int(d.get("device_id", -1)), str(d.get("side"))): d for d in raw.header.get("devices", [])
+        (int(d.get("device_id", -1)), str(d.get("side"))): d
+        for d in reader.header.get("devices", [])
     }
     devices: list[DeviceData] = []
     for table, host in tables:
@@ -313,24 +310,70 @@ def load_recording(path: str | os.PathLike[str], *, salvage: bool = False) -> Re
     devices.sort(key=lambda d: (d.side != "left", d.device_id))
     return Recording(
         path=Path(path),
-        header=raw.header,
+        header=reader.header,
         devices=devices,
         stream_stats=stream_stats,
-        events=raw.events,
-        damage=raw.damage,
-        raw=raw,
+        events=reader.events,
+        damage=reader.damage,
+        file_size=reader.file_size,
     )
 
 
-def _concat_tables(a: FrameTable, b: FrameTable) -> FrameTable:
-    shift = len(a.decoded)
+class _StreamDecoding:
+    """One stream decoded run by run: frame tables, and the chunk times for frame host times."""
+
+    def __init__(self) -> None:
+        self.decoder = StreamDecoder()
+        self.parts: list[FrameTable] = []
+        self.inserted: list[int] = []  # decoder offsets of the 0x00 bytes added at reconnects
+        self.ends: list[np.ndarray] = []  # chunk end offsets in the stream's bytes
+        self.times: list[np.ndarray] = []
+
+    def feed_run(self, run: StreamRun) -> None:
+        self.ends.append(run.chunk_end + run.stream_offset)
+        self.times.append(run.chunk_time_s)
+        self._feed(run.data)
+
+    def feed_zero(self, *, final: bool = False) -> None:
+        if not final:
+            self.inserted.append(self.decoder.stats.bytes_in)
+        self._feed(b"\x00")
+
+    def _feed(self, data: bytes) -> None:
+        part = self.decoder.feed_table(data)
+        if len(part):
+            self.parts.append(part)
+
+    def result(self) -> tuple[FrameTable, np.ndarray]:
+        """The stream's frames and the host time of each (that of the chunk holding its end)."""
+        table = _concat_tables(self.parts)
+        self.parts = []
+        chunk_end = np.concatenate([np.zeros(0, np.int64), *self.ends])
+        chunk_time = np.concatenate([np.zeros(0, np.float64), *self.times])
+        delim = table.wire_end - 1
+        delim = delim - np.searchsorted(np.asarray(self.inserted, np.int64), delim, side="left")
+        chunk = np.searchsorted(chunk_end, delim, side="right")
+        chunk = np.minimum(chunk, max(len(chunk_time) - 1, 0))
+        host = chunk_time[chunk] if len(chunk_time) else np.zeros(len(table))
+        return table, host
+
+
+def _concat_tables(parts: list[FrameTable]) -> FrameTable:
+    """The frames of several decoder calls as one table."""
+    if not parts:
+        return FrameTable.empty()
+    if len(parts) == 1:
+        return parts[0]
+    shifts = np.cumsum([0] + [len(p.decoded) for p in parts[:-1]])
     cols = {}
-    for name in a.__dataclass_fields__:
+    for name in parts[0].__dataclass_fields__:
         if name == "decoded":
             continue
-        va, vb = getattr(a, name), getattr(b, name)
-        cols[name] = np.concatenate((va, vb + shift if name == "start" else vb))
-    return FrameTable(decoded=a.decoded + b.decoded, **cols)
+        arrays = [getattr(p, name) for p in parts]
+        if name == "start":
+            arrays = [a + int(k) for a, k in zip(arrays, shifts, strict=True)]
+        cols[name] = np.concatenate(arrays)
+    return FrameTable(decoded=b"".join(p.decoded for p in parts), **cols)
 
 
 def _device_data(

@@ -3,7 +3,8 @@
 A recording keeps the bytes of every transport stream exactly as they were received (the
 COBS-framed wire bytes of ``firmware_protocol/SPEC.md``), each chunk stamped with the host's
 monotonic receive time. Replay therefore goes through the same decoder as live data. This module
-is only the container; decoding frames is done on top of :func:`read_raw_recording`.
+is only the container; decoding frames is done on top of :class:`BlockReader` (block by block,
+in bounded memory) or :func:`read_raw_recording` (everything at once).
 
 The byte layout is specified in ``recordings/FORMAT.md``. In short::
 
@@ -39,11 +40,11 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 
@@ -56,10 +57,12 @@ __all__ = [
     "KIND_DATA",
     "KIND_EVENT",
     "Block",
+    "BlockReader",
     "Damage",
     "RawRecording",
     "RawStream",
     "RecordingWriter",
+    "StreamRun",
     "iter_blocks",
     "read_header",
     "read_raw_recording",
@@ -863,6 +866,9 @@ class Block:
         Cumulative offset in ``payload`` at the end of each chunk.
     payload : bytes
         Chunk bytes concatenated.
+    stream_offset : int
+        Bytes of this block's stream in the data blocks before it: where ``payload`` starts in
+        the stream's bytes (:attr:`RawStream.data`), or where an event falls in them.
     """
 
     offset: int
@@ -871,6 +877,7 @@ class Block:
     chunk_time_s: np.ndarray
     chunk_end: np.ndarray
     payload: bytes
+    stream_offset: int = 0
 
     def chunks(self) -> list[tuple[float, bytes]]:
         """Return ``(host_time_s, bytes)`` for every chunk of the block."""
@@ -885,8 +892,8 @@ class Block:
     def event(self) -> dict[str, Any] | None:
         """The event of an event block, with ``host_time_s`` added; None for other kinds.
 
-        Unlike :attr:`RawRecording.events`, no ``stream_offset`` is added: a replay reading
-        blocks in order knows how many bytes of each stream it has fed.
+        Unlike :attr:`RawRecording.events`, no ``stream_offset`` is added (it is the block's
+        :attr:`stream_offset`).
         """
         if self.kind != KIND_EVENT:
             return None
@@ -899,6 +906,35 @@ class Block:
                 f"n_chunks={len(self.chunk_end)}, n_bytes={len(self.payload)})")
 
 
+@dataclass(eq=False, repr=False)
+class StreamRun:
+    """Consecutive data blocks of one stream, joined (see :meth:`BlockReader.runs`).
+
+    Attributes
+    ----------
+    stream_id : int
+        The stream.
+    data : bytes
+        The chunks' bytes, concatenated.
+    chunk_end : numpy.ndarray of int64
+        Cumulative offset in ``data`` at the end of each chunk.
+    chunk_time_s : numpy.ndarray of float64
+        Host time of each chunk [s].
+    stream_offset : int
+        Offset of ``data[0]`` in the stream's bytes (its data blocks before this run).
+    """
+
+    stream_id: int
+    data: bytes
+    chunk_end: np.ndarray
+    chunk_time_s: np.ndarray
+    stream_offset: int
+
+    def __repr__(self) -> str:
+        return (f"StreamRun(stream_id={self.stream_id}, stream_offset={self.stream_offset}, "
+                f"n_chunks={len(self.chunk_end)}, n_bytes={len(self.data)})")
+
+
 def _open_error(p: Path, exc: OSError) -> RecordingError:
     """Return the one-line error for a recording that cannot be opened."""
     if isinstance(exc, FileNotFoundError):
@@ -908,14 +944,6 @@ def _open_error(p: Path, exc: OSError) -> RecordingError:
                               path=str(p))
     return RecordingError(f"{p}: cannot read the recording ({exc.strerror or exc}); check "
                           "its permissions", path=str(p))
-
-
-def _read_file(path: str | os.PathLike[str]) -> tuple[Path, bytes]:
-    p = Path(path)
-    try:
-        return p, p.read_bytes()
-    except OSError as exc:
-        raise _open_error(p, exc) from None
 
 
 def _parse_file_header(buf: bytes, path: Path) -> tuple[dict[str, Any], int]:
@@ -961,52 +989,76 @@ def _parse_file_header(buf: bytes, path: Path) -> tuple[dict[str, Any], int]:
     return header, json_end + 4
 
 
-# A valid block as found by the scanner:
+
+
+# A valid block as found by the scanner, in the coordinates of the buffer holding it:
 # (offset, kind, stream_id, n_chunks, table_start, payload_start, end).
 _BlockRef = tuple[int, int, int, int, int, int, int]
 
+_READ_BYTES = 4 * 1024 * 1024
+"""Bytes the block reader reads from the file at a time (a larger block is read whole)."""
+
+_RUN_BYTES = 1024 * 1024
+"""Default size of a :class:`StreamRun` (consecutive blocks of one stream joined)."""
+
+
+def _read_head(p: Path) -> tuple[dict[str, Any], int, int]:
+    """Return the header, the offset of the first block and the file size; raise on problems."""
+    try:
+        with open(p, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(_FILE_HEAD.size)
+            if len(head) == _FILE_HEAD.size and head.startswith(FILE_MAGIC):
+                header_len = _FILE_HEAD.unpack(head)[3]
+                head += f.read(min(header_len, _MAX_HEADER_LEN) + 4)
+    except OSError as exc:
+        raise _open_error(p, exc) from None
+    header, start = _parse_file_header(head, p)
+    return header, start, size
+
 
 def _check_block(
-    buf: bytes, view: memoryview, pos: int, *, check_lengths: bool
+    buf: bytes, view: memoryview, pos: int, *, base: int = 0, size: int | None = None
 ) -> _BlockRef | Damage:
-    """Validate the block at ``pos``; return its reference or the damage found there.
+    """Validate the block at ``buf[pos]``; return its reference or the damage found there.
 
-    With ``check_lengths`` false, the sum of the chunk lengths is not compared with the payload
-    length here (the caller checks it for all blocks at once with numpy); single-chunk blocks
-    and event blocks are always checked.
+    ``buf`` holds the file from offset ``base`` on; ``size`` is the file size (default: the
+    buffer ends the file). The caller makes sure that ``buf`` holds the whole block when the
+    block fits in the file (and its 16-byte header or the rest of the file otherwise).
+    Offsets in the returned reference are indices in ``buf``; those in a :class:`Damage` are
+    file offsets.
     """
-    size = len(buf)
+    size = len(buf) if size is None else size - base  # end of the file, in buffer coordinates
+    at = base + pos
     remaining = size - pos
     if remaining < _BLOCK_HEAD.size:
         if not BLOCK_MAGIC.startswith(buf[pos:pos + 4]):
-            return Damage(pos, f"bad block magic {buf[pos:pos + 4]!r} at offset {pos} "
+            return Damage(at, f"bad block magic {buf[pos:pos + 4]!r} at offset {at} "
                           f"(expected {BLOCK_MAGIC!r})", remaining, "bad_magic")
-        return Damage(pos, f"truncated block header at offset {pos}: the file ends "
+        return Damage(at, f"truncated block header at offset {at}: the file ends "
                       f"{remaining} bytes into the {_BLOCK_HEAD.size}-byte block header "
                       "(writer killed mid-write?)", remaining, "truncated")
     magic, kind, stream_id, n_chunks, payload_len, crc = _BLOCK_HEAD.unpack_from(buf, pos)
     if magic != BLOCK_MAGIC:
-        return Damage(pos, f"bad block magic {magic!r} at offset {pos} (expected "
+        return Damage(at, f"bad block magic {magic!r} at offset {at} (expected "
                       f"{BLOCK_MAGIC!r})", remaining, "bad_magic")
     table_start = pos + _BLOCK_HEAD.size
     payload_start = table_start + n_chunks * _CHUNK_DTYPE.itemsize
     end = payload_start + payload_len
     if end > size:
-        return Damage(pos, f"truncated block at offset {pos}: it needs {end - pos} bytes but "
+        return Damage(at, f"truncated block at offset {at}: it needs {end - pos} bytes but "
                       f"the file ends {remaining} bytes after its start (writer killed "
                       "mid-write, or a corrupt block header)", remaining, "truncated")
     if zlib.crc32(view[table_start:end], zlib.crc32(view[pos + 4:pos + 12])) != crc:
-        return Damage(pos, f"block CRC mismatch at offset {pos} (the block is corrupt)",
+        return Damage(at, f"block CRC mismatch at offset {at} (the block is corrupt)",
                       remaining, "crc")
     if n_chunks == 1:
         lengths_ok = _U32.unpack_from(buf, table_start + 8)[0] == payload_len
-    elif check_lengths or kind == KIND_EVENT:
+    else:
         table = np.frombuffer(buf, dtype=_CHUNK_DTYPE, count=n_chunks, offset=table_start)
         lengths_ok = int(table["byte_len"].sum(dtype=np.int64)) == payload_len
-    else:
-        lengths_ok = True
     if not lengths_ok:
-        return Damage(pos, f"malformed block at offset {pos}: its chunk lengths do not add up "
+        return Damage(at, f"malformed block at offset {at}: its chunk lengths do not add up "
                       "to its payload length", remaining, "malformed")
     if kind == KIND_EVENT:
         problem = None
@@ -1020,45 +1072,371 @@ def _check_block(
             if not (isinstance(record, dict) and isinstance(record.get("event"), str)):
                 problem = "does not hold a JSON object with an 'event' string"
         if problem is not None:
-            return Damage(pos, f"malformed event block at offset {pos}: it {problem}",
+            return Damage(at, f"malformed event block at offset {at}: it {problem}",
                           remaining, "malformed")
     return pos, kind, stream_id, n_chunks, table_start, payload_start, end
 
 
-def _scan_blocks(
-    buf: bytes, start: int, *, salvage: bool, check_lengths: bool = True
-) -> Iterator[_BlockRef | Damage]:
-    """Yield every valid block from ``start`` on, and the damage that stops (or interrupts) it.
+class _Window:
+    """A window on an open file that only moves forward: file bytes ``[base, base + len(buf))``.
 
-    With ``salvage``, after damage the scanner searches for the next ``IBLK`` that starts a
-    valid block (CRC correct) and continues there; the yielded damage then counts the bytes
-    skipped.
+    Parameters
+    ----------
+    f : binary file
+        The open recording.
+    start : int
+        File offset where reading starts.
+    size : int
+        File size: nothing at or past it is read.
+    read_bytes : int
+        Bytes read at a time (more when one request needs more).
     """
-    view = memoryview(buf)
-    size = len(buf)
-    pos = start
-    while pos < size:
-        ref = _check_block(buf, view, pos, check_lengths=check_lengths)
-        if not isinstance(ref, Damage):
-            yield ref
-            pos = ref[6]
-            continue
-        if not salvage:
-            yield ref
-            return
-        candidate = buf.find(BLOCK_MAGIC, pos + 1)
-        while candidate != -1 and isinstance(
-            _check_block(buf, view, candidate, check_lengths=True), Damage
-        ):
-            candidate = buf.find(BLOCK_MAGIC, candidate + 1)
-        if candidate == -1:
-            yield ref
-            return
-        if ref.code == "truncated":  # a valid block follows, so its length field was corrupt
-            ref = Damage(pos, f"corrupt block header at offset {pos} (its length runs past the "
-                         "next valid block)", ref.bytes_after, "malformed")
-        yield Damage(ref.offset, ref.reason, candidate - pos, ref.code)
-        pos = candidate
+
+    def __init__(self, f: BinaryIO, start: int, size: int, read_bytes: int) -> None:
+        self.f = f
+        self.size = size
+        self.read_bytes = read_bytes
+        self.base = start
+        self.buf = b""
+
+    def ensure(self, pos: int, n: int) -> int:
+        """Hold file bytes ``[pos, pos + n)`` (fewer at the end of the file); return their index.
+
+        ``pos`` must not lie before the window. The window is refilled from ``pos`` when it
+        does not hold the range; otherwise nothing is read.
+        """
+        end = min(pos + n, self.size)
+        have = self.base + len(self.buf)
+        if end <= have:
+            return pos - self.base
+        keep = self.buf[pos - self.base:] if pos < have else b""
+        start = pos + len(keep)
+        stop = min(self.size, max(end, pos + self.read_bytes))
+        self.f.seek(start)
+        more = self.f.read(stop - start)
+        if len(more) < stop - start:  # the file shrank while it was read
+            self.size = start + len(more)
+        self.buf = keep + more
+        self.base = pos
+        return 0
+
+
+class BlockReader:
+    """Read a recording block by block, in bounded memory whatever its length.
+
+    The one reader of the container: :func:`read_raw_recording`, :func:`iter_blocks`, offline
+    analysis (`insole.analysis`), replay (`insole.replay`, `insole.readers.file`) and
+    `insole.loader.load_recording` all go through it. The header is read and checked when the
+    reader is created; each call of :meth:`blocks` (or :meth:`runs`, :meth:`scan`) is then one
+    pass over the file that reads it ``read_bytes`` at a time, checks every block (magic, fits in
+    the file, CRC, chunk lengths, event JSON) and stops at the first damage, as specified in
+    ``recordings/FORMAT.md`` §4. Apart from what it yields, a pass holds one read buffer (and
+    one block, if a block is larger).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The recording.
+    salvage : bool, default False
+        After damage, search for the next valid block (its ``IBLK`` magic and CRC) and continue
+        from there; every skipped region is reported as a :class:`Damage`.
+    read_bytes : int, default 4 MiB
+        Bytes read from the file at a time.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The recording.
+    header : dict
+        The header JSON.
+    file_size : int
+        Size of the file when the last pass started (when the reader was created before that).
+        A pass reads no further, so a file still being written is read up to that size.
+    damages : list of Damage
+        The damage met by the last pass (more than one only with ``salvage``).
+    events : list of dict
+        The events met by the last pass, as in :attr:`RawRecording.events` (with
+        ``host_time_s``, and ``stream_offset`` for the events of one stream).
+    n_blocks, unknown_blocks : int
+        Valid blocks, and valid blocks of unknown kinds, met by the last pass.
+    stream_bytes, stream_chunks : dict of int to int
+        Bytes and chunks per stream in the data blocks met by the last pass. Every stream
+        declared in the header is a key, followed by streams found only in blocks, in file
+        order.
+    last_chunk_time_s : dict of int to float
+        Host time of the last chunk of each stream with data [s].
+    max_time_s : float
+        Latest host time of any chunk or event [s], 0.0 if none.
+    complete : bool
+        Whether the last pass ran to the end (its counters then describe the whole file).
+
+    Raises
+    ------
+    RecordingError
+        If the file cannot be opened or its header is damaged (raised when the reader is
+        created); a pass raises it if the file can no longer be opened. Damage after the
+        header never raises.
+
+    Notes
+    -----
+    Passes are sequential: the counters above belong to the pass running or last run. Run
+    parallel passes (e.g. one per stream, merged by time) on separate readers.
+
+    Examples
+    --------
+    >>> reader = BlockReader("run.insrec")  # doctest: +SKIP
+    >>> for item in reader.runs():  # doctest: +SKIP
+    ...     if isinstance(item, StreamRun):
+    ...         pipeline.feed(item.stream_id, item.data, item.chunk_time_s,
+    ...                       chunk_ends=item.chunk_end)
+    >>> reader.damage  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, salvage: bool = False,
+        read_bytes: int = _READ_BYTES,
+    ) -> None:
+        self.path = Path(path)
+        self.salvage = bool(salvage)
+        self.read_bytes = max(int(read_bytes), 64)
+        self.header, self._start, self.file_size = _read_head(self.path)
+        self._declared = [int(s["stream_id"]) for s in self.header["streams"]]
+        self._reset()
+
+    def _reset(self) -> None:
+        self.damages: list[Damage] = []
+        self.events: list[dict[str, Any]] = []
+        self.n_blocks = 0
+        self.unknown_blocks = 0
+        self.stream_bytes: dict[int, int] = dict.fromkeys(self._declared, 0)
+        self.stream_chunks: dict[int, int] = dict.fromkeys(self._declared, 0)
+        self.last_chunk_time_s: dict[int, float] = {}
+        self.max_time_s = 0.0
+        self.complete = False
+
+    # ---- results of a pass -----------------------------------------------------------------
+
+    @property
+    def damage(self) -> Damage | None:
+        """The first damage met by the last pass, None if it read the whole file."""
+        return self.damages[0] if self.damages else None
+
+    @property
+    def stream_ids(self) -> list[int]:
+        """Streams declared in the header or met in data blocks (declared first)."""
+        return list(self.stream_bytes)
+
+    @property
+    def duration_s(self) -> float:
+        """Host time of the last chunk or event of the last pass [s] (see `max_time_s`)."""
+        return self.max_time_s
+
+    @property
+    def skipped_bytes(self) -> int:
+        """Bytes of the file that the last pass did not read because of damage."""
+        return sum(d.bytes_after for d in self.damages)
+
+    @property
+    def start_time(self) -> datetime:
+        """Wall-clock time of host time 0 (from the header)."""
+        return datetime.fromisoformat(self.header["start_time"])
+
+    # ---- passes ----------------------------------------------------------------------------
+
+    def scan(self) -> BlockReader:
+        """Read the whole file once, keeping only the counters, events and damage; return self.
+
+        Every block is checked as by :meth:`blocks`, but no payload is copied.
+        """
+        for _ in self.blocks(stream_ids=()):
+            pass
+        return self
+
+    def blocks(self, stream_ids: Collection[int] | None = None) -> Iterator[Block | Damage]:
+        """Iterate over the blocks in file order: one pass over the file.
+
+        Parameters
+        ----------
+        stream_ids : collection of int, optional
+            Yield only the blocks of these streams (data, events, unknown kinds); the others
+            are still checked and counted. Recording-wide events have stream id 255. Default:
+            every block.
+
+        Yields
+        ------
+        Block or Damage
+            Every valid block, and damage where reading stops (or, with ``salvage``, where
+            bytes are skipped). :attr:`Block.stream_offset` tells where a block falls in its
+            stream's bytes.
+        """
+        self._reset()
+        try:
+            f = open(self.path, "rb")
+        except OSError as exc:
+            raise _open_error(self.path, exc) from None
+        with f:
+            self.file_size = os.fstat(f.fileno()).st_size
+            window = _Window(f, self._start, self.file_size, self.read_bytes)
+            for item in self._scan(window):
+                if isinstance(item, Damage):
+                    self.damages.append(item)
+                    yield item
+                    continue
+                buf, base, (pos, kind, sid, n_chunks, table_start, payload_start, end) = item
+                self.n_blocks += 1
+                offset = self.stream_bytes.get(sid, 0)
+                wanted = stream_ids is None or sid in stream_ids
+                table = np.frombuffer(buf, dtype=_CHUNK_DTYPE, count=n_chunks,
+                                      offset=table_start)
+                times = table["host_time_s"]
+                if kind == KIND_DATA:
+                    self.stream_bytes[sid] = offset + end - payload_start
+                    self.stream_chunks[sid] = self.stream_chunks.get(sid, 0) + n_chunks
+                    if n_chunks:
+                        self.last_chunk_time_s[sid] = float(times[-1])
+                        self.max_time_s = max(self.max_time_s, float(times.max()))
+                elif kind == KIND_EVENT:
+                    record = json.loads(buf[payload_start:end].decode("utf-8"))
+                    record["host_time_s"] = float(times[0])
+                    if sid != EVENT_STREAM_ID:
+                        record["stream_offset"] = offset
+                    self.events.append(record)
+                    self.max_time_s = max(self.max_time_s, record["host_time_s"])
+                else:
+                    self.unknown_blocks += 1
+                if wanted:
+                    yield Block(
+                        offset=base + pos,
+                        kind=kind,
+                        stream_id=sid,
+                        chunk_time_s=times.astype(np.float64),
+                        chunk_end=np.cumsum(table["byte_len"], dtype=np.int64),
+                        payload=buf[payload_start:end],
+                        stream_offset=offset,
+                    )
+            self.complete = True
+
+    def __iter__(self) -> Iterator[Block | Damage]:
+        return self.blocks()
+
+    def runs(
+        self, *, run_bytes: int = _RUN_BYTES, stream_ids: Collection[int] | None = None
+    ) -> Iterator[StreamRun | dict[str, Any] | Damage]:
+        """Iterate over the recording as runs of stream bytes, events and damage: one pass.
+
+        Consecutive data blocks of one stream are joined into a :class:`StreamRun` of about
+        ``run_bytes`` (fewer calls for a consumer such as a decoder). A stream's runs come in
+        its byte order; a run is handed out when it is full, before any event or damage (all
+        pending runs, in the order of their first block) and at the end, so every event comes
+        after the bytes of its stream that precede it in the file (a ``reconnect`` falls at
+        the end of the runs handed out before it).
+
+        Parameters
+        ----------
+        run_bytes : int, default 1 MiB
+            Hand out a stream's run once it holds this many bytes.
+        stream_ids : collection of int, optional
+            Only these streams (and their events; 255 = recording-wide events).
+
+        Yields
+        ------
+        StreamRun, dict or Damage
+            Stream bytes with chunk ends and host times; events (as in :attr:`events`); damage.
+        """
+        pending: dict[int, list[Block]] = {}
+        size: dict[int, int] = {}
+        for item in self.blocks(stream_ids):
+            if isinstance(item, Damage):
+                yield from _flush_runs(pending, size)
+                yield item
+            elif item.kind == KIND_DATA:
+                sid = item.stream_id
+                pending.setdefault(sid, []).append(item)
+                size[sid] = size.get(sid, 0) + len(item.payload)
+                if size[sid] >= run_bytes:
+                    yield _join_run(pending.pop(sid))
+                    del size[sid]
+            elif item.kind == KIND_EVENT:
+                yield from _flush_runs(pending, size)
+                yield self.events[-1]
+        yield from _flush_runs(pending, size)
+
+    # ---- scanning --------------------------------------------------------------------------
+
+    def _scan(self, window: _Window) -> Iterator[tuple[bytes, int, _BlockRef] | Damage]:
+        """Yield ``(buffer, base, ref)`` for every valid block, and the damage met."""
+        pos = self._start
+        while pos < window.size:
+            ref = self._block_at(window, pos)
+            if not isinstance(ref, Damage):
+                yield window.buf, window.base, ref
+                pos = window.base + ref[6]
+                continue
+            if not self.salvage:
+                yield ref
+                return
+            candidate = self._next_valid(window, pos + 1)
+            if candidate is None:
+                yield ref
+                return
+            if ref.code == "truncated":  # a valid block follows, so its length field was corrupt
+                ref = Damage(pos, f"corrupt block header at offset {pos} (its length runs past "
+                             "the next valid block)", ref.bytes_after, "malformed")
+            yield Damage(ref.offset, ref.reason, candidate - pos, ref.code)
+            pos = candidate
+
+    @staticmethod
+    def _block_at(window: _Window, pos: int) -> _BlockRef | Damage:
+        """Check the block at file offset ``pos`` (reading it whole into the window)."""
+        i = window.ensure(pos, _BLOCK_HEAD.size)
+        buf = window.buf
+        if len(buf) - i >= _BLOCK_HEAD.size and buf[i:i + 4] == BLOCK_MAGIC:
+            n_chunks, payload_len = _BLOCK_HEAD.unpack_from(buf, i)[3:5]
+            need = _BLOCK_HEAD.size + n_chunks * _CHUNK_DTYPE.itemsize + payload_len
+            if pos + need <= window.size:
+                i = window.ensure(pos, need)
+                buf = window.buf
+        return _check_block(buf, memoryview(buf), i, base=window.base, size=window.size)
+
+    def _next_valid(self, window: _Window, pos: int) -> int | None:
+        """File offset of the next valid block at or after ``pos``, None if there is none."""
+        while pos < window.size:
+            i = window.ensure(pos, len(BLOCK_MAGIC))
+            k = window.buf.find(BLOCK_MAGIC, i)
+            if k == -1:
+                have = window.base + len(window.buf)
+                if have >= window.size:
+                    return None
+                pos = max(pos + 1, have - len(BLOCK_MAGIC) + 1)
+                continue
+            candidate = window.base + k
+            if not isinstance(self._block_at(window, candidate), Damage):
+                return candidate
+            pos = candidate + 1
+        return None
+
+
+def _join_run(blocks: list[Block]) -> StreamRun:
+    """Join consecutive data blocks of one stream."""
+    first = blocks[0]
+    if len(blocks) == 1:
+        return StreamRun(first.stream_id, first.payload, first.chunk_end, first.chunk_time_s,
+                         first.stream_offset)
+    ends = [b.chunk_end + (b.stream_offset - first.stream_offset) for b in blocks]
+    return StreamRun(
+        first.stream_id,
+        b"".join(b.payload for b in blocks),
+        np.concatenate(ends),
+        np.concatenate([b.chunk_time_s for b in blocks]),
+        first.stream_offset,
+    )
+
+
+def _flush_runs(pending: dict[int, list[Block]], size: dict[int, int]) -> Iterator[StreamRun]:
+    """Hand out every pending run, in the order of their first block."""
+    for sid in list(pending):
+        yield _join_run(pending.pop(sid))
+    size.clear()
 
 
 def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -1080,16 +1458,7 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
         If the file is missing, not a recording, of an unsupported version, or its header is
         damaged.
     """
-    p = Path(path)
-    try:
-        with open(p, "rb") as f:
-            head = f.read(_FILE_HEAD.size)
-            if len(head) == _FILE_HEAD.size and head.startswith(FILE_MAGIC):
-                header_len = _FILE_HEAD.unpack(head)[3]
-                head += f.read(min(header_len, _MAX_HEADER_LEN) + 4)
-    except OSError as exc:
-        raise _open_error(p, exc) from None
-    return _parse_file_header(head, p)[0]
+    return _read_head(Path(path))[0]
 
 
 def read_raw_recording(
@@ -1122,98 +1491,47 @@ def read_raw_recording(
 
     Notes
     -----
-    The whole file is read at once; blocks are checked in a Python loop (a few thousand per
-    hour), chunk tables are parsed with :func:`numpy.frombuffer` and payloads joined with one
-    ``bytes.join`` per stream.
+    All stream bytes are held in memory (about the file size, and twice that while the
+    payloads are joined). For long recordings, process the file block by block with
+    :class:`BlockReader` instead, as analysis, replay and the loader do.
     """
-    p, buf = _read_file(path)
-    header, start = _parse_file_header(buf, p)
-    recording = _collect(p, buf, header, start, salvage=salvage, check_lengths=False)
-    if recording is None:
-        # A block passed its CRC but its chunk lengths do not add up (a writer bug, not
-        # corruption): scan again checking every block, so reading stops at that block.
-        recording = _collect(p, buf, header, start, salvage=salvage, check_lengths=True)
-        assert recording is not None
-    return recording
-
-
-def _collect(
-    p: Path, buf: bytes, header: dict[str, Any], start: int, *, salvage: bool,
-    check_lengths: bool,
-) -> RawRecording | None:
-    """Gather all blocks into a :class:`RawRecording`.
-
-    Returns None if ``check_lengths`` is false and the vectorised check finds a data block whose
-    chunk lengths do not add up to its payload length.
-    """
-    view = memoryview(buf)
-    declared = [s["stream_id"] for s in header["streams"]]
-    tables: dict[int, list[memoryview]] = {sid: [] for sid in declared}
-    payloads: dict[int, list[memoryview]] = {sid: [] for sid in declared}
-    block_n: dict[int, list[int]] = {sid: [] for sid in declared}
-    block_len: dict[int, list[int]] = {sid: [] for sid in declared}
-    stream_bytes: dict[int, int] = dict.fromkeys(declared, 0)
-    events: list[dict[str, Any]] = []
-    damages: list[Damage] = []
-    n_blocks = 0
-    unknown_blocks = 0
-    for item in _scan_blocks(buf, start, salvage=salvage, check_lengths=check_lengths):
-        if isinstance(item, Damage):
-            damages.append(item)
+    reader = BlockReader(path, salvage=salvage)
+    payloads: dict[int, list[bytes]] = {}
+    ends: dict[int, list[np.ndarray]] = {}
+    times: dict[int, list[np.ndarray]] = {}
+    for item in reader.blocks():
+        if isinstance(item, Damage) or item.kind != KIND_DATA:
             continue
-        _, kind, stream_id, n_chunks, table_start, payload_start, end = item
-        n_blocks += 1
-        if kind == KIND_DATA:
-            if stream_id not in tables:
-                tables[stream_id], payloads[stream_id] = [], []
-                block_n[stream_id], block_len[stream_id] = [], []
-            tables[stream_id].append(view[table_start:payload_start])
-            payloads[stream_id].append(view[payload_start:end])
-            block_n[stream_id].append(n_chunks)
-            block_len[stream_id].append(end - payload_start)
-            stream_bytes[stream_id] = stream_bytes.get(stream_id, 0) + end - payload_start
-        elif kind == KIND_EVENT:
-            record = json.loads(view[payload_start:end].tobytes().decode("utf-8"))
-            (record["host_time_s"],) = _F64.unpack_from(buf, table_start)
-            if stream_id != EVENT_STREAM_ID:
-                record["stream_offset"] = stream_bytes.get(stream_id, 0)
-            events.append(record)
-        else:
-            unknown_blocks += 1
-
+        sid = item.stream_id
+        payloads.setdefault(sid, []).append(item.payload)
+        ends.setdefault(sid, []).append(item.chunk_end + item.stream_offset)
+        times.setdefault(sid, []).append(item.chunk_time_s)
     streams = {}
-    for sid, parts in tables.items():
-        table = np.frombuffer(b"".join(parts), dtype=_CHUNK_DTYPE)
-        chunk_end = np.cumsum(table["byte_len"], dtype=np.int64)
-        if not check_lengths and parts:
-            # Payload length of every block from the chunk table, all blocks at once.
-            ends = np.concatenate(([0], chunk_end))[np.cumsum(block_n[sid])]
-            if not np.array_equal(np.diff(ends, prepend=0), block_len[sid]):
-                return None
+    for sid in reader.stream_ids:
         streams[sid] = RawStream(
             stream_id=sid,
-            data=b"".join(payloads[sid]),
-            chunk_end=chunk_end,
-            chunk_time_s=table["host_time_s"].astype(np.float64),
+            data=b"".join(payloads.pop(sid, [])),
+            chunk_end=np.concatenate(ends.get(sid) or [np.zeros(0, np.int64)]),
+            chunk_time_s=np.concatenate(times.get(sid) or [np.zeros(0, np.float64)]),
         )
     return RawRecording(
-        path=p, header=header, streams=streams, events=events,
-        damage=damages[0] if damages else None, file_size=len(buf), damages=damages,
-        n_blocks=n_blocks, unknown_blocks=unknown_blocks,
+        path=reader.path, header=reader.header, streams=streams, events=reader.events,
+        damage=reader.damage, file_size=reader.file_size, damages=reader.damages,
+        n_blocks=reader.n_blocks, unknown_blocks=reader.unknown_blocks,
     )
 
 
 def iter_blocks(
     path: str | os.PathLike[str], *, salvage: bool = False
 ) -> Iterator[Block | Damage]:
-    """Iterate over the blocks of a recording in file order, for replay.
+    """Iterate over the blocks of a recording in file order, in bounded memory.
 
     The header is read (and checked) when this function is called; the returned iterator then
-    yields a :class:`Block` for every valid block and a :class:`Damage` where reading stops
-    (or, with ``salvage``, where bytes are skipped). Blocks of different streams interleave in
-    file order, which the writer keeps close to time order (each flush writes its blocks sorted
-    by their first chunk time); a replay needing exact order merges the chunks by
-    ``chunk_time_s``.
+    reads the file a few MiB at a time and yields a :class:`Block` for every valid block and a
+    :class:`Damage` where reading stops (or, with ``salvage``, where bytes are skipped). Blocks
+    of different streams interleave in file order, which the writer keeps close to time order
+    (each flush writes its blocks sorted by their first chunk time); a replay needing exact
+    order merges the chunks by ``chunk_time_s``. Same as ``BlockReader(path).blocks()``.
 
     Parameters
     ----------
@@ -1233,23 +1551,4 @@ def iter_blocks(
         If the file cannot be opened or its header is damaged (raised by this call, before
         iteration starts).
     """
-    p, buf = _read_file(path)
-    _, start = _parse_file_header(buf, p)
-    return _iter_blocks(buf, start, salvage=salvage)
-
-
-def _iter_blocks(buf: bytes, start: int, *, salvage: bool) -> Iterator[Block | Damage]:
-    for item in _scan_blocks(buf, start, salvage=salvage):
-        if isinstance(item, Damage):
-            yield item
-            continue
-        offset, kind, stream_id, n_chunks, table_start, payload_start, end = item
-        table = np.frombuffer(buf, dtype=_CHUNK_DTYPE, count=n_chunks, offset=table_start)
-        yield Block(
-            offset=offset,
-            kind=kind,
-            stream_id=stream_id,
-            chunk_time_s=np.ascontiguousarray(table["host_time_s"], dtype=np.float64),
-            chunk_end=np.cumsum(table["byte_len"], dtype=np.int64),
-            payload=buf[payload_start:end],
-        )
+    return BlockReader(path, salvage=salvage).blocks()

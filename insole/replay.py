@@ -20,7 +20,7 @@ import numpy as np
 
 from .analysis import summarise_session
 from .core.pipeline import Pipeline, StepRecord
-from .recording import RawRecording, read_raw_recording
+from .recording import KIND_DATA, Block, BlockReader, RawRecording
 from .report_text import print_summary
 
 __all__ = ["ReplayTick", "iter_replay", "replay_to_terminal"]
@@ -51,7 +51,7 @@ class ReplayTick:
 
 
 def iter_replay(
-    source: str | os.PathLike[str] | RawRecording,
+    source: str | os.PathLike[str] | BlockReader | RawRecording,
     *,
     speed: float = 1.0,
     window_s: float = 0.05,
@@ -62,8 +62,9 @@ def iter_replay(
 
     Parameters
     ----------
-    source : path-like or RawRecording
-        The recording.
+    source : path-like, BlockReader or RawRecording
+        The recording. A file is read block by block (one pass per stream, plus one to find
+        the end), so memory does not grow with its length.
     speed : float
         Pace factor; ``math.inf`` replays as fast as possible (in 1 s windows).
     window_s : float
@@ -76,26 +77,30 @@ def iter_replay(
     ReplayTick
         One per window that holds data, and a final one (``last=True``).
     """
-    raw = source if isinstance(source, RawRecording) else read_raw_recording(source)
-    times = {sid: s.chunk_time_s for sid, s in raw.streams.items()}
-    ends = {sid: s.chunk_end for sid, s in raw.streams.items()}
-    last = max((float(t[-1]) for t in times.values() if len(t)), default=0.0)
+    if isinstance(source, RawRecording):
+        cursors = {
+            sid: _Cursor(iter([(s.data, s.chunk_end, s.chunk_time_s)]))
+            for sid, s in source.streams.items()
+        }
+        lasts = [float(s.chunk_time_s[-1]) for s in source.streams.values() if s.n_chunks]
+    else:
+        reader = source if isinstance(source, BlockReader) else BlockReader(source)
+        if not reader.complete:
+            reader.scan()
+        cursors = {sid: _Cursor(_stream_blocks(reader, sid)) for sid in reader.stream_ids}
+        lasts = list(reader.last_chunk_time_s.values())
+    last = max(lasts, default=0.0)
     if math.isinf(speed):
         window_s = max(window_s, 1.0)
     start = clock()
-    pos = dict.fromkeys(raw.streams, 0)
     n_windows = int(last // window_s) + 1
     for w in range(n_windows):
         final = w == n_windows - 1
         tick = ReplayTick(time_s=last if final else (w + 1) * window_s, last=final)
-        for sid, stream in raw.streams.items():
-            upto = len(times[sid]) if final else int(np.searchsorted(times[sid], tick.time_s))
-            if upto > pos[sid]:
-                a = int(ends[sid][pos[sid] - 1]) if pos[sid] else 0
-                tick.data[sid] = stream.data[a : int(ends[sid][upto - 1])]
-                tick.chunk_ends[sid] = ends[sid][pos[sid] : upto] - a
-                tick.chunk_times[sid] = times[sid][pos[sid] : upto]
-                pos[sid] = upto
+        for sid, cursor in cursors.items():
+            got = cursor.take_until(tick.time_s, final=final)
+            if got is not None:
+                tick.data[sid], tick.chunk_ends[sid], tick.chunk_times[sid] = got
         if not tick.data and not final:
             continue
         if not math.isinf(speed):
@@ -103,6 +108,58 @@ def iter_replay(
             if delay > 0:
                 sleep(delay)
         yield tick
+
+
+_Piece = tuple[bytes, np.ndarray, np.ndarray]  # bytes, chunk ends in them, chunk host times
+
+
+def _stream_blocks(reader: BlockReader, stream_id: int) -> Iterator[_Piece]:
+    """The data blocks of one stream, read by a pass of their own (bounded memory)."""
+    own = BlockReader(reader.path, salvage=reader.salvage, read_bytes=reader.read_bytes)
+    for block in own.blocks(stream_ids=(stream_id,)):
+        if isinstance(block, Block) and block.kind == KIND_DATA:
+            yield block.payload, block.chunk_end, block.chunk_time_s
+
+
+class _Cursor:
+    """Hands out one stream's chunks up to a time, from its pieces in order."""
+
+    def __init__(self, pieces: Iterator[_Piece]) -> None:
+        self._pieces = pieces
+        self._cur: _Piece | None = None
+        self._pos = 0  # chunks of the current piece handed out
+
+    def take_until(self, time_s: float, *, final: bool) -> _Piece | None:
+        """Join the chunks received before ``time_s`` (all that are left if ``final``)."""
+        parts: list[bytes] = []
+        ends: list[np.ndarray] = []
+        times: list[np.ndarray] = []
+        total = 0
+        while True:
+            if self._cur is None:
+                self._cur = next(self._pieces, None)
+                self._pos = 0
+                if self._cur is None:
+                    break
+            data, chunk_end, chunk_time = self._cur
+            pos = self._pos
+            upto = len(chunk_time) if final else int(np.searchsorted(chunk_time, time_s))
+            if upto > pos:
+                a = int(chunk_end[pos - 1]) if pos else 0
+                b = int(chunk_end[upto - 1])
+                parts.append(data[a:b])
+                ends.append(chunk_end[pos:upto] - a + total)
+                times.append(chunk_time[pos:upto])
+                total += b - a
+                self._pos = upto
+            if self._pos < len(chunk_time):
+                break  # the rest of this piece is later
+            self._cur = None
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0], ends[0], times[0]
+        return b"".join(parts), np.concatenate(ends), np.concatenate(times)
 
 
 class _Status:
@@ -161,18 +218,18 @@ def replay_to_terminal(
     dict
         The session summary.
     """
-    raw = read_raw_recording(path)
-    if raw.damage is not None:
+    reader = BlockReader(path).scan()
+    if reader.damage is not None:
         print(
-            f"note: {path}: {raw.damage.reason} (at byte {raw.damage.offset}); "
+            f"note: {path}: {reader.damage.reason} (at byte {reader.damage.offset}); "
             "replaying what precedes it",
             file=out,
         )
-    pipe = Pipeline(raw.header)
+    pipe = Pipeline(reader.header)
     status = _Status()
     records: list[StepRecord] = []
     next_print = every_s
-    for tick in iter_replay(raw, speed=speed, window_s=0.05):
+    for tick in iter_replay(reader, speed=speed, window_s=0.05):
         for sid, data in tick.data.items():
             update = pipe.feed(
                 sid, data, tick.chunk_times[sid], chunk_ends=tick.chunk_ends[sid]
@@ -190,9 +247,11 @@ def replay_to_terminal(
         while tick.time_s >= next_print:
             print(status.line(next_print, pipe), file=out, flush=True)
             next_print += every_s
-    if next_print - every_s < raw.duration_s - 0.5 * every_s:
-        print(status.line(raw.duration_s, pipe), file=out)
-    _, result = summarise_session(pipe, records, raw.header, damage=raw.damage, path=raw.path)
+    if next_print - every_s < reader.duration_s - 0.5 * every_s:
+        print(status.line(reader.duration_s, pipe), file=out)
+    _, result = summarise_session(
+        pipe, records, reader.header, damage=reader.damage, path=reader.path
+    )
     if summary:
         print(file=out)
         print_summary(result, out=out)

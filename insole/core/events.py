@@ -62,7 +62,6 @@ from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import signal
 
 try:  # pragma: no cover - errors.py is owned by another module; keep working without it
     from insole.errors import InsoleError as _ErrorBase
@@ -267,7 +266,7 @@ def detect_contacts(
     impact_prominence_fraction: float = 0.05,
     lowpass_hz: float | None = None,
     floor_sd_k: float = 3.0,
-    floor_fraction: float = 0.02,
+    floor_fraction: float = 0.03,
     valley_fraction: float = 0.25,
     min_valley_s: float = 0.04,
     split_factor: float = 1.6,
@@ -328,10 +327,12 @@ def detect_contacts(
         The heel strike is where the rise leaves the swing's noise floor: the swing level plus
         ``max(floor_sd_k`` × the swing noise SD, ``floor_fraction`` × the range``)``. 3 SD of
         the baseline is the usual onset criterion (Hodges & Bui 1996).
-    floor_fraction : float, default 0.02
+    floor_fraction : float, default 0.03
         Least height of the noise floor above the swing level, as a fraction of the
-        swing-to-loaded range: force-plate practice puts contact at 10-50 N (Blades et al.
-        2023), 0.5-2.5 % of a 2 kN running peak.
+        swing-to-loaded range. Force-plate practice puts contact at 10-50 N (Blades et al.
+        2023), 0.5-3 % of a 1.7-2 kN running range; the upper end keeps the slow upward creep
+        of footswitch swings (1-2 % of the range in the 0.1 s before contact, PhysioNet
+        gaitndd) below the floor.
     valley_fraction : float, default 0.25
         A contact much longer than usual is re-cut where the force falls below the swing level
         plus this fraction of the range (a partly unloaded step in a turn). Walking stance dips
@@ -413,6 +414,10 @@ class _OpenContact:
     floor_n: float = math.nan  # noise floor of the swing before: base + max(k SD, fraction)
     t_floor: float = math.nan  # where the rise leaves the noise floor (fractional index)
     noise_n: float = 0.0  # robust SD of the swing noise before the contact
+    margin_n: float = 0.0  # height of the noise floor above the swing level
+    #: Lost samples between the last sample at the floor and the on-crossing: (last sample at
+    #: the floor, first sample seen after the loss).
+    gap: tuple[float, float] | None = None
     t_hs: float | None = None  # heel strike once certain (emitted early)
     emitted: bool = False  # already reported (a contact that ended in standing)
     scan: int = 0  # where the search for the early heel strike's edge goes on
@@ -497,7 +502,7 @@ class ContactDetector:
         impact_prominence_fraction: float = 0.05,
         lowpass_hz: float | None = None,
         floor_sd_k: float = 3.0,
-        floor_fraction: float = 0.02,
+        floor_fraction: float = 0.03,
         valley_fraction: float = 0.25,
         min_valley_s: float = 0.04,
         split_factor: float = 1.6,
@@ -552,6 +557,8 @@ class ContactDetector:
         self._last_finite = math.nan
         self._delay_samples = 0.0
         if self.lowpass_hz is not None:
+            from scipy import signal  # only for the optional filter: slow to import
+
             self._sos = signal.butter(2, self.lowpass_hz, fs=fs, output="sos")
             b, a = signal.sos2tf(self._sos)
             # Group delay near DC, where most of a contact's energy is (about 1 % of cut-off).
@@ -578,6 +585,7 @@ class ContactDetector:
         self._edge_post_n = max(4, round(_EDGE_POST_S * fs))
         self._durations: deque[int] = deque(maxlen=_DURATION_HISTORY)
         self._valley_n = max(1, round(self.min_valley_s * fs))
+        self._certain_n = max(1, round(_CERTAIN_S * fs))
         self._noise_n = max(8, round(_NOISE_WINDOW_S * fs))
         #: Heel strikes emitted as soon as certain (see `pop_heel_strikes`).
         self._early: list[float] = []
@@ -697,6 +705,8 @@ class ContactDetector:
         """Apply the optional causal low-pass, carrying its state across chunks."""
         if self._sos is None:
             return chunk
+        from scipy import signal
+
         finite = np.isfinite(chunk)
         if not finite.all():  # hold the last finite value: a NaN would poison the IIR state
             held = np.where(finite, np.arange(chunk.size), -1)
@@ -791,6 +801,23 @@ class ContactDetector:
             width *= 2
         return -1
 
+    def _first_at_or_above(self, start: int, stop: int, level: float) -> int:
+        """First absolute index i in [start, stop) with ``x[i] >= level``, or -1.
+
+        Searched in growing windows, so the cost is proportional to the distance searched.
+        """
+        width = _SEARCH_WINDOW
+        i = start
+        while i < stop:
+            end = min(stop, i + width)
+            hits = self._x(i, end) >= level
+            k = int(np.argmax(hits))
+            if hits[k]:
+                return i + k
+            i = end
+            width *= 2
+        return -1
+
     def _next_check(self, cur: _OpenContact) -> int:
         """Sample index of the next stuck-contact check of ``cur``."""
         return cur.on_index + self._max_contact_n + cur.checks * self._bootstrap_n
@@ -812,11 +839,11 @@ class ContactDetector:
                 continue
             cur = self._open
             assert cur is not None
-            if cur.t_hs is None and not cur.drop:
-                self._early_heel_strike(cur, n_end if cur.off_index is None else cur.off_index)
             if cur.off_index is None:
                 check = self._next_check(cur)
                 k = self._first_crossing(self._pos, min(n_end, check), cur.off_n, rising=False)
+                if cur.t_hs is None and not cur.drop:  # its edge, up to where it may end
+                    self._early_heel_strike(cur, k if k >= 0 else min(n_end, check))
                 if k < 0:
                     if n_end >= check:
                         out += self._check_stuck(cur, check)
@@ -836,6 +863,14 @@ class ContactDetector:
             k = cur.off_index
             look_end = k + self._bridge_n  # a rise above `on` before this index bridges the dip
             m = self._first_crossing(self._pos, min(look_end, n_end), cur.on_n, rising=True)
+            if m >= 0 and not cur.drop and not cur.emitted and self._scuff(cur, k):
+                # A light touch that fell back before the real contact (a toe scuffing in
+                # swing): not a step, and not the start of the one that follows.
+                if cur.t_hs is not None:
+                    self.retracted_heel_strikes_ += 1
+                self._open_contact(m)
+                self._pos = m + 1
+                continue
             if m >= 0:  # shorter than the refractory period / minimum swing: same contact
                 cur.off_index = None
                 self._pos = m + 1
@@ -869,6 +904,20 @@ class ContactDetector:
         out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in self._early]
         self._early.clear()
         return out
+
+    def _scuff(self, cur: _OpenContact, k: int) -> bool:
+        """True if the contact [cur.on_index, k) never loaded above the middle of the range.
+
+        Called when the force falls below the off-threshold and rises again within the
+        look-ahead: a weight-bearing contact loads far above half the usual range; a touch
+        that does not and falls back is a toe scuffing the ground in swing (common in
+        Huntington's disease), not the initial contact of the step that follows.
+        """
+        mid = self._low + 0.5 * (self._high - self._low)
+        seg = self._x(cur.on_index, k)
+        if not np.isfinite(seg).any():
+            return False
+        return not bool(np.nanmax(seg) >= mid)
 
     def _is_long(self, n_samples: int) -> bool:
         """True if a contact of ``n_samples`` is much longer than the recent ones."""
@@ -917,51 +966,107 @@ class ContactDetector:
         return out
 
     def _early_heel_strike(self, cur: _OpenContact, stop: int) -> None:
-        """Fix the heel strike of ``cur`` once certain (see `pop_heel_strikes`)."""
+        """Fix the heel strike of ``cur`` once certain (see `pop_heel_strikes`).
+
+        Certain means: the samples up to the first one at ``edge_fraction`` of the range, or
+        ``_CERTAIN_S`` after the on-crossing if that comes first, are all seen. ``stop`` bounds
+        the search (the contact may end there).
+        """
+        if not self.extrapolate:
+            return
         upper = self._low + self.edge_fraction * (self._high - self._low)
-        if not upper > cur.on_n or not self.extrapolate:
-            return
         j = cur.on_index
+        c_end = j + self._certain_n
         start = max(cur.scan, j)
-        x = self._x(start, stop)
-        hits = np.flatnonzero(x >= upper)
-        if hits.size == 0:
-            cur.scan = max(start, stop)
-            return
-        u = start + int(hits[0])
+        u: int | None = -1
+        if upper > cur.on_n:
+            u = self._first_at_or_above(start, min(stop, c_end + 1), upper)
+        if u is None or u < 0:
+            if min(stop, self._n_seen) <= c_end:
+                cur.scan = max(start, min(stop, c_end + 1))
+                return  # not yet certain
+            u = None
         cur.scan = self._n_seen + self._max_contact_n  # decided: never look again
-        if not self._edge_seen(cur, u + 1) or u - j < 1:
-            return
-        t_hs = self._rising_edge(cur, u, upper)
+        if not self._edge_seen(cur, (c_end if u is None else u) + 1):
+            return  # lost samples on the edge: placed at the contact's end
+        t_hs = self._rising_edge(cur, u)
         if t_hs <= self._track_start:
             return  # began before the data: dropped at close
         cur.t_hs = t_hs
         self._early.append(t_hs)
 
-    def _rising_edge(self, cur: _OpenContact, u: int, upper: float) -> float:
-        """Heel strike of a contact whose edge is seen whole up to ``u`` (first ≥ ``upper``).
+    def _upper_index(self, cur: _OpenContact, stop: int) -> int | None:
+        """First sample at ``edge_fraction`` of the range within the certainty window."""
+        upper = self._low + self.edge_fraction * (self._high - self._low)
+        if not upper > cur.on_n:
+            return None
+        end = min(stop, cur.on_index + self._certain_n + 1)
+        u = self._first_at_or_above(cur.on_index, end, upper)
+        return None if u < 0 else u
+
+    def _rising_edge(self, cur: _OpenContact, u: int | None) -> float:
+        """Heel strike of a contact whose edge is seen whole.
 
         The initial contact is where the rise leaves the swing's noise floor
-        (``cur.t_floor``). The line along the edge (the mean of the chord through the
-        on-threshold and ``upper`` crossings and the tangent at the on-crossing, back to the
-        swing level) only bounds it: where the noise floor sits high above a steep edge, the
-        line reaches the swing level first.
+        (``cur.t_floor``). Where the edge is steep (``u``, its first sample at
+        ``edge_fraction`` of the range, comes within ``_CERTAIN_S`` of the on-crossing), the
+        line along it (the mean of the chord through the on-threshold and ``edge_fraction``
+        crossings and the tangent at the on-crossing, back to the swing level) bounds it: a
+        noise floor high above a steep edge is reached after the edge's foot. On slow edges the
+        line lands late (Blades et al. 2023; the running force plate) and is not used.
         """
         j = cur.on_index
         on, base = cur.on_n, cur.base_n
         x0, x1 = float(self._x(j - 1, j)[0]), float(self._x(j, j + 1)[0])
         t_on = _interpolate(j - 1, x0, x1, on)
         t_hs = cur.t_floor if math.isfinite(cur.t_floor) else t_on
-        xu0, xu1 = float(self._x(u - 1, u)[0]), float(self._x(u, u + 1)[0])
-        t_up = _interpolate(u - 1, xu0, xu1, upper)
-        if t_up > t_on and on > base:
-            chord = (upper - on) / (t_up - t_on)
-            t_line = t_on - (on - base) / chord
-            tangent = x1 - x0
-            if tangent >= 0.5 * chord:
-                t_line = 0.5 * (t_line + t_on - (on - base) / tangent)
-            t_hs = min(t_hs, t_line)
-        return min(max(t_hs, float(cur.earliest_index)), t_on)
+        t_line = math.nan
+        if u is not None and u > j:
+            upper = self._low + self.edge_fraction * (self._high - self._low)
+            xu0, xu1 = float(self._x(u - 1, u)[0]), float(self._x(u, u + 1)[0])
+            t_up = _interpolate(u - 1, xu0, xu1, upper)
+            if t_up > t_on and on > base:
+                chord = (upper - on) / (t_up - t_on)
+                t_line = t_on - (on - base) / chord
+                tangent = x1 - x0
+                if tangent >= 0.5 * chord:
+                    t_line = 0.5 * (t_line + t_on - (on - base) / tangent)
+                # The line never reaches back past the last swing sample at the local level.
+                t_hs = min(t_hs, max(t_line, float(cur.earliest_index)))
+        if cur.gap is not None:
+            # The rise left the floor somewhere in lost samples: the edge's line, or else the
+            # first sample seen after the loss, within the loss. (Contacts after the first
+            # few are placed by matching recent whole edges instead: `_match_edge`.)
+            a, b = cur.gap
+            t_hs = min(max(t_line if math.isfinite(t_line) else b, a), b)
+        if cur.t_floor < cur.swing_lo and cur.swing_lo <= self._track_start:
+            return float(self._track_start)  # rising already at the first sample: dropped
+        t_hs = min(max(t_hs, float(cur.earliest_index)), t_on)
+        released = self._released(cur, j + self._certain_n if u is None else u)
+        return t_hs if released is None else released
+
+    def _released(self, cur: _OpenContact, u: int) -> float | None:
+        """Initial contact after a light touch that was released before the main rise.
+
+        Between the on-crossing and the first sample at ``edge_fraction`` of the range (``u``),
+        a touch that fell back by more than half its height above the swing floor (a toe
+        scuffing the ground in swing) is not the initial contact of this step: the heel strike
+        is where the main rise leaves that valley's floor (its minimum plus the noise margin).
+        A first phase that stays up (a plateau before the main rise, as in some ALS strikes)
+        falls back less and stays the initial contact. Returns None without such a valley.
+        """
+        seg = self._x(cur.on_index, u + 1)
+        runmax = np.maximum.accumulate(seg)
+        drop = runmax - seg
+        v = int(np.argmax(drop))
+        margin = cur.margin_n
+        height = float(runmax[v]) - (cur.floor_n - margin)
+        if not (drop[v] > 0.5 * height and drop[v] > margin):
+            return None
+        floor = float(seg[v]) + margin
+        leave = np.flatnonzero(seg[v:] > floor)
+        r = v + (int(leave[0]) if leave.size else 0)  # first sample above, relative
+        return cur.on_index + _crossing(r - 1, float(seg[r - 1]), float(seg[r]), floor)
 
     def _check_stuck(self, cur: _OpenContact, check: int) -> list[Contact]:
         """Handle a contact still loaded at ``check`` (``max_contact_s``, then every window).
@@ -982,7 +1087,10 @@ class ContactDetector:
                 out += self._emit_pieces(cur, valleys, None, None)
                 return out
         cur.checks += 1
-        low, high = self._window_levels(max(check - self._bootstrap_n, cur.on_index), check)
+        # The levels of the last window, without the contact's own rise: a wearer who steps
+        # and stands is not a stuck detector.
+        settled = cur.on_index + self._bridge_n
+        low, high = self._window_levels(max(check - self._bootstrap_n, settled), check)
         if high - low >= 0.5 * (self._high - self._low):
             cur.drop = True
             self._peaks.clear()
@@ -1006,44 +1114,32 @@ class ContactDetector:
         """Cut ``cur`` at ``valleys``; emit every piece before the last valley.
 
         Each valley ends the step before it where the fall reaches the valley's floor (its
-        minimum plus the usual noise margin) and starts the next where the rise leaves it.
-        With ``k`` given (the contact's toe-off candidate), the last piece is emitted too;
-        otherwise it stays open as ``cur``.
+        minimum plus the usual noise margin); the stretch from the valley's minimum to its end
+        is the swing before the next step, which starts like any contact (its heel strike
+        where the rise leaves that swing's noise floor). With ``k`` given (the contact's
+        toe-off candidate), the last piece is emitted too; otherwise it stays open as the
+        contact in progress.
         """
         out: list[Contact] = []
+        opened = self._open
         margin = max(self.floor_sd_k * cur.noise_n, self.floor_fraction * (self._high - self._low))
         piece = cur
         for a, b, m in valleys:
-            x = self._x(a - 1, b + 1)  # x[i] is sample a - 1 + i
-            floor = float(x[m - a + 1]) + margin
-            seg = x[: m - a + 2]
-            reach = np.flatnonzero(seg <= floor)
-            i = int(reach[0]) if reach.size else m - a + 1
-            t_to = a - 1 + _crossing(i - 1, float(x[i - 1]), float(x[i]), floor) if i else a - 1
-            rest = x[m - a + 1 :]
-            leave = np.flatnonzero(rest > floor)
-            i2 = (m + int(leave[0])) if leave.size else b
-            xa, xb = float(self._x(i2 - 1, i2)[0]), float(self._x(i2, i2 + 1)[0])
-            t_hs_next = _crossing(i2 - 1, xa, xb, floor)
+            x = self._x(a - 1, m + 1)  # x[i] is sample a - 1 + i
+            floor = float(x[-1]) + margin
+            reach = np.flatnonzero(x <= floor)
+            i = int(reach[0]) if reach.size else x.size - 1
+            t_to = a - 1 + (_crossing(i - 1, float(x[i - 1]), float(x[i]), floor) if i else 0.0)
             c = self._finish(piece, a, m + 1, None, t_to=float(t_to))
             if c is not None:
                 out.append(c)
-            nxt = _OpenContact(
-                b,
-                cur.on_n,
-                cur.off_n,
-                cur.level_n,
-                float(x[m - a + 1]),
-                m,
-                False,
-                swing_lo=m,
-                floor_n=floor,
-                t_floor=t_hs_next,
-                noise_n=cur.noise_n,
-                t_hs=t_hs_next,
-            )
-            self._early.append(t_hs_next)
-            piece = nxt
+            saved = self._swing_start
+            self._swing_start = m
+            self._open_contact(b)  # the next step, after the swing [m, b)
+            self._swing_start = saved
+            assert self._open is not None
+            piece = self._open
+        self._open = opened
         if k is not None and look_end is not None:
             c = self._finish(piece, k, look_end, None)
             if c is not None:
@@ -1066,6 +1162,7 @@ class ContactDetector:
         swing = self._x(lo, j)
         finite = swing[np.isfinite(swing)]
         noise = 0.0
+        slope, t_ref = 0.0, float(j)
         if finite.size:
             level = _median(finite)  # the whole swing: sets the off-threshold
             pre = swing[-self._bridge_n :]
@@ -1075,20 +1172,50 @@ class ContactDetector:
                 base = min(base, self._low)
             at_base = np.flatnonzero(swing <= base)
             earliest = lo + int(at_base[-1]) if at_base.size else lo
-            noise = _noise_sd(swing[-self._noise_n :])
+            recent = swing[-self._noise_n :]
+            noise = _noise_sd(recent)
+            recent = recent[np.isfinite(recent)]
+            floor_base = _median(recent) if recent.size else base
+            # The swing level under the noise floor: a robust line through the swing (the
+            # medians of its two halves, not falling), from the end of the previous push-off
+            # to 0.1 s before the on-crossing, continued to the contact. The swings of some
+            # footswitches creep upwards; a light first touch (tens of ms before the main rise)
+            # is left out of the line.
+            w_lo = max(lo, self._swing_start + self._bridge_n, j - self._noise_n)
+            w_hi = j - self._bridge_n
+            if w_hi - w_lo >= 6:
+                wv = self._x(w_lo, w_hi)
+                ok = np.isfinite(wv)
+                vals = wv[ok]
+                if vals.size >= 6:
+                    idx = np.arange(w_lo, w_hi, dtype=np.float64)[ok]
+                    h = vals.size // 2
+                    m1, m2 = _median(vals[:h]), _median(vals[h:])
+                    c1, c2 = _median(idx[:h]), _median(idx[h:])
+                    slope = max((m2 - m1) / (c2 - c1), 0.0)
+                    floor_base, t_ref = m2, c2
+            if swing.size < self._bridge_n:  # only right after a start: maybe a rising edge
+                floor_base = min(floor_base, self._low)
         else:
-            level = base = self._low
+            level = base = floor_base = self._low
             earliest = lo
         off = min(level + self._off_frac * (self._high - level), self._on)
-        floor = base + max(self.floor_sd_k * noise, self.floor_fraction * (self._high - self._low))
-        floor = min(floor, 0.5 * (base + self._on))  # stays below the on-threshold
+        margin = max(self.floor_sd_k * noise, self.floor_fraction * (self._high - self._low))
         x = self._x(lo, j + 1)
-        below = np.flatnonzero(x[:-1] <= floor)
+        floor_line = floor_base + margin + slope * (np.arange(lo, j + 1) - t_ref)
+        cap = 0.5 * (floor_base + slope * (j - t_ref) + self._on)  # stays below the on-threshold
+        np.minimum(floor_line, cap, out=floor_line)
+        below = np.flatnonzero(x[:-1] <= floor_line[:-1])
+        floor = float(floor_line[-1])
+        gap: tuple[float, float] | None = None
         if below.size:
             i = int(below[-1])
-            t_floor = lo + _crossing(i, float(x[i]), float(x[i + 1]), floor)
-        else:
-            t_floor = float(lo)
+            t_floor = lo + _crossing(i, float(x[i]), float(x[i + 1]), float(floor_line[i]))
+            lost = np.flatnonzero(np.isnan(x[i + 1 :]))
+            if lost.size:  # the floor crossing may be hidden in lost samples after sample i
+                gap = (float(lo + i), float(lo + i + 1 + int(lost[-1]) + 1))
+        else:  # the rise began before the swing searched (at the start: before the data)
+            t_floor = float(lo) - 1.0
         self._open = _OpenContact(
             j,
             self._on,
@@ -1101,6 +1228,8 @@ class ContactDetector:
             floor_n=floor,
             t_floor=t_floor,
             noise_n=noise,
+            margin_n=margin,
+            gap=gap,
         )
         self._state = "contact"
 
@@ -1180,11 +1309,8 @@ class ContactDetector:
         if self.extrapolate:
             if cur.t_hs is not None:
                 t_hs = cur.t_hs
-            elif edge:
-                u = int(np.flatnonzero(body[: peak_rel + 1] >= upper)[0])
-                t_hs = self._rising_edge(cur, j + u, upper) if u >= 1 else t_hs
             else:
-                t_hs = min(max(cur.t_floor, float(cur.earliest_index)), t_on)
+                t_hs = self._rising_edge(cur, self._upper_index(cur, k))
             if edge:
                 u = int(np.flatnonzero(body[: peak_rel + 1] >= upper)[0])
                 up_seen = u >= 1 and bool(np.isfinite(x[u]))
@@ -1277,9 +1403,11 @@ class ContactDetector:
         """Toe-off: where the fall reaches the noise floor of the swing after the contact.
 
         Symmetric to the heel strike: the first sample at or below ``post_level + max(k · SD,
-        fraction · range)`` after the off-crossing, interpolated; the line along the falling
-        edge (through the off-threshold crossing and twice its height, on to the swing level)
-        only bounds it from below, where the floor sits high above a steep edge.
+        fraction · range)`` after the off-crossing, interpolated; on a steep fall (from
+        ``edge_fraction`` of the range to the off-threshold within ``_CERTAIN_S``, as for the
+        heel strike) the line along the falling
+        edge, on to the swing level, bounds it from below, where the floor sits high above a
+        steep edge. On a slow, concave push-off tail the line lands early and is not used.
         """
         j = cur.on_index
         n_samples = k - j
@@ -1301,7 +1429,12 @@ class ContactDetector:
         if peak_n >= second > off:
             d2 = peak_rel + int(np.flatnonzero(body[peak_rel:] >= second)[-1])
             t2 = _interpolate(j + d2, x[d2 + 1], x[d2 + 2], second)
-            if t_off > t2 and off > post_level:
+            upper = self._low + self.edge_fraction * (self._high - self._low)
+            high_part = np.flatnonzero(body[peak_rel:] >= upper)
+            steep = bool(high_part.size) and k - (j + peak_rel + int(high_part[-1])) <= (
+                self._certain_n
+            )
+            if t_off > t2 and off > post_level and steep:
                 t_line = t_off + (t_off - t2) * (off - post_level) / (second - off)
                 t_to = max(t_to, t_line)
         reached = np.flatnonzero(x[n_samples + 1 :] <= post_level)
@@ -1370,17 +1503,15 @@ class ContactDetector:
         if body.size < 3 or not np.all(np.isfinite(body)):
             return None
         min_width = max(2.0, _IMPACT_MIN_WIDTH_S * float(self.sampling_rate_hz))
-        peaks, _ = signal.find_peaks(
-            body, prominence=self.impact_prominence_fraction * abs(peak_n), width=min_width
-        )
-        if peaks.size < 2:
+        peaks = _find_peaks(body.tolist(), self.impact_prominence_fraction * abs(peak_n), min_width)
+        if len(peaks) < 2:
             return None  # an impact peak needs a later, larger main peak
         limit = t_hs + self.impact_window_fraction * (t_to - t_hs)
-        main = int(peaks[np.argmax(body[peaks])])  # the main (largest) peak
-        inside = peaks[(peaks < main) & ((j + peaks) <= limit)]
-        if inside.size == 0:
+        main = max(peaks, key=lambda i: (body[i], -i))  # the main (largest, first) peak
+        inside = [i for i in peaks if i < main and t_hs < j + i <= limit]
+        if not inside:
             return None  # no maximum before the main peak within the window
-        best = int(inside[np.argmax(body[inside])])
+        best = max(inside, key=lambda i: (body[i], -i))
         return float(j + best), float(body[best])
 
     def _trim(self) -> None:
@@ -1418,6 +1549,12 @@ _EDGE_BEST = 3
 
 #: Contacts whose duration is remembered for the long-contact test.
 _DURATION_HISTORY = 9
+#: Time after the on-crossing within which a rising edge counts as steep enough for its line
+#: to bound the heel strike, and after which a heel strike is certain [s]. Impact edges rise
+#: from 10 % to 30 % of the range in 2-10 ms (running force plate, 300 Hz; the simulator's
+#: midfoot edges in about 15 ms); a whole edge that takes longer is slow and its line lands
+#: late. 20 ms keeps live heel-strike events within 30 ms of their onset (issue "Core v2").
+_CERTAIN_S = 0.020
 #: Length of swing before a contact whose noise is measured [s].
 _NOISE_WINDOW_S = 0.5
 
@@ -1444,6 +1581,61 @@ def _crossing(i0: int, x0: float, x1: float, level: float) -> float:
         return float(i0)
     frac = (level - x0) / (x1 - x0)
     return float(i0) + min(max(frac, 0.0), 1.0)
+
+
+def _find_peaks(x: list[float], prominence: float, width: float) -> list[int]:
+    """Local maxima of ``x`` with at least this prominence and width at half prominence.
+
+    The same peaks as ``scipy.signal.find_peaks(x, prominence=prominence, width=width)``
+    (flat tops give their middle sample; prominence against the lowest point before a higher
+    sample on each side; width between the interpolated crossings of half the prominence), in
+    plain Python for the short arrays of one contact, where the scipy call's overhead dominates
+    and importing ``scipy.signal`` costs most of a process's start-up.
+    """
+    n = len(x)
+    out: list[int] = []
+    i = 1
+    while i < n - 1:
+        if x[i - 1] < x[i]:
+            ahead = i + 1
+            while ahead < n - 1 and x[ahead] == x[i]:
+                ahead += 1
+            if x[ahead] < x[i]:
+                peak = (i + ahead - 1) // 2
+                xp = x[peak]
+                # Prominence: lowest point on each side before a higher sample.
+                lo = peak
+                left_min, left_base = xp, peak
+                while lo > 0 and x[lo - 1] <= xp:
+                    lo -= 1
+                    if x[lo] < left_min:
+                        left_min, left_base = x[lo], lo
+                hi = peak
+                right_min, right_base = xp, peak
+                while hi < n - 1 and x[hi + 1] <= xp:
+                    hi += 1
+                    if x[hi] < right_min:
+                        right_min, right_base = x[hi], hi
+                prom = xp - max(left_min, right_min)
+                if prom >= prominence:
+                    height = xp - 0.5 * prom
+                    a = peak
+                    while left_base < a and height < x[a]:
+                        a -= 1
+                    left_ip = float(a)
+                    if x[a] < height:
+                        left_ip += (height - x[a]) / (x[a + 1] - x[a])
+                    b = peak
+                    while b < right_base and height < x[b]:
+                        b += 1
+                    right_ip = float(b)
+                    if x[b] < height:
+                        right_ip -= (height - x[b]) / (x[b - 1] - x[b])
+                    if right_ip - left_ip >= width:
+                        out.append(peak)
+                i = ahead
+        i += 1
+    return out
 
 
 def _median(a: FloatArray) -> float:

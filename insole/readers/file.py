@@ -13,10 +13,11 @@ import heapq
 import math
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from insole.errors import RecordingError
-from insole.recording import EVENT_STREAM_ID, read_raw_recording
+from insole.recording import EVENT_STREAM_ID, KIND_DATA, KIND_EVENT, Block, BlockReader
 
 from .base import Chunk, Reader, ReaderError, ReaderEvent, StreamInfo
 
@@ -63,56 +64,57 @@ class FileReader(Reader):
         self.path = os.fspath(path)
         self.speed = float(speed)
         try:
-            self._raw = read_raw_recording(self.path)
+            # One pass to check the file and learn its streams, events, damage and length.
+            self._raw = BlockReader(self.path).scan()
         except RecordingError as exc:
             raise ReaderError(str(exc)) from None
         self.header: dict[str, Any] = self._raw.header
         self.devices: list[dict[str, Any]] = list(self.header.get("devices", []))
         labels = {s["stream_id"]: s.get("label", "") for s in self.header.get("streams", [])}
+        self._stream_ids = sorted(self._raw.stream_ids)
         self.streams = [
-            StreamInfo(sid, "file", labels.get(sid, f"stream {sid}"))
-            for sid in sorted(self._raw.streams)
+            StreamInfo(sid, "file", labels.get(sid, f"stream {sid}")) for sid in self._stream_ids
         ]
 
-    def _items(self) -> list[tuple[float, int, Chunk | ReaderEvent]]:
-        """Everything to hand out, as (recorded time, order, item), sorted."""
-        per_stream: list[list[tuple[float, int, Chunk | ReaderEvent]]] = []
-        events_by_stream: dict[int, list[dict[str, Any]]] = {}
-        global_events: list[tuple[float, int, Chunk | ReaderEvent]] = []
-        order = 0
-        for ev in self._raw.events:
-            sid = int(ev.get("stream_id", EVENT_STREAM_ID))
-            if sid == EVENT_STREAM_ID or sid not in self._raw.streams:
-                global_events.append((float(ev["host_time_s"]), order, _event(ev)))
-                order += 1
-            else:
-                events_by_stream.setdefault(sid, []).append(ev)
-        for sid, stream in sorted(self._raw.streams.items()):
-            items: list[tuple[float, int, Chunk | ReaderEvent]] = []
-            evs = sorted(events_by_stream.get(sid, []), key=lambda e: e["stream_offset"])
-            ends = stream.chunk_end.tolist()
-            times = stream.chunk_time_s.tolist()
-            e = 0
-            begin = 0
-            last_t = -math.inf
-            for end, t in zip(ends, times, strict=True):
-                while e < len(evs) and evs[e]["stream_offset"] <= begin:
-                    te = max(float(evs[e]["host_time_s"]), last_t)
-                    items.append((te, order, _event(evs[e])))
-                    order += 1
-                    last_t = te
-                    e += 1
-                t = max(float(t), last_t)
-                items.append((t, order, Chunk(sid, stream.data[begin:end], t)))
-                order += 1
-                last_t = t
-                begin = end
-            for ev in evs[e:]:
-                te = max(float(ev["host_time_s"]), last_t)
-                items.append((te, order, _event(ev)))
-                order += 1
-            per_stream.append(items)
-        return list(heapq.merge(*per_stream, sorted(global_events)))
+    def _items(self) -> Iterator[tuple[float, tuple[int, int], Chunk | ReaderEvent]]:
+        """Everything to hand out, as (recorded time, order, item), in time order.
+
+        Each stream is read by a pass of its own and the passes are merged by time, so memory
+        stays bounded whatever the recording's length. At equal times, recording-wide events
+        come first, then the streams by id.
+        """
+        global_events = sorted(
+            (float(ev["host_time_s"]), (0, i), _event(ev))
+            for i, ev in enumerate(
+                ev for ev in self._raw.events
+                if int(ev.get("stream_id", EVENT_STREAM_ID)) not in self._stream_ids
+            )
+        )
+        per_stream = [
+            self._stream_items(sid, rank) for rank, sid in enumerate(self._stream_ids, 1)
+        ]
+        return heapq.merge(*per_stream, global_events)
+
+    def _stream_items(
+        self, sid: int, rank: int
+    ) -> Iterator[tuple[float, tuple[int, int], Chunk | ReaderEvent]]:
+        """One stream's chunks and events in byte order; times never decrease."""
+        last_t = -math.inf
+        seq = 0
+        for block in BlockReader(self.path).blocks(stream_ids=(sid,)):
+            if not isinstance(block, Block):
+                continue
+            if block.kind == KIND_EVENT:
+                ev = block.event
+                assert ev is not None
+                last_t = max(float(ev["host_time_s"]), last_t)
+                yield last_t, (rank, seq), _event(ev)
+                seq += 1
+            elif block.kind == KIND_DATA:
+                for t, data in block.chunks():
+                    last_t = max(float(t), last_t)
+                    yield last_t, (rank, seq), Chunk(sid, data, last_t)
+                    seq += 1
 
     def _run(self) -> None:
         start = time.monotonic()

@@ -17,6 +17,9 @@ from insole.core.events import (
 from insole.errors import InsoleError
 
 FS_HZ = 100.0
+#: On the noise-free trapezoids (zero swing, 0.2 s straight ramps, 800 N), heel strike and toe-off
+#: are where the ramp crosses the noise floor: 3 % of the range (the default floor_fraction).
+FLOOR_S = 0.03 * 0.2
 
 
 def trapezoids(
@@ -111,14 +114,24 @@ def stream(x: np.ndarray, cuts: list[int] | np.ndarray, **options: object) -> li
 # ---------------------------------------------------------------------------- timing
 
 
-def test_subsample_times_on_straight_edges_are_exact() -> None:
+def test_heel_strike_and_toe_off_are_where_slow_edges_cross_the_noise_floor() -> None:
     x, on, off = trapezoids()
     c = detect_contacts(x, sampling_rate_hz=FS_HZ)
     assert len(c) == on.size
-    # The edge line through two crossings is the edge itself: extrapolation is exact.
+    # A slow straight edge (40 ms from 10 % to 30 %): interpolated noise-floor crossings.
+    np.testing.assert_allclose(c.heel_strike_s, on + FLOOR_S, atol=1e-3)
+    np.testing.assert_allclose(c.toe_off_s, off - FLOOR_S, atol=1e-3)
+    np.testing.assert_allclose(c.heel_strike_index, (on + FLOOR_S) * FS_HZ, atol=0.1)
+
+
+def test_steep_straight_edges_are_timed_exactly_by_the_edge_line() -> None:
+    # 10 %-30 % in 4 ms: the line through the crossings bounds the floor crossing (3 % of
+    # the range is 0.6 ms up the edge) and is the edge itself.
+    fs = 1000.0
+    x, on, off = trapezoids(fs=fs, ramp_s=0.02)
+    c = detect_contacts(x, sampling_rate_hz=fs)
+    assert len(c) == on.size
     np.testing.assert_allclose(c.heel_strike_s, on, atol=1e-9)
-    np.testing.assert_allclose(c.toe_off_s, off, atol=1e-9)
-    np.testing.assert_allclose(c.heel_strike_index, on * FS_HZ, atol=1e-7)
     np.testing.assert_allclose(c.peak_force_n, 800.0)
 
 
@@ -161,8 +174,8 @@ def test_lowpass_delay_is_compensated() -> None:
     assert 0.005 < detector.delay_s_ < 0.02  # 2nd-order Butterworth at 20 Hz: about 11 ms
     assert ContactDetector(sampling_rate_hz=200.0).delay_s_ == 0.0
     assert len(c) == on.size
-    assert np.max(np.abs(c.heel_strike_s - on)) < 0.004
-    assert np.max(np.abs(c.toe_off_s - off)) < 0.004
+    assert np.max(np.abs(c.heel_strike_s - (on + FLOOR_S))) < 0.004
+    assert np.max(np.abs(c.toe_off_s - (off - FLOOR_S))) < 0.004
 
 
 # ---------------------------------------------------------------------------- gates
@@ -214,7 +227,7 @@ def test_spikes_and_short_contacts_are_discarded() -> None:
         x[(t >= t0 + 0.8) & (t < t0 + 0.86)] = 600.0  # a 60 ms tap
     c = detect_contacts(x, sampling_rate_hz=FS_HZ)
     assert len(c) == on.size
-    np.testing.assert_allclose(c.heel_strike_s, on, atol=1e-9)
+    np.testing.assert_allclose(c.heel_strike_s, on + FLOOR_S, atol=1e-3)
 
 
 def test_contact_ending_in_standing_keeps_its_heel_strike_with_a_flagged_toe_off() -> None:
@@ -246,7 +259,7 @@ def test_contact_in_progress_at_start_or_end_is_dropped() -> None:
     last = int((on[-1] + 0.35) * FS_HZ)  # stop inside the last contact
     c = detect_contacts(x[first:last], sampling_rate_hz=FS_HZ)
     assert len(c) == on.size - 2
-    np.testing.assert_allclose(c.heel_strike_s, on[1:-1] - first / FS_HZ, atol=1e-9)
+    np.testing.assert_allclose(c.heel_strike_s, on[1:-1] + FLOOR_S - first / FS_HZ, atol=1e-3)
 
 
 def test_contact_whose_rising_edge_starts_the_data_is_dropped() -> None:
@@ -254,18 +267,18 @@ def test_contact_whose_rising_edge_starts_the_data_is_dropped() -> None:
     first = int(np.floor((on[0] + 0.01) * FS_HZ))  # at most 5 % of the load: below off
     assert x[first] < 0.075 * 800.0
     c = detect_contacts(x[first:], sampling_rate_hz=FS_HZ)
-    np.testing.assert_allclose(c.heel_strike_s, on[1:] - first / FS_HZ, atol=1e-9)
+    np.testing.assert_allclose(c.heel_strike_s, on[1:] + FLOOR_S - first / FS_HZ, atol=1e-3)
     # A heel strike a little after the first sample is kept.
     early = int(np.floor((on[0] - 0.05) * FS_HZ))
     c = detect_contacts(x[early:], sampling_rate_hz=FS_HZ)
-    np.testing.assert_allclose(c.heel_strike_s, on - early / FS_HZ, atol=1e-9)
+    np.testing.assert_allclose(c.heel_strike_s, on + FLOOR_S - early / FS_HZ, atol=1e-3)
 
 
 def test_flat_start_is_skipped_and_flat_signal_gives_nothing() -> None:
     x, on, _ = trapezoids(n=10)
     lead = np.zeros(int(7 * FS_HZ))
     c = detect_contacts(np.concatenate([lead, x]), sampling_rate_hz=FS_HZ)
-    np.testing.assert_allclose(c.heel_strike_s, on + 7.0, atol=1e-9)
+    np.testing.assert_allclose(c.heel_strike_s, on + FLOOR_S + 7.0, atol=1e-3)
     assert len(detect_contacts(np.full(2000, 5.0), sampling_rate_hz=FS_HZ)) == 0
     assert len(detect_contacts(np.array([]), sampling_rate_hz=FS_HZ)) == 0
     assert len(detect_contacts(x[:10], sampling_rate_hz=FS_HZ)) == 0
@@ -292,10 +305,10 @@ def test_levels_adapt_after_a_sensor_offset_jump() -> None:
     x[jump:] += 300.0
     c = detect_contacts(x, sampling_rate_hz=FS_HZ)
     before = np.sum(c.heel_strike_s < jump / FS_HZ)
-    late = c.heel_strike_s[c.heel_strike_s > on[22]]
+    late = c.heel_strike_s[c.heel_strike_s > on[22] + 0.1]
     assert before == 15
-    assert late.size == np.sum(on > on[22])  # recovered within a few strides
-    np.testing.assert_allclose(late, on[on > on[22]], atol=1e-9)
+    assert late.size == np.sum(on > on[22] + 0.1)  # recovered within a few strides
+    np.testing.assert_allclose(late, on[on > on[22] + 0.1] + FLOOR_S, atol=1e-3)
 
 
 def test_nan_samples_neither_start_nor_end_contacts() -> None:
@@ -512,3 +525,47 @@ def test_parameters_are_stored_verbatim() -> None:
     assert detector.on_fraction == 0.15
     assert detector.off_fraction is None
     assert detector.lowpass_hz is None
+
+
+def test_impact_peak_search_finds_the_same_peaks_as_scipy() -> None:
+    from scipy.signal import find_peaks
+
+    from insole.core.events import _find_peaks
+
+    rng = np.random.default_rng(0)
+    for _ in range(3000):
+        n = int(rng.integers(3, 80))
+        x = np.round(rng.normal(0, 1, n).cumsum(), int(rng.integers(0, 3)))  # with flat tops
+        prominence, width = rng.uniform(0, 3), rng.uniform(1, 6)
+        expected = find_peaks(x, prominence=prominence, width=width)[0].tolist()
+        assert _find_peaks(x.tolist(), prominence, width) == expected
+
+
+def test_early_heel_strikes_are_the_heel_strikes_of_the_contacts() -> None:
+    fs = 200.0
+    x, on = mixed_running(fs=fs)
+    detector = ContactDetector(sampling_rate_hz=fs, min_swing_s=0.0, refractory_s=0.05)
+    early: list[tuple[float, int]] = []  # (heel strike, samples fed when it was announced)
+    contacts: list[Contact] = []
+    fed = 0
+    for chunk in np.array_split(x, x.size // 3):  # 15 ms chunks
+        contacts += detector.feed(chunk)
+        fed += chunk.size
+        early += [(t, fed) for t in detector.pop_heel_strikes()]
+    contacts += detector.finish()
+    early += [(t, fed) for t in detector.pop_heel_strikes()]
+    assert [t for t, _ in early] == [c.heel_strike_s for c in contacts]
+    # Announced within 30 ms of data after the onset sample (plus the chunk it arrived in).
+    # Nothing is certain before the start-up window has set the levels (bootstrap_s = 3 s).
+    late = [(t, n) for t, n in early if n / fs > 3.0 + 0.015]
+    delay_ms = np.array([1000 * (n / fs - t) for t, n in late])
+    assert delay_ms.size >= len(contacts) - 10
+    # Impact edges: certain at the 30 % crossing, within 30 ms of data after the onset (plus
+    # the chunk that brought it). Every third contact rises slowly (sin^2.5, 35 ms from the
+    # onset to 10 %): certain 10 ms after its on-crossing.
+    steep = np.array([np.min(np.abs(on - t)) for t, _ in late]) >= 0  # all matched below
+    kind = np.array([int(np.argmin(np.abs(on - t))) % 3 for t, _ in late])
+    assert steep.all()
+    assert np.max(delay_ms[kind != 2]) <= 30 + 15
+    assert np.max(delay_ms[kind == 2]) <= 60
+    assert detector.retracted_heel_strikes_ == 0
