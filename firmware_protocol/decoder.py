@@ -12,12 +12,11 @@ mode raises `ProtocolError` instead, for tools and tests.
 
 from __future__ import annotations
 
-import binascii
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .cobs import cobs_decode_segments
+from .cobs import decode_segments
 from .frames import (
     CRC_SIZE,
     HEADER_SIZE,
@@ -402,7 +401,9 @@ class StreamDecoder:
                 "a run of more than 1100 bytes without 0x00", base + int(starts[too_long][0])
             )
         starts, ends = starts[usable], ends[usable]
-        decoded, dstart, dlen, valid = cobs_decode_segments(buf, starts, ends)
+        pieces, dstart, dlen, valid, crc_calc = decode_segments(
+            buf, starts, ends, crc_min=MIN_FRAME_SIZE
+        )
         if not valid.all():
             bad = ~valid
             st.cobs_errors += int(bad.sum())
@@ -417,17 +418,10 @@ class StreamDecoder:
             self._fail("frame shorter than 14 bytes", base + int(starts[short][0]))
         keep = ~short
         dstart, dlen, starts, ends = dstart[keep], dlen[keep], starts[keep], ends[keep]
-        dec_bytes = decoded.tobytes()
-        mv = memoryview(dec_bytes)
-        body_end = (dstart + dlen - CRC_SIZE).tolist()
-        crc_calc = np.array(
-            [
-                binascii.crc_hqx(mv[s:e], 0xFFFF)
-                for s, e in zip(dstart.tolist(), body_end, strict=True)
-            ],
-            dtype=np.int64,
-        )
-        crc_sent = _u16(decoded, np.asarray(body_end, np.int64)) if len(body_end) else crc_calc
+        crc_calc = crc_calc[keep]
+        dec_bytes = b"".join(p.data for p in pieces)
+        decoded = np.frombuffer(dec_bytes, np.uint8)
+        crc_sent = _u16(decoded, dstart + dlen - CRC_SIZE)
         crc_ok = crc_calc == crc_sent
         if not crc_ok.all():
             bad = ~crc_ok

@@ -288,3 +288,139 @@ def test_frame_table_samples_match_frames() -> None:
     assert np.array_equal(counts, expected)
     assert imu is None
     assert (np.diff(frame_index) >= 0).all()
+
+
+# ------------------------------------------------- vectorised paths (many equal-length frames)
+
+
+def _corrupt(data: bytes, seed: int, n_edits: int) -> bytes:
+    """Flip, delete, insert and zero bytes at random places."""
+    rng = np.random.default_rng(seed)
+    buf = bytearray(data)
+    for _ in range(n_edits):
+        i = int(rng.integers(0, len(buf)))
+        kind = int(rng.integers(0, 4))
+        if kind == 0:
+            buf[i] ^= 1 << int(rng.integers(0, 8))
+        elif kind == 1:
+            del buf[i]
+        elif kind == 2:
+            buf.insert(i, int(rng.integers(0, 256)))
+        else:
+            buf[i] = 0
+    return bytes(buf)
+
+
+def _reference_decode(data: bytes) -> tuple[list, dict]:
+    """Frames and counters from small pieces: every segment takes the plain walk."""
+    frames, dec = _feed_split(data, list(range(0, len(data), 997)))
+    return frames, dec.stats.as_dict()
+
+
+def _same_frames(a: list, b: list) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, SamplesFrame):
+            if (x.device_id, x.side, x.seq, x.timestamp_us, x.sample_rate_hz) != (
+                y.device_id,
+                y.side,
+                y.seq,
+                y.timestamp_us,
+                y.sample_rate_hz,
+            ) or not np.array_equal(x.counts, y.counts):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_edits=st.integers(0, 60))
+def test_whole_feed_of_many_frames_equals_piecewise_feed(seed: int, n_edits: int) -> None:
+    # 1500 SAMPLES frames of one length: fed at once they take the 2-D path (COBS and CRC
+    # byte position by byte position); fed in 997-byte pieces every piece takes the walk.
+    data = _corrupt(_stream(_frames(1500, seed=seed % 1000, status=True)), seed, n_edits)
+    whole = StreamDecoder()
+    frames = whole.feed(data)
+    ref_frames, ref_stats = _reference_decode(data)
+    assert whole.stats.as_dict() == ref_stats
+    assert _same_frames(frames, ref_frames)
+
+
+def test_decode_equal_matches_single_segment_decoder() -> None:
+    from firmware_protocol.cobs import _decode_one, cobs_decode_equal
+
+    rng = np.random.default_rng(3)
+    for length in (1, 2, 13, 200, 254):
+        # Valid encodings of random frames (with many zeros), then random non-zero garbage.
+        segs = []
+        while len(segs) < 300:
+            raw = rng.integers(0, 256, 300, dtype=np.uint8)
+            raw[rng.random(300) < 0.3] = 0
+            enc = cobs_encode(raw[: length - 1].tobytes())
+            if len(enc) == length:
+                segs.append(enc)
+        segs += [rng.integers(1, 256, length, dtype=np.uint8).tobytes() for _ in range(300)]
+        buf = np.frombuffer(b"\x00".join(segs) + b"\x00", np.uint8)
+        starts = np.arange(len(segs)) * (length + 1)
+        rows, valid, crc = cobs_decode_equal(buf, starts, length, crc_length=max(length - 3, 0))
+        for k, seg in enumerate(segs):
+            ref = _decode_one(seg)
+            assert valid[k] == (ref is not None)
+            if ref is not None:
+                assert rows[k].tobytes() == ref
+                if length >= 4:
+                    assert crc is not None
+                    assert crc[k] == crc16(ref[: length - 3])
+
+
+def test_decode_segments_fast_path_equals_walk() -> None:
+    from firmware_protocol.cobs import _decode_walk, decode_segments
+
+    rng = np.random.default_rng(4)
+    data = _corrupt(_stream(_frames(2500, seed=5)), 6, 200)
+    buf = np.frombuffer(data, np.uint8)
+    delims = np.flatnonzero(buf == 0)
+    starts = np.concatenate(([0], delims[:-1] + 1)).astype(np.int64)
+    ends = delims.astype(np.int64)
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    pieces, ds, dl, valid, crc = decode_segments(buf, starts, ends, crc_min=14)
+    decoded = np.concatenate(pieces)
+    ref, rds, rdl, rvalid = _decode_walk(buf, starts, ends)
+    assert np.array_equal(valid, rvalid)
+    assert np.array_equal(dl, rdl)
+    for k in rng.permutation(len(ds)):
+        got = decoded[ds[k] : ds[k] + dl[k]].tobytes()
+        assert got == ref[rds[k] : rds[k] + rdl[k]].tobytes()
+        if dl[k] >= 14:
+            assert crc[k] == crc16(got[:-2])
+        else:
+            assert crc[k] == -1
+
+
+def test_crc_lanes_match_crc16() -> None:
+    from firmware_protocol.crc import crc16_rows
+
+    rng = np.random.default_rng(5)
+    for n, length in ((1, 1), (7, 9), (9, 14), (1000, 210)):
+        rows = rng.integers(0, 256, (n, length), dtype=np.uint8)
+        assert crc16_rows(rows).tolist() == [crc16(r.tobytes()) for r in rows]
+
+
+def test_garbage_feed_memory_is_bounded() -> None:
+    import tracemalloc
+
+    data = np.random.default_rng(6).bytes(5_000_000)
+    tracemalloc.start()
+    try:
+        dec = StreamDecoder()
+        dec.feed_table(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert dec.stats.discarded_bytes > 0.99 * len(data)
+    assert peak < 6 * len(data)  # was ~26x (one 8-byte index per byte, then a sort)

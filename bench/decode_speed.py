@@ -1,0 +1,121 @@
+"""Time reading, decoding and calibrating a one-hour two-insole 16-sensor 200 Hz recording.
+
+The recording is the simulated hour of `bench/analyze_speed.py` (``SimulationRequest(
+duration_s=3600, seed=2, loss=0.01)``, about 241k frames and 54 MB), cached at ``--path``.
+Each stage is timed on its own, best of ``--repeat`` runs:
+
+read
+    `insole.recording.read_raw_recording`.
+decode
+    `firmware_protocol.StreamDecoder.feed_table` over every piece of every stream, fed as
+    `insole.analysis.SessionAnalysis` feeds them (`RawRecording.timed_pieces`).
+samples
+    `FrameTable.samples` per device (the counts gathered out of the decoded frames).
+calibrate
+    `insole.core.calibration.Calibrator.force` on each device's counts, as
+    `insole.core.pipeline` calls it.
+
+Run: .venv/bin/python bench/decode_speed.py [--path /tmp/hour.insrec] [--repeat 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_protocol import FrameTable, StreamDecoder
+from firmware_protocol.frames import Side
+from insole.core.calibration import Calibrator
+from insole.core.pipeline import _layout_for
+from insole.recording import RawRecording, read_raw_recording
+from insole.sim.run import SimulationRequest, simulate_to_file
+
+
+def decode(raw: RawRecording) -> tuple[list[FrameTable], list[StreamDecoder]]:
+    """Feed every stream's pieces to one decoder per stream; the tables and the decoders."""
+    tables: list[FrameTable] = []
+    decoders: list[StreamDecoder] = []
+    for sid in sorted(raw.streams):
+        dec = StreamDecoder()
+        for data, _ends, _times in raw.timed_pieces(sid):
+            tables.append(dec.feed_table(data))
+        tables.append(dec.feed_table(b"\x00"))  # as Pipeline.finish
+        decoders.append(dec)
+    return tables, decoders
+
+
+def gather(tables: list[FrameTable]) -> list[tuple[int, Side, np.ndarray]]:
+    """Counts of every device of every table, as ``(device_id, side, counts)``."""
+    out = []
+    for table in tables:
+        for dev_id, side in table.devices():
+            counts, _, _ = table.samples(dev_id, side)
+            if len(counts):
+                out.append((dev_id, side, counts))
+    return out
+
+
+def calibrators(header: dict[str, Any], n_sensors: int) -> dict[tuple[int, str], Calibrator]:
+    """One `Calibrator` per device of the recording header, built as the pipeline builds it."""
+    out = {}
+    for dev in header["devices"]:
+        layout = _layout_for(dev, n_sensors)
+        out[(int(dev["device_id"]), str(dev["side"]))] = Calibrator(
+            dev.get("calibration") or {}, layout
+        )
+    return out
+
+
+def calibrate(
+    cals: dict[tuple[int, str], Calibrator], per_dev: list[tuple[int, Side, np.ndarray]]
+) -> list[np.ndarray]:
+    """Forces of every device's counts, as the pipeline converts them."""
+    return [cals[(d, Side(s).label)].force(c) for d, s, c in per_dev]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--path", type=Path, default=Path("/tmp/hour.insrec"))
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args()
+    if not args.path.exists():
+        simulate_to_file(SimulationRequest(duration_s=3600, seed=2, loss=0.01), args.path)
+    best: dict[str, float] = {}
+
+    def timed(name: str, fn: Any, *a: Any) -> Any:
+        t = time.perf_counter()
+        out = fn(*a)
+        dt = time.perf_counter() - t
+        best[name] = min(best.get(name, float("inf")), dt)
+        return out
+
+    for _ in range(args.repeat):
+        raw = timed("read", read_raw_recording, args.path)
+        tables, decoders = timed("decode", decode, raw)
+        per_dev = timed("samples", gather, tables)
+        n_sensors = per_dev[0][2].shape[1]
+        cals = calibrators(raw.header, n_sensors)
+        forces = timed("calibrate", calibrate, cals, per_dev)
+    n_frames = sum(len(t) for t in tables)
+    n_bytes = sum(d.stats.bytes_in for d in decoders)
+    n_values = sum(c.size for _, _, c in per_dev)
+    digest = hashlib.sha256()
+    for f in forces:
+        digest.update(np.ascontiguousarray(f).tobytes())
+    for d in decoders:
+        digest.update(repr(d.stats.as_dict()).encode())
+    print(f"{args.path}: {n_bytes / 1e6:.1f} MB, {n_frames} frames, {n_values} counts")
+    for name in ("read", "decode", "samples", "calibrate"):
+        print(f"  {name:<10} {1e3 * best[name]:7.1f} ms  (best of {args.repeat})")
+    total = best["decode"] + best["samples"] + best["calibrate"]
+    print(f"  decode + samples + calibrate {1e3 * total:7.1f} ms")
+    print(f"  result digest (forces and counters) {digest.hexdigest()[:16]}")
+
+
+if __name__ == "__main__":
+    main()
