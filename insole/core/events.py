@@ -5,40 +5,30 @@ One causal streaming detector, :class:`ContactDetector`, is the only implementat
 foot (the sum of an insole's sensors), a one-sensor footswitch in ADC counts, or a force plate
 under a runner: only *relative* levels matter, so any unit proportional to force works.
 
-Algorithm (the evidence behind each choice is in ``docs/events.md``):
+Algorithm (the evidence behind each choice and the validation on real recordings are in
+``docs/events.md``):
 
-1. **Relative, adaptive thresholds.** The loaded level ("high") is the median peak of the last
-   ``n_level_contacts`` contacts; the swing level ("low") is the median force just after the
-   last toe-off. A contact starts where the force rises through
-   ``low + on_fraction * (high - low)`` and ends where it falls through the lower off-threshold
-   ``level + off_fraction * (high - level)``, ``level`` being the median of the swing before
-   that contact (hysteresis). Tekscan F-Scan uses min + 10 % of the force range, tunable
-   5-20 %; a fixed absolute threshold fails on insoles whose swing level is not zero, and a
-   slowly updated one fails on footswitches whose swing level steps by several % between
-   strides.
-2. **Gates.** A rise above the on-threshold that falls back below the off-threshold within
-   ``min_contact_s`` is a spike and is discarded. After a toe-off, a rise above the on-threshold
-   within ``max(refractory_s, min_swing_s)`` continues the same contact (double-peaked
-   contacts, chatter). Contacts longer than ``max_contact_s`` (standing) are not reported.
-3. **Timing.** Crossings are interpolated linearly between samples. Because the thresholds sit
-   above the zero-load instant, by default each edge is extrapolated to the level on its swing
-   side: the heel strike (to the level just before the contact) as the mean of the
-   extrapolations along the chord through the on-threshold and ``edge_fraction`` crossings and
-   along the tangent at the on-threshold crossing; the toe-off along the line through the
-   off-threshold crossing and the crossing of twice the off-threshold's height (to the level
-   just after the contact). Push-off tails are concave, so the toe-off line uses a lower pair
-   of levels.
-3b. **Lost samples.** If samples are lost (NaN) on the rising edge, the heel strike is placed
-   by least-squares matching of the samples seen with the rising edges of the last contacts
-   seen whole (the median of the 3 closest); until 3 such edges exist, the median delay from
-   heel strike to the first landmark seen after the gap is used.
-4. **Start-up and recovery.** Until ``bootstrap_s`` seconds have arrived the levels are unknown
-   and nothing is emitted; the starting levels are the 2nd and 98th percentiles of that window.
-   A contact already in progress at the first sample is dropped (so is one whose heel strike
-   extrapolates to the first sample or before), as is a contact still in progress when the
-   stream ends. A contact that lasts past ``max_contact_s`` while the signal
-   keeps swinging over at least half the range means the levels are wrong (a sensor offset
-   jumped): the levels are re-estimated from the recent window.
+1. **Find a contact robustly** with relative, adaptive thresholds and hysteresis: the loaded
+   level is the median peak of the recent contacts, the swing level is local. Tekscan F-Scan
+   uses min + 10 % of the force range; a fixed absolute threshold fails on insoles whose swing
+   level is not zero.
+2. **Time it at the initial contact.** From the on-crossing, go back to the last sample at or
+   below the swing's noise floor (the swing level, a robust line through the swing, plus
+   ``max(floor_sd_k`` × noise SD, ``floor_fraction`` × range``)``), interpolated. The line along
+   a steep rising edge only bounds it. Toe-off symmetrically, forward to the noise floor of the
+   swing after it. A touch that falls back before the main rise (a scuff) is not the initial
+   contact; a first phase that stays up is.
+3. **No step lost.** A contact much longer than usual is re-cut at clear valleys (turns that
+   unload only part-way, lifts shorter than the bridging gate). A contact still loaded after
+   ``max_contact_s`` ends in standing: reported once, with its heel strike and a toe-off flagged
+   invalid. Contacts cut by the start or end of the stream are counted, not reported.
+4. **Gates.** Spikes shorter than ``min_contact_s`` are discarded; dips that come back within
+   ``max(refractory_s, min_swing_s)`` are chatter and continue the contact.
+5. **Lost samples** on a rising edge: the heel strike is placed by matching the samples seen
+   with the rising edges of the last contacts seen whole.
+6. **Early heel strikes**: once the edge is seen up to ``edge_fraction`` of the range (or 20 ms
+   after the on-crossing), the heel strike is final and `ContactDetector.pop_heel_strikes`
+   returns it, before the contact is emitted at toe-off.
 
 A contact is emitted once it is final: after its toe-off plus the bridging look-ahead. Every
 decision depends on sample indices only, so results are identical for any chunking of the input.
@@ -49,6 +39,7 @@ Tekscan F-Scan: contact threshold at min + 10 % of the force range (DESIGN.md §
 Blades et al. (2023), Sensors 23:2736: insole vs force treadmill in running, 200 Hz, foot-contact
 MAE 1.0 ms, foot-off MAE 5.2 ms -- the accuracy to match.
 Catalfamo et al. (2008): 22-42 ms event errors of older insole methods in walking.
+Hodges & Bui (1996): onset at baseline + 3 SD.
 """
 
 from __future__ import annotations
