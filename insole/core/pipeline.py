@@ -14,8 +14,9 @@ Per insole (side) the pipeline:
    never slips and the detector sees the gap;
 2. converts counts to force with the recording's calibration (`Calibrator`);
 3. feeds the total force to a causal `ContactDetector`;
-4. computes each finished contact's load distribution (`step_load`) from the buffered samples,
-   after re-zeroing each sensor on the preceding swing phase.
+4. computes the load distribution of the contacts each feed finished (`step_loads`, all at
+   once) from the buffered samples, after re-zeroing each sensor on the preceding swing phase
+   (`swing_baselines`).
 
 Times are seconds on each insole's own clock since its first frame. When the feeder passes the
 host receive time of each chunk (``feed(..., host_time_s=...)``: recordings, readers), each
@@ -40,7 +41,7 @@ from ..layouts import SensorLayout, default_layout, single_sensor_layout
 from .calibration import Calibrator
 from .clock import DeviceClocks
 from .events import Contact, ContactDetector
-from .steps import StepLoad, step_load
+from .steps import StepLoad, gc_paused, step_features, swing_baselines
 
 __all__ = ["Pipeline", "PipelineUpdate", "SideAlignment", "SideSamples", "StepRecord"]
 
@@ -69,6 +70,11 @@ class StepRecord:
         Heel impact peak of the total force and its time; NaN when the contact has none.
     load : StepLoad
         Load distribution.
+    toe_off_valid : bool
+        False when the detector flagged the toe-off (`Contact.toe_off_valid`; e.g. the contact
+        ended in standing): the contact time is not a real one.
+    flags : tuple
+        The contact's flags from the detector (`Contact.flags`, when it has them).
     """
 
     side: str
@@ -79,6 +85,8 @@ class StepRecord:
     impact_peak_n: float
     impact_peak_s: float
     load: StepLoad
+    toe_off_valid: bool = True
+    flags: tuple[str, ...] = ()
 
     @property
     def contact_s(self) -> float:
@@ -259,7 +267,7 @@ class _Side:
         self.steps = 0
         self._last_hs_s = float("nan")
         self._last_to_index: float | None = None
-        self._baseline = np.zeros(n_sensors)
+        self._baseline = np.zeros(n_sensors, np.float32)  # the buffer's precision
         self.gap_samples = 0
         self.overlap_samples = 0
         self.restarts = 0
@@ -342,52 +350,73 @@ class _Side:
         return self._steps_from(self.detector.finish())
 
     def _steps_from(self, contacts: list[Contact]) -> list[StepRecord]:
-        out = []
+        """Step records of the contacts the detector finished, their features as one batch."""
+        if not contacts:
+            return []
         base = self._detector_base
-        for c in contacts:
-            hs_i = c.heel_strike_index + base
-            to_i = c.toe_off_index + base
-            if hs_i < self._buf0:
-                self.truncated_steps += 1
-                continue
-            # Baseline: middle half of the preceding swing.
-            if self._last_to_index is not None:
-                a = int(np.ceil(self._last_to_index + 0.25 * (hs_i - self._last_to_index)))
-                b = int(np.floor(self._last_to_index + 0.75 * (hs_i - self._last_to_index)))
-                if b > a and a >= self._buf0:
-                    swing = self._buf[a - self._buf0 : b - self._buf0]
-                    swing = swing[np.isfinite(swing).all(axis=1)]
-                    if len(swing) >= 3:
-                        self._baseline = np.median(swing, axis=0)
-            load = step_load(
-                self._buf,
-                layout=self.layout,
-                sampling_rate_hz=self.fs,
-                heel_strike_index=hs_i - self._buf0,
-                toe_off_index=to_i - self._buf0,
-                baseline_n=self._baseline,
-                impact_peak_n=c.impact_peak_n,
-            )
-            hs_s = hs_i / self.fs
-            self.steps += 1
-            out.append(
-                StepRecord(
-                    side=self.label,
-                    number=self.steps,
-                    heel_strike_s=hs_s,
-                    toe_off_s=to_i / self.fs,
-                    stride_s=hs_s - self._last_hs_s,
-                    impact_peak_n=float("nan") if c.impact_peak_n is None else c.impact_peak_n,
-                    impact_peak_s=(
-                        float("nan")
-                        if c.impact_peak_s is None
-                        else c.impact_peak_s + base / self.fs
-                    ),
-                    load=load,
+        hs_all = np.array([c.heel_strike_index for c in contacts], np.float64) + base
+        kept = hs_all >= self._buf0  # the rest started before the samples kept
+        self.truncated_steps += int(len(kept) - np.count_nonzero(kept))
+        if not kept.all():
+            contacts = [c for c, k in zip(contacts, kept.tolist(), strict=True) if k]
+            if not contacts:
+                return []
+        hs_i = hs_all[kept]
+        to_i = np.array([c.toe_off_index for c in contacts], np.float64) + base
+        # Re-zero each sensor on the middle half of the swing before each contact.
+        baselines = swing_baselines(
+            self._buf,
+            hs_i,
+            to_i,
+            baseline_n=self._baseline,
+            previous_toe_off_index=self._last_to_index,
+            first_index=self._buf0,
+        )
+        features = step_features(
+            self._buf,
+            layout=self.layout,
+            sampling_rate_hz=self.fs,
+            heel_strike_index=hs_i - self._buf0,
+            toe_off_index=to_i - self._buf0,
+            baseline_n=baselines,
+            impact_peak_n=[
+                np.nan if c.impact_peak_n is None else c.impact_peak_n for c in contacts
+            ],
+        )
+        self._baseline = baselines[-1].copy()
+        hs_s = hs_i / self.fs
+        stride = np.diff(hs_s, prepend=self._last_hs_s)
+        offset_s = base / self.fs
+        out = []
+        with gc_paused():  # thousands of small objects at once offline
+            loads = features.loads()
+            for c, load, hs, to, st in zip(
+                contacts,
+                loads,
+                hs_s.tolist(),
+                (to_i / self.fs).tolist(),
+                stride.tolist(),
+                strict=True,
+            ):
+                self.steps += 1
+                out.append(
+                    StepRecord(
+                        side=self.label,
+                        number=self.steps,
+                        heel_strike_s=hs,
+                        toe_off_s=to,
+                        stride_s=st,
+                        impact_peak_n=float("nan") if c.impact_peak_n is None else c.impact_peak_n,
+                        impact_peak_s=(
+                            float("nan") if c.impact_peak_s is None else c.impact_peak_s + offset_s
+                        ),
+                        load=load,
+                        toe_off_valid=getattr(c, "toe_off_valid", True),
+                        flags=getattr(c, "flags", ()),
+                    )
                 )
-            )
-            self._last_hs_s = hs_s
-            self._last_to_index = to_i
+        self._last_hs_s = float(hs_s[-1])
+        self._last_to_index = float(to_i[-1])
         return out
 
 

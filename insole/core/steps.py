@@ -1,11 +1,20 @@
 """Per-step load distribution: what each contact put through each region of the foot.
 
-`step_load` takes one side's calibrated sensor forces around one detected contact and returns a
-`StepLoad`: regional peak pressure, peak force, impulse and share of the step's impulse; heel
-peak force and impulse; the centre-of-pressure path; the strike index and class; a
-medial-lateral index; and the loading-rate index. It is a plain function of the samples of that
-contact (and the swing baseline before it), so a step's numbers never depend on how the stream
-was chunked.
+`step_features` takes one side's calibrated sensor forces and any number of detected contacts
+and returns, per contact: regional peak pressure, peak force, impulse and share of the step's
+impulse; heel peak force and impulse; the centre-of-pressure path; the strike index and class;
+a medial-lateral index; and the loading-rate index (`StepFeatures`, arrays; `StepFeatures.loads`
+gives one `StepLoad` per contact). `swing_baselines` gives the baseline each contact is
+re-zeroed with. Offline analysis computes the thousands of contacts of a recording in one call,
+a live feed the 0-2 it completed; `step_load` is the one-contact case.
+
+Every number of a contact is a function of that contact's samples (and the swing baseline
+before it) only, computed with the same floating-point operations in the same order whatever
+else is in the batch, so a step's numbers never depend on how the stream was chunked. They are
+also those of the former per-contact implementation bit for bit, except the strike index
+(within a few ulp: its centre of pressure came from a BLAS product whose summation order varied
+with the contact's length); tests/core/test_steps_batch.py keeps that implementation as the
+oracle.
 
 Notes
 -----
@@ -25,9 +34,13 @@ Notes
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..layouts import HEEL_REGIONS, REGIONS, SensorLayout
 
@@ -35,9 +48,13 @@ __all__ = [
     "MIDFOOT_MAX_PCT",
     "REARFOOT_MAX_PCT",
     "STRIKE_WINDOW_S",
+    "StepFeatures",
     "StepLoad",
     "classify_strike",
+    "step_features",
     "step_load",
+    "step_loads",
+    "swing_baselines",
 ]
 
 #: Strike-index class limits [% of foot length from the heel] (Cavanagh & Lafortune 1980).
@@ -59,6 +76,7 @@ class _LayoutInfo:
     heel: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    xy: np.ndarray  # (2, n_sensors): x and y
 
 
 _LAYOUT_CACHE: dict[int, tuple[SensorLayout, _LayoutInfo]] = {}
@@ -86,6 +104,7 @@ def _layout_info(layout: SensorLayout) -> _LayoutInfo:
         heel=heel,
         x=np.asarray(layout.x_mm, float),
         y=np.asarray(layout.y_mm, float),
+        xy=np.array((layout.x_mm, layout.y_mm), float).reshape(2, layout.n_sensors),
     )
     if len(_LAYOUT_CACHE) > 64:
         _LAYOUT_CACHE.clear()
@@ -146,30 +165,565 @@ class StepLoad:
     has_gap: bool = False
 
 
-def _loading_rate(total: np.ndarray, impact_n: float | None, fs: float) -> float:
-    """Slope of ``total`` between 20 % and 80 % of ``impact_n`` on the rising edge [unit/s]."""
-    if impact_n is None or not np.isfinite(impact_n) or impact_n <= 0:
-        return float("nan")
-    lo, hi = 0.2 * impact_n, 0.8 * impact_n
-    seg = total
-    above_hi = np.flatnonzero(seg >= hi)
-    if len(above_hi) == 0:
-        return float("nan")
-    j_hi = int(above_hi[0])
-    below_lo = np.flatnonzero(seg[: j_hi + 1] < lo)
-    if len(below_lo) == 0 or j_hi == 0:
-        return float("nan")
-    j_lo = int(below_lo[-1])  # last sample below 20 % before reaching 80 %
+#: Samples (of all contacts) per block of the per-sample stage of `step_features`: 8192 x 16
+#: sensors x 8 bytes = 1 MiB per float64 work array, within a core's L2 cache; 4096-8192 were
+#: fastest in bench/features_speed.py. Any value gives the same results (every per-sample
+#: number is computed sample by sample).
+BLOCK_ROWS = 8192
 
-    def cross(j: int, level: float) -> float:
-        a, b = seg[j], seg[j + 1]
-        return j + (level - a) / (b - a) if b != a else float(j)
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building many small objects.
+
+    Building the `StepLoad` objects of an hour (tens of thousands of objects and dicts, none of
+    them in a reference cycle) otherwise triggers collections that scan every live object,
+    which takes longer than building them once many objects are alive. The previous state is
+    restored on exit.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass(frozen=True, eq=False)
+class StepFeatures:
+    """Load distribution of a batch of contacts, one row per contact (see `StepLoad`).
+
+    Attributes
+    ----------
+    region_names : tuple of str
+        Regions of the layout, in `REGIONS` order (columns of the ``region_*`` arrays).
+    peak_force_n, heel_peak_n, impulse_ns, heel_impulse_ns : ndarray, shape (n,)
+        As in `StepLoad`.
+    region_peak_kpa, region_peak_n, region_impulse_ns, region_share_pct : ndarray, shape (n, R)
+        Per-region figures of `StepLoad.regions`.
+    strike_index_pct, ml_index_pct, loading_rate_index : ndarray, shape (n,)
+        As in `StepLoad`.
+    has_gap : ndarray of bool, shape (n,)
+        Whether samples inside the contact were lost.
+    cop_x_mm, cop_y_mm : ndarray of float32, shape (n_rows,)
+        Centre-of-pressure paths of all contacts, one after the other.
+    cop_start : ndarray of int, shape (n + 1,)
+        Contact ``k``'s path is ``cop_x_mm[cop_start[k]:cop_start[k + 1]]``.
+    """
+
+    region_names: tuple[str, ...]
+    peak_force_n: np.ndarray
+    heel_peak_n: np.ndarray
+    impulse_ns: np.ndarray
+    heel_impulse_ns: np.ndarray
+    region_peak_kpa: np.ndarray
+    region_peak_n: np.ndarray
+    region_impulse_ns: np.ndarray
+    region_share_pct: np.ndarray
+    strike_index_pct: np.ndarray
+    ml_index_pct: np.ndarray
+    loading_rate_index: np.ndarray
+    has_gap: np.ndarray
+    cop_x_mm: np.ndarray = field(repr=False)
+    cop_y_mm: np.ndarray = field(repr=False)
+    cop_start: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.peak_force_n)
+
+    @property
+    def strike_pattern(self) -> list[str]:
+        """Strike class of each contact (`classify_strike`)."""
+        si = self.strike_index_pct
+        code = np.zeros(len(si), np.int64)  # unknown
+        with np.errstate(invalid="ignore"):
+            code[si < REARFOOT_MAX_PCT] = 1
+            code[(si >= REARFOOT_MAX_PCT) & (si <= MIDFOOT_MAX_PCT)] = 2
+            code[si > MIDFOOT_MAX_PCT] = 3
+        names = ("unknown", "rearfoot", "midfoot", "forefoot")
+        return [names[c] for c in code.tolist()]
+
+    def loads(self) -> list[StepLoad]:
+        """One `StepLoad` per contact; the CoP paths are views of `cop_x_mm` / `cop_y_mm`."""
+        with gc_paused():
+            return self._loads()
+
+    def _loads(self) -> list[StepLoad]:
+        names = self.region_names
+        per_region = np.stack(
+            (self.region_peak_kpa, self.region_peak_n, self.region_impulse_ns,
+             self.region_share_pct),
+            axis=-1,
+        ).tolist()  # fmt: skip
+        bounds = self.cop_start.tolist()
+        cop_x, cop_y = self.cop_x_mm, self.cop_y_mm
+        return [
+            StepLoad(
+                pf,
+                hp,
+                imp,
+                himp,
+                dict(
+                    zip(
+                        names,
+                        [
+                            {"peak_kpa": p, "peak_n": n, "impulse_ns": i, "share_pct": s}
+                            for p, n, i, s in reg
+                        ],
+                        strict=True,
+                    )
+                ),
+                si,
+                sp,
+                ml,
+                lr,
+                cop_x[a:b],
+                cop_y[a:b],
+                gap,
+            )
+            for pf, hp, imp, himp, reg, si, sp, ml, lr, gap, a, b in zip(
+                self.peak_force_n.tolist(),
+                self.heel_peak_n.tolist(),
+                self.impulse_ns.tolist(),
+                self.heel_impulse_ns.tolist(),
+                per_region,
+                self.strike_index_pct.tolist(),
+                self.strike_pattern,
+                self.ml_index_pct.tolist(),
+                self.loading_rate_index.tolist(),
+                self.has_gap.tolist(),
+                bounds[:-1],
+                bounds[1:],
+                strict=True,
+            )
+        ]
+
+
+def _length_groups(lengths: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Segments grouped by length: ``(n, indices of the segments of length n)``, n > 0."""
+    order = np.argsort(lengths, kind="stable")
+    sl = lengths[order]
+    cuts = np.flatnonzero(np.diff(sl)) + 1
+    return [
+        (int(sl[g[0]]), order[g[0] : g[-1] + 1])
+        for g in np.split(np.arange(len(sl)), cuts)
+        if len(g) and sl[g[0]] > 0
+    ]
+
+
+def _segment_sums(
+    values: np.ndarray,
+    start: np.ndarray,
+    groups: list[tuple[int, np.ndarray]],
+    *,
+    pairwise: bool,
+) -> np.ndarray:
+    """Sum of each row of ``values`` (C, n_rows) over each segment, as numpy sums a segment.
+
+    ``pairwise``: like ``row[a:b].sum()`` of a 1-D series (numpy's pairwise summation);
+    otherwise one sample after the other, like ``block[a:b].sum(axis=0)`` of a (samples x C)
+    array. Segments of equal length are gathered into one array and reduced over the segment's
+    axis, so each segment gets the same additions in the same order whatever else is in the
+    batch. Returns (C, n_segments).
+    """
+    out = np.zeros((len(values), len(start)))
+    for n, sel in groups:
+        idx = start[sel] + np.arange(n)[:, None]  # (n, count)
+        if pairwise:
+            out[:, sel] = np.take(values, idx.T, axis=1).sum(axis=-1)
+        else:
+            # Added sample after sample explicitly (a numpy reduction over the samples of a
+            # single segment would turn pairwise), from the reduction's identity 0.0.
+            block = np.take(values, idx, axis=1)  # (C, n, count)
+            acc = block[:, 0] + 0.0
+            for j in range(1, n):
+                acc += block[:, j]
+            out[:, sel] = acc
+    return out
+
+
+def _segment_max(values: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """``max(0, max over each segment)`` along the last axis (0 for empty segments)."""
+    out = np.zeros(values.shape[:-1] + (len(start),))
+    ne = length > 0
+    if ne.any():
+        out[..., ne] = np.maximum.reduceat(values, start[ne], axis=-1)
+    return np.maximum(out, 0.0)
+
+
+#: Samples searched first for the 80 % crossing of the loading rate, as one (contacts x
+#: samples) array; contacts that cross later are searched in full, so any value gives the same
+#: results. The running impact peak comes 20-50 ms after initial contact (Cavanagh & Lafortune
+#: 1980), so at 200 Hz nearly every contact is resolved within the first 32 samples.
+LR_WINDOW = 32
+
+
+def _edge_search(
+    lr_total: np.ndarray, o: np.ndarray, n: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First sample >= ``hi`` and the last one < ``lo`` up to it, in each segment (full search).
+
+    Returns ``(j_lo, j_hi, found)``, indices relative to the segment starts ``o``.
+    """
+    none = np.zeros(len(o), bool)
+    seg_of = np.full(len(lr_total), -1, np.int64)
+    seg_of[np.repeat(o, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))] = (
+        np.repeat(np.arange(len(o)), n)
+    )
+    inside = seg_of >= 0
+    above = np.flatnonzero(lr_total >= np.where(inside, hi[seg_of], np.inf))
+    if len(above) == 0:
+        return o, o, none
+    i = np.searchsorted(above, o)
+    found = i < len(above)
+    j_hi = np.where(found, above[np.minimum(i, len(above) - 1)] - o, -1)
+    found &= j_hi < n
+    below = np.flatnonzero(lr_total < np.where(inside, lo[seg_of], -np.inf))
+    if len(below) == 0:
+        return o, o, none
+    i2 = np.searchsorted(below, o + j_hi, side="right") - 1
+    j_lo = np.where(i2 >= 0, below[np.maximum(i2, 0)] - o, -1)
+    return j_lo, j_hi, found & (j_lo >= 0)
+
+
+def _loading_rates(
+    lr_total: np.ndarray,
+    seg_start: np.ndarray,
+    seg_len: np.ndarray,
+    impact_n: np.ndarray,
+    fs: float,
+) -> np.ndarray:
+    """Loading-rate index of every segment of ``lr_total`` [unit/s].
+
+    ``lr_total[seg_start[k] : seg_start[k] + seg_len[k]]`` is contact k's total force from one
+    sample before its start; ``impact_n[k]`` its baseline-corrected impact peak (NaN: none).
+    The slope runs from the last sample below 20 % of the impact peak before the first sample
+    at or above 80 % to that sample, both crossings interpolated linearly; NaN without an
+    impact peak or such a rising edge.
+    """
+    out = np.full(len(seg_start), np.nan)
+    with np.errstate(invalid="ignore"):
+        ok = np.flatnonzero(np.isfinite(impact_n) & (impact_n > 0) & (seg_len > 0))
+    if len(ok) == 0:
+        return out
+    o, n, imp = seg_start[ok], seg_len[ok], impact_n[ok]
+    lo, hi = 0.2 * imp, 0.8 * imp
+    # First the first LR_WINDOW samples of every contact, as one array.
+    j = np.arange(LR_WINDOW)
+    inwin = j < n[:, None]
+    win = lr_total[np.minimum(o[:, None] + j, len(lr_total) - 1)]
+    at_hi = (win >= hi[:, None]) & inwin
+    found = at_hi.any(axis=1)
+    j_hi = np.argmax(at_hi, axis=1)  # the first
+    below = (win < lo[:, None]) & (j <= j_hi[:, None])
+    j_lo = np.where(below.any(axis=1), LR_WINDOW - 1 - np.argmax(below[:, ::-1], axis=1), -1)
+    found &= j_lo >= 0
+    later = np.flatnonzero(~at_hi.any(axis=1) & (n > LR_WINDOW))
+    if len(later):
+        j_lo[later], j_hi[later], found[later] = _edge_search(
+            lr_total, o[later], n[later], lo[later], hi[later]
+        )
+    found &= j_hi > 0
+    if not found.any():
+        return out
+    k = np.flatnonzero(found)
+    o, lo, hi, j_lo, j_hi = o[k], lo[k], hi[k], j_lo[k], j_hi[k]
+
+    def cross(j: np.ndarray, level: np.ndarray) -> np.ndarray:
+        a, b = lr_total[o + j], lr_total[o + j + 1]
+        jf = j.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(b != a, jf + (level - a) / (b - a), jf)
 
     t_lo = cross(j_lo, lo)
     t_hi = cross(j_hi - 1, hi)
-    if t_hi <= t_lo:
-        return float("nan")
-    return float((hi - lo) * fs / (t_hi - t_lo))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lr = np.where(t_hi > t_lo, (hi - lo) * fs / (t_hi - t_lo), np.nan)
+    out[ok[k]] = lr
+    return out
+
+
+def _pairwise_rows(a: np.ndarray) -> np.ndarray:
+    """Column sums of ``a`` (k, n), added exactly as numpy adds one row of k numbers.
+
+    ``x.sum(axis=1)`` of an (n, k) array runs numpy's pairwise summation over each row of k:
+    below 8 terms one after the other; up to 128 in 8 interleaved partial sums combined as
+    ``((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))`` followed by the remainder; beyond
+    that, the two halves (the first rounded down to a multiple of 8) recursively; all added to
+    the identity 0.0 (``pairwise_sum`` in numpy/_core/src/umath/loops_utils.h.src; checked
+    against ``x.sum(axis=1)`` for 1-300 terms by tests/core/test_steps_batch.py). Done here
+    with whole-row operations on the transposed block, so the sums (and every figure of a
+    contact) are bit for bit what `step_load` computed per contact.
+    """
+    k = len(a)
+    if k < 8:
+        res = a[0] + 0.0 if k else np.zeros(a.shape[1:])
+        for j in range(1, k):
+            res += a[j]
+    elif k <= 128:
+        m = k - k % 8
+        acc = a[0:8].copy()
+        for i in range(8, m, 8):
+            acc += a[i : i + 8]
+        pair = acc[0::2] + acc[1::2]
+        quad = pair[0::2] + pair[1::2]
+        res = quad[0] + quad[1]
+        for i in range(m, k):
+            res += a[i]
+    else:
+        h = k // 2
+        h -= h % 8
+        return _pairwise_rows(a[:h]) + _pairwise_rows(a[h:])
+    res += 0.0  # the identity the reduction starts from (turns -0.0 into 0.0)
+    return res
+
+
+def _row_block(
+    xt: np.ndarray, info: _LayoutInfo
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-sample figures of baseline-corrected samples ``xt`` (sensors x samples, float64).
+
+    ``xt`` is modified in place. Returns the total force (lost values counted as 0), the
+    clipped (>= 0) sensor forces, their sum, the heel sum, the region sums (regions x samples),
+    the CoP moments (2 x samples) and the indices of samples with lost values. Every figure is
+    computed sample by sample, with the additions `step_load` made for one contact.
+    """
+    total = _pairwise_rows(xt)
+    bad = np.flatnonzero(np.isnan(total))  # samples with a NaN (or inf - inf)
+    gap_rows = bad[:0]
+    if len(bad):
+        xb = xt[:, bad]
+        nan = np.isnan(xb)
+        gap_rows = bad[nan.any(axis=0)]
+        xb[nan] = 0.0
+        xt[:, bad] = xb
+        total[bad] = _pairwise_rows(xb)
+    pos = np.maximum(xt, 0.0, out=xt)
+    w = _pairwise_rows(pos)
+    heel = _pairwise_rows(pos[info.heel]) if len(info.heel) else np.zeros(pos.shape[1])
+    # Region sums member by member in sensor order: the additions of ``pos @ membership``
+    # (weights 0 and 1, so the matrix product only adds the members, in that order).
+    region = np.empty((len(info.members), pos.shape[1]))
+    for k, m in enumerate(info.members):
+        col = region[k]
+        np.copyto(col, pos[m[0]])
+        for j in m[1:]:
+            col += pos[j]
+    # CoP moments, sensor after sensor (step_load's BLAS product added in an order that depends
+    # on the contact's length; any fixed order gives the same CoP to float32 precision).
+    xy = info.xy
+    moment = pos[0] * xy[:, :1]
+    term = np.empty_like(moment)
+    for j in range(1, len(pos)):
+        np.multiply(pos[j], xy[:, j : j + 1], out=term)
+        moment += term
+    return total, pos, w, heel, region, moment, gap_rows
+
+
+def _no_steps(names: tuple[str, ...], n_sensors: int) -> StepFeatures:
+    e, er = np.zeros(0), np.zeros((0, len(names)))
+    return StepFeatures(
+        names, e, e, e, e, er, er, er, er, e, e, e, e.astype(bool),
+        np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(1, np.int64),
+    )  # fmt: skip
+
+
+def step_features(
+    force_n: np.ndarray,
+    *,
+    layout: SensorLayout,
+    sampling_rate_hz: float,
+    heel_strike_index: ArrayLike,
+    toe_off_index: ArrayLike,
+    baseline_n: np.ndarray | None = None,
+    impact_peak_n: ArrayLike | None = None,
+) -> StepFeatures:
+    """Compute the load distribution of a batch of contacts at once, as arrays.
+
+    The samples of all contacts are gathered into one (rows x sensors) array, processed a
+    block of `BLOCK_ROWS` rows at a time (baseline, clipping, region sums, centre of pressure),
+    and reduced per contact with ``np.maximum.reduceat`` and one summation per distinct
+    contact length. Each contact's numbers depend only on its own samples, so they are the
+    same whatever else is in the batch (chunk invariance of the pipeline).
+
+    Parameters
+    ----------
+    force_n : ndarray, shape (n_samples, n_sensors)
+        Sensor forces of one side; NaN rows are lost samples.
+    layout : SensorLayout
+        Sensor positions, areas and regions.
+    sampling_rate_hz : float
+        Sampling rate [Hz].
+    heel_strike_index, toe_off_index : array_like, shape (n,)
+        Contact starts and ends as fractional sample indices into ``force_n``.
+    baseline_n : ndarray, shape (n_sensors,) or (n, n_sensors), optional
+        Swing-phase reading of each sensor (one for all contacts, or one per contact),
+        subtracted first.
+    impact_peak_n : array_like, shape (n,), optional
+        Impact peak of the total force of each contact; NaN (or None) where there is none.
+
+    Returns
+    -------
+    StepFeatures
+        One row per contact.
+    """
+    fs = float(sampling_rate_hz)
+    dt = 1.0 / fs
+    info = _layout_info(layout)
+    force_n = np.asarray(force_n)
+    hs = np.atleast_1d(np.asarray(heel_strike_index, np.float64))
+    to = np.atleast_1d(np.asarray(toe_off_index, np.float64))
+    n_steps, (n_total, n_sensors) = len(hs), force_n.shape
+    if n_steps == 0:
+        return _no_steps(info.names, n_sensors)
+    impact = np.atleast_1d(np.asarray(np.nan if impact_peak_n is None else impact_peak_n))
+    if impact.dtype == object:
+        impact = np.array([np.nan if v is None else v for v in impact], np.float64)
+    impact = np.broadcast_to(impact.astype(np.float64), (n_steps,))
+    base = None
+    if baseline_n is not None:
+        base = np.asarray(baseline_n)
+        base = np.broadcast_to(base, (n_steps, n_sensors)) if base.ndim == 1 else base
+        # Corrected for the baseline, in the baseline's own precision (as `step_load` did).
+        impact = impact - np.nansum(np.ascontiguousarray(base), axis=1).astype(np.float64)
+
+    a = np.maximum(np.ceil(hs), 0).astype(np.int64)
+    b = np.minimum(np.floor(to).astype(np.int64) + 1, n_total)
+    length = np.maximum(b - a, 0)
+    start = np.cumsum(length) - length  # row of each contact's first sample in the batch
+    n_rows = int(length.sum())
+    seg = np.repeat(np.arange(n_steps), length)
+    rows = np.arange(n_rows) + np.repeat(a - start, length)
+
+    total = np.empty(n_rows)
+    w = np.empty(n_rows)
+    heel = np.empty(n_rows)
+    region = np.empty((len(info.names), n_rows))
+    moment = np.empty((2, n_rows))
+    sensor_peak = np.zeros((n_sensors, n_steps))
+    base_t = None if base is None else np.ascontiguousarray(base.T)
+    gaps = []
+    # Blocks of whole contacts of about BLOCK_ROWS samples, sensors x samples.
+    ends = start + length
+    k0 = 0
+    while k0 < n_steps:
+        k1 = max(int(np.searchsorted(ends, start[k0] + BLOCK_ROWS, side="right")), k0 + 1)
+        r0, r1 = int(start[k0]), int(ends[k1 - 1])
+        if r1 > r0:
+            xt = np.take(force_n, rows[r0:r1], axis=0).T
+            if base_t is None:
+                xt = xt.astype(np.float64, order="C")
+            else:
+                xt = np.subtract(
+                    xt, np.repeat(base_t[:, k0:k1], length[k0:k1], axis=1), dtype=np.float64
+                )
+            t, pos, ww, hh, rr, mm, gr = _row_block(xt, info)
+            total[r0:r1], w[r0:r1], heel[r0:r1], region[:, r0:r1], moment[:, r0:r1] = (
+                t, ww, hh, rr, mm
+            )  # fmt: skip
+            gaps.append(gr + r0)
+            ne = np.flatnonzero(length[k0:k1]) + k0
+            sensor_peak[:, ne] = np.maximum.reduceat(pos, start[ne] - r0, axis=1)
+        k0 = k1
+    sensor_peak = np.maximum(sensor_peak, 0.0).T * info.kpa_per_n
+    has_gap = np.zeros(n_steps, bool)
+    if gaps:
+        has_gap[seg[np.concatenate(gaps)]] = True
+
+    groups = _length_groups(length)
+    impulse, heel_impulse = (
+        _segment_sums(np.stack((np.maximum(total, 0.0), heel)), start, groups, pairwise=True) * dt
+    )
+    # ``region_force.sum(axis=0)`` of step_load: row after row, but pairwise for one region.
+    region_impulse = _segment_sums(region, start, groups, pairwise=len(region) == 1).T * dt
+    region_total = region_impulse.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(
+            region_total[:, None] > 0, 100.0 * region_impulse / region_total[:, None], 0.0
+        )
+    peak_kpa = np.stack([sensor_peak[:, m].max(axis=1) for m in info.members], axis=1)
+
+    # Centre of pressure (foot frame).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cop = np.where(w > 0, moment / w, np.nan)
+    strike = np.full(n_steps, np.nan)
+    if layout.n_sensors > 1 and n_rows:
+        n_win = max(1, int(round(STRIKE_WINDOW_S * fs)))
+        j = np.arange(n_win)
+        inwin = j < length[:, None]
+        idx = np.where(inwin, start[:, None] + j, 0)
+        ww = np.where(inwin, w[idx], 0.0)
+        w_sum = ww.sum(axis=1)
+        y_sum = (ww * np.where(inwin, np.nan_to_num(cop[1][idx]), 0.0)).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y0 = y_sum / w_sum
+        strike = np.where(
+            (length > 0) & (w_sum > 0), 100.0 * y0 / float(layout.foot_length_mm), np.nan
+        )
+
+    index_of = {r: k for k, r in enumerate(info.names)}
+    zero = np.zeros(n_steps)
+    med = sum((region_impulse[:, index_of[r]] for r in _MEDIAL if r in index_of), zero)
+    lat = sum((region_impulse[:, index_of[r]] for r in _LATERAL if r in index_of), zero)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ml = np.where(lat + med > 0, 100.0 * (lat - med) / (lat + med), np.nan)
+
+    # Loading rate on the baseline-corrected total force, from one sample before the contact
+    # (at 200 Hz a fast impact can pass 20 % of its peak within the first sample of contact).
+    has_pre = (a >= 1) & (a - 1 < n_total)
+    n_pre = np.cumsum(has_pre)
+    lr_start = start + n_pre - has_pre
+    lr_total = np.empty(n_rows + int(n_pre[-1]))
+    lr_total[np.arange(n_rows) + np.repeat(n_pre, length)] = total
+    pre_k = np.flatnonzero(has_pre)
+    pre = np.ascontiguousarray(force_n[a[pre_k] - 1], np.float64)
+    if base is not None:
+        pre = pre - base[pre_k]
+    lr_total[lr_start[pre_k]] = np.nan_to_num(pre).sum(axis=1)  # row sums, as step_load
+    lr = _loading_rates(lr_total, lr_start, length + has_pre, impact, fs)
+
+    cop32 = cop.astype(np.float32)
+    return StepFeatures(
+        region_names=info.names,
+        peak_force_n=_segment_max(total, start, length),
+        heel_peak_n=_segment_max(heel, start, length),
+        impulse_ns=impulse,
+        heel_impulse_ns=heel_impulse,
+        region_peak_kpa=peak_kpa,
+        region_peak_n=_segment_max(region, start, length).T,
+        region_impulse_ns=region_impulse,
+        region_share_pct=share,
+        strike_index_pct=strike,
+        ml_index_pct=ml,
+        loading_rate_index=lr,
+        has_gap=has_gap,
+        cop_x_mm=cop32[0],
+        cop_y_mm=cop32[1],
+        cop_start=np.append(start, n_rows),
+    )
+
+
+def step_loads(
+    force_n: np.ndarray,
+    *,
+    layout: SensorLayout,
+    sampling_rate_hz: float,
+    heel_strike_index: ArrayLike,
+    toe_off_index: ArrayLike,
+    baseline_n: np.ndarray | None = None,
+    impact_peak_n: ArrayLike | None = None,
+) -> list[StepLoad]:
+    """`step_features` as one `StepLoad` per contact (same parameters)."""
+    return step_features(
+        force_n,
+        layout=layout,
+        sampling_rate_hz=sampling_rate_hz,
+        heel_strike_index=heel_strike_index,
+        toe_off_index=toe_off_index,
+        baseline_n=baseline_n,
+        impact_peak_n=impact_peak_n,
+    ).loads()
 
 
 def step_load(
@@ -182,7 +736,7 @@ def step_load(
     baseline_n: np.ndarray | None = None,
     impact_peak_n: float | None = None,
 ) -> StepLoad:
-    """Compute the load distribution of one contact.
+    """Compute the load distribution of one contact (`step_loads` for a batch of one).
 
     Parameters
     ----------
@@ -205,76 +759,94 @@ def step_load(
     StepLoad
         The step's load distribution.
     """
-    fs = float(sampling_rate_hz)
-    info = _layout_info(layout)
-    a = max(int(np.ceil(heel_strike_index)), 0)
-    b = min(int(np.floor(toe_off_index)) + 1, len(force_n))
-    seg = force_n[a:b].astype(np.float64)
-    if baseline_n is not None:
-        seg = seg - baseline_n[None, :]
-    nan = np.isnan(seg)
-    has_gap = bool(nan.any())
-    if has_gap:
-        seg = np.where(nan, 0.0, seg)
-    seg_pos = np.maximum(seg, 0.0)
-    dt = 1.0 / fs
-    total = seg.sum(axis=1)
-    impulse = float(np.sum(np.maximum(total, 0.0)) * dt)
-    # Per region: summed force (n, R), its peak and impulse; the highest sensor pressure.
-    region_force = seg_pos @ info.membership
-    region_impulse = region_force.sum(axis=0) * dt
-    region_peak = region_force.max(axis=0, initial=0.0)
-    sensor_peak_kpa = (seg_pos.max(axis=0, initial=0.0)) * info.kpa_per_n
-    total_region_impulse = float(region_impulse.sum())
-    regions: dict[str, dict[str, float]] = {}
-    impulse_of: dict[str, float] = {}
-    for k, r in enumerate(info.names):
-        imp = float(region_impulse[k])
-        impulse_of[r] = imp
-        regions[r] = {
-            "peak_kpa": float(sensor_peak_kpa[info.members[k]].max()),
-            "peak_n": float(region_peak[k]),
-            "impulse_ns": imp,
-            "share_pct": 100.0 * imp / total_region_impulse if total_region_impulse > 0 else 0.0,
-        }
-    heel = seg_pos[:, info.heel].sum(axis=1) if len(info.heel) else np.zeros(len(seg))
-    # Centre of pressure (foot frame).
-    w = seg_pos.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cop_x = np.where(w > 0, seg_pos @ info.x / w, np.nan)
-        cop_y = np.where(w > 0, seg_pos @ info.y / w, np.nan)
-    strike_index = float("nan")
-    if layout.n_sensors > 1 and len(seg):
-        n_win = max(1, int(round(STRIKE_WINDOW_S * fs)))
-        ww = w[:n_win]
-        if ww.sum() > 0:
-            y0 = float(np.sum(ww * np.nan_to_num(cop_y[:n_win])) / ww.sum())
-            strike_index = 100.0 * y0 / float(layout.foot_length_mm)
-    med = sum(impulse_of.get(r, 0.0) for r in _MEDIAL)
-    lat = sum(impulse_of.get(r, 0.0) for r in _LATERAL)
-    ml = 100.0 * (lat - med) / (lat + med) if lat + med > 0 else float("nan")
-    # Loading rate on the baseline-corrected total force, from the contact start.
-    impact = impact_peak_n
-    if impact is not None and baseline_n is not None:
-        impact = impact - float(np.nansum(baseline_n))
-    # Start one sample before contact: at 200 Hz a fast impact can pass 20 % of its peak
-    # within the first sample of contact.
-    pre = force_n[a - 1 : a].astype(np.float64) if a >= 1 else np.zeros((0, seg.shape[1]))
-    if baseline_n is not None and len(pre):
-        pre = pre - baseline_n[None, :]
-    lr_total = np.concatenate((np.nan_to_num(pre).sum(axis=1), total))
-    lr = _loading_rate(lr_total, impact, fs)
-    return StepLoad(
-        peak_force_n=float(total.max(initial=0.0)),
-        heel_peak_n=float(heel.max(initial=0.0)),
-        impulse_ns=impulse,
-        heel_impulse_ns=float(heel.sum() * dt),
-        regions=regions,
-        strike_index_pct=strike_index,
-        strike_pattern=classify_strike(strike_index),
-        ml_index_pct=ml,
-        loading_rate_index=lr,
-        cop_x_mm=cop_x.astype(np.float32),
-        cop_y_mm=cop_y.astype(np.float32),
-        has_gap=has_gap,
+    return step_loads(
+        force_n,
+        layout=layout,
+        sampling_rate_hz=sampling_rate_hz,
+        heel_strike_index=[heel_strike_index],
+        toe_off_index=[toe_off_index],
+        baseline_n=None if baseline_n is None else np.asarray(baseline_n)[None, :],
+        impact_peak_n=[np.nan if impact_peak_n is None else impact_peak_n],
+    )[0]
+
+
+def swing_baselines(
+    force_n: np.ndarray,
+    heel_strike_index: ArrayLike,
+    toe_off_index: ArrayLike,
+    *,
+    baseline_n: np.ndarray,
+    previous_toe_off_index: float | None = None,
+    first_index: int = 0,
+) -> np.ndarray:
+    """Swing baseline in effect at each contact of a sequence of consecutive contacts.
+
+    Contact k's baseline is each sensor's median over the middle half of the swing before it
+    (from the previous toe-off to its heel strike), over the samples where no sensor is NaN,
+    when there are at least 3 such samples; otherwise the previous contact's baseline is kept.
+
+    Parameters
+    ----------
+    force_n : ndarray, shape (n_samples, n_sensors)
+        Sensor forces; row 0 is sample ``first_index``.
+    heel_strike_index, toe_off_index : array_like, shape (n,)
+        Contact starts and ends [sample indices, the same index space as ``first_index``].
+    baseline_n : ndarray, shape (n_sensors,)
+        Baseline in effect before the first contact.
+    previous_toe_off_index : float, optional
+        Toe-off of the contact before the first one (None: the first contact has no swing).
+    first_index : int
+        Sample index of ``force_n[0]``; swings starting before it are not used.
+
+    Returns
+    -------
+    ndarray, shape (n, n_sensors)
+        Baselines, in the dtype of ``force_n`` (the medians' dtype; ``baseline_n`` is cast).
+    """
+    force_n = np.asarray(force_n)
+    dtype = force_n.dtype if np.issubdtype(force_n.dtype, np.floating) else np.dtype(np.float64)
+    hs = np.atleast_1d(np.asarray(heel_strike_index, np.float64))
+    to = np.atleast_1d(np.asarray(toe_off_index, np.float64))
+    n_steps, n_sensors = len(hs), force_n.shape[1]
+    b0 = np.asarray(baseline_n).astype(dtype)
+    if n_steps == 0:
+        return np.zeros((0, n_sensors), dtype)
+    prev = np.concatenate(
+        ([np.nan if previous_toe_off_index is None else previous_toe_off_index], to[:-1])
     )
+    with np.errstate(invalid="ignore"):
+        lo = np.ceil(prev + 0.25 * (hs - prev))
+        hi = np.floor(prev + 0.75 * (hs - prev))
+        ok = np.isfinite(lo) & np.isfinite(hi) & (hi > lo) & (lo >= first_index)
+    a = np.where(ok, lo, first_index).astype(np.int64) - first_index
+    b = np.minimum(np.where(ok, hi, first_index).astype(np.int64) - first_index, len(force_n))
+    length = np.maximum(b - a, 0)
+    start = np.cumsum(length) - length
+    n_rows = int(length.sum())
+    rows = np.arange(n_rows) + np.repeat(a - start, length)
+    finite = np.isfinite(np.take(force_n, rows, axis=0))
+    if n_sensors % 8 == 0:  # 8 flags at a time: all() of a few words per sample
+        words = finite.view(np.uint64) == np.uint64(0x0101010101010101)
+        finite = words[:, 0].copy()
+        for j in range(1, n_sensors // 8):
+            finite &= words[:, j]
+    else:
+        finite = finite.all(axis=1)
+    rows = rows[finite]  # the samples without a NaN, swing after swing
+    m = np.bincount(np.repeat(np.arange(n_steps), length)[finite], minlength=n_steps)
+    valid = m >= 3
+    med = np.zeros((n_steps, n_sensors), dtype)
+    start_f = np.cumsum(m) - m
+    for n, sel in _length_groups(np.where(valid, m, 0)):
+        # (count, n_sensors, n): the n samples of each sensor of each swing, sorted. The
+        # middle order statistics are the same whatever sorts them; the mean of two is
+        # np.median's (sum, then / 2, in the data's precision).
+        block = np.take(force_n, rows[start_f[sel][:, None] + np.arange(n)], axis=0)
+        block = np.ascontiguousarray(block.transpose(0, 2, 1))
+        block.sort(axis=-1)
+        if n % 2:
+            med[sel] = block[..., (n - 1) // 2]
+        else:
+            med[sel] = (block[..., n // 2 - 1] + block[..., n // 2]) / 2
+    last = np.maximum.accumulate(np.where(valid, np.arange(n_steps), -1))
+    return np.where((last >= 0)[:, None], med[np.maximum(last, 0)], b0[None, :])

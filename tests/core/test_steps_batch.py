@@ -1,0 +1,476 @@
+"""Batch step features (`step_features`, `swing_baselines`) == the original per-step code.
+
+The reference below is the per-contact implementation the batch replaced (`step_load` and
+`_Side._steps_from` as of commit 9b1d274), kept verbatim as the oracle.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from insole.analysis import SessionAnalysis
+from insole.core import pipeline as pipeline_mod
+from insole.core.pipeline import Pipeline, StepRecord
+from insole.core.steps import (
+    _LATERAL,
+    _MEDIAL,
+    STRIKE_WINDOW_S,
+    StepLoad,
+    _layout_info,
+    classify_strike,
+    step_features,
+    step_load,
+    step_loads,
+    swing_baselines,
+)
+from insole.layouts import SensorLayout, default_layout, single_sensor_layout
+from insole.recording import read_raw_recording
+from insole.sim.run import SimulationRequest, simulate_to_file
+
+# --- reference: the original per-contact implementation --------------------------------------
+
+
+def _ref_loading_rate(total: np.ndarray, impact_n: float | None, fs: float) -> float:
+    if impact_n is None or not np.isfinite(impact_n) or impact_n <= 0:
+        return float("nan")
+    lo, hi = 0.2 * impact_n, 0.8 * impact_n
+    seg = total
+    above_hi = np.flatnonzero(seg >= hi)
+    if len(above_hi) == 0:
+        return float("nan")
+    j_hi = int(above_hi[0])
+    below_lo = np.flatnonzero(seg[: j_hi + 1] < lo)
+    if len(below_lo) == 0 or j_hi == 0:
+        return float("nan")
+    j_lo = int(below_lo[-1])
+
+    def cross(j: int, level: float) -> float:
+        a, b = seg[j], seg[j + 1]
+        return j + (level - a) / (b - a) if b != a else float(j)
+
+    t_lo = cross(j_lo, lo)
+    t_hi = cross(j_hi - 1, hi)
+    if t_hi <= t_lo:
+        return float("nan")
+    return float((hi - lo) * fs / (t_hi - t_lo))
+
+
+def ref_step_load(
+    force_n: np.ndarray,
+    *,
+    layout: SensorLayout,
+    sampling_rate_hz: float,
+    heel_strike_index: float,
+    toe_off_index: float,
+    baseline_n: np.ndarray | None = None,
+    impact_peak_n: float | None = None,
+) -> StepLoad:
+    fs = float(sampling_rate_hz)
+    info = _layout_info(layout)
+    a = max(int(np.ceil(heel_strike_index)), 0)
+    b = min(int(np.floor(toe_off_index)) + 1, len(force_n))
+    seg = force_n[a:b].astype(np.float64)
+    if baseline_n is not None:
+        seg = seg - baseline_n[None, :]
+    nan = np.isnan(seg)
+    has_gap = bool(nan.any())
+    if has_gap:
+        seg = np.where(nan, 0.0, seg)
+    seg_pos = np.maximum(seg, 0.0)
+    dt = 1.0 / fs
+    total = seg.sum(axis=1)
+    impulse = float(np.sum(np.maximum(total, 0.0)) * dt)
+    region_force = seg_pos @ info.membership
+    region_impulse = region_force.sum(axis=0) * dt
+    region_peak = region_force.max(axis=0, initial=0.0)
+    sensor_peak_kpa = (seg_pos.max(axis=0, initial=0.0)) * info.kpa_per_n
+    total_region_impulse = float(region_impulse.sum())
+    regions: dict[str, dict[str, float]] = {}
+    impulse_of: dict[str, float] = {}
+    for k, r in enumerate(info.names):
+        imp = float(region_impulse[k])
+        impulse_of[r] = imp
+        regions[r] = {
+            "peak_kpa": float(sensor_peak_kpa[info.members[k]].max()),
+            "peak_n": float(region_peak[k]),
+            "impulse_ns": imp,
+            "share_pct": 100.0 * imp / total_region_impulse if total_region_impulse > 0 else 0.0,
+        }
+    heel = seg_pos[:, info.heel].sum(axis=1) if len(info.heel) else np.zeros(len(seg))
+    w = seg_pos.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cop_x = np.where(w > 0, seg_pos @ info.x / w, np.nan)
+        cop_y = np.where(w > 0, seg_pos @ info.y / w, np.nan)
+    strike_index = float("nan")
+    if layout.n_sensors > 1 and len(seg):
+        n_win = max(1, int(round(STRIKE_WINDOW_S * fs)))
+        ww = w[:n_win]
+        if ww.sum() > 0:
+            y0 = float(np.sum(ww * np.nan_to_num(cop_y[:n_win])) / ww.sum())
+            strike_index = 100.0 * y0 / float(layout.foot_length_mm)
+    med = sum(impulse_of.get(r, 0.0) for r in _MEDIAL)
+    lat = sum(impulse_of.get(r, 0.0) for r in _LATERAL)
+    ml = 100.0 * (lat - med) / (lat + med) if lat + med > 0 else float("nan")
+    impact = impact_peak_n
+    if impact is not None and baseline_n is not None:
+        impact = impact - float(np.nansum(baseline_n))
+    pre = force_n[a - 1 : a].astype(np.float64) if a >= 1 else np.zeros((0, seg.shape[1]))
+    if baseline_n is not None and len(pre):
+        pre = pre - baseline_n[None, :]
+    lr_total = np.concatenate((np.nan_to_num(pre).sum(axis=1), total))
+    lr = _ref_loading_rate(lr_total, impact, fs)
+    return StepLoad(
+        peak_force_n=float(total.max(initial=0.0)),
+        heel_peak_n=float(heel.max(initial=0.0)),
+        impulse_ns=impulse,
+        heel_impulse_ns=float(heel.sum() * dt),
+        regions=regions,
+        strike_index_pct=strike_index,
+        strike_pattern=classify_strike(strike_index),
+        ml_index_pct=ml,
+        loading_rate_index=lr,
+        cop_x_mm=cop_x.astype(np.float32),
+        cop_y_mm=cop_y.astype(np.float32),
+        has_gap=has_gap,
+    )
+
+
+def ref_steps_from(self, contacts):  # the original _Side._steps_from (with ref_step_load)
+    out = []
+    base = self._detector_base
+    for c in contacts:
+        hs_i = c.heel_strike_index + base
+        to_i = c.toe_off_index + base
+        if hs_i < self._buf0:
+            self.truncated_steps += 1
+            continue
+        if self._last_to_index is not None:
+            a = int(np.ceil(self._last_to_index + 0.25 * (hs_i - self._last_to_index)))
+            b = int(np.floor(self._last_to_index + 0.75 * (hs_i - self._last_to_index)))
+            if b > a and a >= self._buf0:
+                swing = self._buf[a - self._buf0 : b - self._buf0]
+                swing = swing[np.isfinite(swing).all(axis=1)]
+                if len(swing) >= 3:
+                    self._baseline = np.median(swing, axis=0)
+        load = ref_step_load(
+            self._buf,
+            layout=self.layout,
+            sampling_rate_hz=self.fs,
+            heel_strike_index=hs_i - self._buf0,
+            toe_off_index=to_i - self._buf0,
+            baseline_n=self._baseline,
+            impact_peak_n=c.impact_peak_n,
+        )
+        hs_s = hs_i / self.fs
+        self.steps += 1
+        out.append(
+            StepRecord(
+                side=self.label,
+                number=self.steps,
+                heel_strike_s=hs_s,
+                toe_off_s=to_i / self.fs,
+                stride_s=hs_s - self._last_hs_s,
+                impact_peak_n=float("nan") if c.impact_peak_n is None else c.impact_peak_n,
+                impact_peak_s=(
+                    float("nan") if c.impact_peak_s is None else c.impact_peak_s + base / self.fs
+                ),
+                load=load,
+            )
+        )
+        self._last_hs_s = hs_s
+        self._last_to_index = to_i
+    return out
+
+
+# --- comparison helpers ------------------------------------------------------------------------
+
+
+NOT_BIT_EXACT = ("strike_index_pct",)
+SCALARS = (
+    "peak_force_n",
+    "heel_peak_n",
+    "impulse_ns",
+    "heel_impulse_ns",
+    "strike_index_pct",
+    "ml_index_pct",
+    "loading_rate_index",
+)
+
+
+def _same(a: float, b: float, rtol: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b if rtol == 0 else math.isclose(a, b, rel_tol=rtol, abs_tol=1e-12)
+
+
+def assert_loads_match(new: StepLoad, ref: StepLoad, *, rtol: float = 0.0, cop_rtol=1e-6) -> None:
+    """Every figure equal (``rtol=0``: bit for bit), the CoP paths to float32 rounding."""
+    for name in SCALARS:
+        # The reference's CoP came from a BLAS matrix-vector product whose summation order
+        # depends on the contact's length: the strike index agrees to a few ulp.
+        tol = max(rtol, 1e-12) if name in NOT_BIT_EXACT else rtol
+        assert _same(getattr(new, name), getattr(ref, name), tol), name
+    assert new.strike_pattern == ref.strike_pattern
+    assert new.has_gap == ref.has_gap
+    assert new.regions.keys() == ref.regions.keys()
+    for r, d in ref.regions.items():
+        for m, v in d.items():
+            assert _same(new.regions[r][m], v, rtol), (r, m)
+    assert new.cop_x_mm.dtype == np.float32
+    assert new.cop_x_mm.shape == ref.cop_x_mm.shape
+    np.testing.assert_allclose(new.cop_x_mm, ref.cop_x_mm, rtol=cop_rtol, atol=1e-4)
+    np.testing.assert_allclose(new.cop_y_mm, ref.cop_y_mm, rtol=cop_rtol, atol=1e-4)
+
+
+def assert_records_match(new: list[StepRecord], ref: list[StepRecord], rtol: float = 0.0):
+    assert len(new) == len(ref)
+    for a, b in zip(new, ref, strict=True):
+        for f in ("side", "number", "heel_strike_s", "toe_off_s", "stride_s", "impact_peak_n",
+                  "impact_peak_s"):  # fmt: skip
+            va, vb = getattr(a, f), getattr(b, f)
+            assert va == vb or (isinstance(va, float) and math.isnan(va) and math.isnan(vb)), f
+        assert_loads_match(a.load, b.load, rtol=rtol)
+
+
+def _pipeline_steps(path: Path, *, reference: bool, chunk: int | None = None) -> list[StepRecord]:
+    raw = read_raw_recording(path)
+    saved = pipeline_mod._Side._steps_from
+    if reference:
+        pipeline_mod._Side._steps_from = ref_steps_from
+    try:
+        pipe = Pipeline(raw.header)
+        steps: list[StepRecord] = []
+        for sid, stream in raw.streams.items():
+            data = stream.data
+            step = chunk or len(data)
+            for pos in range(0, len(data), step):
+                steps += pipe.feed(sid, data[pos : pos + step]).steps
+        return steps + pipe.finish().steps
+    finally:
+        pipeline_mod._Side._steps_from = saved
+
+
+@pytest.fixture(scope="module")
+def lossy_recording(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("batch") / "lossy.insrec"
+    simulate_to_file(
+        SimulationRequest(duration_s=90, seed=31, strike="mixed", loss=0.03, burst_loss=0.02), p
+    )
+    return p
+
+
+def test_pipeline_steps_equal_the_per_step_reference(lossy_recording: Path) -> None:
+    new = _pipeline_steps(lossy_recording, reference=False)
+    ref = _pipeline_steps(lossy_recording, reference=True)
+    assert len(ref) > 200
+    assert any(s.load.has_gap for s in ref)  # the loss reaches into contacts
+    assert_records_match(new, ref)
+
+
+def test_live_sized_batches_equal_the_reference(lossy_recording: Path) -> None:
+    """Fed a few hundred bytes at a time (0-2 contacts per feed, a trimmed buffer)."""
+    new = _pipeline_steps(lossy_recording, reference=False, chunk=333)
+    ref = _pipeline_steps(lossy_recording, reference=True, chunk=333)
+    assert_records_match(new, ref)
+    assert_records_match(new, _pipeline_steps(lossy_recording, reference=False))
+
+
+def test_session_analysis_equals_the_reference(lossy_recording: Path) -> None:
+    saved = pipeline_mod._Side._steps_from
+    pipeline_mod._Side._steps_from = ref_steps_from
+    try:
+        ref = SessionAnalysis().run(lossy_recording)
+    finally:
+        pipeline_mod._Side._steps_from = saved
+    new = SessionAnalysis().run(lossy_recording)
+    assert new.summary_ == ref.summary_
+    for a, b in zip(new.steps_, ref.steps_, strict=True):
+        for k, v in b.items():
+            if k == "strike_index_pct":
+                assert _same(a[k], v, 1e-12)
+            else:
+                assert a[k] == v or (isinstance(v, float) and math.isnan(v) and math.isnan(a[k]))
+
+
+# --- unit level: random buffers, edge cases ---------------------------------------------------
+
+
+def _random_buffer(rng, n: int, n_sensors: int, lost: float = 0.03) -> np.ndarray:
+    t = np.arange(n)
+    load = np.clip(np.sin(2 * np.pi * t / 70.0), 0, None) ** 1.5
+    force = load[:, None] * rng.uniform(5, 120, n_sensors) + rng.normal(2, 3, (n, n_sensors))
+    force = force.astype(np.float32)
+    force[rng.random(n) < lost] = np.nan
+    if n_sensors > 1:
+        force[rng.integers(0, n, 3), rng.integers(0, n_sensors, 3)] = np.nan  # single values
+    return force
+
+
+def _random_contacts(rng, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    hs = np.sort(rng.uniform(-3, n + 2, k))
+    to = hs + rng.uniform(-2, 60, k)  # some empty, some past the end
+    hs[0], to[0] = 0.3, 30.7  # no sample before the contact
+    return hs, to
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [default_layout(16), default_layout(4), single_sensor_layout()],
+    ids=["16", "4", "1"],
+)
+@pytest.mark.parametrize("baseline", ["none", "float64", "float32"])
+def test_step_load_equals_the_reference(layout: SensorLayout, baseline: str) -> None:
+    rng = np.random.default_rng(len(baseline) + layout.n_sensors)
+    force = _random_buffer(rng, 3000, layout.n_sensors)
+    hs, to = _random_contacts(rng, len(force), 120)
+    for h, t in zip(hs, to, strict=True):
+        base = None
+        if baseline != "none":
+            base = rng.normal(1.0, 2.0, layout.n_sensors).astype(baseline)
+        impact = None if rng.random() < 0.3 else float(rng.uniform(-5, 400))
+        kw = dict(
+            layout=layout,
+            sampling_rate_hz=200.0,
+            heel_strike_index=h,
+            toe_off_index=t,
+            baseline_n=base,
+            impact_peak_n=impact,
+        )
+        assert_loads_match(step_load(force, **kw), ref_step_load(force, **kw))
+
+
+@pytest.mark.parametrize("lr_window", [1, 32])
+def test_a_batch_gives_each_contact_what_it_gets_alone(monkeypatch, lr_window: int) -> None:
+    """Chunk invariance: a contact's numbers do not depend on the rest of its batch."""
+    from insole.core import steps
+
+    monkeypatch.setattr(steps, "LR_WINDOW", lr_window)  # 1: the full search for all
+    layout = default_layout(16)
+    rng = np.random.default_rng(7)
+    force = _random_buffer(rng, 20000, 16)
+    hs, to = _random_contacts(rng, len(force), 300)
+    base = rng.normal(1.0, 2.0, (300, 16)).astype(np.float32)
+    impact = np.where(rng.random(300) < 0.3, np.nan, rng.uniform(10, 500, 300))
+    kw = dict(layout=layout, sampling_rate_hz=200.0)
+    batch = step_loads(
+        force, heel_strike_index=hs, toe_off_index=to, baseline_n=base, impact_peak_n=impact, **kw
+    )
+    assert sum(np.isfinite(s.loading_rate_index) for s in batch) > 20
+    for k in range(0, 300, 7):
+        alone = step_loads(
+            force,
+            heel_strike_index=hs[k : k + 1],
+            toe_off_index=to[k : k + 1],
+            baseline_n=base[k : k + 1],
+            impact_peak_n=impact[k : k + 1],
+            **kw,
+        )[0]
+        assert_loads_match(batch[k], alone, cop_rtol=0.0)
+        assert _same(batch[k].strike_index_pct, alone.strike_index_pct, 0.0)
+        ref = ref_step_load(
+            force,
+            heel_strike_index=hs[k],
+            toe_off_index=to[k],
+            baseline_n=base[k],
+            impact_peak_n=None if np.isnan(impact[k]) else impact[k],
+            **kw,
+        )
+        assert_loads_match(batch[k], ref)
+
+
+def test_batch_cop_paths_are_views_of_one_array() -> None:
+    rng = np.random.default_rng(3)
+    force = _random_buffer(rng, 2000, 16, lost=0.0)
+    feats = step_features(
+        force,
+        layout=default_layout(16),
+        sampling_rate_hz=200.0,
+        heel_strike_index=[10.2, 80.0, 300.5],
+        toe_off_index=[60.0, 140.9, 301.0],
+    )
+    loads = feats.loads()
+    assert len(feats) == 3
+    assert list(feats.cop_start) == [0, 50, 111, 112]
+    for s in loads:
+        assert s.cop_x_mm.base is feats.cop_x_mm.base or s.cop_x_mm.base is feats.cop_x_mm
+        assert np.shares_memory(s.cop_y_mm, feats.cop_y_mm)
+    assert step_features(
+        force, layout=default_layout(16), sampling_rate_hz=200.0, heel_strike_index=[],
+        toe_off_index=[],
+    ).loads() == []  # fmt: skip
+
+
+def _ref_baselines(force, hs, to, base0, prev, first):
+    out, base = [], base0
+    for h, t in zip(hs, to, strict=True):
+        if prev is not None:
+            a = int(np.ceil(prev + 0.25 * (h - prev)))
+            b = int(np.floor(prev + 0.75 * (h - prev)))
+            if b > a and a >= first:
+                swing = force[a - first : b - first]
+                swing = swing[np.isfinite(swing).all(axis=1)]
+                if len(swing) >= 3:
+                    base = np.median(swing, axis=0)
+        out.append(base)
+        prev = t
+    return out
+
+
+@pytest.mark.parametrize("n_sensors", [16, 5])
+def test_swing_baselines_equal_the_per_step_medians(n_sensors: int) -> None:
+    rng = np.random.default_rng(n_sensors)
+    first = 1000
+    force = _random_buffer(rng, 50000, n_sensors, lost=0.1)
+    force[20000:20400] = np.nan  # a long outage: swings with < 3 finite samples
+    gaps = rng.choice([3.0, 5.0, 40.0, 90.0, 400.0], 600, p=[0.05, 0.05, 0.6, 0.25, 0.05])
+    hs = first - 50 + np.cumsum(gaps + rng.uniform(0, 1, 600))
+    to = hs + rng.uniform(1, 30, 600)
+    hs, to = hs[to < first + len(force)], to[to < first + len(force)]
+    base0 = np.zeros(n_sensors, np.float32)
+    for prev in (None, float(first - 80.5)):
+        got = swing_baselines(
+            force, hs, to, baseline_n=base0, previous_toe_off_index=prev, first_index=first
+        )
+        ref = _ref_baselines(force, hs, to, base0, prev, first)
+        assert got.dtype == np.float32
+        assert np.array_equal(got, np.array(ref), equal_nan=True)
+    # Odd and even swings, swings kept from before, and the start are all exercised.
+    assert len(np.unique(got, axis=0)) < len(got) - 10
+
+
+def test_records_carry_the_contacts_flags() -> None:
+    from types import SimpleNamespace
+
+    raw_header = {"devices": []}
+    pipe = Pipeline(raw_header)
+    side = pipeline_mod._Side("left", {}, 200.0, 16, {}, False)
+    side._place(np.arange(400), _random_buffer(np.random.default_rng(1), 400, 16, lost=0.0))
+    c = SimpleNamespace(
+        heel_strike_index=100.4, toe_off_index=160.2, impact_peak_n=None, impact_peak_s=None,
+        toe_off_valid=False, flags=("standing",),
+    )  # fmt: skip
+    c2 = SimpleNamespace(
+        **{k: v for k, v in vars(c).items() if k not in ("toe_off_valid", "flags")}
+    )
+    c2.heel_strike_index, c2.toe_off_index = 250.0, 300.0
+    r1, r2 = side._steps_from([c, c2])
+    assert (r1.toe_off_valid, r1.flags) == (False, ("standing",))
+    assert (r2.toe_off_valid, r2.flags) == (True, ())
+    assert r2.stride_s == pytest.approx((250.0 - 100.4) / 200.0)
+    assert pipe.sides == {}
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 64, 128, 129, 300])
+def test_pairwise_rows_adds_like_numpy(k: int) -> None:
+    from insole.core.steps import _pairwise_rows
+
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((5000, k)) * rng.choice([1.0, 1e3, 1e-3], (5000, k))
+    x[:7] = -0.0
+    got = _pairwise_rows(np.ascontiguousarray(x.T))
+    assert np.array_equal(got, x.sum(axis=1))
+    assert not np.signbit(got[:7]).any()
