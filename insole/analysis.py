@@ -181,6 +181,13 @@ def summarise_session(
         "gap_samples": {s.label: s.gap_samples for s in sides},
         "gap_s": round(sum(s.gap_samples / s.fs for s in sides), 3),
         "steps_with_gaps": sum(1 for r in rows if r["has_gap"]),
+        # Counted, not dropped silently: steps whose toe-off is flagged (ended in standing),
+        # and contacts in progress when the recording (or a restart) began or ended.
+        "steps_ending_standing": sum(1 for r in rows if not r["toe_off_valid"]),
+        "contacts_cut": {
+            "start": sum(s.detector.cut_at_start_ for s in sides),
+            "end": sum(s.detector.cut_at_end_ for s in sides),
+        },
         "damage": None if damage is None else {"offset": damage.offset, "reason": damage.reason},
     }
     units = {s.unit for s in sides}

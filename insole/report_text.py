@@ -61,6 +61,15 @@ def print_summary(s: dict[str, Any], *, out: TextIO) -> None:
         f"{s['steps_with_gaps']} steps with gaps",
         file=out,
     )
+    cut = s.get("contacts_cut") or {}
+    standing = s.get("steps_ending_standing") or 0
+    if standing or cut.get("start") or cut.get("end"):
+        print(
+            f"  steps            {standing} ending in standing (heel strike counted, contact "
+            f"time left out); {cut.get('start', 0)} cut by the start and {cut.get('end', 0)} by "
+            "the end of the recording (not counted)",
+            file=out,
+        )
     al = s.get("clock_alignment")
     if al and al.get("applied"):
         print(

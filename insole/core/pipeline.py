@@ -201,9 +201,16 @@ class SideSamples:
 
 @dataclass
 class PipelineUpdate:
-    """What one `Pipeline.feed` call completed."""
+    """What one `Pipeline.feed` call completed.
+
+    ``heel_strikes`` are ``(side, time [s on that insole's clock])`` of the heel strikes that
+    became certain in this call (`ContactDetector.pop_heel_strikes`): usually 10-30 ms of data
+    after the onset, long before the step itself (``steps``) is complete at toe-off. Each time
+    equals the ``heel_strike_s`` of the step that follows (before left/right alignment).
+    """
 
     steps: list[StepRecord] = field(default_factory=list)
+    heel_strikes: list[tuple[str, float]] = field(default_factory=list)
     samples: dict[str, SideSamples] = field(default_factory=dict)
     battery_pct: dict[str, int] = field(default_factory=dict)
 
@@ -272,6 +279,7 @@ class _Side:
         self.overlap_samples = 0
         self.restarts = 0
         self.truncated_steps = 0
+        self.heel_strikes = []
         self.heel_idx = self.layout.indices("heel_medial", "heel_lateral")
         if len(self.heel_idx) == 0 and self.layout.n_sensors == 1:
             self.heel_idx = np.array([0])
@@ -306,6 +314,7 @@ class _Side:
 
     def _restart(self, new_index: int) -> list[StepRecord]:
         steps = self._steps_from(self.detector.finish())
+        self._collect_heel_strikes()
         self.detector.reset()
         self.restarts += 1
         self.n = new_index
@@ -337,6 +346,7 @@ class _Side:
                 start_index, self.fs, total, heel, self.calibrator.pressure_kpa(block)
             )
         steps = self._steps_from(self.detector.feed(total))
+        self._collect_heel_strikes()
         # Keep what later steps may need.
         cut = self.n - self._keep
         if cut > self._buf0:
@@ -347,7 +357,16 @@ class _Side:
     last_samples: SideSamples | None = None
 
     def finish(self) -> list[StepRecord]:
-        return self._steps_from(self.detector.finish())
+        steps = self._steps_from(self.detector.finish())
+        self._collect_heel_strikes()
+        return steps
+
+    #: Heel strikes made certain since the owner last took them [s on this insole's clock].
+    heel_strikes: list[float]
+
+    def _collect_heel_strikes(self) -> None:
+        offset = self._detector_base / self.fs
+        self.heel_strikes += [t + offset for t in self.detector.pop_heel_strikes()]
 
     def _steps_from(self, contacts: list[Contact]) -> list[StepRecord]:
         """Step records of the contacts the detector finished, their features as one batch."""
@@ -538,8 +557,11 @@ class Pipeline:
         for sid in list(self.decoders):
             u = self.feed(sid, b"\x00")
             update.steps += u.steps
+            update.heel_strikes += u.heel_strikes
         for side in self.sides.values():
             update.steps += side.finish()
+            update.heel_strikes += [(side.label, t) for t in side.heel_strikes]
+            side.heel_strikes = []
         return update
 
     def _process(self, table: FrameTable) -> PipelineUpdate:
@@ -569,6 +591,9 @@ class Pipeline:
                     self.emit_samples,
                 )
             update.steps += state.add(table, dev_id, side, rows, ts, int(clock.ref or 0))
+            if state.heel_strikes:
+                update.heel_strikes += [(state.label, t) for t in state.heel_strikes]
+                state.heel_strikes = []
             if self.emit_samples and state.last_samples is not None:
                 update.samples[state.label] = state.last_samples
                 state.last_samples = None

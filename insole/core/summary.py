@@ -57,6 +57,7 @@ STEP_COLUMNS = (
     "ml_index_pct",
     *(f"{r}_{m}" for r in REGIONS for m in ("peak_kpa", "peak_n", "impulse_ns", "share_pct")),
     "has_gap",
+    "toe_off_valid",
 )
 
 
@@ -113,6 +114,7 @@ def steps_table(steps: list[StepRecord], *, single_plate: bool = False) -> list[
             "strike_pattern": load.strike_pattern,
             "ml_index_pct": load.ml_index_pct,
             "has_gap": load.has_gap,
+            "toe_off_valid": bool(getattr(s, "toe_off_valid", True)),
         }
         for r in REGIONS:
             reg = load.regions.get(r)
@@ -186,6 +188,9 @@ def session_summary(
             "peak_force_n",
         )
     }
+    # A contact that ended in standing has no real toe-off: left out of contact times.
+    valid_to = np.array([bool(r.get("toe_off_valid", True)) for r in rows], bool)
+    col["contact_s"] = np.where(valid_to, col["contact_s"], np.nan)
     patterns = [r["strike_pattern"] for r in rows if r["strike_pattern"] != "unknown"]
     shares = {
         p: _r(patterns.count(p) / len(patterns)) if patterns else None
@@ -205,7 +210,9 @@ def session_summary(
         rs = by_side[s]
         per_side[s] = {
             "steps": len(rs),
-            "contact_time_s": _r(_median([r["contact_s"] for r in rs])),
+            "contact_time_s": _r(
+                _median([r["contact_s"] for r in rs if r.get("toe_off_valid", True)])
+            ),
             "peak_force_n": _r(_median([r["peak_force_n"] for r in rs]), 1),
             "heel_peak_n": _r(_median([r["heel_peak_n"] for r in rs]), 1),
             "heel_impulse_ns": _r(float(np.nansum([r["heel_impulse_ns"] for r in rs])), 1),

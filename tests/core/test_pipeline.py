@@ -219,3 +219,70 @@ def test_live_replay_equals_offline_analysis() -> None:
     assert summary["clock_alignment"] == offline.summary_["clock_alignment"]
     assert summary["clock_alignment"]["applied"]
     assert len(offline.steps_) > 40
+
+
+def test_early_heel_strikes_come_before_their_steps_with_the_same_times(tmp_path: Path) -> None:
+    path = tmp_path / "run.insrec"
+    simulate_to_file(SimulationRequest(duration_s=30, seed=4, loss=0.01), path)
+    raw = read_raw_recording(path)
+    pipe = Pipeline(raw.header)
+    announced: dict[str, list[float]] = {"left": [], "right": []}
+    steps: list = []
+    for sid, stream in raw.streams.items():
+        for _, data in stream.iter_chunks():  # live: one received chunk at a time
+            update = pipe.feed(sid, data)
+            for side, t in update.heel_strikes:
+                announced[side].append(t)
+            for step in update.steps:  # a step comes only after its heel strike was announced
+                assert step.heel_strike_s in announced[step.side]
+            steps += update.steps
+    end = pipe.finish()
+    steps += end.steps
+    for side, t in end.heel_strikes:
+        announced[side].append(t)
+    for side in ("left", "right"):
+        hs = sorted(s.heel_strike_s for s in steps if s.side == side)
+        assert len(hs) > 30
+        # Every step's heel strike was announced; the only others are contacts still in
+        # progress when the recording ended (counted, never completed as steps).
+        (state,) = [st for st in pipe.sides.values() if st.label == side]
+        extra = sorted(set(announced[side]) - set(hs))
+        assert set(hs) <= set(announced[side])
+        assert len(extra) <= state.detector.cut_at_end_
+        assert all(t > hs[-1] for t in extra)
+
+
+def test_steps_ending_in_standing_and_cut_contacts_are_reported(tmp_path: Path) -> None:
+    from insole.importers.convert import ImportedDevice, write_import
+    from insole.layouts import single_sensor_layout
+
+    fs = 100.0
+    t = np.arange(int(40 * fs)) / fs
+    on = 0.6 + 1.1 * np.arange(30)
+    x = np.zeros_like(t)
+    for t0 in on:  # 0.7 s trapezoid contacts, 0.1 s ramps
+        x = np.maximum(x, np.clip(np.minimum(t - t0, t0 + 0.7 - t) / 0.1, 0.0, 1.0))
+    x[(t >= on[20]) & (t < on[25] - 0.3)] = 1.0  # steps onto one foot and stands for 5.2 s
+    x[t >= 39.5] = 1.0  # a contact still in progress at the end
+    device = ImportedDevice(
+        side="left",
+        values=(700.0 * x)[:, None],
+        time_s=t,
+        layout=single_sensor_layout(),
+        unit="N",
+        columns=["F"],
+        device_id=1,
+        label="test plate",
+    )
+    path = tmp_path / "standing.insrec"
+    write_import(path, fmt="table", source=__file__, devices=[device], sample_rate_hz=fs)
+    analysis = SessionAnalysis().run(path)
+    s = analysis.summary_
+    assert s["steps_ending_standing"] == 1
+    assert s["contacts_cut"]["end"] == 1
+    flagged = [r for r in analysis.steps_ if not r["toe_off_valid"]]
+    assert len(flagged) == 1
+    assert flagged[0]["heel_strike_s"] == pytest.approx(on[20], abs=0.011)  # a step edge
+    # The 3 s "contact" of the standing step is left out of the contact time.
+    assert s["contact_time_s"] == pytest.approx(0.7 - 2 * 0.003, abs=0.01)
+    assert s["step_count"] == len(on) - 4  # steps 21-24 happened while standing
