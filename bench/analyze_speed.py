@@ -1,63 +1,223 @@
-"""Time the offline analysis of a one-hour two-insole 16-sensor 200 Hz recording, and the
-streaming cost per chunk (the live path: one BLE notification's bytes per call).
+"""Speed of the analysis: offline, whole process, streaming, and early heel strikes.
 
-Run: .venv/bin/python bench/analyze_speed.py [--path FILE]
+All on one simulated hour of two 16-sensor insoles at 200 Hz with 1 % frame loss
+(``SimulationRequest(duration_s=3600, seed=2, loss=0.01)``, cached at ``--path``):
+
+offline
+    ``SessionAnalysis().run(path)`` in-process from the file path, best and median of
+    ``--repeat``; split into *load* (read the file, decode the frames, calibrate the counts:
+    the first stages of the pipeline, timed on their own as `bench/decode_speed.py` does) and
+    *analysis* (the rest: detection, step features, summary).
+bare kernel
+    A vectorised threshold-only detector on the same calibrated total-force arrays (10 % of the
+    range, rising crossings), timed in the same run: the floor any detector pays for touching
+    the data once.
+process
+    ``insole analyze FILE --json`` as a separate process, caches warm (the second of two runs).
+streaming
+    The first 10 minutes fed chunk by chunk as received (one frame per chunk, as BLE
+    notifications arrive): processing time per chunk, p50 and p99.
+heel-strike events
+    Simulated running at 200 Hz (5 minutes, no loss) and the running force plate (300 Hz, if
+    ``../shared/data`` is there), fed to the detector one sample at a time: for each heel strike
+    it announces (`ContactDetector.pop_heel_strikes`), how much data had arrived after its
+    onset sample. Then the simulated run through the pipeline as received (whole frames of
+    several samples: `PipelineUpdate.heel_strikes`), and whether the steps carry the same
+    times.
+
+Run: .venv/bin/python bench/analyze_speed.py [--path /tmp/hour.insrec] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from insole.analysis import SessionAnalysis
-from insole.core.pipeline import Pipeline
-from insole.recording import read_raw_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from decode_speed import calibrate, calibrators, decode, gather  # noqa: E402
+
+from firmware_protocol.frames import Side  # noqa: E402
+from insole.analysis import SessionAnalysis  # noqa: E402
+from insole.core.events import ContactDetector  # noqa: E402
+from insole.core.pipeline import Pipeline  # noqa: E402
+from insole.recording import read_raw_recording  # noqa: E402
+from insole.sim.run import SimulationRequest, simulate_to_file  # noqa: E402
+
+
+def load(path: Path) -> list[np.ndarray]:
+    """Read, decode and calibrate: the total force per device (one array per feed piece)."""
+    raw = read_raw_recording(path)
+    tables, _ = decode(raw)
+    per_dev = gather(tables)
+    cals = calibrators(raw.header, per_dev[0][2].shape[1])
+    return [f.sum(axis=1) for f in calibrate(cals, per_dev)]
+
+
+def bare_kernel(totals: list[np.ndarray]) -> int:
+    """A vectorised threshold-only detector: rising crossings of 10 % of the range."""
+    n = 0
+    for x in totals:
+        lo, hi = np.nanpercentile(x, [2, 98])
+        above = x > lo + 0.1 * (hi - lo)
+        n += int(np.count_nonzero(above[1:] & ~above[:-1]))
+    return n
+
+
+def offline(path: Path, repeat: int) -> None:
+    times, loads, kernels = [], [], []
+    analysis = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        analysis = SessionAnalysis().run(path)
+        times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        totals = load(path)
+        loads.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        n_bare = bare_kernel(totals)
+        kernels.append(time.perf_counter() - t)
+    assert analysis is not None
+    dur = analysis.summary_["duration_s"]
+    best, med = min(times), statistics.median(times)
+    print(
+        f"offline: {analysis.summary_['step_count']} steps in {dur:.0f} s of recording "
+        f"(two insoles): best {best:.2f} s, median {med:.2f} s "
+        f"({dur / best:.0f}x real time, one core)"
+    )
+    print(
+        f"  load (read + decode + calibrate) best {min(loads):.3f} s; "
+        f"analysis (the rest) {best - min(loads):.2f} s"
+    )
+    print(
+        f"  bare kernel (vectorised threshold-only detector, same arrays): "
+        f"{1e3 * min(kernels):.1f} ms, {n_bare} contacts"
+    )
+
+
+def process(path: Path) -> None:
+    insole = Path(sys.executable).with_name("insole")
+    cmd = [str(insole), "analyze", str(path), "--json"]
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t)
+    print(
+        f"process: `insole analyze FILE --json` {times[-1]:.2f} s (warm; first run "
+        f"{times[0]:.2f} s)"
+    )
+
+
+def streaming(path: Path) -> None:
+    raw = read_raw_recording(path)
+    pipe = Pipeline(raw.header, emit_samples=True)
+    costs = []
+    limit = 600.0
+    for sid, stream in raw.streams.items():
+        for t_host, data in stream.iter_chunks():
+            if t_host > limit:
+                break
+            t = time.perf_counter()
+            pipe.feed(sid, data)
+            costs.append(time.perf_counter() - t)
+    costs.sort()
+    n = len(costs)
+    print(
+        f"streaming: {n} chunks (one frame each) for {limit:.0f} s of two insoles: "
+        f"p50 {1e6 * costs[n // 2]:.0f} us, p99 {1e6 * costs[int(n * 0.99)]:.0f} us per chunk"
+    )
+
+
+def _detector_delays(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Feed a force signal one sample at a time; per heel strike: (time [s], data after [ms])."""
+    det = ContactDetector(sampling_rate_hz=fs)
+    out_t, out_d = [], []
+    for i in range(x.size):
+        det.feed(x[i : i + 1])
+        for t in det.pop_heel_strikes():
+            out_t.append(t)
+            out_d.append(1e3 * ((i + 1) / fs - t))
+    det.finish()
+    return np.array(out_t), np.array(out_d)
+
+
+def _describe(name: str, t: np.ndarray, d: np.ndarray, after_s: float) -> str:
+    d = d[t > after_s]
+    return (
+        f"  {name}: {d.size} heel strikes after the {after_s:.0f} s start-up: data after the "
+        f"onset sample p50 {np.percentile(d, 50):.1f} ms, p99 {np.percentile(d, 99):.1f} ms, "
+        f"max {d.max():.1f} ms"
+    )
+
+
+def heel_strike_latency(tmp: Path) -> None:
+    path = tmp / "run.insrec"
+    simulate_to_file(SimulationRequest(duration_s=300, seed=5, loss=0.0), path)
+    raw = read_raw_recording(path)
+    print("heel-strike events (announced as soon as certain):")
+    # 1. The detector, fed one sample at a time: the data it needs after the onset.
+    tables, _ = decode(raw)
+    per_dev = gather(tables)
+    cals = calibrators(raw.header, per_dev[0][2].shape[1])
+    forces = calibrate(cals, per_dev)
+    by_side: dict[str, list[np.ndarray]] = {}
+    for (_, side, _), f in zip(per_dev, forces, strict=True):
+        by_side.setdefault(Side(side).label, []).append(f.sum(axis=1))
+    for side, parts in by_side.items():
+        t, d = _detector_delays(np.concatenate(parts), 200.0)
+        print(_describe(f"simulated running 200 Hz, {side}, per sample", t, d, 3.0))
+    plate = Path(__file__).resolve().parents[2] / "shared/data/running_forceplate"
+    if (plate / "RBDS001runT25forces.txt").exists():
+        from insole.importers.table import read_table
+
+        (fy,), fs = read_table(
+            plate / "RBDS001runT25forces.txt", columns=["Fy"], sampling_rate_hz=300.0
+        )
+        t, d = _detector_delays(np.asarray(fy, float), float(fs or 300.0))
+        print(_describe("running force plate RBDS001 300 Hz, per sample", t, d, 3.0))
+    # 2. The pipeline fed as the data were received: frames carry several samples each, so
+    # the insole's data run ahead of the sample that made a heel strike certain.
+    pipe = Pipeline(raw.header)
+    delays, times, announced, steps = [], [], set(), []
+    chunks = sorted(
+        (t, sid, data) for sid, s in raw.streams.items() for t, data in s.iter_chunks()
+    )
+    for _, sid, data in chunks:
+        update = pipe.feed(sid, data)
+        for side, t_hs in update.heel_strikes:
+            (state,) = [s for s in pipe.sides.values() if s.label == side]
+            delays.append(1e3 * (state.n / state.fs - t_hs))
+            times.append(t_hs)
+            announced.add((side, t_hs))
+        steps += update.steps
+    steps += pipe.finish().steps
+    same = sum((s.side, s.heel_strike_s) in announced for s in steps)
+    print(_describe("pipeline, whole frames as received", np.array(times), np.array(delays), 3.0))
+    print(f"  {same}/{len(steps)} steps carry the time announced for their heel strike")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--path", type=Path)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--path", type=Path, default=Path(tempfile.gettempdir()) / "hour.insrec")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    if not args.path.exists():
+        simulate_to_file(SimulationRequest(duration_s=3600, seed=2, loss=0.01), args.path)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    offline(args.path, args.repeat)
+    process(args.path)
+    streaming(args.path)
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.path or Path(tmp) / "hour.insrec"
-        if not path.exists():
-            simulate_to_file(SimulationRequest(duration_s=3600, seed=2, loss=0.01), path)
-        times = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            a = SessionAnalysis().run(path)
-            times.append(time.perf_counter() - t)
-        dur = a.summary_["duration_s"]
-        med = statistics.median(times)
-        print(
-            f"offline: {a.summary_['step_count']} steps in {dur:.0f} s of recording; "
-            f"median {med:.2f} s, best {min(times):.2f} s ({dur / med:.0f}x real time, one core)"
-        )
-        # Streaming: the first 10 minutes, chunk by chunk as received.
-        raw = read_raw_recording(path)
-        pipe = Pipeline(raw.header, emit_samples=True)
-        costs = []
-        limit = 600.0
-        for sid, stream in raw.streams.items():
-            for t_host, data in stream.iter_chunks():
-                if t_host > limit:
-                    break
-                t = time.perf_counter()
-                pipe.feed(sid, data)
-                costs.append(time.perf_counter() - t)
-        costs.sort()
-        n = len(costs)
-        total = sum(costs)
-        print(
-            f"streaming: {n} chunks (one frame each) for {limit:.0f} s of two insoles: "
-            f"p50 {1e6 * costs[n // 2]:.0f} us, p99 {1e6 * costs[int(n * 0.99)]:.0f} us per chunk, "
-            f"{total:.2f} s in all ({limit / total:.0f}x real time)"
-        )
+        heel_strike_latency(Path(tmp))
 
 
 if __name__ == "__main__":

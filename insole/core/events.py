@@ -577,6 +577,7 @@ class ContactDetector:
         self._durations: deque[int] = deque(maxlen=_DURATION_HISTORY)
         self._valley_n = max(1, round(self.min_valley_s * fs))
         self._certain_n = max(1, round(_CERTAIN_S * fs))
+        self._latency_n = _MAX_DATA_S * fs - 1.5  # samples after the floor onset, with margin
         self._noise_n = max(8, round(_NOISE_WINDOW_S * fs))
         #: Heel strikes emitted as soon as certain (see `pop_heel_strikes`).
         self._early: list[float] = []
@@ -967,7 +968,7 @@ class ContactDetector:
             return
         upper = self._low + self.edge_fraction * (self._high - self._low)
         j = cur.on_index
-        c_end = j + self._certain_n
+        c_end = self._certain_end(cur)
         start = max(cur.scan, j)
         u: int | None = -1
         if upper > cur.on_n:
@@ -986,12 +987,25 @@ class ContactDetector:
         cur.t_hs = t_hs
         self._early.append(t_hs)
 
+    def _certain_end(self, cur: _OpenContact) -> int:
+        """Last sample needed before the heel strike of ``cur`` is certain.
+
+        ``_CERTAIN_S`` after the on-crossing, but no later than ``_MAX_DATA_S`` of data after
+        the sample where the rise left the noise floor (so live feedback comes within 30 ms of
+        the onset even on slow edges), and not before the on-crossing.
+        """
+        j = cur.on_index
+        if not math.isfinite(cur.t_floor):
+            return j + self._certain_n
+        by_latency = math.floor(cur.t_floor + self._latency_n)
+        return max(j, min(j + self._certain_n, by_latency))
+
     def _upper_index(self, cur: _OpenContact, stop: int) -> int | None:
         """First sample at ``edge_fraction`` of the range within the certainty window."""
         upper = self._low + self.edge_fraction * (self._high - self._low)
         if not upper > cur.on_n:
             return None
-        end = min(stop, cur.on_index + self._certain_n + 1)
+        end = min(stop, self._certain_end(cur) + 1)
         u = self._first_at_or_above(cur.on_index, end, upper)
         return None if u < 0 else u
 
@@ -1033,7 +1047,7 @@ class ContactDetector:
         if cur.t_floor < cur.swing_lo and cur.swing_lo <= self._track_start:
             return float(self._track_start)  # rising already at the first sample: dropped
         t_hs = min(max(t_hs, float(cur.earliest_index)), t_on)
-        released = self._released(cur, j + self._certain_n if u is None else u)
+        released = self._released(cur, self._certain_end(cur) if u is None else u)
         return t_hs if released is None else released
 
     def _released(self, cur: _OpenContact, u: int) -> float | None:
@@ -1546,6 +1560,9 @@ _DURATION_HISTORY = 9
 #: midfoot edges in about 15 ms); a whole edge that takes longer is slow and its line lands
 #: late. 20 ms keeps live heel-strike events within 30 ms of their onset (issue "Core v2").
 _CERTAIN_S = 0.020
+#: Most data after the onset sample before a heel strike is announced [s]: live feedback on
+#: each step needs it within 30 ms (issue "Core v2": heel-strike events p99 <= 30 ms).
+_MAX_DATA_S = 0.030
 #: Length of swing before a contact whose noise is measured [s].
 _NOISE_WINDOW_S = 0.5
 
