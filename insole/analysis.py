@@ -11,14 +11,14 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .core.pipeline import Pipeline, StepRecord
-from .core.summary import STEP_COLUMNS, session_summary, steps_table
+from .core.summary import STEP_COLUMNS, StepAccumulator, StepsTable, session_summary
 from .recording import BlockReader, Damage, RawRecording, StreamRun
 
 __all__ = ["SessionAnalysis", "write_steps_csv"]
@@ -34,11 +34,16 @@ class SessionAnalysis:
     chunk_bytes : int, optional
         Feed the streams in pieces of this size instead of at once (results are identical;
         used by tests to check invariance and by replay).
+    keep_records : bool, default True
+        Keep every `StepRecord` (``records_``, with region dicts and centre-of-pressure paths).
+        False keeps only the steps table's numbers as the steps come, so memory grows by about
+        0.6 kB per step (``insole analyze`` does this); ``records_`` is then empty.
 
     Attributes
     ----------
-    steps_ : list of dict
-        The steps table after `run`.
+    steps_ : StepsTable
+        The steps table after `run` (a sequence of dicts; ``steps_.column(name)`` gives one
+        column as an array).
     summary_ : dict
         The session summary after `run`.
     records_ : list of StepRecord
@@ -46,10 +51,15 @@ class SessionAnalysis:
     """
 
     def __init__(
-        self, *, detector_options: dict[str, Any] | None = None, chunk_bytes: int | None = None
+        self,
+        *,
+        detector_options: dict[str, Any] | None = None,
+        chunk_bytes: int | None = None,
+        keep_records: bool = True,
     ) -> None:
         self.detector_options = detector_options
         self.chunk_bytes = chunk_bytes
+        self.keep_records = keep_records
 
     def run(self, recording: str | os.PathLike[str] | RawRecording) -> SessionAnalysis:
         """Analyse ``recording``; return self.
@@ -68,22 +78,35 @@ class SessionAnalysis:
             header, items, path = source.header, source.runs(), source.path
         pipe = Pipeline(header, detector_options=self.detector_options)
         per_stream: dict[int, list[StepRecord]] = {}
+        acc = StepAccumulator()
         streams = set(_header_stream_ids(header))
+
+        def keep(sid: int, steps: list[StepRecord]) -> None:
+            if self.keep_records:
+                per_stream.setdefault(sid, []).extend(steps)
+            else:
+                acc.add(steps)
+
         for item in items:
             if isinstance(item, StreamRun):
                 sid = item.stream_id
                 streams.add(sid)
-                per_stream.setdefault(sid, []).extend(self._feed(pipe, item))
+                keep(sid, self._feed(pipe, item))
             elif isinstance(item, dict):
                 sid = int(item.get("stream_id", -1))
                 if item.get("event") == "reconnect" and sid in streams:
                     # End a frame cut by the disconnect (SPEC §4.2).
-                    per_stream.setdefault(sid, []).extend(pipe.feed(sid, b"\x00").steps)
-        records = [r for sid in sorted(per_stream) for r in per_stream[sid]]
-        records += pipe.finish().steps
-        self.records_ = records
+                    keep(sid, pipe.feed(sid, b"\x00").steps)
+        last = pipe.finish().steps
+        if self.keep_records:
+            records = [r for sid in sorted(per_stream) for r in per_stream[sid]] + last
+            self.records_ = records
+            acc.add(records)
+        else:
+            acc.add(last)
+            self.records_ = []
         self.steps_, self.summary_ = summarise_session(
-            pipe, records, header, damage=source.damage, path=path
+            pipe, acc, header, damage=source.damage, path=path
         )
         return self
 
@@ -136,20 +159,20 @@ def _raw_items(raw: RawRecording) -> Iterator[StreamRun | dict[str, Any]]:
 
 def summarise_session(
     pipe: Pipeline,
-    records: list[StepRecord],
+    records: list[StepRecord] | StepAccumulator,
     header: dict[str, Any],
     *,
     damage: Damage | None = None,
     path: str | os.PathLike[str] | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[StepsTable, dict[str, Any]]:
     """Steps table and session summary of what a pipeline processed (live, replay or offline).
 
     Parameters
     ----------
     pipe : Pipeline
         The pipeline after `Pipeline.finish`.
-    records : list of StepRecord
-        Every step it emitted.
+    records : list of StepRecord or StepAccumulator
+        Every step it emitted (or their numbers, collected as they came).
     header : dict
         The recording header (for the start time, the source and single-plate data).
     damage : Damage, optional
@@ -159,7 +182,7 @@ def summarise_session(
 
     Returns
     -------
-    rows : list of dict
+    rows : StepsTable
         The steps table.
     summary : dict
         The session summary.
@@ -168,7 +191,8 @@ def summarise_session(
         bool(d.get("plate_under_both_feet")) for d in header.get("devices", [])
     ) or bool((header.get("extra") or {}).get("import", {}).get("plate_under_both_feet"))
     alignment = pipe.alignment()
-    rows = steps_table([alignment.apply(r) for r in records], single_plate=single_plate)
+    acc = records if isinstance(records, StepAccumulator) else StepAccumulator().add(records)
+    rows = acc.table(alignment, single_plate=single_plate)
     stats = list(pipe.stats.values())
     # Left first: the order in which the pipeline met the insoles depends on how it was fed.
     sides = sorted(pipe.sides.values(), key=lambda s: s.label != "left")
@@ -215,7 +239,7 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def write_steps_csv(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
+def write_steps_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> None:
     """Write the steps table as CSV (columns `STEP_COLUMNS`; empty cell = not available)."""
     with open(Path(path), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)

@@ -136,7 +136,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import SessionAnalysis, write_steps_csv
     from .report_text import print_summary
 
-    analysis = SessionAnalysis().run(args.file)
+    analysis = SessionAnalysis(keep_records=False).run(args.file)
     if args.steps_csv:
         write_steps_csv(analysis.steps_, args.steps_csv)
     if args.json:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,7 +195,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     target = args.target
     db_path = args.db or default_db_path()
     sessions: list[SavedSession] = []
-    steps = None
+    steps: Sequence[dict[str, Any]] | None = None
     if Path(db_path).exists():
         with HistoryDB(db_path, create=False) as db:
             sessions = db.sessions()
@@ -204,7 +205,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if Path(target).exists():
         from ..analysis import SessionAnalysis
 
-        analysis = SessionAnalysis().run(target)
+        analysis = SessionAnalysis(keep_records=False).run(target)
         summary, steps = analysis.summary_, analysis.steps_
         recording: Path | None = Path(target)
         sha = file_sha256(target)

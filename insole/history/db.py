@@ -24,7 +24,7 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC as _UTC
 from datetime import datetime
@@ -348,7 +348,7 @@ class HistoryDB:
     def save_session(
         self,
         summary: dict[str, Any],
-        steps: list[dict[str, Any]],
+        steps: Sequence[dict[str, Any]],
         *,
         recording_path: str | os.PathLike[str],
         recording_sha256: str | None = None,

@@ -166,7 +166,7 @@ def _device_force(dev: Any) -> tuple[Any, np.ndarray, np.ndarray]:
 
 
 def _on_own_clocks(
-    steps: list[dict[str, Any]], alignment: dict[str, Any] | None
+    steps: Sequence[dict[str, Any]], alignment: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     """Steps with right-insole times back on the right insole's clock (its samples' times).
 
@@ -177,7 +177,7 @@ def _on_own_clocks(
 
     al = SideAlignment.from_dict(alignment)
     if not al.applied:
-        return steps
+        return list(steps)
     out = []
     for s in steps:
         if s["side"] == "right":
@@ -194,7 +194,7 @@ def _load(recording: Any) -> Any:
 
 
 def force_curves(
-    recording: Any, steps: list[dict[str, Any]], *, window_s: float = CURVE_WINDOW_S
+    recording: Any, steps: Sequence[dict[str, Any]], *, window_s: float = CURVE_WINDOW_S
 ) -> dict[str, dict[str, Any]]:
     """Total and heel force of each foot over a few seconds, with the steps' events.
 
@@ -239,7 +239,7 @@ def force_curves(
     return out
 
 
-def pressure_maps(recording: Any, steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def pressure_maps(recording: Any, steps: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Mean over steps of each sensor's peak pressure during contact, per foot.
 
     Parameters
@@ -398,7 +398,7 @@ def _hist_svg(values: dict[str, np.ndarray], title: str, xlabel: str, *, bins: i
     return _svg(ax.width, ax.height, "".join(body), title)
 
 
-def _distributions(steps: list[dict[str, Any]]) -> str:
+def _distributions(steps: Sequence[dict[str, Any]]) -> str:
     sides = [s for s in ("left", "right") if any(r["side"] == s for r in steps)]
     contact = {
         s: np.array([1000 * r["contact_s"] for r in steps if r["side"] == s], float) for s in sides
@@ -572,7 +572,7 @@ border-left:6px solid #90a4ae;background:#f4f6f7}
 
 def build_report(
     summary: dict[str, Any],
-    steps: list[dict[str, Any]],
+    steps: Sequence[dict[str, Any]],
     *,
     recording: str | Path | None,
     assessment: Assessment | None = None,
