@@ -19,6 +19,8 @@ Notes
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
@@ -125,16 +127,43 @@ class StepsTable(Sequence[dict[str, Any]]):
     Parameters
     ----------
     columns : dict of str to ndarray
-        One array per column, all of one length, in row order.
+        Columns already in row order.
+    matrix : ndarray, shape (n_any, n_columns), optional
+        Further float columns as one matrix, its rows in any order; ``order`` gives the matrix
+        row of each table row and ``matrix_columns`` names the matrix's columns. (Offline
+        analysis hands over its accumulated numbers this way, without another copy.)
+    order : ndarray of int, optional
+        See ``matrix``.
+    matrix_columns : sequence of str
+        See ``matrix``.
     """
 
-    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+    #: Rows converted at a time while iterating (bounds the temporary Python objects).
+    _BLOCK = 1024
+
+    def __init__(
+        self,
+        columns: dict[str, np.ndarray],
+        matrix: np.ndarray | None = None,
+        order: np.ndarray | None = None,
+        matrix_columns: Sequence[str] = (),
+    ) -> None:
         self._columns = columns
-        self._n = len(next(iter(columns.values()))) if columns else 0
+        self._matrix = matrix
+        self._order = order
+        self._in_matrix = {k: i for i, k in enumerate(matrix_columns)}
+        if columns:
+            self._n = len(next(iter(columns.values())))
+        else:
+            self._n = 0 if order is None else len(order)
 
     def column(self, name: str) -> np.ndarray:
-        """One column as an array (read-only view: do not modify)."""
-        return self._columns[name]
+        """One column as an array, in row order (do not modify it)."""
+        if name in self._columns:
+            return self._columns[name]
+        if self._matrix is None or self._order is None or name not in self._in_matrix:
+            raise KeyError(name)
+        return self._matrix[self._order, self._in_matrix[name]]
 
     def __len__(self) -> int:
         return self._n
@@ -152,11 +181,23 @@ class StepsTable(Sequence[dict[str, Any]]):
             index += self._n
         if not 0 <= index < self._n:
             raise IndexError("steps table index out of range")
-        return {k: self._columns[k].item(index) for k in _ROW_KEYS}
+        return next(self._rows(index, index + 1))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        cols = [(k, self._columns[k].tolist()) for k in _ROW_KEYS]
-        for i in range(self._n):
+        for start in range(0, self._n, self._BLOCK):
+            yield from self._rows(start, min(start + self._BLOCK, self._n))
+
+    def _rows(self, start: int, stop: int) -> Iterator[dict[str, Any]]:
+        cols = []
+        for k in _ROW_KEYS:
+            if k in self._columns:
+                cols.append((k, self._columns[k][start:stop].tolist()))
+            elif self._matrix is not None and self._order is not None:
+                rows = self._order[start:stop]
+                cols.append((k, self._matrix[rows, self._in_matrix[k]].tolist()))
+            else:
+                raise KeyError(k)
+        for i in range(stop - start):
             yield {k: c[i] for k, c in cols}
 
     def __repr__(self) -> str:
@@ -172,10 +213,10 @@ class StepAccumulator:
     """
 
     def __init__(self) -> None:
-        self._side: list[str] = []
+        self._side: list[str] = []  # the same few string objects over and over
         self._pattern: list[str] = []
-        self._number: list[int] = []
-        self._bools: list[tuple[bool, bool]] = []
+        self._number = array("q")
+        self._bools = array("b")  # has_gap, toe_off_valid, interleaved
         self._floats: list[np.ndarray] = []
 
     def __len__(self) -> int:
@@ -186,10 +227,11 @@ class StepAccumulator:
         rows = []
         for s in steps:
             load = s.load
-            self._side.append(s.side)
-            self._pattern.append(load.strike_pattern)
+            self._side.append(sys.intern(s.side))
+            self._pattern.append(sys.intern(load.strike_pattern))
             self._number.append(s.number)
-            self._bools.append((bool(load.has_gap), bool(getattr(s, "toe_off_valid", True))))
+            self._bools.append(bool(load.has_gap))
+            self._bools.append(bool(getattr(s, "toe_off_valid", True)))
             values = [
                 s.heel_strike_s,
                 s.toe_off_s,
@@ -231,17 +273,20 @@ class StepAccumulator:
             if self._floats
             else np.zeros((0, len(_STEP_FLOATS)), np.float64)
         )
-        col = {k: f[:, i].copy() for i, k in enumerate(_STEP_FLOATS)}
+        self._floats = [f]
+        col = {k: f[:, i] for i, k in enumerate(_STEP_FLOATS)}  # views
         side = np.array(self._side, dtype=object)
+        hs, to, stride = col["heel_strike_s"].copy(), col["toe_off_s"].copy(), col["stride_s"]
         if alignment is not None and alignment.applied and n:
             right = side == "right"
             off = alignment.offset_ms / 1e3
             b = 1.0 + alignment.drift_ppm * 1e-6
-            for k in ("heel_strike_s", "toe_off_s", "impact_peak_s"):
-                col[k][right] = off + col[k][right] * b
-            col["stride_s"][right] = col["stride_s"][right] * b
-        hs, to = col["heel_strike_s"], col["toe_off_s"]
-        order = sorted(range(n), key=lambda i: (hs[i], self._side[i]))
+            hs[right] = off + hs[right] * b
+            to[right] = off + to[right] * b
+            stride = stride.copy()
+            stride[right] = stride[right] * b
+        hs_l, to_l = hs.tolist(), to.tolist()
+        order = sorted(range(n), key=lambda i: (hs_l[i], self._side[i]))
         step_s = np.full(n, np.nan)
         flight_s = np.full(n, np.nan)
         last_by_side: dict[str, int] = {}
@@ -252,10 +297,10 @@ class StepAccumulator:
                 other = prev
             else:
                 others = [v for k, v in last_by_side.items() if k != here]
-                other = max(others, key=lambda v: hs[v]) if others else None
-            if other is not None and hs[i] - hs[other] <= MAX_STEP_GAP_S:
-                step_s[i] = hs[i] - hs[other]
-                flight_s[i] = hs[i] - to[other]
+                other = max(others, key=lambda v: hs_l[v]) if others else None
+            if other is not None and hs_l[i] - hs_l[other] <= MAX_STEP_GAP_S:
+                step_s[i] = hs_l[i] - hs_l[other]
+                flight_s[i] = hs_l[i] - to_l[other]
             last_by_side[here] = i
             prev = i
         idx = np.array(order, dtype=np.int64)
@@ -263,13 +308,15 @@ class StepAccumulator:
             if single_plate:
                 cadence = np.where(step_s > 0, 60.0 / step_s, np.nan)
             else:
-                stride = col["stride_s"]
                 cadence = np.where(stride > 0, 120.0 / stride, np.nan)
-        bools = np.array(self._bools, dtype=bool).reshape(n, 2)
+        bools = np.frombuffer(self._bools, dtype=np.int8).reshape(n, 2).astype(bool)
         out: dict[str, np.ndarray] = {
             "side": side[idx],
-            "number": np.array(self._number, dtype=np.int64)[idx],
+            "number": np.frombuffer(self._number, dtype=np.int64)[idx],
+            "heel_strike_s": hs[idx],
+            "toe_off_s": to[idx],
             "contact_s": (to - hs)[idx],
+            "stride_s": stride[idx],
             "step_s": step_s[idx],
             "flight_s": flight_s[idx],
             "cadence_spm": cadence[idx],
@@ -277,10 +324,8 @@ class StepAccumulator:
             "has_gap": bools[:, 0][idx],
             "toe_off_valid": bools[:, 1][idx],
         }
-        for k in _STEP_FLOATS:
-            if k != "impact_peak_s":
-                out[k] = col[k][idx]
-        return StepsTable(out)
+        # The other numbers stay in the accumulated matrix, read through the row order.
+        return StepsTable(out, f, idx, _STEP_FLOATS)
 
 
 def steps_table(steps: Iterable[StepRecord], *, single_plate: bool = False) -> StepsTable:

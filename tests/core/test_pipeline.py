@@ -287,3 +287,21 @@ def test_steps_ending_in_standing_and_cut_contacts_are_reported(tmp_path: Path) 
     # The 3 s "contact" of the standing step is left out of the contact time.
     assert s["contact_time_s"] == pytest.approx(0.7 - 2 * 0.003, abs=0.01)
     assert s["step_count"] == len(on) - 4  # steps 21-24 happened while standing
+
+
+def test_compact_steps_equal_the_steps_of_kept_records(faulty_recording: Path) -> None:
+    full = SessionAnalysis().run(faulty_recording)
+    lean = SessionAnalysis(keep_records=False).run(faulty_recording)
+    assert lean.records_ == []
+    assert len(full.records_) == len(lean.steps_) > 50
+    assert _rows_equal(list(full.steps_), list(lean.steps_))
+    assert full.summary_ == lean.summary_ or _same_summary(full.summary_, lean.summary_)
+    table = lean.steps_
+    rows = list(table)
+    assert _rows_equal([table[i] for i in range(len(table))], rows)  # indexing == iteration
+    assert _rows_equal([table[-1]], rows[-1:])
+    assert _rows_equal(table[1:3], rows[1:3])
+    np.testing.assert_array_equal(table.column("heel_strike_s"), [r["heel_strike_s"] for r in rows])
+    assert list(rows[0]) == list(table[0])  # same key order as every row
+    with pytest.raises(IndexError):
+        table[len(table)]
