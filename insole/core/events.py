@@ -855,6 +855,13 @@ class ContactDetector:
             k = cur.off_index
             look_end = k + self._bridge_n  # a rise above `on` before this index bridges the dip
             m = self._first_crossing(self._pos, min(look_end, n_end), cur.on_n, rising=True)
+            if m >= 0 and cur.emitted and not cur.drop:
+                # The wearer stood (the contact was reported at max_contact_s) and lifted the
+                # foot briefly: the rise after the lift is the next step, not chatter.
+                self._swing_start = k
+                self._open_contact(m)
+                self._pos = m + 1
+                continue
             if m >= 0 and not cur.drop and not cur.emitted and self._scuff(cur, k):
                 # A light touch that fell back before the real contact (a toe scuffing in
                 # swing): not a step, and not the start of the one that follows.
@@ -1095,8 +1102,9 @@ class ContactDetector:
         # The levels of the last window, without the contact's own rise: a wearer who steps
         # and stands is not a stuck detector.
         settled = cur.on_index + self._bridge_n
-        low, high = self._window_levels(max(check - self._bootstrap_n, settled), check)
-        if high - low >= 0.5 * (self._high - self._low):
+        w0 = max(check - self._bootstrap_n, settled)
+        low, high = self._window_levels(w0, check)
+        if high - low >= 0.5 * (self._high - self._low) and self._cycles(w0, check, low, high) >= 2:
             cur.drop = True
             self._peaks.clear()
             self._set_levels(low, high)
@@ -1108,6 +1116,22 @@ class ContactDetector:
             if c is not None:
                 out.append(c)
         return out
+
+    def _cycles(self, start: int, stop: int, low: float, high: float) -> int:
+        """Rises through the middle of [low, high] in the samples [start, stop), with hysteresis.
+
+        Gait keeps cycling (a stride every 1-1.3 s: two or more rises in a 3 s window); a
+        wearer who stands and shifts weight once or twice does not.
+        """
+        x = self._x(start, stop)
+        x = x[np.isfinite(x)]
+        if x.size < 2 or not high > low:
+            return 0
+        up = x >= low + 0.6 * (high - low)
+        down = x <= low + 0.4 * (high - low)
+        state = np.where(up, 1, np.where(down, -1, 0))
+        state = state[state != 0]
+        return int(np.count_nonzero((state[1:] == 1) & (state[:-1] == -1)))
 
     def _emit_pieces(
         self,
