@@ -1203,8 +1203,7 @@ class ContactDetector:
             earliest = lo + int(at_base[-1]) if at_base.size else lo
             recent = swing[-self._noise_n :]
             noise = _noise_sd(recent)
-            recent = recent[np.isfinite(recent)]
-            floor_base = _median(recent) if recent.size else base
+            floor_base = math.nan  # set below: by the swing's line, else its median
             # The swing level under the noise floor: a robust line through the swing (the
             # medians of its two halves, not falling), from the end of the previous push-off
             # to 0.1 s before the on-crossing, continued to the contact. The swings of some
@@ -1217,12 +1216,15 @@ class ContactDetector:
                 ok = np.isfinite(wv)
                 vals = wv[ok]
                 if vals.size >= 6:
-                    idx = np.arange(w_lo, w_hi, dtype=np.float64)[ok]
+                    idx = np.flatnonzero(ok).astype(np.float64) + w_lo
                     h = vals.size // 2
                     m1, m2 = _median(vals[:h]), _median(vals[h:])
-                    c1, c2 = _median(idx[:h]), _median(idx[h:])
+                    c1, c2 = _sorted_median(idx[:h]), _sorted_median(idx[h:])
                     slope = max((m2 - m1) / (c2 - c1), 0.0)
                     floor_base, t_ref = m2, c2
+            if math.isnan(floor_base):
+                recent = recent[np.isfinite(recent)]
+                floor_base = _median(recent) if recent.size else base
             if swing.size < self._bridge_n:  # only right after a start: maybe a rising edge
                 floor_base = min(floor_base, self._low)
         else:
@@ -1230,19 +1232,30 @@ class ContactDetector:
             earliest = lo
         off = min(level + self._off_frac * (self._high - level), self._on)
         margin = max(self.floor_sd_k * noise, self.floor_fraction * (self._high - self._low))
-        x = self._x(lo, j + 1)
-        floor_line = floor_base + margin + slope * (np.arange(lo, j + 1) - t_ref)
         cap = 0.5 * (floor_base + slope * (j - t_ref) + self._on)  # stays below the on-threshold
-        np.minimum(floor_line, cap, out=floor_line)
-        below = np.flatnonzero(x[:-1] <= floor_line[:-1])
-        floor = float(floor_line[-1])
+        floor = min(floor_base + margin + slope * (j - t_ref), cap)
+        # The last sample at or below the floor line before j, searched backwards in growing
+        # windows (the rise usually left the floor a few samples before the on-crossing).
         gap: tuple[float, float] | None = None
-        if below.size:
-            i = int(below[-1])
-            t_floor = lo + _crossing(i, float(x[i]), float(x[i + 1]), float(floor_line[i]))
-            lost = np.flatnonzero(np.isnan(x[i + 1 :]))
-            if lost.size:  # the floor crossing may be hidden in lost samples after sample i
-                gap = (float(lo + i), float(lo + i + 1 + int(lost[-1]) + 1))
+        hit = -1
+        width = 16
+        a = j
+        while a > lo and hit < 0:
+            a = max(lo, a - width)
+            seg = self._x(a, j)
+            line = floor_base + margin + slope * (np.arange(a, j) - t_ref)
+            np.minimum(line, cap, out=line)
+            below = np.flatnonzero(seg <= line)
+            if below.size:
+                hit = a + int(below[-1])
+            width *= 2
+        if hit >= 0:
+            x = self._x(hit, j + 1)
+            at_hit = float(min(floor_base + margin + slope * (hit - t_ref), cap))
+            t_floor = hit + _crossing(0, float(x[0]), float(x[1]), at_hit)
+            lost = np.flatnonzero(np.isnan(x[1:]))
+            if lost.size:  # the floor crossing may be hidden in lost samples after sample hit
+                gap = (float(hit), float(hit + 1 + int(lost[-1]) + 1))
         else:  # the rise began before the swing searched (at the start: before the data)
             t_floor = float(lo) - 1.0
         self._open = _OpenContact(
@@ -1668,6 +1681,15 @@ def _find_peaks(x: list[float], prominence: float, width: float) -> list[int]:
                 i = ahead
         i += 1
     return out
+
+
+def _sorted_median(a: FloatArray) -> float:
+    """Median of a non-empty 1-D array already in ascending order (as `_median`)."""
+    n = a.shape[0]
+    k = n // 2
+    if n % 2:
+        return float(a[k])
+    return float((a[k - 1] + a[k]) / 2.0)
 
 
 def _median(a: FloatArray) -> float:
