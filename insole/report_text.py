@@ -62,14 +62,17 @@ def print_summary(s: dict[str, Any], *, out: TextIO) -> None:
         file=out,
     )
     cut = s.get("contacts_cut") or {}
+    notes = []
     standing = s.get("steps_ending_standing") or 0
-    if standing or cut.get("start") or cut.get("end"):
-        print(
-            f"  steps            {standing} ending in standing (heel strike counted, contact "
-            f"time left out); {cut.get('start', 0)} cut by the start and {cut.get('end', 0)} by "
-            "the end of the recording (not counted)",
-            file=out,
+    if standing:
+        notes.append(
+            f"{standing} ended in standing (heel strike counted, contact time left out)"
         )
+    for where in ("start", "end"):
+        if cut.get(where):
+            notes.append(f"{cut[where]} cut by the {where} of the recording (not counted)")
+    if notes:
+        print(f"  steps            {'; '.join(notes)}", file=out)
     al = s.get("clock_alignment")
     if al and al.get("applied"):
         print(
