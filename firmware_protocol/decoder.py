@@ -4,7 +4,8 @@
 work is vectorised over every frame completed in one call, so feeding a one-hour recording at
 once costs a fraction of a second, while feeding one BLE notification at a time costs tens of
 microseconds. Either way the frames and the counters are identical: the decoder's only state is
-the unfinished tail of the stream and the last sequence number per device.
+the unfinished tail of the stream and, per device, the reference frame of the loss accounting
+(its sequence number and timestamp) and the last frame period (SPEC §2.1).
 
 Garbage never raises: it is counted and the decoder resynchronises on the next 0x00. A strict
 mode raises `ProtocolError` instead, for tools and tests.
@@ -71,9 +72,18 @@ class DecoderStats:
     lost_frames : int
         Frames missing according to the sequence counters.
     duplicate_frames : int
-        Frames repeating the previous sequence number (not delivered twice).
+        Frames repeating the newest sequence number of their device (not delivered twice).
     out_of_order_frames : int
-        Frames whose sequence number went backwards (delivered; the counter restarts there).
+        Late or replayed frames: at most `LATE_WINDOW` sequence numbers behind the newest frame
+        of their device, with a clock that is not later (delivered, but the newest frame stays
+        the reference for the frames after them; SPEC §2.1).
+    restarts : int
+        Frames at which a device's sequence counter started again (a reboot): the frames lost
+        across a restart cannot be counted.
+    clock_restarts : int
+        Frames at which a device's clock restarted while its sequence counter went on
+        (STATUS ``error_flags`` bit 4, or the clock went back): losses there are counted
+        from the sequence numbers alone.
     lost_by_device : dict
         ``lost_frames`` split by ``(device_id, side)``.
     """
@@ -94,6 +104,8 @@ class DecoderStats:
     lost_frames: int = 0
     duplicate_frames: int = 0
     out_of_order_frames: int = 0
+    restarts: int = 0
+    clock_restarts: int = 0
     lost_by_device: dict[DeviceKey, int] = field(default_factory=dict)
 
     @property
@@ -332,7 +344,8 @@ class StreamDecoder:
         self.stats = DecoderStats()
         self._pending = b""
         self._overflow = False
-        self._last: dict[DeviceKey, tuple[int, int, int]] = {}
+        # Per device: reference seq and timestamp, n_samples and rate of the last SAMPLES.
+        self._last: dict[DeviceKey, tuple[int, int, int, int]] = {}
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         """Decode the frames completed by ``data``.
@@ -516,51 +529,337 @@ class StreamDecoder:
             raise ProtocolError(f"{what}{where}", offset)
 
     def _account(self, table: FrameTable) -> FrameTable:
-        """Count lost, duplicate and out-of-order frames per device from sequence numbers."""
+        """Count lost, duplicate, out-of-order and restarted frames per device (SPEC §2.1).
+
+        Every frame is compared with its device's reference, the newest frame delivered in
+        sequence. The common case (the sequence number advances by as many frames as the
+        device clock allows, and no counter wrap fits) is decided for all frames at once with
+        numpy, each frame against the frame before it. The other frames, and the frame after
+        any frame that did not become the reference, are decided one by one by `_classify`.
+        """
         if len(table) == 0:
             return table
         keep = np.ones(len(table), bool)
         st = self.stats
-        for key in table.devices():
-            idx = np.flatnonzero((table.device_id == key[0]) & (table.side == int(key[1])))
-            seq = table.seq[idx]
-            ts = table.timestamp_us[idx]
-            frame_us = np.where(
-                table.sample_rate_hz[idx] > 0,
-                table.n_samples[idx] * 1_000_000 // np.maximum(table.sample_rate_hz[idx], 1),
-                0,
-            )
-            prev = self._last.get(key)
-            if prev is None:
-                prev_seq = np.concatenate(([seq[0] - 1], seq[:-1]))
-                prev_ts = np.concatenate(([ts[0]], ts[:-1]))
-                prev_fus = np.concatenate(([0], frame_us[:-1]))
+        devices = table.devices()
+        for key in devices:
+            if len(devices) == 1:
+                idx = np.arange(len(table))
+                seq, ts = table.seq, table.timestamp_us
+                ftype, f_n, f_rate = table.frame_type, table.n_samples, table.sample_rate_hz
             else:
-                prev_seq = np.concatenate(([prev[0]], seq[:-1]))
-                prev_ts = np.concatenate(([prev[1]], ts[:-1]))
-                prev_fus = np.concatenate(([prev[2]], frame_us[:-1]))
-            step = (seq - prev_seq) & 0xFFFF
-            dup = step == 0
-            back = step > 0x8000
-            lost = np.where(dup | back, 0, step - 1)
-            # A gap longer than the counter's period: the device clock tells how many wraps.
-            dt_us = (ts - prev_ts) & 0xFFFFFFFF
-            with np.errstate(divide="ignore", invalid="ignore"):
-                by_time = np.where(prev_fus > 0, dt_us // np.maximum(prev_fus, 1) - 1, 0)
-            wraps = np.where(by_time - lost > 0x8000, (by_time - lost + 0x8000) // 0x10000, 0)
-            lost = lost + wraps * 0x10000
-            # Duplicates repeat the last delivered frame; they are not delivered again.
-            keep[idx[dup]] = False
+                idx = np.flatnonzero((table.device_id == key[0]) & (table.side == int(key[1])))
+                seq, ts = table.seq[idx], table.timestamp_us[idx]
+                ftype = table.frame_type[idx]
+                f_n, f_rate = table.n_samples[idx], table.sample_rate_hz[idx]
+            state = self._last.get(key)
+            ref_seq, ref_ts, per_n0, per_rate0 = state if state is not None else (0, 0, 0, 0)
+            k = (np.diff(seq, prepend=ref_seq) & 0xFFFF) - 1
+            dt = np.diff(ts, prepend=ref_ts) & 0xFFFFFFFF
+            s_idx = np.flatnonzero(ftype == FrameType.SAMPLES)
+            lo, hi = _window_arrays(dt, f_n, f_rate, s_idx, (per_n0, per_rate0))
+            # Continuous stream: k frames lost, as many as the clock allows, and no wrap fits.
+            regular = (k >= 0) & (k >= lo) & (k <= hi) & (k + 0x10000 > hi)
+            if state is None:
+                regular[0] = False
+            lost = np.where(regular, k, 0)
+            counts = {"dup": 0, "late": 0, "restart": 0, "clock": 0}
+            if regular.all():
+                ref_seq, ref_ts = int(seq[-1]), int(ts[-1])
+            else:
+                ref = None if state is None else (ref_seq, ref_ts)
+                cols = (seq, ts, ftype, f_n, f_rate)
+                flags = self._status_flags(table, idx, ftype)
+                (ref_seq, ref_ts), keep_dev = _classify_irregular(
+                    cols, s_idx, flags, regular, lost, counts, ref, (per_n0, per_rate0)
+                )
+                keep[idx[~keep_dev]] = False
+            if len(s_idx):
+                per_n0, per_rate0 = int(f_n[s_idx[-1]]), int(f_rate[s_idx[-1]])
             table.lost_before[idx] = lost
             n_lost = int(lost.sum())
             st.lost_frames += n_lost
-            st.duplicate_frames += int(dup.sum())
-            st.out_of_order_frames += int(back.sum())
+            st.duplicate_frames += counts["dup"]
+            st.out_of_order_frames += counts["late"]
+            st.restarts += counts["restart"]
+            st.clock_restarts += counts["clock"]
             st.lost_by_device[key] = st.lost_by_device.get(key, 0) + n_lost
-            self._last[key] = (int(seq[-1]), int(ts[-1]), int(frame_us[-1]))
+            self._last[key] = (ref_seq, ref_ts, per_n0, per_rate0)
         if keep.all():
             return table
         return table.select(keep)
+
+    @staticmethod
+    def _status_flags(table: FrameTable, idx: np.ndarray, ftype: np.ndarray) -> np.ndarray:
+        """STATUS ``error_flags`` of the frames ``idx`` (0 for other frame types)."""
+        flags = np.zeros(len(idx), np.int64)
+        sel = np.flatnonzero(ftype == FrameType.STATUS)
+        if len(sel):
+            dec = np.frombuffer(table.decoded, np.uint8)
+            flags[sel] = _u16(dec, table.start[idx[sel]] + HEADER_SIZE + 2)
+        return flags
+
+
+#: Frame periods a gap may differ from its sequence count by, as a fraction (1/100) and a
+#: constant: STATUS and DEVICE_INFO frames take sequence numbers but no sample time, and
+#: STATUS frames are stamped at sending, not at a sample (SPEC §2.1).
+_TOLERANCE_DIVISOR = 100
+_TOLERANCE_FRAMES = 2
+#: A frame at most this many sequence numbers behind the reference (and whose clock is not
+#: later) is a late or replayed frame; further behind, the device restarted (SPEC §2.1).
+LATE_WINDOW = 256
+#: STATUS ``error_flags`` bit 4, the device clock restarted (SPEC §1.3).
+_CLOCK_RESTARTED = 0x0010
+
+Period = tuple[int, int]
+
+
+def _window_arrays(
+    dt_us: np.ndarray, f_n: np.ndarray, f_rate: np.ndarray, s_idx: np.ndarray, period: Period
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised `_window` for consecutive frames of one device.
+
+    Parameters
+    ----------
+    dt_us : ndarray of int64
+        Device time from the previous frame (the reference for the first) [µs].
+    f_n, f_rate : ndarray of int64
+        ``n_samples`` and ``sample_rate_hz`` of each frame (0 for other types).
+    s_idx : ndarray of int64
+        Positions of the SAMPLES frames.
+    period : tuple of int
+        ``(n_samples, sample_rate_hz)`` in force before the first frame (``(0, 0)``: unknown).
+
+    Returns
+    -------
+    lo, hi : ndarray of int64
+        Bounds on the frames lost before each frame if the device streamed throughout;
+        ``lo > hi`` where no frame period is known.
+    """
+    n_frames = len(dt_us)
+    if len(s_idx):
+        n0, r0 = int(f_n[s_idx[0]]), int(f_rate[s_idx[0]])
+        uniform = (f_n[s_idx] == n0).all() and (f_rate[s_idx] == r0).all()
+        uniform = uniform and period in ((0, 0), (n0, r0))
+    else:
+        n0, r0 = period
+        uniform = True
+    if uniform:
+        # One frame period throughout (the common case): one division per frame.
+        lo, hi = _bounds(dt_us * r0 // max(n0 * 1_000_000, 1))
+        if period == (0, 0):  # nothing known before the device's first SAMPLES frame
+            first = int(s_idx[0]) if len(s_idx) else n_frames
+            lo[:first] = 1
+            hi[:first] = 0
+        return lo, hi
+    # The period in force before each frame is that of the last SAMPLES frame before it; the
+    # gap is bounded with that period and, for a SAMPLES frame, with its own.
+    is_s = np.zeros(n_frames, bool)
+    is_s[s_idx] = True
+    last = np.maximum.accumulate(np.where(is_s, np.arange(n_frames), -1))
+    before = np.concatenate(([-1], last[:-1]))
+    per_n = np.where(before >= 0, f_n[before], period[0])
+    per_rate = np.where(before >= 0, f_rate[before], period[1])
+    known_ref = per_n > 0
+    p_ref = dt_us * per_rate // np.maximum(per_n * 1_000_000, 1)
+    p_cur = dt_us * f_rate // np.maximum(f_n * 1_000_000, 1)
+    p_min = np.where(is_s & (~known_ref | (p_cur < p_ref)), p_cur, p_ref)
+    p_max = np.where(is_s & (~known_ref | (p_cur > p_ref)), p_cur, p_ref)
+    lo = _bounds(p_min)[0]
+    hi = _bounds(p_max)[1]
+    unknown = ~known_ref & ~is_s
+    lo[unknown] = 1
+    hi[unknown] = 0
+    return lo, hi
+
+
+def _bounds(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``periods`` frame periods elapsed: the frames in between, ``lo .. hi``, as in `_window`."""
+    tol = periods // _TOLERANCE_DIVISOR + _TOLERANCE_FRAMES
+    return periods - tol, periods + tol
+
+
+def _window(dt_us: int, ref_period: Period, cur_period: Period) -> tuple[int, int, int] | None:
+    """Bounds on the frames emitted between two frames ``dt_us`` apart while streaming.
+
+    Parameters
+    ----------
+    dt_us : int
+        Device time between the two frames [µs], 0 .. 2**32 - 1.
+    ref_period, cur_period : tuple of int
+        ``(n_samples, sample_rate_hz)`` of the last SAMPLES frame before the gap and of the
+        frame after it (``(0, 0)`` when unknown or not a SAMPLES frame).
+
+    Returns
+    -------
+    tuple of int or None
+        ``(lo, hi, mid)``: with ``P`` the frame periods elapsed (the fewest and the most of
+        the two periods), the frames in between lie in ``P - P // 100 - 2 .. P + P // 100 + 2``
+        when the device streamed throughout; ``mid`` is the best estimate, ``P - 1``. None
+        when no frame period is known.
+    """
+    periods = [dt_us * r // (n * 1_000_000) for n, r in (ref_period, cur_period) if n > 0]
+    if not periods:
+        return None
+    p_min, p_max = min(periods), max(periods)
+    lo = p_min - p_min // _TOLERANCE_DIVISOR - _TOLERANCE_FRAMES
+    hi = p_max + p_max // _TOLERANCE_DIVISOR + _TOLERANCE_FRAMES
+    return lo, hi, (p_min + p_max) // 2 - 1
+
+
+def _classify_irregular(
+    cols: tuple[np.ndarray, ...],
+    s_idx: np.ndarray,
+    flags: np.ndarray,
+    regular: np.ndarray,
+    lost: np.ndarray,
+    counts: dict[str, int],
+    ref: tuple[int, int] | None,
+    period: Period,
+) -> tuple[tuple[int, int], np.ndarray]:
+    """Decide, in order, the frames of one device that the vectorised test left open.
+
+    Parameters
+    ----------
+    cols : tuple of ndarray
+        ``seq, timestamp_us, frame_type, n_samples, sample_rate_hz`` of the device's frames.
+    s_idx : ndarray
+        Positions of its SAMPLES frames.
+    flags : ndarray
+        STATUS ``error_flags`` (0 for other frame types).
+    regular : ndarray of bool
+        Frames the vectorised test decided (against the frame before them).
+    lost : ndarray of int64
+        Frames lost before each frame; updated in place.
+    counts : dict
+        ``dup``, ``late``, ``restart`` and ``clock`` counts; incremented.
+    ref : tuple of int or None
+        ``(seq, timestamp_us)`` of the reference before the first frame.
+    period : tuple of int
+        ``(n_samples, sample_rate_hz)`` in force before the first frame.
+
+    Returns
+    -------
+    ref : tuple of int
+        The reference after the last frame.
+    keep : ndarray of bool
+        Frames delivered (duplicates are not).
+
+    Notes
+    -----
+    Frames between two decided here are regular, so each became the reference in turn; a
+    frame that does not become the reference (a duplicate, a late frame) sends the next one
+    here too, to be compared with the reference rather than with it.
+    """
+    n = len(regular)
+    keep = np.ones(n, bool)
+    todo = np.flatnonzero(~regular).tolist()
+    if 16 * len(todo) > n:  # many: convert once; few: read them one by one
+        seq, ts, ftype, f_n, f_rate = (c.tolist() for c in cols)
+    else:
+        seq, ts, ftype, f_n, f_rate = cols
+    todo.reverse()  # a stack, smallest index last
+    done = -1  # last index decided here
+    while todo:
+        i = todo.pop()
+        if done < i - 1:  # the frames in between were regular: i - 1 is the reference
+            ref = (int(seq[i - 1]), int(ts[i - 1]))
+        done = i
+        at_s = int(np.searchsorted(s_idx, i)) - 1  # last SAMPLES frame before i
+        per = (int(f_n[s_idx[at_s]]), int(f_rate[s_idx[at_s]])) if at_s >= 0 else period
+        cur = (int(f_n[i]), int(f_rate[i])) if ftype[i] == FrameType.SAMPLES else (0, 0)
+        kind, n_lost = _classify(ref, int(seq[i]), int(ts[i]), per, cur, int(flags[i]))
+        lost[i] = n_lost
+        if kind in ("dup", "late"):
+            keep[i] = kind == "late"
+            counts[kind] += 1
+            if i + 1 < n and (not todo or todo[-1] != i + 1):
+                todo.append(i + 1)  # compare the next frame with the reference
+            continue
+        if kind in ("restart", "clock"):
+            counts[kind] += 1
+        ref = (int(seq[i]), int(ts[i]))
+    if done < n - 1:
+        ref = (int(seq[-1]), int(ts[-1]))
+    assert ref is not None
+    return ref, keep
+
+
+def _classify(
+    ref: tuple[int, int] | None,
+    seq: int,
+    ts: int,
+    ref_period: tuple[int, int],
+    cur_period: tuple[int, int],
+    error_flags: int = 0,
+) -> tuple[str, int]:
+    """Decide one frame against its device's reference (SPEC §2.1, the rules in order).
+
+    Parameters
+    ----------
+    ref : tuple of int or None
+        ``(seq, timestamp_us)`` of the newest delivered frame of the device; None before it.
+    seq, ts : int
+        The frame's sequence number and timestamp.
+    ref_period, cur_period : tuple of int
+        ``(n_samples, sample_rate_hz)`` of the last SAMPLES frame before this one and of this
+        frame (``(0, 0)`` when unknown or not a SAMPLES frame).
+    error_flags : int
+        STATUS ``error_flags`` (0 for other frame types).
+
+    Returns
+    -------
+    kind : str
+        ``"first"``, ``"normal"`` (also a long gap or a pause), ``"dup"`` (not delivered),
+        ``"late"`` (delivered; for both the reference stays), ``"restart"`` (the device
+        restarted its sequence counter) or ``"clock"`` (its clock restarted, the sequence
+        went on).
+    lost : int
+        Frames lost just before this one.
+    """
+    if ref is None:
+        return "first", 0
+    step = (seq - ref[0]) & 0xFFFF
+    k = step - 1
+    dt = (ts - ref[1]) & 0xFFFFFFFF
+    win = _window(dt, ref_period, cur_period)
+    # 1. Continuous stream: k + 65536·m frames lost for the m that the clock allows.
+    wraps: int | None = None
+    if win is not None:
+        lo, hi, mid = win
+        m_lo = max(-((k - lo) // 0x10000), 0 if k >= 0 else 1)
+        m_hi = (hi - k) // 0x10000
+        if m_lo <= m_hi:
+            wraps = min(max((mid - k + 0x8000) // 0x10000, m_lo), m_hi)
+            if wraps == 0:
+                return "normal", k
+    restart_flag = bool(error_flags & _CLOCK_RESTARTED)
+    back = dt >= 0x80000000  # the clock went back (or a gap over 35.8 min)
+    behind = step > 0x8000
+    # A device that restarted both its sequence counter and its clock (at 0).
+    fresh_win = _window(ts, ref_period, cur_period)
+    fresh = ts < ref[1] and fresh_win is not None and seq <= fresh_win[1]
+    if not restart_flag:
+        # 2. Duplicate: the newest frame again.
+        if step == 0 and not (wraps and not back):
+            return "dup", 0
+        # 3. Late or replayed: a little behind, and the clock went back by as much.
+        if (back or dt == 0) and behind and 0x10000 - step <= LATE_WINDOW:
+            back_win = _window((ref[1] - ts) & 0xFFFFFFFF, ref_period, cur_period)
+            if back_win is None or back_win[0] <= 0x10000 - step:
+                return "late", 0
+        # 4. A gap longer than the counter's period (over 35.8 min if the clock looks back).
+        if wraps and not (back and fresh):
+            return "normal", k + wraps * 0x10000
+    # 5. Restart: the sequence counter started again (with the clock, or went back).
+    if fresh or behind or step == 0:
+        if back or restart_flag or fresh or win is None or k > win[1]:
+            return "restart", 0
+    # 6. The clock restarted while the sequence went on: only the sequence counts.
+    if back or restart_flag:
+        return "clock", max(k, 0)
+    # 7. Paused (STOP/START), or the sequence ran ahead of the clock: the sequence counts.
+    return "normal", k
 
 
 def decode_frame(raw: bytes) -> Frame:

@@ -486,6 +486,236 @@ def command_vectors() -> list[dict[str, Any]]:
     return out
 
 
+#: Loss streams (SPEC §2.1): one device, SAMPLES of 1 sensor x 6 samples at 200 Hz (a frame
+#: period of 30 ms), with STATUS and DEVICE_INFO frames where a case needs them.
+LOSS_DEVICE = 0x0A0B
+PERIOD_US = 30_000
+MINUTES_20_US = 20 * 60 * 1_000_000
+
+
+def _loss_samples(seq: int, timestamp_us: int) -> dict[str, Any]:
+    counts = [[1 + (seq + k) % 4000 for _ in range(1)] for k in range(6)]
+    return _samples("left", LOSS_DEVICE, seq, timestamp_us, 200, counts)
+
+
+def _loss_status(seq: int, timestamp_us: int, error_flags: int = 0) -> dict[str, Any]:
+    return {
+        "frame_type": "STATUS",
+        "side": "left",
+        "device_id": LOSS_DEVICE,
+        "seq": seq,
+        "timestamp_us": timestamp_us,
+        "battery_pct": 80,
+        "error_flags": error_flags,
+        "frames_dropped": 0,
+    }
+
+
+def _loss_info(seq: int, timestamp_us: int) -> dict[str, Any]:
+    return {
+        "frame_type": "DEVICE_INFO",
+        "side": "left",
+        "device_id": LOSS_DEVICE,
+        "seq": seq,
+        "timestamp_us": timestamp_us,
+        "fw_version": [1, 0, 0],
+        "hw_revision": 2,
+        "n_sensors": 1,
+        "adc_bits": 12,
+        "sample_rate_hz": 200,
+        "name": "",
+    }
+
+
+def _expect(
+    delivered: list[int], lost_before: list[int], **counters: int
+) -> dict[str, Any]:
+    """Expected decoder output: delivered ``seq`` values, their ``lost_before``, counters."""
+    _ensure(len(delivered) == len(lost_before), "one lost_before per delivered frame")
+    out: dict[str, Any] = {"delivered_seq": delivered, "lost_before": lost_before}
+    out["lost_frames"] = sum(lost_before)
+    for name in ("duplicate_frames", "out_of_order_frames", "restarts", "clock_restarts"):
+        out[name] = counters.pop(name, 0)
+    _ensure(not counters, f"unknown counters {sorted(counters)}")
+    return out
+
+
+def loss_specs() -> list[tuple[str, str, list[dict[str, Any]], dict[str, Any]]]:
+    """List the loss streams as ``(name, description, frames, expected)``.
+
+    The expected values are worked out by hand from SPEC.md section 2.1, not by a decoder.
+
+    Returns
+    -------
+    list of tuple
+        One entry per stream, in file order.
+    """
+    wrap = 2**32
+    long_gap_ts = 65_544 * PERIOD_US  # SAMPLES seq j >= 4 is at (j - 1) periods (see below)
+    _ensure(long_gap_ts + PERIOD_US < 2**31, "long gap stays below half the clock range")
+    return [
+        (
+            "loss_gap_and_wraps",
+            "Rule 1: seq 65533, 65534, a STATUS (65535, stamped at sending), 0, then 3: the "
+            "sequence and the u32 clock both wrap, 2 frames (1 and 2) are lost before seq 3.",
+            [
+                _loss_samples(65533, wrap - 2 * PERIOD_US),
+                _loss_samples(65534, wrap - PERIOD_US),
+                _loss_status(65535, wrap - PERIOD_US + 25_000),
+                _loss_samples(0, 0),
+                _loss_samples(3, 3 * PERIOD_US),
+            ],
+            _expect([65533, 65534, 65535, 0, 3], [0, 0, 0, 0, 2]),
+        ),
+        (
+            "loss_duplicate",
+            "Rule 3: seq 10, 11, 11 (the same frame again), 12: one duplicate, not delivered.",
+            [
+                _loss_samples(10, 10 * PERIOD_US),
+                _loss_samples(11, 11 * PERIOD_US),
+                _loss_samples(11, 11 * PERIOD_US),
+                _loss_samples(12, 12 * PERIOD_US),
+            ],
+            _expect([10, 11, 12], [0, 0, 0], duplicate_frames=1),
+        ),
+        (
+            "loss_late_frame",
+            "Rule 4: seq 0, 1, 2, 1 (late or replayed, with its own earlier timestamp), 3: "
+            "the late frame is delivered and counted out of order; seq 2 stays the reference, "
+            "so nothing is lost (a decoder that moves the reference back to 1 and reads the "
+            "clock going back as a 2^32 us gap reports 131073).",
+            [
+                _loss_samples(0, 0),
+                _loss_samples(1, PERIOD_US),
+                _loss_samples(2, 2 * PERIOD_US),
+                _loss_samples(1, PERIOD_US),
+                _loss_samples(3, 3 * PERIOD_US),
+            ],
+            _expect([0, 1, 2, 1, 3], [0, 0, 0, 0, 0], out_of_order_frames=1),
+        ),
+        (
+            "loss_clock_restart_flag",
+            "Rule 6: seq 100..102 at device time 2000 s, then a STATUS (seq 103) with "
+            "error_flags bit 4 and the clock restarted at 1 ms, then seq 104, 105 on the new "
+            "clock: the sequence goes on, nothing is lost, one clock restart (read as a time "
+            "gap, the clock going from 2000 s to 1 ms is 2295 s, about 76500 periods: 65536).",
+            [
+                _loss_samples(100, 2_000_000_000),
+                _loss_samples(101, 2_000_000_000 + PERIOD_US),
+                _loss_samples(102, 2_000_000_000 + 2 * PERIOD_US),
+                _loss_status(103, 1_000, 0x0010),
+                _loss_samples(104, 6_000),
+                _loss_samples(105, 6_000 + PERIOD_US),
+            ],
+            _expect([100, 101, 102, 103, 104, 105], [0] * 6, clock_restarts=1),
+        ),
+        (
+            "loss_clock_went_back",
+            "Rule 6 without the flag: seq 7..9 at device time 1000 s, then seq 10, 11 with the "
+            "clock restarted at 0: the clock went back (and not as a late frame), the sequence "
+            "goes on: nothing lost, one clock restart.",
+            [
+                _loss_samples(7, 1_000_000_000),
+                _loss_samples(8, 1_000_000_000 + PERIOD_US),
+                _loss_samples(9, 1_000_000_000 + 2 * PERIOD_US),
+                _loss_samples(10, 0),
+                _loss_samples(11, PERIOD_US),
+            ],
+            _expect([7, 8, 9, 10, 11], [0] * 5, clock_restarts=1),
+        ),
+        (
+            "loss_pause_20_min",
+            "Rule 7: seq 0..2, then STOP and, 20 min later, START: DEVICE_INFO (seq 3) and "
+            "SAMPLES 4, 5. The clock passed 40000 frame periods but the sequence is "
+            "continuous: the device did not stream, nothing is lost (rounding 40000 periods to "
+            "the nearest wrap gives 65536).",
+            [
+                _loss_samples(0, 0),
+                _loss_samples(1, PERIOD_US),
+                _loss_samples(2, 2 * PERIOD_US),
+                _loss_info(3, 2 * PERIOD_US + MINUTES_20_US),
+                _loss_samples(4, 2 * PERIOD_US + MINUTES_20_US),
+                _loss_samples(5, 3 * PERIOD_US + MINUTES_20_US),
+            ],
+            _expect([0, 1, 2, 3, 4, 5], [0] * 6),
+        ),
+        (
+            "loss_reboot",
+            "Rule 5: seq 39998..40000 at device time 1200 s, then the device reboots: "
+            "DEVICE_INFO seq 0 at 2 ms, SAMPLES 1, 2. Sequence and clock started again: one "
+            "restart, nothing counted lost (read as a gap, 25535 + 65536 = 91071).",
+            [
+                _loss_samples(39998, 1_200_000_000),
+                _loss_samples(39999, 1_200_000_000 + PERIOD_US),
+                _loss_samples(40000, 1_200_000_000 + 2 * PERIOD_US),
+                _loss_info(0, 2_000),
+                _loss_samples(1, 2_000),
+                _loss_samples(2, 2_000 + PERIOD_US),
+            ],
+            _expect([39998, 39999, 40000, 0, 1, 2], [0] * 6, restarts=1),
+        ),
+        (
+            "loss_status_before_long_gap",
+            "Rule 2: seq 0..2, a STATUS (seq 3, stamped at sending), then 65541 frames lost "
+            "(seq 4 .. 65544, SAMPLES j at (j - 1) periods) and seq 65545 = 9, 65546 = 10 "
+            "arrive. The clock measures the gap from the STATUS with the period of the last "
+            "SAMPLES frame: 65541 lost (with the STATUS's own period, none, only 5).",
+            [
+                _loss_samples(0, 0),
+                _loss_samples(1, PERIOD_US),
+                _loss_samples(2, 2 * PERIOD_US),
+                _loss_status(3, 2 * PERIOD_US + 25_000),
+                _loss_samples(65545 & 0xFFFF, long_gap_ts),
+                _loss_samples(65546 & 0xFFFF, long_gap_ts + PERIOD_US),
+            ],
+            _expect([0, 1, 2, 3, 9, 10], [0, 0, 0, 0, 65541, 0]),
+        ),
+        (
+            "loss_long_gap_70000",
+            "Rule 2: seq 0, 1, then 70000 frames lost: seq 70002 = 4466 and 70003 = 4467 "
+            "arrive 70001 periods after seq 1; the sequence alone says 4464.",
+            [
+                _loss_samples(0, 0),
+                _loss_samples(1, PERIOD_US),
+                _loss_samples(70002 & 0xFFFF, 70002 * PERIOD_US),
+                _loss_samples(70003 & 0xFFFF, 70003 * PERIOD_US),
+            ],
+            _expect([0, 1, 4466, 4467], [0, 0, 70000, 0]),
+        ),
+    ]
+
+
+def loss_vectors() -> list[dict[str, Any]]:
+    """Loss streams: frames, the stream's wire bytes and the expected decoder counters.
+
+    Returns
+    -------
+    list of dict
+        One entry per stream of `loss_specs`.
+    """
+    out = []
+    for name, description, frames, expected in loss_specs():
+        wire = b""
+        for fields in frames:
+            encoded = cobs_encode(build_frame(fields))
+            _ensure(cobs_decode(encoded) == build_frame(fields), f"{name}: COBS round trip")
+            wire += encoded + b"\x00"
+        _ensure(all(0 <= f["seq"] <= 0xFFFF for f in frames), f"{name}: seq in range")
+        _ensure(
+            all(0 <= f["timestamp_us"] < 2**32 for f in frames), f"{name}: timestamp in range"
+        )
+        out.append(
+            {
+                "name": name,
+                "description": description,
+                "frames": frames,
+                "wire_hex": wire.hex(),
+                "expected": expected,
+            }
+        )
+    return out
+
+
 def build_document() -> dict[str, Any]:
     """Build the whole ``vectors.json`` document.
 
@@ -529,6 +759,7 @@ def build_document() -> dict[str, Any]:
         },
         "vectors": vectors,
         "commands": command_vectors(),
+        "loss_streams": loss_vectors(),
     }
 
 
