@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from .cli_types import sample_rate as _rate
 from .cli_types import speed as _speed
 from .errors import InsoleError
 
-__all__ = ["main"]
+__all__ = ["main", "printable"]
 
 EXIT_USAGE = 2
 
@@ -52,6 +53,39 @@ class UsageError(InsoleError, ValueError):
 
 
 
+
+
+def printable(value: object) -> str:
+    r"""Text safe to print on a terminal: control and formatting characters escaped.
+
+    Strings from a file (a recording header's ``source``, a device name) may hold terminal
+    escape sequences (ESC, CSI), bell, backspace, carriage return or bidirectional overrides
+    that would change what the terminal shows. Each such character (Unicode categories Cc,
+    Cf, Zl, Zp, Cs) is printed as a Python escape: ``\x1b``, ``\u202e``.
+
+    Parameters
+    ----------
+    value : object
+        Anything; converted with `str`.
+
+    Returns
+    -------
+    str
+        The text with every control and formatting character escaped.
+    """
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(_escape(ch) if unicodedata.category(ch) in _UNSAFE else ch for ch in text)
+
+
+_UNSAFE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else (
+        f"\\U{code:08x}")
 
 
 def _print_json(obj: Any) -> None:
@@ -104,13 +138,20 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(info)
         return 0
-    print(f"{info['path']}  (format {info['format_version']}, source {info['source']})")
-    print(f"  start            {info['start']}")
-    print(f"  duration         {info['duration_s']:.2f} s")
-    print(f"  sides            {', '.join(info['sides']) or '-'}")
     print(
-        f"  sample rate      {info['sample_rate_hz']} Hz, {info['sensors_per_side']} sensors/side"
+        f"{printable(info['path'])}  (format {printable(info['format_version'])}, source "
+        f"{printable(info['source'])})"
     )
+    print(f"  start            {printable(info['start'])}")
+    print(f"  duration         {info['duration_s']:.2f} s")
+    print(f"  sides            {printable(', '.join(info['sides'])) or '-'}")
+    if info["sample_rate_hz"] is None:
+        print("  sample rate      - (no samples in the recording)")
+    else:
+        print(
+            f"  sample rate      {_numbers(info['sample_rate_hz'])} Hz, "
+            f"{_numbers(info['sensors_per_side'])} sensors/side"
+        )
     print(
         f"  frames           {info['frames']} received, {info['frames_lost']} lost, "
         f"{info['crc_errors']} CRC errors, {info['discarded_bytes']} bytes discarded"
@@ -118,8 +159,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for d in info["devices"]:
         battery = f", battery {d['battery_pct']} %" if d["battery_pct"] is not None else ""
         print(
-            f"  {d['side']:<6} {d['name'] or hex(d['device_id'])}: {d['samples']} samples, "
-            f"{d['frames_lost']} frames lost{battery}"
+            f"  {printable(d['side']):<6} {printable(d['name'] or hex(d['device_id']))}: "
+            f"{d['samples']} samples, {d['frames_lost']} frames lost{battery}"
         )
     lr = info["clocks"].get("right_vs_left")
     if lr:
@@ -128,8 +169,17 @@ def _cmd_info(args: argparse.Namespace) -> int:
             f"{lr['drift_ppm']:+.1f} ppm"
         )
     if info["damage"]:
-        print(f"  damage           at byte {info['damage']['offset']}: {info['damage']['reason']}")
+        print(
+            f"  damage           at byte {info['damage']['offset']}: "
+            f"{printable(info['damage']['reason'])}"
+        )
     return 0
+
+
+def _numbers(value: float | list[float] | None) -> str:
+    """``200`` for one value, ``100, 200`` for several, ``-`` for none."""
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    return ", ".join(f"{v:g}" for v in values) or "-"
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
@@ -349,7 +399,7 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, PermissionError) and exc.filename:
         return f"{exc.filename}: permission denied"
     text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())
+    return printable(" ".join(text.split()))
 
 
 if __name__ == "__main__":  # pragma: no cover

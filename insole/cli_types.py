@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-__all__ = ["fraction", "iso_time", "non_negative_float", "positive_float", "sample_rate", "speed"]
+__all__ = [
+    "fraction",
+    "import_rate",
+    "iso_time",
+    "non_negative_float",
+    "positive_float",
+    "sample_rate",
+    "speed",
+]
 
 
 def _number(text: str, what: str = "a number") -> float:
@@ -47,6 +55,25 @@ def sample_rate(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number of Hz, got {text!r}") from None
     if not 10 <= value <= 2000:
         raise argparse.ArgumentTypeError(f"must be 10..2000 Hz, got {value}")
+    return value
+
+
+def import_rate(text: str) -> float:
+    """The sampling rate of imported data: a number of Hz in 1..10000, fractions allowed.
+
+    Below 1 Hz no step is resolved (a contact lasts 0.15-0.8 s): such a value is a slip, e.g.
+    a sample period given instead of a rate. Above 10000 Hz the wire protocol cannot carry it
+    (``firmware_protocol/SPEC.md``). The bounds are `insole.importers.MIN_SAMPLE_RATE_HZ` and
+    `insole.importers.MAX_SAMPLE_RATE_HZ`.
+    """
+    from .importers import MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ
+
+    value = _number(text, "a sampling rate in Hz such as 300")
+    if not MIN_SAMPLE_RATE_HZ <= value <= MAX_SAMPLE_RATE_HZ:
+        raise argparse.ArgumentTypeError(
+            f"must be {MIN_SAMPLE_RATE_HZ:g}..{MAX_SAMPLE_RATE_HZ:g} Hz (samples per second, "
+            f"not the time between samples), got {text}"
+        )
     return value
 
 

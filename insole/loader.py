@@ -210,7 +210,11 @@ class Recording:
         return out
 
     def info(self) -> dict[str, Any]:
-        """A JSON-able summary (what ``insole info --json`` prints)."""
+        """A JSON-able summary (what ``insole info --json`` prints).
+
+        ``sample_rate_hz`` and ``sensors_per_side`` are one number when all insoles agree, a
+        sorted list when they differ, and None when the recording holds no insole.
+        """
         rates = sorted({d.sample_rate_hz for d in self.devices})
         sensors = sorted({d.n_sensors for d in self.devices})
         return {
@@ -220,8 +224,8 @@ class Recording:
             "start": self.header.get("start_time"),
             "duration_s": round(self.duration_s, 6),
             "sides": [d.side for d in self.devices],
-            "sample_rate_hz": rates[0] if len(rates) == 1 else rates,
-            "sensors_per_side": sensors[0] if len(sensors) == 1 else sensors,
+            "sample_rate_hz": rates[0] if len(rates) == 1 else rates or None,
+            "sensors_per_side": sensors[0] if len(sensors) == 1 else sensors or None,
             "frames": self.frames,
             "frames_lost": self.frames_lost,
             "crc_errors": self.counter("crc_errors"),

@@ -92,6 +92,14 @@ _MAX_HEADER_LEN = 16 * 1024 * 1024
 _MAX_CHUNKS_PER_BLOCK = 0xFFFF
 _MAX_CHUNK_LEN = 0xFFFFFFFF
 
+_MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects read or written in header and event JSON.
+
+A real header nests about 6 levels (header, devices, device, layout, regions, list). The limit
+keeps a corrupt or hostile file from exhausting Python's recursion limit in the JSON parser
+(``RecursionError``) or in code that walks the header later.
+"""
+
 _KNOWN_EVENTS = ("disconnect", "reconnect", "gap", "pause", "note")
 _HEADER_KEYS_REQUIRED = ("format_version", "software", "start_time", "source", "streams", "devices")
 _HEADER_KEYS_OPTIONAL = ("notes", "extra")
@@ -121,6 +129,63 @@ def _is_int(value: object) -> bool:
 def _is_number(value: object) -> bool:
     return (isinstance(value, int | float) and not isinstance(value, bool)
             and math.isfinite(value))
+
+
+def _json_depth(value: object, limit: int = _MAX_JSON_DEPTH) -> int:
+    """Nesting depth of arrays and objects in `value` (0 for a scalar), without recursion.
+
+    Stops counting once the depth exceeds `limit` and returns that depth.
+    """
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Collection[object] = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((c, depth + 1) for c in children if isinstance(c, Mapping | list | tuple))
+    return deepest
+
+
+class _JSONTooDeep(ValueError):
+    """JSON text whose arrays and objects nest deeper than ``_MAX_JSON_DEPTH``."""
+
+
+def _load_json(data: bytes) -> Any:
+    """Parse UTF-8 JSON text, refusing nesting deeper than ``_MAX_JSON_DEPTH``.
+
+    Parameters
+    ----------
+    data : bytes
+        The JSON text.
+
+    Returns
+    -------
+    object
+        The parsed value.
+
+    Raises
+    ------
+    UnicodeDecodeError
+        If `data` is not UTF-8.
+    ValueError
+        If it is not JSON; `_JSONTooDeep` if arrays and objects nest deeper than
+        ``_MAX_JSON_DEPTH`` levels (instead of the parser's ``RecursionError``).
+    """
+    too_deep = f"arrays and objects nested more than {_MAX_JSON_DEPTH} levels deep"
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise _JSONTooDeep(too_deep) from None
+    if _json_depth(value) > _MAX_JSON_DEPTH:
+        raise _JSONTooDeep(too_deep)
+    return value
 
 
 def _validate_header(header: Mapping[str, Any], path: str, *, writing: bool) -> None:
@@ -344,6 +409,10 @@ class RecordingWriter:
             "software": {"name": "insole", "version": _software_version()},
             "start_time": datetime.now(UTC).astimezone().isoformat(),
         }
+        if _json_depth(header) > _MAX_JSON_DEPTH:
+            raise RecordingError(
+                f"{name}: header nests arrays and objects more than {_MAX_JSON_DEPTH} levels "
+                "deep, which readers refuse; flatten the data under 'extra'", path=name)
         full.update(copy.deepcopy(dict(header)))
         _validate_header(full, name, writing=True)
         try:
@@ -512,6 +581,11 @@ class RecordingWriter:
                     "it); rename the field", path=str(self._path))
             t = self._host_time(self._clock(), host_time_s)
             record = {"event": event, "stream_id": stream_id, **fields}
+            if _json_depth(record) > _MAX_JSON_DEPTH:
+                raise RecordingError(
+                    f"{self._path}: fields of event {event!r} nest arrays and objects more "
+                    f"than {_MAX_JSON_DEPTH} levels deep, which readers refuse; flatten them",
+                    path=str(self._path))
             try:
                 payload = json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8")
             except (TypeError, ValueError) as exc:
@@ -897,7 +971,7 @@ class Block:
         """
         if self.kind != KIND_EVENT:
             return None
-        record: dict[str, Any] = json.loads(self.payload)
+        record: dict[str, Any] = _load_json(self.payload)
         record["host_time_s"] = float(self.chunk_time_s[0])
         return record
 
@@ -981,10 +1055,13 @@ def _parse_file_header(buf: bytes, path: Path) -> tuple[dict[str, Any], int]:
         raise fail("header CRC mismatch (the header is corrupt); the recording cannot be read "
                    "without it", _FILE_HEAD.size)
     try:
-        header = json.loads(header_json.decode("utf-8"))
+        header = _load_json(header_json)
+    except _JSONTooDeep as exc:
+        raise fail(f"header JSON has {exc} (limit of this reader); the file was not written "
+                   "by a compatible insole writer and cannot be read", _FILE_HEAD.size) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise fail(f"header is not valid UTF-8 JSON ({exc}); the file was not written by a "
-                   "compatible insole writer", _FILE_HEAD.size) from None
+                   "compatible insole writer and cannot be read", _FILE_HEAD.size) from None
     _validate_header(header, name, writing=False)
     return header, json_end + 4
 
@@ -1066,10 +1143,14 @@ def _check_block(
             problem = f"holds {n_chunks} chunks instead of 1"
         else:
             try:
-                record = json.loads(view[payload_start:end].tobytes().decode("utf-8"))
+                record = _load_json(view[payload_start:end].tobytes())
+            except _JSONTooDeep as exc:
+                record, problem = None, f"holds JSON with {exc}"
             except (UnicodeDecodeError, ValueError):
                 record = None
-            if not (isinstance(record, dict) and isinstance(record.get("event"), str)):
+            if problem is None and not (
+                isinstance(record, dict) and isinstance(record.get("event"), str)
+            ):
                 problem = "does not hold a JSON object with an 'event' string"
         if problem is not None:
             return Damage(at, f"malformed event block at offset {at}: it {problem}",
@@ -1296,7 +1377,7 @@ class BlockReader:
                         self.last_chunk_time_s[sid] = float(times[-1])
                         self.max_time_s = max(self.max_time_s, float(times.max()))
                 elif kind == KIND_EVENT:
-                    record = json.loads(buf[payload_start:end].decode("utf-8"))
+                    record = _load_json(buf[payload_start:end])
                     record["host_time_s"] = float(times[0])
                     if sid != EVENT_STREAM_ID:
                         record["stream_offset"] = offset

@@ -41,6 +41,10 @@ class ReplayTick:
         times [s] (for clock sync: `insole.core.pipeline.Pipeline.feed`).
     last : bool
         Whether this is the final window.
+    invalid_times : int
+        Chunk host times so far that were not finite numbers (NaN, +-inf: a damaged chunk
+        table whose block CRC still matched). Their chunks are handed over with the previous
+        chunk's time of the same stream (0 for a stream's first chunk).
     """
 
     time_s: float
@@ -48,6 +52,7 @@ class ReplayTick:
     chunk_ends: dict[int, np.ndarray] = field(default_factory=dict)
     chunk_times: dict[int, np.ndarray] = field(default_factory=dict)
     last: bool = False
+    invalid_times: int = 0
 
 
 def iter_replay(
@@ -76,10 +81,18 @@ def iter_replay(
     ------
     ReplayTick
         One per window that holds data, and a final one (``last=True``).
+
+    Notes
+    -----
+    A chunk host time that is not a finite number is damage the block CRC cannot catch (the
+    writer never writes one): the chunk keeps its place in its stream and takes the previous
+    chunk's time, and `ReplayTick.invalid_times` counts it. Windows without data are skipped
+    without iterating over them, so a long gap costs nothing at ``speed=inf``.
     """
+    invalid = [0]
     if isinstance(source, RawRecording):
         cursors = {
-            sid: _Cursor(iter([(s.data, s.chunk_end, s.chunk_time_s)]))
+            sid: _Cursor(_finite_times(iter([(s.data, s.chunk_end, s.chunk_time_s)]), invalid))
             for sid, s in source.streams.items()
         }
         lasts = [float(s.chunk_time_s[-1]) for s in source.streams.values() if s.n_chunks]
@@ -87,27 +100,50 @@ def iter_replay(
         reader = source if isinstance(source, BlockReader) else BlockReader(source)
         if not reader.complete:
             reader.scan()
-        cursors = {sid: _Cursor(_stream_blocks(reader, sid)) for sid in reader.stream_ids}
+        cursors = {
+            sid: _Cursor(_finite_times(_stream_blocks(reader, sid), invalid))
+            for sid in reader.stream_ids
+        }
         lasts = list(reader.last_chunk_time_s.values())
-    last = max(lasts, default=0.0)
+    last = max((t for t in lasts if math.isfinite(t)), default=0.0)
     if math.isinf(speed):
         window_s = max(window_s, 1.0)
     start = clock()
     n_windows = int(last // window_s) + 1
-    for w in range(n_windows):
-        final = w == n_windows - 1
+    w = 0  # the current window: it ends at (w + 1) * window_s
+    while True:
+        final = w >= n_windows - 1
+        if not final:
+            upcoming = [t for c in cursors.values() if (t := c.next_time()) is not None]
+            if not upcoming:
+                final = True  # every stream is exhausted: only the final tick is left
+            else:  # skip empty windows; one early, in case of rounding in the products
+                w = max(w, int(min(upcoming) // window_s) - 1)
+                final = w >= n_windows - 1
         tick = ReplayTick(time_s=last if final else (w + 1) * window_s, last=final)
         for sid, cursor in cursors.items():
             got = cursor.take_until(tick.time_s, final=final)
             if got is not None:
                 tick.data[sid], tick.chunk_ends[sid], tick.chunk_times[sid] = got
-        if not tick.data and not final:
+        tick.invalid_times = invalid[0]
+        if final:
+            tick.time_s = max([last, *(float(t.max()) for t in tick.chunk_times.values())])
+        elif not tick.data:
+            w += 1
             continue
         if not math.isinf(speed):
             delay = start + tick.time_s / speed - clock()
-            if delay > 0:
-                sleep(delay)
+            while delay > 0:  # in pieces: sleep() overflows on absurd (corrupt) times
+                sleep(min(delay, _MAX_SLEEP_S))
+                delay = start + tick.time_s / speed - clock()
         yield tick
+        if final:
+            return
+        w += 1
+
+
+_MAX_SLEEP_S = 3600.0
+"""Longest single sleep of a paced replay [s]."""
 
 
 _Piece = tuple[bytes, np.ndarray, np.ndarray]  # bytes, chunk ends in them, chunk host times
@@ -121,6 +157,25 @@ def _stream_blocks(reader: BlockReader, stream_id: int) -> Iterator[_Piece]:
             yield block.payload, block.chunk_end, block.chunk_time_s
 
 
+def _finite_times(pieces: Iterator[_Piece], invalid: list[int]) -> Iterator[_Piece]:
+    """One stream's pieces with every non-finite chunk time replaced by the previous time.
+
+    ``invalid[0]`` counts the replaced times (shared by the streams of a replay).
+    """
+    previous = 0.0
+    for data, chunk_end, chunk_time in pieces:
+        ok = np.isfinite(chunk_time)
+        if not ok.all():
+            invalid[0] += int(chunk_time.size - np.count_nonzero(ok))
+            source = np.maximum.accumulate(np.where(ok, np.arange(chunk_time.size), -1))
+            chunk_time = np.where(
+                source >= 0, chunk_time[np.maximum(source, 0)], previous
+            ).astype(np.float64)
+        if chunk_time.size:
+            previous = float(chunk_time[-1])
+        yield data, chunk_end, chunk_time
+
+
 class _Cursor:
     """Hands out one stream's chunks up to a time, from its pieces in order."""
 
@@ -128,6 +183,15 @@ class _Cursor:
         self._pieces = pieces
         self._cur: _Piece | None = None
         self._pos = 0  # chunks of the current piece handed out
+
+    def next_time(self) -> float | None:
+        """Host time of the next chunk to hand out, or None when the stream is exhausted."""
+        while self._cur is None or self._pos >= len(self._cur[2]):
+            self._cur = next(self._pieces, None)
+            self._pos = 0
+            if self._cur is None:
+                return None
+        return float(self._cur[2][self._pos])
 
     def take_until(self, time_s: float, *, final: bool) -> _Piece | None:
         """Join the chunks received before ``time_s`` (all that are left if ``final``)."""
@@ -160,6 +224,10 @@ class _Cursor:
         if len(parts) == 1:
             return parts[0], ends[0], times[0]
         return b"".join(parts), np.concatenate(ends), np.concatenate(times)
+
+
+_MAX_LINES_PER_TICK = 60
+"""Status lines printed at most for the empty stretch before a tick; a longer gap gets one."""
 
 
 class _Status:
@@ -229,6 +297,7 @@ def replay_to_terminal(
     status = _Status()
     records: list[StepRecord] = []
     next_print = every_s
+    end_s, invalid = 0.0, 0
     for tick in iter_replay(reader, speed=speed, window_s=0.05):
         for sid, data in tick.data.items():
             update = pipe.feed(
@@ -244,11 +313,25 @@ def replay_to_terminal(
                 status.steps.setdefault(s.side, []).append(s)
         for side in pipe.sides.values():
             status.steps.setdefault(side.label, [])
+        if tick.time_s - next_print >= _MAX_LINES_PER_TICK * every_s:  # a long gap: one line
+            next_print += every_s * math.floor((tick.time_s - next_print) / every_s)
+            if next_print + every_s <= next_print:  # beyond float resolution (corrupt times)
+                next_print = tick.time_s
         while tick.time_s >= next_print:
             print(status.line(next_print, pipe), file=out, flush=True)
-            next_print += every_s
-    if next_print - every_s < reader.duration_s - 0.5 * every_s:
-        print(status.line(reader.duration_s, pipe), file=out)
+            next_print = next_print + every_s if next_print + every_s > next_print else math.inf
+        end_s = tick.time_s
+        invalid = tick.invalid_times
+    duration_s = reader.duration_s if math.isfinite(reader.duration_s) else end_s
+    if next_print - every_s < duration_s - 0.5 * every_s:
+        print(status.line(duration_s, pipe), file=out)
+    if invalid:
+        print(
+            f"note: {path}: {invalid} chunk host "
+            f"{'time was' if invalid == 1 else 'times were'} not a finite number (damaged "
+            "chunk table); their bytes were replayed at the previous chunk's time",
+            file=out,
+        )
     _, result = summarise_session(
         pipe, records, reader.header, damage=reader.damage, path=reader.path
     )

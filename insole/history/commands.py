@@ -155,7 +155,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
                 f"no sessions saved yet ({path} does not exist); use 'insole analyze FILE --save'"
             )
         return 0
-    with HistoryDB(path, create=False) as db:
+    with HistoryDB(path, create=False, readonly=True) as db:
         sessions = db.sessions()
     rows = history_json(sessions, assess_saved(sessions))
     if args.json:
@@ -197,7 +197,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     sessions: list[SavedSession] = []
     steps: Sequence[dict[str, Any]] | None = None
     if Path(db_path).exists():
-        with HistoryDB(db_path, create=False) as db:
+        with HistoryDB(db_path, create=False, readonly=True) as db:
             sessions = db.sessions()
             if not Path(target).exists() and target.isdigit():
                 steps = db.steps(int(target))

@@ -19,10 +19,12 @@ and is never reset or rewritten. The schema is versioned with ``PRAGMA user_vers
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -219,32 +221,48 @@ class HistoryDB:
     create : bool
         Create the file when it does not exist (default). With False a missing file raises
         `HistoryError`.
+    readonly : bool
+        Only read: never create, write or set up the file (``PRAGMA query_only``), so a history
+        on a read-only file or folder can be listed. A file or folder this process cannot
+        write is opened with SQLite's ``mode=ro``; in a read-only folder, where SQLite cannot
+        create its ``-shm`` file, a WAL database without pending ``-wal`` content is opened
+        ``immutable``. An empty file reads as no sessions.
 
     Raises
     ------
     HistoryError
-        If the file is damaged, not an insole history, or from a newer version of insole.
+        If the file is damaged, not an insole history, or from a newer version of insole; if
+        it cannot be created or opened (permissions, full disk).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        readonly: bool = False,
+    ) -> None:
         self.path = Path(path) if path is not None else default_db_path()
+        self.readonly = readonly
+        self._empty = False  # a read-only open of a file without the schema yet
         if not self.path.exists():
-            if not create:
+            if not create or readonly:
                 raise HistoryError(
                     f"{self.path}: no history database yet; save a session with "
                     "'insole analyze FILE --save'",
                     path=self.path,
                 )
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # O_CREAT with mode 0600: the file never exists with wider permissions.
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                # O_CREAT with mode 0600: the file never exists with wider permissions.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            except OSError as exc:
+                raise self._damaged(exc) from None
         if self.path.is_dir():
             raise HistoryError(f"{self.path}: is a directory; give a file path", path=self.path)
         self._con: sqlite3.Connection | None = None
         try:
-            self._con = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
+            self._con = self._connect()
             self._con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._con.execute("PRAGMA foreign_keys = ON")
             self._open_schema()
@@ -254,6 +272,39 @@ class HistoryDB:
         except BaseException:
             self.close()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the connection: read-write, or read-only (``mode=ro``, else ``immutable``).
+
+        A read-only open of a file we could write uses an ordinary connection with
+        ``PRAGMA query_only``, so SQLite still removes its ``-wal`` and ``-shm`` files on
+        close; only a file or folder we cannot write needs ``mode=ro``.
+        """
+        writable = os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+        if not self.readonly or writable:
+            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            if self.readonly:
+                con.execute("PRAGMA query_only = ON")
+            return con
+        uri = self.path.resolve().as_uri()
+        con = sqlite3.connect(
+            f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
+        try:
+            con.execute("PRAGMA user_version").fetchone()
+            return con
+        except sqlite3.OperationalError as exc:
+            con.close()
+            wal = self.path.with_name(self.path.name + "-wal")
+            pending = wal.exists() and wal.stat().st_size > 0
+            if _sqlite_code(exc) not in (_SQLITE_READONLY, _SQLITE_CANTOPEN) or pending:
+                raise
+        # A WAL database in a folder we cannot write: SQLite cannot make its -shm file. With
+        # no -wal content left, the main file holds every committed session: read it as is.
+        return sqlite3.connect(
+            f"{uri}?mode=ro&immutable=1", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -277,18 +328,51 @@ class HistoryDB:
         return self._con
 
     def _damaged(self, exc: BaseException) -> HistoryError:
+        """The one-line error for a failed database operation.
+
+        Busy, disk full, disk error and permissions are told apart from a damaged file, so a
+        full disk never says "restore a backup".
+        """
         text = str(exc).lower()
+        code = _sqlite_code(exc)
         if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
             return HistoryError(
                 f"{self.path}: another process kept the history database busy for more than "
                 f"{BUSY_TIMEOUT_MS // 1000} s; try again",
                 path=self.path,
             )
-        if isinstance(exc, sqlite3.OperationalError) and (
-            "unable to open" in text or "readonly" in text
-        ):
+        disk_full = (
+            code == _SQLITE_FULL
+            or "disk is full" in text
+            or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+        )
+        disk_error = code == _SQLITE_IOERR or "disk i/o error" in text
+        if disk_full or (disk_error and self._disk_nearly_full()):
             return HistoryError(
-                f"{self.path}: cannot open the history database for writing ({exc}); check the "
+                f"{self.path}: the disk is full ({exc}); the history database itself is intact "
+                "and was not changed — free some disk space and run the command again",
+                path=self.path,
+            )
+        if disk_error:
+            return HistoryError(
+                f"{self.path}: the disk reported an error while using the history database "
+                f"({exc}); the database was not changed — check the disk (full, unplugged, "
+                "failing?) and run the command again",
+                path=self.path,
+            )
+        if isinstance(exc, OSError):
+            return HistoryError(
+                f"{self.path}: cannot create the history database ({exc.strerror or exc}); "
+                "check that its folder is writable, or use another file with --db PATH",
+                path=self.path,
+            )
+        if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN) or (
+            isinstance(exc, sqlite3.OperationalError)
+            and ("unable to open" in text or "readonly" in text)
+        ):
+            doing = "reading" if self.readonly else "writing"
+            return HistoryError(
+                f"{self.path}: cannot open the history database for {doing} ({exc}); check the "
                 "file and directory permissions",
                 path=self.path,
             )
@@ -298,21 +382,49 @@ class HistoryDB:
             path=self.path,
         )
 
+    def _disk_nearly_full(self) -> bool:
+        """Whether the database's file system has less than 1 MiB free."""
+        try:
+            return shutil.disk_usage(self.path.parent).free < 1 << 20
+        except OSError:
+            return False
+
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on error)."""
+        """One write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on error).
+
+        SQLite may already have rolled the transaction back itself (disk full, I/O error); then
+        there is nothing to roll back, and the original error is what the caller sees.
+        """
+        if self.readonly:
+            raise HistoryError(
+                f"{self.path}: opened read-only; cannot save (internal error)", path=self.path
+            )
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
             yield con
+            con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
             raise
-        con.execute("COMMIT")
 
     def _open_schema(self) -> None:
         con = self.con
         version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and self.readonly:
+            names = con.execute("SELECT name FROM sqlite_master").fetchall()
+            if names:
+                raise HistoryError(
+                    f"{self.path}: an SQLite file that is not an insole history "
+                    f"(tables {', '.join(n[0] for n in names[:3])}); use another file with "
+                    "--db PATH",
+                    path=self.path,
+                )
+            self._empty = True  # created, but no session was ever saved
+            return
         if version == 0:
             with self._write():
                 version = con.execute("PRAGMA user_version").fetchone()[0]
@@ -336,9 +448,11 @@ class HistoryDB:
                 f"(this one reads {SCHEMA_VERSION}); update insole",
                 path=self.path,
             )
-        mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
-            raise HistoryError(f"{self.path}: cannot use WAL mode (got {mode})", path=self.path)
+        if not self.readonly:
+            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
+                raise HistoryError(f"{self.path}: cannot use WAL mode (got {mode})",
+                                   path=self.path)
         check = con.execute("PRAGMA quick_check").fetchall()
         if check != [("ok",)]:
             raise self._damaged(sqlite3.DatabaseError("; ".join(str(r[0]) for r in check[:2])))
@@ -462,6 +576,8 @@ class HistoryDB:
 
     def sessions(self) -> list[SavedSession]:
         """All sessions, oldest first (by UTC start time)."""
+        if self._empty:
+            return []
         try:
             rows = self.con.execute(
                 f"SELECT {self._COLUMNS} FROM sessions ORDER BY start_utc, id"
@@ -479,7 +595,7 @@ class HistoryDB:
             If there is no such session.
         """
         try:
-            r = self.con.execute(
+            r = None if self._empty else self.con.execute(
                 f"SELECT {self._COLUMNS} FROM sessions WHERE id = ?", (int(session_id),)
             ).fetchone()
         except sqlite3.DatabaseError as exc:
@@ -493,6 +609,8 @@ class HistoryDB:
 
     def steps(self, session_id: int) -> list[dict[str, Any]]:
         """The steps table of a session (missing values as NaN, like `steps_table`)."""
+        if self._empty:
+            return []
         cols = self._step_columns()
         try:
             rows = self.con.execute(
@@ -519,11 +637,25 @@ class HistoryDB:
 
     def side_metrics(self, session_id: int) -> dict[str, dict[str, Any]]:
         """Per-side summary metrics of a session, ``{side: {metric: value}}``."""
+        if self._empty:
+            return {}
         rows = self.con.execute(
             f"SELECT side, {', '.join(SIDE_METRICS)} FROM session_sides WHERE session_id = ?",
             (int(session_id),),
         ).fetchall()
         return {r[0]: dict(zip(SIDE_METRICS, r[1:], strict=True)) for r in rows}
+
+
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    """The primary SQLite result code of an exception (``SQLITE_FULL`` = 13, ...), or None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def _extra_json(row: dict[str, Any], cols: list[str]) -> str | None:

@@ -20,8 +20,10 @@ message when a file is missing, of an unknown format or malformed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+from pathlib import Path
 from typing import Any
 
 try:  # errors.py belongs to the package core; keep importers usable on their own
@@ -31,13 +33,24 @@ except ImportError:  # pragma: no cover
 
 __all__ = [
     "FORMATS",
+    "MAX_SAMPLE_RATE_HZ",
+    "MIN_SAMPLE_RATE_HZ",
     "ImportFormatError",
     "import_gaitndd",
     "import_gaitpdb",
     "import_pedar",
     "import_stappone",
     "import_table",
+    "missing_file_error",
 ]
+
+#: Lowest sampling rate an import accepts [Hz]: a running or walking contact lasts 0.15-0.8 s,
+#: so below 1 Hz not even one sample per step is left and the rate is a mistake in the file or
+#: the command line (e.g. ``--rate 0.001`` meant as a period).
+MIN_SAMPLE_RATE_HZ = 1.0
+#: Highest sampling rate an import accepts [Hz]: the wire protocol's frames carry 1 .. 10000 Hz
+#: (``firmware_protocol/SPEC.md``, SAMPLES ``sample_rate_hz``).
+MAX_SAMPLE_RATE_HZ = 10000.0
 
 #: Formats ``insole import`` reads.
 FORMATS: tuple[str, ...] = ("gaitpdb", "gaitndd", "table", "pedar", "stappone")
@@ -70,6 +83,46 @@ class ImportFormatError(_ErrorBase, ValueError):  # type: ignore[valid-type,misc
     def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+def missing_file_error(
+    path: str | os.PathLike[str], what: str, expected: str, pattern: str | None = None
+) -> ImportFormatError:
+    """The error for an input path that is not a file: missing, or a directory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The path given.
+    what : str
+        What it should be, for the message (``"gaitpdb file"``).
+    expected : str
+        The kind of file expected, for the message (``"a gaitpdb .txt file"``).
+    pattern : str, optional
+        Glob of the expected files; for a directory the message names the first match.
+
+    Returns
+    -------
+    ImportFormatError
+        One line naming the path, what is wrong and the fix.
+    """
+    p = Path(path)
+    if p.is_dir():
+        example = None
+        if pattern is not None:
+            with contextlib.suppress(OSError):
+                example = next((c for c in sorted(p.glob(pattern)) if c.is_file()), None)
+        hint = f", e.g. {str(example)!r}" if example is not None else ""
+        return ImportFormatError(
+            f"{what} {str(p)!r} is a directory, not a file; give the path of {expected} "
+            f"inside it{hint}",
+            path=p,
+        )
+    if p.exists():
+        return ImportFormatError(
+            f"{what} {str(p)!r} is not a regular file; give the path of {expected}", path=p
+        )
+    return ImportFormatError(f"{what} {str(p)!r} not found; check the path", path=p)
 
 
 def __getattr__(name: str) -> Any:

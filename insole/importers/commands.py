@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..cli_types import import_rate as _import_rate
 from ..cli_types import iso_time as _iso_time
 from ..cli_types import positive_float as _positive
 
@@ -188,8 +189,9 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("file", type=Path, help="text table with a header row")
     q.add_argument("--column", action="append", required=True, metavar="NAME",
                    help="column to import (repeatable)")
-    q.add_argument("--rate", type=_positive, metavar="HZ",
-                   help="sampling rate (required unless --time-column is in s or ms)")
+    q.add_argument("--rate", type=_import_rate, metavar="HZ",
+                   help="sampling rate, 1..10000 Hz (required unless --time-column is in s "
+                   "or ms)")
     q.add_argument("--side", action="append", choices=["left", "right", "both"],
                    help="foot of each --column, in order, or one for all; 'both' = one plate "
                    "under both feet (default: both for one column, left and right for two)")

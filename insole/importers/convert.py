@@ -39,7 +39,7 @@ from firmware_protocol.frames import MAX_SENSORS
 from ..errors import RecordingError
 from ..layouts import SensorLayout
 from ..recording import RecordingWriter
-from . import ImportFormatError
+from . import MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, ImportFormatError
 
 __all__ = [
     "INVALID_COUNT",
@@ -496,7 +496,8 @@ def write_import(
     Raises
     ------
     ImportFormatError
-        If a device's data cannot be stored (see `ImportedDevice`).
+        If a device's data cannot be stored (see `ImportedDevice`), or `sample_rate_hz` is
+        outside `MIN_SAMPLE_RATE_HZ` .. `MAX_SAMPLE_RATE_HZ` (1 .. 10000 Hz).
     RecordingError
         If `out` exists (and `overwrite` is false) or cannot be written.
     """
@@ -504,14 +505,31 @@ def write_import(
     source_path = Path(source)
     if not devices:
         raise ImportFormatError(f"{fmt} file {str(source_path)!r} holds no devices to import")
+    if out_path.is_dir():
+        raise RecordingError(
+            f"{out_path}: is a directory; give the recording file to create, e.g. "
+            f"{out_path / (source_path.stem + '.insrec')}",
+            path=str(out_path),
+        )
+    folder = out_path.parent
+    if not folder.is_dir():
+        raise RecordingError(
+            f"{out_path}: the folder {folder} does not exist; create it or choose another output "
+            "path",
+            path=str(out_path),
+        )
     if out_path.exists() and not overwrite:
         raise RecordingError(
             f"{out_path}: file already exists; choose a new file name or pass --overwrite",
             path=str(out_path),
         )
-    if not math.isfinite(sample_rate_hz) or not 0 < sample_rate_hz <= 10000:
+    if not (math.isfinite(sample_rate_hz)
+            and MIN_SAMPLE_RATE_HZ <= sample_rate_hz <= MAX_SAMPLE_RATE_HZ):
         raise ImportFormatError(
-            f"sampling rate must be in (0, 10000] Hz, got {sample_rate_hz!r}", path=source_path
+            f"{fmt} file {str(source_path)!r}: sampling rate {sample_rate_hz:g} Hz is outside "
+            f"{MIN_SAMPLE_RATE_HZ:g}..{MAX_SAMPLE_RATE_HZ:g} Hz (below 1 Hz no step is "
+            "resolved; the wire protocol carries at most 10000 Hz); give the file's real rate",
+            path=source_path,
         )
     for dev in devices:
         _check_device(dev, source_path, fmt)

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..layouts import DEFAULT_FOOT_LENGTH_MM, SensorLayout, classify_region, insole_outline
-from . import ImportFormatError
+from . import ImportFormatError, missing_file_error
 from .convert import ImportedDevice, ImportResult, linear_calibration, write_import
 
 __all__ = [
@@ -108,7 +108,7 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
     """
     p = Path(path)
     if not p.is_file():
-        raise ImportFormatError(f"pedar file {str(p)!r} not found", path=p)
+        raise missing_file_error(p, "pedar file", "a pedar ASCII export (.asc)", "*.asc")
     with open(p, encoding="latin-1") as f:
         head: list[str] = []
         for _ in range(60):

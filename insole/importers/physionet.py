@@ -15,6 +15,7 @@ light.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from datetime import datetime
@@ -23,7 +24,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from insole.importers import ImportFormatError
+from insole.importers import (
+    MAX_SAMPLE_RATE_HZ,
+    MIN_SAMPLE_RATE_HZ,
+    ImportFormatError,
+    missing_file_error,
+)
 from insole.importers.convert import (
     ImportedDevice,
     ImportResult,
@@ -162,7 +168,8 @@ def read_gaitndd(
     Raises
     ------
     ImportFormatError
-        If the record is missing or is not two footswitch signals.
+        If the record is missing, is not two footswitch signals, or its header's sampling
+        frequency is missing or not in 1 .. 10000 Hz.
     ModuleNotFoundError
         If ``wfdb`` is not installed (``pip install insole[import]``).
     """
@@ -176,6 +183,14 @@ def read_gaitndd(
     if base.suffix in {".hea", ".let", ".rit", ".ts"}:
         base = base.with_suffix("")
     header = base.with_name(base.name + ".hea")
+    if base.is_dir() and not header.is_file():
+        example = next(iter(sorted(base.glob("*.hea"))), None)
+        hint = f", e.g. {str(example.with_suffix(''))!r}" if example is not None else ""
+        raise ImportFormatError(
+            f"gaitndd record {str(base)!r} is a directory, not a record; pass the record path "
+            f"without extension inside it (RECORD for RECORD.hea, .let, .rit){hint}",
+            path=base,
+        )
     if not header.is_file() and base.is_file():
         raise ImportFormatError(
             f"{str(base)!r} is not a gaitndd WFDB record: expected RECORD.hea with RECORD.let "
@@ -188,6 +203,7 @@ def read_gaitndd(
             "files; pass the record path without extension",
             path=header,
         )
+    fs = _hea_sampling_rate(header)
     try:
         rec = wfdb.rdrecord(str(base), physical=False)
     except Exception as exc:  # wfdb raises many types for damaged records
@@ -201,9 +217,73 @@ def read_gaitndd(
             f"got shape {None if digital is None else digital.shape}",
             path=header,
         )
+    if not math.isclose(float(rec.fs), fs, rel_tol=1e-9):
+        raise ImportFormatError(
+            f"gaitndd header {str(header)!r}: wfdb reads the sampling frequency as "
+            f"{float(rec.fs):g} Hz but the record line says {fs:g} Hz; fix the header's first "
+            "line (e.g. 'control1 2 300 90000')",
+            path=header,
+        )
     invalid = digital == GAITNDD_INVALID_ADC
     counts = np.where(invalid, np.nan, digital.astype(np.float64))
-    return counts[:, 0], counts[:, 1], float(rec.fs), invalid
+    return counts[:, 0], counts[:, 1], fs, invalid
+
+
+def _hea_sampling_rate(header: Path) -> float:
+    """The sampling frequency of a WFDB header's record line, checked to be plausible.
+
+    Parameters
+    ----------
+    header : Path
+        The ``.hea`` file.
+
+    Returns
+    -------
+    float
+        The frequency [Hz], in `MIN_SAMPLE_RATE_HZ` .. `MAX_SAMPLE_RATE_HZ`.
+
+    Raises
+    ------
+    ImportFormatError
+        If the record line lacks the frequency (wfdb would silently assume 250 Hz), or it is
+        not a number or not in 1 .. 10000 Hz.
+
+    Notes
+    -----
+    The record line is the first line that is neither empty nor a ``#`` comment:
+    ``NAME[/SEGMENTS] N_SIGNALS [FREQ[/COUNTER_FREQ[(BASE)]] [N_SAMPLES ...]]`` (WFDB
+    ``header(5)``).
+    """
+    where = f"gaitndd header {str(header)!r}"
+    fix = "fix the third field of its first line (gaitndd records are 'NAME 2 300 N_SAMPLES')"
+    try:
+        text = header.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ImportFormatError(f"{where} cannot be read ({exc.strerror or exc})",
+                                path=header) from None
+    record_line = next((ln.split() for ln in text.splitlines()
+                        if ln.strip() and not ln.lstrip().startswith("#")), None)
+    if record_line is None:
+        raise ImportFormatError(f"{where} is empty; expected a WFDB header", path=header)
+    if len(record_line) < 3:
+        raise ImportFormatError(
+            f"{where} does not give the sampling frequency (wfdb would assume 250 Hz); {fix}",
+            path=header,
+        )
+    field = record_line[2].split("/")[0]
+    try:
+        fs = float(field)
+    except ValueError:
+        raise ImportFormatError(
+            f"{where}: sampling frequency {record_line[2]!r} is not a number; {fix}", path=header
+        ) from None
+    if not (math.isfinite(fs) and MIN_SAMPLE_RATE_HZ <= fs <= MAX_SAMPLE_RATE_HZ):
+        raise ImportFormatError(
+            f"{where}: sampling frequency {record_line[2]} Hz is outside "
+            f"{MIN_SAMPLE_RATE_HZ:g}..{MAX_SAMPLE_RATE_HZ:g} Hz; {fix}",
+            path=header,
+        )
+    return fs
 
 
 def read_gaitndd_annotations(record: str | os.PathLike[str]) -> dict[str, NDArray[np.float64]]:
@@ -233,11 +313,20 @@ def read_gaitndd_annotations(record: str | os.PathLike[str]) -> dict[str, NDArra
     return {name: data[:, i] for i, name in enumerate(GAITNDD_TS_COLUMNS)}
 
 
+def _line_number(path: str | os.PathLike[str], row: int) -> int:
+    """1-based line number in the file of data row `row` of `_load_numeric` (for messages)."""
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    lines = [k for k, ln in enumerate(text.splitlines(), start=1)
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    return lines[row] if row < len(lines) else row + 1
+
+
 def _load_numeric(path: str | os.PathLike[str], n_columns: int, kind: str) -> NDArray[np.float64]:
     """Load a whitespace-separated numeric table with exactly ``n_columns`` columns."""
     p = Path(path)
     if not p.is_file():
-        raise ImportFormatError(f"{kind} file {str(p)!r} not found", path=p)
+        raise missing_file_error(p, f"{kind} file", f"a {kind} file of {n_columns} columns",
+                                 "*.ts" if kind.endswith(".ts") else "*.txt")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
@@ -297,7 +386,7 @@ def import_gaitpdb(
     Raises
     ------
     ImportFormatError
-        If the file is not a gaitpdb file (see :func:`read_gaitpdb`).
+        If the file is not a gaitpdb file (see :func:`read_gaitpdb`) or a time is not finite.
 
     Notes
     -----
@@ -305,10 +394,21 @@ def import_gaitpdb(
     PhysioNet's format.txt scaled onto the insole outline), the same for both feet since
     R1..R8 mirror L1..L8. Forces are stored as counts with the file's own resolution
     (0.01 N) when the range fits 16 bits, so the round trip is exact. Frame times come from
-    the time column, whose steps alternate 0.0099 / 0.0100 s.
+    the time column, whose steps alternate 0.0099 / 0.0100 s. A sensor value of NaN or
+    +-inf is stored as an invalid sample (the reserved count 65535); a non-finite time is an
+    error naming its line.
     """
     data = _load_numeric(path, _GAITPDB_COLUMNS, "gaitpdb")
     time_s = data[:, 0]
+    not_finite = np.flatnonzero(~np.isfinite(time_s))
+    if not_finite.size:
+        i = int(not_finite[0])
+        raise ImportFormatError(
+            f"gaitpdb file {str(path)!r} line {_line_number(path, i)}, column 1 (time): "
+            f"{float(time_s[i])!r} is not a time; every row needs a finite time in seconds "
+            "(the file is damaged)",
+            path=path,
+        )
     layout = default_layout(8)
     devices = []
     mismatch = {}
@@ -317,7 +417,9 @@ def import_gaitpdb(
     ):
         letter = side[0].upper()
         forces = data[:, cols]
-        mismatch[side] = float(np.max(np.abs(forces.sum(axis=1) - data[:, total])))
+        # NaN / inf sensor values become invalid samples; compare totals on complete rows only
+        diff = np.abs(forces.sum(axis=1) - data[:, total])
+        mismatch[side] = float(np.max(diff[np.isfinite(diff)], initial=0.0))
         devices.append(
             ImportedDevice(
                 side=side,

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..layouts import DEFAULT_FOOT_LENGTH_MM, default_layout
-from . import ImportFormatError
+from . import ImportFormatError, missing_file_error
 from .convert import ImportedDevice, ImportResult, linear_calibration, write_import
 
 __all__ = ["STAPPONE_COLUMNS", "STAPPONE_PRESSURE_COLUMNS", "StapponeSole", "import_stappone",
@@ -66,9 +66,14 @@ class StapponeSole:
 
     @property
     def sampling_rate_hz(self) -> float:
-        """1000 / median timestamp step (62.5 Hz for stAPPone)."""
+        """1000 / median timestamp step (62.5 Hz for stAPPone); NaN when it is not positive.
+
+        NaN when the sole has fewer than two samples or its median step is zero or negative
+        (all timestamps equal, or not in time order): no rate can be inferred then.
+        """
         steps = np.diff(self.timestamp_ms)
-        return 1000.0 / float(np.median(steps)) if steps.size else float("nan")
+        step = float(np.median(steps)) if steps.size else float("nan")
+        return 1000.0 / step if step > 0 else float("nan")
 
 
 def _fail(path: Path, what: str) -> ImportFormatError:
@@ -100,7 +105,7 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
     """
     p = Path(path)
     if not p.is_file():
-        raise ImportFormatError(f"stAPPone file {str(p)!r} not found", path=p)
+        raise missing_file_error(p, "stAPPone file", "a stAPPone CSV export (.csv)", "*.csv")
     raw = p.read_bytes()
     if b"\x00" in raw[:4096]:
         raise _fail(p, "not a text file")
@@ -126,6 +131,12 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
                            "number") from None
     if rows.shape[0] == 0:
         raise _fail(p, "no data lines after the header")
+    for col, name in ((0, "sole_id"), (1, "timestamp")):
+        bad_rows = np.flatnonzero(~np.isfinite(rows[:, col]))
+        if bad_rows.size:
+            i = int(bad_rows[0])
+            raise _fail(p, f"line {i + 2}, column {name!r}: {rows[i, col]!r} is not a finite "
+                           "number")
     soles: dict[int, StapponeSole] = {}
     for sole_id in np.unique(rows[:, 0]):
         mine = rows[rows[:, 0] == sole_id]
@@ -134,6 +145,22 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
         pressure[corrupt] = np.nan
         soles[int(sole_id)] = StapponeSole(int(sole_id), mine[:, 1].copy(), pressure, corrupt)
     return soles
+
+
+def _no_rate(sole: StapponeSole) -> str:
+    """Why no sampling rate can be inferred from a sole's timestamps (for the error message)."""
+    t = sole.timestamp_ms
+    where = f"sole_id {sole.sole_id}"
+    if t.size < 2:
+        return (f"{where} has {t.size} sample; at least two are needed to infer the sampling "
+                "rate from the timestamp column")
+    if np.all(t == t[0]):
+        return (f"all {t.size} timestamps of {where} are equal ({t[0]:.0f} ms), so the sampling "
+                "rate cannot be inferred; export the file again from stAPPone with each "
+                "sample's own timestamp")
+    return (f"the timestamps of {where} do not increase (median step "
+            f"{float(np.median(np.diff(t))):g} ms), so the sampling rate cannot be inferred; "
+            "the file is damaged or its rows are not in time order")
 
 
 def _is_number(text: str) -> bool:
@@ -218,9 +245,11 @@ def import_stappone(
     t0_ms = min(float(soles[i].timestamp_ms[0]) for i in ids)
     layout = default_layout(len(STAPPONE_PRESSURE_COLUMNS), foot_length_mm)
     rates = [soles[i].sampling_rate_hz for i in ids]
-    rate = float(np.nanmedian(rates)) if np.any(np.isfinite(rates)) else float("nan")
-    if not rate > 0:
-        raise _fail(p, "cannot infer the sampling rate (fewer than two samples per sole?)")
+    for sole_id in ids:
+        if not soles[sole_id].sampling_rate_hz > 0:
+            raise ImportFormatError(f"stAPPone file {str(p)!r}: {_no_rate(soles[sole_id])}",
+                                    path=p)
+    rate = float(np.median(rates))
     devices = []
     for sole_id in ids:
         sole = soles[sole_id]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from insole.importers import ImportFormatError
+from insole.importers import ImportFormatError, missing_file_error
 from insole.importers.convert import ImportedDevice, ImportResult, write_import
 from insole.layouts import single_sensor_layout
 
@@ -81,7 +81,7 @@ def read_table(
     """
     p = Path(path)
     if not p.is_file():
-        raise ImportFormatError(f"table {str(p)!r} not found", path=p)
+        raise missing_file_error(p, "table", "a delimited text table with a header row")
     if not columns:
         raise ImportFormatError("columns must name at least one column to read", path=p)
     raw = p.read_bytes()
