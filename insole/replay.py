@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -20,6 +21,7 @@ import numpy as np
 
 from .analysis import summarise_session
 from .core.pipeline import Pipeline, StepRecord
+from .core.summary import StepAccumulator
 from .recording import KIND_DATA, Block, BlockReader, RawRecording
 from .report_text import print_summary
 
@@ -234,9 +236,20 @@ class _Status:
     """Running metrics of a replay for the terminal: what arrived and what it showed."""
 
     def __init__(self) -> None:
-        self.steps: dict[str, list[StepRecord]] = {}
+        #: The last steps of each side (what a status line shows), and how many there were:
+        #: a replay of any length keeps the same few.
+        self.steps: dict[str, deque[StepRecord]] = {}
+        self.counts: dict[str, int] = {}
         self.battery: dict[str, int] = {}
         self.samples: dict[str, int] = {}
+
+    def add(self, step: StepRecord) -> None:
+        self.steps.setdefault(step.side, deque(maxlen=8)).append(step)
+        self.counts[step.side] = self.counts.get(step.side, 0) + 1
+
+    def side(self, label: str) -> None:
+        self.steps.setdefault(label, deque(maxlen=8))
+        self.counts.setdefault(label, 0)
 
     def line(self, t: float, pipe: Pipeline) -> str:
         stats = pipe.stats.values()
@@ -246,11 +259,12 @@ class _Status:
         for side in sorted(self.steps, key=lambda s: s != "left"):
             st = self.steps[side]
             b = f" {self.battery[side]}%" if side in self.battery else ""
-            strides = [s.stride_s for s in st[-8:] if math.isfinite(s.stride_s)]
+            strides = [s.stride_s for s in st if math.isfinite(s.stride_s)]
             cad = f"{120.0 / float(np.median(strides)):5.1f}/min" if strides else "    -    "
             ct = f"{1000 * st[-1].contact_s:4.0f} ms" if st else "   - ms"
             hp = f"heel {st[-1].load.heel_peak_n:5.0f}" if st else "heel     -"
-            parts.append(f"{side[0].upper()} {len(st):4d} steps {cad} {ct} {hp}{b}")
+            n = self.counts.get(side, 0)
+            parts.append(f"{side[0].upper()} {n:4d} steps {cad} {ct} {hp}{b}")
         parts.append(f"lost {lost} bad {bad}")
         return "  ".join(parts)
 
@@ -295,7 +309,7 @@ def replay_to_terminal(
         )
     pipe = Pipeline(reader.header)
     status = _Status()
-    records: list[StepRecord] = []
+    records = StepAccumulator()  # the steps' numbers only: memory stays bounded
     next_print = every_s
     end_s, invalid = 0.0, 0
     for tick in iter_replay(reader, speed=speed, window_s=0.05):
@@ -303,16 +317,17 @@ def replay_to_terminal(
             update = pipe.feed(
                 sid, data, tick.chunk_times[sid], chunk_ends=tick.chunk_ends[sid]
             )
-            records += update.steps
+            records.add(update.steps)
             for s in update.steps:
-                status.steps.setdefault(s.side, []).append(s)
+                status.add(s)
             status.battery.update(update.battery_pct)
         if tick.last:
-            for s in pipe.finish().steps:
-                records.append(s)
-                status.steps.setdefault(s.side, []).append(s)
+            last = pipe.finish().steps
+            records.add(last)
+            for s in last:
+                status.add(s)
         for side in pipe.sides.values():
-            status.steps.setdefault(side.label, [])
+            status.side(side.label)
         if tick.time_s - next_print >= _MAX_LINES_PER_TICK * every_s:  # a long gap: one line
             next_print += every_s * math.floor((tick.time_s - next_print) / every_s)
             if next_print + every_s <= next_print:  # beyond float resolution (corrupt times)
