@@ -162,6 +162,11 @@ def _gather_u16(dec: np.ndarray, first: np.ndarray, n_values: np.ndarray) -> np.
     return result
 
 
+#: Largest piece of input decoded in one pass [bytes] (`StreamDecoder.feed_table`): 4 MiB keeps
+#: the decoder's temporary arrays (a few bytes per input byte) to tens of MB for any input.
+FEED_SLICE_BYTES = 4 * 1024 * 1024
+
+
 @dataclass
 class FrameTable:
     """Frames decoded in one call, as columns (one entry per frame, in stream order).
@@ -207,6 +212,24 @@ class FrameTable:
         """A table with no frames."""
         z = np.zeros(0, np.int64)
         return cls(z, z, z, z, z, z, z, z, np.zeros(0, bool), z, z, b"", z)
+
+    @classmethod
+    def concat(cls, parts: list[FrameTable]) -> FrameTable:
+        """The frames of several consecutive tables (decoder calls) as one table."""
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        shifts = np.cumsum([0] + [len(p.decoded) for p in parts[:-1]])
+        cols = {}
+        for f in fields(cls):
+            if f.name == "decoded":
+                continue
+            arrays = [getattr(p, f.name) for p in parts]
+            if f.name == "start":
+                arrays = [a + int(k) for a, k in zip(arrays, shifts, strict=True)]
+            cols[f.name] = np.concatenate(arrays)
+        return cls(decoded=b"".join(p.decoded for p in parts), **cols)
 
     def devices(self) -> list[DeviceKey]:
         """Distinct ``(device_id, side)`` pairs, in order of first appearance."""
@@ -373,6 +396,10 @@ class StreamDecoder:
     def feed_table(self, data: bytes | bytearray | memoryview) -> FrameTable:
         """Like `feed`, but return the frames as columns (fast for large inputs).
 
+        Inputs larger than `FEED_SLICE_BYTES` are decoded slice by slice, so that memory stays
+        bounded for any input (tens of MB of garbage in one call); the frames and counters are
+        the same as for one call, as for any split of the stream.
+
         Parameters
         ----------
         data : bytes-like
@@ -383,6 +410,17 @@ class StreamDecoder:
         FrameTable
             The frames completed by ``data``.
         """
+        if len(data) <= FEED_SLICE_BYTES:
+            return self._feed_table(data)
+        view = memoryview(data).cast("B")
+        return FrameTable.concat(
+            [
+                self._feed_table(view[i : i + FEED_SLICE_BYTES])
+                for i in range(0, len(view), FEED_SLICE_BYTES)
+            ]
+        )
+
+    def _feed_table(self, data: bytes | bytearray | memoryview) -> FrameTable:
         st = self.stats
         data = bytes(data)
         base = st.bytes_in - len(self._pending)

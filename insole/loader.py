@@ -364,20 +364,7 @@ class _StreamDecoding:
 
 def _concat_tables(parts: list[FrameTable]) -> FrameTable:
     """The frames of several decoder calls as one table."""
-    if not parts:
-        return FrameTable.empty()
-    if len(parts) == 1:
-        return parts[0]
-    shifts = np.cumsum([0] + [len(p.decoded) for p in parts[:-1]])
-    cols = {}
-    for name in parts[0].__dataclass_fields__:
-        if name == "decoded":
-            continue
-        arrays = [getattr(p, name) for p in parts]
-        if name == "start":
-            arrays = [a + int(k) for a, k in zip(arrays, shifts, strict=True)]
-        cols[name] = np.concatenate(arrays)
-    return FrameTable(decoded=b"".join(p.decoded for p in parts), **cols)
+    return FrameTable.concat(parts)
 
 
 def _device_data(

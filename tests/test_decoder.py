@@ -424,3 +424,37 @@ def test_garbage_feed_memory_is_bounded() -> None:
         tracemalloc.stop()
     assert dec.stats.discarded_bytes > 0.99 * len(data)
     assert peak < 6 * len(data)  # was ~26x (one 8-byte index per byte, then a sort)
+
+
+def test_large_inputs_are_decoded_in_slices_with_identical_results(monkeypatch) -> None:
+    import os
+
+    from firmware_protocol import decoder
+
+    rng = np.random.default_rng(3)
+    data = bytearray(_stream(_frames(400, seed=3)))
+    for pos in rng.integers(0, len(data), 40):  # some damage, and garbage in the middle
+        data[pos] ^= 0x5A
+    data[len(data) // 2 : len(data) // 2] = os.urandom(20000)
+    whole = StreamDecoder()
+    frames_whole = whole.feed_table(bytes(data)).to_frames()
+    monkeypatch.setattr(decoder, "FEED_SLICE_BYTES", 997)  # many slices, cut anywhere
+    sliced = StreamDecoder()
+    table = sliced.feed_table(bytes(data))
+    assert table.to_frames() == frames_whole
+    assert sliced.stats.as_dict() == whole.stats.as_dict()
+    assert len(frames_whole) > 300
+
+
+def test_fifty_megabytes_of_garbage_in_one_feed_stay_bounded() -> None:
+    import os
+    import tracemalloc
+
+    data = os.urandom(50 * 1024 * 1024)
+    dec = StreamDecoder()
+    tracemalloc.start()
+    dec.feed_table(data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 60 * 1024 * 1024  # temporaries of one 4 MiB slice (22 MB), not of 50 MB
+    assert dec.stats.bytes_in == len(data)
