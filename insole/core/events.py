@@ -1112,7 +1112,7 @@ class ContactDetector:
             return out
         if not cur.drop and not cur.emitted:
             cur.emitted = True
-            c = self._finish(cur, check - 1, check, None, standing=True)
+            c = self._finish(cur, check - 1, check, standing=True)
             if c is not None:
                 out.append(c)
         return out
@@ -1159,7 +1159,7 @@ class ContactDetector:
             reach = np.flatnonzero(x <= floor)
             i = int(reach[0]) if reach.size else x.size - 1
             t_to = a - 1 + (_crossing(i - 1, float(x[i - 1]), float(x[i]), floor) if i else 0.0)
-            c = self._finish(piece, a, m + 1, None, t_to=float(t_to))
+            c = self._finish(piece, a, m + 1, t_to=float(t_to))
             if c is not None:
                 out.append(c)
             saved = self._swing_start
@@ -1170,7 +1170,7 @@ class ContactDetector:
             piece = self._open
         self._open = opened
         if k is not None and look_end is not None:
-            c = self._finish(piece, k, look_end, None)
+            c = self._finish(piece, k, look_end)
             if c is not None:
                 out.append(c)
             return out
@@ -1298,7 +1298,7 @@ class ContactDetector:
             valleys = self._valleys(cur, j, k)
             if valleys:
                 return self._emit_pieces(cur, valleys, k, look_end)
-        c = self._finish(cur, k, look_end, None)
+        c = self._finish(cur, k, look_end)
         return [] if c is None else [c]
 
     def _post_level(self, cur: _OpenContact, k: int, look_end: int) -> float:
@@ -1312,7 +1312,6 @@ class ContactDetector:
         cur: _OpenContact,
         k: int,
         look_end: int,
-        _unused: None,
         *,
         t_to: float | None = None,
         standing: bool = False,
