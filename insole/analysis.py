@@ -38,6 +38,13 @@ class SessionAnalysis:
         Keep every `StepRecord` (``records_``, with region dicts and centre-of-pressure paths).
         False keeps only the steps table's numbers as the steps come, so memory grows by about
         0.6 kB per step (``insole analyze`` does this); ``records_`` is then empty.
+    salvage : bool, default True
+        Read a file past damage (`insole.recording.BlockReader`): the bytes of a block whose
+        CRC fails are kept when its structure is intact, unreadable regions are skipped; the
+        summary's ``damage``, ``damaged_blocks`` and ``damages`` report what was met and
+        ``frames_lost`` includes the frames lost to it. False stops at the first damage.
+    strict : bool, default False
+        Refuse a damaged file: `run` raises `insole.errors.RecordingError` at the first damage.
 
     Attributes
     ----------
@@ -56,10 +63,14 @@ class SessionAnalysis:
         detector_options: dict[str, Any] | None = None,
         chunk_bytes: int | None = None,
         keep_records: bool = True,
+        salvage: bool = True,
+        strict: bool = False,
     ) -> None:
         self.detector_options = detector_options
         self.chunk_bytes = chunk_bytes
         self.keep_records = keep_records
+        self.salvage = salvage
+        self.strict = strict
 
     def run(self, recording: str | os.PathLike[str] | RawRecording) -> SessionAnalysis:
         """Analyse ``recording``; return self.
@@ -74,7 +85,7 @@ class SessionAnalysis:
             header, items, path = recording.header, _raw_items(recording), recording.path
             source: RawRecording | BlockReader = recording
         else:
-            source = BlockReader(recording)
+            source = BlockReader(recording, salvage=self.salvage, strict=self.strict)
             header, items, path = source.header, source.runs(), source.path
         pipe = Pipeline(header, detector_options=self.detector_options)
         per_stream: dict[int, list[StepRecord]] = {}
@@ -106,7 +117,7 @@ class SessionAnalysis:
             acc.add(last)
             self.records_ = []
         self.steps_, self.summary_ = summarise_session(
-            pipe, acc, header, damage=source.damage, path=path
+            pipe, acc, header, damage=source.damage, path=path, damages=source.damages
         )
         return self
 
@@ -164,6 +175,7 @@ def summarise_session(
     *,
     damage: Damage | None = None,
     path: str | os.PathLike[str] | None = None,
+    damages: list[Damage] | None = None,
 ) -> tuple[StepsTable, dict[str, Any]]:
     """Steps table and session summary of what a pipeline processed (live, replay or offline).
 
@@ -176,9 +188,12 @@ def summarise_session(
     header : dict
         The recording header (for the start time, the source and single-plate data).
     damage : Damage, optional
-        Where reading the recording stopped early.
+        The first damage met in the recording (where reading stopped, unless salvaged).
     path : path-like, optional
         The recording, reported in the summary.
+    damages : list of Damage, optional
+        Every damage met (default: ``damage`` alone): reported as ``damaged_blocks``,
+        ``bytes_skipped`` and ``damages`` in the summary.
 
     Returns
     -------
@@ -187,6 +202,7 @@ def summarise_session(
     summary : dict
         The session summary.
     """
+    all_damage = list(damages) if damages is not None else [] if damage is None else [damage]
     single_plate = any(
         bool(d.get("plate_under_both_feet")) for d in header.get("devices", [])
     ) or bool((header.get("extra") or {}).get("import", {}).get("plate_under_both_feet"))
@@ -213,6 +229,10 @@ def summarise_session(
             "end": sum(s.detector.cut_at_end_ for s in sides),
         },
         "damage": None if damage is None else {"offset": damage.offset, "reason": damage.reason},
+        "damaged_blocks": len(all_damage),
+        "bytes_skipped": sum(d.bytes_after for d in all_damage),
+        "bytes_kept": sum(d.bytes_kept for d in all_damage),
+        "damages": [d.as_dict() for d in all_damage],
     }
     units = {s.unit for s in sides}
     summary = session_summary(

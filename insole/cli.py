@@ -92,6 +92,43 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str))
 
 
+def damage_warning(path: object, damages: Sequence[Any], frames_lost: int | None) -> str | None:
+    """The one-line warning about damage read past in a recording, or None if there is none.
+
+    Parameters
+    ----------
+    path : path-like
+        The recording.
+    damages : sequence of Damage or of dict
+        The damage met (`insole.recording.Damage`, or its ``as_dict()`` form from a summary).
+    frames_lost : int or None
+        Frames lost in the recording, all causes (damage and link), if known.
+
+    Returns
+    -------
+    str or None
+        ``"<path> is damaged: <first damage>[ (and N more damaged places)]; <n> bytes
+        skipped[, <n> frames lost in all]; read past the damage (--strict refuses damaged
+        files)"``.
+    """
+    if not damages:
+        return None
+    items = [d if isinstance(d, dict) else d.as_dict() for d in damages]
+    more = f" (and {len(items) - 1} more damaged places)" if len(items) > 1 else ""
+    lost = "" if frames_lost is None else f", {frames_lost} frames lost in all"
+    return printable(
+        f"{path} is damaged: {items[0]['reason']}{more}; "
+        f"{sum(d['bytes_skipped'] for d in items)} bytes skipped{lost}; read past the damage "
+        "(--strict refuses damaged files)"
+    )
+
+
+def _warn(command: str, warning: str | None) -> None:
+    """Print a warning line on stderr (so that JSON on stdout stays clean)."""
+    if warning:
+        print(f"insole {command}: warning: {warning}", file=sys.stderr)
+
+
 # --- subcommands -----------------------------------------------------------------------------
 
 
@@ -133,8 +170,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     from .loader import load_recording
 
-    rec = load_recording(args.file)
+    rec = load_recording(args.file, strict=args.strict)
     info = rec.info()
+    _warn("info", damage_warning(args.file, rec.damages, rec.frames_lost))
     if args.json:
         _print_json(info)
         return 0
@@ -169,9 +207,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
             f"{lr['drift_ppm']:+.1f} ppm"
         )
     if info["damage"]:
+        more = (f" (+{info['damaged_blocks'] - 1} more; {info['bytes_skipped']} bytes skipped)"
+                if info["damaged_blocks"] > 1 else "")
         print(
             f"  damage           at byte {info['damage']['offset']}: "
-            f"{printable(info['damage']['reason'])}"
+            f"{printable(info['damage']['reason'])}{more}"
         )
     return 0
 
@@ -186,7 +226,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import SessionAnalysis, write_steps_csv
     from .report_text import print_summary
 
-    analysis = SessionAnalysis(keep_records=False).run(args.file)
+    analysis = SessionAnalysis(keep_records=False, strict=args.strict).run(args.file)
+    summary = analysis.summary_
+    _warn("analyze", damage_warning(args.file, summary["damages"], summary["frames_lost"]))
     if args.steps_csv:
         write_steps_csv(analysis.steps_, args.steps_csv)
     if args.json:
@@ -208,10 +250,16 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from .replay import replay_to_terminal
 
     if not want_window(args) and args.exit_after is None:
-        replay_to_terminal(args.file, speed=args.speed, out=sys.stdout)
+        summary = replay_to_terminal(args.file, speed=args.speed, out=sys.stdout,
+                                     strict=args.strict)
+        _warn("replay", damage_warning(args.file, summary["damages"], summary["frames_lost"]))
         return 0
     if not args.file.is_file():
         raise FileNotFoundError(2, "no such file", str(args.file))
+    from .recording import BlockReader
+
+    reader = BlockReader(args.file, salvage=True, strict=args.strict).scan()
+    _warn("replay", damage_warning(args.file, reader.damages, None))
     speed = "max" if args.speed == float("inf") else f"{args.speed:g}"
     run_view(
         f"file:{args.file}?speed={speed}",
@@ -235,6 +283,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 # --- parser ----------------------------------------------------------------------------------
+
+
+def _strict_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--strict``: refuse a damaged recording instead of reading past the damage."""
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a damaged recording (one-line error, exit 2); by default the damage is "
+        "read past, reported in one warning line on stderr",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, help="recording file")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _strict_option(p)
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser(
@@ -319,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="recording file")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--steps-csv", type=Path, metavar="OUT", help="write one row per step")
+    _strict_option(p)
     p.set_defaults(func=_cmd_analyze)
     from .history.commands import add_analyze_save_options
 
@@ -338,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .live.commands import add_view_options
 
     add_view_options(p)
+    _strict_option(p)
     p.set_defaults(func=_cmd_replay)
 
     from .importers.commands import add_parsers as add_import_parsers

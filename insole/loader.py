@@ -128,9 +128,11 @@ class Recording:
     events : list of dict
         Events written during recording (disconnects, notes, ...).
     damage : Damage or None
-        Where reading the file stopped early, if it did.
+        The first damage met in the file (where reading stopped, unless salvaged), if any.
     file_size : int
         Size of the file in bytes.
+    damages : list of Damage
+        Every damage met: blocks kept despite a bad CRC and regions skipped (salvage).
     """
 
     path: Path
@@ -140,6 +142,7 @@ class Recording:
     events: list[dict[str, Any]]
     damage: Damage | None
     file_size: int
+    damages: list[Damage] = field(default_factory=list)
 
     def side(self, side: str) -> DeviceData:
         """The insole on ``side`` (``"left"`` or ``"right"``).
@@ -214,6 +217,9 @@ class Recording:
 
         ``sample_rate_hz`` and ``sensors_per_side`` are one number when all insoles agree, a
         sorted list when they differ, and None when the recording holds no insole.
+        ``frames_lost`` includes the frames lost to damage in the file; ``damaged_blocks``
+        counts the damaged places (a kept block, or a skipped region, which may span several
+        blocks), ``bytes_skipped`` and ``bytes_kept`` their bytes, ``damages`` lists them.
         """
         rates = sorted({d.sample_rate_hz for d in self.devices})
         sensors = sorted({d.n_sensors for d in self.devices})
@@ -250,8 +256,13 @@ class Recording:
             "damage": None
             if self.damage is None
             else {"offset": self.damage.offset, "reason": self.damage.reason},
+            "damaged_blocks": len(self.damages),
+            "bytes_skipped": sum(d.bytes_after for d in self.damages),
+            "bytes_kept": sum(d.bytes_kept for d in self.damages),
+            "damages": [d.as_dict() for d in self.damages],
             "file_size": self.file_size,
         }
+
 
 
 def _unwrap_us(ts: np.ndarray) -> np.ndarray:
@@ -263,27 +274,34 @@ def _unwrap_us(ts: np.ndarray) -> np.ndarray:
     return ts[0] + np.concatenate(([0], np.cumsum(step)))
 
 
-def load_recording(path: str | os.PathLike[str], *, salvage: bool = False) -> Recording:
+def load_recording(
+    path: str | os.PathLike[str], *, salvage: bool = True, strict: bool = False
+) -> Recording:
     """Read and decode a recording.
 
     Parameters
     ----------
     path : path-like
         The recording file.
-    salvage : bool
-        Continue after damage in the middle of the file (see `insole.recording.BlockReader`).
+    salvage : bool, default True
+        Read past damage in the file: keep the bytes of a block whose CRC fails but whose
+        structure is intact, skip to the next valid block otherwise (see
+        `insole.recording.BlockReader`). The decoder drops the corrupt frames and counts the
+        frames lost from the sequence numbers on both sides. False stops at the first damage.
+    strict : bool, default False
+        Refuse a damaged file: raise `RecordingError` at the first damage.
 
     Returns
     -------
     Recording
-        Decoded data per insole with all counters.
+        Decoded data per insole with all counters; ``damages`` lists the damage met.
 
     Raises
     ------
     RecordingError
-        If the file is missing or is not a readable recording.
+        If the file is missing or is not a readable recording, or (``strict``) is damaged.
     """
-    reader = BlockReader(path, salvage=salvage)
+    reader = BlockReader(path, salvage=salvage, strict=strict)
     tables: list[tuple[FrameTable, np.ndarray]] = []
     stream_stats: dict[int, DecoderStats] = {}
     decoders: dict[int, _StreamDecoding] = {}
@@ -320,6 +338,7 @@ def load_recording(path: str | os.PathLike[str], *, salvage: bool = False) -> Re
         events=reader.events,
         damage=reader.damage,
         file_size=reader.file_size,
+        damages=list(reader.damages),
     )
 
 

@@ -39,6 +39,7 @@ import os
 import struct
 import threading
 import time
+import warnings
 import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -742,12 +743,28 @@ class Damage:
     code : str
         Machine-readable class: ``"truncated"`` (the file ends inside a block — a writer killed
         mid-write), ``"bad_magic"``, ``"crc"`` or ``"malformed"`` (corruption).
+    bytes_kept : int
+        Bytes of a damaged block that salvage kept and handed on all the same (0 when the block
+        was skipped): the payload of a data block whose CRC fails but whose structure is intact
+        (the wire frames in it carry their own CRC-16, so the decoder drops only the corrupt
+        ones), or a whole block whose only fault is its magic.
     """
 
     offset: int
     reason: str
     bytes_after: int
     code: str = "malformed"
+    bytes_kept: int = 0
+
+    @property
+    def kept(self) -> bool:
+        """Whether salvage kept this damaged block's bytes instead of skipping them."""
+        return self.bytes_kept > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The damage as a JSON-able dict (``bytes_after`` is called ``bytes_skipped``)."""
+        return {"offset": self.offset, "code": self.code, "reason": self.reason,
+                "bytes_skipped": self.bytes_after, "bytes_kept": self.bytes_kept}
 
 
 @dataclass(eq=False, repr=False)
@@ -1219,8 +1236,16 @@ class BlockReader:
     path : str or os.PathLike
         The recording.
     salvage : bool, default False
-        After damage, search for the next valid block (its ``IBLK`` magic and CRC) and continue
-        from there; every skipped region is reported as a :class:`Damage`.
+        Read past damage instead of stopping there (``recordings/FORMAT.md`` §4.1). A data block
+        whose CRC fails but whose structure is intact (its chunk lengths add up to its payload
+        length, or it ends exactly where the next block or the file begins) is kept: its bytes
+        are yielded like those of a valid block, preceded by a :class:`Damage` with
+        ``bytes_kept`` set, and its implausible chunk times are repaired. Anything else is
+        skipped up to the next block that is valid (or keepable, by the stricter test of
+        both), and each skipped region is reported as a :class:`Damage`.
+    strict : bool, default False
+        Raise :class:`~insole.errors.RecordingError` at the first damage instead of yielding
+        it (refuse a damaged file). Takes precedence over ``salvage``.
     read_bytes : int, default 4 MiB
         Bytes read from the file at a time.
 
@@ -1234,7 +1259,8 @@ class BlockReader:
         Size of the file when the last pass started (when the reader was created before that).
         A pass reads no further, so a file still being written is read up to that size.
     damages : list of Damage
-        The damage met by the last pass (more than one only with ``salvage``).
+        The damage met by the last pass (more than one only with ``salvage``), kept blocks
+        included.
     events : list of dict
         The events met by the last pass, as in :attr:`RawRecording.events` (with
         ``host_time_s``, and ``stream_offset`` for the events of one stream).
@@ -1256,7 +1282,7 @@ class BlockReader:
     RecordingError
         If the file cannot be opened or its header is damaged (raised when the reader is
         created); a pass raises it if the file can no longer be opened. Damage after the
-        header never raises.
+        header raises only with ``strict``.
 
     Notes
     -----
@@ -1274,11 +1300,12 @@ class BlockReader:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, salvage: bool = False,
+        self, path: str | os.PathLike[str], *, salvage: bool = False, strict: bool = False,
         read_bytes: int = _READ_BYTES,
     ) -> None:
         self.path = Path(path)
-        self.salvage = bool(salvage)
+        self.strict = bool(strict)
+        self.salvage = bool(salvage) and not self.strict
         self.read_bytes = max(int(read_bytes), 64)
         self.header, self._start, self.file_size = _read_head(self.path)
         self._declared = [int(s["stream_id"]) for s in self.header["streams"]]
@@ -1316,6 +1343,11 @@ class BlockReader:
     def skipped_bytes(self) -> int:
         """Bytes of the file that the last pass did not read because of damage."""
         return sum(d.bytes_after for d in self.damages)
+
+    @property
+    def kept_bytes(self) -> int:
+        """Bytes of damaged blocks that the last pass kept (salvage)."""
+        return sum(d.bytes_kept for d in self.damages)
 
     @property
     def start_time(self) -> datetime:
@@ -1361,14 +1393,24 @@ class BlockReader:
             for item in self._scan(window):
                 if isinstance(item, Damage):
                     self.damages.append(item)
+                    if self.strict:
+                        raise RecordingError(
+                            f"{self.path}: {item.reason}; the recording is damaged and strict "
+                            "reading refuses it", path=str(self.path), offset=item.offset)
                     yield item
                     continue
-                buf, base, (pos, kind, sid, n_chunks, table_start, payload_start, end) = item
+                buf, base, ref, repair = item
+                pos, kind, sid, n_chunks, table_start, payload_start, end = ref
                 self.n_blocks += 1
                 offset = self.stream_bytes.get(sid, 0)
                 wanted = stream_ids is None or sid in stream_ids
-                table = np.frombuffer(buf, dtype=_CHUNK_DTYPE, count=n_chunks,
-                                      offset=table_start)
+                if repair is None:
+                    table = np.frombuffer(buf, dtype=_CHUNK_DTYPE, count=n_chunks,
+                                          offset=table_start)
+                else:
+                    table = _repair_table(repair, end - payload_start,
+                                          self.last_chunk_time_s.get(sid, 0.0))
+                    n_chunks = len(table)
                 times = table["host_time_s"]
                 if kind == KIND_DATA:
                     self.stream_bytes[sid] = offset + end - payload_start
@@ -1444,18 +1486,32 @@ class BlockReader:
 
     # ---- scanning --------------------------------------------------------------------------
 
-    def _scan(self, window: _Window) -> Iterator[tuple[bytes, int, _BlockRef] | Damage]:
-        """Yield ``(buffer, base, ref)`` for every valid block, and the damage met."""
+    def _scan(
+        self, window: _Window
+    ) -> Iterator[tuple[bytes, int, _BlockRef, np.ndarray | None] | Damage]:
+        """Yield ``(buffer, base, ref, repair)`` for every block read, and the damage met.
+
+        ``repair`` is None for a valid block; for a damaged block kept by salvage it is the
+        block's chunk table as found (``byte_len`` all zero when the table is unusable), to be
+        repaired by `_repair_table`, and the block comes right after its :class:`Damage`.
+        """
         pos = self._start
         while pos < window.size:
             ref = self._block_at(window, pos)
             if not isinstance(ref, Damage):
-                yield window.buf, window.base, ref
+                yield window.buf, window.base, ref, None
                 pos = window.base + ref[6]
                 continue
             if not self.salvage:
                 yield ref
                 return
+            kept = self._keepable(window, pos, expected=True)
+            if kept is not None:
+                block, block_ref, repair, damage = kept
+                yield damage
+                yield block, pos, block_ref, repair
+                pos += len(block)
+                continue
             candidate = self._next_valid(window, pos + 1)
             if candidate is None:
                 yield ref
@@ -1493,7 +1549,151 @@ class BlockReader:
             candidate = window.base + k
             if not isinstance(self._block_at(window, candidate), Damage):
                 return candidate
+            if self._keepable(window, candidate, expected=False) is not None:
+                return candidate
             pos = candidate + 1
+        return None
+
+    def _repair_header(
+        self, window: _Window, pos: int
+    ) -> tuple[bytes, _BlockRef, None, Damage] | None:
+        """Repair the 16-byte header of the block at ``pos`` if its CRC says how, else None.
+
+        The magic is not covered by the CRC, the other header fields are: a block whose magic,
+        kind, stream id, chunk count or payload length is corrupt but whose table and payload
+        are intact is recognised by trying the plausible values (data kind, the streams seen,
+        the payload length the chunk table gives, the chunk counts that make the block end at
+        the next magic or at the end of the file) until the CRC matches.
+        """
+        head = _BLOCK_HEAD.size
+        i = window.ensure(pos, head)
+        magic, kind, sid, n_chunks, payload_len, crc = _BLOCK_HEAD.unpack_from(window.buf, i)
+        extents = [(n_chunks, payload_len)]
+        table_len = n_chunks * _CHUNK_DTYPE.itemsize
+        if pos + head + table_len <= window.size:
+            i = window.ensure(pos, head + table_len)
+            table = np.frombuffer(window.buf, dtype=_CHUNK_DTYPE, count=n_chunks,
+                                  offset=i + head)
+            extents.append((n_chunks, int(table["byte_len"].sum(dtype=np.int64))))
+        # A corrupt chunk count: the block ends at one of the next magics, or at the file end.
+        ends: list[int] = []
+        if pos + head + payload_len <= window.size:
+            span = min(window.size - pos, head + _MAX_CHUNKS_PER_BLOCK * _CHUNK_DTYPE.itemsize
+                       + payload_len + len(BLOCK_MAGIC))
+            i = window.ensure(pos, span)
+            buf = window.buf
+            ends = [window.size - pos] if window.size - pos <= span else []
+            k = i + head
+            while len(ends) < 8 and (k := buf.find(BLOCK_MAGIC, k, i + span)) != -1:
+                ends.append(k - i)
+                k += 1
+        for end in ends:
+            n, rest = divmod(end - head - payload_len, _CHUNK_DTYPE.itemsize)
+            if rest == 0 and 0 <= n <= _MAX_CHUNKS_PER_BLOCK:
+                extents.append((n, payload_len))
+        candidates = dict.fromkeys([(kind, sid), *((KIND_DATA, s) for s in self.stream_bytes)])
+        for n, length in dict.fromkeys(extents):
+            size = head + n * _CHUNK_DTYPE.itemsize + length
+            if length < 0 or pos + size > window.size:
+                continue
+            i = window.ensure(pos, size)
+            body = memoryview(window.buf)[i + head:i + size]
+            for k_kind, k_sid in candidates:
+                fields = struct.pack("<BBHI", k_kind, k_sid, n, length)
+                if zlib.crc32(body, zlib.crc32(fields)) != crc:
+                    continue
+                block = BLOCK_MAGIC + fields + struct.pack("<I", crc) + bytes(body)
+                ref = _check_block(block, memoryview(block), 0, base=pos, size=pos + size)
+                if isinstance(ref, Damage):
+                    return None
+                fixed = [name for name, was, now in (
+                    ("magic", magic, BLOCK_MAGIC), ("kind", kind, k_kind),
+                    ("stream id", sid, k_sid), ("chunk count", n_chunks, n),
+                    ("payload length", payload_len, length)) if was != now]
+                return block, ref, None, Damage(
+                    pos, f"corrupt block header at offset {pos} ({', '.join(fixed)}), "
+                    "repaired: its CRC matches the corrected header", 0,
+                    "bad_magic" if fixed == ["magic"] else "crc", len(block))
+        return None
+
+    def _keepable(
+        self, window: _Window, pos: int, *, expected: bool
+    ) -> tuple[bytes, _BlockRef, np.ndarray | None, Damage] | None:
+        """A damaged block at ``pos`` that salvage can keep, or None.
+
+        Called for a block that `_block_at` refused. The block is kept when its extent is
+        certain: its chunk lengths add up to its payload length, or it ends exactly at the
+        file's end or at the next block's magic (both when its own magic is wrong, or when
+        ``expected`` is false, i.e. when searching for a place to resume). A block whose only
+        fault is its magic (the CRC does not cover it) is read as valid, whatever its kind;
+        otherwise only data blocks of a known stream are kept, with their bytes as they are.
+
+        Parameters
+        ----------
+        window : _Window
+            The file window; ``pos`` must not lie before it.
+        pos : int
+            File offset of the block.
+        expected : bool
+            Whether a block must start at ``pos`` (it follows a block read whole); when false,
+            ``pos`` is a candidate found by searching for the magic.
+
+        Returns
+        -------
+        tuple or None
+            ``(block bytes with the magic restored, ref in them, table to repair or None,
+            damage to report)``.
+        """
+        head = _BLOCK_HEAD.size
+        i = window.ensure(pos, head)
+        buf = window.buf
+        if len(buf) - i < head:
+            return None
+        magic, kind, sid, n_chunks, payload_len, crc = _BLOCK_HEAD.unpack_from(buf, i)
+        magic_ok = magic == BLOCK_MAGIC
+        if not (magic_ok or expected):
+            return None
+        repaired = self._repair_header(window, pos)
+        if repaired is not None:
+            return repaired
+        table_len = n_chunks * _CHUNK_DTYPE.itemsize
+        if pos + head + table_len > window.size:
+            return None
+        i = window.ensure(pos, head + table_len)
+        table = np.frombuffer(window.buf, dtype=_CHUNK_DTYPE, count=n_chunks, offset=i + head)
+        table_sum = int(table["byte_len"].sum(dtype=np.int64))
+        for length in dict.fromkeys((payload_len, table_sum)):
+            end = pos + head + table_len + length
+            if end > window.size:
+                continue
+            i = window.ensure(pos, end - pos + len(BLOCK_MAGIC))
+            buf = window.buf
+            at_end = i + end - pos
+            lands = end == window.size or buf[at_end:at_end + len(BLOCK_MAGIC)] == BLOCK_MAGIC
+            adds_up = table_sum == length
+            if length != payload_len or not (magic_ok and expected):
+                certain = lands and adds_up
+            else:
+                certain = lands or adds_up
+            if not certain:
+                continue
+            block = BLOCK_MAGIC + buf[i + len(BLOCK_MAGIC):at_end]
+            if kind != KIND_DATA or sid not in self.stream_bytes or length == 0:
+                return None
+            repair = np.frombuffer(block, dtype=_CHUNK_DTYPE, count=n_chunks, offset=head)
+            if not adds_up:
+                repair = repair.copy()
+                repair["byte_len"] = 0
+            what = ["block CRC mismatch" if magic_ok else f"bad block magic {magic!r}"]
+            if length != payload_len:
+                what.append("its payload length field was corrupt")
+            if not adds_up:
+                what.append("its chunk table is damaged (its bytes are kept as one chunk)")
+            ref = (0, kind, sid, n_chunks, head, head + table_len, len(block))
+            return block, ref, repair, Damage(
+                pos, f"{', '.join(what)} at offset {pos}: kept its {length} payload bytes "
+                f"of stream {sid} (the frames' own CRC drops the corrupt ones)", 0, "crc",
+                length)
         return None
 
 
@@ -1518,6 +1718,53 @@ def _flush_runs(pending: dict[int, list[Block]], size: dict[int, int]) -> Iterat
     for sid in list(pending):
         yield _join_run(pending.pop(sid))
     size.clear()
+
+
+_TIME_SLACK_S = 1.0
+"""How far a kept damaged block's chunk time may lie from the median of its neighbours [s]."""
+
+
+def _repair_table(table: np.ndarray, payload_len: int, previous_s: float) -> np.ndarray:
+    """The chunk table of a damaged block that salvage kept, with plausible host times.
+
+    A time is implausible when it is not finite, lies before the stream's previous chunk, or
+    lies more than `_TIME_SLACK_S` from the median of the five chunks around it (a bit flip in
+    an exponent); it takes the time of the chunk before it. A table whose lengths do not add up
+    (all ``byte_len`` zero, see `BlockReader._keepable`) becomes one chunk holding the whole
+    payload, at the latest plausible time.
+
+    Parameters
+    ----------
+    table : numpy.ndarray of the chunk-table dtype
+        The table as found in the file.
+    payload_len : int
+        The block's payload length.
+    previous_s : float
+        Host time of the stream's last chunk before the block [s].
+
+    Returns
+    -------
+    numpy.ndarray of the chunk-table dtype
+        The repaired table (a new array).
+    """
+    times = table["host_time_s"].astype(np.float64)
+    ok = np.isfinite(times) & (times >= previous_s)
+    if len(times) >= 3:
+        padded = np.pad(np.where(np.isfinite(times), times, np.nan), 2, mode="edge")
+        with warnings.catch_warnings():  # a window of NaN only: no median, time refused
+            warnings.simplefilter("ignore", RuntimeWarning)
+            local = np.nanmedian(np.lib.stride_tricks.sliding_window_view(padded, 5), axis=1)
+        ok &= np.abs(times - local) <= _TIME_SLACK_S
+    fill = np.maximum.accumulate(np.where(ok, np.arange(len(times)), -1))
+    times = np.where(fill >= 0, times[np.maximum(fill, 0)], previous_s)
+    if int(table["byte_len"].sum(dtype=np.int64)) != payload_len:
+        out = np.zeros(1, dtype=_CHUNK_DTYPE)
+        out["host_time_s"] = times.max(initial=previous_s)
+        out["byte_len"] = payload_len
+        return out
+    out = table.copy()
+    out["host_time_s"] = times
+    return out
 
 
 def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -64,6 +64,7 @@ def iter_replay(
     window_s: float = 0.05,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    salvage: bool = True,
 ) -> Iterator[ReplayTick]:
     """Yield a recording's bytes window by window at the recorded pace.
 
@@ -78,6 +79,9 @@ def iter_replay(
         Recording time handed over at once [s].
     clock, sleep : callable
         Time source and sleep function.
+    salvage : bool, default True
+        For a path: read past damage (`insole.recording.BlockReader`). A `BlockReader` given
+        as the source keeps its own setting.
 
     Yields
     ------
@@ -99,7 +103,8 @@ def iter_replay(
         }
         lasts = [float(s.chunk_time_s[-1]) for s in source.streams.values() if s.n_chunks]
     else:
-        reader = source if isinstance(source, BlockReader) else BlockReader(source)
+        reader = (source if isinstance(source, BlockReader)
+                  else BlockReader(source, salvage=salvage))
         if not reader.complete:
             reader.scan()
         cursors = {
@@ -276,6 +281,8 @@ def replay_to_terminal(
     out: TextIO,
     every_s: float = 1.0,
     summary: bool = True,
+    salvage: bool = True,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Replay a recording through the live pipeline and print one status line per ``every_s``.
 
@@ -294,14 +301,20 @@ def replay_to_terminal(
         Recording time between lines [s].
     summary : bool
         Print the session summary at the end.
+    salvage : bool, default True
+        Replay past damage in the file (`insole.recording.BlockReader`); the summary reports
+        it (``damage``, ``damaged_blocks``, ``damages``). False replays up to the first damage
+        and prints a note saying so.
+    strict : bool, default False
+        Refuse a damaged file: raise `insole.errors.RecordingError` before replaying.
 
     Returns
     -------
     dict
         The session summary.
     """
-    reader = BlockReader(path).scan()
-    if reader.damage is not None:
+    reader = BlockReader(path, salvage=salvage, strict=strict).scan()
+    if reader.damage is not None and not reader.salvage:
         print(
             f"note: {path}: {reader.damage.reason} (at byte {reader.damage.offset}); "
             "replaying what precedes it",
@@ -348,7 +361,8 @@ def replay_to_terminal(
             file=out,
         )
     _, result = summarise_session(
-        pipe, records, reader.header, damage=reader.damage, path=reader.path
+        pipe, records, reader.header, damage=reader.damage, path=reader.path,
+        damages=reader.damages,
     )
     if summary:
         print(file=out)

@@ -55,8 +55,10 @@ def print_summary(s: dict[str, Any], *, out: TextIO) -> None:
             f"  heel-load trend  {tr['change_pct']:+.1f} % (last {tr['window_s']:.0f} s vs first)",
             file=out,
         )
+    received = f"{s['frames']} frames received, " if s.get("frames") is not None else ""
     print(
-        f"  data quality     {s['frames_lost']} frames lost, {s['crc_errors']} CRC errors, "
+        f"  data quality     {received}{s['frames_lost']} frames lost, "
+        f"{s['crc_errors']} CRC errors, "
         f"{s['framing_errors']} framing errors, {s['gap_s']:.2f} s of gaps, "
         f"{s['steps_with_gaps']} steps with gaps",
         file=out,
@@ -81,6 +83,12 @@ def print_summary(s: dict[str, Any], *, out: TextIO) -> None:
             file=out,
         )
     if s.get("damage"):
+        n = s.get("damaged_blocks") or 1
+        more = f" (+{n - 1} more damaged places)" if n > 1 else ""
+        skipped = s.get("bytes_skipped")
+        read_past = f"; {skipped} bytes skipped" if skipped is not None else ""
         print(
-            f"  damage           {s['damage']['reason']} at byte {s['damage']['offset']}", file=out
+            f"  damage           {s['damage']['reason']} at byte {s['damage']['offset']}{more}"
+            f"{read_past}",
+            file=out,
         )

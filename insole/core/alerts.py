@@ -284,8 +284,8 @@ class AlertMonitor:
                                      f"Source error: {reason}".strip(), time_s, None))
         if kind == "damage":
             return self._raise(Alert("caution", "damaged_file",
-                                     "Recording is damaged near its end; replaying what precedes "
-                                     "the damage", time_s, None))
+                                     "Recording is damaged; replaying what could be read (frames "
+                                     "lost in the damage are counted)", time_s, None))
         return []
 
     # -- step rules ----------------------------------------------------------------------------

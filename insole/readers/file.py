@@ -35,6 +35,12 @@ class FileReader(Reader):
         The recording.
     speed : float
         Pace factor (2 = twice as fast); ``math.inf`` hands out everything at once.
+    salvage : bool, default True
+        Replay past damage in the file (`insole.recording.BlockReader`): the bytes of a block
+        whose CRC fails are handed out when its structure is intact, unreadable regions are
+        skipped. False replays up to the first damage.
+    strict : bool, default False
+        Refuse a damaged file (a `ReaderError` from the constructor).
 
     Attributes
     ----------
@@ -46,26 +52,32 @@ class FileReader(Reader):
     Raises
     ------
     ReaderError
-        If the file cannot be read as a recording.
+        If the file cannot be read as a recording, or (``strict``) is damaged.
 
     Notes
     -----
     Chunks are stamped ``start + host_time_s / speed`` on ``time.monotonic()``
     (``start + host_time_s`` with ``speed=inf``, which runs ahead of the clock), so relative
-    timing within the replay is the recorded one. A damaged tail is replayed up to the damage
-    and reported as a ``damage`` event first. Streams keep their recorded ids and labels;
-    their transport becomes ``"file"``.
+    timing within the replay is the recorded one. Damage in the file is reported first, as one
+    ``damage`` event (the first damage's ``reason``, ``offset`` and ``code``, with
+    ``damaged_blocks``, ``bytes_skipped`` and ``bytes_kept`` over all of it); with salvage the
+    replay goes on past it, otherwise it stops there. Streams keep their recorded ids and
+    labels; their transport becomes ``"file"``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, speed: float = 1.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, speed: float = 1.0, salvage: bool = True,
+        strict: bool = False,
+    ) -> None:
         super().__init__()
         if not speed > 0:
             raise ReaderError(f"file replay speed must be positive or 'max', got {speed!r}")
         self.path = os.fspath(path)
         self.speed = float(speed)
+        self.salvage = bool(salvage)
         try:
             # One pass to check the file and learn its streams, events, damage and length.
-            self._raw = BlockReader(self.path).scan()
+            self._raw = BlockReader(self.path, salvage=salvage, strict=strict).scan()
         except RecordingError as exc:
             raise ReaderError(str(exc)) from None
         self.header: dict[str, Any] = self._raw.header
@@ -101,7 +113,7 @@ class FileReader(Reader):
         """One stream's chunks and events in byte order; times never decrease."""
         last_t = -math.inf
         seq = 0
-        for block in BlockReader(self.path).blocks(stream_ids=(sid,)):
+        for block in BlockReader(self.path, salvage=self.salvage).blocks(stream_ids=(sid,)):
             if not isinstance(block, Block):
                 continue
             if block.kind == KIND_EVENT:
@@ -119,10 +131,13 @@ class FileReader(Reader):
     def _run(self) -> None:
         start = time.monotonic()
         if self._raw.damage is not None:
-            d = self._raw.damage
+            d, all_damage = self._raw.damage, self._raw.damages
             self._queue.put(
                 ReaderEvent("damage", EVENT_STREAM_ID, start,
-                            {"reason": d.reason, "offset": d.offset, "code": d.code})
+                            {"reason": d.reason, "offset": d.offset, "code": d.code,
+                             "damaged_blocks": len(all_damage),
+                             "bytes_skipped": sum(x.bytes_after for x in all_damage),
+                             "bytes_kept": sum(x.bytes_kept for x in all_damage)})
             )
         fast = math.isinf(self.speed)
         for t, _, item in self._items():
