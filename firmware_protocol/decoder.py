@@ -22,6 +22,12 @@ from .frames import (
     CRC_SIZE,
     HEADER_SIZE,
     IMU_CHANNELS,
+    MAX_ADC_BITS,
+    MAX_BATCH,
+    MAX_FRAME_SIZE,
+    MAX_NAME_BYTES,
+    MAX_SAMPLE_RATE_HZ,
+    MAX_SENSORS,
     MIN_FRAME_SIZE,
     PROTOCOL_VERSION,
     DeviceInfoFrame,
@@ -62,7 +68,13 @@ class DecoderStats:
     short_frames : int
         Decoded pieces shorter than a header and CRC.
     malformed_frames : int
-        Frames with a correct CRC whose length does not match their own fields.
+        Frames with a correct CRC that break the SPEC: a length that does not match their own
+        fields, or a field outside its range (``out_of_range_frames``). Not delivered.
+    out_of_range_frames : int
+        The part of ``malformed_frames`` whose length matches but a field lies outside its SPEC
+        range (§1.4): e.g. a sample rate of 0 or over 10000 Hz, 0 or over 128 sensors, over 32
+        samples, an ADC resolution over 16 bits, a frame over 1024 bytes, or a count above the
+        resolution of the device's last DEVICE_INFO.
     unsupported_frames : int
         Frames of another protocol version.
     unknown_frames : int
@@ -98,6 +110,7 @@ class DecoderStats:
     cobs_errors: int = 0
     short_frames: int = 0
     malformed_frames: int = 0
+    out_of_range_frames: int = 0
     unsupported_frames: int = 0
     unknown_frames: int = 0
     discarded_bytes: int = 0
@@ -369,6 +382,8 @@ class StreamDecoder:
         self._overflow = False
         # Per device: reference seq and timestamp, n_samples and rate of the last SAMPLES.
         self._last: dict[DeviceKey, tuple[int, int, int, int]] = {}
+        # Per device (``device_id * 2 + side``): adc_bits of its last valid DEVICE_INFO.
+        self._adc_bits: dict[int, int] = {}
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         """Decode the frames completed by ``data``.
@@ -515,19 +530,37 @@ class StreamDecoder:
         if is_i.any():
             expected[is_i] = HEADER_SIZE + 9 + decoded[dstart[is_i] + HEADER_SIZE + 8] + CRC_SIZE
         expected[ok & (ftype == FrameType.STATUS)] = HEADER_SIZE + 6 + CRC_SIZE
-        malformed = ok & (
-            (expected != dlen) | (is_s & ((n_samp == 0) | (n_sens == 0) | (rate == 0)))
-        )
+        malformed = ok & (expected != dlen)
         if malformed.any():
             st.malformed_frames += int(malformed.sum())
             st.discarded_bytes += int((ends[malformed] - starts[malformed]).sum())
             self._fail("frame length does not match its fields", base + int(starts[malformed][0]))
         ok &= ~malformed
         st.discarded_bytes += int((ends[unknown] - starts[unknown]).sum())
+        # Field ranges (SPEC §1.4), then counts against the device's ADC resolution.
+        out_of_range = _out_of_range(decoded, dstart, dlen, ok, ftype, rate, n_sens, n_samp)
+        ok &= ~out_of_range
+        device_key = _u16(decoded, dstart + 4) * 2 + (flags & 0x01)
+        over, limit = self._over_resolution(
+            dec_bytes, dstart, ok, ftype, device_key, n_sens * n_samp
+        )
+        if over.any():
+            out_of_range[over] = True
+            ok &= ~over
+        if out_of_range.any():
+            n_bad = int(out_of_range.sum())
+            st.malformed_frames += n_bad
+            st.out_of_range_frames += n_bad
+            st.discarded_bytes += int((ends[out_of_range] - starts[out_of_range]).sum())
+            if self.strict:
+                first = int(np.flatnonzero(out_of_range)[0])
+                lim = int(limit[first]) if over[first] else 0xFFFF
+                what = _range_message(decoded, int(dstart[first]), int(dlen[first]), lim)
+                self._fail(what, base + int(starts[first]))
         dstart, ends = dstart[ok], ends[ok]
         table = FrameTable(
             frame_type=ftype[ok],
-            device_id=_u16(decoded, dstart + 4),
+            device_id=device_key[ok] >> 1,
             side=flags[ok] & 0x01,
             seq=_u16(decoded, dstart + 6),
             timestamp_us=_u32(decoded, dstart + 8),
@@ -550,6 +583,108 @@ class StreamDecoder:
             setattr(st, name, getattr(st, name) + int((table.frame_type == ft).sum()))
         st.samples += int(table.n_samples.sum())
         return table
+
+    def _over_resolution(
+        self,
+        dec_bytes: bytes,
+        dstart: np.ndarray,
+        ok: np.ndarray,
+        ftype: np.ndarray,
+        device_key: np.ndarray,
+        n_counts: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """SAMPLES frames with a count above their device's ADC resolution (SPEC §1.4).
+
+        The resolution in force for a frame is ``adc_bits`` of the last DEVICE_INFO of its
+        device before it in the stream (among the frames ``ok``, over all calls); before the
+        first one counts are not checked. Updates the per-device resolution.
+
+        Parameters
+        ----------
+        dec_bytes : bytes
+            Decoded frame bytes.
+        dstart : ndarray of int64
+            Offset of each frame in ``dec_bytes``.
+        ok : ndarray of bool
+            Frames that passed every other check.
+        ftype : ndarray of int64
+            Frame types.
+        device_key : ndarray of int64
+            ``device_id * 2 + side`` of each frame.
+        n_counts : ndarray of int64
+            Counts in each SAMPLES frame (``n_samples * n_sensors``).
+
+        Returns
+        -------
+        over : ndarray of bool
+            Frames with a count above ``2**adc_bits - 1``.
+        limit : ndarray of int64
+            Largest count allowed in each frame where ``over`` (empty when no frame is over).
+        """
+        n = len(dstart)
+        over = np.zeros(n, bool)
+        is_info = ok & (ftype == FrameType.DEVICE_INFO)
+        has_info = bool(is_info.any())
+        known = {k: (1 << b) - 1 for k, b in self._adc_bits.items() if b < MAX_ADC_BITS}
+        if not has_info and not known:
+            return over, np.zeros(0, np.int64)  # no resolution below 16 bits known: no check
+        sel = np.flatnonzero(ok & (ftype == FrameType.SAMPLES))
+        limit: int | np.ndarray
+        if not has_info:
+            # The common case: the resolutions known from earlier calls hold throughout.
+            keys = device_key[sel]
+            key0 = int(keys[0]) if len(sel) else -1
+            if len(known) == 1 and key0 in known and keys.min() == keys.max():
+                limit = known[key0]
+            else:
+                limit = np.full(len(sel), 0xFFFF, np.int64)
+                for key, lim in known.items():
+                    limit[keys == key] = lim
+        else:
+            limit = self._limits_with_info(dec_bytes, dstart, ok, is_info, device_key)[sel]
+        if isinstance(limit, np.ndarray):
+            check = limit < 0xFFFF
+            if not check.all():
+                sel, limit = sel[check], limit[check]
+        if len(sel):
+            first = dstart[sel] + HEADER_SIZE + 4
+            over_sel = _max_counts(dec_bytes, first, n_counts[sel], limit)
+            if over_sel.any():
+                over[sel[over_sel]] = True
+                limits = np.full(n, 0xFFFF, np.int64)
+                limits[sel] = limit
+                return over, limits
+        return over, np.zeros(0, np.int64)
+
+    def _limits_with_info(
+        self,
+        dec_bytes: bytes,
+        dstart: np.ndarray,
+        ok: np.ndarray,
+        is_info: np.ndarray,
+        device_key: np.ndarray,
+    ) -> np.ndarray:
+        """Largest count allowed in each frame, for a call that holds DEVICE_INFO frames.
+
+        Sets each device's resolution to that of its last DEVICE_INFO (see
+        `_over_resolution`).
+        """
+        limit = np.full(len(dstart), 0xFFFF, np.int64)
+        decoded = np.frombuffer(dec_bytes, np.uint8)
+        idx = np.flatnonzero(ok)
+        keys = device_key[idx]
+        info = is_info[idx]
+        bits_at = np.zeros(len(idx), np.int64)
+        bits_at[info] = decoded[dstart[idx[info]] + HEADER_SIZE + 5]
+        one = len(keys) and keys.min() == keys.max()
+        for key in [int(keys[0])] if one else np.unique(keys).tolist():
+            at = np.arange(len(keys)) if one else np.flatnonzero(keys == key)
+            state = self._adc_bits.get(key, MAX_ADC_BITS)
+            last = np.maximum.accumulate(np.where(info[at], np.arange(len(at)), -1))
+            dev_bits = np.where(last >= 0, bits_at[at][last], state)
+            limit[idx[at]] = (1 << dev_bits) - 1
+            self._adc_bits[key] = int(dev_bits[-1])
+        return limit
 
     def _keep_tail(self, tail: bytes) -> None:
         """Keep the unfinished piece after the last delimiter, discarding an over-long run."""
@@ -636,6 +771,174 @@ class StreamDecoder:
             dec = np.frombuffer(table.decoded, np.uint8)
             flags[sel] = _u16(dec, table.start[idx[sel]] + HEADER_SIZE + 2)
         return flags
+
+
+#: Checks of `_out_of_range`: frame type, field, offset in the body, size [bytes], lo, hi.
+_RANGES = (
+    (FrameType.SAMPLES, "sample_rate_hz", 0, 2, 1, MAX_SAMPLE_RATE_HZ),
+    (FrameType.SAMPLES, "n_sensors", 2, 1, 1, MAX_SENSORS),
+    (FrameType.SAMPLES, "n_samples", 3, 1, 1, MAX_BATCH),
+    (FrameType.DEVICE_INFO, "n_sensors", 4, 1, 1, MAX_SENSORS),
+    (FrameType.DEVICE_INFO, "adc_bits", 5, 1, 1, MAX_ADC_BITS),
+    (FrameType.DEVICE_INFO, "sample_rate_hz", 6, 2, 1, MAX_SAMPLE_RATE_HZ),
+    (FrameType.DEVICE_INFO, "name_len", 8, 1, 0, MAX_NAME_BYTES),
+)
+
+
+def _out_of_range(
+    decoded: np.ndarray,
+    dstart: np.ndarray,
+    dlen: np.ndarray,
+    ok: np.ndarray,
+    ftype: np.ndarray,
+    rate: np.ndarray,
+    n_sens: np.ndarray,
+    n_samp: np.ndarray,
+) -> np.ndarray:
+    """Frames ``ok`` with a field outside its SPEC range (§1.4), counts aside.
+
+    Parameters
+    ----------
+    decoded : ndarray of uint8
+        Decoded frame bytes.
+    dstart, dlen : ndarray of int64
+        Offset and length of each frame in ``decoded``.
+    ok : ndarray of bool
+        Frames to check (of a known type, with a length that matches their fields).
+    ftype : ndarray of int64
+        Frame types.
+    rate, n_sens, n_samp : ndarray of int64
+        SAMPLES ``sample_rate_hz``, ``n_sensors`` and ``n_samples`` (read already).
+
+    Returns
+    -------
+    ndarray of bool
+        The frames to refuse.
+    """
+    bad = ok & (dlen > MAX_FRAME_SIZE)
+    is_s = ok & (ftype == FrameType.SAMPLES)
+    bad |= is_s & (
+        (rate < 1) | (rate > MAX_SAMPLE_RATE_HZ) | (n_sens < 1) | (n_sens > MAX_SENSORS)
+        | (n_samp < 1) | (n_samp > MAX_BATCH)
+    )
+    is_i = np.flatnonzero(ok & (ftype == FrameType.DEVICE_INFO))
+    if len(is_i):
+        body = dstart[is_i] + HEADER_SIZE
+        bad_i = np.zeros(len(is_i), bool)
+        for frame_type, _, offset, size, lo, hi in _RANGES:
+            if frame_type == FrameType.DEVICE_INFO:
+                value = decoded[body + offset] if size == 1 else _u16(decoded, body + offset)
+                bad_i |= (value < lo) | (value > hi)
+        bad[is_i] |= bad_i
+    return bad
+
+
+def _range_message(decoded: np.ndarray, start: int, length: int, limit: int) -> str:
+    """One line naming the first field of a frame outside its range (for strict mode).
+
+    Parameters
+    ----------
+    decoded : ndarray of uint8
+        Decoded frame bytes.
+    start, length : int
+        The frame's offset in ``decoded`` and its length.
+    limit : int
+        Largest count its device's ADC resolution allows.
+
+    Returns
+    -------
+    str
+        E.g. ``"SAMPLES sample_rate_hz 60000 outside 1..10000"``.
+    """
+    frame_type = FrameType(int(decoded[start + 1]))
+    body = start + HEADER_SIZE
+    for ft, name, offset, size, lo, hi in _RANGES:
+        if ft == frame_type:
+            value = int(decoded[body + offset])
+            if size == 2:
+                value |= int(decoded[body + offset + 1]) << 8
+            if not lo <= value <= hi:
+                return f"{frame_type.name} {name} {value} outside {lo}..{hi}"
+    if length > MAX_FRAME_SIZE:
+        return f"{frame_type.name} frame length {length} outside {MIN_FRAME_SIZE}..{MAX_FRAME_SIZE}"
+    n = int(decoded[body + 2]) * int(decoded[body + 3])
+    counts = decoded[body + 4 : body + 4 + 2 * n].copy().view("<u2")
+    bits = int(limit).bit_length()
+    return (
+        f"SAMPLES count {int(counts.max())} outside 0..{limit} "
+        f"(adc_bits {bits} of the device's DEVICE_INFO)"
+    )
+
+
+#: Equal-spaced runs of SAMPLES frames per frame checked beyond which `_max_counts` takes
+#: one `np.maximum.reduceat` instead of a view per run.
+_RUNS_PER_FRAME = 1 / 16
+
+
+def _max_counts(
+    dec_bytes: bytes, first: np.ndarray, n_counts: np.ndarray, limit: int | np.ndarray
+) -> np.ndarray:
+    """Whether any of ``n_counts[i]`` u16 counts from ``first[i]`` exceeds ``limit[i]``.
+
+    Frames one after another in the stream are usually equally spaced in the decoded bytes
+    and of one size: each such run is read as one 2-D view (no copy), and only a run whose
+    maximum exceeds its limit is looked at frame by frame. Irregular inputs (many short runs)
+    take one `np.maximum.reduceat` per byte parity instead.
+
+    Parameters
+    ----------
+    dec_bytes : bytes
+        Decoded frame bytes.
+    first : ndarray of int64
+        Offset of the first count of each frame, increasing.
+    n_counts : ndarray of int64
+        Counts per frame (at least 1).
+    limit : int or ndarray of int64
+        Largest count allowed in each frame (or in all).
+
+    Returns
+    -------
+    ndarray of bool
+        Frames with a count above their limit.
+    """
+    n = len(first)
+    over = np.zeros(n, bool)
+    # A run starts where the spacing, the size or the limit changes.
+    new = np.zeros(n, bool)
+    new[0] = True
+    if n > 2:
+        new[2:] = np.diff(first, 2) != 0
+    if isinstance(limit, np.ndarray) and n > 1 and limit.min() != limit.max():
+        new[1:] |= limit[1:] != limit[:-1]
+    if n > 1 and n_counts.min() != n_counts.max():
+        new[1:] |= n_counts[1:] != n_counts[:-1]
+    limit = np.broadcast_to(limit, (n,))
+    run_start = np.flatnonzero(new)
+    parity = {p: np.frombuffer(dec_bytes, "<u2", (len(dec_bytes) - p) // 2, p) for p in (0, 1)}
+    if len(run_start) > 8 + n * _RUNS_PER_FRAME:
+        for p, words in parity.items():
+            sel = np.flatnonzero((first & 1) == p)
+            if len(sel) == 0:
+                continue
+            bounds = np.empty(2 * len(sel), np.int64)
+            bounds[0::2] = (first[sel] - p) // 2
+            bounds[1::2] = bounds[0::2] + n_counts[sel]
+            # Segments alternate between a frame's counts and the bytes up to the next frame's
+            # (a CRC always follows the counts, so every bound is inside ``words``).
+            over[sel] = np.maximum.reduceat(words, bounds)[0::2] > limit[sel]
+        return over
+    run_end = np.append(run_start[1:], n)
+    for a, b in zip(run_start.tolist(), run_end.tolist(), strict=True):
+        at = int(first[a])
+        words = parity[at & 1]
+        # An odd spacing makes the rows after the first unaligned, which numpy reads right.
+        step = int(first[a + 1]) - at if b - a > 1 else 0
+        rows = np.lib.stride_tricks.as_strided(
+            words[at // 2 :], shape=(b - a, int(n_counts[a])), strides=(step, 2), writeable=False
+        )
+        if rows.max() > limit[a]:
+            over[a:b] = rows.max(axis=1) > limit[a]
+    return over
 
 
 #: Frame periods a gap may differ from its sequence count by, as a fraction (1/100) and a

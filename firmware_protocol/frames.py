@@ -39,6 +39,10 @@ MAX_FRAME_SIZE = 1024
 MAX_SENSORS = 128
 MAX_BATCH = 32
 MAX_NAME_BYTES = 24
+#: Sample rates a frame may carry [Hz] (SPEC §1.1, §1.4); the lowest is 1 Hz.
+MAX_SAMPLE_RATE_HZ = 10000
+#: Largest ADC resolution a DEVICE_INFO may declare [bits]; counts are u16 (SPEC §1.2).
+MAX_ADC_BITS = 16
 IMU_CHANNELS = 6
 
 _HEADER = struct.Struct("<BBBBHHI")
@@ -260,7 +264,7 @@ def encode_frame(frame: Frame) -> bytes:
         n_samples, n_sensors = counts.shape
         _check_range("n_samples", n_samples, 1, MAX_BATCH)
         _check_range("n_sensors", n_sensors, 1, MAX_SENSORS)
-        _check_range("sample_rate_hz", frame.sample_rate_hz, 1, 10000)
+        _check_range("sample_rate_hz", frame.sample_rate_hz, 1, MAX_SAMPLE_RATE_HZ)
         if counts.min() < 0 or counts.max() > 0xFFFF:
             raise ProtocolError("counts must be in 0..65535")
         body = struct.pack("<HBB", frame.sample_rate_hz, n_sensors, n_samples)
@@ -276,6 +280,9 @@ def encode_frame(frame: Frame) -> bytes:
     elif isinstance(frame, DeviceInfoFrame):
         name = frame.name.encode("utf-8")
         _check_range("name length in bytes", len(name), 0, MAX_NAME_BYTES)
+        _check_range("n_sensors", frame.n_sensors, 1, MAX_SENSORS)
+        _check_range("adc_bits", frame.adc_bits, 1, MAX_ADC_BITS)
+        _check_range("sample_rate_hz", frame.sample_rate_hz, 1, MAX_SAMPLE_RATE_HZ)
         body = struct.pack(
             "<BBBBBBHB",
             *frame.fw_version,
@@ -347,14 +354,21 @@ def encode_samples_frames(
         All frames' wire bytes, concatenated in order.
     wire_lengths : ndarray of int64
         Length of each frame's wire bytes.
+
+    Raises
+    ------
+    ProtocolError
+        If a field is out of the range the protocol allows (SPEC §1.4), as `encode_frame`.
     """
     counts = np.asarray(counts)
     n_frames, n_samples, n_sensors = counts.shape
     _check_range("n_samples", n_samples, 1, MAX_BATCH)
     _check_range("n_sensors", n_sensors, 1, MAX_SENSORS)
+    _check_range("sample_rate_hz", sample_rate_hz, 1, MAX_SAMPLE_RATE_HZ)
     _check_range("device_id", device_id, 0, 0xFFFF)
     payload = 2 * n_samples * n_sensors
     size = HEADER_SIZE + 4 + payload
+    _check_range("frame length in bytes", size + CRC_SIZE, MIN_FRAME_SIZE, MAX_FRAME_SIZE)
     dt = np.dtype(
         [
             ("version", "u1"),

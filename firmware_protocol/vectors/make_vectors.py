@@ -174,15 +174,51 @@ def build_frame(fields: dict[str, Any]) -> bytes:
         The frame bytes before COBS.
     """
     frame_type = FRAME_TYPES[fields["frame_type"]]
-    flags = FLAG_RIGHT if fields["side"] == "right" else 0
     if frame_type == FRAME_TYPES["SAMPLES"]:
         counts = fields["counts"]
-        imu = fields["imu"]
         n_samples, n_sensors = len(counts), len(counts[0])
         _ensure(all(len(row) == n_sensors for row in counts), "counts rows of equal length")
         _ensure(1 <= n_sensors <= 128 and 1 <= n_samples <= 32, "n_sensors, n_samples in range")
         _ensure(1 <= fields["sample_rate_hz"] <= 10000, "sample_rate_hz in range")
+        _ensure(all(0 <= v <= 0xFFFF for row in counts for v in row), "counts are u16")
+    elif frame_type == FRAME_TYPES["DEVICE_INFO"]:
+        _ensure(len(fields["name"].encode("utf-8")) <= 24, "name at most 24 bytes")
+        _ensure(1 <= fields["n_sensors"] <= 128, "n_sensors in range")
+        _ensure(1 <= fields["adc_bits"] <= 16, "adc_bits in range")
+        _ensure(1 <= fields["sample_rate_hz"] <= 10000, "sample_rate_hz in range")
+    else:
+        _ensure(fields["battery_pct"] <= 100 or fields["battery_pct"] == 255, "battery_pct")
+    frame = layout_frame(fields)
+    _ensure(MIN_FRAME_LEN <= len(frame) <= MAX_FRAME_LEN, "frame length in 14 .. 1024")
+    return frame
+
+
+def layout_frame(fields: dict[str, Any]) -> bytes:
+    """Lay out one frame like :func:`build_frame`, without checking any range.
+
+    Used for the frames of ``range_streams``, which break the ranges of SPEC.md section 1.4
+    on purpose. A SAMPLES frame may give ``n_sensors`` and ``n_samples`` explicitly (for
+    counts that cannot be written as rows, such as 0 sensors).
+
+    Parameters
+    ----------
+    fields : dict
+        Field values as stored in ``vectors.json``.
+
+    Returns
+    -------
+    bytes
+        The frame bytes before COBS, with a correct CRC.
+    """
+    frame_type = FRAME_TYPES[fields["frame_type"]]
+    flags = FLAG_RIGHT if fields["side"] == "right" else 0
+    if frame_type == FRAME_TYPES["SAMPLES"]:
+        counts = fields["counts"]
+        imu = fields["imu"]
+        n_samples = fields.get("n_samples", len(counts))
+        n_sensors = fields.get("n_sensors", len(counts[0]) if counts else 0)
         flat_counts = [value for row in counts for value in row]
+        _ensure(len(flat_counts) == n_samples * n_sensors, "n_samples x n_sensors counts")
         body = SAMPLES_HEAD.pack(fields["sample_rate_hz"], n_sensors, n_samples)
         body += struct.pack(f"<{n_samples * n_sensors}H", *flat_counts)
         if imu is not None:
@@ -192,7 +228,6 @@ def build_frame(fields: dict[str, Any]) -> bytes:
             body += struct.pack(f"<{6 * n_samples}h", *flat_imu)
     elif frame_type == FRAME_TYPES["DEVICE_INFO"]:
         name = fields["name"].encode("utf-8")
-        _ensure(len(name) <= 24, "name at most 24 bytes")
         body = DEVICE_INFO_HEAD.pack(
             *fields["fw_version"],
             fields["hw_revision"],
@@ -203,7 +238,6 @@ def build_frame(fields: dict[str, Any]) -> bytes:
         )
         body += name
     else:
-        _ensure(fields["battery_pct"] <= 100 or fields["battery_pct"] == 255, "battery_pct")
         body = STATUS_BODY.pack(
             fields["battery_pct"], 0, fields["error_flags"], fields["frames_dropped"]
         )
@@ -217,9 +251,7 @@ def build_frame(fields: dict[str, Any]) -> bytes:
         fields["timestamp_us"],
     )
     frame = head + body
-    frame += CRC.pack(crc16(frame))
-    _ensure(MIN_FRAME_LEN <= len(frame) <= MAX_FRAME_LEN, "frame length in 14 .. 1024")
-    return frame
+    return frame + CRC.pack(crc16(frame))
 
 
 def _samples(
@@ -716,6 +748,206 @@ def loss_vectors() -> list[dict[str, Any]]:
     return out
 
 
+#: Range streams (SPEC §1.4): one device, valid SAMPLES of 1 sensor x 6 samples at 200 Hz (a
+#: frame period of 30 ms) around frames that break a range but carry a correct CRC.
+RANGE_DEVICE = 0x0C0D
+
+
+def _range_samples(seq: int, **change: Any) -> dict[str, Any]:
+    """SAMPLES ``seq`` at ``seq`` frame periods, counts ``100 + seq``; ``change`` overrides."""
+    fields = _samples("left", RANGE_DEVICE, seq, seq * PERIOD_US, 200, [[100 + seq]] * 6)
+    fields.update(change)
+    return fields
+
+
+def _range_info(seq: int, **change: Any) -> dict[str, Any]:
+    """DEVICE_INFO ``seq`` (1 sensor, 12-bit ADC, 200 Hz); ``change`` overrides fields."""
+    fields = _loss_info(seq, seq * PERIOD_US)
+    fields["device_id"] = RANGE_DEVICE
+    fields.update(change)
+    return fields
+
+
+def _range_expect(
+    delivered: list[int], lost_before: list[int], refused: list[int]
+) -> dict[str, Any]:
+    """Expected decoder output of a range stream: ``refused`` are frame positions."""
+    _ensure(len(delivered) == len(lost_before), "one lost_before per delivered frame")
+    out: dict[str, Any] = {
+        "delivered_seq": delivered,
+        "lost_before": lost_before,
+        "refused_frames": refused,
+        "lost_frames": sum(lost_before),
+        "malformed_frames": len(refused),
+        "out_of_range_frames": len(refused),
+    }
+    return out
+
+
+def range_specs() -> list[tuple[str, str, list[dict[str, Any]], dict[str, Any]]]:
+    """List the range streams as ``(name, description, frames, expected)``.
+
+    The expected values are worked out by hand from SPEC.md sections 1.4 and 2.1: a refused
+    frame is never delivered, so the sequence number it took counts as lost before the next
+    delivered frame, as for a frame that failed its CRC.
+
+    Returns
+    -------
+    list of tuple
+        One entry per stream, in file order.
+    """
+    max_frame = [[(s * 7 + k) % 4096 + 1 for s in range(128)] for k in range(4)]
+    return [
+        (
+            "range_samples_rate_60000",
+            "SAMPLES seq 0, then seq 1 at 60000 Hz (over 10000), then seq 2: seq 1 is refused "
+            "and counted lost before seq 2.",
+            [_range_samples(0), _range_samples(1, sample_rate_hz=60000), _range_samples(2)],
+            _range_expect([0, 2], [0, 1], [1]),
+        ),
+        (
+            "range_samples_rate_0",
+            "SAMPLES seq 0, seq 1 at 0 Hz (no sample period), seq 2.",
+            [_range_samples(0), _range_samples(1, sample_rate_hz=0), _range_samples(2)],
+            _range_expect([0, 2], [0, 1], [1]),
+        ),
+        (
+            "range_samples_no_sensors",
+            "SAMPLES seq 1 with n_sensors 0 and n_samples 6 (a 18-byte frame whose length "
+            "matches its fields), between seq 0 and 2.",
+            [
+                _range_samples(0),
+                _range_samples(1, counts=[], n_sensors=0, n_samples=6),
+                _range_samples(2),
+            ],
+            _range_expect([0, 2], [0, 1], [1]),
+        ),
+        (
+            "range_samples_no_samples",
+            "SAMPLES seq 1 with n_samples 0 (1 sensor), between seq 0 and 2.",
+            [
+                _range_samples(0),
+                _range_samples(1, counts=[], n_sensors=1, n_samples=0),
+                _range_samples(2),
+            ],
+            _range_expect([0, 2], [0, 1], [1]),
+        ),
+        (
+            "range_samples_129_sensors",
+            "SAMPLES seq 1 with 129 sensors x 1 sample (276 bytes, over the 128-sensor limit).",
+            [
+                _range_samples(0),
+                _range_samples(1, counts=[[1 + s for s in range(129)]]),
+                _range_samples(2),
+            ],
+            _range_expect([0, 2], [0, 1], [1]),
+        ),
+        (
+            "range_samples_33_samples",
+            "SAMPLES seq 1 with 1 sensor x 33 samples (over the 32-sample batch limit).",
+            [_range_samples(0), _range_samples(1, counts=[[7]] * 33), _range_samples(2)],
+            _range_expect([0, 2], [0, 1], [1]),
+        ),
+        (
+            "range_frame_over_1024_bytes",
+            "SAMPLES seq 1 with 128 sensors x 4 samples: every field in range, but the frame "
+            "is 1042 bytes (over 1024).",
+            [_range_samples(0), _range_samples(1, counts=max_frame), _range_samples(2)],
+            _range_expect([0, 2], [0, 1], [1]),
+        ),
+        (
+            "range_device_info_fields",
+            "DEVICE_INFO frames seq 1..7 each with one field out of range: adc_bits 40 and 0, "
+            "n_sensors 0 and 200, sample_rate_hz 0 and 20000, a 25-byte name; then SAMPLES "
+            "seq 8: all seven refused, 7 frames lost before seq 8.",
+            [
+                _range_samples(0),
+                _range_info(1, adc_bits=40),
+                _range_info(2, adc_bits=0),
+                _range_info(3, n_sensors=0),
+                _range_info(4, n_sensors=200),
+                _range_info(5, sample_rate_hz=0),
+                _range_info(6, sample_rate_hz=20000),
+                _range_info(7, name="insole-L-0c0d-with-a-long"),
+                _range_samples(8),
+            ],
+            _range_expect([0, 8], [0, 7], [1, 2, 3, 4, 5, 6, 7]),
+        ),
+        (
+            "range_counts_over_adc_bits",
+            "Counts against the ADC resolution of the last DEVICE_INFO: SAMPLES seq 0 with "
+            "count 5000 (no DEVICE_INFO yet: kept), DEVICE_INFO seq 1 (12 bits), seq 2 with "
+            "4095 (kept), seq 3 with one 4096 (refused), seq 4 (kept), DEVICE_INFO seq 5 with "
+            "adc_bits 40 (refused, 12 bits stay), seq 6 with 4096 (refused), DEVICE_INFO seq 7 "
+            "(16 bits), seq 8 with 65535 (kept).",
+            [
+                _range_samples(0, counts=[[5000]] * 6),
+                _range_info(1),
+                _range_samples(2, counts=[[4095]] * 6),
+                _range_samples(3, counts=[[4095]] * 5 + [[4096]]),
+                _range_samples(4),
+                _range_info(5, adc_bits=40),
+                _range_samples(6, counts=[[4096]] * 6),
+                _range_info(7, adc_bits=16),
+                _range_samples(8, counts=[[65535]] * 6),
+            ],
+            _range_expect([0, 1, 2, 4, 7, 8], [0, 0, 0, 1, 2, 0], [3, 5, 6]),
+        ),
+        (
+            "range_counts_per_device",
+            "The resolution belongs to one (device_id, side): DEVICE_INFO left seq 0 (12 bits), "
+            "then SAMPLES right seq 0 and 1 with count 5000 (kept: the right insole sent no "
+            "DEVICE_INFO) and left seq 1 with 5000 (refused), left seq 2 (kept).",
+            [
+                _range_info(0),
+                _range_samples(0, side="right", counts=[[5000]] * 6),
+                _range_samples(1, counts=[[5000]] * 6),
+                _range_samples(1, side="right", counts=[[5000]] * 6),
+                _range_samples(2),
+            ],
+            _range_expect([0, 0, 1, 2], [0, 0, 0, 1], [2]),
+        ),
+    ]
+
+
+def range_vectors() -> list[dict[str, Any]]:
+    """Range streams: frames, the stream's wire bytes and the expected decoder counters.
+
+    ``discarded_bytes`` is the length of the refused frames' wire bytes without their
+    delimiters (SPEC.md section 3).
+
+    Returns
+    -------
+    list of dict
+        One entry per stream of `range_specs`.
+    """
+    out: list[dict[str, Any]] = []
+    for name, description, frames, expected in range_specs():
+        refused = expected["refused_frames"]
+        kept = [f["seq"] for i, f in enumerate(frames) if i not in refused]
+        _ensure(kept == expected["delivered_seq"], f"{name}: delivered = frames not refused")
+        wire = b""
+        discarded = 0
+        for index, fields in enumerate(frames):
+            frame = layout_frame(fields)
+            encoded = cobs_encode(frame)
+            _ensure(cobs_decode(encoded) == frame, f"{name}: COBS round trip")
+            _ensure(len(encoded) <= 1100, f"{name}: within the longest run a reader keeps")
+            if index in refused:
+                discarded += len(encoded)
+            wire += encoded + b"\x00"
+        out.append(
+            {
+                "name": name,
+                "description": description,
+                "frames": frames,
+                "wire_hex": wire.hex(),
+                "expected": {**expected, "discarded_bytes": discarded},
+            }
+        )
+    return out
+
+
 def build_document() -> dict[str, Any]:
     """Build the whole ``vectors.json`` document.
 
@@ -760,6 +992,7 @@ def build_document() -> dict[str, Any]:
         "vectors": vectors,
         "commands": command_vectors(),
         "loss_streams": loss_vectors(),
+        "range_streams": range_vectors(),
     }
 
 
