@@ -12,21 +12,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the database and rules import numpy; load them only when a command runs
-    from .db import SavedSession
+    from datetime import datetime
+
+    from .db import HistoryDB, SavedSession
     from .rules import Assessment
 
 __all__ = [
+    "LATEST",
     "add_analyze_save_options",
     "add_parsers",
     "assess_saved",
     "handle_analyze_save",
     "history_json",
 ]
+
+
+#: Sessions ``insole history`` lists by default (the most recent; ``--all`` lists every one).
+LATEST = 20
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
@@ -49,12 +56,42 @@ def add_analyze_save_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
 
 
-def assess_saved(sessions: list[SavedSession]) -> list[Assessment]:
-    """Rule assessments of saved sessions, oldest first (one per session)."""
+def assess_saved(
+    sessions: list[SavedSession], ids: Collection[int] | None = None
+) -> list[Assessment]:
+    """Rule assessments of saved sessions, oldest first.
+
+    Parameters
+    ----------
+    sessions : list of SavedSession
+        The history, or the part of it the rules need for the sessions in `ids`
+        (`insole.history.db.HistoryDB.sessions_for_rules`).
+    ids : collection of int, optional
+        Assess only these sessions (default: every one).
+
+    Returns
+    -------
+    list of Assessment
+        One per assessed session, oldest first.
+    """
     from .rules import SessionPoint, evaluate_history
 
     points = [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id) for s in sessions]
-    return evaluate_history(points)
+    return evaluate_history(points, ids=ids)
+
+
+def _with_context(
+    db: HistoryDB, start: datetime, until: datetime | None = None
+) -> list[SavedSession]:
+    """The sessions of `db` from `start` on (to `until`), with those the rules read about them.
+
+    However long the history, this is the sessions asked for, the 30-odd days before them and
+    the first few of the history (`insole.history.rules.history_needed`).
+    """
+    from .rules import history_needed
+
+    lookback, first = history_needed()
+    return db.sessions_for_rules(start, lookback=lookback, first=first, until=until)
 
 
 def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
@@ -90,8 +127,8 @@ def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
             recording_path=path,
             recording_sha256=file_sha256(path),
         )
-        sessions = db.sessions()
-    assessment = next(a for a in assess_saved(sessions) if a.session.id == saved.id)
+        context = _with_context(db, saved.start, until=saved.start)
+    (assessment,) = assess_saved(context, ids={saved.id})
     verdict = _verdict(assessment)
     if created:
         return f"saved as session {saved.id} ({saved.start.isoformat()}) in {db.path}; {verdict}"
@@ -156,12 +193,28 @@ def _cmd_history(args: argparse.Namespace) -> int:
             )
         return 0
     with HistoryDB(path, create=False, readonly=True) as db:
-        sessions = db.sessions()
-    rows = history_json(sessions, assess_saved(sessions))
+        if args.all:
+            sessions = db.sessions()
+            assessments = assess_saved(sessions)
+            total = len(sessions)
+        else:
+            total = db.count()
+            start = db.latest_start(args.last)
+            context = [] if start is None else _with_context(db, start)
+            sessions = context[-args.last :]
+            assessments = assess_saved(context, ids={s.id for s in sessions})
+    rows = history_json(sessions, assessments)
+    hidden = max(0, total - len(rows))
+    more = (
+        f"{hidden} earlier session{'s' * (hidden != 1)} not shown; "
+        "'insole history --all' lists every session"
+    )
     if args.json:
         print(json.dumps(rows, indent=2))
+        if hidden:
+            print(more, file=sys.stderr)
         return 0
-    print(f"history {path}: {len(rows)} sessions")
+    print(f"history {path}: {total} sessions" + (f", the latest {len(rows)}" if hidden else ""))
     print(
         f"{'id':>4}  {'start (local)':<22} {'min':>6} {'steps':>6} {'heel N·s':>9} "
         f"{'heel pk N':>9}  flags"
@@ -183,6 +236,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
             f"{'-' if heel is None else f'{heel:.0f}':>9} "
             f"{'-' if peak is None else f'{peak:.0f}':>9}  {text}"
         )
+    if hidden:
+        print(more)
     print(DISCLAIMER)
     return 0
 
@@ -233,6 +288,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
+    return n
+
+
 def add_parsers(sub: Any) -> None:
     """Add the ``history`` and ``report`` subcommands to the main parser's subparsers."""
     p = sub.add_parser(
@@ -243,6 +305,17 @@ def add_parsers(sub: Any) -> None:
     )
     _db_option(p)
     p.add_argument("--json", action="store_true", help="print a JSON list of sessions")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--all", action="store_true", help=f"list every session (default: the latest {LATEST})"
+    )
+    which.add_argument(
+        "--last",
+        type=_positive_int,
+        default=LATEST,
+        metavar="N",
+        help=f"list the N latest sessions (default {LATEST})",
+    )
     p.set_defaults(func=_cmd_history)
 
     p = sub.add_parser(

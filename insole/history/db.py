@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC as _UTC
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -453,9 +453,12 @@ class HistoryDB:
             if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
                 raise HistoryError(f"{self.path}: cannot use WAL mode (got {mode})",
                                    path=self.path)
-        check = con.execute("PRAGMA quick_check").fetchall()
-        if check != [("ok",)]:
-            raise self._damaged(sqlite3.DatabaseError("; ".join(str(r[0]) for r in check[:2])))
+        for table in () if self.readonly else _CHECKED_TABLES:
+            check = con.execute(f"PRAGMA quick_check{table}").fetchall()
+            if check != [("ok",)]:
+                raise self._damaged(
+                    sqlite3.DatabaseError("; ".join(str(r[0]) for r in check[:2]))
+                )
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -513,7 +516,7 @@ class HistoryDB:
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             start.isoformat(),
-                            start.astimezone(_UTC).isoformat(),
+                            _utc_text(start),
                             start.date().isoformat(),
                             float(summary["duration_s"]),
                             int(summary["step_count"]),
@@ -574,17 +577,89 @@ class HistoryDB:
             summary=json.loads(r[9]),
         )
 
-    def sessions(self) -> list[SavedSession]:
-        """All sessions, oldest first (by UTC start time)."""
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one query; a damaged file raises `HistoryError`."""
         if self._empty:
             return []
         try:
-            rows = self.con.execute(
-                f"SELECT {self._COLUMNS} FROM sessions ORDER BY start_utc, id"
-            ).fetchall()
+            return self.con.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
-        return [self._row(r) for r in rows]
+
+    def _select(
+        self, where: str = "", params: Sequence[Any] = (), *, tail: str = ""
+    ) -> list[SavedSession]:
+        """Sessions matching ``WHERE`` `where`, oldest first (by UTC start time, then id)."""
+        sql = f"SELECT {self._COLUMNS} FROM sessions {where} ORDER BY start_utc, id {tail}"
+        return [self._row(r) for r in self._query(sql, params)]
+
+    def sessions(self) -> list[SavedSession]:
+        """All sessions, oldest first (by UTC start time)."""
+        return self._select()
+
+    def count(self) -> int:
+        """Number of sessions."""
+        rows = self._query("SELECT COUNT(*) FROM sessions")
+        return int(rows[0][0]) if rows else 0
+
+    def latest_start(self, n: int) -> datetime | None:
+        """Start of the `n`-th latest session (None without sessions; read from the index).
+
+        ``sessions_for_rules(latest_start(n), ...)[-n:]`` are the `n` latest sessions.
+        """
+        rows = self._query(
+            "SELECT start FROM sessions ORDER BY start_utc DESC, id DESC LIMIT 1 OFFSET ?",
+            (max(0, int(n) - 1),),
+        )
+        if not rows:
+            rows = self._query("SELECT start FROM sessions ORDER BY start_utc, id LIMIT 1")
+        return datetime.fromisoformat(rows[0][0]) if rows else None
+
+    def sessions_for_rules(
+        self,
+        start: datetime,
+        *,
+        lookback: timedelta,
+        first: int,
+        until: datetime | None = None,
+    ) -> list[SavedSession]:
+        """Sessions from `start` on, with the earlier ones the warning rules read about them.
+
+        Every query uses the index on the start time, so the rows read are bounded by the
+        sessions of the window, not by the length of the history.
+
+        Parameters
+        ----------
+        start : datetime
+            Timezone-aware; sessions that started at or after it are returned.
+        lookback : timedelta
+            Also returned: the sessions that started less than `lookback` before the last
+            session that started before `start` (`insole.history.rules.history_needed`).
+        first : int
+            Also returned: the `first` oldest sessions of the history.
+        until : datetime, optional
+            Leave out the sessions that started after it.
+
+        Returns
+        -------
+        list of SavedSession
+            Oldest first, each session once.
+        """
+        before = self._query(
+            "SELECT start_utc FROM sessions WHERE start_utc < ? "
+            "ORDER BY start_utc DESC, id DESC LIMIT 1",
+            (_utc_text(start),),
+        )
+        anchor = datetime.fromisoformat(before[0][0]) if before else start
+        since = _utc_text(anchor - lookback)
+        oldest = self._select("WHERE start_utc < ?", (since, max(0, first)), tail="LIMIT ?")
+        if until is None:
+            recent = self._select("WHERE start_utc >= ?", (since,))
+        else:
+            recent = self._select(
+                "WHERE start_utc >= ? AND start_utc <= ?", (since, _utc_text(until))
+            )
+        return oldest + recent
 
     def session(self, session_id: int) -> SavedSession:
         """One session by its id.
@@ -646,6 +721,16 @@ class HistoryDB:
         return {r[0]: dict(zip(SIDE_METRICS, r[1:], strict=True)) for r in rows}
 
 
+#: What `HistoryDB` checks when it opens a file to write (``PRAGMA quick_check(TABLE)``,
+#: SQLite ≥ 3.33; an older SQLite checks the whole file): the tables a save writes besides its
+#: own new pages, a few kB per session (about 5 ms for 2,000 sessions). The steps table, nearly
+#: all of the file, and every page a read-only open reads are checked by SQLite as they are
+#: read (a damaged page raises `HistoryError`), so listing the latest sessions and saving do
+#: not slow down with the size of the file.
+_CHECKED_TABLES = (
+    ("(sessions)", "(session_sides)") if sqlite3.sqlite_version_info >= (3, 33, 0) else ("",)
+)
+
 _SQLITE_IOERR = 10
 _SQLITE_FULL = 13
 _SQLITE_READONLY = 8
@@ -661,6 +746,11 @@ def _sqlite_code(exc: BaseException) -> int | None:
 def _extra_json(row: dict[str, Any], cols: list[str]) -> str | None:
     extra = {k: _clean(v) for k, v in row.items() if k not in cols}
     return json.dumps(extra) if extra else None
+
+
+def _utc_text(t: datetime) -> str:
+    """The ``start_utc`` column's text of a time: ISO 8601 in UTC (sorts as the instants do)."""
+    return t.astimezone(_UTC).isoformat()
 
 
 def _parse_start(value: Any, path: Path) -> datetime:

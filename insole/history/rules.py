@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "SessionPoint",
     "evaluate_history",
     "evaluate_session",
+    "history_needed",
     "ratio_level",
 ]
 
@@ -337,8 +339,43 @@ def _minutes(s: float) -> str:
 
 def _baseline(values: list[float], floor: float) -> tuple[float, float]:
     mean = statistics.fmean(values)
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    sd = _stdev(values) if len(values) > 1 else 0.0
     return mean, max(sd, floor)
+
+
+def _stdev(values: list[float]) -> float:
+    """``statistics.stdev(values)``, the same float, 4-6× faster.
+
+    Like `statistics.stdev`, the sum of squares is exact and the square root correctly rounded,
+    so the result is the same float; the exact sums are integers here (a finite float is an
+    integer over a power of two), not `fractions.Fraction`.
+    """
+    if not all(math.isfinite(v) for v in values):
+        return statistics.stdev(values)
+    ratios = [float(v).as_integer_ratio() for v in values]
+    shift = max(d for _, d in ratios).bit_length() - 1
+    ints = [n << (shift - d.bit_length() + 1) for n, d in ratios]
+    count = len(ints)
+    sx = sum(ints)
+    # variance = (count · Σx² − (Σx)²) / (count · (count − 1)), x = int / 2**shift
+    num = count * sum(i * i for i in ints) - sx * sx
+    return _sqrt_of_frac(num, count * (count - 1) << 2 * shift)
+
+
+def _sqrt_of_frac(n: int, m: int) -> float:
+    """Square root of n / m (n ≥ 0, m > 0) as a float, correctly rounded.
+
+    Round-to-odd on 2·53 + 3 bits, then one rounding to float: the algorithm of CPython's
+    `statistics` (``_float_sqrt_of_frac``; https://bugs.python.org/msg407078).
+    """
+    q = (n.bit_length() - m.bit_length() - 109) // 2
+    if q >= 0:
+        m <<= 2 * q
+        a = math.isqrt(n // m)
+        return float((a | (a * a * m != n)) << q)
+    n <<= -2 * q
+    a = math.isqrt(n // m)
+    return (a | (a * a * m != n)) / (1 << -q)
 
 
 def evaluate_session(
@@ -368,13 +405,15 @@ def evaluate_session(
             Notice("not_armed", "First session in the history: this becomes part of your normal.")
         )
         return out
-    window = [p for p in earlier if _days(session, p) < c.window_days]
+    today = session.local_date
+    ago = [(today - p.local_date).days for p in earlier]  # _days(session, p), once each
+    window = [p for p, d in zip(earlier, ago, strict=True) if d < c.window_days]
     for m in c.spike_metrics:
         vals = [v for p in window if (v := p.value(m)) is not None and v > 0]
         if vals:
             out.reference[m] = max(vals)
-    gap = _days(session, earlier[-1])
-    history_days = _days(session, earlier[0])
+    gap = ago[-1]
+    history_days = ago[0]
 
     # 2. break
     if gap >= c.break_days:
@@ -422,8 +461,8 @@ def evaluate_session(
         )
 
     # 3. weekly progression (information only)
-    this_week = [p for p in [*earlier, session] if 0 <= _days(session, p) < 7]
-    last_week = [p for p in earlier if 7 <= _days(session, p) < 14]
+    this_week = [p for p, d in zip(earlier, ago, strict=True) if 0 <= d < 7] + [session]
+    last_week = [p for p, d in zip(earlier, ago, strict=True) if 7 <= d < 14]
     if last_week:
         a = sum(p.duration_s for p in this_week)
         b = sum(p.duration_s for p in last_week)
@@ -490,22 +529,83 @@ def evaluate_session(
     return out
 
 
-def evaluate_history(
-    sessions: Sequence[SessionPoint], config: RuleConfig | None = None
-) -> list[Assessment]:
-    """Assess every session against the ones before it, oldest first.
+def history_needed(config: RuleConfig | None = None) -> tuple[timedelta, int]:
+    """Which earlier sessions the rules read: a bounded window, plus the oldest few.
+
+    `evaluate_session` gives the same result for a session ``S`` whether it gets every earlier
+    session or only these:
+
+    - every session that started less than `lookback` before ``L``, the last session that
+      started before ``S`` (``L`` itself included);
+    - the `first` oldest sessions of the history.
+
+    Why: each rule reads sessions at most ``window_days`` (30-day window, baselines, the 30 days
+    before ``L`` after a break), 14 (weekly progression) or ``arm_min_days`` (while the history
+    is shorter than that, every earlier session is that recent) local days before ``S`` or ``L``;
+    a local date is less than one day from the UTC date, so ``d`` local days are less than
+    ``d + 2`` days of time — `lookback` adds 3. Beyond that, arming reads only the first session
+    (its date) and whether there are at least ``arm_min_sessions`` earlier sessions, which the
+    `first` oldest settle; the "learning your normal" notice that prints the count appears
+    only when the count is below `first` or the history is shorter than ``arm_min_days`` — and
+    then every earlier session is in the window. A superset of these sessions is fine too.
 
     Parameters
     ----------
-    sessions : sequence of SessionPoint
-        The history, any order.
     config : RuleConfig, optional
         Rule parameters.
 
     Returns
     -------
-    list of Assessment
-        One per session, sorted by start time.
+    lookback : timedelta
+        How far before ``L`` the rules look.
+    first : int
+        How many of the oldest sessions they need.
     """
+    c = config or RuleConfig()
+    days = max(c.window_days, c.arm_min_days, 14)
+    return timedelta(days=days + 3), max(1, c.arm_min_sessions)
+
+
+def evaluate_history(
+    sessions: Sequence[SessionPoint],
+    config: RuleConfig | None = None,
+    *,
+    ids: Collection[int | None] | None = None,
+) -> list[Assessment]:
+    """Assess every session against the ones before it, oldest first.
+
+    Each session is given only the earlier sessions the rules read (`history_needed`), so the
+    work per session is bounded by the sessions of its window, not by the length of the
+    history; the results are the same as ``evaluate_session(s, all earlier sessions)``.
+
+    Parameters
+    ----------
+    sessions : sequence of SessionPoint
+        The history, any order. To assess only some sessions (`ids`) it may be a part of the
+        history, if it holds what `history_needed` names for each of them.
+    config : RuleConfig, optional
+        Rule parameters.
+    ids : collection of int, optional
+        Assess only the sessions with these ids (default: all).
+
+    Returns
+    -------
+    list of Assessment
+        One per (selected) session, sorted by start time.
+    """
+    c = config or RuleConfig()
+    lookback, first = history_needed(c)
     ordered = sorted(sessions, key=lambda p: p.start)
-    return [evaluate_session(s, ordered[:i], config) for i, s in enumerate(ordered)]
+    starts = [p.start for p in ordered]
+    out = []
+    for s in ordered:
+        if ids is not None and s.id not in ids:
+            continue
+        end = bisect_left(starts, s.start)  # sessions that started strictly before s
+        if end == 0:
+            previous: list[SessionPoint] = []
+        else:
+            lo = bisect_left(starts, starts[end - 1] - lookback)
+            previous = ordered[: min(first, lo)] + ordered[lo:end]
+        out.append(evaluate_session(s, previous, c))
+    return out
