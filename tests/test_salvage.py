@@ -227,3 +227,23 @@ def test_unreadable_block_is_skipped_and_its_frames_counted_lost(intact, tmp_pat
     for d in info["devices"]:
         assert d["frames"] + d["frames_lost"] == expected[d["side"]]
     assert info["frames_lost"] > 0
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_report_reads_past_damage_with_a_warning_and_strict_refuses(
+    intact, tmp_path, capsys, case
+) -> None:
+    path = _damaged(intact, tmp_path, case)
+    html = tmp_path / "r.html"
+    db = ["--db", str(tmp_path / "none.sqlite3")]
+    status, out, err = _cli(capsys, "report", path, "--out", str(html), *db)
+    assert status == 0
+    assert html.exists()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("insole report: warning: ")
+    status, out, err = _cli(capsys, "report", path, "--out", str(tmp_path / "s.html"), *db,
+                            "--strict")
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "strict reading refuses it" in err

@@ -259,9 +259,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 saved = db.session(int(target))
     if Path(target).exists():
         from ..analysis import SessionAnalysis
+        from ..cli import damage_warning
 
-        analysis = SessionAnalysis(keep_records=False).run(target)
+        strict = bool(getattr(args, "strict", False))
+        analysis = SessionAnalysis(keep_records=False, strict=strict).run(target)
         summary, steps = analysis.summary_, analysis.steps_
+        warning = damage_warning(target, summary.get("damages") or [], summary.get("frames_lost"))
+        if warning:
+            print(f"insole report: warning: {warning}", file=sys.stderr)
         recording: Path | None = Path(target)
         sha = file_sha256(target)
         current_id = next((s.id for s in sessions if s.recording_sha256 == sha), None)
@@ -327,6 +332,12 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("target", metavar="FILE_OR_SESSION", help="recording file or session id")
     p.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a damaged recording (exit 2) instead of reading past the damage with one "
+        "warning line on stderr",
+    )
     _db_option(p)
     p.set_defaults(func=_cmd_report)
 
