@@ -1,0 +1,189 @@
+"""Fuzz the wire-protocol stream decoder with atheris (time-boxed).
+
+Target: ``firmware_protocol.StreamDecoder`` in its default (non-strict) mode, which must never
+raise. Each input is a small header of fuzzer-chosen split points followed by the stream bytes;
+the stream is fed in those pieces, alternating ``feed_table`` and ``feed``, then checked against
+one ``feed_table`` call of the whole stream on a fresh decoder (same counters and frame count:
+the decoder promises the same result for any split). Any exception or broken invariant is a
+crash.
+
+Usage::
+
+    .venv/bin/python bench/fuzz_decoder.py [--seconds N]
+
+Exit status 0 when no crash was found, 1 with the crashing input's path otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_SPLITS = 8
+
+
+def _split_header(points: list[int]) -> bytes:
+    """The input prefix that `one_input` reads as split points."""
+    return bytes([len(points)]) + b"".join(p.to_bytes(2, "little") for p in points)
+
+
+def write_seeds(corpus: Path) -> int:
+    """Valid streams (a short simulation, the protocol test vectors) as seed inputs."""
+    import json
+
+    from insole.recording import read_raw_recording
+    from insole.sim.run import SimulationRequest, simulate_to_file
+
+    seeds: list[bytes] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (link, loss) in enumerate((("ble", 0.0), ("serial", 0.05))):
+            path = Path(tmp) / f"sim{i}.insrec"
+            req = SimulationRequest(duration_s=1.0, seed=i, link=link, loss=loss,
+                                    garbage_per_min=60.0 * i)
+            simulate_to_file(req, path)
+            raw = read_raw_recording(path)
+            for stream in raw.streams.values():
+                data = bytes(stream.data)
+                seeds.append(_split_header([]) + data[:4096])
+                seeds.append(_split_header([7, 100, 1000]) + data[:2048])
+    vectors = json.loads((ROOT / "firmware_protocol" / "vectors" / "vectors.json").read_text())
+    wires: list[bytes] = []
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and key.endswith("wire_hex"):
+                    try:
+                        wires.append(bytes.fromhex(value))
+                    except ValueError:
+                        pass
+                else:
+                    collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(vectors)
+    seeds.extend(_split_header([3]) + w for w in wires)
+    seeds.append(_split_header([]) + b"".join(wires))
+    for i, seed in enumerate(seeds):
+        (corpus / f"seed{i:03d}").write_bytes(seed)
+    return len(seeds)
+
+
+def one_input(data: bytes) -> None:
+    """One fuzz iteration (atheris ``TestOneInput``)."""
+    import atheris
+
+    from firmware_protocol import StreamDecoder
+
+    fdp = atheris.FuzzedDataProvider(data)
+    n_splits = fdp.ConsumeUInt(1) % (MAX_SPLITS + 1)
+    raw_points = [fdp.ConsumeUInt(2) for _ in range(n_splits)]
+    stream = fdp.ConsumeBytes(fdp.remaining_bytes())
+    points = sorted({p % (len(stream) + 1) for p in raw_points})
+
+    dec = StreamDecoder()
+    n_frames = 0
+    prev = 0
+    for i, end in enumerate([*points, len(stream)]):
+        piece = stream[prev:end]
+        prev = end
+        if i % 2:
+            n_frames += len(dec.feed(piece))
+        else:
+            n_frames += len(dec.feed_table(memoryview(piece)))
+
+    st = dec.stats
+    if st.bytes_in != len(stream):
+        raise AssertionError(f"bytes_in {st.bytes_in} != {len(stream)}")
+    for f in dataclasses.fields(st):
+        value = getattr(st, f.name)
+        if isinstance(value, int) and value < 0:
+            raise AssertionError(f"negative counter {f.name}={value}")
+    if any(n < 0 for n in st.lost_by_device.values()):
+        raise AssertionError(f"negative lost_by_device {st.lost_by_device}")
+    if sum(st.lost_by_device.values()) != st.lost_frames:
+        raise AssertionError(f"lost_by_device {st.lost_by_device} != lost {st.lost_frames}")
+    if st.discarded_bytes > len(stream):
+        raise AssertionError(f"discarded_bytes {st.discarded_bytes} > {len(stream)}")
+    if st.frames != st.samples_frames + st.device_info_frames + st.status_frames:
+        raise AssertionError(f"frames by type do not add up: {st.as_dict()}")
+
+    whole = StreamDecoder()
+    n_whole = len(whole.feed_table(stream))
+    if n_whole != n_frames or whole.stats.as_dict() != st.as_dict():
+        raise AssertionError(
+            f"split {points} changes the result: {n_frames} frames {st.as_dict()} vs "
+            f"{n_whole} frames {whole.stats.as_dict()}"
+        )
+
+
+def worker(argv: list[str]) -> None:
+    """Run libFuzzer in this process (never returns)."""
+    import atheris
+
+    with atheris.instrument_imports(include=["firmware_protocol"]):
+        import firmware_protocol  # noqa: F401
+    atheris.Setup(argv, one_input)
+    atheris.Fuzz()
+
+
+def run(script: str, name: str, seconds: int, write: object, extra: list[str]) -> int:
+    """Seed a temp corpus, fuzz ``script --worker`` in a child process, print the figures.
+
+    Shared by the three fuzz scripts. Returns the exit status: 0 if no crash.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"fuzz_{name}_") as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        n_seeds = write(corpus)  # type: ignore[operator]
+        default = Path(tempfile.gettempdir()) / "insole_fuzz_crashes"
+        crash_dir = Path(os.environ.get("FUZZ_CRASH_DIR", default))
+        crash_dir.mkdir(parents=True, exist_ok=True)
+        prefix = f"{crash_dir}/{name}-"
+        before = set(crash_dir.iterdir())
+        cmd = [sys.executable, script, "--worker", *extra, str(corpus),
+               f"-max_total_time={seconds}", f"-artifact_prefix={prefix}",
+               "-print_final_stats=1", "-timeout=20", "-rss_limit_mb=4096"]
+        print(f"{name}: {n_seeds} seeds, fuzzing {seconds} s", flush=True)
+        proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, errors="replace")
+        sys.stderr.write(proc.stderr)
+        crashes = sorted(set(crash_dir.iterdir()) - before)
+        m = re.search(r"stat::number_of_executed_units:\s*(\d+)", proc.stderr)
+        runs = int(m.group(1)) if m else None
+        t = re.search(r"Done (\d+) runs in (\d+) second", proc.stderr)
+        if runs is None and t:
+            runs = int(t.group(1))
+        secs = int(t.group(2)) if t else seconds
+        a = re.search(r"stat::average_exec_per_sec:\s*(\d+)", proc.stderr)
+        rate = a.group(1) if a else f"{runs / max(secs, 1):.0f}" if runs is not None else "?"
+        print(f"{name}: executions {runs if runs is not None else '?'} ({rate}/s), "
+              f"crashes {len(crashes)}, corpus {len(list(corpus.iterdir()))} inputs, "
+              f"exit {proc.returncode}")
+        for c in crashes:
+            print(f"crashing input: {c}")
+        if proc.returncode != 0 and not crashes:
+            print(f"{name}: libFuzzer exited {proc.returncode} without a crash file")
+        return 1 if crashes or proc.returncode != 0 else 0
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker([sys.argv[0], *sys.argv[2:]])
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=300, help="fuzzing time (default 300)")
+    args = ap.parse_args()
+    return run(__file__, "decoder", args.seconds, write_seeds, [])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Fuzz the lab-file importers' readers with atheris (time-boxed), one format per run.
+
+Targets (the readers behind ``insole import``): ``gaitpdb`` (`read_gaitpdb`), ``table``
+(`read_table`), ``pedar`` (`read_pedar`), ``stappone`` (`read_stappone`). The fuzzed bytes are
+written to a temp file and read; expected errors are ``insole.errors.InsoleError`` subclasses
+(``ImportFormatError``); any other exception is a crash. ``gaitndd`` is not a target: a record
+is three files (``.hea`` text plus two binary WFDB signal files) read through ``wfdb``.
+
+Usage::
+
+    .venv/bin/python bench/fuzz_importers.py [--seconds N] {gaitpdb,table,pedar,stappone}
+
+Exit status 0 when no crash was found, 1 with the crashing input's path otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from fuzz_decoder import run
+
+TARGETS = ("gaitpdb", "table", "pedar", "stappone")
+_PATH: Path | None = None
+_READ: Callable[[Path], object] | None = None
+
+
+def _gaitpdb_seeds() -> list[str]:
+    rows = [" ".join([f"{0.01 * k:.2f}"] + [f"{(k * 37 + i * 11) % 900}" for i in range(18)])
+            for k in range(6)]
+    return ["\n".join(rows) + "\n", "\t".join(["0.0"] * 19) + "\r\n"]
+
+
+def _table_seeds() -> list[str]:
+    return [
+        "Time\tFx\tFy\tFz\n0.000\t1.5\t-2\t700\n0.003\t1.6\t-2.1\t710\n0.006\t1.7\t-2.2\t720\n",
+        "Time,Fz\n0.00,1\n0.01,2\n0.02,\n0.03,4\n",
+        '"time";"fz"\n0,5\n1;6\n2;7\n',
+        "Time   Fz\n0 1e2\n0.5 nan\n",
+    ]
+
+
+def _pedar_seeds() -> list[str]:
+    cols = "\t".join(str(i) for i in range(1, 100))
+    head = (
+        "novel pedar ASCII export\n"
+        "date/time\t01.02.23 10.30\n"
+        "scanning rate [Hz]: 50\n"
+        "values in kPa\n"
+    )
+    rows = "".join(
+        f"{0.02 * k:.2f}\t" + "\t".join(str((k + i) % 40 * 2.5) for i in range(198)) + "\n"
+        for k in range(3)
+    )
+    one = ("left insole: 1234\ntime per frame [secs]: 0.01\nvalues in kPa\n"
+           f"time[secs]\t{cols}\n0.00\t" + "\t".join(["0"] * 99) + "\n")
+    return [head + f"time[secs]\t{cols}\t{cols}\n" + rows, one]
+
+
+def _stappone_seeds() -> list[str]:
+    header = (["sole_id", "timestamp"] + [f"{k}_{a}" for k in ("accel", "gyro", "magn")
+                                          for a in "xyz"]
+              + [f"pressure_{i:02d}" for i in range(1, 13)] + ["corrupt"])
+    rows = [",".join(header)]
+    for k in range(4):
+        for sole in (3, 4):
+            vals = [sole, 1_700_000_000_000 + 16 * k + sole] + [0] * 9
+            vals += [100 + k + i for i in range(12)] + [int(k == 2)]
+            rows.append(",".join(str(v) for v in vals))
+    return ["\n".join(rows) + "\n"]
+
+
+SEEDS = {"gaitpdb": _gaitpdb_seeds, "table": _table_seeds, "pedar": _pedar_seeds,
+         "stappone": _stappone_seeds}
+
+
+def reader(target: str) -> Callable[[Path], object]:
+    """The function that reads one file of ``target``."""
+    if target == "gaitpdb":
+        from insole.importers.physionet import read_gaitpdb
+
+        return read_gaitpdb
+    if target == "table":
+        from insole.importers.table import read_table
+
+        def read(path: Path) -> object:
+            out = read_table(path, columns=["Fz"], time_column="Time")
+            read_table(path, columns=["time", "fz"], sampling_rate_hz=100.0, strict_rows=True)
+            return out
+
+        return read
+    if target == "pedar":
+        from insole.importers.pedar import read_pedar
+
+        return read_pedar
+    from insole.importers.stappone import read_stappone
+
+    return read_stappone
+
+
+def one_input(data: bytes) -> None:
+    """One fuzz iteration (atheris ``TestOneInput``)."""
+    from insole.errors import InsoleError
+
+    assert _PATH is not None
+    assert _READ is not None
+    _PATH.write_bytes(data)
+    try:
+        _READ(_PATH)
+    except InsoleError:
+        pass
+
+
+def worker(target: str, argv: list[str]) -> None:
+    """Run libFuzzer on ``target`` in this process (never returns)."""
+    global _PATH, _READ
+    import atheris
+
+    with atheris.instrument_imports(include=["insole.importers"]):
+        _READ = reader(target)
+    fd, name = tempfile.mkstemp(suffix=".txt", prefix=f"fuzz_{target}_")
+    os.close(fd)
+    _PATH = Path(name)
+    atheris.Setup(argv, one_input)
+    atheris.Fuzz()
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], [sys.argv[0], *sys.argv[3:]])
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=300, help="fuzzing time (default 300)")
+    ap.add_argument("target", choices=TARGETS)
+    args = ap.parse_args()
+
+    def write(corpus: Path) -> int:
+        seeds = SEEDS[args.target]()
+        for i, seed in enumerate(seeds):
+            (corpus / f"seed{i}").write_text(str(seed), encoding="latin-1", newline="")
+        return len(seeds)
+
+    return run(__file__, args.target, args.seconds, write, [args.target, "-max_len=16384"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Fuzz the recording reader with atheris (time-boxed).
+
+Target: ``insole.loader.load_recording`` and ``insole.recording.BlockReader(path).scan()`` on a
+temp file holding the fuzzed bytes. Seeds: the first ~40 KB of
+``recordings/run_rearfoot_20s.insrec`` and two 1 s simulated recordings. Expected errors are
+``insole.errors.InsoleError`` subclasses; any other exception is a crash.
+
+Usage::
+
+    .venv/bin/python bench/fuzz_recording.py [--seconds N]
+
+Exit status 0 when no crash was found, 1 with the crashing input's path otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from fuzz_decoder import ROOT, run
+
+SEED_FILE = ROOT / "recordings" / "run_rearfoot_20s.insrec"
+SEED_BYTES = 40_000
+_PATH: Path | None = None
+
+
+def write_seeds(corpus: Path) -> int:
+    """The first ~40 KB of a recording, and a whole 1 s simulated one (its first data block
+    lies within the 40 KB; the 20 s file's first block is 69 KB long)."""
+    from insole.sim.run import SimulationRequest, simulate_to_file
+
+    (corpus / "seed0").write_bytes(SEED_FILE.read_bytes()[:SEED_BYTES])
+    for i, (link, loss) in enumerate((("ble", 0.02), ("serial", 0.0))):
+        path = corpus / f"seed{i + 1}"
+        simulate_to_file(SimulationRequest(duration_s=1.0, seed=i, link=link, loss=loss), path)
+    return 3
+
+
+def one_input(data: bytes) -> None:
+    """One fuzz iteration (atheris ``TestOneInput``)."""
+    from insole.errors import InsoleError
+    from insole.loader import load_recording
+    from insole.recording import BlockReader
+
+    assert _PATH is not None
+    _PATH.write_bytes(data)
+    try:
+        load_recording(_PATH)
+    except InsoleError:
+        pass
+    for salvage in (False, True):
+        try:
+            BlockReader(_PATH, salvage=salvage).scan()
+        except InsoleError:
+            pass
+
+
+def worker(argv: list[str]) -> None:
+    """Run libFuzzer in this process (never returns)."""
+    global _PATH
+    import atheris
+
+    with atheris.instrument_imports(include=["insole.recording", "insole.loader"]):
+        import insole.loader  # noqa: F401
+        import insole.recording  # noqa: F401
+    fd, name = tempfile.mkstemp(suffix=".insrec", prefix="fuzz_rec_")
+    os.close(fd)
+    _PATH = Path(name)
+    atheris.Setup(argv, one_input)
+    atheris.Fuzz()
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker([sys.argv[0], *sys.argv[2:]])
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=300, help="fuzzing time (default 300)")
+    args = ap.parse_args()
+    return run(__file__, "recording", args.seconds, write_seeds, ["-max_len=65536"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
