@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_SPLITS = 8
@@ -175,14 +176,21 @@ def run(script: str, name: str, seconds: int, write: object, extra: list[str]) -
         return 1 if crashes or proc.returncode != 0 else 0
 
 
-def main() -> int:
+def single_target_main(
+    script: str, name: str, doc: str, work: Any, seeds: Any, extra: list[str]
+) -> int:
+    """Command line of a one-target fuzz script: ``--worker ARGS`` or ``[--seconds N]``."""
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker([sys.argv[0], *sys.argv[2:]])
+        work([sys.argv[0], *sys.argv[2:]])
         return 0
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=300, help="fuzzing time (default 300)")
     args = ap.parse_args()
-    return run(__file__, "decoder", args.seconds, write_seeds, [])
+    return run(script, name, args.seconds, seeds, extra)
+
+
+def main() -> int:
+    return single_target_main(__file__, "decoder", __doc__ or "", worker, write_seeds, [])
 
 
 if __name__ == "__main__":

@@ -14,13 +14,12 @@ Exit status 0 when no crash was found, 1 with the crashing input's path otherwis
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from fuzz_decoder import ROOT, run
+from fuzz_decoder import ROOT, single_target_main
 
 SEED_FILE = ROOT / "recordings" / "run_rearfoot_20s.insrec"
 SEED_BYTES = 40_000
@@ -74,13 +73,9 @@ def worker(argv: list[str]) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker([sys.argv[0], *sys.argv[2:]])
-        return 0
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=int, default=300, help="fuzzing time (default 300)")
-    args = ap.parse_args()
-    return run(__file__, "recording", args.seconds, write_seeds, ["-max_len=65536"])
+    return single_target_main(
+        __file__, "recording", __doc__ or "", worker, write_seeds, ["-max_len=65536"]
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ MIN_TREND_STEPS = 20
 #: A previous step of the other foot further back than this is not the step before [s].
 MAX_STEP_GAP_S = 2.0
 
-#: Columns of the steps table (the data dictionary is in docs/steps_table.md).
-STEP_COLUMNS = (
+#: Per-step columns before the per-region ones.
+_LEADING_COLUMNS = (
     "side",
     "number",
     "heel_strike_s",
@@ -65,10 +65,15 @@ STEP_COLUMNS = (
     "strike_index_pct",
     "strike_pattern",
     "ml_index_pct",
-    *(f"{r}_{m}" for r in REGIONS for m in ("peak_kpa", "peak_n", "impulse_ns", "share_pct")),
-    "has_gap",
-    "toe_off_valid",
 )
+_REGION_COLUMNS = tuple(
+    f"{r}_{m}" for r in REGIONS for m in ("peak_kpa", "peak_n", "impulse_ns", "share_pct")
+)
+_FLAG_COLUMNS = ("has_gap", "toe_off_valid")
+#: Columns of the steps table (the data dictionary is in docs/steps_table.md).
+STEP_COLUMNS = (*_LEADING_COLUMNS, *_REGION_COLUMNS, *_FLAG_COLUMNS)
+#: Key order of a row dict, as the steps table has always given it (flags before regions).
+_ROW_KEYS = (*_LEADING_COLUMNS, *_FLAG_COLUMNS, *_REGION_COLUMNS)
 
 
 def _nan(x: float | None) -> float:
@@ -89,31 +94,7 @@ _STEP_FLOATS = (
     "loading_rate_index",
     "strike_index_pct",
     "ml_index_pct",
-    *(f"{r}_{m}" for r in REGIONS for m in ("peak_kpa", "peak_n", "impulse_ns", "share_pct")),
-)
-#: Key order of a row, as the steps table has always given it.
-_ROW_KEYS = (
-    "side",
-    "number",
-    "heel_strike_s",
-    "toe_off_s",
-    "contact_s",
-    "stride_s",
-    "step_s",
-    "flight_s",
-    "cadence_spm",
-    "peak_force_n",
-    "heel_peak_n",
-    "heel_impulse_ns",
-    "impulse_ns",
-    "impact_peak_n",
-    "loading_rate_index",
-    "strike_index_pct",
-    "strike_pattern",
-    "ml_index_pct",
-    "has_gap",
-    "toe_off_valid",
-    *(f"{r}_{m}" for r in REGIONS for m in ("peak_kpa", "peak_n", "impulse_ns", "share_pct")),
+    *_REGION_COLUMNS,
 )
 
 
@@ -255,9 +236,7 @@ class StepAccumulator:
             self._floats.append(np.array(rows, dtype=np.float64))
         return self
 
-    def table(
-        self, alignment: Any = None, *, single_plate: bool = False
-    ) -> StepsTable:
+    def table(self, alignment: Any = None, *, single_plate: bool = False) -> StepsTable:
         """The steps table: right-insole times put on the left clock, sorted, cross-side timing.
 
         Parameters
