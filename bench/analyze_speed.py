@@ -7,13 +7,17 @@ offline
     ``SessionAnalysis().run(path)`` in-process from the file path, best and median of
     ``--repeat``; split into *load* (read the file, decode the frames, calibrate the counts:
     the first stages of the pipeline, timed on their own as `bench/decode_speed.py` does) and
-    *analysis* (the rest: detection, step features, summary).
+    *analysis* (the rest: detection, step features, summary); the load split into its stages
+    (as `bench/decode_speed.py`), and the run as ``insole analyze`` makes it
+    (``keep_records=False``: the steps stay arrays, no step objects).
 bare kernel
     A vectorised threshold-only detector on the same calibrated total-force arrays (10 % of the
     range, rising crossings), timed in the same run: the floor any detector pays for touching
     the data once.
 process
-    ``insole analyze FILE --json`` as a separate process, caches warm (the second of two runs).
+    ``insole analyze FILE --json`` as a separate process, caches warm (the second of two runs);
+    then the start-up alone: the imports of the analysis path, and the first call of a compiled
+    kernel (numba's own start-up, paid once per process).
 streaming
     The first 10 minutes fed chunk by chunk as received (one frame per chunk, as BLE
     notifications arrive): processing time per chunk, p50 and p99.
@@ -53,13 +57,29 @@ from insole.recording import read_raw_recording  # noqa: E402
 from insole.sim.run import SimulationRequest, simulate_to_file  # noqa: E402
 
 
-def load(path: Path) -> list[np.ndarray]:
-    """Read, decode and calibrate: the total force per device (one array per feed piece)."""
+def load(path: Path, split: dict[str, float] | None = None) -> list[np.ndarray]:
+    """Read, decode and calibrate: the total force per device (one array per device).
+
+    ``split`` (if given) receives the time of each stage [s]: read, decode, samples, calibrate.
+    """
+    t = [time.perf_counter()]
     raw = read_raw_recording(path)
+    t.append(time.perf_counter())
     tables, _ = decode(raw)
+    t.append(time.perf_counter())
     per_dev = gather(tables)
+    t.append(time.perf_counter())
     cals = calibrators(raw.header, per_dev[0][2].shape[1])
-    return [f.sum(axis=1) for f in calibrate(cals, per_dev)]
+    forces = calibrate(cals, per_dev)
+    t.append(time.perf_counter())
+    if split is not None:
+        for name, a, b in zip(("read", "decode", "samples", "calibrate"), t, t[1:], strict=False):
+            split[name] = min(split.get(name, float("inf")), b - a)
+    # One array per device (the decoder was fed in runs of 1 MiB, as the analysis feeds it).
+    per_device: dict[tuple[int, int], list[np.ndarray]] = {}
+    for (dev_id, side, _), f in zip(per_dev, forces, strict=True):
+        per_device.setdefault((dev_id, int(side)), []).append(f.sum(axis=1))
+    return [np.concatenate(parts) for parts in per_device.values()]
 
 
 def bare_kernel(totals: list[np.ndarray]) -> int:
@@ -74,13 +94,14 @@ def bare_kernel(totals: list[np.ndarray]) -> int:
 
 def offline(path: Path, repeat: int) -> None:
     times, loads, kernels = [], [], []
+    split: dict[str, float] = {}
     analysis = None
     for _ in range(repeat):
         t = time.perf_counter()
         analysis = SessionAnalysis().run(path)
         times.append(time.perf_counter() - t)
         t = time.perf_counter()
-        totals = load(path)
+        totals = load(path, split)
         loads.append(time.perf_counter() - t)
         t = time.perf_counter()
         n_bare = bare_kernel(totals)
@@ -101,6 +122,16 @@ def offline(path: Path, repeat: int) -> None:
         f"  bare kernel (vectorised threshold-only detector, same arrays): "
         f"{1e3 * min(kernels):.1f} ms, {n_bare} contacts"
     )
+    print("  load split (best): " + ", ".join(f"{k} {1e3 * v:.0f} ms" for k, v in split.items()))
+    lean = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        SessionAnalysis(keep_records=False).run(path)
+        lean.append(time.perf_counter() - t)
+    print(
+        f"  as `insole analyze` runs it (keep_records=False, no step objects): "
+        f"best {min(lean):.2f} s, median {statistics.median(lean):.2f} s"
+    )
 
 
 def process(path: Path) -> None:
@@ -114,6 +145,22 @@ def process(path: Path) -> None:
     print(
         f"process: `insole analyze FILE --json` {times[-1]:.2f} s (warm; first run "
         f"{times[0]:.2f} s)"
+    )
+    # Start-up alone: the imports of the analysis path, and numba's first call of a kernel
+    # loaded from its cache (the detector's and the decoder's kernels).
+    code = (
+        "import time; t = time.perf_counter(); import numpy as np; "
+        "import insole.analysis; t1 = time.perf_counter(); "
+        "from insole.core.events import ContactDetector; "
+        "ContactDetector(sampling_rate_hz=200.0).feed(np.zeros(400)); "
+        "print(t1 - t, time.perf_counter() - t1)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    print(
+        f"  start-up: imports of the analysis path {float(out[0]):.2f} s; first call of a "
+        f"compiled kernel (numba, from its cache) {float(out[1]):.2f} s"
     )
 
 

@@ -7,8 +7,12 @@ Each stage is timed on its own, best of ``--repeat`` runs:
 read
     `insole.recording.read_raw_recording`.
 decode
-    `firmware_protocol.StreamDecoder.feed_table` over every piece of every stream, fed as
-    `insole.analysis.SessionAnalysis` feeds them (`RawRecording.timed_pieces`).
+    `firmware_protocol.StreamDecoder.feed_table` over every piece of every stream
+    (`RawRecording.timed_pieces`) in runs of 1 MiB, as `insole.analysis.SessionAnalysis`
+    feeds the runs of `insole.recording.BlockReader.runs`: COBS and CRC
+    by the compiled kernel (`firmware_protocol.fast`, the default); "decode (reference)" is
+    the same with ``StreamDecoder(fast=False)`` (the numpy reference code), which must give
+    the same frames and counters (checked here).
 samples
     `FrameTable.samples` per device (the counts gathered out of the decoded frames).
 calibrate
@@ -35,15 +39,22 @@ from insole.core.pipeline import _layout_for
 from insole.recording import RawRecording, read_raw_recording
 from insole.sim.run import SimulationRequest, simulate_to_file
 
+#: Bytes fed at a time (`insole.recording.BlockReader.runs` hands out runs of about 1 MiB).
+RUN_BYTES = 1024 * 1024
 
-def decode(raw: RawRecording) -> tuple[list[FrameTable], list[StreamDecoder]]:
+
+def decode(
+    raw: RawRecording, *, fast: bool | None = None
+) -> tuple[list[FrameTable], list[StreamDecoder]]:
     """Feed every stream's pieces to one decoder per stream; the tables and the decoders."""
     tables: list[FrameTable] = []
     decoders: list[StreamDecoder] = []
     for sid in sorted(raw.streams):
-        dec = StreamDecoder()
+        dec = StreamDecoder(fast=fast)
         for data, _ends, _times in raw.timed_pieces(sid):
-            tables.append(dec.feed_table(data))
+            # In runs of about 1 MiB, as `SessionAnalysis` feeds `BlockReader.runs`.
+            for i in range(0, len(data), RUN_BYTES):
+                tables.append(dec.feed_table(data[i : i + RUN_BYTES]))
         tables.append(dec.feed_table(b"\x00"))  # as Pipeline.finish
         decoders.append(dec)
     return tables, decoders
@@ -97,6 +108,7 @@ def main() -> None:
     for _ in range(args.repeat):
         raw = timed("read", read_raw_recording, args.path)
         tables, decoders = timed("decode", decode, raw)
+        ref_tables, ref_decoders = timed("decode (reference)", lambda r: decode(r, fast=False), raw)
         per_dev = timed("samples", gather, tables)
         n_sensors = per_dev[0][2].shape[1]
         cals = calibrators(raw.header, n_sensors)
@@ -110,8 +122,14 @@ def main() -> None:
     for d in decoders:
         digest.update(repr(d.stats.as_dict()).encode())
     print(f"{args.path}: {n_bytes / 1e6:.1f} MB, {n_frames} frames, {n_values} counts")
-    for name in ("read", "decode", "samples", "calibrate"):
-        print(f"  {name:<10} {1e3 * best[name]:7.1f} ms  (best of {args.repeat})")
+    same = [d.stats.as_dict() for d in decoders] == [d.stats.as_dict() for d in ref_decoders]
+    same = same and all(
+        np.array_equal(a.seq, b.seq) and np.array_equal(a.lost_before, b.lost_before)
+        for a, b in zip(tables, ref_tables, strict=True)
+    )
+    for name in ("read", "decode", "decode (reference)", "samples", "calibrate"):
+        print(f"  {name:<18} {1e3 * best[name]:7.1f} ms  (best of {args.repeat})")
+    print(f"  compiled and reference decoders agree (frames, losses, counters): {same}")
     total = best["decode"] + best["samples"] + best["calibrate"]
     print(f"  decode + samples + calibrate {1e3 * total:7.1f} ms")
     print(f"  result digest (forces and counters) {digest.hexdigest()[:16]}")

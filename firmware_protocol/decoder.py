@@ -9,6 +9,11 @@ the unfinished tail of the stream and, per device, the reference frame of the lo
 
 Garbage never raises: it is counted and the decoder resynchronises on the next 0x00. A strict
 mode raises `ProtocolError` instead, for tools and tests.
+
+Large inputs (a recording) have their COBS pieces decoded and their CRCs computed by a compiled
+kernel (`firmware_protocol.fast`, numba) when numba is installed; ``StreamDecoder(fast=False)``
+keeps the readable numpy reference (`firmware_protocol.cobs`, `firmware_protocol.crc`)
+throughout. Both give the same frames and counters (tests/test_fast_decoder.py).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from . import fast as _fast
 from .cobs import decode_segments
 from .frames import (
     CRC_SIZE,
@@ -174,6 +180,10 @@ def _gather_u16(dec: np.ndarray, first: np.ndarray, n_values: np.ndarray) -> np.
         result[(offs[sel][:, None] + np.arange(n)[None, :]).reshape(-1)] = rows.reshape(-1)
     return result
 
+
+#: Fewest pieces for the compiled kernel (`StreamDecoder` ``fast``): below it (a BLE
+#: notification, a serial read) the reference code costs as little.
+_FAST_MIN = 16
 
 #: Largest piece of input decoded in one pass [bytes] (`StreamDecoder.feed_table`): 4 MiB keeps
 #: the decoder's temporary arrays (a few bytes per input byte) to tens of MB for any input.
@@ -367,6 +377,11 @@ class StreamDecoder:
     strict : bool
         Raise `ProtocolError` at the first bad piece instead of counting it and resynchronising.
         For tools and tests; live readers keep the default.
+    fast : bool, optional
+        COBS-decode and check the CRC of large inputs with the compiled kernel of
+        `firmware_protocol.fast` (default: when numba is installed). False uses the reference
+        code (`firmware_protocol.cobs`, `firmware_protocol.crc`) throughout; both give the same
+        frames and counters.
 
     Examples
     --------
@@ -375,8 +390,9 @@ class StreamDecoder:
     >>> dec.stats.lost_frames             # doctest: +SKIP
     """
 
-    def __init__(self, *, strict: bool = False) -> None:
+    def __init__(self, *, strict: bool = False, fast: bool | None = None) -> None:
         self.strict = strict
+        self.fast = _fast.AVAILABLE if fast is None else bool(fast) and _fast.AVAILABLE
         self.stats = DecoderStats()
         self._pending = b""
         self._overflow = False
@@ -443,39 +459,10 @@ class StreamDecoder:
         in_overflow = self._overflow  # the run before `data` was already discarded as too long
         raw = self._pending + data if self._pending else data
         buf = np.frombuffer(raw, np.uint8)
-        delims = np.flatnonzero(buf == 0)
-        if len(delims) == 0:
-            if in_overflow:
-                st.discarded_bytes += len(raw)
-            else:
-                self._keep_tail(raw)
+        pieces = self._split(raw, buf, base, in_overflow)
+        if pieces is None:
             return FrameTable.empty()
-        starts = np.concatenate(([0], delims[:-1] + 1)).astype(np.int64)
-        ends = delims.astype(np.int64)
-        self._overflow = False
-        self._keep_tail(raw[int(delims[-1]) + 1 :])
-        lengths = ends - starts
-        if in_overflow:
-            # The first piece ends a run that was already discarded as too long.
-            st.discarded_bytes += int(lengths[0])
-            lengths[0] = 0
-        usable = (lengths > 0) & (lengths <= MAX_ENCODED_SIZE)
-        too_long = lengths > MAX_ENCODED_SIZE
-        st.discarded_bytes += int(lengths[too_long].sum())
-        if too_long.any():
-            self._fail(
-                "a run of more than 1100 bytes without 0x00", base + int(starts[too_long][0])
-            )
-        starts, ends = starts[usable], ends[usable]
-        pieces, dstart, dlen, valid, crc_calc = decode_segments(
-            buf, starts, ends, crc_min=MIN_FRAME_SIZE
-        )
-        if not valid.all():
-            bad = ~valid
-            st.cobs_errors += int(bad.sum())
-            st.discarded_bytes += int((ends[bad] - starts[bad]).sum())
-            self._fail("invalid COBS data", base + int(starts[bad][0]))
-        starts, ends = starts[valid], ends[valid]
+        starts, ends, dstart, dlen, crc_calc, dec_bytes = pieces
         # Length and CRC checks.
         short = dlen < MIN_FRAME_SIZE
         if short.any():
@@ -485,7 +472,6 @@ class StreamDecoder:
         keep = ~short
         dstart, dlen, starts, ends = dstart[keep], dlen[keep], starts[keep], ends[keep]
         crc_calc = crc_calc[keep]
-        dec_bytes = b"".join(p.data for p in pieces)
         decoded = np.frombuffer(dec_bytes, np.uint8)
         crc_sent = _u16(decoded, dstart + dlen - CRC_SIZE)
         crc_ok = crc_calc == crc_sent
@@ -583,6 +569,52 @@ class StreamDecoder:
             setattr(st, name, getattr(st, name) + int((table.frame_type == ft).sum()))
         st.samples += int(table.n_samples.sum())
         return table
+
+    def _split(
+        self, raw: bytes, buf: np.ndarray, base: int, in_overflow: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bytes] | None:
+        """Cut ``raw`` at its delimiters and COBS-decode the pieces.
+
+        Counts (and in strict mode raises for) the runs that are too long and the pieces that
+        are not COBS, keeps the unfinished tail, and returns, per valid piece, its wire start
+        and end, its decoded start and length, the CRC of its decoded bytes, and the decoded
+        bytes; None when ``raw`` completes no piece.
+        """
+        st = self.stats
+        delims = np.flatnonzero(buf == 0)
+        if len(delims) == 0:
+            if in_overflow:
+                st.discarded_bytes += len(raw)
+            else:
+                self._keep_tail(raw)
+            return None
+        starts = np.concatenate(([0], delims[:-1] + 1)).astype(np.int64)
+        ends = delims.astype(np.int64)
+        self._overflow = False
+        self._keep_tail(raw[int(delims[-1]) + 1 :])
+        lengths = ends - starts
+        if in_overflow:
+            # The first piece ends a run that was already discarded as too long.
+            st.discarded_bytes += int(lengths[0])
+            lengths[0] = 0
+        usable = (lengths > 0) & (lengths <= MAX_ENCODED_SIZE)
+        too_long = lengths > MAX_ENCODED_SIZE
+        st.discarded_bytes += int(lengths[too_long].sum())
+        if too_long.any():
+            self._fail(
+                "a run of more than 1100 bytes without 0x00", base + int(starts[too_long][0])
+            )
+        starts, ends = starts[usable], ends[usable]
+        fast = self.fast and len(starts) >= _FAST_MIN
+        decode = _fast.decode_segments if fast else decode_segments
+        pieces, dstart, dlen, valid, crc_calc = decode(buf, starts, ends, crc_min=MIN_FRAME_SIZE)
+        if not valid.all():
+            bad = ~valid
+            st.cobs_errors += int(bad.sum())
+            st.discarded_bytes += int((ends[bad] - starts[bad]).sum())
+            self._fail("invalid COBS data", base + int(starts[bad][0]))
+        starts, ends = starts[valid], ends[valid]
+        return starts, ends, dstart, dlen, crc_calc, b"".join(p.data for p in pieces)
 
     def _over_resolution(
         self,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .core.pipeline import Pipeline, StepRecord
+from .core.pipeline import Pipeline, PipelineUpdate, StepRecord
 from .core.summary import STEP_COLUMNS, StepAccumulator, StepsTable, session_summary
 from .recording import BlockReader, Damage, RawRecording, StreamRun
 
@@ -87,16 +87,19 @@ class SessionAnalysis:
         else:
             source = BlockReader(recording, salvage=self.salvage, strict=self.strict)
             header, items, path = source.header, source.runs(), source.path
-        pipe = Pipeline(header, detector_options=self.detector_options)
+        # Without records the pipeline hands the steps out as arrays (no object per step).
+        pipe = Pipeline(
+            header, detector_options=self.detector_options, step_records=self.keep_records
+        )
         per_stream: dict[int, list[StepRecord]] = {}
         acc = StepAccumulator()
         streams = set(_header_stream_ids(header))
 
-        def keep(sid: int, steps: list[StepRecord]) -> None:
+        def keep(sid: int, update: PipelineUpdate) -> None:
             if self.keep_records:
-                per_stream.setdefault(sid, []).extend(steps)
+                per_stream.setdefault(sid, []).extend(update.steps)
             else:
-                acc.add(steps)
+                acc.add_batches(update.step_batches)
 
         for item in items:
             if isinstance(item, StreamRun):
@@ -107,33 +110,33 @@ class SessionAnalysis:
                 sid = int(item.get("stream_id", -1))
                 if item.get("event") == "reconnect" and sid in streams:
                     # End a frame cut by the disconnect (SPEC §4.2).
-                    keep(sid, pipe.feed(sid, b"\x00").steps)
-        last = pipe.finish().steps
+                    keep(sid, pipe.feed(sid, b"\x00"))
+        last = pipe.finish()
         if self.keep_records:
-            records = [r for sid in sorted(per_stream) for r in per_stream[sid]] + last
+            records = [r for sid in sorted(per_stream) for r in per_stream[sid]] + last.steps
             self.records_ = records
             acc.add(records)
         else:
-            acc.add(last)
+            acc.add_batches(last.step_batches)
             self.records_ = []
         self.steps_, self.summary_ = summarise_session(
             pipe, acc, header, damage=source.damage, path=path, damages=source.damages
         )
         return self
 
-    def _feed(self, pipe: Pipeline, run: StreamRun) -> list[StepRecord]:
+    def _feed(self, pipe: Pipeline, run: StreamRun) -> PipelineUpdate:
         """Feed one run of a stream (in ``chunk_bytes`` pieces if set); return its steps."""
         data, ends, times = run.data, run.chunk_end, run.chunk_time_s
         step = self.chunk_bytes or max(len(data), 1)
-        steps: list[StepRecord] = []
+        out = PipelineUpdate()
         for i in range(0, len(data), step):
             piece = data[i : i + step]
             k0 = int(np.searchsorted(ends, i, side="right"))
             k1 = int(np.searchsorted(ends, i + len(piece), side="left")) + 1
-            steps += pipe.feed(
-                run.stream_id, piece, times[k0:k1], chunk_ends=ends[k0:k1] - i
-            ).steps
-        return steps
+            update = pipe.feed(run.stream_id, piece, times[k0:k1], chunk_ends=ends[k0:k1] - i)
+            out.steps += update.steps
+            out.step_batches += update.step_batches
+        return out
 
 
 def _header_stream_ids(header: dict[str, Any]) -> list[int]:
@@ -220,10 +223,10 @@ def summarise_session(
         "discarded_bytes": sum(s.discarded_bytes for s in stats),
         "gap_samples": {s.label: s.gap_samples for s in sides},
         "gap_s": round(sum(s.gap_samples / s.fs for s in sides), 3),
-        "steps_with_gaps": sum(1 for r in rows if r["has_gap"]),
+        "steps_with_gaps": int(np.count_nonzero(rows.column("has_gap"))),
         # Counted, not dropped silently: steps whose toe-off is flagged (ended in standing),
         # and contacts in progress when the recording (or a restart) began or ended.
-        "steps_ending_standing": sum(1 for r in rows if not r["toe_off_valid"]),
+        "steps_ending_standing": int(len(rows) - np.count_nonzero(rows.column("toe_off_valid"))),
         "contacts_cut": {
             "start": sum(s.detector.cut_at_start_ for s in sides),
             "end": sum(s.detector.cut_at_end_ for s in sides),

@@ -223,6 +223,11 @@ def _numbers(value: float | list[float] | None) -> str:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .batch import cmd_analyze_batch, wants_batch
+
+    if wants_batch(args):  # several paths, a folder, --out-dir, --jobs or --scheduler
+        return cmd_analyze_batch(args)
+    args.file = args.paths[0]
     from .analysis import SessionAnalysis, write_steps_csv
     from .report_text import print_summary
 
@@ -234,7 +239,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(analysis.summary_)
     else:
-        print_summary(analysis.summary_, out=sys.stdout)
+        from .history.commands import summary_options  # profile (BW units), --verbose
+
+        print_summary(analysis.summary_, out=sys.stdout, **summary_options(args))
         if args.steps_csv:
             print(f"steps table: {args.steps_csv} ({len(analysis.steps_)} rows)")
     from .history.commands import handle_analyze_save
@@ -251,7 +258,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     if not want_window(args) and args.exit_after is None:
         summary = replay_to_terminal(args.file, speed=args.speed, out=sys.stdout,
-                                     strict=args.strict)
+                                     strict=args.strict, lsl=args.lsl, db=args.db,
+                                     save=args.save, verbose=args.verbose)
         _warn("replay", damage_warning(args.file, summary["damages"], summary["frames_lost"]))
         return 0
     if not args.file.is_file():
@@ -268,6 +276,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         exit_after_s=args.exit_after,
         fps=args.fps,
         out=sys.stdout,
+        lsl=args.lsl,
+        db=args.db,
+        save=args.save,
+        verbose=args.verbose,
     )
     return 0
 
@@ -279,6 +291,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(
         duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep, out=sys.stdout,
         window=want_window(args), screenshot=args.screenshot, exit_after_s=args.exit_after,
+        db=args.db, save=args.save, verbose=args.verbose,
     )
 
 
@@ -373,12 +386,19 @@ def build_parser() -> argparse.ArgumentParser:
         "analyze",
         help="detect every step and summarise heel loading of a recording",
         description="Run the signal pipeline over a recording: heel strikes and toe-offs, "
-        "per-step load distribution, and the session summary.",
+        "per-step load distribution, and the session summary. Several recordings, folders "
+        "(searched for *.insrec) or --out-dir make a batch (docs/api.md): combined tables, "
+        "local processes (--jobs) or a Dask cluster (--scheduler); exit 1 if some files "
+        "could not be analysed.",
     )
-    p.add_argument("file", type=Path, help="recording file")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="recording file (or several, or folders of recordings: a batch)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--steps-csv", type=Path, metavar="OUT", help="write one row per step")
     _strict_option(p)
+    from .batch import add_batch_options
+
+    add_batch_options(p)
     p.set_defaults(func=_cmd_analyze)
     from .history.commands import add_analyze_save_options
 
@@ -395,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--speed", type=_speed, default=1.0, help="pace factor, e.g. 2, or 'max' (default 1)"
     )
+    p.add_argument("--lsl", action="store_true", help="also publish the insoles and step "
+                   "events on the Lab Streaming Layer (docs/lsl.md; needs insole[formats])")
     from .live.commands import add_view_options
 
     add_view_options(p)
@@ -412,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .history.commands import add_parsers as add_history_parsers
 
     add_history_parsers(sub)
+    from .data import add_parsers as add_data_parsers
+
+    add_data_parsers(sub)
     return parser
 
 

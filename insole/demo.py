@@ -4,7 +4,9 @@
 so the data-quality accounting has something to show), writes the recording, replays it at a
 few times real speed through the same decoder a live device uses, and prints the summary.
 With a display (see `insole.live.commands.want_window`) the replay is shown in the live window
-(pressure maps, force traces, metrics, alerts); without one, as terminal status lines.
+(pressure maps, force traces, metrics, alerts); without one, in the terminal view of
+``insole live --no-gui`` (`insole.live.terminal`: status lines, alerts once when they start and
+once when they end, and with ``--db`` the progress against the longest recent run).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def run_demo(
     window: bool = False,
     screenshot: Path | None = None,
     exit_after_s: float | None = None,
+    db: Path | None = None,
+    save: bool = False,
+    verbose: bool = False,
 ) -> int:
     """Simulate, record, replay and summarise a short run.
 
@@ -53,6 +58,14 @@ def run_demo(
         Save the window as a PNG at the end (window only).
     exit_after_s : float, optional
         Close the window after this many seconds (window only).
+    db : Path, optional
+        History database: the replay shows progress against the longest run of the last 30
+        days and its bands ("too much, too soon"), as ``insole live --db`` does.
+    save : bool
+        Store the simulated session in the history at the end; without ``keep`` the recording
+        is kept in ``recordings/`` beside the history database, where the history points.
+    verbose : bool
+        Code names in the saved-session lines.
 
     Returns
     -------
@@ -66,6 +79,10 @@ def run_demo(
         garbage_per_min=2.0,
         start=datetime.now(UTC).astimezone(),
     )
+    if save and keep is None:  # the history points at its recording: keep it beside it
+        from .live.commands import _auto_recording
+
+        keep = _auto_recording(db).with_name(f"demo-{datetime.now():%Y%m%d-%H%M%S}.insrec")
     with tempfile.TemporaryDirectory(prefix="insole-demo-") as tmp:
         path = keep if keep is not None else Path(tmp) / "demo.insrec"
         written = simulate_to_file(request, path, progress=True)
@@ -84,10 +101,12 @@ def run_demo(
             pace_opt = "max" if math.isinf(speed) else f"{speed:g}"
             print("  (in the live window; close it to see the summary)", file=out, flush=True)
             summary = run_view(f"file:{path}?speed={pace_opt}", window=True,
-                               screenshot=screenshot, exit_after_s=exit_after_s, out=out)
+                               screenshot=screenshot, exit_after_s=exit_after_s, out=out,
+                               db=db, save=save, verbose=verbose)
         else:
             summary = replay_to_terminal(
-                path, speed=speed, out=out, every_s=max(1.0, duration_s / 15)
+                path, speed=speed, out=out, every_s=max(1.0, duration_s / 15), db=db,
+                save=save, verbose=verbose,
             )
         expected = written["frames_dropped"] + written["frames_corrupted"]
         if not summary.get("ended", True):

@@ -39,7 +39,7 @@ __all__ = [
     "single_sensor_layout",
 ]
 
-#: Anatomical regions a sensor can belong to (DESIGN.md §2 "Per-step load"), plus
+#: Anatomical regions a sensor can belong to (docs/domain.md "Per-step load"), plus
 #: ``"whole_foot"`` for a single sensor covering the whole insole (footswitch, force plate).
 REGIONS: tuple[str, ...] = (
     "heel_medial",
@@ -559,7 +559,7 @@ def default_layout(
 
     Notes
     -----
-    Moticon OpenGo: 16 sensors + IMU at 100 Hz; DIY boards use 4-16 FSRs (DESIGN.md §2).
+    Moticon OpenGo: 16 sensors + IMU at 100 Hz; DIY boards use 4-16 FSRs (docs/domain.md).
     gaitpdb sensor coordinates: PhysioNet "Gait in Parkinson's Disease" 1.0.0, format.txt
     (Infotronic insoles). For a single sensor use `single_sensor_layout`.
     """

@@ -305,8 +305,14 @@ def load_recording(
     tables: list[tuple[FrameTable, np.ndarray]] = []
     stream_stats: dict[int, DecoderStats] = {}
     decoders: dict[int, _StreamDecoding] = {}
+    # Streams of UDP datagrams as received (insole.moticon): parsed by their own decoder.
+    datagram_ids = {int(s["stream_id"]) for s in reader.header.get("streams", [])
+                    if isinstance(s, dict) and s.get("transport") == "moticon-udp"}
+    datagram_runs: dict[int, list[StreamRun]] = {}
     for item in reader.runs():
-        if isinstance(item, StreamRun):
+        if isinstance(item, StreamRun) and item.stream_id in datagram_ids:
+            datagram_runs.setdefault(item.stream_id, []).append(item)
+        elif isinstance(item, StreamRun):
             dec = decoders.get(item.stream_id)
             if dec is None:
                 dec = decoders[item.stream_id] = _StreamDecoding()
@@ -317,6 +323,8 @@ def load_recording(
                 # Reconnects end cut frames (SPEC §4.2).
                 decoders.setdefault(sid, _StreamDecoding()).feed_zero()
     for sid in sorted(reader.stream_ids):
+        if sid in datagram_ids:
+            continue
         dec = decoders.get(sid) or _StreamDecoding()
         dec.feed_zero(final=True)  # a file cut inside a frame: count the partial frame
         stream_stats[sid] = dec.decoder.stats
@@ -329,6 +337,10 @@ def load_recording(
     for table, host in tables:
         for dev_id, side in table.devices():
             devices.append(_device_data(table, host, dev_id, side, header_devices, stream_stats))
+    for sid in sorted(datagram_ids & set(reader.stream_ids)):
+        stream_stats[sid], found = _datagram_devices(
+            datagram_runs.get(sid, []), reader.header, sid, header_devices)
+        devices += found
     devices.sort(key=lambda d: (d.side != "left", d.device_id))
     return Recording(
         path=Path(path),
@@ -340,6 +352,47 @@ def load_recording(
         file_size=reader.file_size,
         damages=list(reader.damages),
     )
+
+
+def _datagram_devices(
+    runs: list[StreamRun],
+    header: dict[str, Any],
+    stream_id: int,
+    header_devices: dict[tuple[int, str], dict[str, Any]],
+) -> tuple[DecoderStats, list[DeviceData]]:
+    """Parse a stream of Moticon datagrams (`insole.moticon`): one sample per datagram."""
+    from .moticon import decoder_for_header
+
+    dec = decoder_for_header(header, stream_id)
+    got: dict[tuple[int, str], list[tuple[Any, float]]] = {}
+    for run in runs:
+        start = 0
+        for end, t in zip(run.chunk_end.tolist(), run.chunk_time_s.tolist(), strict=True):
+            for part in dec.feed(run.data[start:end]):
+                got.setdefault((part.device_id, part.side), []).append((part, t))
+            start = end
+    devices = []
+    for (dev_id, label), parts in got.items():
+        index = np.concatenate([p.index for p, _ in parts])
+        host = np.concatenate([np.full(len(p.index), t) for p, t in parts])
+        t0 = float(parts[0][0].time_s[0])
+        gap = np.diff(index, prepend=index[0]) - 1
+        gap[0] = 0
+        devices.append(DeviceData(
+            device_id=dev_id,
+            side=label,
+            sample_rate_hz=dec.sampling_rate_hz,
+            counts=np.concatenate([p.counts for p, _ in parts]),
+            device_time_s=(index - index[0]) / dec.sampling_rate_hz,
+            host_time_s=host,
+            gap_before=gap.astype(np.int64),
+            frame_start=np.arange(len(index), dtype=np.int64),
+            frames=len(index),
+            frames_lost=int(dec.stats.lost_by_device.get((dev_id, Side.parse(label)), 0)),
+            device_t0_us=int(round(t0 * 1e6)),
+            header=header_devices.get((dev_id, label), {}),
+        ))
+    return dec.stats, devices
 
 
 class _StreamDecoding:

@@ -127,7 +127,10 @@ class _Session:
     """Live decoding and counting of what is recorded."""
 
     def __init__(self, reader: Reader) -> None:
-        self.decoders = {s.stream_id: StreamDecoder() for s in reader.streams}
+        # A StreamDecoder per stream; a MoticonDecoder for a stream of UDP datagrams.
+        self.decoders: dict[int, Any] = {
+            s.stream_id: _decoder_for(s.transport, reader) for s in reader.streams
+        }
         self.devices: dict[tuple[int, int], _DeviceStatus] = {}
         self.info: dict[tuple[int, int], DeviceInfoFrame] = {}
         self.bytes = 0
@@ -136,7 +139,7 @@ class _Session:
         self.reconnects = 0
         self.reconnecting: dict[int, int] = {}
 
-    def decoder(self, sid: int) -> StreamDecoder:
+    def decoder(self, sid: int) -> Any:
         dec = self.decoders.get(sid)
         if dec is None:
             dec = self.decoders[sid] = StreamDecoder()
@@ -145,7 +148,17 @@ class _Session:
     def chunk(self, chunk: Chunk) -> None:
         self.bytes += len(chunk.data)
         self.chunks += 1
-        table = self.decoder(chunk.stream_id).feed_table(chunk.data)
+        dec = self.decoder(chunk.stream_id)
+        if not isinstance(dec, StreamDecoder):  # datagrams as received (insole.moticon)
+            for part in dec.feed(chunk.data):
+                key = (part.device_id, int(Side.parse(part.side)))
+                st = self.devices.get(key)
+                if st is None:
+                    st = self.devices[key] = _DeviceStatus(part.side)
+                st.frames += len(part.index)
+                st.samples += len(part.index)
+            return
+        table = dec.feed_table(chunk.data)
         if not len(table):
             return
         for dev_id, side in table.devices():
@@ -228,6 +241,15 @@ class _Session:
         return "  ".join(parts)
 
 
+def _decoder_for(transport: str, reader: Reader) -> Any:
+    """The decoder of a stream: the wire protocol's, or `insole.moticon`'s for its datagrams."""
+    if transport == "moticon-udp":
+        from .moticon import decoder_for_header
+
+        return decoder_for_header({"devices": list(getattr(reader, "devices", []) or [])}, 0)
+    return StreamDecoder()
+
+
 def _side_first(item: tuple[tuple[int, int], Any]) -> tuple[int, int]:
     """Sort key of ``((device_id, side), value)`` items: left first, then by device id."""
     return item[0][1], item[0][0]
@@ -252,6 +274,7 @@ def record(
     notes: str | None = None,
     overwrite: bool = False,
     clock: Callable[[], float] = time.monotonic,
+    lsl: bool = False,
 ) -> RecordSummary:
     """Record a source to a file until the duration, the end of the source or ``stop``.
 
@@ -281,6 +304,9 @@ def record(
         Replace an existing file.
     clock : callable
         Monotonic clock (the readers stamp chunks with ``time.monotonic``).
+    lsl : bool
+        Also run the pipeline on what is recorded and publish the insoles and step events on
+        the Lab Streaming Layer (`insole.lsl.LslRelay`).
 
     Returns
     -------
@@ -294,7 +320,13 @@ def record(
         first).
     RecordingError
         If the file cannot be written.
+    LslError
+        If ``lsl`` is set and ``pylsl`` is not installed (before the source is opened).
     """
+    if lsl:
+        from .lsl import import_pylsl
+
+        import_pylsl()
     stop = stop or threading.Event()
     reader = open_reader(source) if isinstance(source, str) else source
     source_text = source if isinstance(source, str) else type(source).__name__
@@ -306,6 +338,7 @@ def record(
     summary = RecordSummary(path=os.fspath(out), source=source_text)
     buffered: list[Chunk | ReaderEvent] = []
     writer: RecordingWriter | None = None
+    relay: Any = None
     reader.start()
     try:
         known = getattr(reader, "devices", None)
@@ -342,8 +375,14 @@ def record(
         if notes:
             header["notes"] = notes
         writer = RecordingWriter(out, header, overwrite=overwrite, clock=clock)
+        if lsl:
+            from .lsl import LslRelay, realtime_source
+
+            relay = LslRelay(header, source=source_text, realtime=realtime_source(reader))
         for item in buffered:
             _write(writer, item, t0)
+            if relay is not None:
+                relay.feed(item)
         for dev in session.devices.values():
             dev.samples_at_last = dev.samples  # rates count from here
         last_status = clock()
@@ -369,6 +408,8 @@ def record(
             for item in items:
                 _observe(session, item)
                 _write(writer, item, t0)
+                if relay is not None:
+                    relay.feed(item)
                 last_t = max(last_t, item.host_time_s - t0)
             writer.maybe_flush()
             now = clock()
@@ -384,6 +425,8 @@ def record(
         for item in reader.read(None):
             _observe(session, item)
             _write(writer, item, t0)
+            if relay is not None:
+                relay.feed(item)
             last_t = max(last_t, item.host_time_s - t0)
         summary.duration_s = max(last_t, 0.0) if ended else clock() - t0
         if error is not None:
@@ -396,11 +439,15 @@ def record(
                 pass
         if writer is not None:
             writer.close()
+        if relay is not None:
+            relay.close()
     _summarise(summary, session)
     if status is not None:
         if tty:
             status.write("\n")
         print(summary.line(), file=status, flush=True)
+        if relay is not None:
+            print(relay.publisher.line(), file=status, flush=True)
     return summary
 
 

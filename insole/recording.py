@@ -1207,14 +1207,13 @@ class _Window:
         have = self.base + len(self.buf)
         if end <= have:
             return pos - self.base
-        keep = self.buf[pos - self.base:] if pos < have else b""
-        start = pos + len(keep)
         stop = min(self.size, max(end, pos + self.read_bytes))
-        self.f.seek(start)
-        more = self.f.read(stop - start)
-        if len(more) < stop - start:  # the file shrank while it was read
-            self.size = start + len(more)
-        self.buf = keep + more
+        # Read from ``pos`` again rather than joining the bytes held to the new ones: the few
+        # bytes held come from the page cache, and the read needs no copy of the rest.
+        self.f.seek(pos)
+        self.buf = self.f.read(stop - pos)
+        if len(self.buf) < stop - pos:  # the file shrank while it was read
+            self.size = pos + len(self.buf)
         self.base = pos
         return 0
 

@@ -20,8 +20,11 @@ from typing import Any, TextIO
 import numpy as np
 
 from .analysis import summarise_session
+from .core.alerts import AlertMonitor
 from .core.pipeline import Pipeline, StepRecord
 from .core.summary import StepAccumulator
+from .live.loadwatch import RecentMax, SessionWatch, WatchEvent
+from .live.terminal import StatusState, TerminalView
 from .recording import KIND_DATA, Block, BlockReader, RawRecording
 from .report_text import print_summary
 
@@ -238,7 +241,7 @@ _MAX_LINES_PER_TICK = 60
 
 
 class _Status:
-    """Running metrics of a replay for the terminal: what arrived and what it showed."""
+    """Running metrics of a replay for the terminal view (`insole.live.terminal`)."""
 
     def __init__(self) -> None:
         #: The last steps of each side (what a status line shows), and how many there were:
@@ -246,7 +249,6 @@ class _Status:
         self.steps: dict[str, deque[StepRecord]] = {}
         self.counts: dict[str, int] = {}
         self.battery: dict[str, int] = {}
-        self.samples: dict[str, int] = {}
 
     def add(self, step: StepRecord) -> None:
         self.steps.setdefault(step.side, deque(maxlen=8)).append(step)
@@ -256,22 +258,25 @@ class _Status:
         self.steps.setdefault(label, deque(maxlen=8))
         self.counts.setdefault(label, 0)
 
-    def line(self, t: float, pipe: Pipeline) -> str:
+    def state(self, t: float, pipe: Pipeline, progress: str = "") -> StatusState:
+        """The status line's values at recording time `t` (as the live runtime shows them)."""
         stats = pipe.stats.values()
-        lost = sum(s.lost_frames for s in stats)
-        bad = sum(s.crc_errors + s.cobs_errors for s in stats)
-        parts = [f"{t:7.1f} s"]
-        for side in sorted(self.steps, key=lambda s: s != "left"):
-            st = self.steps[side]
-            b = f" {self.battery[side]}%" if side in self.battery else ""
-            strides = [s.stride_s for s in st if math.isfinite(s.stride_s)]
-            cad = f"{120.0 / float(np.median(strides)):5.1f}/min" if strides else "    -    "
-            ct = f"{1000 * st[-1].contact_s:4.0f} ms" if st else "   - ms"
-            hp = f"heel {st[-1].load.heel_peak_n:5.0f}" if st else "heel     -"
-            n = self.counts.get(side, 0)
-            parts.append(f"{side[0].upper()} {n:4d} steps {cad} {ct} {hp}{b}")
-        parts.append(f"lost {lost} bad {bad}")
-        return "  ".join(parts)
+        strides = [s.stride_s for st in self.steps.values() for s in st
+                   if math.isfinite(s.stride_s)]
+        return StatusState(
+            time_s=t,
+            steps=dict(self.counts),
+            cadence_spm=120.0 / float(np.median(strides)) if strides else float("nan"),
+            contact_ms={k: 1000.0 * float(np.median([s.contact_s for s in st])) if st
+                        else float("nan") for k, st in self.steps.items()},
+            heel_peak_n={k: st[-1].load.heel_peak_n if st else float("nan")
+                         for k, st in self.steps.items()},
+            battery_pct=dict(self.battery),
+            frames_lost=sum(s.lost_frames for s in stats),
+            unreadable=sum(s.crc_errors + s.cobs_errors + s.short_frames + s.malformed_frames
+                           for s in stats),
+            progress=progress,
+        )
 
 
 def replay_to_terminal(
@@ -283,11 +288,17 @@ def replay_to_terminal(
     summary: bool = True,
     salvage: bool = True,
     strict: bool = False,
+    lsl: bool = False,
+    db: str | os.PathLike[str] | None = None,
+    use_history: bool = False,
+    save: bool = False,
+    verbose: bool = False,
 ) -> dict[str, Any]:
     """Replay a recording through the live pipeline and print one status line per ``every_s``.
 
-    Each line shows, per side, the steps so far, cadence, the last contact time and heel peak,
-    battery, and the frames lost and bad pieces so far. The session summary follows.
+    The terminal view is the one of ``insole live --no-gui`` (`insole.live.terminal`): a
+    status line per ``every_s`` of recording time, and one line when an alert starts or ends or
+    a band of "too much, too soon" is crossed. The session summary follows.
 
     Parameters
     ----------
@@ -307,11 +318,24 @@ def replay_to_terminal(
         and prints a note saying so.
     strict : bool, default False
         Refuse a damaged file: raise `insole.errors.RecordingError` before replaying.
+    lsl : bool, default False
+        Also publish the insoles and step events on the Lab Streaming Layer
+        (`insole.lsl.LslPublisher`, stamped with the time each window is handed over).
+    db : path-like, optional
+        History database: compare the run with the largest session of the previous 30 days
+        while it runs (`insole.live.loadwatch`).
+    use_history : bool
+        Use the default database when `db` is not given.
+    save : bool
+        Store the session in the history at the end (as ``insole analyze FILE --save``).
+    verbose : bool
+        Code names in the saved-session lines.
 
     Returns
     -------
     dict
-        The session summary.
+        The session summary, with ``too_much_too_soon`` (ratios and bands crossed, with a
+        history), ``events`` and ``saved`` (the lines of the save, with `save`).
     """
     reader = BlockReader(path, salvage=salvage, strict=strict).scan()
     if reader.damage is not None and not reader.salvage:
@@ -320,7 +344,23 @@ def replay_to_terminal(
             "replaying what precedes it",
             file=out,
         )
-    pipe = Pipeline(reader.header)
+    publisher = None
+    if lsl:
+        from .lsl import LslPublisher
+
+        publisher = LslPublisher(source=f"file:{path}", realtime=speed == 1.0,
+                                 devices=reader.header.get("devices"))
+    recent = None
+    if use_history or save or db is not None:
+        start = reader.header.get("start_time")
+        from datetime import datetime
+
+        recent = RecentMax.from_db(db, now=datetime.fromisoformat(start) if start else None)
+    view = TerminalView(out, profile=recent.profile if recent is not None else None)
+    view.intro(recent)
+    monitor = AlertMonitor()
+    watch = SessionWatch(monitor, recent)
+    pipe = Pipeline(reader.header, emit_samples=lsl)
     status = _Status()
     records = StepAccumulator()  # the steps' numbers only: memory stays bounded
     next_print = every_s
@@ -330,15 +370,27 @@ def replay_to_terminal(
             update = pipe.feed(
                 sid, data, tick.chunk_times[sid], chunk_ends=tick.chunk_ends[sid]
             )
+            if publisher is not None:
+                publisher.publish(update, pipe, time.monotonic())
             records.add(update.steps)
             for s in update.steps:
                 status.add(s)
             status.battery.update(update.battery_pct)
+            now = _now(pipe)
+            monitor.feed_update(update, time_s=now, stats=pipe.stats)
+            watch.update(update.steps, now)
         if tick.last:
-            last = pipe.finish().steps
+            final = pipe.finish()
+            if publisher is not None:
+                publisher.publish(final, pipe)
+                publisher.close()
+                print(publisher.line(), file=out)
+            last = final.steps
             records.add(last)
             for s in last:
                 status.add(s)
+            monitor.feed_update(final, time_s=_now(pipe), stats=pipe.stats)
+            watch.update(last, _now(pipe))
         for side in pipe.sides.values():
             status.side(side.label)
         if tick.time_s - next_print >= _MAX_LINES_PER_TICK * every_s:  # a long gap: one line
@@ -346,13 +398,16 @@ def replay_to_terminal(
             if next_print + every_s <= next_print:  # beyond float resolution (corrupt times)
                 next_print = tick.time_s
         while tick.time_s >= next_print:
-            print(status.line(next_print, pipe), file=out, flush=True)
+            view.show(status.state(next_print, pipe, watch.progress_text()),
+                      _due(watch.events, view, next_print))
             next_print = next_print + every_s if next_print + every_s > next_print else math.inf
         end_s = tick.time_s
         invalid = tick.invalid_times
     duration_s = reader.duration_s if math.isfinite(reader.duration_s) else end_s
     if next_print - every_s < duration_s - 0.5 * every_s:
-        print(status.line(duration_s, pipe), file=out)
+        view.show(status.state(duration_s, pipe, watch.progress_text()),
+                  _due(watch.events, view, math.inf))
+    view.show(None, _due(watch.events, view, math.inf))
     if invalid:
         print(
             f"note: {path}: {invalid} chunk host "
@@ -360,11 +415,40 @@ def replay_to_terminal(
             "chunk table); their bytes were replayed at the previous chunk's time",
             file=out,
         )
-    _, result = summarise_session(
+    rows, result = summarise_session(
         pipe, records, reader.header, damage=reader.damage, path=reader.path,
         damages=reader.damages,
     )
+    result["too_much_too_soon"] = watch.figures()
+    result["events"] = [vars(e) for e in watch.events]
     if summary:
         print(file=out)
-        print_summary(result, out=out)
+        print_summary(result, out=out, profile=view.profile)
+    if save:
+        import argparse
+        from types import SimpleNamespace
+
+        from .history.commands import handle_analyze_save
+
+        args = argparse.Namespace(file=reader.path, save=True, db=db, verbose=verbose)
+        lines = handle_analyze_save(args, SimpleNamespace(summary_=result, steps_=rows)) or ""
+        result["saved"] = lines
+        print(file=out)
+        print(lines, file=out)
     return result
+
+
+def _now(pipe: Pipeline) -> float:
+    """Recording time of the newest sample the pipeline has [s]."""
+    return max((s.n / s.fs for s in pipe.sides.values()), default=0.0)
+
+
+def _due(events: list[WatchEvent], view: TerminalView, until_s: float) -> list[WatchEvent]:
+    """The events not printed yet that happened by `until_s` (in order)."""
+    new = events[view.events_printed:]
+    due = []
+    for e in new:
+        if e.time_s > until_s:
+            break
+        due.append(e)
+    return due

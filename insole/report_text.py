@@ -1,8 +1,25 @@
-"""The session summary as text for a terminal (``insole analyze``, ``insole demo``)."""
+"""The session summary as text for a terminal (``insole analyze``, ``insole demo``, replay).
+
+`print_summary` prints it in plain words (`insole.plain`): loads in multiples of body weight
+once a profile exists, left/right balance in percent, region names with inner/outer sides.
+Code names, clock offsets and drift (ppm) and CRC counters are printed only with
+``verbose=True`` (``--verbose``); ``--json`` prints the summary dict itself.
+"""
 
 from __future__ import annotations
 
 from typing import Any, TextIO
+
+from .plain import (
+    REGION_NAMES,
+    SYMMETRY_NAMES,
+    Profile,
+    balance_text,
+    fmt_count,
+    fmt_duration,
+    fmt_start,
+    fmt_value,
+)
 
 __all__ = ["print_summary"]
 
@@ -11,11 +28,165 @@ def _v(x: Any, fmt: str = "{}", none: str = "–") -> str:
     return none if x is None else fmt.format(x)
 
 
-def print_summary(s: dict[str, Any], *, out: TextIO) -> None:
-    """Print a session summary (the dict of `insole.core.summary.session_summary`)."""
+def print_summary(
+    s: dict[str, Any],
+    *,
+    out: TextIO,
+    verbose: bool = False,
+    profile: Profile | None = None,
+    profile_hint: bool = False,
+) -> None:
+    """Print a session summary (the dict of `insole.core.summary.session_summary`).
+
+    Parameters
+    ----------
+    s : dict
+        The session summary.
+    out : text stream
+        Where to print.
+    verbose : bool
+        Also print the details in code names: every data-quality counter, clocks, damage.
+    profile : Profile, optional
+        The runner's profile: loads are then shown as multiples of body weight (BW).
+    profile_hint : bool
+        Without a profile, say how to set one (``insole analyze``; not in live or replay).
+    """
     unit = s.get("force_unit", "N")
     steps = ", ".join(f"{k} {v}" for k, v in s["steps"].items())
-    print("session summary", file=out)
+    if s.get("plate_under_both_feet"):
+        # A force plate under both feet is stored as the left device: its contacts are steps
+        # of both feet, so the per-side count would mislabel them.
+        steps = "one force plate under both feet, every contact a step"
+    when = f" — {fmt_start(s['start'])}" if s.get("start") else ""
+    print(f"session summary{when}, {fmt_duration(s['duration_s'])}", file=out)
+    print(f"  steps            {s['step_count']} ({steps})", file=out)
+    cad = s.get("cadence_spm")
+    print(f"  cadence          {_v(cad and round(cad), '{}')} steps per minute", file=out)
+    ct, flight = s.get("contact_time_s"), s.get("flight_time_s")
+    if flight is not None and flight < 0:
+        between = f"both feet down {-1000 * flight:.0f} ms"
+    else:
+        between = f"in the air {_v(flight and 1000 * flight, '{:.0f}')} ms"
+    print(
+        f"  ground contact   {_v(ct and 1000 * ct, '{:.0f}')} ms per step (median); {between}",
+        file=out,
+    )
+    shares = s.get("strike_pattern") or {}
+    if any(v is not None for v in shares.values()):
+        plain = {"rearfoot": "heel first", "midfoot": "midfoot first", "forefoot": "forefoot first"}
+        txt = ", ".join(
+            f"{plain.get(k, k)} {100 * v:.0f} %" for k, v in shares.items() if v is not None
+        )
+        print(f"  foot strike      {txt} of steps", file=out)
+    hp = s.get("heel_peak_n") or {}
+    bw = profile is not None and unit == "N"
+    if hp.get("median") is not None:
+        spread = ""
+        if hp.get("p10") is not None and hp.get("p90") is not None:
+            lo = fmt_value("heel_peak_n", hp["p10"], profile, unit=unit)
+            hi = fmt_value("heel_peak_n", hp["p90"], profile, unit=unit)
+            spread = f"; most steps {lo} to {hi}"
+        print(
+            f"  heel peak        {fmt_value('heel_peak_n', hp['median'], profile, unit=unit)} "
+            f"per step (median{spread})",
+            file=out,
+        )
+    if s.get("heel_impulse_ns") is not None:
+        print(
+            f"  heel load        "
+            f"{fmt_value('heel_impulse_ns', s['heel_impulse_ns'], profile, unit=unit)} this "
+            "session (all heel strikes added up)",
+            file=out,
+        )
+    if s.get("loading_rate_index") is not None:
+        print(
+            f"  loading rate     "
+            f"{fmt_value('loading_rate_index', s['loading_rate_index'], profile, unit=unit)} "
+            "(insole index: compare it with your own runs only)",
+            file=out,
+        )
+    if profile_hint and not bw and unit == "N":
+        print(
+            "  body weight      not set: 'insole profile --mass-kg KG' shows loads as "
+            "multiples of body weight",
+            file=out,
+        )
+    for side, reg in (s.get("regional_share_pct") or {}).items():
+        if reg:
+            print(f"  {'load, ' + side:<16} {_regions(reg)}", file=out)
+    sym = s.get("symmetry_pct") or {}
+    for i, (k, v) in enumerate(sym.items()):
+        if v is None:
+            continue
+        label = "left/right" if i == 0 else ""
+        name = SYMMETRY_NAMES.get(k, k.replace("_", " "))
+        print(f"  {label:<16} {name + ':':<20} {balance_text(v)}", file=out)
+    tr = s.get("heel_load_trend")
+    if tr and tr.get("change_pct") is not None:
+        w = fmt_duration(tr["window_s"])
+        change = tr["change_pct"]
+        word = "rose" if change > 0 else "fell"
+        print(
+            f"  during the run   heel peak {word} {abs(change):.1f} % from the first {w} to "
+            f"the last {w}",
+            file=out,
+        )
+    received = f"{fmt_count(s['frames'])} frames received, " if s.get("frames") is not None else ""
+    gaps = f", {s['gap_s']:.1f} s missing" if s.get("gap_s") else ""
+    lost = s["frames_lost"]
+    print(
+        f"  data quality     {received}{fmt_count(lost)} frame{'s' * (lost != 1)} lost{gaps}",
+        file=out,
+    )
+    cut = s.get("contacts_cut") or {}
+    notes = []
+    standing = s.get("steps_ending_standing") or 0
+    if standing:
+        notes.append(f"{standing} ended standing still (counted; contact time left out)")
+    for where in ("start", "end"):
+        if cut.get(where):
+            notes.append(f"{cut[where]} cut by the {where} of the recording (not counted)")
+    if notes:
+        print(f"  steps            {'; '.join(notes)}", file=out)
+    if s.get("damage"):
+        n = s.get("damaged_blocks") or 1
+        more = f" and {n - 1} more place{'s' * (n != 2)}" if n > 1 else ""
+        print(
+            f"  damage           the file is damaged ({s['damage']['reason']}){more}; read past "
+            "it (--verbose: where)",
+            file=out,
+        )
+    if verbose:
+        _print_details(s, out=out)
+
+
+def _regions(reg: dict[str, float]) -> str:
+    """``heel 23 % (inner 9, outer 14), midfoot 5 %, forefoot 67 % (inner 10, ...), toes 5 %``."""
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for k, v in reg.items():
+        base, _, part = k.partition("_")
+        groups.setdefault(base, []).append((part, v))
+    words = {"medial": "inner", "lateral": "outer", "central": "middle"}
+    out = []
+    for base, parts in groups.items():
+        total = sum(v for _, v in parts)
+        if len(parts) == 1 and not parts[0][0]:
+            out.append(f"{REGION_NAMES.get(base, base)} {total:.0f} %")
+        else:
+            inner = ", ".join(f"{words.get(p, p)} {v:.0f}" for p, v in parts)
+            out.append(f"{base} {total:.0f} % ({inner})")
+    return ", ".join(out)
+
+
+def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
+    """The summary in code names with every counter (``--verbose``): for developers."""
+    unit = s.get("force_unit", "N")
+    steps = ", ".join(f"{k} {v}" for k, v in s["steps"].items())
+    if s.get("plate_under_both_feet"):
+        # A force plate under both feet is stored as the left device: its contacts are steps
+        # of both feet, so the per-side count would mislabel them.
+        steps = "one force plate under both feet, every contact a step"
+    print("details (code names, for --verbose)", file=out)
     if s.get("start"):
         print(f"  start            {s['start']}", file=out)
     print(f"  duration         {s['duration_s']:.1f} s", file=out)

@@ -104,9 +104,9 @@ def test_replay_max_speed_reports_what_arrives(sim60) -> None:
     out, written = sim60
     proc = run("replay", str(out), "--speed", "max")
     lines = proc.stdout.strip().splitlines()
-    status = [ln for ln in lines if ln.strip().endswith("bad 0")]
+    status = [ln for ln in lines if ln.strip().endswith("unreadable 0")]  # insole.live.terminal
     assert len(status) == 60  # one line per second of recording
-    assert "lost 0" in status[-1]
+    assert "frames lost 0" in status[-1]
     steps = int(status[-1].split(" L ")[1].split()[0]) + int(status[-1].split(" R ")[1].split()[0])
     assert abs(steps - written["steps"]) <= 2
     summary = [ln for ln in lines if ln.startswith("  steps ")]

@@ -135,9 +135,9 @@ def test_replay_recovers_the_frames_and_counts_those_lost(
     status, out, err = _cli(capsys, "replay", path, "--no-gui", "--speed", "max")
     assert status == 0, err
     warning = _one_warning(err, "replay")
-    quality = re.search(r"data quality\s+(\d+) frames received, (\d+) frames lost", out)
+    quality = re.search(r"data quality\s+([\d,]+) frames received, ([\d,]+) frames? lost", out)
     assert quality is not None, out
-    received, lost = int(quality[1]), int(quality[2])
+    received, lost = (int(quality[i].replace(",", "")) for i in (1, 2))
     assert received + lost == expected
     assert received >= 0.95 * expected
     assert f"{lost} frames lost in all" in warning

@@ -1,6 +1,6 @@
 """The pure signal path: plain synchronous numpy/scipy code with explicit state.
 
-Everything here is shared by live, replay and offline analysis (DESIGN.md §1, invariants 1, 2
+Everything here is shared by live, replay and offline analysis (docs/domain.md "Invariants" 1, 2
 and 5): offline functions are the streaming objects fed once, and results never depend on how the
 input was split into chunks.
 """

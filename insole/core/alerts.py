@@ -19,7 +19,7 @@ Codes
     Heel peak force or the loading-rate index of recent steps is higher than in the run's
     first minutes (experimental).
 
-Wording follows DESIGN.md §2 *Warnings*: alerts describe what the insoles measured against the
+Wording follows docs/domain.md "Warnings": alerts describe what the insoles measured against the
 runner's own normal ("higher than in the first minutes of this run"), never a diagnosis; the
 product is not a medical device.
 """
@@ -95,9 +95,9 @@ class AlertMonitor:
         ``asymmetry_steps`` steps per side, % of the mean of both sides) from its value in the
         run's first ``baseline_s`` seconds above which ``asymmetry`` fires [percentage points].
         Healthy trained runners differ by about 3.2 % in peak force (Girard et al. 2019) and
-        DESIGN.md §2 *Symmetry* says to flag only above the runner's own baseline + 2 SD. An
+        docs/domain.md "Per-step load" says to flag only above the runner's own baseline + 2 SD. An
         absolute insole L/R difference also holds the sensors' part-to-part spread (±6-25 %,
-        DESIGN.md §2 *Hardware facts*), so live the run's own first minutes are the baseline;
+        docs/domain.md "Hardware facts"), so live the run's own first minutes are the baseline;
         the default 10 points (about three times the typical healthy difference) stands in for
         2 SD until the history supplies the runner's own spread.
     asymmetry_gross_pct : float
@@ -113,7 +113,7 @@ class AlertMonitor:
     drift_limit_pct : float
         Rise of the median heel peak (or loading-rate index) of the recent steps over the
         baseline median above which ``heel_drift`` / ``loading_rate_drift`` fire [%].
-        Experimental (DESIGN.md §2 *Within a run*: heel peak force or loading-rate index
+        Experimental (docs/domain.md "Warnings", within a run: heel peak force or loading-rate index
         drifting up against the run's first minutes, a sign of fatigue); the 10 % default is a
         product choice, about twice the step-to-step spread of the heel peak in steady running.
     min_baseline_steps : int
@@ -123,7 +123,7 @@ class AlertMonitor:
     -----
     Limits are product defaults with the reasoning given above; none is a clinical threshold.
     An active alert clears only when its figure falls below half its limit (hysteresis).
-    Forces are insole forces, which underestimate force-plate values (DESIGN.md §2), so every
+    Forces are insole forces, which underestimate force-plate values (docs/domain.md), so every
     comparison is against the same runner's own data in the same run.
     """
 

@@ -4,7 +4,7 @@ Two calibration models are supported (stored per device in the recording header)
 
 ``fsr_divider_v1``
     A force-sensing resistor in a voltage divider, conductance following a power law of force
-    (FSR conductance is roughly linear in force; DESIGN.md §2, "FSRs"). Inverse:
+    (FSR conductance is roughly linear in force; docs/domain.md "Hardware facts", FSRs). Inverse:
     ``r = counts · full_scale_ratio / adc_max``; ``F = ref_force_n · (r / (1 − r)) ** (1 /
     exponent)``, per sensor. ``counts == adc_max`` is saturation (a lower bound of the load).
     See `insole.sim.gait.counts_to_force`, which this module matches exactly.
@@ -23,6 +23,7 @@ an hour of two 16-sensor insoles costs one gather.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,43 @@ __all__ = ["CalibrationError", "Calibrator"]
 #: output stay in cache (measured with bench/decode_speed.py: blocks of 2**12 .. 2**18 values
 #: take 32, 27, 28, 34 ms for one insole-hour; one gather over the whole array took 110 ms).
 _BLOCK_VALUES = 1 << 14
+
+#: Fewest counts converted by the compiled gather (`_gather_kernel`); fewer take numpy.
+_KERNEL_MIN_VALUES = 4096
+
+
+def _gather_py(
+    counts: np.ndarray, flat: np.ndarray, row: np.ndarray, clip: int, out: np.ndarray
+) -> None:
+    """``out[i, j] = flat[row[j] + min(counts[i, j], clip)]`` (compiled by `_gather_kernel`)."""
+    n_rows, n_cols = counts.shape
+    for i in range(n_rows):
+        for j in range(n_cols):
+            c = np.int64(counts[i, j])
+            out[i, j] = flat[row[j] + (c if c < clip else clip)]
+
+
+_GATHER: Any = None
+_GATHER_LOCK = threading.Lock()
+
+
+def _gather_kernel() -> Any:
+    """The compiled `_gather_py`, or None without numba (numba imported at the first call).
+
+    Thread-safe: the first callers wait while one of them wraps the function.
+    """
+    global _GATHER
+    if _GATHER is None:
+        with _GATHER_LOCK:
+            if _GATHER is None:
+                try:
+                    import numba
+                except ImportError:  # pragma: no cover - numba is a core dependency
+                    _GATHER = False
+                else:
+                    _GATHER = numba.njit(cache=True, nogil=True, boundscheck=False)(_gather_py)
+    return _GATHER or None
+
 
 #: Counts reserved for invalid samples in imported data (recordings/FORMAT.md, importers).
 INVALID_COUNT = 65535
@@ -112,10 +150,11 @@ class Calibrator:
     def force(self, counts: np.ndarray) -> np.ndarray:
         """Force per sensor, float32, shape like ``counts`` (n_samples, n_sensors).
 
-        Counts as sent (uint8 or uint16) are converted block by block: add each sensor's row
-        offset straight into a cache-sized index block, gather (clipping to the table first
-        only when some count exceeds it). Other dtypes
-        take the general path; both give the same values.
+        Counts as sent (uint8 or uint16) are converted by one compiled gather (numba; a
+        table row per sensor, counts clipped to the table), or without numba block by block:
+        add each sensor's row offset straight into a cache-sized index block, gather (clipping
+        to the table first only when some count exceeds it). Other dtypes take the general
+        path; all give the same values.
         """
         counts = np.asarray(counts)
         if counts.dtype not in (np.uint8, np.uint16) or counts.ndim != 2:
@@ -123,6 +162,10 @@ class Calibrator:
             return self._flat[c + self._row]
         n_rows, n_cols = counts.shape
         out = np.empty((n_rows, n_cols), np.float32)
+        kernel = _gather_kernel() if n_rows * n_cols >= _KERNEL_MIN_VALUES else None
+        if kernel is not None:
+            kernel(np.ascontiguousarray(counts), self._flat, self._row, self._clip, out)
+            return out
         step = max(1, _BLOCK_VALUES // max(n_cols, 1))
         idx = np.empty((min(step, n_rows), n_cols), np.intp)
         clipped = np.empty(idx.shape, counts.dtype)

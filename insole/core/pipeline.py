@@ -29,6 +29,7 @@ started together.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,9 +42,16 @@ from ..layouts import SensorLayout, default_layout, single_sensor_layout
 from .calibration import Calibrator
 from .clock import DeviceClocks
 from .events import Contact, ContactDetector
-from .steps import StepLoad, gc_paused, step_features, swing_baselines
+from .steps import StepFeatures, StepLoad, gc_paused, step_features, swing_baselines
 
-__all__ = ["Pipeline", "PipelineUpdate", "SideAlignment", "SideSamples", "StepRecord"]
+__all__ = [
+    "Pipeline",
+    "PipelineUpdate",
+    "SideAlignment",
+    "SideSamples",
+    "StepBatch",
+    "StepRecord",
+]
 
 #: Gaps longer than this restart the detector instead of filling NaN samples [s].
 MAX_FILL_GAP_S = 10.0
@@ -92,6 +100,77 @@ class StepRecord:
     def contact_s(self) -> float:
         """Contact time [s]."""
         return self.toe_off_s - self.heel_strike_s
+
+
+@dataclass(eq=False)
+class StepBatch:
+    """The steps of one side that one feed completed, as arrays (one entry per step).
+
+    What `Pipeline` hands out instead of `StepRecord` objects when built with
+    ``step_records=False`` (offline analysis that keeps only the steps table's numbers);
+    `records` gives the very `StepRecord` objects the pipeline would have made.
+
+    Attributes
+    ----------
+    side : str
+        ``"left"`` or ``"right"``.
+    number : ndarray of int64
+        Step numbers on this side.
+    heel_strike_s, toe_off_s, stride_s : ndarray of float64
+        As in `StepRecord`.
+    impact_peak_n, impact_peak_s : ndarray of float64
+        As in `StepRecord` (NaN where the contact has no impact peak).
+    toe_off_valid : ndarray of bool
+        As in `StepRecord`.
+    flags : list of tuple of str
+        As in `StepRecord`.
+    features : StepFeatures
+        The load distribution of every step (`insole.core.steps.step_features`).
+    """
+
+    side: str
+    number: np.ndarray
+    heel_strike_s: np.ndarray
+    toe_off_s: np.ndarray
+    stride_s: np.ndarray
+    impact_peak_n: np.ndarray
+    impact_peak_s: np.ndarray
+    toe_off_valid: np.ndarray
+    flags: list[tuple[str, ...]]
+    features: StepFeatures
+
+    def __len__(self) -> int:
+        return len(self.number)
+
+    def records(self) -> list[StepRecord]:
+        """One `StepRecord` per step (with its `StepLoad`)."""
+        with gc_paused():  # thousands of small objects at once offline
+            return [
+                StepRecord(
+                    side=self.side,
+                    number=number,
+                    heel_strike_s=hs,
+                    toe_off_s=to,
+                    stride_s=st,
+                    impact_peak_n=ip,
+                    impact_peak_s=ips,
+                    load=load,
+                    toe_off_valid=valid,
+                    flags=flags,
+                )
+                for number, hs, to, st, ip, ips, load, valid, flags in zip(
+                    self.number.tolist(),
+                    self.heel_strike_s.tolist(),
+                    self.toe_off_s.tolist(),
+                    self.stride_s.tolist(),
+                    self.impact_peak_n.tolist(),
+                    self.impact_peak_s.tolist(),
+                    self.features.loads(),
+                    self.toe_off_valid.tolist(),
+                    self.flags,
+                    strict=True,
+                )
+            ]
 
 
 #: Least clock-sync windows (of 2 s) per insole before left/right alignment is applied.
@@ -207,10 +286,13 @@ class PipelineUpdate:
     became certain in this call (`ContactDetector.pop_heel_strikes`): usually 10-30 ms of data
     after the onset, long before the step itself (``steps``) is complete at toe-off. Each time
     equals the ``heel_strike_s`` of the step that follows (before left/right alignment).
+    A pipeline built with ``step_records=False`` leaves ``steps`` empty and hands the steps
+    out as ``step_batches`` (`StepBatch`, arrays per side and feed) instead.
     """
 
     steps: list[StepRecord] = field(default_factory=list)
     heel_strikes: list[tuple[str, float]] = field(default_factory=list)
+    step_batches: list[StepBatch] = field(default_factory=list)
     samples: dict[str, SideSamples] = field(default_factory=dict)
     battery_pct: dict[str, int] = field(default_factory=dict)
 
@@ -247,6 +329,59 @@ class _Clock:
         return out
 
 
+#: Fewest samples placed run by run (`_place_rows`); fewer take one fancy assignment.
+_SLICE_MIN_ROWS = 256
+
+
+def _place_rows(block: np.ndarray, rel: np.ndarray, force: np.ndarray) -> None:
+    """Put the rows of ``force`` at rows ``rel`` of ``block``, NaN in the rows between.
+
+    As ``block[:] = nan; block[rel] = force`` (a later row wins where ``rel`` repeats), for
+    ``rel[-1]`` the last row of ``block``. When ``rel`` increases (samples in order, gaps where
+    frames were lost), the runs of consecutive rows are copied as slices and only the gaps are
+    set to NaN.
+    """
+    if len(rel) < _SLICE_MIN_ROWS:  # a live feed's few samples: one assignment costs less
+        block[:] = np.nan
+        block[rel] = force
+        return
+    step = np.diff(rel)
+    if int(rel[0]) >= 0 and (len(step) == 0 or int(step.min()) > 0):
+        cut = np.flatnonzero(step != 1) + 1
+        block[: int(rel[0])] = np.nan
+        starts = [0, *cut.tolist()]
+        stops = [*cut.tolist(), len(rel)]
+        for a, b in zip(starts, stops, strict=True):
+            r = int(rel[a])
+            block[r : r + b - a] = force[a:b]
+            if b < len(rel):
+                block[r + b - a : int(rel[b])] = np.nan
+        return
+    block[:] = np.nan
+    block[rel] = force
+
+
+def _exact_rate(frame_rate_hz: float, device: dict[str, Any]) -> float:
+    """The sampling rate to place samples by: the header's, when the frames carry it rounded.
+
+    The protocol's ``sample_rate_hz`` field is a whole number of Hz (SPEC §1); an importer of a
+    31.25 Hz F-Scan movie or a 75.13 Hz XSENSOR export writes the rate rounded in every frame
+    and the exact rate in the header's device entry (``recordings/FORMAT.md``). Placing samples
+    at the rounded rate would put them a fraction of a sample off their true time, one more
+    per few seconds: samples that land on the same index overwrite each other and the gaps
+    come out negative.
+    """
+    exact = device.get("sample_rate_hz")
+    if (
+        isinstance(exact, (int, float))
+        and math.isfinite(exact)
+        and exact > 0
+        and math.floor(exact + 0.5) == frame_rate_hz
+    ):
+        return float(exact)
+    return frame_rate_hz
+
+
 class _Side:
     """Assembler, calibration, detector and step features of one insole."""
 
@@ -258,8 +393,12 @@ class _Side:
         n_sensors: int,
         detector_options: dict[str, Any],
         emit_samples: bool,
+        step_records: bool = True,
     ) -> None:
         self.label = label
+        self.step_records = step_records
+        #: Step batches completed since the owner last took them (``step_records=False``).
+        self.batches: list[StepBatch] = []
         self.fs = float(sampling_rate_hz)
         self.layout = _layout_for(device, n_sensors)
         self.calibrator = Calibrator(device.get("calibration") or {}, self.layout)
@@ -312,8 +451,23 @@ class _Side:
             start = stop
         return steps
 
+    def add_samples(self, pos: np.ndarray, counts: np.ndarray) -> list[StepRecord]:
+        """Place samples whose indices the source gives (datagram streams, `insole.moticon`)."""
+        force = self.calibrator.force(counts)
+        steps: list[StepRecord] = []
+        max_fill = int(MAX_FILL_GAP_S * self.fs)
+        start = 0
+        while start < len(pos):
+            jumps = np.flatnonzero(np.diff(pos[start:]) > max_fill)
+            stop = start + int(jumps[0]) + 1 if len(jumps) else len(pos)
+            if pos[start] - self.n > max_fill:
+                steps += self._restart(int(pos[start]))
+            steps += self._place(pos[start:stop], force[start:stop])
+            start = stop
+        return steps
+
     def _restart(self, new_index: int) -> list[StepRecord]:
-        steps = self._steps_from(self.detector.finish())
+        steps = self._emit(self.detector.finish())
         self._collect_heel_strikes()
         self.detector.reset()
         self.restarts += 1
@@ -329,15 +483,21 @@ class _Side:
 
     def _place(self, pos: np.ndarray, force: np.ndarray) -> list[StepRecord]:
         keep = pos >= self.n
-        self.overlap_samples += int((~keep).sum())
-        pos, force = pos[keep], force[keep]
+        n_keep = int(np.count_nonzero(keep))
+        self.overlap_samples += len(pos) - n_keep
+        if n_keep < len(pos):
+            pos, force = pos[keep], force[keep]
         if len(pos) == 0:
             return []
-        block = np.full((int(pos[-1]) + 1 - self.n, self.n_sensors), np.nan, np.float32)
-        block[pos - self.n] = force
+        # The new samples go straight into the (grown) buffer: one copy.
+        n_old = len(self._buf)
+        buf = np.empty((n_old + int(pos[-1]) + 1 - self.n, self.n_sensors), np.float32)
+        buf[:n_old] = self._buf
+        block = buf[n_old:]
+        _place_rows(block, pos - self.n, force)
         self.gap_samples += len(block) - len(pos)
         start_index = self.n
-        self._buf = np.concatenate((self._buf, block))
+        self._buf = buf
         self.n += len(block)
         total = block.sum(axis=1)
         if self.emit_samples:
@@ -345,7 +505,7 @@ class _Side:
             self.last_samples = SideSamples(
                 start_index, self.fs, total, heel, self.calibrator.pressure_kpa(block)
             )
-        steps = self._steps_from(self.detector.feed(total))
+        steps = self._emit(self.detector.feed(total))
         self._collect_heel_strikes()
         # Keep what later steps may need.
         cut = self.n - self._keep
@@ -357,7 +517,7 @@ class _Side:
     last_samples: SideSamples | None = None
 
     def finish(self) -> list[StepRecord]:
-        steps = self._steps_from(self.detector.finish())
+        steps = self._emit(self.detector.finish())
         self._collect_heel_strikes()
         return steps
 
@@ -368,10 +528,24 @@ class _Side:
         offset = self._detector_base / self.fs
         self.heel_strikes += [t + offset for t in self.detector.pop_heel_strikes()]
 
+    def _emit(self, contacts: list[Contact]) -> list[StepRecord]:
+        """The steps of the contacts the detector finished: records, or a batch kept aside."""
+        if self.step_records:
+            return self._steps_from(contacts)
+        batch = self._batch_from(contacts)
+        if batch is not None:
+            self.batches.append(batch)
+        return []
+
     def _steps_from(self, contacts: list[Contact]) -> list[StepRecord]:
         """Step records of the contacts the detector finished, their features as one batch."""
+        batch = self._batch_from(contacts)
+        return [] if batch is None else batch.records()
+
+    def _batch_from(self, contacts: list[Contact]) -> StepBatch | None:
+        """The steps of the contacts the detector finished as one `StepBatch` (None: none)."""
         if not contacts:
-            return []
+            return None
         base = self._detector_base
         hs_all = np.array([c.heel_strike_index for c in contacts], np.float64) + base
         kept = hs_all >= self._buf0  # the rest started before the samples kept
@@ -379,7 +553,7 @@ class _Side:
         if not kept.all():
             contacts = [c for c, k in zip(contacts, kept.tolist(), strict=True) if k]
             if not contacts:
-                return []
+                return None
         hs_i = hs_all[kept]
         to_i = np.array([c.toe_off_index for c in contacts], np.float64) + base
         # Re-zero each sensor on the middle half of the swing before each contact.
@@ -391,6 +565,7 @@ class _Side:
             previous_toe_off_index=self._last_to_index,
             first_index=self._buf0,
         )
+        impact = [np.nan if c.impact_peak_n is None else c.impact_peak_n for c in contacts]
         features = step_features(
             self._buf,
             layout=self.layout,
@@ -398,45 +573,33 @@ class _Side:
             heel_strike_index=hs_i - self._buf0,
             toe_off_index=to_i - self._buf0,
             baseline_n=baselines,
-            impact_peak_n=[
-                np.nan if c.impact_peak_n is None else c.impact_peak_n for c in contacts
-            ],
+            impact_peak_n=impact,
         )
         self._baseline = baselines[-1].copy()
         hs_s = hs_i / self.fs
         stride = np.diff(hs_s, prepend=self._last_hs_s)
         offset_s = base / self.fs
-        out = []
-        with gc_paused():  # thousands of small objects at once offline
-            loads = features.loads()
-            for c, load, hs, to, st in zip(
-                contacts,
-                loads,
-                hs_s.tolist(),
-                (to_i / self.fs).tolist(),
-                stride.tolist(),
-                strict=True,
-            ):
-                self.steps += 1
-                out.append(
-                    StepRecord(
-                        side=self.label,
-                        number=self.steps,
-                        heel_strike_s=hs,
-                        toe_off_s=to,
-                        stride_s=st,
-                        impact_peak_n=float("nan") if c.impact_peak_n is None else c.impact_peak_n,
-                        impact_peak_s=(
-                            float("nan") if c.impact_peak_s is None else c.impact_peak_s + offset_s
-                        ),
-                        load=load,
-                        toe_off_valid=getattr(c, "toe_off_valid", True),
-                        flags=getattr(c, "flags", ()),
-                    )
-                )
+        n = len(contacts)
+        batch = StepBatch(
+            side=self.label,
+            number=np.arange(self.steps + 1, self.steps + n + 1, dtype=np.int64),
+            heel_strike_s=hs_s,
+            toe_off_s=to_i / self.fs,
+            stride_s=stride,
+            impact_peak_n=np.array(impact, np.float64),
+            impact_peak_s=np.array(
+                [np.nan if c.impact_peak_s is None else c.impact_peak_s + offset_s
+                 for c in contacts],
+                np.float64,
+            ),
+            toe_off_valid=np.array([getattr(c, "toe_off_valid", True) for c in contacts], bool),
+            flags=[getattr(c, "flags", ()) for c in contacts],
+            features=features,
+        )
+        self.steps += n
         self._last_hs_s = float(hs_s[-1])
         self._last_to_index = float(to_i[-1])
-        return out
+        return batch
 
 
 class Pipeline:
@@ -452,6 +615,10 @@ class Pipeline:
         Keyword arguments for `ContactDetector` (thresholds, gates).
     emit_samples : bool
         Return the calibrated samples of every feed (for live views); off for batch analysis.
+    step_records : bool, default True
+        Hand out the steps as `StepRecord` objects (``PipelineUpdate.steps``); False hands them
+        out as arrays instead (``PipelineUpdate.step_batches``, `StepBatch`), without building
+        an object per step (offline analysis that keeps only the steps table).
     """
 
     def __init__(
@@ -460,11 +627,19 @@ class Pipeline:
         *,
         detector_options: dict[str, Any] | None = None,
         emit_samples: bool = False,
+        step_records: bool = True,
     ) -> None:
         self.header = header
         self.detector_options = dict(detector_options or {})
         self.emit_samples = emit_samples
-        self.decoders: dict[int, StreamDecoder] = {}
+        self.step_records = step_records
+        self.decoders: dict[int, Any] = {}  # StreamDecoder, or MoticonDecoder (datagrams)
+        #: Streams of UDP datagrams as received (transport "moticon-udp", `insole.moticon`):
+        #: parsed by their own decoder, not the wire-protocol decoder.
+        self._datagram_streams = {
+            int(s["stream_id"]) for s in header.get("streams", [])
+            if isinstance(s, dict) and s.get("transport") == "moticon-udp"
+        }
         self.sides: dict[tuple[int, int], _Side] = {}
         self.clocks: dict[tuple[int, int], _Clock] = {}
         self.device_clocks = DeviceClocks()
@@ -494,6 +669,8 @@ class Pipeline:
         ``host_time_s`` their host times; each frame gets the time of the chunk holding its
         final 0x00, as if fed chunk by chunk.
         """
+        if stream_id in self._datagram_streams:
+            return self._feed_datagrams(stream_id, data, chunk_ends)
         dec = self.decoders.get(stream_id)
         if dec is None:
             dec = self.decoders[stream_id] = StreamDecoder()
@@ -508,6 +685,41 @@ class Pipeline:
                 k = np.searchsorted(ends, table.wire_end - offset, side="left")
                 self.device_clocks.update(table, times[np.minimum(k, len(times) - 1)])
         return self._process(table)
+
+    def _feed_datagrams(
+        self, stream_id: int, data: bytes, chunk_ends: ArrayLike | None
+    ) -> PipelineUpdate:
+        """Parse recorded or live datagrams (`insole.moticon.MoticonDecoder`) into the sides."""
+        from ..moticon import decoder_for_header
+
+        dec = self.decoders.get(stream_id)
+        if dec is None:
+            dec = self.decoders[stream_id] = decoder_for_header(self.header, stream_id)
+        update = PipelineUpdate()
+        for part in dec.feed(data, chunk_ends):
+            key = (part.device_id, int(Side.parse(part.side)))
+            state = self.sides.get(key)
+            if state is None:
+                state = self.sides[key] = _Side(
+                    part.side,
+                    self._devices.get((part.device_id, part.side), {}),
+                    dec.sampling_rate_hz,
+                    part.counts.shape[1],
+                    self.detector_options,
+                    self.emit_samples,
+                    self.step_records,
+                )
+            update.steps += state.add_samples(part.index, part.counts)
+            if state.batches:
+                update.step_batches += state.batches
+                state.batches = []
+            if state.heel_strikes:
+                update.heel_strikes += [(state.label, t) for t in state.heel_strikes]
+                state.heel_strikes = []
+            if self.emit_samples and state.last_samples is not None:
+                update.samples[state.label] = state.last_samples
+                state.last_samples = None
+        return update
 
     def alignment(self) -> SideAlignment:
         """The map from right-insole times onto the left insole's clock, from the clock sync.
@@ -558,10 +770,13 @@ class Pipeline:
             u = self.feed(sid, b"\x00")
             update.steps += u.steps
             update.heel_strikes += u.heel_strikes
+            update.step_batches += u.step_batches
         for side in self.sides.values():
             update.steps += side.finish()
             update.heel_strikes += [(side.label, t) for t in side.heel_strikes]
             side.heel_strikes = []
+            update.step_batches += side.batches
+            side.batches = []
         return update
 
     def _process(self, table: FrameTable) -> PipelineUpdate:
@@ -582,15 +797,20 @@ class Pipeline:
                 )
                 if len(sel) == 0:
                     continue  # wait for samples to learn the rate and sensor count
+                device = self._devices.get((dev_id, side.label), {})
                 state = self.sides[key] = _Side(
                     side.label,
-                    self._devices.get((dev_id, side.label), {}),
-                    float(table.sample_rate_hz[sel[0]]),
+                    device,
+                    _exact_rate(float(table.sample_rate_hz[sel[0]]), device),
                     int(table.n_sensors[sel[0]]),
                     self.detector_options,
                     self.emit_samples,
+                    self.step_records,
                 )
             update.steps += state.add(table, dev_id, side, rows, ts, int(clock.ref or 0))
+            if state.batches:
+                update.step_batches += state.batches
+                state.batches = []
             if state.heel_strikes:
                 update.heel_strikes += [(state.label, t) for t in state.heel_strikes]
                 state.heel_strikes = []

@@ -24,7 +24,7 @@ Notes
   first `STRIKE_WINDOW_S` of contact, because the CoP of the first sample alone rests on a few
   newtons of sensor noise.
 - Loading-rate index: slope of the vertical force between 20 % and 80 % of the impact peak,
-  computed only when the contact has an impact peak (DESIGN.md §2, after the force-plate
+  computed only when the contact has an impact peak (docs/domain.md, after the force-plate
   definition used e.g. by Davis et al. 2016, Br J Sports Med 50:887). From insoles this is an
   *index*: insoles show 7-28 % hysteresis and underestimate force, so it is compared with the
   runner's own baseline, never with force-plate thresholds.

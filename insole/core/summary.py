@@ -13,7 +13,7 @@ Notes
   baseline (training history), not against these numbers.
 - Within-session heel-load trend: median heel peak force of the last `TREND_WINDOW_S` against
   the first (or the first/last fifth of shorter sessions): a drift up is the fatigue pattern
-  DESIGN.md §2 describes (experimental).
+  docs/domain.md "Warnings" describes (experimental).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, overload
 import numpy as np
 
 from ..layouts import REGIONS
-from .pipeline import StepRecord
+from .pipeline import StepBatch, StepRecord
 
 __all__ = [
     "STEP_COLUMNS",
@@ -236,6 +236,41 @@ class StepAccumulator:
             self._floats.append(np.array(rows, dtype=np.float64))
         return self
 
+    def add_batches(self, batches: Iterable[StepBatch]) -> StepAccumulator:
+        """Keep the numbers of steps handed out as arrays (`StepBatch`); return self.
+
+        The same numbers as `add` of the batches' `StepBatch.records`, without the objects.
+        """
+        for b in batches:
+            n = len(b)
+            if n == 0:
+                continue
+            f = b.features
+            m = np.full((n, len(_STEP_FLOATS)), np.nan)
+            for i, v in enumerate(
+                (b.heel_strike_s, b.toe_off_s, b.stride_s, f.peak_force_n, f.heel_peak_n,
+                 f.heel_impulse_ns, f.impulse_ns, b.impact_peak_n, b.impact_peak_s,
+                 f.loading_rate_index, f.strike_index_pct, f.ml_index_pct)
+            ):  # fmt: skip
+                m[:, i] = v
+            first = len(_STEP_FLOATS) - len(_REGION_COLUMNS)
+            for k, r in enumerate(f.region_names):
+                j = first + 4 * REGIONS.index(r)
+                m[:, j] = f.region_peak_kpa[:, k]
+                m[:, j + 1] = f.region_peak_n[:, k]
+                m[:, j + 2] = f.region_impulse_ns[:, k]
+                m[:, j + 3] = f.region_share_pct[:, k]
+            side = sys.intern(b.side)
+            self._side.extend([side] * n)
+            self._pattern.extend(sys.intern(p) for p in f.strike_pattern)
+            self._number.extend(b.number.tolist())
+            bools = np.empty((n, 2), np.int8)
+            bools[:, 0] = f.has_gap
+            bools[:, 1] = b.toe_off_valid
+            self._bools.frombytes(bools.tobytes())
+            self._floats.append(m)
+        return self
+
     def table(self, alignment: Any = None, *, single_plate: bool = False) -> StepsTable:
         """The steps table: right-insole times put on the left clock, sorted, cross-side timing.
 
@@ -264,25 +299,10 @@ class StepAccumulator:
             to[right] = off + to[right] * b
             stride = stride.copy()
             stride[right] = stride[right] * b
-        hs_l, to_l = hs.tolist(), to.tolist()
-        order = sorted(range(n), key=lambda i: (hs_l[i], self._side[i]))
-        step_s = np.full(n, np.nan)
-        flight_s = np.full(n, np.nan)
-        last_by_side: dict[str, int] = {}
-        prev: int | None = None
-        for i in order:
-            here = self._side[i]
-            if single_plate:
-                other = prev
-            else:
-                others = [v for k, v in last_by_side.items() if k != here]
-                other = max(others, key=lambda v: hs_l[v]) if others else None
-            if other is not None and hs_l[i] - hs_l[other] <= MAX_STEP_GAP_S:
-                step_s[i] = hs_l[i] - hs_l[other]
-                flight_s[i] = hs_l[i] - to_l[other]
-            last_by_side[here] = i
-            prev = i
-        idx = np.array(order, dtype=np.int64)
+        if set(self._side) <= {"left", "right"} and not np.isnan(hs).any():
+            idx, step_s, flight_s = _cross_side(hs, to, side == "right", single_plate)
+        else:
+            idx, step_s, flight_s = self._cross_side_loop(hs, to, single_plate)
         with np.errstate(divide="ignore", invalid="ignore"):
             if single_plate:
                 cadence = np.where(step_s > 0, 60.0 / step_s, np.nan)
@@ -305,6 +325,74 @@ class StepAccumulator:
         }
         # The other numbers stay in the accumulated matrix, read through the row order.
         return StepsTable(out, f, idx, _STEP_FLOATS)
+
+
+    def _cross_side_loop(
+        self, hs: np.ndarray, to: np.ndarray, single_plate: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`_cross_side` for any side labels, step by step in heel-strike order."""
+        n = len(hs)
+        hs_l, to_l = hs.tolist(), to.tolist()
+        order = sorted(range(n), key=lambda i: (hs_l[i], self._side[i]))
+        step_s = np.full(n, np.nan)
+        flight_s = np.full(n, np.nan)
+        last_by_side: dict[str, int] = {}
+        prev: int | None = None
+        for i in order:
+            here = self._side[i]
+            if single_plate:
+                other = prev
+            else:
+                others = [v for k, v in last_by_side.items() if k != here]
+                other = max(others, key=lambda v: hs_l[v]) if others else None
+            if other is not None and hs_l[i] - hs_l[other] <= MAX_STEP_GAP_S:
+                step_s[i] = hs_l[i] - hs_l[other]
+                flight_s[i] = hs_l[i] - to_l[other]
+            last_by_side[here] = i
+            prev = i
+        return np.array(order, dtype=np.int64), step_s, flight_s
+
+
+def _cross_side(
+    hs: np.ndarray, to: np.ndarray, right: np.ndarray, single_plate: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Heel-strike order, step and flight times of steps of two sides (left, right).
+
+    Steps are ordered by heel strike, then side (left first), stably. A step's previous step of
+    the other foot is the last step of the other side before it in that order (for one plate
+    under both feet: the step before it); step time = the heel-strike difference, flight time =
+    heel strike less that step's toe-off, when the difference is at most `MAX_STEP_GAP_S`.
+    The same as `StepAccumulator._cross_side_loop` for these labels, with array operations.
+
+    Returns
+    -------
+    order : ndarray of int64
+        Step indices in heel-strike order.
+    step_s, flight_s : ndarray
+        Per step (in the input order); NaN where there is no previous step of the other foot.
+    """
+    n = len(hs)
+    order = np.lexsort((right, hs))  # stable: as sorted() by (heel strike, side label)
+    step_s = np.full(n, np.nan)
+    flight_s = np.full(n, np.nan)
+    if n < 2:
+        return order, step_s, flight_s
+    pos = np.arange(n)
+    if single_plate:
+        other = pos - 1
+    else:
+        # The last step of the other side before each: the one before the current run of
+        # steps of one side.
+        r = right[order]
+        run_start = np.concatenate(([True], r[1:] != r[:-1]))
+        other = np.maximum.accumulate(np.where(run_start, pos, 0)) - 1
+    has = other >= 0
+    cur, prv = order[has], order[other[has]]
+    dt = hs[cur] - hs[prv]
+    near = dt <= MAX_STEP_GAP_S
+    step_s[cur[near]] = dt[near]
+    flight_s[cur[near]] = hs[cur[near]] - to[prv[near]]
+    return order, step_s, flight_s
 
 
 def steps_table(steps: Iterable[StepRecord], *, single_plate: bool = False) -> StepsTable:

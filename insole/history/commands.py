@@ -1,8 +1,10 @@
-"""The history commands of the ``insole`` CLI: ``analyze --save``, ``history`` and ``report``.
+"""History commands of the ``insole`` CLI: analyze --save, history, report and profile.
 
-`add_parsers` adds ``history`` and ``report`` to the main parser's subcommands;
-`add_analyze_save_options` adds ``--save`` and ``--db`` to the ``analyze`` parser and
-`handle_analyze_save` does the saving for ``insole analyze``. Handlers return the exit status;
+`add_parsers` adds ``history``, ``report`` and ``profile`` to the main parser's subcommands;
+`add_analyze_save_options` adds ``--save``, ``--db`` and ``--verbose`` to the ``analyze``
+parser, `summary_options` gives `insole.report_text.print_summary` the runner's profile and
+``--verbose``, and `handle_analyze_save` does the saving for ``insole analyze``. Everything a
+runner reads is worded by `insole.plain`. Handlers return the exit status;
 errors the user can fix are `insole.errors.InsoleError` subclasses (one line, exit 2 in the
 main CLI).
 """
@@ -19,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the database and rules import numpy; load them only when a command runs
     from datetime import datetime
 
+    from ..plain import Profile
     from .db import HistoryDB, SavedSession
-    from .rules import Assessment
+    from .rules import Assessment, SessionPoint
 
 __all__ = [
     "LATEST",
@@ -29,6 +32,8 @@ __all__ = [
     "assess_saved",
     "handle_analyze_save",
     "history_json",
+    "next_run",
+    "summary_options",
 ]
 
 
@@ -46,14 +51,59 @@ def _db_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _verbose_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print the details: code names of metrics and rules, clocks, CRC counters",
+    )
+
+
 def add_analyze_save_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--save`` and ``--db PATH`` to the ``analyze`` parser."""
+    """Add ``--save``, ``--db PATH`` and ``--verbose`` to the ``analyze`` parser."""
     parser.add_argument(
         "--save",
         action="store_true",
         help="save the session in the training history (date from the recording's start time)",
     )
     _db_option(parser)
+    _verbose_option(parser)
+
+
+def _read_profile(path: Path | None) -> Profile | None:
+    """The profile stored in the history at `path` (default database), or None.
+
+    Only reads: a missing database has no profile. A database that cannot be read gives None
+    here; the command that needs the database itself reports the problem.
+    """
+    from .db import HistoryDB, HistoryError, default_db_path
+
+    p = Path(path) if path is not None else default_db_path()
+    if not p.is_file():
+        return None
+    try:
+        with HistoryDB(p, create=False, readonly=True) as db:
+            return db.profile()
+    except HistoryError:
+        return None
+
+
+def summary_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of `insole.report_text.print_summary` for ``insole analyze``.
+
+    Returns
+    -------
+    dict
+        ``verbose`` (``--verbose``), ``profile`` (the runner's profile from the history
+        database of ``--db`` or the default one, if any; loads are then in body weights) and
+        ``profile_hint`` (no profile: say how to set one).
+    """
+    profile = _read_profile(getattr(args, "db", None))
+    return {
+        "verbose": bool(getattr(args, "verbose", False)),
+        "profile": profile,
+        "profile_hint": profile is None,
+    }
 
 
 def assess_saved(
@@ -78,6 +128,30 @@ def assess_saved(
 
     points = [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id) for s in sessions]
     return evaluate_history(points, ids=ids)
+
+
+def next_run(
+    assessment: Assessment, context: Sequence[SessionPoint]
+) -> dict[str, float]:
+    """The next-run limits after an assessed session (`insole.history.rules.next_run_limits`).
+
+    Parameters
+    ----------
+    assessment : Assessment
+        The session's assessment.
+    context : sequence of SessionPoint
+        Sessions before it (at least those `insole.history.rules.history_needed` names).
+    """
+    from .rules import next_run_limits
+
+    flagged = {f.metric for f in assessment.flags if f.rule == "spike"}
+    return next_run_limits(assessment.session, context, flagged=flagged)
+
+
+def _points(sessions: Sequence[SavedSession]) -> list[SessionPoint]:
+    from .rules import SessionPoint
+
+    return [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id) for s in sessions]
 
 
 def _with_context(
@@ -117,9 +191,12 @@ def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
     """
     if not getattr(args, "save", False):
         return None
+    from ..plain import fmt_start
     from .db import HistoryDB, file_sha256
+    from .rules import DISCLAIMER
 
     path = Path(args.file)
+    verbose = bool(getattr(args, "verbose", False))
     with HistoryDB(args.db) as db:
         saved, created = db.save_session(
             analysis.summary_,
@@ -128,26 +205,49 @@ def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
             recording_sha256=file_sha256(path),
         )
         context = _with_context(db, saved.start, until=saved.start)
+        latest = db.latest_start(1)
+        profile = db.profile()
     (assessment,) = assess_saved(context, ids={saved.id})
-    verdict = _verdict(assessment)
+    when = fmt_start(saved.start)
+    if verbose:
+        when += f", {saved.start.isoformat()}"
     if created:
-        return f"saved as session {saved.id} ({saved.start.isoformat()}) in {db.path}; {verdict}"
-    return (
-        f"already in the history as session {saved.id} (same recording, sha256 "
-        f"{saved.recording_sha256[:12]}…); not saved again; {verdict}"
-    )
-
-
-def _verdict(a: Assessment) -> str:
-    if a.flags:
-        return "; ".join(
-            f"{f.metric} {f.level}" + (f" ({f.ratio:.2f}×)" if f.ratio is not None else "")
-            for f in a.flags
+        head = f"saved as session {saved.id} ({when}) in {db.path}"
+    else:
+        sha = f", sha256 {saved.recording_sha256[:12]}…" if verbose else ""
+        head = (
+            f"already in the history as session {saved.id} ({when}; same recording{sha}); "
+            "not saved again"
         )
-    for n in a.notices:
-        if n.kind in ("break", "not_armed"):
-            return n.message
-    return "no warnings"
+    is_latest = latest is None or saved.start >= latest
+    lines = [head, *_session_lines(assessment, context, profile, saved, next_run_too=is_latest)]
+    if verbose and assessment.flags:
+        from ..plain import codes
+
+        lines.append(f"  rules: {codes(assessment.flags)}")
+    lines.append(DISCLAIMER)
+    return "\n".join(lines)
+
+
+def _session_lines(
+    assessment: Assessment,
+    context: Sequence[SavedSession],
+    profile: Profile | None,
+    saved: SavedSession,
+    *,
+    next_run_too: bool = True,
+) -> list[str]:
+    """The verdict block of one session, indented: verdict, warnings, next run, evidence."""
+    from ..plain import EVIDENCE, warning_lines
+
+    unit = str(saved.summary.get("force_unit") or "N")
+    limits = next_run(assessment, _points(context)) if next_run_too else {}
+    lines = warning_lines(assessment, limits, profile=profile, unit=unit)
+    if not next_run_too:
+        lines = [ln for ln in lines if not ln.startswith("Next run:")]
+    if any(f.rule == "spike" for f in assessment.flags):
+        lines.append(EVIDENCE)
+    return ["  " + ln for ln in lines]
 
 
 def history_json(sessions: list[SavedSession], assessments: list[Assessment]) -> list[dict]:
@@ -181,7 +281,6 @@ def history_json(sessions: list[SavedSession], assessments: list[Assessment]) ->
 
 def _cmd_history(args: argparse.Namespace) -> int:
     from .db import HistoryDB, default_db_path
-    from .rules import DISCLAIMER
 
     path = args.db or default_db_path()
     if not Path(path).exists():
@@ -194,7 +293,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
         return 0
     with HistoryDB(path, create=False, readonly=True) as db:
         if args.all:
-            sessions = db.sessions()
+            sessions = context = db.sessions()
             assessments = assess_saved(sessions)
             total = len(sessions)
         else:
@@ -203,6 +302,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
             context = [] if start is None else _with_context(db, start)
             sessions = context[-args.last :]
             assessments = assess_saved(context, ids={s.id for s in sessions})
+        profile = db.profile()
     rows = history_json(sessions, assessments)
     hidden = max(0, total - len(rows))
     more = (
@@ -214,32 +314,61 @@ def _cmd_history(args: argparse.Namespace) -> int:
         if hidden:
             print(more, file=sys.stderr)
         return 0
-    print(f"history {path}: {total} sessions" + (f", the latest {len(rows)}" if hidden else ""))
-    print(
-        f"{'id':>4}  {'start (local)':<22} {'min':>6} {'steps':>6} {'heel N·s':>9} "
-        f"{'heel pk N':>9}  flags"
+    _print_history(args, path, total, sessions, assessments, context, profile, hidden, more)
+    return 0
+
+
+def _print_history(
+    args: argparse.Namespace,
+    path: Path,
+    total: int,
+    sessions: list[SavedSession],
+    assessments: list[Assessment],
+    context: list[SavedSession],
+    profile: Profile | None,
+    hidden: int,
+    more: str,
+) -> None:
+    """The ``insole history`` table in plain words, and the latest session's verdict block."""
+    from ..plain import codes, fmt_start, fmt_value, short_verdict
+    from .rules import DISCLAIMER
+
+    verbose = bool(getattr(args, "verbose", False))
+    by_id = {a.session.id: a for a in assessments}
+    units = "loads in multiples of body weight (BW; " + profile.describe() + ")" if profile else (
+        "loads in newtons; 'insole profile --mass-kg KG' shows them as multiples of body weight"
     )
-    for r in rows:
-        flags = ", ".join(
-            f"{w['metric']} {w['level']}" + (f" {w['ratio']:.2f}×" if w["ratio"] else "")
-            for w in r["warnings"]
+    latest = f", the latest {len(sessions)}" if hidden else ""
+    # "1 sessions" is kept: tools and tests outside the history package match this header
+    print(f"history {path}: {total} sessions{latest}; {units}")
+    print(
+        f"{'#':>4}  {'date':<16} {'start':<5} {'duration':>11} {'steps':>7} "
+        f"{'heel load':>12} {'heel peak':>10}  verdict"
+    )
+    for s in sessions:
+        a = by_id[s.id]
+        unit = str(s.summary.get("force_unit") or "N")
+        row = (
+            f"{s.id:>4}  {fmt_start(s.start).split(',')[0]:<16} {s.start:%H:%M} "
+            f"{fmt_value('duration_s', s.duration_s):>11} "
+            f"{fmt_value('step_count', s.step_count).removesuffix(' steps'):>7} "
+            f"{fmt_value('heel_impulse_ns', s.heel_impulse_ns, profile, unit=unit):>12} "
+            f"{fmt_value('heel_peak_n', s.heel_peak_median_n, profile, unit=unit):>10}  "
+            f"{short_verdict(a)}"
         )
-        notes = [n["kind"] for n in r["notices"] if n["kind"] != "not_armed"]
-        if not r["armed"] and not any(n["kind"] == "break" for n in r["notices"]):
-            notes.insert(0, "not armed")
-        text = "; ".join(x for x in [flags, *notes] if x) or "-"
-        heel = r["heel_impulse_ns"]
-        peak = r["heel_peak_median_n"]
-        print(
-            f"{r['id']:>4}  {r['start'][:16].replace('T', ' ') + r['start'][19:]:<22} "
-            f"{r['duration_s'] / 60:>6.1f} {r['step_count']:>6} "
-            f"{'-' if heel is None else f'{heel:.0f}':>9} "
-            f"{'-' if peak is None else f'{peak:.0f}':>9}  {text}"
-        )
+        if verbose:
+            row += f"  [{s.start.isoformat()}" + (f"; {codes(a.flags)}" if a.flags else "") + "]"
+        print(row)
     if hidden:
         print(more)
+    if sessions:
+        last = sessions[-1]
+        a = by_id[last.id]
+        print(f"latest session (#{last.id}, {fmt_start(last.start)}):")
+        before = [c for c in context if c.start < last.start]
+        for ln in _session_lines(a, before, profile, last):
+            print(ln)
     print(DISCLAIMER)
-    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -251,9 +380,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     db_path = args.db or default_db_path()
     sessions: list[SavedSession] = []
     steps: Sequence[dict[str, Any]] | None = None
+    profile: Profile | None = None
     if Path(db_path).exists():
         with HistoryDB(db_path, create=False, readonly=True) as db:
             sessions = db.sessions()
+            profile = db.profile()
             if not Path(target).exists() and target.isdigit():
                 steps = db.steps(int(target))
                 saved = db.session(int(target))
@@ -287,9 +418,50 @@ def _cmd_report(args: argparse.Namespace) -> int:
     else:
         history = evaluate_history(points)
         assessment = next(a for a in history if a.session.id == current_id)
-    html = build_report(summary, steps, recording=recording, assessment=assessment, history=history)
+    limits = next_run(assessment, [p for p in points if p.start < assessment.session.start])
+    html = build_report(
+        summary, steps, recording=recording, assessment=assessment, history=history,
+        profile=profile, limits=limits,
+    )
     Path(args.out).write_text(html, encoding="utf-8")
     print(f"wrote {args.out} ({len(html) // 1024} kB)")
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from ..plain import Profile
+    from .db import HistoryDB, default_db_path
+
+    path = Path(args.db or default_db_path())
+    if args.mass_kg is None and args.foot_length_mm is None:
+        current = _read_profile(path) if path.exists() else None
+        if args.json:
+            print(json.dumps(None if current is None else {
+                "mass_kg": current.mass_kg, "foot_length_mm": current.foot_length_mm}))
+        elif current is None:
+            print(
+                f"no profile in {path}; set one with 'insole profile --mass-kg KG "
+                "[--foot-length-mm MM]' to see loads as multiples of body weight"
+            )
+        else:
+            print(f"profile in {path}: {current.describe()}")
+        return 0
+    with HistoryDB(path) as db:
+        old = db.profile()
+        mass = args.mass_kg if args.mass_kg is not None else (old.mass_kg if old else None)
+        if mass is None:
+            raise ValueError("no body mass stored yet; give --mass-kg KG as well")
+        foot = args.foot_length_mm
+        if foot is None and old is not None:
+            foot = old.foot_length_mm  # changing the mass keeps the foot length
+        profile = db.set_profile(Profile(mass_kg=mass, foot_length_mm=foot))
+    if args.json:
+        print(json.dumps({"mass_kg": profile.mass_kg, "foot_length_mm": profile.foot_length_mm}))
+    else:
+        print(
+            f"profile saved in {path}: {profile.describe()}; loads are now shown as multiples "
+            "of body weight (BW)"
+        )
     return 0
 
 
@@ -301,7 +473,7 @@ def _positive_int(text: str) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    """Add the ``history`` and ``report`` subcommands to the main parser's subparsers."""
+    """Add the ``history``, ``report`` and ``profile`` subcommands to the main parser."""
     p = sub.add_parser(
         "history",
         help="list saved sessions with their metrics and warnings",
@@ -310,6 +482,7 @@ def add_parsers(sub: Any) -> None:
     )
     _db_option(p)
     p.add_argument("--json", action="store_true", help="print a JSON list of sessions")
+    _verbose_option(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--all", action="store_true", help=f"list every session (default: the latest {LATEST})"
@@ -340,6 +513,18 @@ def add_parsers(sub: Any) -> None:
     )
     _db_option(p)
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser(
+        "profile",
+        help="set or show your body mass (loads are then shown in multiples of body weight)",
+        description="Store your body mass (and foot length) with the training history, so "
+        "that loads are shown as multiples of body weight (BW). Without options: show it.",
+    )
+    p.add_argument("--mass-kg", type=float, metavar="KG", help="body mass in kg")
+    p.add_argument("--foot-length-mm", type=float, metavar="MM", help="foot length in mm")
+    p.add_argument("--json", action="store_true", help="print the profile as JSON")
+    _db_option(p)
+    p.set_defaults(func=_cmd_profile)
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience

@@ -13,7 +13,10 @@ came from (path and SHA-256 of the file's bytes). Saving the same recording agai
 Concurrency: the database runs in WAL mode with a busy timeout, and every write is one
 ``BEGIN IMMEDIATE`` transaction, so two processes saving at once both succeed, one after the
 other. A damaged or foreign file raises `HistoryError` (one line, naming the file and the fix)
-and is never reset or rewritten. The schema is versioned with ``PRAGMA user_version``.
+and is never reset or rewritten. The schema is versioned with ``PRAGMA user_version``: version 2
+added the ``profile`` table (body mass, foot length); a version-1 file is brought to version 2
+by the first open that may write (one transaction that only adds the table), and is read as it
+is, without a profile, by a read-only open.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 
 from ..core.summary import STEP_COLUMNS
 from ..errors import InsoleError
+from ..plain import Profile
 
 __all__ = [
     "DB_ENV",
@@ -48,8 +52,8 @@ __all__ = [
 
 #: Environment variable that overrides the default database path.
 DB_ENV = "INSOLE_DB"
-#: Schema version stored in ``PRAGMA user_version``.
-SCHEMA_VERSION = 1
+#: Schema version stored in ``PRAGMA user_version`` (1: sessions, sides, steps; 2: + profile).
+SCHEMA_VERSION = 2
 #: How long a writer waits for another process's transaction [ms].
 BUSY_TIMEOUT_MS = 30_000
 
@@ -106,6 +110,16 @@ CREATE TABLE steps (
     {_step_column_sql()},
     extra_json TEXT,                  -- columns added to the steps table after this schema
     PRIMARY KEY (session_id, idx)
+);
+"""
+
+#: Added in schema version 2: the runner's profile, one row per change (the latest applies).
+_PROFILE_SCHEMA = """
+CREATE TABLE profile (
+    id INTEGER PRIMARY KEY,
+    set_at TEXT NOT NULL,             -- UTC time the profile was set
+    mass_kg REAL NOT NULL,
+    foot_length_mm REAL
 );
 """
 
@@ -245,6 +259,7 @@ class HistoryDB:
         self.path = Path(path) if path is not None else default_db_path()
         self.readonly = readonly
         self._empty = False  # a read-only open of a file without the schema yet
+        self._version = 0
         if not self.path.exists():
             if not create or readonly:
                 raise HistoryError(
@@ -437,11 +452,18 @@ class HistoryDB:
                             "use another file with --db PATH",
                             path=self.path,
                         )
-                    for stmt in _SCHEMA.split(";"):
+                    for stmt in (_SCHEMA + _PROFILE_SCHEMA).split(";"):
                         if stmt.strip():
                             con.execute(stmt)
                     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     version = SCHEMA_VERSION
+        if version == 1 and not self.readonly:
+            with self._write():  # migration 1 → 2: add the profile table, nothing else
+                if con.execute("PRAGMA user_version").fetchone()[0] == 1:
+                    con.execute(_PROFILE_SCHEMA)
+                    con.execute("PRAGMA user_version = 2")
+                version = 2
+        self._version = version
         if version > SCHEMA_VERSION:
             raise HistoryError(
                 f"{self.path}: history schema version {version} was written by a newer insole "
@@ -554,6 +576,44 @@ class HistoryDB:
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
         return self.session(sid), created
+
+    def set_profile(self, profile: Profile) -> Profile:
+        """Store the runner's profile (a new row; the latest row applies).
+
+        Parameters
+        ----------
+        profile : Profile
+            Body mass and optional foot length.
+
+        Returns
+        -------
+        Profile
+            What was stored.
+        """
+        try:
+            with self._write() as con:
+                con.execute(
+                    "INSERT INTO profile (set_at, mass_kg, foot_length_mm) VALUES (?, ?, ?)",
+                    (
+                        datetime.now(_UTC).isoformat(timespec="seconds"),
+                        float(profile.mass_kg),
+                        None if profile.foot_length_mm is None else float(profile.foot_length_mm),
+                    ),
+                )
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        return profile
+
+    def profile(self) -> Profile | None:
+        """The runner's latest profile, or None (none set, or a version-1 file read-only)."""
+        if self._empty or self._version < 2:
+            return None
+        rows = self._query(
+            "SELECT mass_kg, foot_length_mm FROM profile ORDER BY id DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        return Profile(mass_kg=float(rows[0][0]), foot_length_mm=rows[0][1])
 
     # --- reading -----------------------------------------------------------------------------
 

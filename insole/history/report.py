@@ -3,9 +3,11 @@
 `build_report` draws: the session's warnings and notices; a few seconds of total and heel force
 per foot with heel-strike and toe-off markers; the average peak-pressure map of each foot on the
 insole outline; histograms of contact time and heel peak; strike-pattern shares; left/right
-symmetry; and 12-week trends of step count and session heel load with the warning bands of the
-"too much, too soon" rule (Frandsen et al. 2025). No plotting library: the SVG is generated
-here, so the page opens in any browser without network access.
+symmetry; and 8-12-week trends of duration, step count and session heel load with the warning
+bands of the "too much, too soon" rule (Frandsen et al. 2025), and of heel peak and left/right
+differences with the runner's usual range (30-day mean + 2 SD). No plotting library: the SVG is
+generated here, so the page opens in any browser without network access. Every sentence a
+runner reads comes from `insole.plain`, as in the terminal and ``insole history``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from .rules import DISCLAIMER, LEVELS, METRIC_LABELS, Assessment, RuleConfig
+from .. import plain
+from ..plain import Profile
+from .rules import DISCLAIMER, LEVELS, Assessment, RuleConfig
 
 __all__ = ["build_report", "force_curves", "pressure_maps"]
 
 SIDE_COLOR = {"left": "#1f6fb4", "right": "#e07b00"}
 LEVEL_COLOR = {"none": "#7fb77e", "caution": "#f2c94c", "warning": "#f2994a", "high": "#eb5757"}
+#: Bars of sessions above the runner's usual range (30-day mean + 2 SD; heel peak, left/right).
+RANGE_COLOR = "#9b51e0"
+#: Bars of sessions before the rule is armed (or without a baseline yet).
+UNARMED_COLOR = "#b0b0b0"
 _VIRIDIS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
 #: Seconds of force shown per foot.
 CURVE_WINDOW_S = 4.0
@@ -320,12 +328,22 @@ def _color(v: float, lo: float, hi: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * w):02x}" for x, y in zip(a, b, strict=True))
 
 
+def _color_scale_top(hi: float) -> tuple[float, list[float]]:
+    """Top of the pressure colour scale, at or above `hi` on a round tick, and its ticks."""
+    ticks = _nice_ticks(0.0, hi, 5)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else max(hi, 1.0)
+    top = math.ceil(hi / step - 1e-9) * step if hi > 0 else step
+    n = round(top / step)
+    return top, [i * step for i in range(n + 1)]
+
+
 def _pressure_section(maps: dict[str, dict[str, Any]]) -> str:
     from ..layouts import insole_outline
 
     if not maps:
         return "<p>No pressure data.</p>"
     hi = max(float(np.nanmax(m["kpa"])) for m in maps.values()) or 1.0
+    top, ticks = _color_scale_top(hi)
     figs = []
     for side in ("left", "right"):
         if side not in maps:
@@ -341,34 +359,49 @@ def _pressure_section(maps: dict[str, dict[str, Any]]) -> str:
             f"{ox + sign * x * scale:.1f},{oy - y * scale:.1f}" for x, y in zip(ux, uy, strict=True)
         )
         body = [
-            f'<text x="10" y="16" class="t">{side} foot</text>'
-            f'<text x="10" y="31" class="lt">mean peak pressure, {m["n"]} steps</text>',
+            f'<text x="10" y="16" class="t">{side} foot (seen from above)</text>'
+            f'<text x="10" y="31" class="lt">mean peak pressure [kPa], {m["n"]} steps</text>',
             f'<polygon points="{pts}" fill="#f3f3f3" stroke="#333" stroke-width="1.5"/>',
         ]
         r = max(7.0, min(16.0, math.sqrt(float(np.median(lay.area_mm2))) * scale * 0.45))
         for x, y, v in zip(lay.x_mm, lay.y_mm, m["kpa"], strict=True):
             cx, cy = ox + sign * x * scale, oy - y * scale
-            fill = _color(float(v), 0.0, hi)
-            text_color = "#000" if float(v) > 0.6 * hi else "#fff"
+            fill = _color(float(v), 0.0, top)
+            text_color = "#000" if float(v) > 0.6 * top else "#fff"
             body.append(
                 f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{fill}" stroke="#222"/>'
                 f'<text x="{cx:.1f}" y="{cy + 3.5:.1f}" class="pv" fill="{text_color}">'
                 f"{v:.0f}</text>"
             )
+        # medial (x < 0 in the foot frame) and lateral sides, at midfoot height
+        x_edge = float(np.max(np.abs(ux))) * scale
+        y_mid = oy - 0.45 * L * scale
+        med_x, lat_x = ox - sign * (x_edge + 3), ox + sign * (x_edge + 3)
+        for label, xx in (("medial", med_x), ("lateral", lat_x)):
+            anchor = "end" if xx < ox else "start"
+            body.append(
+                f'<text x="{xx:.1f}" y="{y_mid:.1f}" class="side" text-anchor="{anchor}">'
+                f"{label}</text>"
+            )
         body.append('<text x="120" y="362" class="xl">heel</text>')
+        body.append('<text x="120" y="52" class="xl">toes</text>')
         figs.append(_svg(240, 370, "".join(body), f"{side} pressure map"))
-    # colour bar
+    # colour bar: 0 .. a round value at or above the highest sensor
     bar = ['<text x="0" y="14" class="t">kPa</text>']
     for i in range(50):
-        v0 = hi * (1 - i / 50)
+        v0 = top * (1 - (i + 0.5) / 50)
         bar.append(
-            f'<rect x="4" y="{24 + i * 5}" width="18" height="5.5" fill="{_color(v0, 0, hi)}"/>'
+            f'<rect x="4" y="{24 + i * 5}" width="18" height="5.5" fill="{_color(v0, 0, top)}"/>'
         )
-    for v in _nice_ticks(0, hi, 4):
-        yy = 24 + (1 - v / hi) * 250
+    for v in ticks:
+        yy = 24 + (1 - v / top) * 250
         bar.append(f'<text x="26" y="{yy + 4:.0f}" class="lt">{v:.0f}</text>')
     figs.append(_svg(70, 290, "".join(bar), "pressure colour scale"))
-    return '<div class="row">' + "".join(figs) + "</div>"
+    return (
+        '<div class="row">' + "".join(figs) + "</div>"
+        f'<p class="legend">Highest sensor: {hi:.0f} kPa; colour scale 0-{top:.0f} kPa. '
+        "Medial = inner side of the foot (big toe side), lateral = outer side.</p>"
+    )
 
 
 def _hist_svg(values: dict[str, np.ndarray], title: str, xlabel: str, *, bins: int = 20) -> str:
@@ -398,17 +431,21 @@ def _hist_svg(values: dict[str, np.ndarray], title: str, xlabel: str, *, bins: i
     return _svg(ax.width, ax.height, "".join(body), title)
 
 
-def _distributions(steps: Sequence[dict[str, Any]]) -> str:
+def _distributions(steps: Sequence[dict[str, Any]], bw: float | None = None) -> str:
     sides = [s for s in ("left", "right") if any(r["side"] == s for r in steps)]
     contact = {
         s: np.array([1000 * r["contact_s"] for r in steps if r["side"] == s], float) for s in sides
     }
-    heel = {s: np.array([r["heel_peak_n"] for r in steps if r["side"] == s], float) for s in sides}
+    div = bw or 1.0
+    heel = {
+        s: np.array([r["heel_peak_n"] / div for r in steps if r["side"] == s], float)
+        for s in sides
+    }
     legend = " ".join(f'<span style="color:{SIDE_COLOR[s]}">■</span> {s}' for s in sides)
     return (
         '<div class="row">'
-        + _hist_svg(contact, "contact time per step", "ms")
-        + _hist_svg(heel, "heel peak force per step", "N")
+        + _hist_svg(contact, "ground contact time per step", "ms")
+        + _hist_svg(heel, "heel peak per step", "× body weight (BW)" if bw else "N")
         + f'</div><p class="legend">{legend}</p>'
     )
 
@@ -431,93 +468,211 @@ def _strike_section(summary: dict[str, Any]) -> str:
         x += w
     txt = ", ".join(f"{k} {100 * (shares.get(k) or 0):.0f} %" for k in colors)
     idx = summary.get("strike_index_pct")
+    idx_txt = "–" if idx is None else f"{idx:.0f}"
     return (
         _svg(520, 46, "".join(body), "strike pattern shares")
-        + f"<p>{_e(txt)}; median strike index {_e(idx)} % of foot length "
+        + f"<p>{_e(txt)}; first contact at {idx_txt} % of foot length from the heel (median) "
         "(Cavanagh &amp; Lafortune 1980: &lt; 33.3 % rearfoot, &gt; 66.7 % forefoot).</p>"
     )
 
 
-def _symmetry_section(summary: dict[str, Any]) -> str:
+#: Typical |symmetry index| of healthy trained runners [%] (Girard et al. 2019).
+TYPICAL_SI_PCT = {"contact_time_s": 0.6, "peak_force_n": 3.2, "heel_peak_n": 3.2,
+                  "loading_rate_index": 5.3}
+#: The symmetry bars run from −`SYM_SCALE_PCT` to +`SYM_SCALE_PCT` [%] (longer bars are cut).
+SYM_SCALE_PCT = 10.0
+
+
+def _side_value(metric: str, v: Any, profile: Profile | None, unit: str) -> str:
+    if v is None or not math.isfinite(float(v)):
+        return "–"
+    if metric == "contact_time_s":
+        return f"{1000 * float(v):.0f} ms"
+    if metric == "strike_index_pct":
+        return f"{float(v):.0f} %"
+    return plain.fmt_value(metric, float(v), profile, unit=unit)
+
+
+def _symmetry_section(
+    summary: dict[str, Any], profile: Profile | None = None, assessment: Assessment | None = None
+) -> str:
     sym = summary.get("symmetry_pct") or {}
     per = summary.get("per_side") or {}
-    ref = {
-        "contact_time_s": 0.6,
-        "peak_force_n": 3.2,
-        "heel_peak_n": 3.2,
-        "loading_rate_index": 5.3,
-    }
+    unit = str(summary.get("force_unit") or "N")
+    width, mid = 320.0, 160.0
+    px = mid / SYM_SCALE_PCT
     rows = []
     for m, v in sym.items():
+        if v is None:
+            continue
         lv = (per.get("left") or {}).get(m)
         rv = (per.get("right") or {}).get(m)
-        w = min(abs(v), 20) * 8
-        bar = (
-            f'<svg width="330" height="14">'
-            f'<line x1="165" x2="165" y1="0" y2="14" stroke="#333"/>'
-            f'<rect x="{165 if v >= 0 else 165 - w:.1f}" y="2" width="{w:.1f}" height="10" '
-            f'fill="{SIDE_COLOR["right" if v >= 0 else "left"]}"/></svg>'
+        typical = TYPICAL_SI_PCT.get(m)
+        parts = [f'<svg width="{width:.0f}" height="22" role="img" aria-label="{_e(m)}">']
+        if typical:
+            parts.append(
+                f'<rect x="{mid - typical * px:.1f}" y="1" width="{2 * typical * px:.1f}" '
+                'height="20" fill="#e8f3e6"/>'
+            )
+        usual = (assessment.baselines.get(f"asymmetry_{m}") if assessment else None)
+        if usual:
+            edge = min(usual[0] + 2 * usual[1], SYM_SCALE_PCT) * px
+            for xx in (mid - edge, mid + edge):
+                parts.append(
+                    f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="0" y2="22" stroke="{RANGE_COLOR}" '
+                    'stroke-dasharray="3 2" stroke-width="1.5"/>'
+                )
+        w = max(min(abs(v), SYM_SCALE_PCT) * px, 2.0)
+        x0 = mid if v >= 0 else mid - w
+        parts.append(
+            f'<rect x="{x0:.1f}" y="5" width="{w:.1f}" height="12" '
+            f'fill="{SIDE_COLOR["right" if v >= 0 else "left"]}"/>'
+            f'<line x1="{mid}" x2="{mid}" y1="0" y2="22" stroke="#333"/>'
         )
+        if abs(v) > SYM_SCALE_PCT:
+            tip = width - 2 if v > 0 else 2
+            parts.append(f'<text x="{tip}" y="16" class="lt" text-anchor='
+                         f'"{"end" if v > 0 else "start"}" fill="#fff">»</text>')
+        parts.append("</svg>")
+        left_pct, right_pct = plain.balance(v)
+        name = plain.SYMMETRY_NAMES.get(m, m.replace("_", " "))
         rows.append(
-            f"<tr><td>{_e(m)}</td><td>{_e(lv)}</td><td>{_e(rv)}</td><td>{v + 0.0:+.1f} %</td>"
-            f"<td>{bar}</td><td>{ref.get(m, '–')} %</td></tr>"
+            f"<tr><td>{_e(name)}</td><td>{_e(_side_value(m, lv, profile, unit))}</td>"
+            f"<td>{_e(_side_value(m, rv, profile, unit))}</td>"
+            f"<td>{left_pct:.1f} % · {right_pct:.1f} %</td><td>{''.join(parts)}</td>"
+            f"<td>{abs(v):.1f} % {'right' if v > 0 else 'left'} higher</td>"
+            f"<td>{'–' if typical is None else f'{typical:g} %'}</td></tr>"
         )
     if not rows:
-        return "<p>Symmetry needs both feet.</p>"
+        return "<p>Left/right balance needs both feet.</p>"
     return (
-        "<table><tr><th>metric (median)</th><th>left</th><th>right</th><th>SI</th>"
-        "<th>← left higher · right higher → (±20 %)</th><th>typical healthy |SI|</th></tr>"
+        "<table><tr><th>per step (median)</th><th>left</th><th>right</th>"
+        "<th>balance left · right</th>"
+        f"<th>← left higher · right higher → (±{SYM_SCALE_PCT:.0f} %)</th><th>difference</th>"
+        "<th>typical in healthy runners</th></tr>"
         + "".join(rows)
-        + "</table><p class='note'>SI = 100·(right − left)/mean. Typical values from Girard et al."
-        " 2019; flags compare with your own baseline + 2 SD, not these numbers.</p>"
+        + "</table><p class='note'>Difference = 100·(right − left)/mean of the two. Green band: "
+        "typical differences of healthy trained runners (Girard et al. 2019); dashed purple "
+        "lines: your usual range (your 30-day mean + 2 SD), which is what flags a session — not "
+        "the typical values, because insoles and runners differ.</p>"
     )
 
 
-def _trend_svg(history: list[Assessment], current: Assessment, metric: str, cfg: RuleConfig) -> str:
+#: The trend charts: metric, value of a session in the chart's unit, rule kind.
+_TRENDS = (
+    ("duration_s", "spike"),
+    ("step_count", "spike"),
+    ("heel_impulse_ns", "spike"),
+    ("heel_peak_n", "range"),
+    ("asymmetry_heel_peak_n", "range"),
+    ("asymmetry_contact_time_s", "range"),
+)
+
+
+def _trend_value(a: Assessment, metric: str) -> float | None:
+    p = a.session
+    if metric == "heel_peak_n":
+        return p.heel_peak_median_n
+    if metric.startswith("asymmetry_"):
+        v = p.symmetry_pct.get(metric.removeprefix("asymmetry_"))
+        return None if v is None else abs(float(v))
+    return p.value(metric)
+
+
+def _trend_unit(metric: str, profile: Profile | None, unit: str) -> tuple[float, str]:
+    """Divisor and axis label of a trend chart."""
+    bw = profile.body_weight_n if profile is not None and unit == "N" else None
+    if metric == "duration_s":
+        return 60.0, "min"
+    if metric == "step_count":
+        return 1.0, "steps"
+    if metric == "heel_impulse_ns":
+        return (bw, "BW·s") if bw else (1.0, f"{unit}·s")
+    if metric == "heel_peak_n":
+        return (bw, "BW") if bw else (1.0, unit)
+    return 1.0, "%"
+
+
+_TREND_TITLE = {
+    "duration_s": "duration per session (a stand-in for distance)",
+    "step_count": "steps per session (a stand-in for distance)",
+    "heel_impulse_ns": "heel load per session (experimental)",
+    "heel_peak_n": "heel peak per session, median (experimental)",
+    "asymmetry_heel_peak_n": "left/right heel-peak difference",
+    "asymmetry_contact_time_s": "left/right contact-time difference",
+}
+
+
+def trend_days(history: Sequence[Assessment], current: Assessment) -> int:
+    """Days shown in the trend charts: whole weeks, 8 to 12 of them."""
     end = current.session.local_date
     first = min(a.session.local_date for a in history)
-    n_days = min(max((end - first).days + 4, MIN_TREND_DAYS), TREND_DAYS)
+    days = min(max((end - first).days + 4, MIN_TREND_DAYS), TREND_DAYS)
+    return math.ceil(days / 7) * 7
+
+
+def _trend_svg(
+    history: list[Assessment],
+    current: Assessment,
+    metric: str,
+    kind: str,
+    cfg: RuleConfig,
+    *,
+    n_days: int,
+    profile: Profile | None,
+    unit: str,
+) -> str:
+    end = current.session.local_date
     start = end - timedelta(days=n_days - 1)
     shown = [a for a in history if start <= a.session.local_date <= end]
-    name, unit, what = METRIC_LABELS[metric]
-    vals = [a.session.value(metric) or 0.0 for a in shown]
-    refs = [a.reference.get(metric) for a in shown]
-    top = max([*vals, *((r or 0) * cfg.high_ratio * 1.1 for r in refs if r)], default=1.0) or 1.0
-    ax = _Axes(1080, 225, -0.5, n_days - 0.5, 0, top, bottom=40)
+    div, axis = _trend_unit(metric, profile, unit)
+    vals = [(_trend_value(a, metric) or 0.0) / div for a in shown]
+    if kind == "spike":
+        refs = [(a.reference.get(metric) or 0.0) / div for a in shown]
+        lims = [r * cfg.high_ratio * 1.1 for r in refs]
+    else:
+        bases = [a.baselines.get(metric) for a in shown]
+        refs = [(b[0] + cfg.baseline_sd * b[1]) / div if b else 0.0 for b in bases]
+        lims = [r * 1.15 for r in refs]
+    top = max([*vals, *lims], default=1.0) * 1.05 or 1.0
+    ax = _Axes(1080, 200, -0.5, n_days - 0.5, 0, top, bottom=36)
     ticks = []
     for d in range(n_days - 1, -1, -7):
         day = start + timedelta(days=d)
-        ticks.append((d, day.strftime("%d %b")))
-    body = [
-        ax.frame(
-            f"{name} per session ({what}), last {n_days // 7} weeks",
-            "session date (local)",
-            unit,
-            xticks=ticks,
-        )
-    ]
+        ticks.append((d, f"{day.day} {day:%b}"))
+    body = [ax.frame(_TREND_TITLE[metric], "session date (local)", axis, xticks=ticks)]
     slot = ax.x(1) - ax.x(0)
     for a, v, ref in zip(shown, vals, refs, strict=True):
         d = (a.session.local_date - start).days
         xc = ax.x(d)
-        if ref and a.armed:
-            bounds = [
-                ("none", 0.0, cfg.caution_ratio),
-                ("caution", cfg.caution_ratio, cfg.warning_ratio),
-                ("warning", cfg.warning_ratio, cfg.high_ratio),
-                ("high", cfg.high_ratio, top / ref),
-            ]
-            for lvl, lo, hi in bounds[1:]:
-                y_hi, y_lo = ax.y(min(hi * ref, top)), ax.y(lo * ref)
-                if y_lo > y_hi:
-                    body.append(
-                        f'<rect x="{xc - slot * 0.5:.1f}" y="{y_hi:.1f}" width="{slot:.1f}" '
-                        f'height="{y_lo - y_hi:.1f}" fill="{LEVEL_COLOR[lvl]}" opacity="0.45"/>'
-                    )
-        lvl = max(
-            (f.level for f in a.flags if f.metric == metric), key=LEVELS.index, default="none"
-        )
-        color = LEVEL_COLOR[lvl] if a.armed else "#b0b0b0"
+        flags = [f for f in a.flags if f.metric == metric]
+        if kind == "spike":
+            if ref and a.armed:
+                bounds = [
+                    ("caution", cfg.caution_ratio, cfg.warning_ratio),
+                    ("warning", cfg.warning_ratio, cfg.high_ratio),
+                    ("high", cfg.high_ratio, top / ref),
+                ]
+                for lvl, lo, hi in bounds:
+                    y_hi, y_lo = ax.y(min(hi * ref, top)), ax.y(lo * ref)
+                    if y_lo > y_hi:
+                        body.append(
+                            f'<rect x="{xc - slot * 0.5:.1f}" y="{y_hi:.1f}" '
+                            f'width="{slot:.1f}" height="{y_lo - y_hi:.1f}" '
+                            f'fill="{LEVEL_COLOR[lvl]}" opacity="0.45"/>'
+                        )
+            lvl = max((f.level for f in flags), key=LEVELS.index, default="none")
+            color = LEVEL_COLOR[lvl] if a.armed else UNARMED_COLOR
+        else:
+            if ref:
+                body.append(
+                    f'<rect x="{xc - slot * 0.5:.1f}" y="{ax.y(ref):.1f}" width="{slot:.1f}" '
+                    f'height="{ax.y(0) - ax.y(ref):.1f}" fill="#e8f3e6"/>'
+                    f'<line x1="{xc - slot * 0.5:.1f}" x2="{xc + slot * 0.5:.1f}" '
+                    f'y1="{ax.y(ref):.1f}" y2="{ax.y(ref):.1f}" stroke="{RANGE_COLOR}" '
+                    'stroke-width="2" stroke-dasharray="3 2"/>'
+                )
+            color = RANGE_COLOR if flags else LEVEL_COLOR["none"] if ref else UNARMED_COLOR
         stroke = ' stroke="#000" stroke-width="2"' if a is current else ""
         body.append(
             f'<rect x="{xc - slot * 0.3:.1f}" y="{ax.y(v):.1f}" width="{slot * 0.6:.1f}" '
@@ -525,25 +680,32 @@ def _trend_svg(history: list[Assessment], current: Assessment, metric: str, cfg:
         )
         if any(n.kind == "break" for n in a.notices):
             body.append(f'<text x="{xc:.1f}" y="{ax.top + 10}" class="bk">break</text>')
-    return _svg(ax.width, ax.height, "".join(body), f"trend of {name}")
+    return _svg(ax.width, ax.height, "".join(body), f"trend of {_TREND_TITLE[metric]}")
 
 
-def _trend_section(history: list[Assessment], current: Assessment) -> str:
-    if len(history) < 2:
-        return "<p>No history yet: save sessions with <code>insole analyze FILE --save</code>.</p>"
+def _trend_section(
+    history: list[Assessment], current: Assessment, n_days: int, profile: Profile | None,
+    unit: str,
+) -> str:
     cfg = RuleConfig()
     legend = " ".join(
         f'<span class="sw" style="background:{LEVEL_COLOR[k]}"></span> {k}' for k in LEVELS
     )
+    charts = "".join(
+        _trend_svg(history, current, m, kind, cfg, n_days=n_days, profile=profile, unit=unit)
+        for m, kind in _TRENDS
+    )
     return (
-        _trend_svg(history, current, "step_count", cfg)
-        + _trend_svg(history, current, "heel_impulse_ns", cfg)
-        + f'<p class="legend">Bars: sessions, coloured by level ({legend}; '
-        '<span class="sw" style="background:#b0b0b0"></span> rule not armed yet); outlined bar: '
-        "this session. Shaded behind each bar: the caution (1.10-1.30×), warning (1.30-2.00×) "
-        "and high (&gt; 2.00×) bands relative to the largest session of the previous 30 days "
-        "(Frandsen et al. 2025). Week-to-week ratios and acute:chronic workload ratios are "
-        "not used for warnings (Lolli 2019, Impellizzeri 2020).</p>"
+        charts
+        + f'<p class="legend">Duration, steps, heel load: bars coloured by band ({legend}; '
+        f'<span class="sw" style="background:{UNARMED_COLOR}"></span> still learning your '
+        "normal); shaded behind each bar: the caution (1.1-1.3×), warning (1.3-2×) and high "
+        "(over 2×) bands relative to the longest run of the previous 30 days (Frandsen et al. "
+        "2025). Heel peak and left/right differences: light green = your usual range up to "
+        f'the dashed line (your 30-day mean + 2 SD); <span class="sw" style="background:'
+        f'{RANGE_COLOR}"></span> above your usual range. Outlined bar: this session. '
+        "Week-to-week and acute:chronic workload ratios are not used for warnings (Lolli 2019, "
+        "Impellizzeri 2020).</p>"
     )
 
 
@@ -567,6 +729,10 @@ text-align:left}
 border-left:6px solid #90a4ae;background:#f4f6f7}
 .disc{font-size:12px;color:#555;background:#fafafa;padding:6px 10px;border:1px solid #ddd}
 .kv td{border:none;padding:1px 10px 1px 0}
+.side{font-size:11px;fill:#555;font-style:italic}
+.verdict{font-size:16px;font-weight:bold;margin:8px 0 4px}
+.next{padding:6px 10px;margin:6px 0;border-left:6px solid #2e7d32;background:#eef6ee}
+.sub{color:#555;font-size:14px;font-weight:normal}
 """
 
 
@@ -577,6 +743,8 @@ def build_report(
     recording: str | Path | None,
     assessment: Assessment | None = None,
     history: list[Assessment] | None = None,
+    profile: Profile | None = None,
+    limits: dict[str, float] | None = None,
 ) -> str:
     """Build the HTML report of one session.
 
@@ -593,49 +761,88 @@ def build_report(
         The rules' verdict on this session.
     history : list of Assessment, optional
         All sessions' assessments, for the trend charts.
+    profile : Profile, optional
+        The runner's profile: loads as multiples of body weight.
+    limits : dict, optional
+        The next-run limits (`insole.history.rules.next_run_limits`).
 
     Returns
     -------
     str
         One HTML document; every figure is inline SVG; no external URLs.
     """
-    unit = summary.get("force_unit", "N")
+    unit = str(summary.get("force_unit") or "N")
     hp = summary.get("heel_peak_n") or {}
+    bw = profile.body_weight_n if profile is not None and unit == "N" else None
+
+    def load(metric: str, v: Any) -> str:
+        return plain.fmt_value(metric, v, profile, unit=unit)
+
+    ct, flight = summary.get("contact_time_s"), summary.get("flight_time_s")
+    cad = summary.get("cadence_spm")
+    air = (
+        "–" if flight is None else f"both feet down {-1000 * flight:.0f} ms"
+        if flight < 0 else f"in the air {1000 * flight:.0f} ms"
+    )
+    start = summary.get("start")
+    offset = plain.fmt_utc_offset(start)
     facts = [
-        ("start", summary.get("start")),
-        ("duration", f"{summary['duration_s'] / 60:.1f} min"),
+        ("when", plain.fmt_start(start) + (f" ({offset})" if offset else "")),
+        ("duration", plain.fmt_duration(summary["duration_s"])),
         (
             "steps",
-            f"{summary['step_count']} ("
-            + ", ".join(f"{k} {v}" for k, v in summary["steps"].items())
-            + ")",
+            f"{summary['step_count']:,} ("
+            + ", ".join(f"{k} {v:,}" for k, v in summary["steps"].items())
+            + ")" + ("" if cad is None else f"; {cad:.0f} steps per minute"),
         ),
-        ("cadence", f"{summary.get('cadence_spm')} steps/min"),
-        ("contact time", f"{summary.get('contact_time_s')} s (median)"),
+        ("ground contact", ("–" if ct is None else f"{1000 * ct:.0f} ms per step (median); ")
+         + air),
         (
             "heel peak",
-            f"median {hp.get('median')} {unit} (p10 {hp.get('p10')}, p90 {hp.get('p90')})",
+            f"{load('heel_peak_n', hp.get('median'))} per step (median; most steps "
+            f"{load('heel_peak_n', hp.get('p10'))} to {load('heel_peak_n', hp.get('p90'))})",
         ),
-        ("session heel load", f"{summary.get('heel_impulse_ns')} {unit}·s"),
+        ("heel load", f"{load('heel_impulse_ns', summary.get('heel_impulse_ns'))} this session"),
+        (
+            "loading rate",
+            f"{load('loading_rate_index', summary.get('loading_rate_index'))} (insole index: "
+            "compare it with your own runs only, not with force-plate figures)",
+        ),
         (
             "data quality",
             f"{summary.get('frames_lost', 0)} frames lost, "
             f"{summary.get('steps_with_gaps', 0)} steps with gaps",
         ),
         ("recording", Path(str(summary.get("path", ""))).name),
+        (
+            "body",
+            profile.describe() if profile else "no profile: loads in newtons ('insole profile "
+            "--mass-kg KG' shows them as multiples of body weight)",
+        ),
     ]
     kv = "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in facts)
     verdict = []
     if assessment is not None:
+        lines = plain.warning_lines(assessment, limits or {}, profile=profile, unit=unit)
+        verdict.append(f'<p class="verdict">{_e(lines[0])}</p>')
         for f in assessment.flags:
+            color = LEVEL_COLOR[f.level] if f.rule == "spike" else RANGE_COLOR
+            label = f.level if f.rule == "spike" else "above your usual range"
+            sentence = plain.flag_sentence(
+                f, assessment=assessment, profile=profile, unit=unit,
+                next_limit=(limits or {}).get(f.metric),
+            )
             verdict.append(
-                f'<div class="flag" style="border-color:{LEVEL_COLOR[f.level]}">'
-                f"<b>{_e(f.level)}</b> — {_e(f.message)}</div>"
+                f'<div class="flag" style="border-color:{color}"><b>{_e(label)}</b> — '
+                f"{_e(sentence)}</div>"
             )
         for n in assessment.notices:
             verdict.append(f'<div class="notice">{_e(n.message)}</div>')
-        if not assessment.flags:
-            verdict.insert(0, '<div class="notice">No warnings for this session.</div>')
+        nxt = [ln for ln in lines if ln.startswith("Next run:")]
+        if nxt:
+            verdict.append(f'<div class="next"><b>{_e(nxt[0])}</b></div>')
+        if any(f.rule == "spike" for f in assessment.flags):
+            verdict.append(f'<p class="note">{_e(plain.EVIDENCE)}</p>')
     if recording is not None and Path(recording).exists():
         rec = _load(recording)
         own = _on_own_clocks(steps, summary.get("clock_alignment"))
@@ -646,22 +853,32 @@ def build_report(
             "<p>The recording is not available (moved or changed), so raw curves and "
             "pressure maps are not shown.</p>"
         )
+    hist = history or []
+    if assessment is not None and len(hist) >= 2:
+        n_days = trend_days(hist, assessment)
+        trends_title = f"Trends over the last {n_days // 7} weeks"
+        trends = _trend_section(hist, assessment, n_days, profile, unit)
+    else:
+        trends_title = "Trends"
+        trends = (
+            "<p>No history yet: save sessions with <code>insole analyze FILE --save</code>.</p>"
+        )
+    title = f"Run on {plain.fmt_start(start)} — {plain.fmt_duration(summary['duration_s'])}"
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>insole session report {_e(summary.get('start'))}</title><style>{_CSS}</style>"
+        f"<title>insole: {_e(title)}</title><style>{_CSS}</style>"
         "</head><body>"
-        f"<h1>Session report — {_e(summary.get('start'))}</h1>"
+        f"<h1>{_e(title)} <span class='sub'>{_e(offset)}</span></h1>"
         f'<p class="disc">{_e(DISCLAIMER)}</p>'
-        f'<section id="summary"><h2>Summary and warnings</h2><table class="kv">{kv}</table>'
-        f"{''.join(verdict)}</section>"
+        f'<section id="summary"><h2>Verdict and next run</h2>{"".join(verdict)}'
+        f'<h2>This run</h2><table class="kv">{kv}</table></section>'
         f'<section id="force"><h2>Force curves with events</h2>{curves}</section>'
         f'<section id="pressure"><h2>Average pressure maps</h2>{maps}</section>'
-        f'<section id="distributions"><h2>Per-step distributions</h2>{_distributions(steps)}'
-        "</section>"
-        f'<section id="strike"><h2>Strike pattern</h2>{_strike_section(summary)}</section>'
-        f'<section id="symmetry"><h2>Left/right symmetry</h2>{_symmetry_section(summary)}'
-        "</section>"
-        f'<section id="trends"><h2>Trends: up to 12 weeks</h2>'
-        f"{_trend_section(history or [], assessment) if assessment else ''}</section>"
+        f'<section id="distributions"><h2>Per-step distributions</h2>'
+        f"{_distributions(steps, bw)}</section>"
+        f'<section id="strike"><h2>Foot strike</h2>{_strike_section(summary)}</section>'
+        f'<section id="symmetry"><h2>Left/right balance</h2>'
+        f"{_symmetry_section(summary, profile, assessment)}</section>"
+        f'<section id="trends"><h2>{_e(trends_title)}</h2>{trends}</section>'
         "</body></html>"
     )

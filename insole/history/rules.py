@@ -49,6 +49,7 @@ __all__ = [
     "evaluate_history",
     "evaluate_session",
     "history_needed",
+    "next_run_limits",
     "ratio_level",
 ]
 
@@ -268,6 +269,14 @@ class Assessment:
     reference : dict
         Largest value of each spike metric over the previous window (absent when the window
         is empty); the bands of the trend charts are multiples of it.
+    baselines : dict
+        ``{metric: (mean, sd)}`` of the own-baseline rules (``heel_peak_n``,
+        ``asymmetry_heel_peak_n``, ``asymmetry_contact_time_s``) when the window held enough
+        sessions; a value above ``mean + baseline_sd · sd`` is flagged. The SD is the one the
+        rule used (floored).
+    previous_longest : SessionPoint or None
+        After a break: the longest session of the 30 days up to the last one before the break
+        (start below it).
     """
 
     session: SessionPoint
@@ -275,6 +284,8 @@ class Assessment:
     flags: list[Flag] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     reference: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, tuple[float, float]] = field(default_factory=dict)
+    previous_longest: SessionPoint | None = None
 
     @property
     def level(self) -> str:
@@ -420,6 +431,7 @@ def evaluate_session(
         last = earlier[-1]
         before = [p for p in earlier if _days(last, p) < c.window_days]
         longest = max(before, key=lambda p: p.duration_s)
+        out.previous_longest = longest
         out.notices.append(
             Notice(
                 "break",
@@ -484,6 +496,7 @@ def evaluate_session(
     if len(base) >= c.baseline_min_sessions and v is not None:
         vals = [float(p.heel_peak_median_n) for p in base if p.heel_peak_median_n is not None]
         mean, sd = _baseline(vals, c.heel_sd_floor_frac * statistics.fmean(vals))
+        out.baselines["heel_peak_n"] = (mean, sd)
         if v > mean + c.baseline_sd * sd:
             out.flags.append(
                 Flag(
@@ -507,6 +520,7 @@ def evaluate_session(
         if sv is None or len(vals) < c.baseline_min_sessions:
             continue
         mean, sd = _baseline(vals, c.asym_sd_floor_pct)
+        out.baselines[f"asymmetry_{m}"] = (mean, sd)
         if abs(sv) > mean + c.baseline_sd * sd:
             name = METRIC_LABELS[f"asymmetry_{m}"][0]
             out.flags.append(
@@ -526,6 +540,56 @@ def evaluate_session(
                 )
             )
     out.flags.sort(key=lambda f: -LEVELS.index(f.level))
+    return out
+
+
+def next_run_limits(
+    session: SessionPoint,
+    previous: Sequence[SessionPoint],
+    config: RuleConfig | None = None,
+    *,
+    flagged: Collection[str] = (),
+) -> dict[str, float]:
+    """The largest next run (the day after `session`) that stays within ``caution_ratio``.
+
+    For each spike metric: ``caution_ratio`` × the largest session of the 30-day window as it
+    will stand the next day (`session` included, sessions older than the window left out).
+    A metric in `flagged` (this session was itself flagged for it) does not count `session`
+    as the new normal: its limit stays ``caution_ratio`` × the largest earlier session of
+    that window, so the guidance never builds on a jump. Empty when the spike rule would not
+    be armed the next day (too little history).
+
+    Parameters
+    ----------
+    session : SessionPoint
+        The session just run.
+    previous : sequence of SessionPoint
+        The sessions before it (later ones are ignored).
+    config : RuleConfig, optional
+        Rule parameters.
+    flagged : collection of str
+        Spike metrics `session` was flagged for.
+
+    Returns
+    -------
+    dict
+        ``{metric: largest value}`` for the spike metrics with a reference.
+    """
+    c = config or RuleConfig()
+    earlier = [p for p in previous if p.start < session.start]
+    if not earlier:
+        return {}
+    tomorrow = session.local_date + timedelta(days=1)
+    first = min(p.local_date for p in earlier)
+    if (tomorrow - first).days < c.arm_min_days or len(earlier) + 1 < c.arm_min_sessions:
+        return {}
+    window = [p for p in earlier if (tomorrow - p.local_date).days < c.window_days]
+    out = {}
+    for m in c.spike_metrics:
+        pool = window if m in flagged else [*window, session]
+        vals = [v for p in pool if (v := p.value(m)) is not None and v > 0]
+        if vals:
+            out[m] = c.caution_ratio * max(vals)
     return out
 
 

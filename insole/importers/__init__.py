@@ -7,6 +7,11 @@
   (e.g. the Fukuchi et al. 2017 running force-plate files).
 - :mod:`insole.importers.pedar` -- novel pedar ASCII exports (99 sensors per insole, kPa).
 - :mod:`insole.importers.stappone` -- stAPPone CSV exports (12 raw channels, 62.5 Hz).
+- :mod:`insole.importers.moticon` -- Moticon OpenGo text exports (16 sensors, N/cm², 100 Hz).
+- :mod:`insole.importers.fscan`, :mod:`insole.importers.xsensor` -- Tekscan F-Scan ASCII and
+  XSENSOR CSV sensel matrices, merged into region cells.
+- :mod:`insole.importers.c3d` -- C3D force plates and insole analog channels (``ezc3d``).
+- :mod:`insole.importers.xdf` -- XDF files (LabRecorder) with the streams of ``--lsl``.
 
 Each format also has an ``import_<format>(path, out, ...)`` function that writes the data as an
 ordinary recording (:mod:`insole.importers.convert`: protocol-v1 SAMPLES frames, one stream per
@@ -36,11 +41,16 @@ __all__ = [
     "MAX_SAMPLE_RATE_HZ",
     "MIN_SAMPLE_RATE_HZ",
     "ImportFormatError",
+    "import_c3d",
+    "import_fscan",
     "import_gaitndd",
     "import_gaitpdb",
+    "import_moticon",
     "import_pedar",
     "import_stappone",
     "import_table",
+    "import_xdf",
+    "import_xsensor",
     "missing_file_error",
 ]
 
@@ -53,7 +63,10 @@ MIN_SAMPLE_RATE_HZ = 1.0
 MAX_SAMPLE_RATE_HZ = 10000.0
 
 #: Formats ``insole import`` reads.
-FORMATS: tuple[str, ...] = ("gaitpdb", "gaitndd", "table", "pedar", "stappone")
+FORMATS: tuple[str, ...] = (
+    "gaitpdb", "gaitndd", "table", "pedar", "stappone", "moticon", "fscan", "xsensor", "c3d",
+    "xdf",
+)
 
 _LAZY = {
     "import_gaitpdb": "physionet",
@@ -61,6 +74,11 @@ _LAZY = {
     "import_table": "table",
     "import_pedar": "pedar",
     "import_stappone": "stappone",
+    "import_moticon": "moticon",
+    "import_fscan": "fscan",
+    "import_xsensor": "xsensor",
+    "import_c3d": "c3d",
+    "import_xdf": "xdf",
 }
 
 

@@ -1,7 +1,8 @@
 """The ``insole import`` command: lab and commercial files → ordinary recordings.
 
 `add_parsers` adds ``import`` with one sub-command per format (``gaitpdb``, ``gaitndd``,
-``table``, ``pedar``, ``stappone``) to the main parser's subcommands; ``insole/cli.py`` calls it
+``table``, ``pedar``, ``stappone``, ``moticon``, ``fscan``, ``xsensor``, ``c3d``) to the main
+parser's subcommands; ``insole/cli.py`` calls it
 from its ``build_parser``. Each handler ``_cmd_import_xxx(args) -> int`` returns the exit
 status; errors the user can fix are raised as `insole.errors.InsoleError` subclasses
 (`insole.importers.ImportFormatError`, `insole.errors.RecordingError`), which the main CLI prints
@@ -128,6 +129,67 @@ def _cmd_import_stappone(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import_moticon(args: argparse.Namespace) -> int:
+    from .moticon import import_moticon
+
+    result = import_moticon(
+        args.file, args.out, size=args.size, start=args.start, overwrite=args.overwrite
+    )
+    _print_result(result, args.json)
+    return 0
+
+
+def _cmd_import_fscan(args: argparse.Namespace) -> int:
+    from .fscan import import_fscan
+
+    result = import_fscan(
+        args.file, args.out, side=args.side, foot_length_mm=args.foot_length, start=args.start,
+        overwrite=args.overwrite,
+    )
+    _print_result(result, args.json)
+    return 0
+
+
+def _cmd_import_xsensor(args: argparse.Namespace) -> int:
+    from .xsensor import import_xsensor
+
+    result = import_xsensor(
+        args.file, args.out, side=args.side, foot_length_mm=args.foot_length, start=args.start,
+        overwrite=args.overwrite,
+    )
+    _print_result(result, args.json)
+    return 0
+
+
+def _cmd_import_c3d(args: argparse.Namespace) -> int:
+    from . import ImportFormatError
+    from .c3d import import_c3d
+
+    insoles: dict[str, str] = {}
+    for item in args.insole or []:
+        foot, sep, prefix = item.partition("=")
+        foot = foot.strip().lower()
+        if not sep or foot not in ("left", "right") or not prefix:
+            raise ImportFormatError(
+                f"--insole must be left=PREFIX or right=PREFIX (e.g. left=LInsole), got {item!r}"
+            )
+        insoles[foot] = prefix
+    result = import_c3d(
+        args.file, args.out, plates=args.plate, side=args.side, insoles=insoles or None,
+        start=args.start, overwrite=args.overwrite,
+    )
+    _print_result(result, args.json)
+    return 0
+
+
+def _cmd_import_xdf(args: argparse.Namespace) -> int:
+    from .xdf import import_xdf
+
+    result = import_xdf(args.file, args.out, start=args.start, overwrite=args.overwrite)
+    _print_result(result, args.json)
+    return 0
+
+
 # -- parsers ---------------------------------------------------------------------------------
 
 
@@ -143,7 +205,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(sub: Any) -> None:
-    """Add ``import`` (``import gaitpdb|gaitndd|table|pedar|stappone``) to the main CLI.
+    """Add ``import`` (``gaitpdb|gaitndd|table|pedar|stappone|moticon|fscan|xsensor|c3d``).
 
     Parameters
     ----------
@@ -228,3 +290,78 @@ def add_parsers(sub: Any) -> None:
                    help="insole length for the sensor layout (default 270)")
     _common(q)
     q.set_defaults(func=_cmd_import_stappone)
+
+    q = fmt.add_parser(
+        "moticon",
+        help="Moticon OpenGo text export: 16 sensors per foot in N/cm², 100 Hz",
+        description="Import a Moticon OpenGo text export (.txt): the 16 pressures per insole "
+        "one to one, on the OpenGo sensor layout of the file's insole size; the vendor's step "
+        "events and user events become recording events.",
+    )
+    q.add_argument("file", type=Path, help="OpenGo text export (.txt)")
+    q.add_argument("--size", type=int, choices=range(1, 11), metavar="1..10",
+                   help="insole size for the layout (default: the file's 'Size' header)")
+    _common(q)
+    q.set_defaults(func=_cmd_import_moticon)
+
+    q = fmt.add_parser(
+        "fscan",
+        help="Tekscan F-Scan ASCII movie export: sensel matrix per frame, merged into region cells",
+        description="Import a Tekscan F-Scan ASCII movie export (.asf) of one insole: sensel "
+        "pressures (unit from the header) merged into at most 128 region cells, forces exact.",
+    )
+    q.add_argument("file", type=Path, help="F-Scan ASCII export (.asf)")
+    q.add_argument("--side", required=True, choices=["left", "right"],
+                   help="foot the insole was under (the export does not say)")
+    q.add_argument("--foot-length", type=_positive, metavar="MM",
+                   help="foot length for the region boundaries (default: the sensor's length)")
+    _common(q)
+    q.set_defaults(func=_cmd_import_fscan)
+
+    q = fmt.add_parser(
+        "xsensor",
+        help="XSENSOR insole CSV export: sensel matrices per frame, merged into region cells",
+        description="Import an XSENSOR insole CSV export: each insole's sensel pressures (unit "
+        "from the header) merged into at most 128 region cells, forces exact; the foot comes "
+        "from LF/RF in the sensor name.",
+    )
+    q.add_argument("file", type=Path, help="XSENSOR CSV export (.csv)")
+    q.add_argument("--side", choices=["left", "right"],
+                   help="import only this foot; required for one sensor without LF/RF in its "
+                   "name")
+    q.add_argument("--foot-length", type=_positive, metavar="MM",
+                   help="foot length for the region boundaries (default: the loaded sensels' "
+                   "length)")
+    _common(q)
+    q.set_defaults(func=_cmd_import_xsensor)
+
+    q = fmt.add_parser(
+        "c3d",
+        help="C3D file: force-plate vertical force, instrumented-insole analog channels",
+        description="Import a C3D file (needs ezc3d: pip install 'insole[formats]'): the "
+        "vertical force of each force plate (scale, offset and calibration matrix applied), "
+        "labelled as a plate under both feet, and analog channels of instrumented insoles.",
+    )
+    q.add_argument("file", type=Path, help="C3D file (.c3d)")
+    q.add_argument("--plate", type=int, action="append", metavar="N",
+                   help="force plate to import, 1-based (repeatable; default: all plates when "
+                   "the file has no insole channels)")
+    q.add_argument("--side", choices=["left", "right", "both"], default="both",
+                   help="foot on the plates (default both: a plate does not know the foot)")
+    q.add_argument("--insole", action="append", metavar="FOOT=PREFIX",
+                   help="analog channels of an instrumented insole by label prefix, e.g. "
+                   "left=LInsole (repeatable; default: labels like L_Insole_1, R_FSR_3)")
+    _common(q)
+    q.set_defaults(func=_cmd_import_c3d)
+
+    q = fmt.add_parser(
+        "xdf",
+        help="XDF file (LabRecorder) with the insole streams of 'insole live --lsl'",
+        description="Import the insole streams of an XDF file, as LabRecorder writes them "
+        "next to EEG, EMG or motion capture (needs pyxdf: pip install 'insole[formats]'). "
+        "The insole event markers and a list of the other streams go to the header. See "
+        "docs/lsl.md.",
+    )
+    q.add_argument("file", type=Path, help="XDF file (.xdf)")
+    _common(q)
+    q.set_defaults(func=_cmd_import_xdf)

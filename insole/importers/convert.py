@@ -37,17 +37,21 @@ from firmware_protocol import DeviceInfoFrame, Side, encode_samples_frames, to_w
 from firmware_protocol.frames import MAX_SENSORS
 
 from ..errors import RecordingError
-from ..layouts import SensorLayout
+from ..layouts import SensorLayout, classify_region
 from ..recording import RecordingWriter
 from . import MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, ImportFormatError
 
 __all__ = [
     "INVALID_COUNT",
     "MAX_VALID_COUNT",
+    "PRESSURE_UNITS_KPA",
     "ImportResult",
     "ImportedDevice",
+    "SenselCells",
     "counts_to_values",
+    "kpa_per_unit",
     "linear_calibration",
+    "merge_sensels",
     "values_to_counts",
     "write_import",
 ]
@@ -460,6 +464,7 @@ def write_import(
     info: Mapping[str, Any] | None = None,
     notes: str | None = None,
     overwrite: bool = False,
+    events: Sequence[tuple[float, str, Mapping[str, Any]]] = (),
 ) -> ImportResult:
     """Write imported devices as an ordinary recording.
 
@@ -487,6 +492,9 @@ def write_import(
         Header ``notes``.
     overwrite : bool
         Replace an existing `out`.
+    events : sequence of (time_s, name, fields)
+        Recording-wide events (e.g. a vendor's step events) at times on the devices' ``time_s``
+        axis; written as event blocks (stream 255) in time order among the chunks.
 
     Returns
     -------
@@ -618,8 +626,17 @@ def write_import(
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.part")
     try:
         with RecordingWriter(tmp, header, overwrite=True, flush_interval_s=3600.0) as writer:
+            pending = sorted(((float(t) - t0, name, dict(fields)) for t, name, fields in events),
+                             key=lambda e: e[0])
+            k = 0
             for host_time_s, sid, _, chunk in all_chunks:
+                while k < len(pending) and pending[k][0] < host_time_s:
+                    writer.write_event(pending[k][1], host_time_s=max(pending[k][0], 0.0),
+                                       **pending[k][2])
+                    k += 1
                 writer.write_chunk(sid, chunk, host_time_s)
+            for t_ev, name, fields in pending[k:]:
+                writer.write_event(name, host_time_s=max(t_ev, 0.0), **fields)
         os.replace(tmp, out_path)
     finally:
         if tmp.exists():
@@ -634,3 +651,210 @@ def write_import(
         devices=device_facts,
         bytes=out_path.stat().st_size,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Pressure units and sensel matrices (F-Scan, XSENSOR)
+# --------------------------------------------------------------------------------------------
+
+#: kPa per unit of pressure, by lower-case unit name as pressure-mat exports write it.
+#: Sources: NIST SP 811 (2008), Appendix B.8/B.9 — millimetre of mercury, conventional
+#: 1.333 224 E+02 Pa (133.322 387 415 Pa exactly by its definition 13.5951 g/cm³ · 9.806 65
+#: m/s² · 1 mm); pound-force per square inch 6.894 757 E+03 Pa (0.453 592 37 kg · 9.806 65 m/s² /
+#: 0.0254² m² = 6894.757 293 168 Pa); kilogram-force per square centimetre 9.806 65 E+04 Pa
+#: (exact); N/cm² = 10⁴ Pa and the SI prefixes by definition.
+PRESSURE_UNITS_KPA: dict[str, float] = {
+    "kpa": 1.0,
+    "pa": 1e-3,
+    "mpa": 1e3,
+    "n/cm2": 10.0,
+    "n/cm²": 10.0,
+    "n/mm2": 1e3,
+    "n/mm²": 1e3,
+    "mmhg": 0.133322387415,
+    "psi": 6.894757293168,
+    "kg/cm2": 98.0665,
+    "kg/cm²": 98.0665,
+    "kgf/cm2": 98.0665,
+    "kgf/cm²": 98.0665,
+}
+
+
+def kpa_per_unit(unit: str) -> float:
+    """Factor that turns a pressure in `unit` into kPa.
+
+    Parameters
+    ----------
+    unit : str
+        Unit as written in an export header, e.g. ``"KPa"``, ``"mmHg"``, ``"PSI"``, ``"N/cm²"``
+        (case and surrounding spaces and brackets ignored).
+
+    Returns
+    -------
+    float
+        kPa per `unit` (see `PRESSURE_UNITS_KPA` for the sources).
+
+    Raises
+    ------
+    ImportFormatError
+        If the unit is not a known pressure unit.
+    """
+    key = unit.strip().strip("()[]").strip().lower().replace(" ", "")
+    try:
+        return PRESSURE_UNITS_KPA[key]
+    except KeyError:
+        known = "kPa, Pa, MPa, N/cm², N/mm², mmHg, PSI, kg/cm²"
+        raise ImportFormatError(
+            f"unknown pressure unit {unit.strip()!r}; known units are {known} (export the "
+            "file in one of them)"
+        ) from None
+
+
+@dataclass
+class SenselCells:
+    """A sensel matrix merged into at most `MAX_SENSORS` cells (see `merge_sensels`).
+
+    Attributes
+    ----------
+    values : ndarray of float64, shape (n_frames, n_cells)
+        Per cell: mean pressure over the cell's sensels [kPa] (so that pressure times the
+        cell's area is the sum of the sensels' forces), or the sum of raw values for
+        ``unit="counts"``.
+    layout : SensorLayout
+        One sensor per cell: area = the cell's sensels' area, position = their centroid in the
+        foot frame, region = the region all of its sensels share.
+    cell_of_sensel : ndarray of int, shape (n_rows, n_cols)
+        Cell index of each sensel of the matrix; -1 for sensels not imported.
+    block : tuple of int
+        Sensel rows and columns merged per cell before the region split, ``(1, 1)`` when every
+        sensel is its own cell.
+    """
+
+    values: NDArray[np.float64]
+    layout: SensorLayout
+    cell_of_sensel: NDArray[np.int64]
+    block: tuple[int, int]
+
+
+def merge_sensels(
+    frames: NDArray[np.float64],
+    mask: NDArray[np.bool_],
+    *,
+    row_pitch_mm: float,
+    col_pitch_mm: float,
+    medial_col_last: bool,
+    unit: str,
+    name: str,
+    foot_length_mm: float | None = None,
+    max_sensors: int = MAX_SENSORS,
+) -> SenselCells:
+    """Merge a pressure-mat sensel matrix into region cells that the wire protocol can carry.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (n_frames, n_rows, n_cols)
+        Sensel values per frame, row 0 at the toe end of the insole; kPa, or raw values for
+        ``unit="counts"``. Values outside `mask` are ignored.
+    mask : ndarray of bool, shape (n_rows, n_cols)
+        Sensels that belong to the insole.
+    row_pitch_mm, col_pitch_mm : float
+        Sensel spacing along the foot (rows) and across it (columns) [mm].
+    medial_col_last : bool
+        True when the last column is the medial edge (a left insole seen from above, as
+        F-Scan and XSENSOR export it), False when the first column is.
+    unit : str
+        ``"kPa"`` or ``"counts"``.
+    name : str
+        Layout name prefix; the layout is ``f"{name}{n_cells}"``.
+    foot_length_mm : float, optional
+        Length of the foot on the insole [mm], for the region boundaries (a trimmed sensor may
+        be longer than the foot). Default: the length of the mask. The layout's
+        ``foot_length_mm`` is the larger of the two.
+    max_sensors : int
+        Most cells allowed (the protocol's 128 sensors per insole).
+
+    Returns
+    -------
+    SenselCells
+        The cells, their layout and the sensel-to-cell map.
+
+    Raises
+    ------
+    ImportFormatError
+        If the mask is empty or no block size fits `max_sensors`.
+
+    Notes
+    -----
+    Each sensel gets a foot-frame position (`insole.layouts` module docstring): ``y`` from the
+    heel end of the mask, ``x`` from the centre line of the mask's heel rows (rear 30 %),
+    medial negative. Its region is `insole.layouts.classify_region` of that position. Sensels
+    are then grouped into blocks of ``br × bc`` rows and columns, the smallest block (1 × 1,
+    2 × 1, 2 × 2, 3 × 2, 3 × 3, ...) for which the number of (block, region) pairs is at most
+    `max_sensors`, and each pair becomes a cell. A cell never straddles a region boundary, so
+    the force of every region and of the whole foot is exactly the sum of its sensels' forces
+    (up to the 16-bit quantisation of the stored value); only the peak pressure of a cell is
+    the mean of its sensels, lower than the highest sensel when a block is partly loaded.
+    """
+    if unit not in ("kPa", "counts"):
+        raise ImportFormatError(f"sensel unit must be kPa or counts, got {unit!r}")
+    frames = np.asarray(frames, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    n_rows, n_cols = mask.shape
+    rr, cc = np.nonzero(mask)
+    if rr.size == 0:
+        raise ImportFormatError("the sensel matrix has no sensel inside the insole")
+    toe_row, heel_row = int(rr.min()), int(rr.max())
+    outline_length = (heel_row - toe_row + 1) * row_pitch_mm
+    foot_length = float(foot_length_mm) if foot_length_mm else outline_length
+    if not (foot_length > 0 and math.isfinite(foot_length)):
+        raise ImportFormatError(f"foot length must be positive, got {foot_length_mm!r}")
+    y = (heel_row - rr + 0.5) * row_pitch_mm
+    heel = y < 0.30 * foot_length
+    centre_col = float(cc[heel].mean()) if np.any(heel) else float(cc.mean())
+    sign = -1.0 if medial_col_last else 1.0
+    x = sign * (cc - centre_col) * col_pitch_mm
+    regions = np.array(classify_region(x, y, foot_length))
+    region_code = np.unique(regions, return_inverse=True)[1]
+    sensel_area = row_pitch_mm * col_pitch_mm
+    fits = None
+    for k in range(1, max(n_rows, n_cols) + 1):
+        for br, bc in ((k, k - 1), (k, k)):
+            if bc < 1:
+                continue
+            key = ((rr - toe_row) // br) * 10_000_000 + (cc // bc) * 1000 + region_code
+            uniq, cell = np.unique(key, return_inverse=True)
+            if uniq.size <= max_sensors:
+                fits = (br, bc, cell.ravel(), uniq.size)
+                break
+        if fits is not None:
+            break
+    if fits is None:  # pragma: no cover - a whole-row block always fits 8 regions
+        raise ImportFormatError(f"cannot merge {rr.size} sensels into {max_sensors} cells")
+    br, bc, cell, n_cells = fits
+    n_in = np.bincount(cell, minlength=n_cells).astype(np.float64)
+    cx = np.bincount(cell, weights=x, minlength=n_cells) / n_in
+    cy = np.bincount(cell, weights=y, minlength=n_cells) / n_in
+    # Order the cells heel to toe, then medial to lateral.
+    order = np.lexsort((cx, cy))
+    rank = np.empty(n_cells, dtype=np.int64)
+    rank[order] = np.arange(n_cells)
+    cell = rank[cell]
+    n_in, cx, cy = n_in[order], cx[order], cy[order]
+    cell_region = np.empty(n_cells, dtype=object)
+    cell_region[cell] = regions
+    sensel_values = frames[:, rr, cc]
+    member = np.zeros((rr.size, n_cells))
+    member[np.arange(rr.size), cell] = 1.0
+    sums = sensel_values @ member
+    values = sums if unit == "counts" else sums / n_in
+    cell_of = np.full((n_rows, n_cols), -1, dtype=np.int64)
+    cell_of[rr, cc] = cell
+    layout = SensorLayout(
+        name=f"{name}{n_cells}",
+        foot_length_mm=max(foot_length, outline_length),
+        x_mm=cx,
+        y_mm=cy,
+        area_mm2=n_in * sensel_area,
+        region=tuple(str(r) for r in cell_region),
+    )
+    return SenselCells(values=values, layout=layout, cell_of_sensel=cell_of, block=(br, bc))

@@ -12,7 +12,7 @@ insole:
 
 `AlertMonitor` (``insole.core.alerts``) turns updates, reader events and decoder counters into
 alerts. The GUI (or the terminal view) calls `LiveRuntime.snapshot` at its own rate and gets
-copies made under one lock; it never touches the pipeline (DESIGN.md §1, invariant 4).
+copies made under one lock; it never touches the pipeline (docs/domain.md "Invariants", 4).
 No Qt here: the runtime is plain threads, so tests and the terminal view use it headless.
 """
 
@@ -32,6 +32,7 @@ from ..core.alerts import Alert, AlertMonitor
 from ..core.pipeline import Pipeline, PipelineUpdate, StepRecord
 from ..readers import Chunk, Reader, ReaderEvent, open_reader, parse_source
 from ..readers.file import FileReader
+from .loadwatch import RecentMax, SessionWatch, WatchEvent
 
 __all__ = ["LiveRuntime", "LiveSnapshot", "ReplayReader", "RingBuffer", "SideView"]
 
@@ -204,7 +205,8 @@ class LiveSnapshot:
     recording : str or None
         Path being recorded to, or None.
     replay_position_s, replay_duration_s : float
-        Replay position and length [s]; NaN for live sources.
+        Replay position (recorded time of the last chunk the pipeline processed, so it
+        follows the pipeline, not the reader's read-ahead) and length [s]; NaN for live sources.
     replay_speed : float
         Replay speed (``inf`` = max; NaN for live sources).
     paused : bool
@@ -216,7 +218,8 @@ class LiveSnapshot:
     updates : int
         Pipeline updates processed so far.
     extra : dict
-        Other values for the views (``trend_after_s``: when the within-run trend is armed).
+        Other values for the views (``trend_after_s``: when the within-run trend is armed;
+        ``progress``: "78 % of your longest recent run", empty without a history).
     """
 
     now_s: float
@@ -368,6 +371,15 @@ class LiveRuntime:
         Alert rules (default: `AlertMonitor` defaults).
     overwrite : bool
         Allow `record` to replace an existing file.
+    publisher : object, optional
+        Also publish every update, e.g. an `insole.lsl.LslPublisher` (``--lsl``): its
+        ``publish(update, pipeline, host_time_s)`` is called by the worker after each update.
+    recent : RecentMax, optional
+        The largest session of the previous 30 days (``--db``): progress and band crossings
+        ("too much, too soon") during the run, in `watch` (`insole.live.loadwatch`).
+    feedback : FeedbackEngine, optional
+        Heel-strike cues (``--feedback``, `insole.live.feedback`): fed every update first, in
+        the worker, before the state is copied under the lock.
 
     Notes
     -----
@@ -385,8 +397,14 @@ class LiveRuntime:
         trace_s: float = 5.0,
         monitor: AlertMonitor | None = None,
         overwrite: bool = False,
+        publisher: Any = None,
+        recent: RecentMax | None = None,
+        feedback: Any = None,
     ) -> None:
         self.source = source if isinstance(source, str) else type(source).__name__
+        self.publisher = publisher
+        self.recent = recent
+        self.feedback = feedback
         self._source_arg = source
         self.ring_s = ring_s
         self.trace_s = trace_s
@@ -395,6 +413,8 @@ class LiveRuntime:
         self._lock = threading.Lock()
         self._record_path = os.fspath(record) if record is not None else None
         self._writer: Any = None
+        #: Start time (ISO) of the recording written while live, if any.
+        self.recording_start: str | None = None
         self._t0 = time.monotonic()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -424,6 +444,7 @@ class LiveRuntime:
         self.header = header
         self.pipeline = Pipeline(header, emit_samples=True)
         self.monitor = self._new_monitor()
+        self.watch = SessionWatch(self.monitor, self.recent)
         self._sides: dict[str, _SideState] = {}
         self._labels = {s.stream_id: s.label for s in reader.streams}
         self._connection = {s.label: "connecting" for s in reader.streams}
@@ -431,6 +452,13 @@ class LiveRuntime:
         self._records: list[StepRecord] = []
         self._ended = False
         self._updates = 0
+        self._fed_source_s = 0.0  # issue 12 item 4: recorded time of the last chunk fed
+
+    def set_recent(self, recent: RecentMax | None) -> None:
+        """Compare the run with this history reference (before `start`; see ``recent``)."""
+        with self._lock:
+            self.recent = recent
+            self.watch = SessionWatch(self.monitor, recent)
 
     def _new_monitor(self) -> AlertMonitor:
         t = self._monitor_template
@@ -562,6 +590,7 @@ class LiveRuntime:
             self._writer = writer
             self._record_path = os.fspath(path)
             self._rec_t0 = time.monotonic()
+            self.recording_start = str(header["start_time"])
 
     def stop_recording(self) -> None:
         """Close the recording (if any)."""
@@ -626,11 +655,13 @@ class LiveRuntime:
         if isinstance(item, Chunk):
             host_s = item.host_time_s if item.source_time_s is None else item.source_time_s
             update = self.pipeline.feed(item.stream_id, item.data, host_s)
+            if item.source_time_s is not None:  # issue 12 item 4: replay position = pipeline's
+                self._fed_source_s = max(self._fed_source_s, item.source_time_s)
             label = self._labels.get(item.stream_id)
             if label is not None and self._connection.get(label) == "connecting":
                 with self._lock:  # sources without connect events (file replay): data = up
                     self._connection[label] = "receiving"
-            self._apply(update)
+            self._apply(update, item.host_time_s)
             return
         label = self._labels.get(item.stream_id, f"stream {item.stream_id}")
         flush = item.detail.get("flush_decoder") or item.detail.get("flush_partial")
@@ -644,6 +675,7 @@ class LiveRuntime:
                     self._connection[label] = item.kind
             self.monitor.feed_event(item.kind, item.stream_id, label,
                                     time_s=self._now_locked(), detail=item.detail)
+            self.watch.update((), self._now_locked())
 
     def _finish(self) -> None:
         update = self.pipeline.finish()
@@ -652,7 +684,11 @@ class LiveRuntime:
             self._connection = {k: "ended" for k in self._connection}
             self._ended = True
 
-    def _apply(self, update: PipelineUpdate) -> None:
+    def _apply(self, update: PipelineUpdate, host_time_s: float | None = None) -> None:
+        if self.feedback is not None:  # first: cues are the latency-critical output
+            self.feedback.feed(update, host_time_s)
+        if self.publisher is not None:
+            self.publisher.publish(update, self.pipeline, host_time_s)
         with self._lock:
             for label, s in update.samples.items():
                 st = self._sides.get(label)
@@ -684,11 +720,17 @@ class LiveRuntime:
             self._records += update.steps
             self._updates += 1
             self.monitor.feed_update(update, time_s=self._now_locked(), stats=self.pipeline.stats)
+            self.watch.update(update.steps, self._now_locked())
 
     def _now_locked(self) -> float:
         return max((st.ring.end / st.fs for st in self._sides.values()), default=0.0)
 
     # -- GUI side ------------------------------------------------------------------------------
+
+    def events(self, since: int = 0) -> list[WatchEvent]:
+        """Band crossings and alert start / end events from number `since` on (a copy)."""
+        with self._lock:
+            return list(self.watch.events[since:])
 
     @property
     def steps(self) -> list[StepRecord]:
@@ -765,12 +807,15 @@ class LiveRuntime:
                                + s.malformed_frames for s in stats),
                 reconnects=self._reconnects,
                 recording=self.recording,
-                replay_position_s=reader.position_s if reader else float("nan"),
+                # issue 12 item 4: the position the pipeline reached, not the reader's
+                replay_position_s=min(self._fed_source_s, reader.duration_s) if reader
+                else float("nan"),
                 replay_duration_s=reader.duration_s if reader else float("nan"),
                 replay_speed=reader.speed if reader else float("nan"),
                 paused=reader.paused if reader else False,
                 ended=self._ended,
                 error=None if self._error is None else str(self._error),
                 updates=self._updates,
-                extra={"trend_after_s": self.monitor.baseline_s},
+                extra={"trend_after_s": self.monitor.baseline_s,
+                       "progress": self.watch.progress_text()},
             )

@@ -1,10 +1,19 @@
-"""The ``--no-gui`` view: the live window's metrics as compact terminal lines.
+"""The one terminal view of ``insole live --no-gui``, ``insole replay`` and ``insole demo``.
 
-`run_terminal` pulls `LiveSnapshot` objects from a running `LiveRuntime` (the same ones the
-window draws) and prints one block per interval: per-insole steps, contact time, strike,
-heel peak, heel load so far and the within-run trend, the session metrics, active alerts and
-the status line. `metrics_rows` and `status_text` are shared with the window, so both views
-show the same numbers. No Qt here.
+Every terminal run prints the same things in the same words:
+
+- one status line per interval (`status_line`): recording time, steps (both feet, then left
+  and right), cadence, contact time, heel peak (in body weights once a profile exists),
+  battery, progress against the longest run of the last 30 days ("78 % of your longest recent
+  run", with ``--db``) and the frames lost;
+- one line when something starts and one when it ends (`event_line`): a band of "too much,
+  too soon" crossed (once per band, naming the metrics), an alert starting or changing level,
+  an alert ending — never the same alert every second.
+
+`TerminalView` prints both; `run_terminal` drives it from a running `LiveRuntime` (live
+sources and ``--gui``-less replays through the runtime); `insole.replay.replay_to_terminal`
+(``insole replay`` / ``insole demo`` without a window) fills the same `StatusState` from its
+own pipeline. `metrics_rows` and `status_text` are shared with the window. No Qt here.
 """
 
 from __future__ import annotations
@@ -13,11 +22,26 @@ import math
 import os
 import threading
 import time
-from typing import Any, TextIO
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
 
+from .loadwatch import RecentMax, WatchEvent
 from .runtime import LiveRuntime, LiveSnapshot, SideView
 
-__all__ = ["metrics_rows", "run_terminal", "status_text", "terminal_block"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plain import Profile
+
+__all__ = [
+    "StatusState",
+    "TerminalView",
+    "event_line",
+    "metrics_rows",
+    "run_terminal",
+    "state_from_snapshot",
+    "status_line",
+    "status_text",
+]
 
 
 def _fmt(x: float, spec: str, unit: str = "") -> str:
@@ -86,32 +110,127 @@ def status_text(snap: LiveSnapshot) -> str:
     return "  |  ".join(parts)
 
 
-#: Short names of the metrics rows for the terminal.
-_SHORT = {
-    "contact time": "contact", "strike (last)": "strike", "strike shares": "",
-    "heel peak (last)": "heel peak", "heel load so far": "heel load",
-    "heel trend in run": "trend", "steps total": "steps", "balance L / R": "balance L/R",
-}
+@dataclass
+class StatusState:
+    """What one status line shows (filled from a `LiveSnapshot` or by the terminal replay).
+
+    Attributes
+    ----------
+    time_s : float
+        Recording time of the newest sample [s].
+    steps : dict of str to int
+        Steps per insole (left first).
+    cadence_spm : float
+        Steps per minute of both feet (NaN before).
+    contact_ms, heel_peak_n : dict of str to float
+        Contact time (median of the last steps) and heel peak (last step) per insole.
+    battery_pct : dict of str to int
+        Battery per insole, when reported.
+    frames_lost, unreadable : int
+        Frames lost (sequence gaps) and pieces that could not be read (CRC / framing).
+    progress : str
+        "78 % of your longest recent run" (empty without a history).
+    """
+
+    time_s: float
+    steps: dict[str, int] = field(default_factory=dict)
+    cadence_spm: float = float("nan")
+    contact_ms: dict[str, float] = field(default_factory=dict)
+    heel_peak_n: dict[str, float] = field(default_factory=dict)
+    battery_pct: dict[str, int] = field(default_factory=dict)
+    frames_lost: int = 0
+    unreadable: int = 0
+    progress: str = ""
 
 
-def terminal_block(snap: LiveSnapshot) -> str:
-    """The compact text view of one snapshot (a few lines, no trailing newline)."""
-    rows = metrics_rows(snap)
-    per_side = [r for r in rows if r[2] != ""]
-    session = [r for r in rows if r[2] == ""]
-    lines = [f"{snap.now_s:7.1f} s  " + "  ".join(f"{_SHORT.get(n, n)} {v}"
-                                                  for n, v, _ in session)]
-    for i, side in enumerate(("L", "R")):
-        parts = []
-        for name, *values in per_side:
-            short = _SHORT.get(name, name)
-            value = values[i]
-            parts.append(f"({value})" if not short else f"{short} {value}")
-        lines.append(f"    {side}  " + "  ".join(parts))
-    for alert in snap.alerts:
-        lines.append(f"    ! {alert.level}: {alert.message}")
-    lines.append("    " + status_text(snap))
-    return "\n".join(lines)
+def state_from_snapshot(snap: LiveSnapshot) -> StatusState:
+    """The status line's values of a live snapshot."""
+    sides = snap.sides
+    return StatusState(
+        time_s=snap.now_s,
+        steps={k: v.steps for k, v in sides.items()},
+        cadence_spm=snap.cadence_spm,
+        contact_ms={k: v.contact_ms for k, v in sides.items()},
+        heel_peak_n={k: v.heel_peak_n for k, v in sides.items()},
+        battery_pct={k: v.battery_pct for k, v in sides.items() if v.battery_pct is not None},
+        frames_lost=snap.frames_lost,
+        unreadable=snap.bad_frames,
+        progress=str(snap.extra.get("progress", "")),
+    )
+
+
+def _pair(values: dict[str, float], spec: str, unit: str, scale: float = 1.0) -> str:
+    """``L 260 · R 262 ms`` (``–`` for a missing value)."""
+    parts = [f"{side[0].upper()} {_fmt(v / scale, spec)}"
+             for side, v in sorted(values.items(), key=lambda kv: kv[0] != "left")]
+    return " · ".join(parts) + f" {unit}" if parts else "–"
+
+
+def status_line(state: StatusState, *, profile: Profile | None = None) -> str:
+    """One status line.
+
+    E.g. ``   60.0 s  steps 56 · L 28 · R 28  cadence 170 /min  contact L 260 · R 262 ms  heel
+    peak L 951 · R 940 N  battery L 96 · R 91 %  78 % of your longest recent run  frames lost
+    0 · unreadable 0``.
+    """
+    order = sorted(state.steps, key=lambda s: s != "left")
+    steps = " · ".join([str(sum(state.steps.values()))]
+                       + [f"{s[0].upper()} {state.steps[s]}" for s in order])
+    if profile is not None:
+        heel = _pair(state.heel_peak_n, ".2f", "BW", profile.body_weight_n)
+    else:
+        heel = _pair(state.heel_peak_n, ".0f", "N")
+    parts = [f"{state.time_s:7.1f} s", f"steps {steps}",
+             f"cadence {_fmt(state.cadence_spm, '.0f', ' /min')}",
+             f"contact {_pair(state.contact_ms, '.0f', 'ms')}", f"heel peak {heel}"]
+    if state.battery_pct:
+        parts.append(f"battery {_pair(dict(state.battery_pct), '.0f', '%')}")
+    if state.progress:
+        parts.append(state.progress)
+    parts.append(f"frames lost {state.frames_lost} · unreadable {state.unreadable}")
+    return "  ".join(parts)
+
+
+def event_line(event: WatchEvent) -> str:
+    """One line for an event: ``  ! 66.3 s  past 1.1× your longest run ...``."""
+    if event.kind == "alert_end":
+        return f"  ✓ {event.time_s:7.1f} s  over: {event.text}"
+    if event.kind == "band":
+        return f"  ! {event.time_s:7.1f} s  {event.text}"
+    return f"  ! {event.time_s:7.1f} s  {event.level}: {event.text}"
+
+
+class TerminalView:
+    """Prints status lines and events (each event once) to a text stream.
+
+    Parameters
+    ----------
+    out : text stream
+        Where to print.
+    profile : Profile, optional
+        The runner's profile (heel peak in body weights).
+    """
+
+    def __init__(self, out: TextIO, *, profile: Profile | None = None) -> None:
+        self.out = out
+        self.profile = profile
+        self.events_printed = 0
+
+    def intro(self, recent: RecentMax | None = None, feedback: str = "") -> None:
+        """Say once what the run is compared with and which feedback is on."""
+        if recent is not None and recent.note:
+            print(f"history: {recent.note}", file=self.out)
+        if feedback:
+            print(f"feedback: {feedback}", file=self.out)
+
+    def show(self, state: StatusState | None, events: Sequence[WatchEvent] = ()) -> None:
+        """Print `events` (in time order), then the status line of `state` (if any)."""
+        for ev in sorted(events, key=lambda e: e.time_s):
+            print(event_line(ev), file=self.out)
+        self.events_printed += len(events)
+        if state is not None:
+            print(status_line(state, profile=self.profile), file=self.out)
+        self.out.flush()
 
 
 def run_terminal(
@@ -121,6 +240,7 @@ def run_terminal(
     every_s: float = 1.0,
     exit_after_s: float | None = None,
     stop: threading.Event | None = None,
+    view: TerminalView | None = None,
 ) -> LiveSnapshot:
     """Print the status of a started runtime until it ends, ``exit_after_s`` or ``stop``.
 
@@ -131,25 +251,28 @@ def run_terminal(
     out : text stream
         Where to print.
     every_s : float
-        Wall-clock seconds between blocks.
+        Wall-clock seconds between status lines.
     exit_after_s : float, optional
         Stop after this many seconds.
     stop : threading.Event, optional
         Set to stop (e.g. on SIGINT).
+    view : TerminalView, optional
+        The view to print with (default: a new one on `out`).
 
     Returns
     -------
     LiveSnapshot
         The last snapshot.
     """
+    view = view or TerminalView(out)
     t0 = time.monotonic()
     stop = stop or threading.Event()
     while True:
         ended = runtime.wait_ended(every_s) if not stop.is_set() else False
         snap = runtime.snapshot()
-        print(terminal_block(snap), file=out, flush=True)
+        events = runtime.events(view.events_printed)
+        view.show(state_from_snapshot(snap), events)
         if ended or snap.ended or snap.error or stop.is_set():
             return snap
         if exit_after_s is not None and time.monotonic() - t0 >= exit_after_s:
             return snap
-

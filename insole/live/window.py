@@ -1,17 +1,31 @@
 """The live window (pyqtgraph on PySide6): pressure maps, force traces, metrics and alerts.
 
-The window only draws (DESIGN.md §1, invariant 4): a `QTimer` at ≤ 60 Hz pulls a
+The window only draws (docs/domain.md "Invariants", 4): a `QTimer` at ≤ 60 Hz pulls a
 `LiveSnapshot` from `insole.live.runtime.LiveRuntime` and updates plot items that were created
 once (``setData`` / ``setImage``; no items are added while streaming). Everything it shows was
 produced by the pipeline: the force traces are the pipeline's calibrated total and heel force,
-the markers sit at the pipeline's heel-strike and toe-off times, the metrics come from its steps.
+the markers sit at the pipeline's heel-strike and toe-off times, the metrics come from its steps,
+and a replay's position is the recorded time of the last chunk the pipeline processed.
 
 Pressure maps: each sensor's pressure is spread over a pixel grid of the insole with fixed
 normalised Gaussian weights (Nadaraya–Watson smoothing, σ = 6 % of the foot length), computed
 once per insole, so each redraw is one matrix product ``weights @ pressure``. Pixels outside the
 insole outline are transparent; sensor positions are drawn as small circles. The colour scale
-is fixed (0 to ``vmax_kpa``) and labelled, so colours mean the same on every frame. The left
-insole is drawn mirrored (medial side towards the middle of the window).
+is fixed (0 to ``vmax_kpa``) and labelled, so colours mean the same on every frame; it starts
+at a neutral slate grey (`UNLOADED_COLOUR`, no load) so a foot in swing shows as an unloaded
+insole, not as a black hole. The left insole is drawn mirrored, as seen from above (medial side
+towards the middle of the window); each map is labelled medial / lateral.
+
+Redraw cost (``bench/live_redraw.py``, docs/live.md "Figures"): plot items are light
+`pg.PlotCurveItem` objects with 1-pixel pens (thicker pens make Qt draw each segment alone);
+traces longer than twice the plot's width in pixels are reduced to a min/max envelope per
+pixel column, aligned to absolute sample indices so the envelope does not shimmer while it
+scrolls; items that change rarely (outline, sensors, labels, CoP path, legends) are cached as
+pixmaps by Qt and redrawn only when their data change; a map whose colour indices did not
+change (a foot in swing) is not re-uploaded; the scene keeps no item index (everything moves).
+
+`LiveWindow.flash` is the visual cue of the heel-strike feedback (`insole.live.feedback`); it is
+safe to call from any thread.
 
 Importing this module imports Qt and pyqtgraph; the rest of the package never does.
 """
@@ -28,18 +42,41 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from ..layouts import insole_outline
+from ..readers import parse_source
+from ..readers.file import FileReader
 from .runtime import LiveRuntime, LiveSnapshot, SideView
-from .terminal import metrics_rows, status_text
+from .terminal import metrics_rows
 
-__all__ = ["LiveWindow", "map_weights", "run_window"]
+__all__ = [
+    "LiveWindow",
+    "map_colormap",
+    "map_weights",
+    "peak_envelope",
+    "run_window",
+    "source_kind",
+    "window_status_text",
+]
 
 #: Top of the fixed colour scale [kPa]; heel peak pressure in running is about 250-430 kPa
-#: (DESIGN.md §2 *Typical magnitudes*), so 400 kPa keeps typical heel peaks in range.
+#: (docs/domain.md "Per-step load"), so 400 kPa keeps typical heel peaks in range.
 VMAX_KPA = 400.0
 #: Pixel size of the pressure maps [mm].
 PIXEL_MM = 2.5
+#: Colour of an unloaded insole (bottom of the colour scale).
+UNLOADED_COLOUR = "#3d4754"
+#: Below this pressure on every sensor [kPa] the map says "no load" (a display threshold only;
+#: the pipeline's own contact detection decides the steps).
+UNLOADED_KPA = 10.0
+#: How long a feedback flash stays on [ms].
+FLASH_MS = 180
 _LEVEL_COLOURS = {"warning": "#b3261e", "caution": "#b26a00", "info": "#1f5fa8"}
 _SIDE_COLOURS = {"left": "#4fa3ff", "right": "#ff8a3d"}
+_COP_COLOUR = "#00e5ff"
+_CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+
+#: How each source kind is named in the status bar.
+_KIND_NAMES = {"file": "file", "sim": "simulator", "serial": "serial", "ble": "BLE",
+               "moticon-udp": "Moticon UDP"}
 
 
 def _inside(px: np.ndarray, py: np.ndarray, ox: np.ndarray, oy: np.ndarray) -> np.ndarray:
@@ -106,8 +143,157 @@ def map_weights(
     return w.astype(np.float32), mask, (x0, y0, nx * pixel_mm, ny * pixel_mm)
 
 
+def map_colormap() -> pg.ColorMap:
+    """The pressure colour scale: slate grey at no load, then inferno from dark purple up.
+
+    The first 3 % of the scale (12 kPa of 400) fade from `UNLOADED_COLOUR` into the inferno
+    map at 12 % (inferno's black end is left out), so an unloaded insole is visibly an insole
+    and any load is visibly warmer.
+    """
+    inferno = pg.colormap.get("inferno")
+    u = np.linspace(0.0, 1.0, 32)
+    positions = np.r_[0.0, 0.03 + 0.97 * u]
+    colours = np.vstack((np.array(QtGui.QColor(UNLOADED_COLOUR).getRgb(), float),
+                         inferno.map(0.12 + 0.88 * u, mode="float") * 255.0))
+    return pg.ColorMap(positions, colours.astype(np.ubyte))
+
+
+def peak_envelope(
+    time_s: np.ndarray, values: np.ndarray, *, sampling_rate_hz: float, max_points: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce a trace to its min/max per block when it has more than ``max_points`` samples.
+
+    Parameters
+    ----------
+    time_s : ndarray (n,)
+        Sample times [s] (``time_s * sampling_rate_hz`` are the absolute sample indices).
+    values : ndarray (n,)
+        Samples (NaN where lost).
+    sampling_rate_hz : float
+        Sample rate.
+    max_points : int
+        Most points to return (two per block).
+
+    Returns
+    -------
+    x, y : ndarray
+        The trace itself when short enough; else per block of ``k`` samples its first time
+        and its middle time with the block's minimum and maximum (NaN only when the whole block
+        is NaN). Blocks start at absolute sample indices divisible by ``k``, so a scrolling
+        trace keeps the same blocks from frame to frame; the samples before the first and
+        after the last whole block are kept as they are (the trace still ends at the newest
+        sample).
+    """
+    n = len(values)
+    if n <= max_points or n == 0:
+        return time_s, values
+    k = int(math.ceil(2 * n / max(2, max_points)))
+    first = int(round(time_s[0] * sampling_rate_hz))
+    skip = (-first) % k
+    m = (n - skip) // k
+    if m == 0:
+        return time_s, values
+    blocks = values[skip : skip + m * k].reshape(m, k)
+    lo = np.fmin.reduce(blocks, axis=1)
+    hi = np.fmax.reduce(blocks, axis=1)
+    t0 = time_s[skip : skip + m * k : k]
+    half = 0.5 * k / sampling_rate_hz
+    end = skip + m * k
+    x = np.concatenate((time_s[:skip], np.column_stack((t0, t0 + half)).ravel(), time_s[end:]))
+    y = np.concatenate((values[:skip], np.column_stack((lo, hi)).ravel(), values[end:]))
+    return x, y
+
+
+def source_kind(runtime: LiveRuntime) -> str:
+    """The kind of source of a runtime: ``file``, ``sim``, ``serial``, ``ble``, ``moticon-udp``.
+
+    A replay is ``file`` whatever the recording was made from (its streams keep their recorded
+    labels, such as ``ble-left``, which say nothing about where the bytes come from now).
+    """
+    reader = runtime.reader
+    if runtime.is_replay or isinstance(reader, FileReader):
+        return "file"
+    if isinstance(runtime.source, str):
+        try:
+            return parse_source(runtime.source).scheme
+        except ValueError:
+            pass
+    kinds = {s.transport for s in reader.streams}
+    return kinds.pop() if len(kinds) == 1 else "live"
+
+
+def _recorded_over(header: dict[str, Any]) -> str:
+    kinds = sorted({str(s.get("transport", "")) for s in header.get("streams", [])} - {""})
+    names = [_KIND_NAMES.get(k, k) for k in kinds]
+    return f"recorded over {' + '.join(names)}" if names else ""
+
+
+def _connection_text(kind: str, connection: dict[str, str]) -> str:
+    """The state of the streams, in the words of the source kind."""
+    if not connection:
+        return "no streams"
+    if kind == "file":
+        states = {"connecting": "opening", "receiving": "reading", "connected": "reading"}
+        values = {states.get(v, v) for v in connection.values()}
+        return values.pop() if len(values) == 1 else "reading"
+    values = set(connection.values())
+    if len(values) == 1:
+        return values.pop()
+    return ", ".join(f"{k}: {v}" for k, v in connection.items())
+
+
+def window_status_text(snap: LiveSnapshot, kind: str, *, header: dict[str, Any] | None = None,
+                       ) -> str:
+    """The window's status bar: what the source is and how it is doing.
+
+    Parameters
+    ----------
+    snap : LiveSnapshot
+        The snapshot.
+    kind : str
+        `source_kind` of the runtime.
+    header : dict, optional
+        The recording header of a replay (to say what it was recorded over).
+
+    Returns
+    -------
+    str
+        E.g. ``file run.insrec (recorded over BLE): reading  |  replay 48.0 / 600.0 s @ 1x  |
+        frames lost 0 of 9600  |  bad 0`` or ``BLE: connected  |  battery left 96 %  right 91 %
+        |  frames lost 2 of 576  |  bad 0  |  reconnects 0  |  not recording``.
+    """
+    name = _KIND_NAMES.get(kind, kind)
+    if kind == "file":
+        target = parse_source(snap.source).target if ":" in snap.source else snap.source
+        where = _recorded_over(header or {})
+        name = f"file {os.path.basename(target)}" + (f" ({where})" if where else "")
+    elif kind in ("serial", "moticon-udp") and ":" in snap.source:
+        target = parse_source(snap.source).target
+        name = f"{name} {target}" if target else name
+    parts = [f"{name}: {_connection_text(kind, snap.connection)}"]
+    if math.isfinite(snap.replay_duration_s):
+        speed = "max" if math.isinf(snap.replay_speed) else f"{snap.replay_speed:g}x"
+        parts.append(f"replay {snap.replay_position_s:.1f} / {snap.replay_duration_s:.1f} s "
+                     f"@ {speed}{' paused' if snap.paused else ''}")
+    batt = "  ".join(f"{s} {v.battery_pct} %" for s, v in snap.sides.items()
+                     if v.battery_pct is not None)
+    if batt or kind != "file":
+        parts.append(f"battery {batt or '–'}")
+    parts += [f"frames lost {snap.frames_lost} of {snap.frames + snap.frames_lost}",
+              f"bad {snap.bad_frames}"]
+    if kind != "file":
+        parts.append(f"reconnects {snap.reconnects}")
+        parts.append(f"REC {os.path.basename(snap.recording)}" if snap.recording
+                     else "not recording")
+    elif snap.recording:
+        parts.append(f"REC {os.path.basename(snap.recording)}")
+    if snap.error:
+        parts.append(f"ERROR {snap.error}")
+    return "  |  ".join(parts)
+
+
 class _FootMap:
-    """One insole's pressure map: image, outline, sensor circles and CoP path (created once)."""
+    """One insole's pressure map: image, outline, sensors, CoP path and labels (created once)."""
 
     def __init__(self, plot: pg.PlotItem, side: str, lut: np.ndarray) -> None:
         self.plot = plot
@@ -115,13 +301,22 @@ class _FootMap:
         self.lut = lut
         self.image = pg.ImageItem(axisOrder="row-major")
         plot.addItem(self.image)
-        self.outline = pg.PlotDataItem(pen=pg.mkPen("#dddddd", width=2))
-        plot.addItem(self.outline)
-        self.sensors = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#ffffff80"), brush=None)
-        plot.addItem(self.sensors)
-        self.cop = pg.PlotDataItem(pen=pg.mkPen("#00e5ff", width=3), symbol="o", symbolSize=4,
-                                   symbolBrush="#00e5ff", symbolPen=None)
-        plot.addItem(self.cop)
+        self.outline = pg.PlotCurveItem(pen=pg.mkPen("#e6e6e6", width=1.5), antialias=True)
+        self.sensors = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#ffffffb0"),
+                                          brush=pg.mkBrush("#ffffff30"))
+        self.cop = pg.PlotDataItem(pen=pg.mkPen(_COP_COLOUR, width=3), symbol="o",
+                                   symbolSize=4, symbolBrush=_COP_COLOUR, symbolPen=None,
+                                   name="centre of pressure, last step")
+        for item in (self.outline, self.sensors, self.cop):
+            plot.addItem(item)
+            item.setCacheMode(_CACHED)
+        self.medial = pg.TextItem("medial", color="#c8ccd2")
+        self.lateral = pg.TextItem("lateral", color="#c8ccd2")
+        self.no_load = pg.TextItem("no load (swing)", color="#e8e8e8", anchor=(0.5, 0.5),
+                                   fill=pg.mkBrush("#111418b0"))
+        for item in (self.medial, self.lateral, self.no_load):
+            plot.addItem(item, ignoreBounds=True)
+        self.no_load.setVisible(False)
         plot.setAspectLocked(True)
         plot.hideAxis("left")
         plot.hideAxis("bottom")
@@ -131,7 +326,11 @@ class _FootMap:
         self.mask: np.ndarray | None = None
         self.rgba: np.ndarray | None = None
         self.values: np.ndarray | None = None  # last map [kPa], NaN outside
+        self.unloaded = False
+        self.uploads = 0  # images handed to Qt (tests)
+        self._idx: np.ndarray | None = None
         self._key: tuple[Any, ...] | None = None
+        self._cop: tuple[np.ndarray, np.ndarray] | None = None
 
     def configure(self, view: SideView) -> None:
         key = (tuple(view.sensor_x_mm), tuple(view.sensor_y_mm), view.foot_length_mm)
@@ -143,33 +342,58 @@ class _FootMap:
             view.sensor_x_mm, view.sensor_y_mm, view.foot_length_mm, mirror=mirror
         )
         self.rgba = np.zeros((*self.mask.shape, 4), np.uint8)
+        self._idx = None
         self.image.setImage(self.rgba, autoLevels=False, levels=None)
         self.image.setRect(QtCore.QRectF(*rect))  # after an image exists (it scales pixels)
         ox, oy = insole_outline(view.foot_length_mm)
         sign = -1.0 if mirror else 1.0
         self.outline.setData(np.r_[sign * ox, sign * ox[0]], np.r_[oy, oy[0]])
         self.sensors.setData(sign * view.sensor_x_mm, view.sensor_y_mm)
-        self.plot.setRange(xRange=(rect[0], rect[0] + rect[2]),
-                           yRange=(rect[1], rect[1] + rect[3]), padding=0.02)
+        x0, y0, width, height = rect
+        length = view.foot_length_mm
+        # Medial is negative x in the foot frame: screen-left on the right foot, screen-right
+        # on the (mirrored) left foot. The labels sit in a row below the heel.
+        label_y = y0 - 0.035 * length
+        left_x, right_x = x0, x0 + width
+        medial_x, lateral_x = (right_x, left_x) if mirror else (left_x, right_x)
+        self.medial.setPos(medial_x, label_y)
+        self.lateral.setPos(lateral_x, label_y)
+        self.medial.setAnchor((1.0, 0.5) if mirror else (0.0, 0.5))
+        self.lateral.setAnchor((0.0, 0.5) if mirror else (1.0, 0.5))
+        self.no_load.setPos(x0 + 0.5 * width, y0 + 0.42 * length)
+        self.plot.setRange(xRange=(x0, x0 + width),
+                           yRange=(y0 - 0.07 * length, y0 + height), padding=0.02)
 
     def draw(self, view: SideView) -> None:
         self.configure(view)
         assert self.weights is not None
         assert self.mask is not None
         assert self.rgba is not None
-        p = np.nan_to_num(view.pressure_kpa.astype(np.float32), nan=0.0)
-        values = (self.weights @ np.maximum(p, 0.0)).reshape(self.mask.shape)
-        idx = np.clip(values * (255.0 / VMAX_KPA), 0, 255).astype(np.uint8)
-        rgba = self.lut[idx]
-        rgba[~self.mask, 3] = 0
-        self.rgba[...] = rgba
+        p = np.maximum(np.nan_to_num(view.pressure_kpa.astype(np.float32), nan=0.0), 0.0)
+        values = (self.weights @ p).reshape(self.mask.shape)
         self.values = np.where(self.mask, values, np.nan)
-        self.image.setImage(self.rgba, autoLevels=False, levels=None)
-        sign = -1.0 if self.side == "left" else 1.0
-        if len(view.cop_x_mm):
-            self.cop.setData(sign * view.cop_x_mm, view.cop_y_mm, connect="finite")
-        else:
-            self.cop.setData([], [])
+        idx = np.clip(values * (255.0 / VMAX_KPA), 0, 255).astype(np.uint8)
+        unloaded = not bool(p.size) or float(p.max()) < UNLOADED_KPA
+        if unloaded != self.unloaded:
+            self.unloaded = unloaded
+            self.no_load.setVisible(unloaded)
+        if self._idx is None or not np.array_equal(idx, self._idx):
+            self._idx = idx
+            rgba = self.lut[idx]
+            rgba[~self.mask, 3] = 0
+            self.rgba[...] = rgba
+            self.image.setImage(self.rgba, autoLevels=False, levels=None)
+            self.uploads += 1
+        cop = self._cop
+        if (cop is None or len(cop[0]) != len(view.cop_x_mm)
+                or not np.array_equal(cop[0], view.cop_x_mm, equal_nan=True)
+                or not np.array_equal(cop[1], view.cop_y_mm, equal_nan=True)):
+            self._cop = (view.cop_x_mm, view.cop_y_mm)
+            sign = -1.0 if self.side == "left" else 1.0
+            if len(view.cop_x_mm):
+                self.cop.setData(sign * view.cop_x_mm, view.cop_y_mm, connect="finite")
+            else:
+                self.cop.setData([], [])
 
 
 class _Trace:
@@ -186,33 +410,42 @@ class _Trace:
         # (they are repainted with the axes on every frame).
         plot.setXRange(-trace_s, 0.0, padding=0)
         for name in ("left", "bottom"):
-            plot.getAxis(name).setCacheMode(
-                QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        plot.setDownsampling(auto=True, mode="peak")
-        plot.setClipToView(True)
+            plot.getAxis(name).setCacheMode(_CACHED)
         plot.setMouseEnabled(False, False)
         plot.hideButtons()
+        # 1-pixel pens: Qt strokes a polyline in one go; wider pens are drawn segment by
+        # segment and cost several times as much at 1000 Hz.
+        self.total = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), name="total")
+        self.heel = pg.PlotCurveItem(pen=pg.mkPen("#f2d024", width=1), name="heel")
+        self.hs = pg.PlotCurveItem(pen=pg.mkPen("#34c759", width=1), connect="pairs",
+                                   name="heel strike")
+        self.to = pg.PlotCurveItem(pen=pg.mkPen("#ff453a", width=1,
+                                                style=QtCore.Qt.PenStyle.DashLine),
+                                   connect="pairs", name="toe-off")
+        for item in (self.total, self.heel, self.hs, self.to):
+            plot.addItem(item)
         if side == "left":
             legend = plot.addLegend(offset=(-5, 2), labelTextSize="8pt", colCount=4)
             legend.setBrush(pg.mkBrush("#111418c0"))
-        self.total = plot.plot(pen=pg.mkPen(colour, width=2), name="total")
-        self.heel = plot.plot(pen=pg.mkPen("#f2d024", width=1.5), name="heel")
-        self.hs = pg.PlotDataItem(pen=pg.mkPen("#34c759", width=1.5), connect="pairs",
-                                  name="heel strike")
-        self.to = pg.PlotDataItem(pen=pg.mkPen("#ff453a", width=1.5,
-                                               style=QtCore.Qt.PenStyle.DashLine),
-                                  connect="pairs", name="toe-off")
-        plot.addItem(self.hs)
-        plot.addItem(self.to)
+            for item in (self.total, self.heel, self.hs, self.to):
+                legend.addItem(item, item.name())
+            legend.setCacheMode(_CACHED)
         self.ymax = 100.0
         plot.setYRange(0, self.ymax, padding=0)
         self.marker_hs_s = np.zeros(0)
         self.marker_to_s = np.zeros(0)
 
+    def _max_points(self) -> int:
+        """Points worth drawing: 3 per pixel column (min, max and slack); 4000 before layout."""
+        width = int(self.plot.vb.width())
+        return 3 * width if width >= 50 else 4000
+
     def draw(self, view: SideView, now_s: float) -> None:
-        t = view.time_s - now_s
-        self.total.setData(t, view.total_n, connect="finite")
-        self.heel.setData(t, view.heel_n, connect="finite")
+        max_points = self._max_points()
+        for item, values in ((self.total, view.total_n), (self.heel, view.heel_n)):
+            x, y = peak_envelope(view.time_s, values, sampling_rate_hz=view.sampling_rate_hz,
+                                 max_points=max_points)
+            item.setData(x - now_s, y, connect="all" if np.isfinite(y).all() else "finite")
         finite = view.total_n[np.isfinite(view.total_n)]
         top = float(finite.max()) if len(finite) else 0.0
         if top > self.ymax or top < 0.5 * self.ymax and top > 50:
@@ -226,6 +459,35 @@ class _Trace:
         self.to.setData(np.repeat(to - now_s, 2), np.tile([0.0, self.ymax], len(to)))
 
 
+class _FlashOverlay(QtWidgets.QFrame):
+    """A thick yellow frame with a word at the top, over the plots, shown briefly for a cue."""
+
+    def __init__(self, parent: QtWidgets.QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("flash")
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setStyleSheet("QFrame#flash { border: 10px solid #ffd60a; "
+                           "background: rgba(255, 214, 10, 22); }")
+        self.label = QtWidgets.QLabel(self)
+        self.label.setStyleSheet("QLabel { background: #ffd60a; color: #111418; "
+                                 "font-size: 22px; font-weight: bold; padding: 4px 14px; "
+                                 "border-radius: 6px; }")
+        self.hide()
+
+    def text(self) -> str:
+        """The word shown."""
+        return self.label.text()
+
+    def show_text(self, text: str, rect: QtCore.QRect) -> None:
+        """Cover ``rect`` (parent coordinates) and show ``text`` centred at the top."""
+        self.setGeometry(rect)
+        self.label.setText(text)
+        self.label.adjustSize()
+        self.label.move(max(0, (rect.width() - self.label.width()) // 2), 14)
+        self.raise_()
+        self.show()
+
+
 class LiveWindow(QtWidgets.QMainWindow):
     """The live window over a `LiveRuntime`.
 
@@ -237,22 +499,37 @@ class LiveWindow(QtWidgets.QMainWindow):
         Redraw rate (capped at 60 Hz).
     record_path : str, optional
         File for the record button (default: ``live-YYYYmmdd-HHMMSS.insrec`` in the working
-        directory).
+        directory). Replays have no record button (the file is the recording).
 
     Attributes
     ----------
     redraws : int
         Redraws done (for benchmarks).
+    flashes : int
+        Feedback flashes shown.
+    kind : str
+        `source_kind` of the runtime.
+
+    Notes
+    -----
+    If ``runtime.feedback`` has a ``flash`` signal with ``subscribe`` (`insole.live.feedback.
+    FeedbackEngine`), the window subscribes `flash` to it and unsubscribes when it closes.
     """
+
+    #: Carries a flash request from any thread to the GUI thread.
+    flash_requested = QtCore.Signal(object)
 
     def __init__(self, runtime: LiveRuntime, *, fps: float = 40.0,
                  record_path: str | None = None) -> None:
         super().__init__()
         self.runtime = runtime
         self.redraws = 0
+        self.flashes = 0
         self.display_paused = False
         self._record_path = record_path
-        self.setWindowTitle(f"insole live — {runtime.source}")
+        self.kind = source_kind(runtime)
+        name = _KIND_NAMES.get(self.kind, self.kind)
+        self.setWindowTitle(f"insole live — {name}: {runtime.source}")
         self.resize(1400, 820)
         self._snap: LiveSnapshot | None = None
 
@@ -271,7 +548,14 @@ class LiveWindow(QtWidgets.QMainWindow):
         middle = QtWidgets.QHBoxLayout()
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#111418")
-        cmap = pg.colormap.get("inferno")
+        # Every item moves on every frame: an index of item positions only costs upkeep.
+        self.graphics.scene().setItemIndexMethod(
+            QtWidgets.QGraphicsScene.ItemIndexMethod.NoIndex)
+        # One rectangle around everything that changed: Qt's raster engine clips to one
+        # rectangle much faster than to the many-rectangle region of the minimal update.
+        self.graphics.setViewportUpdateMode(
+            QtWidgets.QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+        cmap = map_colormap()
         lut = cmap.getLookupTable(0.0, 1.0, 256, alpha=True)
         self.maps: dict[str, _FootMap] = {}
         self.traces: dict[str, _Trace] = {}
@@ -280,9 +564,16 @@ class LiveWindow(QtWidgets.QMainWindow):
                                          title=f"<b>{side.upper()}</b> pressure")
             self.maps[side] = _FootMap(plot, side, lut)
         self.colorbar = pg.ColorBarItem(values=(0, VMAX_KPA), colorMap=cmap,
-                                        label="pressure [kPa]", interactive=False, width=14,
-                                        colorMapMenu=False)
+                                        label="pressure [kPa] (grey: no load)",
+                                        interactive=False, width=14, colorMapMenu=False)
         self.graphics.addItem(self.colorbar, row=0, col=2, rowspan=2)
+        # One legend under both feet (inside a map it would cover the toes).
+        self.map_legend = pg.LegendItem(labelTextSize="9pt", labelTextColor="#e8e8e8")
+        self.map_legend.addItem(self.maps["left"].cop, "centre-of-pressure path, last step")
+        self.map_legend.layout.setContentsMargins(2, 0, 2, 0)
+        self.map_legend.setMaximumHeight(22)
+        self.graphics.addItem(self.map_legend, row=2, col=0, colspan=2)
+        self.map_legend.setCacheMode(_CACHED)
         for row, side in enumerate(("left", "right")):
             plot = self.graphics.addPlot(row=row, col=3, title=f"{side} force (last "
                                          f"{runtime.trace_s:g} s)")
@@ -291,7 +582,13 @@ class LiveWindow(QtWidgets.QMainWindow):
         lay = self.graphics.ci.layout
         for col, stretch in ((0, 2), (1, 2), (2, 0), (3, 5)):
             lay.setColumnStretchFactor(col, stretch)
+        for row, stretch in ((0, 1), (1, 1), (2, 0)):
+            lay.setRowStretchFactor(row, stretch)
+        for col in (0, 1):  # equal feet: the titles' widths ("LEFT" / "RIGHT") must not count
+            lay.setColumnMinimumWidth(col, 150)
+            lay.setColumnPreferredWidth(col, 180)
         middle.addWidget(self.graphics, stretch=5)
+        self.flash_overlay = _FlashOverlay(self.graphics)
 
         self.metrics = QtWidgets.QLabel()
         self.metrics.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -313,6 +610,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.record_button.setChecked(runtime.recording is not None)
         self.record_button.toggled.connect(self._on_record)
         controls.addWidget(self.record_button)
+        # A replay is a recording already: no record button (it would copy the file).
+        self.record_button.setVisible(not runtime.is_replay)
         self.replay_controls = QtWidgets.QWidget()
         rc = QtWidgets.QHBoxLayout(self.replay_controls)
         rc.setContentsMargins(0, 0, 0, 0)
@@ -332,7 +631,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.seek.sliderReleased.connect(self._on_seek)
         rc.addWidget(self.seek, stretch=1)
         self.position = QtWidgets.QLabel("")
-        self.position.setMinimumWidth(110)
+        self.position.setToolTip("recording time the pipeline has processed / file length")
+        self.position.setFixedWidth(130)
         rc.addWidget(self.position)
         controls.addWidget(self.replay_controls, stretch=1)
         self.replay_controls.setVisible(runtime.is_replay)
@@ -343,8 +643,21 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._update_record_button()
 
         self.status = QtWidgets.QLabel()
+        # Ignored width: a new text never re-lays out the window.
+        self.status.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                  QtWidgets.QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status, 1)
         self.setCentralWidget(central)
+
+        self.flash_requested.connect(self._show_flash)
+        self._flash_timer = QtCore.QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(self.flash_overlay.hide)
+        self._flash_source: Any = None
+        signal: Any = getattr(getattr(runtime, "feedback", None), "flash", None)
+        if signal is not None and callable(getattr(signal, "subscribe", None)):
+            signal.subscribe(self.flash)
+            self._flash_source = signal
 
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
@@ -353,6 +666,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.timer.start()
         self._banner_text = ""
         self._metrics_text = ""
+        self._status_text = ""
+        self._position_text = ""
+        self._seek_value = -1
         self.refresh()
 
     # -- drawing -------------------------------------------------------------------------------
@@ -369,15 +685,29 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self.traces[side].draw(view, snap.now_s)
         self._draw_banner(snap)
         self._draw_metrics(snap)
-        self.status.setText(status_text(snap))
-        if self.runtime.is_replay and not self.seek.isSliderDown():
-            dur = snap.replay_duration_s
-            if dur > 0:
-                self.seek.blockSignals(True)
-                self.seek.setValue(int(1000 * snap.replay_position_s / dur))
-                self.seek.blockSignals(False)
-            self.position.setText(f"{snap.replay_position_s:5.1f} / {dur:.1f} s")
+        text = window_status_text(snap, self.kind, header=self.runtime.header)
+        if text != self._status_text:
+            self._status_text = text
+            self.status.setText(text)
+        if self.runtime.is_replay:
+            self._draw_position(snap)
         self.redraws += 1
+
+    def _draw_position(self, snap: LiveSnapshot) -> None:
+        """The seek slider and position label follow the pipeline (`replay_position_s`)."""
+        dur = snap.replay_duration_s
+        pos = snap.replay_position_s
+        if not self.seek.isSliderDown() and dur > 0 and math.isfinite(pos):
+            value = int(1000 * pos / dur)
+            if value != self._seek_value:
+                self._seek_value = value
+                self.seek.blockSignals(True)
+                self.seek.setValue(value)
+                self.seek.blockSignals(False)
+        text = f"{pos:5.1f} / {dur:.1f} s"
+        if text != self._position_text:
+            self._position_text = text
+            self.position.setText(text)
 
     def _draw_banner(self, snap: LiveSnapshot) -> None:
         if snap.alerts:
@@ -405,13 +735,50 @@ class LiveWindow(QtWidgets.QMainWindow):
             else:
                 html.append(f"<tr><td>{name}</td><td align='right'><b>{a}</b></td>"
                             f"<td align='right'><b>{b}</b></td></tr>")
-        html.append("</table><p style='color:#9aa0a6; font-size:11px'>Insole forces; trends "
+        html.append("</table>")
+        progress = str(snap.extra.get("progress", "") or "")
+        if progress:
+            html.append(f"<p style='color:#ffd60a'><b>{progress}</b></p>")
+        html.append("<p style='color:#9aa0a6; font-size:11px'>Insole forces; trends "
                     "compare this run with its own first minutes (experimental). "
                     "Not a medical device.</p>")
         text = "".join(html)
         if text != self._metrics_text:
             self._metrics_text = text
             self.metrics.setText(text)
+
+    # -- feedback flash ------------------------------------------------------------------------
+
+    def flash(self, cue: Any = None) -> None:
+        """Flash the window for a feedback cue; safe to call from any thread.
+
+        Parameters
+        ----------
+        cue : object, optional
+            The cue (`insole.live.feedback.Cue`); its ``kind`` (``"strike"`` / ``"heel"``),
+            ``side`` and ``what`` name the flash. Anything else (or None) flashes "cue".
+
+        Notes
+        -----
+        The request goes to the GUI thread through a queued Qt signal: the caller (the
+        runtime's worker) returns at once, and the flash shows on the GUI thread's next turn,
+        not the next redraw. It stays on for `FLASH_MS`.
+        """
+        self.flash_requested.emit(cue)
+
+    def _show_flash(self, cue: Any) -> None:
+        kind = str(getattr(cue, "kind", "") or "")
+        side = str(getattr(cue, "side", "") or "")
+        what = str(getattr(cue, "what", "") or "")
+        if kind == "heel":
+            word = f"{side.upper()} HEEL — {what or 'impact'} above target".strip()
+        elif kind == "strike":
+            word = f"{side.upper()} STRIKE".strip()
+        else:
+            word = "CUE"
+        self.flash_overlay.show_text(word, self.graphics.rect())
+        self.flashes += 1
+        self._flash_timer.start(FLASH_MS)
 
     # -- controls ------------------------------------------------------------------------------
 
@@ -459,6 +826,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         snap = self._snap
         if snap is None or not math.isfinite(snap.replay_duration_s):
             return
+        self._seek_value = -1
         self.runtime.seek(self.seek.value() / 1000.0 * snap.replay_duration_s)
 
     def save_screenshot(self, path: str | os.PathLike[str]) -> QtGui.QImage:
@@ -471,8 +839,11 @@ class LiveWindow(QtWidgets.QMainWindow):
         return pixmap.toImage()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt name)
-        """Stop the timer when the window closes."""
+        """Stop the timer (and the flash subscription) when the window closes."""
         self.timer.stop()
+        if self._flash_source is not None:
+            self._flash_source.unsubscribe(self.flash)
+            self._flash_source = None
         super().closeEvent(event)
 
 

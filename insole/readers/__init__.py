@@ -13,6 +13,8 @@ Source URLs (``docs/readers.md``)::
     serial:PORT[?baud=1000000]            any pyserial port or URL (/dev/ttyUSB0, COM3,
                                           socket://host:port, ...)
     ble:[NAME_OR_ADDRESS[,…]][?left=…&right=…]   BLE insoles (insole.readers.ble)
+    moticon-udp:[HOST:]PORT[?columns=…&size=…]   Moticon OpenGo UDP output
+                                          (insole.readers.moticon_udp)
 
 Options can also be given as keyword arguments of `open_reader`; they override the URL's.
 """
@@ -40,11 +42,12 @@ __all__ = [
     "parse_source",
 ]
 
-SCHEMES = ("sim", "file", "serial", "ble")
+SCHEMES = ("sim", "file", "serial", "ble", "moticon-udp")
 
 ACCEPTED_FORMS = (
     "sim:[?rate=200&seed=3&cadence=175&loss=0.01...], file:PATH[?speed=2|max], "
-    "serial:PORT[?baud=1000000], ble:[NAME_OR_ADDRESS,...][?left=...&right=...]"
+    "serial:PORT[?baud=1000000], ble:[NAME_OR_ADDRESS,...][?left=...&right=...], "
+    "moticon-udp:[HOST:]PORT[?columns=...&time_unit=s|ms&size=1..10]"
 )
 
 
@@ -297,6 +300,12 @@ def open_reader(url: str, **options: Any) -> Reader:
         from .serial import SerialReader
 
         return SerialReader(port, **kwargs)
+    if src.scheme == "moticon-udp":
+        if not src.target:
+            raise _fail(src.text, "moticon-udp: needs a port, e.g. moticon-udp:9999")
+        from .moticon_udp import open_moticon_udp
+
+        return open_moticon_udp(src.target, merged)
     # ble
     try:
         ble = importlib.import_module("insole.readers.ble")

@@ -23,6 +23,7 @@ from ..cli_types import fraction as _fraction
 from ..cli_types import non_negative_float as _non_negative
 from ..cli_types import positive_float as _positive
 from ..cli_types import sample_rate as _rate
+from ..cli_types import speed as _speed
 
 __all__ = ["add_parsers"]
 
@@ -80,6 +81,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
             status=None if args.quiet else sys.stderr,
             notes=args.notes,
             overwrite=args.overwrite,
+            lsl=args.lsl,
         )
     if args.json:
         print(json.dumps(summary.as_dict()))
@@ -107,6 +109,17 @@ def _cmd_emulate_serial(args: argparse.Namespace) -> int:
     )
     with _stop_on_signals() as stop:
         return run_cli(config, stop=stop, report_path=args.report)
+
+
+def _cmd_emulate_moticon_udp(args: argparse.Namespace) -> int:
+    from insole.emulators.moticon_udp import MoticonEmulator, run_cli
+
+    emulator = MoticonEmulator(
+        port=args.port, source=args.source, loss=args.loss, speed=args.speed,
+        duration_s=args.duration, seed=args.seed, columns=args.columns,
+    )
+    with _stop_on_signals() as stop:
+        return run_cli(emulator, stop=stop, report_path=args.report)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -144,7 +157,7 @@ def add_parsers(sub: Any) -> None:
         description="Record the raw wire bytes of a source as they stream, with a live status "
         "line. Ctrl-C (or SIGTERM) stops cleanly and leaves the file intact. Sources: "
         "sim:[?rate=200&seed=3...], serial:PORT[?baud=1000000], ble:[NAME,...], "
-        "file:PATH[?speed=max] (see docs/readers.md).",
+        "file:PATH[?speed=max], moticon-udp:[HOST:]PORT (see docs/readers.md).",
     )
     p.add_argument("source", help="source URL, e.g. sim: or serial:/dev/ttyUSB0")
     p.add_argument("--out", type=Path, required=True, help="recording file to create")
@@ -153,12 +166,15 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.add_argument("--quiet", action="store_true", help="no status line or summary on stderr")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--lsl", action="store_true", help="also publish the insoles and step "
+                   "events on the Lab Streaming Layer (docs/lsl.md; needs insole[formats])")
     p.set_defaults(func=_cmd_record)
 
     p = sub.add_parser(
         "emulate",
         help="emulated insole devices for development and tests",
-        description="Emulated insole devices speaking the wire protocol.",
+        description="Emulated insole devices: the wire protocol (serial) or a Moticon OpenGo UDP "
+        "stream (moticon-udp).",
     )
     emu = p.add_subparsers(dest="device", metavar="DEVICE", parser_class=type(p))
     emu.required = True
@@ -195,6 +211,30 @@ def add_parsers(sub: Any) -> None:
                    "(latency measurements)")
     q.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
     q.set_defaults(func=_cmd_emulate_serial)
+    q = emu.add_parser(
+        "moticon-udp",
+        help="Moticon OpenGo UDP output on 127.0.0.1 (an export, a recording or simulated)",
+        description="Send one datagram per sample to 127.0.0.1:PORT as the OpenGo desktop "
+        "software does (whitespace-separated numbers, default column order: time, then per "
+        "side acceleration, angular rate, centre of pressure, 16 pressures, total force). "
+        "Receive with 'insole record moticon-udp:PORT'. A JSON report (datagrams sent and "
+        "dropped) is the last line of stdout.",
+    )
+    q.add_argument("--port", type=int, required=True, help="UDP port on 127.0.0.1")
+    q.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                   help="OpenGo text export or recording to send (default: the simulator)")
+    q.add_argument("--loss", type=_fraction, default=0.0,
+                   help="drop each datagram with this probability (not the first or last)")
+    q.add_argument("--speed", type=_speed, default=1.0,
+                   help="pace relative to real time, or 'max' (default 1)")
+    q.add_argument("--duration", type=_positive, metavar="S",
+                   help="seconds of data: the simulator's length (default 60), or repeat a "
+                   "file up to it (default: once)")
+    q.add_argument("--seed", type=int, default=0, help="random seed (loss, simulator)")
+    q.add_argument("--columns", metavar="NAMES",
+                   help="comma-separated column order (see docs/readers.md)")
+    q.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    q.set_defaults(func=_cmd_emulate_moticon_udp)
 
     p = sub.add_parser(
         "scan",

@@ -84,8 +84,13 @@ class FileReader(Reader):
         self.devices: list[dict[str, Any]] = list(self.header.get("devices", []))
         labels = {s["stream_id"]: s.get("label", "") for s in self.header.get("streams", [])}
         self._stream_ids = sorted(self._raw.stream_ids)
+        # A stream of datagrams (transport "moticon-udp", insole.moticon) keeps its transport:
+        # it names how the bytes are parsed, so a re-recording must carry it on.
+        kinds = {s["stream_id"]: s.get("transport") for s in self.header.get("streams", [])}
         self.streams = [
-            StreamInfo(sid, "file", labels.get(sid, f"stream {sid}")) for sid in self._stream_ids
+            StreamInfo(sid, "moticon-udp" if kinds.get(sid) == "moticon-udp" else "file",
+                       labels.get(sid, f"stream {sid}"))
+            for sid in self._stream_ids
         ]
 
     def _items(self) -> Iterator[tuple[float, tuple[int, int], Chunk | ReaderEvent]]:

@@ -7,14 +7,14 @@ force-sensing-resistor (FSR) voltage divider and an ADC. Pure numpy, vectorised 
 and processed in chunks; one hour of two 16-sensor insoles at 200 Hz takes under 2 s
 (``bench/sim_speed.py``).
 
-Sources for the numbers (see also DESIGN.md §2):
+Sources for the numbers (see also docs/domain.md):
 
 - Running vertical force: impact peak 1.5-2 body weights (BW) 20-30 ms after a rearfoot strike,
   active peak about 2.5 BW near mid-stance, no impact peak in forefoot strikes (Cavanagh &
   Lafortune 1980, J Biomech 13:397; Nigg, Biomechanics of Running Shoes, 1986; Lieberman et al.
   2010, Nature 463:531). Two-component shape after Clark, Ryan & Weyand 2017 (J Exp Biol
   220:247).
-- Contact 0.25-0.30 s, flight about 0.1 s at 160-185 steps/min (DESIGN.md §2; Blades et al.
+- Contact 0.25-0.30 s, flight about 0.1 s at 160-185 steps/min (docs/domain.md; Blades et al.
   2023, Sensors 23:2736).
 - Vertical impulse per step equals body weight times step time (momentum balance over a
   steady stride), which fixes the active peak for a given contact time.
@@ -25,7 +25,7 @@ Sources for the numbers (see also DESIGN.md §2):
 - Strike index (Cavanagh & Lafortune 1980): CoP at first contact as % of foot length,
   < 33.3 % rearfoot, 33.3-66.7 % midfoot, > 66.7 % forefoot.
 - FSRs: power-law conductance with saturation, about 10 % hysteresis, part-to-part spread
-  (DESIGN.md §2 hardware facts; Interlink FSR integration guide).
+  (docs/domain.md "Hardware facts"; Interlink FSR integration guide).
 """
 
 from __future__ import annotations

@@ -355,7 +355,7 @@ def _arrival_times(
 ) -> np.ndarray:
     """Host receive times for frames completed at true times ``t`` [s]."""
     if cfg.link == "ble":
-        interval = 0.0075  # the shortest BLE connection interval (DESIGN.md §2)
+        interval = 0.0075  # the shortest BLE connection interval (docs/domain.md "Hardware facts")
         host = (np.floor(t / interval) + 1) * interval + rng.uniform(0.0, 0.0015, len(t))
     else:
         host = t + lengths * 10 / 1_000_000 + rng.uniform(0.0, 0.001, len(t))  # 1 Mbaud, 8N1

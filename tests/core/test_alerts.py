@@ -1,4 +1,4 @@
-"""AlertMonitor: data loss, disconnects, asymmetry and within-run drift, worded per DESIGN.md."""
+"""AlertMonitor: data loss, disconnects, asymmetry and within-run drift; wording: docs/domain.md."""
 
 from __future__ import annotations
 

@@ -1,0 +1,240 @@
+"""``insole analyze PATH...``: batches on this process, a real process pool and a real Dask
+cluster on loopback, with damaged and foreign files among the recordings."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from insole import batch
+from insole.batch import BatchError, run_batch
+from insole.core.summary import STEP_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDINGS = ROOT / "recordings"
+NAMES = ["run_forefoot_loss2pct_20s", "run_mixed_serial_faults_20s", "run_rearfoot_20s",
+         "walk_20s"]
+
+
+def cli(*args: object, check: int | None = 0, cwd: Path | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "insole.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120, cwd=cwd,
+                          env={**os.environ, "PYTHONWARNINGS": "error"})
+    if check is not None:
+        assert proc.returncode == check, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four recordings (two in a subfolder), a truncated one, one with a corrupt header, a
+    foreign one and a text file."""
+    d = tmp_path_factory.mktemp("batch") / "in"
+    (d / "sub").mkdir(parents=True)
+    for i, name in enumerate(NAMES):
+        shutil.copy(RECORDINGS / f"{name}.insrec", d / ("sub" if i % 2 else ".") / f"{name}.insrec")
+    data = (RECORDINGS / "walk_20s.insrec").read_bytes()
+    (d / "sub" / "cut.insrec").write_bytes(data[: len(data) // 2])
+    bad_header = bytearray(data)
+    bad_header[30] ^= 0xFF
+    (d / "sub" / "bad_header.insrec").write_bytes(bad_header)
+    (d / "foreign.insrec").write_bytes(b"PK\x03\x04 a zip file, not a recording")
+    (d / "notes.txt").write_text("not picked up: not *.insrec")
+    return d
+
+
+@pytest.fixture(scope="module")
+def pooled(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("pooled")
+    proc = cli("analyze", folder, "--out-dir", out, "--jobs", "2", "--json", check=1)
+    return out, json.loads(proc.stdout)
+
+
+def test_pool_batch_writes_every_table(folder: Path, pooled: tuple[Path, dict]) -> None:
+    out, result = pooled
+    assert result["files"] == 7
+    assert result["recordings"] == 5
+    assert result["engine"] == "processes:2"
+    assert result["damaged"] == 1  # the cut file: read up to the damage, as `analyze` does
+    assert [e["recording"] for e in result["errors"]] == [
+        str(folder / "foreign.insrec"), str(folder / "sub" / "bad_header.insrec")]
+    assert "not an insole recording" in result["errors"][0]["error"]
+    assert "header CRC mismatch" in result["errors"][1]["error"]
+    assert json.loads((out / "errors.json").read_text()) == result["errors"]
+    steps = pd.read_parquet(out / "steps.parquet")
+    assert list(steps.columns) == ["recording", *STEP_COLUMNS]
+    assert len(steps) == result["steps"]
+    assert pd.read_csv(out / "steps.csv").shape == steps.shape
+    sessions = pd.read_csv(out / "sessions.csv")
+    assert list(sessions["recording"]) == [  # input order: sorted walk of the folder
+        str(folder / n) for n in ("run_forefoot_loss2pct_20s.insrec", "run_rearfoot_20s.insrec",
+                                  "sub/cut.insrec", "sub/run_mixed_serial_faults_20s.insrec",
+                                  "sub/walk_20s.insrec")]
+    assert sessions["step_count"].sum() == len(steps)
+    assert steps.groupby("recording", sort=False).size().tolist() == sessions[
+        "step_count"].tolist()
+    assert pd.read_parquet(out / "sessions.parquet")["step_count"].tolist() == sessions[
+        "step_count"].tolist()
+    assert "per_side.left.contact_time_s" in sessions.columns
+    assert not list(out.glob("*.part"))
+
+
+def test_batch_rows_equal_separate_commands(folder: Path, pooled: tuple[Path, dict],
+                                            tmp_path: Path) -> None:
+    out, _ = pooled
+    lines = (out / "steps.csv").read_bytes().decode().split("\r\n")
+    assert lines[0] == ",".join(["recording", *STEP_COLUMNS])
+    for rec in (folder / "run_rearfoot_20s.insrec", folder / "sub" / "cut.insrec"):
+        single = tmp_path / f"{rec.stem}.csv"
+        cli("analyze", rec, "--steps-csv", single)
+        expected = single.read_bytes().decode().split("\r\n")[1:-1]
+        got = [line.split(",", 1)[1] for line in lines[1:] if line.startswith(f"{rec},")]
+        assert got == expected
+        summary = json.loads(cli("analyze", rec, "--json").stdout)
+        row = pd.read_csv(out / "sessions.csv").set_index("recording").loc[str(rec)]
+        assert row["step_count"] == summary["step_count"]
+        assert row["cadence_spm"] == pytest.approx(summary["cadence_spm"])
+
+
+def test_in_process_and_dask_give_the_same_files(folder: Path, pooled: tuple[Path, dict],
+                                                 tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    pool_out, _ = pooled
+    cli("analyze", folder, "--out-dir", tmp_path / "one", "--quiet", check=1)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        proc = cli("analyze", folder, "--out-dir", tmp_path / "dask", "--scheduler", address,
+                   "--json", check=1)
+        # The library call too, with the cluster's address.
+        lib = run_batch([folder], scheduler=address)
+        # Several files per task (as for many files): the same results, in order.
+        engine = batch._dask(address, functools.partial(batch.analyze_files, outputs=False))
+        engine.chunk = 3
+        try:
+            files = [str(p) for p in batch.find_recordings([folder])]
+            chunked = sorted(batch._results(engine, files))
+        finally:
+            engine.close()
+    result = json.loads(proc.stdout)
+    assert result["engine"] == f"dask:{address}"
+    assert lib.engine == f"dask:{address}"
+    assert len(lib.sessions) == 5
+    assert len(lib.errors) == 2
+    assert [i for i, _ in chunked] == list(range(7))
+    assert [r["recording"] for _, r in chunked] == files
+    assert [r["summary"]["step_count"] for _, r in chunked if "summary" in r] == [
+        s["step_count"] for s in lib.sessions]
+    for name in ("steps.csv", "sessions.csv", "errors.json"):
+        pooled_bytes = (pool_out / name).read_bytes()
+        assert (tmp_path / "one" / name).read_bytes() == pooled_bytes, name
+        assert (tmp_path / "dask" / name).read_bytes() == pooled_bytes, name
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "steps.parquet"),
+                                  pd.read_parquet(pool_out / "steps.parquet"))
+
+
+def test_strict_makes_damage_an_error(folder: Path) -> None:
+    result = run_batch([folder / "sub"], strict=True)
+    assert [Path(e["recording"]).name for e in result.errors] == ["bad_header.insrec",
+                                                                   "cut.insrec"]
+    assert len(result.sessions) == 2
+
+
+def test_files_without_out_dir_print_one_line_each() -> None:
+    proc = cli("analyze", "recordings/run_rearfoot_20s.insrec", "recordings/walk_20s.insrec",
+               cwd=ROOT)
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("recordings/run_rearfoot_20s.insrec: 56 steps, cadence ")
+    assert lines[1].startswith("recordings/walk_20s.insrec: ")
+    assert lines[2].startswith("analysed 2 of 2 recordings")
+    proc = cli("analyze", "recordings/walk_20s.insrec", "recordings/walk_20s.insrec", "--json",
+               cwd=ROOT)
+    result = json.loads(proc.stdout)
+    assert result["files"] == 1  # the same file twice is analysed once
+    assert result["outputs"] == {}
+    assert result["sessions"][0]["recording"] == "recordings/walk_20s.insrec"
+
+
+def test_missing_file_is_an_error_of_the_batch(tmp_path: Path) -> None:
+    proc = cli("analyze", RECORDINGS / "walk_20s.insrec", tmp_path / "gone.insrec",
+               "--out-dir", tmp_path / "o", check=1)
+    assert "gone.insrec" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = json.loads((tmp_path / "o" / "errors.json").read_text())
+    assert errors[0]["type"] == "RecordingError" or "no such" in errors[0]["error"]
+    proc = cli("analyze", tmp_path / "gone.insrec", tmp_path / "gone2.insrec", check=2)
+    assert len(proc.stderr.strip().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("{tmp}/empty",), "holds no *.insrec recordings"),
+        (("{rec}", "{rec}", "--steps-csv", "{tmp}/s.csv"), "--steps-csv takes one recording"),
+        (("{rec}", "--jobs", "0"), "--jobs must be 1 or more"),
+        (("{rec}", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"), "exclude each other"),
+        (("{rec}", "--out-dir", "{rec}"), "exists and is not a folder"),
+        (("{rec}", "--scheduler", "nonsense"), "give tcp://HOST:PORT"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: tuple[str, ...],
+                                          needle: str) -> None:
+    (tmp_path / "empty").mkdir()
+    rec = RECORDINGS / "walk_20s.insrec"
+    proc = cli("analyze", *(a.format(tmp=tmp_path, rec=rec) for a in args), check=2)
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert needle in err
+
+
+def test_without_pyarrow_parquet_is_skipped_with_a_note(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['pyarrow'] = None; sys.modules['pyarrow.parquet'] = None\n"
+        "from insole.cli import main\n"
+        f"sys.exit(main(['analyze', {str(RECORDINGS / 'walk_20s.insrec')!r}, '--out-dir', "
+        f"{str(tmp_path)!r}]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Parquet files skipped" in proc.stderr
+    assert "pip install 'insole[lab]'" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["errors.json", "sessions.csv",
+                                                          "steps.csv"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(folder: Path) -> None:
+    pipe = io.StringIO()
+    run_batch([folder / "sub"], progress=True, stream=pipe)
+    assert pipe.getvalue() == ""
+    term = _Terminal()
+    lines: list[dict] = []
+    run_batch([folder / "foreign.insrec", folder / "sub"], progress=True, stream=term,
+              on_error=lambda e: lines.append(e) or f"error: {e['recording']}")
+    text = term.getvalue()
+    for needle in ("0/5 [", "5/5 [", "2 errors", "file/s"):
+        assert needle in text
+    assert f"error: {folder / 'foreign.insrec'}" in text
+    assert len(lines) == 2
+
+
+def test_no_recordings_is_a_batch_error(tmp_path: Path) -> None:
+    with pytest.raises(BatchError, match="holds no"):
+        run_batch([tmp_path])
