@@ -117,7 +117,8 @@ def run(seconds: float, seed: int) -> dict[str, Any]:
                                             source="history", above_pct=0.0)
 
         strike_sink = RecordingSink()
-        arrival = _feed(run_path, FeedbackEngine("strike", [strike_sink]))
+        strike_engine = FeedbackEngine("strike", [strike_sink])
+        arrival = _feed(run_path, strike_engine)
         heel_sink = RecordingSink()
         heel_arrival = _feed(run_path, FeedbackEngine("heel", [heel_sink], heel_target=heel_t,
                                                       rate_target=rate_t))
@@ -146,6 +147,7 @@ def run(seconds: float, seed: int) -> dict[str, Any]:
         "link": "ble",
         "heel_strikes_in_truth": int(sum(len(v) for v in truth.values())),
         "strike_cues": len(strike_sink.cues),
+        "strikes_not_cued_late": strike_engine.late_strikes,
         "strike_interface": _pcts(interface_strike),
         "strike_physical": _pcts(np.asarray(physical)),
         "strike_physical_startup": _pcts(np.asarray(startup)),
@@ -205,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:36s} n {f['n']:5d}  median {f['median_ms']:6.2f} ms  "
                   f"p99 {f['p99_ms']:6.2f} ms  max {f['max_ms']:6.2f} ms")
     print(f"  strike time vs truth (median)        {r['strike_time_error_ms_median']:+.2f} ms")
+    print(f"  heel strikes not cued (announced > 150 ms late, start-up): "
+          f"{r['strikes_not_cued_late']}")
     if "source" in r:
         print(f"  * live runtime threads, {r['source']} paced in real time")
     return 0

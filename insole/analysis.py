@@ -246,6 +246,9 @@ def summarise_session(
         unit=units.pop() if len(units) == 1 else "mixed",
         single_plate=single_plate,
     )
+    # One force plate under both feet (`insole.importers.table`, `insole.importers.c3d`): its
+    # contacts belong to both feet and its force is the whole body's, not a heel's.
+    summary["plate_under_both_feet"] = single_plate
     summary["start"] = header.get("start_time")
     summary["source"] = header.get("source")
     summary["clock_alignment"] = alignment.as_dict()

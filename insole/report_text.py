@@ -80,6 +80,15 @@ def print_summary(
         print(f"  foot strike      {txt} of steps", file=out)
     hp = s.get("heel_peak_n") or {}
     bw = profile is not None and unit == "N"
+    plate = bool(s.get("plate_under_both_feet"))
+    if plate and hp.get("median") is not None:
+        # The plate's single sensor is the whole foot: its "heel" peak is the contact's peak.
+        print(
+            f"  peak force       {fmt_value('heel_peak_n', hp['median'], profile, unit=unit)} "
+            "per contact (median; the plate measures the whole foot)",
+            file=out,
+        )
+        hp = {}
     if hp.get("median") is not None:
         spread = ""
         if hp.get("p10") is not None and hp.get("p90") is not None:
@@ -91,7 +100,7 @@ def print_summary(
             f"per step (median{spread})",
             file=out,
         )
-    if s.get("heel_impulse_ns") is not None:
+    if s.get("heel_impulse_ns") is not None and not plate:
         print(
             f"  heel load        "
             f"{fmt_value('heel_impulse_ns', s['heel_impulse_ns'], profile, unit=unit)} this "
@@ -112,9 +121,9 @@ def print_summary(
             file=out,
         )
     for side, reg in (s.get("regional_share_pct") or {}).items():
-        if reg:
+        if reg and not plate:
             print(f"  {'load, ' + side:<16} {_regions(reg)}", file=out)
-    sym = s.get("symmetry_pct") or {}
+    sym = {} if plate else s.get("symmetry_pct") or {}
     for i, (k, v) in enumerate(sym.items()):
         if v is None:
             continue
@@ -122,7 +131,7 @@ def print_summary(
         name = SYMMETRY_NAMES.get(k, k.replace("_", " "))
         print(f"  {label:<16} {name + ':':<20} {balance_text(v)}", file=out)
     tr = s.get("heel_load_trend")
-    if tr and tr.get("change_pct") is not None:
+    if tr and tr.get("change_pct") is not None and not plate:
         w = fmt_duration(tr["window_s"])
         change = tr["change_pct"]
         word = "rose" if change > 0 else "fell"

@@ -18,3 +18,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the hardware tests against a real BLE insole (name or address; "
         "'left=ADDR,right=ADDR' for a pair)",
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Load (on a fresh clone: compile, about 20-30 s) the numba kernels once, up front.
+
+    numba caches compiled kernels on disk; without this the first tests that start several
+    ``insole`` processes at once (concurrent saves, batch pools) would each compile them in
+    parallel on a 2-core machine and run into their timeouts.
+    """
+    from pathlib import Path
+
+    from insole.analysis import SessionAnalysis
+
+    rec = Path(__file__).resolve().parents[1] / "recordings" / "run_rearfoot_20s.insrec"
+    if rec.exists():
+        SessionAnalysis(keep_records=False).run(rec)

@@ -49,6 +49,8 @@ Hodges & Bui (1996): onset at baseline + 3 SD.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -827,6 +829,13 @@ def _kernel() -> ModuleType:
             if _KERNEL is None:
                 from insole.core import _events_kernel
 
+                if not _kernel_cached(_events_kernel) and sys.stderr.isatty():
+                    print(
+                        "insole: compiling the analysis kernels (once, about 20-30 s; "
+                        "cached for later runs)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 _events_kernel.warm_up()
                 _KERNEL = _events_kernel
     return _KERNEL
@@ -834,6 +843,18 @@ def _kernel() -> ModuleType:
 
 _KERNEL: ModuleType | None = None
 _KERNEL_LOCK = threading.Lock()
+
+
+def _kernel_cached(module: ModuleType) -> bool:
+    """Whether numba's disk cache holds the detector kernel (False: the first call compiles).
+
+    Reads numba's cache index path (a private attribute: any surprise counts as cached, so
+    that at worst the note about compiling is not shown).
+    """
+    try:
+        return bool(os.path.exists(module.advance._cache._cache_file._index_path))
+    except Exception:  # noqa: BLE001 - numba internals; never fail a detector for a note
+        return True
 
 
 def _find_peaks(x: Sequence[float], prominence: float, width: float) -> list[int]:

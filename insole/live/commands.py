@@ -381,8 +381,11 @@ def run_view(
     result["too_much_too_soon"] = runtime.watch.figures()
     result["events"] = [vars(e) for e in runtime.events()]
     if engine is not None:
-        result["feedback"] = {"cues": engine.cues, "heel_strikes": engine.strikes}
-        print(f"feedback: {engine.cues} cues on {engine.strikes} heel strikes", file=out)
+        result["feedback"] = {"cues": engine.cues, "heel_strikes": engine.strikes,
+                              "late": engine.late_strikes}
+        late = (f" ({engine.late_strikes} announced too late to cue: the step detector's "
+                "start-up)" if engine.late_strikes else "")
+        print(f"feedback: {engine.cues} cues on {engine.strikes} heel strikes{late}", file=out)
     if record is not None:
         print(f"recorded to {record}", file=out)
     if summary:

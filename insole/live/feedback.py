@@ -299,6 +299,11 @@ class FeedbackEngine:
     heel_window_s : float
         How long after the heel strike the heel force is followed for the heel-peak target
         [s] (the heel peak of a rearfoot strike comes in the first 50-100 ms).
+    max_delay_s : float
+        A heel strike announced more than this after it happened (newest sample time minus
+        heel-strike time) is not cued: the cue would land in another step. This happens in
+        the contact detector's start-up, the first seconds of a run; counted in
+        ``late_strikes``.
     """
 
     def __init__(
@@ -313,6 +318,7 @@ class FeedbackEngine:
         peak_drop_frac: float = 0.03,
         impact_window_s: float = 0.12,
         heel_window_s: float = 0.2,
+        max_delay_s: float = 0.15,
     ) -> None:
         if mode not in ("strike", "heel"):
             raise ValueError(f"feedback mode must be 'strike' or 'heel', not {mode!r}")
@@ -325,12 +331,14 @@ class FeedbackEngine:
         self.peak_drop_frac = peak_drop_frac
         self.impact_window_s = impact_window_s
         self.heel_window_s = heel_window_s
+        self.max_delay_s = max_delay_s
         self.flash = FlashSignal()
         self.sinks.append(self.flash)
         self.cues = 0
         self.strikes = 0
-        #: Heel strikes announced too late to follow their impact (heel mode; not judged).
+        #: Heel strikes announced too late to be cued (the detector's start-up): not cued.
         self.late_strikes = 0
+        self._newest_s: dict[str, float] = {}
         self._buf: dict[str, deque[tuple[int, float, float]]] = {}
         self._fs: dict[str, float] = {}
         self._open: dict[str, list[_Impact]] = {}
@@ -358,14 +366,17 @@ class FeedbackEngine:
         host = time.monotonic() if trigger_host_s is None else trigger_host_s
         cues: list[Cue] = []
         with self._lock:
-            if self.mode == "heel":
-                for label, s in update.samples.items():
+            for label, s in update.samples.items():
+                self._newest_s[label] = (s.start_index + len(s.total_n)) / s.sampling_rate_hz
+                if self.mode == "heel":
                     cues += self._samples(label, s.start_index, s.sampling_rate_hz,
                                           s.total_n, s.heel_n, host)
             for side, t in update.heel_strikes:
                 self.strikes += 1
-                if self.mode == "strike":
-                    cues.append(Cue("strike", side, t, t, host))
+                if self._newest_s.get(side, t) - t > self.max_delay_s:
+                    self.late_strikes += 1  # a cue now would land in another step
+                elif self.mode == "strike":
+                    cues.append(Cue("strike", side, t, self._newest_s.get(side, t), host))
                 else:
                     cues += self._strike(side, t, host)
             if self.mode == "heel" and update.steps:
@@ -405,9 +416,7 @@ class FeedbackEngine:
             return []
         imp = _Impact(t, int(math.floor(t * fs)), host)
         buf = self._buf.get(side)
-        if not buf or buf[0][0] > imp.hs_index:
-            # announced after its samples left the look-back (the detector's start-up): the
-            # impact cannot be followed from the contact, so it is not judged
+        if not buf or buf[0][0] > imp.hs_index:  # its samples already left the look-back
             self.late_strikes += 1
             return []
         out: list[Cue] = []

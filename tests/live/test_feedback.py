@@ -25,7 +25,7 @@ from insole.live.runtime import LiveRuntime
 
 REC = Path(__file__).resolve().parents[2] / "recordings" / "run_rearfoot_20s.insrec"
 #: The detector's start-up: steps before this are not compared (the first contacts of a file).
-SETTLED_S = 2.5
+SETTLED_S = 3.5
 
 
 def _run(engine: FeedbackEngine) -> LiveRuntime:
@@ -41,10 +41,15 @@ def test_strike_cues_every_heel_strike_before_its_step() -> None:
     rt = _run(engine)
     steps = rt.steps
     cues = sink.cues
-    assert engine.strikes == len(cues) >= len(steps) > 50
+    assert engine.strikes == len(cues) + engine.late_strikes
+    assert engine.late_strikes <= 8  # the detector's start-up: announced too late to cue
     cue_times = {(c.side, c.heel_strike_s) for c in cues}
-    for s in steps:  # each step's heel strike was cued, with the same time
+    cued = [s for s in steps if s.heel_strike_s >= SETTLED_S]
+    assert len(cued) > 45
+    for s in cued:  # each step's heel strike was cued, with the same time
         assert (s.side, s.heel_strike_s) in cue_times
+    for c in cues:  # announced at most 150 ms after the contact, long before toe-off
+        assert 0 <= c.frame_time_s - c.heel_strike_s <= 0.15
     assert all(c.kind == "strike" and c.cue_host_s >= c.trigger_host_s for c in cues)
     lat = sink.latencies_ms()
     assert len(lat) == len(cues)
@@ -159,11 +164,13 @@ def test_sinks() -> None:
 
 
 def test_cli_feedback_asks_for_small_batches(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["live", "sim:?duration=4&speed=max&seed=3", "--no-gui", "--feedback",
+    assert main(["live", "sim:?duration=8&speed=max&seed=3", "--no-gui", "--feedback",
                  "strike"]) == 0
     out = capsys.readouterr().out
     assert "feedback: cue on every heel strike" in out
     assert "SET_BATCH 2" in out
     line = next(ln for ln in out.splitlines() if ln.startswith("feedback: ") and "cues on" in ln)
     n_cues, n_strikes = int(line.split()[1]), int(line.split()[4])
-    assert n_cues == n_strikes > 5
+    late = int(line.split("(")[1].split()[0]) if "(" in line else 0
+    assert n_cues + late == n_strikes
+    assert n_cues > 10
