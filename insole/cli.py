@@ -8,10 +8,14 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import shutil
 import sys
+import tempfile
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,9 +28,20 @@ from .cli_types import sample_rate as _rate
 from .cli_types import speed as _speed
 from .errors import InsoleError
 
-__all__ = ["main", "printable"]
+__all__ = ["check_replace", "is_stdout", "main", "output_path", "printable"]
 
 EXIT_USAGE = 2
+
+#: Exit status after the reader of stdout went away (``insole analyze FILE | head -1``): the
+#: status of a process ended by SIGPIPE (128 + 13), as ``cat`` or ``yes`` end there.
+EXIT_BROKEN_PIPE = 141
+
+#: The one overwrite rule, in every ``--help`` that writes a file (and in the README).
+OVERWRITE_RULE = (
+    "Irreplaceable data (recordings of live sources, imported recordings, the history) is "
+    "never replaced without --overwrite; derived outputs (reports, CSV/JSON tables, simulated "
+    "recordings) are replaced. '-' as a file writes to stdout."
+)
 
 #: Which optional-dependency group of pyproject.toml provides a module.
 _EXTRA_FOR = {
@@ -50,11 +65,135 @@ class UsageError(InsoleError, ValueError):
     """A command-line value that is not usable; the message says how to fix it."""
 
 
+# --- outputs: '-' for stdout, the overwrite rule ----------------------------------------------
 
 
+def is_stdout(path: object) -> bool:
+    """True for ``-``: the output goes to stdout."""
+    return path is not None and str(path) == "-"
 
 
+@contextlib.contextmanager
+def output_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[Path]:
+    """The path a writer should write to; for ``-`` a temporary file copied to stdout at the end.
 
+    Library writers take a path; with ``-`` they write a temporary file whose bytes go to
+    stdout once the block ends without an error (nothing is printed after an error).
+
+    Parameters
+    ----------
+    path : path-like
+        The output given on the command line.
+    suffix : str
+        Suffix of the temporary file (``.csv``, ``.html``, ``.insrec``).
+    """
+    if not is_stdout(path):
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="insole-stdout-") as folder:
+        tmp = Path(folder) / f"stdout{suffix}"
+        yield tmp
+        sys.stdout.flush()
+        with open(tmp, "rb") as f:
+            shutil.copyfileobj(f, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
+def irreplaceable(path: Path) -> str | None:
+    """What irreplaceable data `path` holds (a live or imported recording, a history), or None.
+
+    A simulated recording (header source ``sim``) can be made again from its seed and is not
+    irreplaceable; anything that is not a recording or a SQLite database is not either.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head.startswith(b"SQLite format 3\x00"):
+        return "a database (the training history?)"
+    from .recording import FILE_MAGIC, read_header
+
+    if not head.startswith(FILE_MAGIC):
+        return None
+    try:
+        source = str(read_header(path).get("source") or "")
+    except InsoleError:
+        return "a recording"
+    if source == "sim":
+        return None
+    return f"a recording of {source}" if source else "a recording"
+
+
+def check_replace(path: object, *, overwrite: bool, what: str) -> None:
+    """Apply the overwrite rule before a derived output (`what`) is written to `path`.
+
+    Raises
+    ------
+    UsageError
+        If `path` holds irreplaceable data (see `irreplaceable`) and `overwrite` is false.
+    """
+    if path is None or overwrite or is_stdout(path):
+        return
+    p = Path(str(path))
+    if not p.is_file():
+        return
+    kind = irreplaceable(p)
+    if kind:
+        raise UsageError(
+            f"{p}: is {kind}, which a {what} does not replace; choose another file name or "
+            "pass --overwrite"
+        )
+
+
+def _overwrite_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help=f"let the {what} replace irreplaceable data too (a recording of a live source or "
+        "an import, a history database); other existing files are replaced anyway",
+    )
+
+
+def _quiet_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (it is drawn on stderr only when that is a terminal)")
+
+
+def _json_or_stdout(args: argparse.Namespace, *flags: str) -> None:
+    """Refuse ``--json`` together with a file written to stdout (``-``): one stdout."""
+    for flag in flags:
+        if is_stdout(getattr(args, flag.lstrip("-").replace("-", "_"), None)) and args.json:
+            raise UsageError(f"{flag} - and --json both write to stdout; give {flag} a file "
+                             "name or leave out --json")
+    named = [f for f in flags if is_stdout(getattr(args, f.lstrip("-").replace("-", "_"), None))]
+    if len(named) > 1:
+        raise UsageError(f"{' and '.join(named)} cannot both write to stdout ('-'); give one "
+                         "of them a file name")
+
+
+# --- foreign files: name the import command ---------------------------------------------------
+
+
+def _recording_path(args: argparse.Namespace) -> Path | None:
+    """The recording a command reads (``analyze``, ``info``, ``report``, ``replay``), if any."""
+    if getattr(args, "command", None) not in ("analyze", "info", "report", "replay"):
+        return None
+    for name in ("file", "target"):
+        value = getattr(args, name, None)
+        if value is not None:
+            return Path(str(value))
+    paths = getattr(args, "paths", None)
+    return Path(paths[0]) if paths and len(paths) == 1 else None
+
+
+def _foreign_hint(args: argparse.Namespace) -> str | None:
+    """``insole import KIND FILE ...`` when the command's file is a known foreign format."""
+    path = _recording_path(args)
+    if path is None or not path.is_file():
+        return None
+    from .importers.commands import suggest_import
+
+    return suggest_import(path)
 def printable(value: object) -> str:
     r"""Text safe to print on a terminal: control and formatting characters escaped.
 
@@ -133,7 +272,12 @@ def _warn(command: str, warning: str | None) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .progress import wanted
     from .sim.run import SimulationRequest, simulate_to_file
+
+    _json_or_stdout(args, "--out", "--truth")
+    check_replace(args.out, overwrite=args.overwrite, what="simulated recording")
+    check_replace(args.truth, overwrite=args.overwrite, what="truth table")
 
     request = SimulationRequest(
         duration_s=args.duration,
@@ -148,30 +292,48 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         garbage_per_min=args.garbage,
         drift_ppm=args.drift_ppm,
         link=args.link,
-        body_mass_kg=args.mass,
-        speed_mps=args.speed,
+        body_mass_kg=args.mass_kg,
+        speed_mps=args.run_speed_mps,
         asymmetry_pct=args.asymmetry,
         fatigue_pct=args.fatigue,
         pronation=args.pronation,
         start=args.start or datetime.now(UTC).astimezone(),
     )
-    result = simulate_to_file(request, args.out, truth_path=args.truth, progress=not args.json)
-    if args.json:
-        _print_json(result)
-    else:
-        print(
-            f"wrote {result['out']}: {result['duration_s']:.1f} s, {result['steps']} steps, "
-            f"{result['frames_sent']} frames ({result['frames_dropped']} dropped on purpose)"
-            + (f"; truth in {result['truth']}" if result.get("truth") else "")
-        )
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(output_path(args.out, suffix=".insrec"))
+        truth = None if args.truth is None else stack.enter_context(
+            output_path(args.truth, suffix=".csv"))
+        result = simulate_to_file(request, out, truth_path=truth, progress=wanted(args))
+        result["out"] = str(args.out)
+        result["truth"] = None if args.truth is None else str(args.truth)
+        if is_stdout(args.out):
+            result["bytes"] = out.stat().st_size
+        if args.json:
+            _print_json(result)
+        else:
+            to = sys.stderr if is_stdout(args.out) or is_stdout(args.truth) else sys.stdout
+            print(
+                f"wrote {'stdout' if is_stdout(args.out) else result['out']}: "
+                f"{result['duration_s']:.1f} s, {result['steps']} steps, "
+                f"{result['frames_sent']} frames ({result['frames_dropped']} dropped on purpose)"
+                + (f"; truth in {'stdout' if is_stdout(args.truth) else result['truth']}"
+                   if result.get("truth") else ""),
+                file=to,
+            )
     return 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from .loader import load_recording
+    from .progress import FileProgress, wanted
 
-    rec = load_recording(args.file, strict=args.strict)
+    with FileProgress("insole info", args.file, enabled=wanted(args)):
+        rec = load_recording(args.file, strict=args.strict)
     info = rec.info()
+    plate = any(bool(d.get("plate_under_both_feet")) for d in rec.header.get("devices", [])
+                if isinstance(d, dict))
+    if plate:  # one stream, stored as a left device; it is a plate under both feet
+        info["plate_under_both_feet"] = True
     _warn("info", damage_warning(args.file, rec.damages, rec.frames_lost))
     if args.json:
         _print_json(info)
@@ -182,9 +344,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
     )
     print(f"  start            {printable(info['start'])}")
     print(f"  duration         {info['duration_s']:.2f} s")
-    print(f"  sides            {printable(', '.join(info['sides'])) or '-'}")
+    if plate:
+        print("  sides            one force plate under both feet (stored as one stream)")
+    else:
+        print(f"  sides            {printable(', '.join(info['sides'])) or '-'}")
     if info["sample_rate_hz"] is None:
         print("  sample rate      - (no samples in the recording)")
+    elif plate:
+        print(f"  sample rate      {_numbers(info['sample_rate_hz'])} Hz, the plate's vertical "
+              "force")
     else:
         print(
             f"  sample rate      {_numbers(info['sample_rate_hz'])} Hz, "
@@ -197,7 +365,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for d in info["devices"]:
         battery = f", battery {d['battery_pct']} %" if d["battery_pct"] is not None else ""
         print(
-            f"  {printable(d['side']):<6} {printable(d['name'] or hex(d['device_id']))}: "
+            f"  {'plate' if plate else printable(d['side']):<6} "
+            f"{printable(d['name'] or hex(d['device_id']))}: "
             f"{d['samples']} samples, {d['frames_lost']} frames lost{battery}"
         )
     lr = info["clocks"].get("right_vs_left")
@@ -229,27 +398,52 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         return cmd_analyze_batch(args)
     args.file = args.paths[0]
     from .analysis import SessionAnalysis, write_steps_csv
+    from .progress import FileProgress, wanted
     from .report_text import print_summary
 
-    analysis = SessionAnalysis(keep_records=False, strict=args.strict).run(args.file)
+    _json_or_stdout(args, "--steps-csv")
+    check_replace(args.steps_csv, overwrite=args.overwrite, what="steps table")
+    with FileProgress("insole analyze", args.file, enabled=wanted(args)):
+        analysis = SessionAnalysis(keep_records=False, strict=args.strict).run(args.file)
     summary = analysis.summary_
     _warn("analyze", damage_warning(args.file, summary["damages"], summary["frames_lost"]))
-    if args.steps_csv:
-        write_steps_csv(analysis.steps_, args.steps_csv)
+    if args.steps_csv:  # with '-' the table is stdout and the summary goes to stderr
+        rows: Sequence[dict[str, Any]] = analysis.steps_
+        if summary.get("plate_under_both_feet"):
+            rows = _plate_rows(rows)
+        with output_path(args.steps_csv, suffix=".csv") as steps_out:
+            write_steps_csv(rows, steps_out)
     if args.json:
         _print_json(analysis.summary_)
     else:
         from .history.commands import summary_options  # profile (BW units), --verbose
 
-        print_summary(analysis.summary_, out=sys.stdout, **summary_options(args))
-        if args.steps_csv:
+        text_out = sys.stderr if is_stdout(args.steps_csv) else sys.stdout
+        print_summary(analysis.summary_, out=text_out, **summary_options(args))
+        if args.steps_csv and not is_stdout(args.steps_csv):
             print(f"steps table: {args.steps_csv} ({len(analysis.steps_)} rows)")
     from .history.commands import handle_analyze_save
 
     message = handle_analyze_save(args, analysis)
     if message:
-        print(message, file=sys.stderr if args.json else sys.stdout)
+        print(message, file=sys.stderr if args.json or is_stdout(args.steps_csv) else sys.stdout)
     return 0
+
+
+#: Steps-table columns that say "heel" but hold the whole force of a plate under both feet.
+_PLATE_BLANK = ("heel_peak_n", "heel_impulse_ns")
+
+
+def _plate_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps of one force plate under both feet: side ``both``, no heel figures.
+
+    The plate's single stream is stored as a left device (the protocol knows two feet) and its
+    one sensor covers the whole foot, so ``side`` would say "left" and the heel columns would
+    repeat the whole-foot force; ``peak_force_n``, ``impulse_ns`` and the timing columns are
+    what the plate measures.
+    """
+    nan = float("nan")
+    return [{**r, "side": "both", **dict.fromkeys(_PLATE_BLANK, nan)} for r in rows]
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -338,11 +532,15 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate",
         help="write a simulated two-insole recording (with ground truth)",
         description="Simulate two insoles (gait model, FSR sensors, firmware and link with "
-        "optional faults) and write the bytes a host would receive to a recording.",
+        "optional faults) and write the bytes a host would receive to a recording. "
+        + OVERWRITE_RULE,
     )
     p.add_argument("--duration", type=_positive_float, required=True, help="seconds to simulate")
-    p.add_argument("--out", type=Path, required=True, help="recording file to write")
-    p.add_argument("--truth", type=Path, help="write per-step ground truth to this CSV")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="recording file to write ('-': stdout); a simulated recording there is "
+                   "replaced")
+    p.add_argument("--truth", type=Path, metavar="FILE",
+                   help="write per-step ground truth to this CSV ('-': stdout)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--gait", choices=["run", "walk"], default="run", help="default run")
     p.add_argument(
@@ -363,13 +561,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--drift-ppm", type=float, default=0.0, help="right-vs-left clock drift")
     p.add_argument("--link", choices=["ble", "serial"], default="ble", help="default ble")
-    p.add_argument("--mass", type=_positive_float, default=70.0, help="body mass kg (default 70)")
-    p.add_argument("--speed", type=_positive_float, help="running/walking speed m/s")
+    p.add_argument("--mass-kg", type=_positive_float, default=70.0, metavar="KG",
+                   help="body mass in kg (default 70)")
+    p.add_argument("--mass", dest="mass_kg", type=_positive_float, default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)  # the old name, kept working
+    p.add_argument("--run-speed-mps", type=_positive_float, metavar="MPS",
+                   help="running/walking speed in m/s (default: from the cadence)")
+    p.add_argument("--speed", dest="run_speed_mps", type=_positive_float,
+                   default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old name: m/s here
     p.add_argument("--asymmetry", type=float, default=0.0, help="right-vs-left force, %%")
     p.add_argument("--fatigue", type=float, default=0.0, help="heel load rise over the run, %%")
     p.add_argument("--pronation", type=float, default=0.0, help="-1 lateral .. +1 medial load")
     p.add_argument("--start", type=_iso_time, help="wall-clock start, ISO 8601 (default now)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    _overwrite_option(p, "recording and truth table")
+    _quiet_option(p)
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
@@ -380,6 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="recording file")
     p.add_argument("--json", action="store_true", help="print JSON")
     _strict_option(p)
+    _quiet_option(p)
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser(
@@ -389,13 +596,16 @@ def build_parser() -> argparse.ArgumentParser:
         "per-step load distribution, and the session summary. Several recordings, folders "
         "(searched for *.insrec) or --out-dir make a batch (docs/api.md): combined tables, "
         "local processes (--jobs) or a Dask cluster (--scheduler); exit 1 if some files "
-        "could not be analysed.",
+        "could not be analysed. " + OVERWRITE_RULE,
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                    help="recording file (or several, or folders of recordings: a batch)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--steps-csv", type=Path, metavar="OUT", help="write one row per step")
+    p.add_argument("--steps-csv", type=Path, metavar="FILE",
+                   help="write one row per step to this CSV ('-': stdout, the summary then goes "
+                   "to stderr)")
     _strict_option(p)
+    _overwrite_option(p, "steps table")
     from .batch import add_batch_options
 
     add_batch_options(p)
@@ -451,7 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 for a usage or data error, 130 when interrupted.
+        Exit status: 0 on success, 2 for a usage or data error, 130 when interrupted, 141
+        (as for SIGPIPE) when the reader of stdout went away, e.g. ``insole analyze FILE |
+        head -1``: the command then ends quietly.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -460,7 +672,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        status = func(args)
+        sys.stdout.flush()  # a broken pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("insole: interrupted", file=sys.stderr)
         return 130
@@ -473,8 +690,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_USAGE
     except (InsoleError, ValueError, OSError) as exc:
-        print(f"insole {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        # the library's wording for its callers; on the command line the fix is the flag
+        message = _one_line(exc).replace("pass overwrite=True", "pass --overwrite")
+        if isinstance(exc, InsoleError):
+            hint = _foreign_hint(args)
+            if hint:
+                message = hint
+        print(f"insole {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at devnull, so that the final flush at exit cannot fail again.
+
+    The recipe of the Python documentation (signal module, "Note on SIGPIPE").
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (tests)
+        pass
 
 
 def _one_line(exc: BaseException) -> str:

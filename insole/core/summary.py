@@ -282,11 +282,15 @@ class StepAccumulator:
             One force plate under both feet (see `steps_table`).
         """
         n = len(self._side)
-        f = (
-            np.concatenate(self._floats)
-            if self._floats
-            else np.zeros((0, len(_STEP_FLOATS)), np.float64)
-        )
+        # One matrix, filled batch by batch while each batch is let go: at most one batch more
+        # than the table itself (a concatenate would hold every step twice at its peak).
+        f = np.empty((sum(len(b) for b in self._floats), len(_STEP_FLOATS)), np.float64)
+        pos = 0
+        self._floats.reverse()
+        while self._floats:
+            b = self._floats.pop()
+            f[pos : pos + len(b)] = b
+            pos += len(b)
         self._floats = [f]
         col = {k: f[:, i] for i, k in enumerate(_STEP_FLOATS)}  # views
         side = np.array(self._side, dtype=object)

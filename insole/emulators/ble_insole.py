@@ -29,9 +29,19 @@ thread of its own, the way an OS Bluetooth stack runs outside the application::
         reader = BleReader(backend=link.backend)   # the project's unchanged bleak code
         ...
 
+SET_BATCH and SET_RATE (SPEC §4.3) written before START are honoured when the insole knows how
+to make its stream again (``restream``; `VirtualBleLink.add_insole_pair` gives it that): START
+then streams the same run with ``n`` samples per SAMPLES frame (and the new rate), split into
+notifications by the same MTU rule. While streaming, a command asking for the batch and rate
+already in force changes nothing (a reader repeats them on every reconnect); one asking for
+another value is not applied (``stats.commands_not_applied``): the emulated firmware changes
+its framing only between streams. A batch whose frame would exceed 1024 bytes (SPEC §1: over 31
+samples with 16 sensors) or a rate outside 20 .. 2000 Hz is ignored, as firmware ignores an
+invalid command.
+
 Not modelled: radio timing (LocalLink delivers at once, in order), throughput limits and the
-firmware's rate halving at MTU 23 (SPEC §4.2), SET_RATE / SET_BATCH / REQUEST_INFO (recorded in
-``stats.commands``, otherwise ignored), pairing. bumble's virtual controller answers no scan
+firmware's rate halving at MTU 23 (SPEC §4.2), REQUEST_INFO (recorded in ``stats.commands``,
+otherwise ignored), pairing. bumble's virtual controller answers no scan
 requests, so flags, service UUID and name go in one extended advertisement (see `EmulatedInsole`).
 """
 
@@ -42,7 +52,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
@@ -74,7 +84,7 @@ from firmware_protocol import (
     cobs_decode,
     cobs_encode,
 )
-from firmware_protocol.commands import Opcode, decode_command_payload
+from firmware_protocol.commands import Command, Opcode, decode_command_payload
 from insole.readers.ble import BleBackend
 from insole.readers.bleak_bumble import ATT_DEFAULT_MTU, BumbleCentral
 from insole.sim.transport import SimStream, TransportConfig, transmit
@@ -102,6 +112,12 @@ GARBAGE_NOTIFICATION = bytes([0xF0, *range(0x31, 0x40)]) + b"\x00"
 SHORT_FRAME_BYTES = 10
 
 _CENTRAL_ADDRESS = "C0:FF:EE:00:00:01"
+
+#: Sampling rates the emulated firmware accepts with SET_RATE [Hz] (the gait model's range).
+RATE_RANGE_HZ = (20, 2000)
+
+#: Makes an insole's stream again with another batch and rate: ``restream(batch, rate_hz)``.
+Restream = Callable[[int, int], SimStream]
 
 
 @dataclass(frozen=True)
@@ -160,6 +176,11 @@ class EmulatorStats:
         ATT MTU of each connection when streaming began on it.
     commands : list of int
         Control opcodes received, in order.
+    commands_not_applied : list of int
+        Opcodes of valid SET_BATCH / SET_RATE commands that did not change the stream (another
+        value while streaming, no ``restream``, or out of the emulator's range).
+    batches : list of int
+        Samples per SAMPLES frame of each stream started (one entry per START that started one).
     finished : bool
         Whether the stream ran to its end.
     """
@@ -177,6 +198,8 @@ class EmulatorStats:
     connections: int = 0
     mtus: list[int] = field(default_factory=list)
     commands: list[int] = field(default_factory=list)
+    commands_not_applied: list[int] = field(default_factory=list)
+    batches: list[int] = field(default_factory=list)
     finished: bool = False
 
     @property
@@ -263,6 +286,10 @@ class EmulatedInsole:
         Faults to inject, in stream time.
     advertising_interval_ms : float
         Advertising interval [ms].
+    restream : callable, optional
+        ``restream(batch, rate_hz) -> SimStream``: the same run framed with ``batch`` samples
+        per SAMPLES frame at ``rate_hz``, for SET_BATCH / SET_RATE before START. None: those
+        commands are recorded only.
     """
 
     def __init__(
@@ -276,6 +303,7 @@ class EmulatedInsole:
         max_mtu: int = 247,
         faults: Iterable[Fault] = (),
         advertising_interval_ms: float = 20.0,
+        restream: Restream | None = None,
     ) -> None:
         if not ATT_DEFAULT_MTU <= max_mtu <= 517:
             raise ValueError(f"max_mtu must be 23..517 bytes, got {max_mtu}")
@@ -287,19 +315,11 @@ class EmulatedInsole:
         self.battery_pct = battery_pct
         self.advertising_interval_ms = advertising_interval_ms
         self._faults = sorted(faults, key=lambda f: f.at_s)
-        #: The wire bytes and chunk times this insole streams.
-        self.stream = stream
-        self._data = stream.data
-        self._chunk_end = np.asarray(stream.chunk_end, np.int64)
-        self._chunk_start = np.concatenate(([0], self._chunk_end[:-1]))
-        self._chunk_time_s = np.asarray(stream.chunk_time_s, np.float64)
-        table = StreamDecoder().feed_table(stream.data)
-        frame_of_chunk = np.searchsorted(table.wire_end, self._chunk_end)
-        #: Sequence number of the (last) frame of each chunk.
-        self.chunk_seq = table.seq[np.minimum(frame_of_chunk, len(table) - 1)]
-        #: Host time (``time.monotonic()``) each chunk was notified; NaN if it was not.
-        self.sent_time_s = np.full(len(self._chunk_end), np.nan)
-        self.stats = EmulatorStats(frames_total=len(self._chunk_end))
+        self._restream = restream
+        self.stats = EmulatorStats()
+        self._load(stream)
+        #: Batch and rate asked for by SET_BATCH / SET_RATE before START.
+        self._wanted = (self.batch, self.sample_rate_hz)
         self.started_at: float | None = None
         self._conn: Connection | None = None
         self._subscribed = False
@@ -354,6 +374,57 @@ class EmulatedInsole:
         )
         self._adv_set: AdvertisingSet | None = None
         device.on(Device.EVENT_CONNECTION, self._on_connection)
+
+    def _load(self, stream: SimStream) -> None:
+        """Make ``stream`` the one START sends (one frame per chunk)."""
+        #: The wire bytes and chunk times this insole streams.
+        self.stream = stream
+        self._data = stream.data
+        self._chunk_end = np.asarray(stream.chunk_end, np.int64)
+        self._chunk_start = np.concatenate(([0], self._chunk_end[:-1]))
+        self._chunk_time_s = np.asarray(stream.chunk_time_s, np.float64)
+        table = StreamDecoder().feed_table(stream.data)
+        frame_of_chunk = np.searchsorted(table.wire_end, self._chunk_end)
+        #: Sequence number of the (last) frame of each chunk.
+        self.chunk_seq = table.seq[np.minimum(frame_of_chunk, len(table) - 1)]
+        #: Host time (``time.monotonic()``) each chunk was notified; NaN if it was not.
+        self.sent_time_s = np.full(len(self._chunk_end), np.nan)
+        self.stats.frames_total = len(self._chunk_end)
+        samples = np.flatnonzero(table.n_samples > 0)
+        first = int(samples[0]) if len(samples) else 0
+        #: Samples per SAMPLES frame, sampling rate and sensors of the stream START sends.
+        self.batch = int(table.n_samples[first]) if len(samples) else 0
+        self.sample_rate_hz = int(table.sample_rate_hz[first]) if len(samples) else 0
+        self.n_sensors = int(table.n_sensors[first]) if len(samples) else 0
+
+    def _configure(self, cmd: Command) -> None:
+        """SET_BATCH / SET_RATE: remember the value for the next START (see module docstring)."""
+        assert cmd.value is not None
+        batch, rate = self._wanted
+        if cmd.opcode is Opcode.SET_BATCH:
+            batch = cmd.value
+            fits = 18 + 2 * self.n_sensors * batch <= 1024  # SPEC §1 frame limit
+        else:
+            rate = cmd.value
+            fits = RATE_RANGE_HZ[0] <= rate <= RATE_RANGE_HZ[1]
+        current = (self.batch, self.sample_rate_hz)
+        streaming = self._stream_task is not None
+        if not fits or (streaming and (batch, rate) != current) or (
+            self._restream is None and (batch, rate) != current
+        ):
+            self.stats.commands_not_applied.append(int(cmd.opcode))
+            logger.debug("%s: %s %d not applied", self.name, cmd.opcode.name, cmd.value)
+            return
+        self._wanted = (batch, rate)
+
+    def _start(self) -> None:
+        """START: stream the run (made again first if SET_BATCH / SET_RATE asked for it)."""
+        if self._wanted != (self.batch, self.sample_rate_hz):
+            assert self._restream is not None
+            self._load(self._restream(*self._wanted))
+        self.stats.batches.append(self.batch)
+        self.started_at = time.monotonic()
+        self._stream_task = asyncio.get_running_loop().create_task(self._stream())
 
     # -- stack-loop side -----------------------------------------------------------------------
 
@@ -423,16 +494,18 @@ class EmulatedInsole:
             return
         self.stats.commands.append(value[0])
         try:
-            op = decode_command_payload(bytes(value)).opcode
+            cmd = decode_command_payload(bytes(value))
         except ProtocolError as exc:
             logger.debug("%s: invalid control write %s: %s", self.name, bytes(value).hex(), exc)
             return
+        op = cmd.opcode
         if op is Opcode.START and self._stream_task is None:
             # START while streaming changes nothing: the stream (and seq) just goes on.
-            self.started_at = time.monotonic()
-            self._stream_task = asyncio.get_running_loop().create_task(self._stream())
+            self._start()
         elif op is Opcode.STOP and self._stream_task is not None:
             self._stream_task.cancel()
+        elif op in (Opcode.SET_BATCH, Opcode.SET_RATE):
+            self._configure(cmd)
         elif op not in (Opcode.START, Opcode.STOP):
             logger.debug("%s: control opcode %s is not emulated", self.name, op.name)
 
@@ -640,6 +713,7 @@ class VirtualBleLink:
         max_mtu: int = 247,
         faults: Iterable[Fault] = (),
         address: str | None = None,
+        restream: Restream | None = None,
     ) -> EmulatedInsole:
         """Add an emulated insole, powered on and advertising.
 
@@ -659,6 +733,9 @@ class VirtualBleLink:
             Faults to inject.
         address : str, optional
             Static random address; derived from ``device_id`` by default.
+        restream : callable, optional
+            ``restream(batch, rate_hz) -> SimStream`` for SET_BATCH / SET_RATE (see
+            `EmulatedInsole`); None: those commands are recorded only.
 
         Returns
         -------
@@ -676,6 +753,7 @@ class VirtualBleLink:
                 battery_pct=battery_pct,
                 max_mtu=max_mtu,
                 faults=faults,
+                restream=restream,
             )
             await insole.power_on()
             return insole
@@ -718,6 +796,22 @@ class VirtualBleLink:
         """
         cfg = config or TransportConfig()
         streams = simulated_streams(duration_s, sample_rate_hz, seed=seed, config=cfg)
+        made: dict[tuple[int, int], dict[Side, SimStream]] = {
+            (cfg.batch, sample_rate_hz): streams
+        }
+
+        def restream_of(side: Side) -> Restream:
+            def restream(batch: int, rate_hz: int) -> SimStream:
+                # The same run, seed and faults, framed by the firmware with another batch
+                # (and sampled at another rate); both insoles share the work.
+                if (batch, rate_hz) not in made:
+                    made[batch, rate_hz] = simulated_streams(
+                        duration_s, rate_hz, seed=seed, config=replace(cfg, batch=batch)
+                    )
+                return made[batch, rate_hz][side]
+
+            return restream
+
         faults = faults or {}
         left, right = (
             self.add_insole(
@@ -727,6 +821,7 @@ class VirtualBleLink:
                 battery_pct=cfg.battery_pct[int(side)],
                 max_mtu=max_mtu,
                 faults=faults.get(side, ()),
+                restream=restream_of(side),
             )
             for side in (Side.LEFT, Side.RIGHT)
         )

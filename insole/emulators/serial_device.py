@@ -25,6 +25,15 @@ are counted as not delivered. So every frame loss the host can see is one the em
 ``expected_lost_frames = dropped + corrupted + not_delivered + cut`` equals the decoder's
 ``lost_frames`` (as long as the host reads until the emulator ends).
 
+SET_BATCH and SET_RATE (SPEC §4.3) received before the stream starts are honoured: the
+readers send them just before START (``serial:PORT?batch=1``), so the stream then carries
+``n`` samples per SAMPLES frame (at the new rate). The stream starts at the first START; after
+that, a command asking for the batch and rate in force changes nothing (a reader repeats them
+after every replug) and one asking for another value is not applied (counted in
+``EmulatorReport.commands_not_applied``): the emulated receiver changes its framing only before
+its stream. A batch whose frame would exceed 1024 bytes (SPEC §1) or a rate outside 20 .. 2000
+Hz is ignored the same way, as firmware ignores an invalid command.
+
 With ``stamp_send_time`` every intact frame's ``timestamp_us`` is replaced by the host's
 monotonic clock [µs, mod 2**32] just before it is written, so a consumer on the same machine can
 measure the latency from the write to its decoded samples (``bench/latency_serial.py``).
@@ -48,7 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
 from firmware_protocol import ProtocolError
-from firmware_protocol.commands import decode_command
+from firmware_protocol.commands import Command, Opcode, decode_command
 from insole.readers.sim import FeedChunk, SimFeed, restamp_frame
 
 __all__ = ["EmulatorConfig", "EmulatorReport", "SerialDeviceEmulator"]
@@ -142,6 +151,11 @@ class EmulatorReport:
         decoder that saw the whole stream reports as ``lost_frames``.
     commands : dict of str to int
         Host commands received, by name.
+    commands_not_applied : int
+        Valid SET_BATCH / SET_RATE commands that did not change the stream (see the module
+        docstring).
+    batch, rate_hz : int
+        Samples per SAMPLES frame and sampling rate of the stream (after SET_BATCH / SET_RATE).
     """
 
     port: str = ""
@@ -158,6 +172,9 @@ class EmulatorReport:
     lost_by_side: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SIDES, 0))
     expected_lost_frames: int = 0
     commands: dict[str, int] = field(default_factory=dict)
+    commands_not_applied: int = 0
+    batch: int = 0
+    rate_hz: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-able values."""
@@ -188,10 +205,23 @@ class SerialDeviceEmulator:
         if link is None and cfg.unplug_every_s:
             link = os.path.join(tempfile.gettempdir(), f"insole-serial-{os.getpid()}")
         self.link_path = link
-        self.feed = SimFeed(
-            rate_hz=cfg.rate_hz,
+        self.report = EmulatorReport()
+        self.feed = self._make_feed(cfg.batch, cfg.rate_hz)
+        self._streaming = False  # the stream has started: framing is fixed
+        self._master: int | None = None
+        self._slave_name = ""
+        self._started = False  # START received since the host opened the port
+        self._host_open = False
+        self._cmd_buf = bytearray()
+        self._ever_opened = False
+
+    def _make_feed(self, batch: int, rate_hz: int) -> SimFeed:
+        """The simulated insoles' byte stream with ``batch`` samples per frame at ``rate_hz``."""
+        cfg = self.config
+        feed = SimFeed(
+            rate_hz=rate_hz,
             n_sensors=cfg.n_sensors,
-            batch=cfg.batch,
+            batch=batch,
             link="serial",
             seed=cfg.seed,
             gait=cfg.gait,
@@ -204,13 +234,8 @@ class SerialDeviceEmulator:
             pauses=cfg.pauses,
             duration_s=cfg.duration_s,
         )
-        self.report = EmulatorReport()
-        self._master: int | None = None
-        self._slave_name = ""
-        self._started = False  # START received since the host opened the port
-        self._host_open = False
-        self._cmd_buf = bytearray()
-        self._ever_opened = False
+        self.report.batch, self.report.rate_hz = batch, rate_hz
+        return feed
 
     # -- pty -------------------------------------------------------------------------------
 
@@ -312,11 +337,15 @@ class SerialDeviceEmulator:
         while b"\x00" in self._cmd_buf:
             piece, _, rest = bytes(self._cmd_buf).partition(b"\x00")
             self._cmd_buf[:] = rest
+            cmd: Command | None = None
             try:
-                name = decode_command(piece).opcode.name.lower()
+                cmd = decode_command(piece)
+                name = cmd.opcode.name.lower()
             except ProtocolError:
                 name = "invalid"  # bad COBS or CRC, unknown opcode, bad argument: counted
             self.report.commands[name] = self.report.commands.get(name, 0) + 1
+            if cmd is not None and cmd.opcode in (Opcode.SET_BATCH, Opcode.SET_RATE):
+                self._configure(cmd)
             if name == "start":
                 if not self._started:
                     self._say("START received: streaming")
@@ -324,7 +353,32 @@ class SerialDeviceEmulator:
             elif name == "stop":
                 self._started = False
                 self._say("STOP received: not streaming")
-            # set_rate, request_info, set_batch: not emulated (counted only)
+            # request_info: not emulated (counted only)
+
+    def _configure(self, cmd: Command) -> None:
+        """SET_BATCH / SET_RATE: reframe the stream if it has not started (module docstring)."""
+        assert cmd.value is not None
+        r = self.report
+        batch, rate = r.batch, r.rate_hz
+        if cmd.opcode is Opcode.SET_BATCH:
+            batch = cmd.value
+            fits = 18 + 2 * self.config.n_sensors * batch <= 1024  # SPEC §1 frame limit
+        else:
+            rate = cmd.value
+            fits = 20 <= rate <= 2000
+        if (batch, rate) == (r.batch, r.rate_hz):
+            return
+        why = "out of range" if not fits else "the stream has started" if self._streaming else ""
+        if not why:
+            try:
+                self.feed = self._make_feed(batch, rate)
+            except ValueError as exc:  # e.g. duration_s shorter than two frames
+                why = str(exc)
+            else:
+                self._say(f"{cmd.opcode.name} {cmd.value}: {batch} samples per frame at {rate} Hz")
+                return
+        r.commands_not_applied += 1
+        self._say(f"{cmd.opcode.name} {cmd.value} not applied ({why})")
 
     def _write_all(self, data: bytes, timeout_s: float = 1.0) -> int:
         """Write ``data`` to the master, waiting up to ``timeout_s`` for room; bytes written."""
@@ -434,6 +488,7 @@ class SerialDeviceEmulator:
         replug_at: float | None = None
         end_s = cfg.duration_s
         pending_cut: FeedChunk | None = None
+        self._streaming = True
         for chunk in self.feed:
             due = t0 + chunk.time_s
             while not stop.is_set():

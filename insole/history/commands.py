@@ -12,6 +12,7 @@ main CLI).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Collection, Sequence
@@ -372,12 +373,29 @@ def _print_history(
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from ..cli import is_stdout, output_path
+
+    with contextlib.ExitStack() as stack:  # the progress bar, from reading to the report
+        html = _report_html(args, stack)
+    with output_path(args.out, suffix=".html") as out:
+        out.write_text(html, encoding="utf-8")
+    where = "stdout" if is_stdout(args.out) else args.out
+    print(f"wrote {where} ({len(html) // 1024} kB)",
+          file=sys.stderr if is_stdout(args.out) else sys.stdout)
+    return 0
+
+
+def _report_html(args: argparse.Namespace, stack: contextlib.ExitStack) -> str:
+    """The HTML of ``insole report``; the progress bar goes on `stack`."""
+    from ..cli import UsageError, check_replace
+    from ..progress import FileProgress, wanted
     from .db import HistoryDB, default_db_path, file_sha256
     from .report import build_report
     from .rules import SessionPoint, evaluate_history, evaluate_session
 
     target = args.target
     db_path = args.db or default_db_path()
+    check_replace(args.out, overwrite=args.overwrite, what="report")
     sessions: list[SavedSession] = []
     steps: Sequence[dict[str, Any]] | None = None
     profile: Profile | None = None
@@ -393,7 +411,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         from ..cli import damage_warning
 
         strict = bool(getattr(args, "strict", False))
+        bar = FileProgress("insole report", target, enabled=wanted(args))
+        stack.enter_context(bar)
         analysis = SessionAnalysis(keep_records=False, strict=strict).run(target)
+        bar.stage("writing the report")
         summary, steps = analysis.summary_, analysis.steps_
         warning = damage_warning(target, summary.get("damages") or [], summary.get("frames_lost"))
         if warning:
@@ -402,8 +423,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
         sha = file_sha256(target)
         current_id = next((s.id for s in sessions if s.recording_sha256 == sha), None)
     elif target.isdigit():
+        if not Path(db_path).exists():
+            raise UsageError(
+                f"no session {target}: no training history yet ({db_path} does not exist); "
+                "save sessions with 'insole analyze FILE --save', or give a recording file"
+            )
         if steps is None:
-            raise FileNotFoundError(2, "no such file", str(db_path))
+            raise UsageError(
+                f"no session {target} in {db_path}; 'insole history --all' lists the saved "
+                "sessions"
+            )
         summary, current_id = saved.summary, saved.id
         recording = Path(saved.recording_path)
         if not recording.exists() or file_sha256(recording) != saved.recording_sha256:
@@ -419,13 +448,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         history = evaluate_history(points)
         assessment = next(a for a in history if a.session.id == current_id)
     limits = next_run(assessment, [p for p in points if p.start < assessment.session.start])
-    html = build_report(
+    return build_report(
         summary, steps, recording=recording, assessment=assessment, history=history,
         profile=profile, limits=limits,
     )
-    Path(args.out).write_text(html, encoding="utf-8")
-    print(f"wrote {args.out} ({len(html) // 1024} kB)")
-    return 0
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
@@ -504,7 +530,13 @@ def add_parsers(sub: Any) -> None:
         "warning bands.",
     )
     p.add_argument("target", metavar="FILE_OR_SESSION", help="recording file or session id")
-    p.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="HTML file to write ('-': stdout); an existing report is replaced")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let the report replace irreplaceable data too (a recording of a live "
+                   "source or an import, a history database)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (it is drawn on stderr only when that is a terminal)")
     p.add_argument(
         "--strict",
         action="store_true",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,14 +23,134 @@ from ..cli_types import import_rate as _import_rate
 from ..cli_types import iso_time as _iso_time
 from ..cli_types import positive_float as _positive
 
-__all__ = ["add_parsers"]
+__all__ = ["add_parsers", "suggest_import"]
 
 
+# -- foreign files: which import reads them ---------------------------------------------------
+
+#: (kind, what the file is, extra arguments the import needs)
+_KINDS = {
+    "gaitpdb": ("a PhysioNet gaitpdb file", ""),
+    "gaitndd": ("a PhysioNet gaitndd record", ""),
+    "pedar": ("a novel pedar ASCII export", ""),
+    "stappone": ("a stAPPone CSV export", " --side SIDE"),
+    "moticon": ("a Moticon OpenGo text export", ""),
+    "fscan": ("a Tekscan F-Scan ASCII export", " --side SIDE"),
+    "xsensor": ("an XSENSOR CSV export", ""),
+    "c3d": ("a C3D file", ""),
+    "xdf": ("an XDF file", ""),
+    "table": ("a text table", " --column NAME --rate HZ"),
+}
 
 
-def _print_result(result: Any, as_json: bool) -> None:
+def guess_import_kind(path: str | os.PathLike[str]) -> str | None:
+    """The ``insole import`` sub-command that reads `path`, from its extension and first bytes.
+
+    Parameters
+    ----------
+    path : path-like
+        A file that is not an insole recording.
+
+    Returns
+    -------
+    str or None
+        ``gaitpdb``, ``gaitndd``, ``pedar``, ``stappone``, ``moticon``, ``fscan``,
+        ``xsensor``, ``c3d``, ``xdf``, ``table`` (a text table with a header row), or None.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    ext = p.suffix.lower()
+    if head.startswith(b"INSOLREC"):
+        return None
+    if head.startswith(b"XDF:") or ext == ".xdf":
+        return "xdf"
+    if ext == ".c3d" or (len(head) > 1 and head[1:2] == b"\x50" and ext not in (".txt", ".csv")):
+        return "c3d"
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    if ext in (".hea", ".let", ".rit", ".ts") and p.with_suffix(".hea").is_file():
+        return "gaitndd"
+    if first.startswith("DATA_TYPE") or "Tekscan" in text[:400] or ext == ".asf":
+        return "fscan"
+    if first.lower().startswith("file name:") and "sensor type" in text.lower():
+        return "pedar"
+    if text.startswith("# ") and ("Sensor insoles" in text or "Start time" in text):
+        return "moticon"
+    if first.startswith("sole_id,"):
+        return "stappone"
+    if first.startswith("File:,") or "XSENSOR" in text[:400]:
+        return "xsensor"
+    fields = first.split()
+    if len(fields) == 19 and all(_is_number(x) for x in fields):
+        return "gaitpdb"
+    if "\x00" in text or ext not in ("", ".txt", ".csv", ".tsv", ".dat", ".tab"):
+        return None
+    header, row = _table_rows(text)
+    if len(header) >= 2 and len(row) == len(header) and all(_is_number(x) for x in row):
+        return "table"
+    return None
+
+
+def _table_rows(text: str) -> tuple[list[str], list[str]]:
+    """The header row's names and the first data row's fields of a delimited text table."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) < 3:  # the last line may be cut by the 4 kB read
+        return [], []
+
+    def fields(line: str) -> list[str]:
+        for sep in ("\t", ",", ";"):
+            if sep in line:
+                return [f.strip() for f in line.split(sep)]
+        return line.split()
+
+    return fields(lines[0]), fields(lines[1])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def suggest_import(path: str | os.PathLike[str]) -> str | None:
+    """One line for a file that is not a recording but one ``insole import`` reads, or None.
+
+    Examples
+    --------
+    ``GaCo01_01.txt: not an insole recording but a PhysioNet gaitpdb file; convert it first:
+    insole import gaitpdb GaCo01_01.txt --out GaCo01_01.insrec``
+    """
+    kind = guess_import_kind(path)
+    if kind is None:
+        return None
+    what, extra = _KINDS[kind]
+    p = Path(path)
+    if kind == "table":
+        with open(p, "rb") as f:
+            names = _table_rows(f.read(4096).decode("utf-8", errors="replace"))[0]
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        what = f"a text table (columns {shown})"
+    source = p.with_suffix("") if kind == "gaitndd" else p
+    return (
+        f"{p}: not an insole recording but {what}; convert it first: insole import {kind} "
+        f"{source}{extra} --out {p.stem}.insrec"
+        + (" (SIDE: left or right)" if "SIDE" in extra else "")
+    )
+
+
+def _print_result(result: Any, args: argparse.Namespace) -> None:
+    from ..cli import is_stdout
+
     info = result.as_dict()
-    if as_json:
+    if is_stdout(args.out):
+        info["path"] = "-"
+    if args.json:
         print(json.dumps(info, indent=2))
         return
     sides = ", ".join(
@@ -38,9 +160,29 @@ def _print_result(result: Any, as_json: bool) -> None:
     )
     invalid = f", {info['invalid_samples']} invalid values" if info["invalid_samples"] else ""
     print(
-        f"wrote {info['path']}: {info['format']}, {info['duration_s']:.2f} s at "
-        f"{info['sample_rate_hz']:g} Hz, {info['samples']} samples; {sides}{invalid}"
+        f"wrote {'stdout' if is_stdout(args.out) else info['path']}: {info['format']}, "
+        f"{info['duration_s']:.2f} s at {info['sample_rate_hz']:g} Hz, {info['samples']} "
+        f"samples; {sides}{invalid}",
+        file=sys.stderr if is_stdout(args.out) else sys.stdout,
     )
+
+
+def _run(args: argparse.Namespace, source: Any, do_import: Any) -> int:
+    """Run ``do_import(out)`` with a progress bar over `source` and ``--out -`` handled."""
+    from ..cli import UsageError, is_stdout, output_path
+    from ..progress import FileProgress, wanted
+
+    if is_stdout(args.out) and args.json:
+        raise UsageError("--out - and --json both write to stdout; give --out a file name or "
+                         "leave out --json")
+    watched = Path(source)
+    if not watched.is_file() and watched.with_suffix(".hea").is_file():
+        watched = watched.with_suffix(".hea")
+    with FileProgress(f"insole import {args.format}", watched, enabled=wanted(args)), \
+            output_path(args.out, suffix=".insrec") as out:
+        result = do_import(out)
+    _print_result(result, args)
+    return 0
 
 
 # -- handlers --------------------------------------------------------------------------------
@@ -49,25 +191,23 @@ def _print_result(result: Any, as_json: bool) -> None:
 def _cmd_import_gaitpdb(args: argparse.Namespace) -> int:
     from .physionet import import_gaitpdb
 
-    result = import_gaitpdb(args.file, args.out, start=args.start, overwrite=args.overwrite)
-    _print_result(result, args.json)
-    return 0
+    return _run(args, args.file, lambda out: import_gaitpdb(
+        args.file, out, start=args.start, overwrite=args.overwrite))
 
 
 def _cmd_import_gaitndd(args: argparse.Namespace) -> int:
     from .physionet import import_gaitndd
 
-    result = import_gaitndd(args.record, args.out, start=args.start, overwrite=args.overwrite)
-    _print_result(result, args.json)
-    return 0
+    return _run(args, args.record, lambda out: import_gaitndd(
+        args.record, out, start=args.start, overwrite=args.overwrite))
 
 
 def _cmd_import_table(args: argparse.Namespace) -> int:
     from .table import import_table
 
-    result = import_table(
+    return _run(args, args.file, lambda out: import_table(
         args.file,
-        args.out,
+        out,
         columns=args.column,
         sampling_rate_hz=args.rate,
         sides=args.side,
@@ -76,20 +216,16 @@ def _cmd_import_table(args: argparse.Namespace) -> int:
         unit=args.unit,
         start=args.start,
         overwrite=args.overwrite,
-    )
-    _print_result(result, args.json)
-    return 0
+    ))
 
 
 def _cmd_import_pedar(args: argparse.Namespace) -> int:
     from .pedar import import_pedar
 
-    result = import_pedar(
-        args.file, args.out, foot_length_mm=args.foot_length, start=args.start,
+    return _run(args, args.file, lambda out: import_pedar(
+        args.file, out, foot_length_mm=args.foot_length, start=args.start,
         overwrite=args.overwrite,
-    )
-    _print_result(result, args.json)
-    return 0
+    ))
 
 
 def _stappone_sides(values: Sequence[str] | None) -> dict[int, str] | str | None:
@@ -121,44 +257,36 @@ def _stappone_sides(values: Sequence[str] | None) -> dict[int, str] | str | None
 def _cmd_import_stappone(args: argparse.Namespace) -> int:
     from .stappone import import_stappone
 
-    result = import_stappone(
-        args.file, args.out, sides=_stappone_sides(args.side), foot_length_mm=args.foot_length,
+    return _run(args, args.file, lambda out: import_stappone(
+        args.file, out, sides=_stappone_sides(args.side), foot_length_mm=args.foot_length,
         start=args.start, overwrite=args.overwrite,
-    )
-    _print_result(result, args.json)
-    return 0
+    ))
 
 
 def _cmd_import_moticon(args: argparse.Namespace) -> int:
     from .moticon import import_moticon
 
-    result = import_moticon(
-        args.file, args.out, size=args.size, start=args.start, overwrite=args.overwrite
-    )
-    _print_result(result, args.json)
-    return 0
+    return _run(args, args.file, lambda out: import_moticon(
+        args.file, out, size=args.size, start=args.start, overwrite=args.overwrite
+    ))
 
 
 def _cmd_import_fscan(args: argparse.Namespace) -> int:
     from .fscan import import_fscan
 
-    result = import_fscan(
-        args.file, args.out, side=args.side, foot_length_mm=args.foot_length, start=args.start,
+    return _run(args, args.file, lambda out: import_fscan(
+        args.file, out, side=args.side, foot_length_mm=args.foot_length, start=args.start,
         overwrite=args.overwrite,
-    )
-    _print_result(result, args.json)
-    return 0
+    ))
 
 
 def _cmd_import_xsensor(args: argparse.Namespace) -> int:
     from .xsensor import import_xsensor
 
-    result = import_xsensor(
-        args.file, args.out, side=args.side, foot_length_mm=args.foot_length, start=args.start,
+    return _run(args, args.file, lambda out: import_xsensor(
+        args.file, out, side=args.side, foot_length_mm=args.foot_length, start=args.start,
         overwrite=args.overwrite,
-    )
-    _print_result(result, args.json)
-    return 0
+    ))
 
 
 def _cmd_import_c3d(args: argparse.Namespace) -> int:
@@ -174,28 +302,30 @@ def _cmd_import_c3d(args: argparse.Namespace) -> int:
                 f"--insole must be left=PREFIX or right=PREFIX (e.g. left=LInsole), got {item!r}"
             )
         insoles[foot] = prefix
-    result = import_c3d(
-        args.file, args.out, plates=args.plate, side=args.side, insoles=insoles or None,
+    return _run(args, args.file, lambda out: import_c3d(
+        args.file, out, plates=args.plate, side=args.side, insoles=insoles or None,
         start=args.start, overwrite=args.overwrite,
-    )
-    _print_result(result, args.json)
-    return 0
+    ))
 
 
 def _cmd_import_xdf(args: argparse.Namespace) -> int:
     from .xdf import import_xdf
 
-    result = import_xdf(args.file, args.out, start=args.start, overwrite=args.overwrite)
-    _print_result(result, args.json)
-    return 0
+    return _run(args, args.file, lambda out: import_xdf(
+        args.file, out, start=args.start, overwrite=args.overwrite))
 
 
 # -- parsers ---------------------------------------------------------------------------------
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, required=True, help="recording file to create")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="recording file to create ('-': stdout)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing file (an imported recording is not replaced "
+                   "without it)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (it is drawn on stderr only when that is a terminal)")
     p.add_argument(
         "--start", type=_iso_time,
         help="wall-clock time of the first sample, ISO 8601 (default: from the file when it "
@@ -217,7 +347,8 @@ def add_parsers(sub: Any) -> None:
         help="convert lab or commercial insole data into a recording",
         description="Convert a file of another system into an ordinary recording (protocol "
         "frames, one stream per foot), so it goes through the same decoder and analysis as "
-        "live insoles. See docs/importers.md.",
+        "live insoles. See docs/importers.md. An imported recording is never replaced without "
+        "--overwrite; '-' as --out writes the recording to stdout.",
     )
     fmt = p.add_subparsers(dest="format", metavar="FORMAT", parser_class=type(p))
     fmt.required = True

@@ -108,20 +108,24 @@ def session_summary_of(runtime: Any) -> dict[str, Any]:
 def _low_latency_source(source: str) -> tuple[str, str]:
     """The source with small batches for feedback, and a note on what was done.
 
-    Simulated insoles take ``batch=2`` (SET_BATCH 2, SPEC §4.3) unless a batch is given.
-    Real insoles are asked by their reader; ``serial:`` and ``ble:`` readers do not send
-    SET_BATCH yet, so their firmware's batch (6 by default) stays and the note says so.
+    ``sim:``, ``serial:`` and ``ble:`` sources take ``batch=2`` unless a batch is given: the
+    simulated insoles frame 2 samples, the serial and BLE readers write SET_BATCH 2 (SPEC
+    §4.3) before START after every (re)connect. Other sources (files, Moticon UDP) keep the
+    batch they have.
     """
     from ..readers import parse_source
 
     src = parse_source(source)
-    if src.scheme == "sim" and "batch" not in src.options:
-        sep = "&" if "?" in source else "?"
-        return f"{source}{sep}batch=2", "small batches: SET_BATCH 2 (simulated insoles)"
-    if src.scheme in ("serial", "ble"):
-        return source, ("the reader does not send SET_BATCH yet: cue latency includes the "
-                        "insoles' own batch (docs/live.md)")
-    return source, ""
+    if src.scheme not in ("sim", "serial", "ble"):
+        return source, ""
+    if "batch" in src.options:
+        return source, f"batch {src.options['batch']} as given"
+    text = source.strip()
+    if ":" not in text.partition("?")[0]:  # "sim" / "ble" without the colon
+        text = f"{src.scheme}:{text[len(src.scheme):]}"
+    sep = "&" if "?" in text else "?"
+    what = "simulated insoles" if src.scheme == "sim" else f"requested by the {src.scheme} reader"
+    return f"{text}{sep}batch=2", f"small batches: SET_BATCH 2 ({what})"
 
 
 def make_feedback(

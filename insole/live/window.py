@@ -18,11 +18,13 @@ towards the middle of the window); each map is labelled medial / lateral.
 
 Redraw cost (``bench/live_redraw.py``, docs/live.md "Figures"): plot items are light
 `pg.PlotCurveItem` objects with 1-pixel pens (thicker pens make Qt draw each segment alone);
-traces longer than twice the plot's width in pixels are reduced to a min/max envelope per
-pixel column, aligned to absolute sample indices so the envelope does not shimmer while it
-scrolls; items that change rarely (outline, sensors, labels, CoP path, legends) are cached as
-pixmaps by Qt and redrawn only when their data change; a map whose colour indices did not
-change (a foot in swing) is not re-uploaded; the scene keeps no item index (everything moves).
+traces with more than 3 samples per pixel column are reduced to a min/max envelope per column,
+aligned to absolute sample indices so the envelope does not shimmer while it scrolls; the maps
+are computed inside the outline only and drawn by a plain image item straight from the RGBA
+buffer, re-drawn only when a colour index changed; items that change rarely (outline, sensors,
+CoP path, legends) are cached as pixmaps by Qt; the view repaints one bounding rectangle per
+frame and the scene keeps no item index (everything moves); the status bar and the replay
+position are updated `LABELS_HZ` times a second, not on every frame.
 
 `LiveWindow.flash` is the visual cue of the heel-strike feedback (`insole.live.feedback`); it is
 safe to call from any thread.
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +72,8 @@ UNLOADED_COLOUR = "#3d4754"
 UNLOADED_KPA = 10.0
 #: How long a feedback flash stays on [ms].
 FLASH_MS = 180
+#: Updates per second of the status bar and the replay position during streaming.
+LABELS_HZ = 10.0
 _LEVEL_COLOURS = {"warning": "#b3261e", "caution": "#b26a00", "info": "#1f5fa8"}
 _SIDE_COLOURS = {"left": "#4fa3ff", "right": "#ff8a3d"}
 _COP_COLOUR = "#00e5ff"
@@ -292,6 +297,36 @@ def window_status_text(snap: LiveSnapshot, kind: str, *, header: dict[str, Any] 
     return "  |  ".join(parts)
 
 
+class _RgbaImage(QtWidgets.QGraphicsItem):
+    """An RGBA buffer drawn into a rectangle of the plot; the QImage wraps the buffer (no copy).
+
+    Writing into `rgba` and calling ``update()`` is the whole redraw: no conversion, no level
+    handling (what `pg.ImageItem` does on every ``setImage``). Row 0 is drawn at the
+    rectangle's low y (the heel).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rgba = np.zeros((1, 1, 4), np.uint8)
+        self._rect = QtCore.QRectF(0.0, 0.0, 1.0, 1.0)
+        self._qimage = pg.functions.ndarray_to_qimage(self.rgba,
+                                                      QtGui.QImage.Format.Format_RGBA8888)
+
+    def set_buffer(self, rgba: np.ndarray, rect: tuple[float, float, float, float]) -> None:
+        """Draw ``rgba`` (n_rows, n_cols, 4) uint8, C-contiguous, into ``rect`` (x, y, w, h)."""
+        self.prepareGeometryChange()
+        self.rgba = rgba
+        self._rect = QtCore.QRectF(*rect)
+        self._qimage = pg.functions.ndarray_to_qimage(rgba, QtGui.QImage.Format.Format_RGBA8888)
+        self.update()
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: D102 (Qt API)
+        return self._rect
+
+    def paint(self, painter: QtGui.QPainter, *args: Any) -> None:  # noqa: D102 (Qt API)
+        painter.drawImage(self._rect, self._qimage)
+
+
 class _FootMap:
     """One insole's pressure map: image, outline, sensors, CoP path and labels (created once)."""
 
@@ -299,7 +334,7 @@ class _FootMap:
         self.plot = plot
         self.side = side
         self.lut = lut
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = _RgbaImage()
         plot.addItem(self.image)
         self.outline = pg.PlotCurveItem(pen=pg.mkPen("#e6e6e6", width=1.5), antialias=True)
         self.sensors = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#ffffffb0"),
@@ -322,10 +357,11 @@ class _FootMap:
         plot.hideAxis("bottom")
         plot.setMouseEnabled(False, False)
         plot.hideButtons()
-        self.weights: np.ndarray | None = None
+        self.weights: np.ndarray | None = None  # (n_inside_pixels, n_sensors)
         self.mask: np.ndarray | None = None
         self.rgba: np.ndarray | None = None
-        self.values: np.ndarray | None = None  # last map [kPa], NaN outside
+        self._inside = np.zeros(0, np.intp)  # flat indices of the pixels inside the outline
+        self._values: np.ndarray | None = None  # last map inside the outline [kPa]
         self.unloaded = False
         self.uploads = 0  # images handed to Qt (tests)
         self._idx: np.ndarray | None = None
@@ -338,13 +374,15 @@ class _FootMap:
             return
         self._key = key
         mirror = self.side == "left"
-        self.weights, self.mask, rect = map_weights(
+        weights, self.mask, rect = map_weights(
             view.sensor_x_mm, view.sensor_y_mm, view.foot_length_mm, mirror=mirror
         )
+        # Only pixels inside the outline are computed; the others stay transparent.
+        self._inside = np.flatnonzero(self.mask)
+        self.weights = np.ascontiguousarray(weights[self._inside])
         self.rgba = np.zeros((*self.mask.shape, 4), np.uint8)
         self._idx = None
-        self.image.setImage(self.rgba, autoLevels=False, levels=None)
-        self.image.setRect(QtCore.QRectF(*rect))  # after an image exists (it scales pixels)
+        self.image.set_buffer(self.rgba, rect)
         ox, oy = insole_outline(view.foot_length_mm)
         sign = -1.0 if mirror else 1.0
         self.outline.setData(np.r_[sign * ox, sign * ox[0]], np.r_[oy, oy[0]])
@@ -364,14 +402,23 @@ class _FootMap:
         self.plot.setRange(xRange=(x0, x0 + width),
                            yRange=(y0 - 0.07 * length, y0 + height), padding=0.02)
 
+    @property
+    def values(self) -> np.ndarray | None:
+        """The last map [kPa] (n_rows, n_cols), row 0 at the heel; NaN outside the outline."""
+        if self._values is None or self.mask is None:
+            return None
+        out = np.full(self.mask.size, np.nan, np.float32)
+        out[self._inside] = self._values
+        return out.reshape(self.mask.shape)
+
     def draw(self, view: SideView) -> None:
         self.configure(view)
         assert self.weights is not None
         assert self.mask is not None
         assert self.rgba is not None
         p = np.maximum(np.nan_to_num(view.pressure_kpa.astype(np.float32), nan=0.0), 0.0)
-        values = (self.weights @ p).reshape(self.mask.shape)
-        self.values = np.where(self.mask, values, np.nan)
+        values = self.weights @ p
+        self._values = values
         idx = np.clip(values * (255.0 / VMAX_KPA), 0, 255).astype(np.uint8)
         unloaded = not bool(p.size) or float(p.max()) < UNLOADED_KPA
         if unloaded != self.unloaded:
@@ -379,10 +426,8 @@ class _FootMap:
             self.no_load.setVisible(unloaded)
         if self._idx is None or not np.array_equal(idx, self._idx):
             self._idx = idx
-            rgba = self.lut[idx]
-            rgba[~self.mask, 3] = 0
-            self.rgba[...] = rgba
-            self.image.setImage(self.rgba, autoLevels=False, levels=None)
+            self.rgba.reshape(-1, 4)[self._inside] = self.lut[idx]
+            self.image.update()
             self.uploads += 1
         cop = self._cop
         if (cop is None or len(cop[0]) != len(view.cop_x_mm)
@@ -528,8 +573,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.display_paused = False
         self._record_path = record_path
         self.kind = source_kind(runtime)
-        name = _KIND_NAMES.get(self.kind, self.kind)
-        self.setWindowTitle(f"insole live — {name}: {runtime.source}")
+        self.setWindowTitle(f"insole live — {runtime.source}")
         self.resize(1400, 820)
         self._snap: LiveSnapshot | None = None
 
@@ -662,19 +706,36 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.setInterval(max(1, round(1000.0 / min(float(fps), 60.0))))
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._on_timer)
         self.timer.start()
         self._banner_text = ""
         self._metrics_text = ""
         self._status_text = ""
         self._position_text = ""
         self._seek_value = -1
+        self._labels_due_s = 0.0
         self.refresh()
 
     # -- drawing -------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Pull one snapshot and redraw (skipped while the display is paused)."""
+    def _on_timer(self) -> None:
+        """The timer's redraw: the status bar and replay position at most `LABELS_HZ`."""
+        now = time.monotonic()
+        due = now >= self._labels_due_s
+        if due:
+            self._labels_due_s = now + 1.0 / LABELS_HZ
+        self.refresh(labels=due)
+
+    def refresh(self, *, labels: bool = True) -> None:
+        """Pull one snapshot and redraw (skipped while the display is paused).
+
+        Parameters
+        ----------
+        labels : bool
+            Also update the status bar and the replay position (text widgets cost a relayout
+            and a repaint of their own, and their numbers change on every frame; the timer
+            updates them `LABELS_HZ` times a second).
+        """
         if self.display_paused:
             return
         snap = self.runtime.snapshot()
@@ -685,12 +746,13 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self.traces[side].draw(view, snap.now_s)
         self._draw_banner(snap)
         self._draw_metrics(snap)
-        text = window_status_text(snap, self.kind, header=self.runtime.header)
-        if text != self._status_text:
-            self._status_text = text
-            self.status.setText(text)
-        if self.runtime.is_replay:
-            self._draw_position(snap)
+        if labels or snap.ended or snap.error:
+            text = window_status_text(snap, self.kind, header=self.runtime.header)
+            if text != self._status_text:
+                self._status_text = text
+                self.status.setText(text)
+            if self.runtime.is_replay:
+                self._draw_position(snap)
         self.redraws += 1
 
     def _draw_position(self, snap: LiveSnapshot) -> None:

@@ -10,9 +10,9 @@ Source URLs (``docs/readers.md``)::
     sim:                                  simulated insoles in real time
     sim:?cadence=175&seed=3&loss=0.01&rate=200
     file:PATH[?speed=2|max]               replay of a recording at recorded pace
-    serial:PORT[?baud=1000000]            any pyserial port or URL (/dev/ttyUSB0, COM3,
+    serial:PORT[?baud=1000000&batch=2]    any pyserial port or URL (/dev/ttyUSB0, COM3,
                                           socket://host:port, ...)
-    ble:[NAME_OR_ADDRESS[,…]][?left=…&right=…]   BLE insoles (insole.readers.ble)
+    ble:[NAME_OR_ADDRESS[,…]][?left=…&right=…&batch=2]   BLE insoles (insole.readers.ble)
     moticon-udp:[HOST:]PORT[?columns=…&size=…]   Moticon OpenGo UDP output
                                           (insole.readers.moticon_udp)
 
@@ -46,7 +46,8 @@ SCHEMES = ("sim", "file", "serial", "ble", "moticon-udp")
 
 ACCEPTED_FORMS = (
     "sim:[?rate=200&seed=3&cadence=175&loss=0.01...], file:PATH[?speed=2|max], "
-    "serial:PORT[?baud=1000000], ble:[NAME_OR_ADDRESS,...][?left=...&right=...], "
+    "serial:PORT[?baud=1000000&batch=1..32&rate=HZ], "
+    "ble:[NAME_OR_ADDRESS,...][?left=...&right=...&batch=1..32&rate=HZ], "
     "moticon-udp:[HOST:]PORT[?columns=...&time_unit=s|ms&size=1..10]"
 )
 
@@ -212,6 +213,8 @@ _SERIAL_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "timeout": ("read_timeout_s", _float(0.001, 1.0)),
     "backoff_max": ("backoff_max_s", _float(0.01, 60.0)),
     "start": ("send_start", _bool),
+    "batch": ("batch", _int(1, 32)),  # SET_BATCH (SPEC §4.3) after every (re)connect
+    "rate": ("rate_hz", _int(1, 10000)),  # SET_RATE (SPEC §4.3) after every (re)connect
 }
 
 

@@ -8,7 +8,8 @@ Service and Device Information. This reader
 1. scans for the insole service UUID (`scan`, ``insole scan``) or for named devices;
 2. connects to each insole (one connection attempt at a time), lets the stack negotiate a large
    ATT MTU (reads it back where the backend can), subscribes to the data characteristic and
-   writes START;
+   writes SET_RATE and SET_BATCH (when the ``rate`` / ``batch`` options ask for them), then
+   START;
 3. hands every notification, unchanged, to the consumer as a `~insole.readers.base.Chunk`
    stamped with ``time.monotonic()``;
 4. on an unsolicited disconnect emits ``disconnected``, then ``reconnecting`` with exponential
@@ -48,6 +49,7 @@ from firmware_protocol import CONTROL_CHAR_UUID, DATA_CHAR_UUID, SERVICE_UUID, S
 from firmware_protocol.commands import Command, Opcode, command_payload
 
 from .base import Reader, ReaderError, StreamInfo
+from .serial import setup_commands
 
 if TYPE_CHECKING:
     from bleak import BleakClient
@@ -91,7 +93,12 @@ _OPTIONS = {
     "connect_timeout": "connect_timeout_s",
     "reconnect": "reconnect",
     "backoff_max": "backoff_max_s",
+    "batch": "batch",
+    "rate": "rate_hz",
 }
+
+#: Integer options and their ranges (SPEC §4.3: SET_BATCH 1 .. 32, SET_RATE 1 .. 10000 Hz).
+_INT_OPTIONS = {"batch": (1, 32, "samples per frame"), "rate": (1, 10000, "Hz")}
 
 #: Time allowed for the GATT writes and unsubscribes of a clean shutdown [s].
 _SHUTDOWN_OP_S = 1.0
@@ -398,6 +405,14 @@ class BleReader(Reader):
         ``backoff_max_s``.
     backoff_max_s : float
         Longest delay between reconnection attempts [s].
+    batch : int, optional
+        Samples per SAMPLES frame (1 .. 32): SET_BATCH is written before START on every
+        (re)connect. None (default) writes nothing and leaves the insole's batch; 1 or 2 give
+        the lowest latency (a frame every 5-10 ms at 200 Hz; with 16 sensors and 2 samples 84
+        wire bytes: one notification at MTU 247, five 20-byte ones at MTU 23).
+    rate_hz : int, optional
+        Sampling rate (1 .. 10000 Hz): SET_RATE is written before SET_BATCH and START. The
+        insole may round or refuse it; the rate in force is in every SAMPLES frame.
     backend : BleBackend, optional
         bleak backend types passed straight to ``BleakScanner`` and ``BleakClient``; None for
         the platform's (BlueZ, CoreBluetooth, WinRT).
@@ -439,9 +454,17 @@ class BleReader(Reader):
         reconnect: bool = True,
         backoff_s: float = 0.1,
         backoff_max_s: float = 5.0,
+        batch: int | None = None,
+        rate_hz: int | None = None,
         backend: BleBackend | None = None,
     ) -> None:
         super().__init__()
+        #: Control writes before START on every (re)connect (SET_RATE, SET_BATCH).
+        self._setup_payloads = [
+            command_payload(c) for c in setup_commands(rate_hz=rate_hz, batch=batch)
+        ]
+        self.batch = batch
+        self.rate_hz = rate_hz
         for name, value in (
             ("scan_timeout_s", scan_timeout_s),
             ("connect_timeout_s", connect_timeout_s),
@@ -750,6 +773,8 @@ class BleReader(Reader):
         if link.device_info is None:
             link.device_info = await self._read_device_info(client)
         await client.start_notify(data_char, on_data)
+        for payload in self._setup_payloads:  # SET_RATE, SET_BATCH: before START (SPEC §4.3)
+            await client.write_gatt_char(control_char, payload, response=True)
         await client.write_gatt_char(control_char, START_PAYLOAD, response=True)
         link.connections += 1
         link.connected_at = time.monotonic()
@@ -859,6 +884,16 @@ def _option_value(key: str, value: Any) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise ReaderError(f"ble option reconnect must be true or false, got {value!r}")
+    if key in _INT_OPTIONS:
+        lo, hi, unit = _INT_OPTIONS[key]
+        try:
+            whole = int(str(value).strip()) if not isinstance(value, bool) else None
+        except ValueError:
+            whole = None
+        if whole is None or not lo <= whole <= hi:
+            raise ReaderError(f"ble option {key} must be a whole number {lo}..{hi} ({unit}), "
+                              f"got {value!r}")
+        return whole
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -881,8 +916,9 @@ def open_ble_reader(
         (either key may be left out).
     options : mapping, optional
         ``left``, ``right`` (as in ``ble:?left=…&right=…``), ``timeout`` (first scan) [s],
-        ``connect_timeout`` [s], ``reconnect`` (true/false), ``backoff_max`` [s]; values may be
-        strings, as parsed from a URL query. ``backend`` is accepted here too.
+        ``connect_timeout`` [s], ``reconnect`` (true/false), ``backoff_max`` [s], ``batch``
+        (SET_BATCH 1 .. 32 samples per frame before START), ``rate`` (SET_RATE [Hz]); values may
+        be strings, as parsed from a URL query. ``backend`` is accepted here too.
     backend : BleBackend, optional
         bleak backend types (tests, emulation); None for the platform's.
 

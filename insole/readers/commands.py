@@ -70,8 +70,15 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 def _cmd_record(args: argparse.Namespace) -> int:
     import json
 
+    from insole.cli import UsageError, is_stdout
     from insole.record import record
 
+    if is_stdout(args.out):
+        raise UsageError("record writes the recording as it streams, so it needs a file: give "
+                         "--out FILE (then 'insole info FILE' or 'insole analyze FILE')")
+    if args.out.exists() and not args.overwrite:
+        raise UsageError(f"{args.out}: file already exists; a recording is not replaced without "
+                         "--overwrite: choose a new file name or pass --overwrite")
     with _stop_on_signals() as stop:
         summary = record(
             args.source,
@@ -107,8 +114,9 @@ def _cmd_emulate_serial(args: argparse.Namespace) -> int:
         wait_for_start=not args.no_wait,
         stamp_send_time=args.stamp_send_time,
     )
+    report = None if args.report == "-" else args.report  # '-': the report is on stdout anyway
     with _stop_on_signals() as stop:
-        return run_cli(config, stop=stop, report_path=args.report)
+        return run_cli(config, stop=stop, report_path=report)
 
 
 def _cmd_emulate_moticon_udp(args: argparse.Namespace) -> int:
@@ -118,8 +126,9 @@ def _cmd_emulate_moticon_udp(args: argparse.Namespace) -> int:
         port=args.port, source=args.source, loss=args.loss, speed=args.speed,
         duration_s=args.duration, seed=args.seed, columns=args.columns,
     )
+    report = None if args.report == "-" else args.report  # '-': the report is on stdout anyway
     with _stop_on_signals() as stop:
-        return run_cli(emulator, stop=stop, report_path=args.report)
+        return run_cli(emulator, stop=stop, report_path=report)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -160,10 +169,12 @@ def add_parsers(sub: Any) -> None:
         "file:PATH[?speed=max], moticon-udp:[HOST:]PORT (see docs/readers.md).",
     )
     p.add_argument("source", help="source URL, e.g. sim: or serial:/dev/ttyUSB0")
-    p.add_argument("--out", type=Path, required=True, help="recording file to create")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="recording file to create")
     p.add_argument("--duration", type=_positive, help="seconds to record (default: until Ctrl-C)")
     p.add_argument("--notes", help="free text stored in the header")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing file (a recording is never replaced without it)")
     p.add_argument("--quiet", action="store_true", help="no status line or summary on stderr")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--lsl", action="store_true", help="also publish the insoles and step "
@@ -209,7 +220,9 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--stamp-send-time", action="store_true",
                    help="set each frame's device time to the host monotonic clock at writing "
                    "(latency measurements)")
-    q.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    q.add_argument("--report", metavar="FILE",
+                   help="also write the JSON report to FILE (it is always the last line of "
+                   "stdout; '-' writes nothing more)")
     q.set_defaults(func=_cmd_emulate_serial)
     q = emu.add_parser(
         "moticon-udp",
@@ -233,7 +246,9 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--seed", type=int, default=0, help="random seed (loss, simulator)")
     q.add_argument("--columns", metavar="NAMES",
                    help="comma-separated column order (see docs/readers.md)")
-    q.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    q.add_argument("--report", metavar="FILE",
+                   help="also write the JSON report to FILE (it is always the last line of "
+                   "stdout; '-' writes nothing more)")
     q.set_defaults(func=_cmd_emulate_moticon_udp)
 
     p = sub.add_parser(

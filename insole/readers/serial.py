@@ -22,11 +22,11 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from firmware_protocol.commands import Command, Opcode, encode_command
+from firmware_protocol.commands import MAX_BATCH, Command, Opcode, encode_command
 
 from .base import Reader, ReaderError, StreamInfo
 
-__all__ = ["START_COMMAND", "SerialReader"]
+__all__ = ["START_COMMAND", "SerialReader", "setup_commands"]
 
 FLUSH_NOTE = (
     "feed the decoder one 0x00 (StreamDecoder.flush_partial()) before the next chunk, so a "
@@ -36,6 +36,40 @@ FLUSH_NOTE = (
 
 #: The START command (opcode 0x01), sent on every (re)connect unless ``send_start=False``.
 START_COMMAND = encode_command(Command(Opcode.START))
+
+
+def setup_commands(*, rate_hz: int | None = None, batch: int | None = None) -> list[Command]:
+    """The commands a reader sends before START: SET_RATE and SET_BATCH when asked for.
+
+    Parameters
+    ----------
+    rate_hz : int, optional
+        Sampling rate to ask for (SET_RATE, 1 .. 10000 Hz); None leaves the device's.
+    batch : int, optional
+        Samples per SAMPLES frame to ask for (SET_BATCH, 1 .. 32); None leaves the device's.
+
+    Returns
+    -------
+    list of Command
+        SET_RATE first (a device may change its batch limits with its rate), then SET_BATCH.
+
+    Raises
+    ------
+    ReaderError
+        If a value is out of its SPEC §4.3 range (the message names the option).
+    """
+    out = []
+    if rate_hz is not None:
+        if isinstance(rate_hz, bool) or not 1 <= int(rate_hz) <= 10000:
+            raise ReaderError(f"option rate must be 1..10000 Hz (SET_RATE), got {rate_hz!r}")
+        out.append(Command(Opcode.SET_RATE, int(rate_hz)))
+    if batch is not None:
+        if isinstance(batch, bool) or not 1 <= int(batch) <= MAX_BATCH:
+            raise ReaderError(
+                f"option batch must be 1..{MAX_BATCH} samples per frame (SET_BATCH), got {batch!r}"
+            )
+        out.append(Command(Opcode.SET_BATCH, int(batch)))
+    return out
 
 
 class SerialReader(Reader):
@@ -58,6 +92,13 @@ class SerialReader(Reader):
     send_start : bool
         Send the START command (SPEC §4.3 over serial framing) after every (re)connect.
         Devices already streaming ignore it; the emulator waits for it.
+    batch : int, optional
+        Samples per SAMPLES frame (1 .. 32): SET_BATCH is sent before START after every
+        (re)connect (even with ``send_start=False``). None (default) sends nothing and leaves
+        the device's batch; 1 or 2 give the lowest latency (one frame per 5-10 ms at 200 Hz).
+    rate_hz : int, optional
+        Sampling rate (1 .. 10000 Hz): SET_RATE is sent before SET_BATCH and START. The device
+        may round or refuse it; the rate in force is in every SAMPLES frame. None sends nothing.
     stream_id : int
         Stream number of this port.
 
@@ -83,6 +124,8 @@ class SerialReader(Reader):
         backoff_initial_s: float = 0.05,
         backoff_max_s: float = 1.0,
         send_start: bool = True,
+        batch: int | None = None,
+        rate_hz: int | None = None,
         stream_id: int = 0,
     ) -> None:
         super().__init__()
@@ -93,6 +136,12 @@ class SerialReader(Reader):
         self.backoff_initial_s = float(backoff_initial_s)
         self.backoff_max_s = float(backoff_max_s)
         self.send_start = bool(send_start)
+        self.batch = batch
+        self.rate_hz = rate_hz
+        #: Bytes written after every (re)connect: SET_RATE, SET_BATCH (if asked), START.
+        self.hello = b"".join(
+            encode_command(c) for c in setup_commands(rate_hz=rate_hz, batch=batch)
+        ) + (START_COMMAND if self.send_start else b"")
         self.stream_id = int(stream_id)
         self.streams = [StreamInfo(self.stream_id, "serial", port)]
         self.reconnects = 0
@@ -102,7 +151,7 @@ class SerialReader(Reader):
     # -- opening -------------------------------------------------------------------------------
 
     def _open(self) -> Any:
-        """Open the port (and send START); raise ReaderError with a one-line reason."""
+        """Open the port (and send SET_RATE, SET_BATCH, START); raise ReaderError if it fails."""
         try:
             import serial
         except ModuleNotFoundError:
@@ -118,9 +167,9 @@ class SerialReader(Reader):
                 f"cannot open serial port {self.port!r}: {_reason(exc)}; check the port name "
                 "(e.g. /dev/ttyUSB0, COM3) or start an emulator with 'insole emulate serial'"
             ) from None
-        if self.send_start:
+        if self.hello:
             try:
-                port.write(START_COMMAND)
+                port.write(self.hello)
             except (serial.SerialException, OSError) as exc:
                 port.close()
                 raise ReaderError(

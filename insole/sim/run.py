@@ -194,7 +194,8 @@ def simulate_to_file(
         ``frames_corrupted`` (by injected garbage) and the other injected faults.
     """
     t0 = time.perf_counter()
-    bar = Progress("simulate", enabled=progress, stream=sys.stderr)
+    bar = Progress("insole simulate", enabled=progress, stream=sys.stderr,
+                   total=round(float(request.duration_s), 1), unit="s")
     bar.stage("gait model")
     sim = simulate_gait(request.gait_config())
     bar.stage("firmware and link")
@@ -221,8 +222,8 @@ def simulate_to_file(
             writer.write_chunk(
                 s.stream_id, s.data[a : int(s.chunk_end[ci])], float(s.chunk_time_s[ci])
             )
-            if k % step == 0:
-                bar.update("writing", k / n)
+            if k % step == 0:  # by simulated seconds
+                bar.update("writing", float(times[order[k]]) / request.duration_s)
         bar.update("writing", 1.0)
     if truth_path is not None:
         write_truth_csv(sim.truth, truth_path)
