@@ -1,14 +1,19 @@
 """Fuzz the lab-file importers' readers with atheris (time-boxed), one format per run.
 
 Targets (the readers behind ``insole import``): ``gaitpdb`` (`read_gaitpdb`), ``table``
-(`read_table`), ``pedar`` (`read_pedar`), ``stappone`` (`read_stappone`). The fuzzed bytes are
+(`read_table`), ``pedar`` (`read_pedar`), ``stappone`` (`read_stappone`), ``moticon``
+(`read_moticon`), ``fscan`` (`read_fscan`), ``xsensor`` (`read_xsensor`). The vendor formats
+are seeded with the head of the shared examples (``../shared/data/commercial_exports``) when
+they are there, else with a small synthetic file. The fuzzed bytes are
 written to a temp file and read; expected errors are ``insole.errors.InsoleError`` subclasses
 (``ImportFormatError``); any other exception is a crash. ``gaitndd`` is not a target: a record
-is three files (``.hea`` text plus two binary WFDB signal files) read through ``wfdb``.
+is three files (``.hea`` text plus two binary WFDB signal files) read through ``wfdb``; nor
+are ``c3d`` and ``xdf``, binary formats parsed by third-party libraries (``ezc3d``, ``pyxdf``)
+before the importer sees them.
 
 Usage::
 
-    .venv/bin/python bench/fuzz_importers.py [--seconds N] {gaitpdb,table,pedar,stappone}
+    .venv/bin/python bench/fuzz_importers.py [--seconds N] TARGET
 
 Exit status 0 when no crash was found, 1 with the crashing input's path otherwise.
 """
@@ -24,7 +29,8 @@ from pathlib import Path
 
 from fuzz_decoder import run
 
-TARGETS = ("gaitpdb", "table", "pedar", "stappone")
+TARGETS = ("gaitpdb", "table", "pedar", "stappone", "moticon", "fscan", "xsensor")
+_EXPORTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "commercial_exports"
 _PATH: Path | None = None
 _READ: Callable[[Path], object] | None = None
 
@@ -74,8 +80,39 @@ def _stappone_seeds() -> list[str]:
     return ["\n".join(rows) + "\n"]
 
 
+def _head(name: str, n_bytes: int = 12_000) -> list[str]:
+    """The first bytes of a shared example, cut at a line end (none if the folder is absent)."""
+    path = _EXPORTS / name
+    if not path.exists():
+        return []
+    text = path.read_bytes()[:n_bytes].decode("latin-1")
+    return [text[: text.rfind("\n") + 1]]
+
+
+def _moticon_seeds() -> list[str]:
+    cols = ["time"] + [f"{s} pressure {i}[N/cm²]" for s in ("left", "right") for i in range(1, 17)]
+    rows = ["\t".join([f"{0.01 * k:.2f}"] + [f"{(k + i) % 8 * 0.25:g}" for i in range(32)])
+            for k in range(5)]
+    synthetic = ("# Start time: 15.09.2022 15:58:36.241\n# Size: 3\n# " + "\t".join(cols) + "\n"
+                 + "\n".join(rows) + "\n")
+    return [synthetic, *_head("moticon_opengo_walk_events.txt")]
+
+
+def _fscan_seeds() -> list[str]:
+    frame = "\n".join(",".join(str((r + c) % 5) for c in range(4)) for r in range(3))
+    synthetic = ("ASCII_DATA @@\nROWS 3\nCOLS 4\nROW_SPACING 0.508 cm\nCOL_SPACING 0.508 cm\n"
+                 "SECONDS_PER_FRAME 0.032\nUNITS KPa\n@@\n\nFrame 1\n" + frame + "\n\n"
+                 "Frame 2\n" + frame + "\n@@\n")
+    return [synthetic, *_head("fscan_testL.asf")]
+
+
+def _xsensor_seeds() -> list[str]:
+    return _head("xsensor_data.csv", 30_000) or ["File:,x.XSN\nUnits:,kPa\nFRAME,1\n"]
+
+
 SEEDS = {"gaitpdb": _gaitpdb_seeds, "table": _table_seeds, "pedar": _pedar_seeds,
-         "stappone": _stappone_seeds}
+         "stappone": _stappone_seeds, "moticon": _moticon_seeds, "fscan": _fscan_seeds,
+         "xsensor": _xsensor_seeds}
 
 
 def reader(target: str) -> Callable[[Path], object]:
@@ -97,6 +134,18 @@ def reader(target: str) -> Callable[[Path], object]:
         from insole.importers.pedar import read_pedar
 
         return read_pedar
+    if target == "moticon":
+        from insole.importers.moticon import read_moticon
+
+        return read_moticon
+    if target == "fscan":
+        from insole.importers.fscan import read_fscan
+
+        return read_fscan
+    if target == "xsensor":
+        from insole.importers.xsensor import read_xsensor
+
+        return read_xsensor
     from insole.importers.stappone import read_stappone
 
     return read_stappone
@@ -144,7 +193,7 @@ def main() -> int:
             (corpus / f"seed{i}").write_text(str(seed), encoding="latin-1", newline="")
         return len(seeds)
 
-    return run(__file__, args.target, args.seconds, write, [args.target, "-max_len=16384"])
+    return run(__file__, args.target, args.seconds, write, [args.target, "-max_len=32768"])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The live window's screenshots in docs/ (running, swing, an alert, a feedback flash), offscreen.
+"""The live window's screenshots in docs/ (running, swing, alert, flash, band crossing), offscreen.
 
 ``screenshot-live.png`` is the window running on a live simulated source
 (``sim:?seed=3&loss=0.01``: reader and pipeline in their threads, the window's own timer),
@@ -12,7 +12,11 @@ feeds a recording's chunks, up to a chosen recording time, through a `LiveRuntim
 - ``screenshot-live-alert.png``: a simulated run with a 35 % left/right heel-load asymmetry,
   20 s in (the asymmetry alert is active);
 - ``screenshot-live-flash.png``: the same rearfoot run 30 ms after a left heel strike, with the
-  window's feedback flash for a heel cue (``LiveWindow.flash``).
+  window's feedback flash for a heel cue (``LiveWindow.flash``);
+- ``screenshot-live-band.png``: the same rearfoot run compared with a history whose longest
+  recent run lasted 15 s (with the steps of its first 16 s and the heel load of its first 14 s;
+  armed), 1.5 s after it passed 1.1× of that: the band crossing in the banner, the progress
+  under the metrics.
 
 Usage: ``.venv/bin/python bench/live_screenshots.py [--out docs]``
 """
@@ -46,14 +50,14 @@ def _chunks(path: Path) -> list[Any]:
     return sorted(items, key=lambda c: c.host_time_s)
 
 
-def _window_at(path: Path, t_s: float) -> tuple[Any, Any]:
+def _window_at(path: Path, t_s: float, recent: Any = None) -> tuple[Any, Any]:
     from pyqtgraph.Qt import QtWidgets
 
     from insole.live.runtime import LiveRuntime
     from insole.live.window import LiveWindow
 
     QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    rt = LiveRuntime(f"file:{path}")
+    rt = LiveRuntime(f"file:{path}", recent=recent)
     win = LiveWindow(rt)
     win.timer.stop()
     win.show()
@@ -136,8 +140,27 @@ def flash(out: Path) -> None:
     win.close()
 
 
+def band(out: Path) -> None:
+    """1.5 s after the run passed 1.1× a "longest recent run" of its own first 15 s."""
+    import math
+
+    from insole.live.loadwatch import RecentMax
+
+    steps = _steps(REC)
+    n_steps = sum(r["toe_off_s"] <= 16.0 for r in steps)  # fewer steps than this run's cadence
+    heel = sum(r["heel_impulse_ns"] for r in steps  # and a lower heel load
+               if r["toe_off_s"] <= 14.0 and math.isfinite(r["heel_impulse_ns"]))
+    recent = RecentMax(reference={"step_count": float(n_steps), "duration_s": 15.0,
+                                  "heel_impulse_ns": heel}, armed=True)
+    rt, win = _window_at(REC, 1.1 * 15.0 + 1.5, recent)
+    win.save_screenshot(out / "screenshot-live-band.png")
+    if win.band_event is None or "past 1.1×" not in win.banner.text():
+        raise SystemExit(f"no band crossing in the banner: {win.banner.text()!r}")
+    win.close()
+
+
 def main() -> None:
-    """Write the four screenshots."""
+    """Write the five screenshots."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     args = ap.parse_args()
@@ -146,7 +169,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="live-shots-") as tmp:
         alert(args.out, Path(tmp))
     flash(args.out)
-    for name in ("", "-swing", "-alert", "-flash"):
+    band(args.out)
+    for name in ("", "-swing", "-alert", "-flash", "-band"):
         print(args.out / f"screenshot-live{name}.png")
 
 

@@ -18,6 +18,7 @@ throughout. Both give the same frames and counters (tests/test_fast_decoder.py).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -379,9 +380,12 @@ class StreamDecoder:
         For tools and tests; live readers keep the default.
     fast : bool, optional
         COBS-decode and check the CRC of large inputs with the compiled kernel of
-        `firmware_protocol.fast` (default: when numba is installed). False uses the reference
-        code (`firmware_protocol.cobs`, `firmware_protocol.crc`) throughout; both give the same
-        frames and counters.
+        `firmware_protocol.fast`. True: whenever numba is installed. None (default): when numba
+        is installed *and already loaded* in the process (as it is once insole's contact
+        detector runs): loading numba and its LLVM costs about 130 MB of memory and 0.4 s, more
+        than the kernel saves in a process that only decodes (``insole info``, a recorder, a
+        tool reading garbage). False uses the reference code (`firmware_protocol.cobs`,
+        `firmware_protocol.crc`) throughout. All give the same frames and counters.
 
     Examples
     --------
@@ -393,6 +397,7 @@ class StreamDecoder:
     def __init__(self, *, strict: bool = False, fast: bool | None = None) -> None:
         self.strict = strict
         self.fast = _fast.AVAILABLE if fast is None else bool(fast) and _fast.AVAILABLE
+        self._fast_if_loaded = fast is None
         self.stats = DecoderStats()
         self._pending = b""
         self._overflow = False
@@ -605,7 +610,11 @@ class StreamDecoder:
                 "a run of more than 1100 bytes without 0x00", base + int(starts[too_long][0])
             )
         starts, ends = starts[usable], ends[usable]
-        fast = self.fast and len(starts) >= _FAST_MIN
+        fast = (
+            self.fast
+            and len(starts) >= _FAST_MIN
+            and (not self._fast_if_loaded or "numba" in sys.modules)
+        )
         decode = _fast.decode_segments if fast else decode_segments
         pieces, dstart, dlen, valid, crc_calc = decode(buf, starts, ends, crc_min=MIN_FRAME_SIZE)
         if not valid.all():

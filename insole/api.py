@@ -41,6 +41,8 @@ __all__ = [
     "import_file",
     "load",
     "open_reader",
+    "plate_columns",
+    "plate_summary",
     "steps_array",
     "steps_columns",
     "steps_frame",
@@ -117,6 +119,82 @@ def steps_columns(table: Any) -> dict[str, np.ndarray]:
     return out
 
 
+#: Steps-table columns that say "heel" but hold the whole force of a plate under both feet:
+#: blank (NaN) for such a plate, as in ``insole analyze --steps-csv``.
+PLATE_BLANK_COLUMNS = ("heel_peak_n", "heel_impulse_ns")
+
+#: Summary keys whose ``left`` entry is, for a plate under both feet, the plate.
+_PLATE_SIDE_KEYS = ("steps", "regional_share_pct", "per_side", "gap_samples")
+
+
+def plate_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Steps columns of one force plate under both feet: side ``both``, no heel figures.
+
+    The plate's single stream is stored as a left device (the protocol knows two feet) and
+    its one sensor covers the whole foot, so ``side`` would say ``left`` and the heel columns
+    would repeat the whole-foot force. As in ``insole analyze --steps-csv``, ``side`` becomes
+    ``both`` and `PLATE_BLANK_COLUMNS` NaN; ``peak_force_n``, ``impulse_ns`` and the timing
+    columns are what the plate measures.
+
+    Parameters
+    ----------
+    columns : mapping of str to ndarray
+        `steps_columns` of the plate's steps table.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The same columns, relabelled (the input is not changed).
+    """
+    import numpy as np
+
+    out = dict(columns)
+    if "side" in out:
+        out["side"] = np.full(len(out["side"]), "both")
+    for name in PLATE_BLANK_COLUMNS:
+        if name in out:
+            out[name] = np.full(len(out[name]), np.nan)
+    return out
+
+
+def plate_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """A session summary labelled as one force plate under both feet, if it is one.
+
+    For a summary with ``plate_under_both_feet`` (``insole import table --side both``, a C3D
+    force plate): the per-side entries (``steps``, ``regional_share_pct``, ``per_side``,
+    ``gap_samples``) are keyed ``both`` instead of ``left``; the contacts' peak force moves
+    from ``heel_peak_n`` to ``peak_force_n`` (median, p10, p90 per contact); ``heel_peak_n``'s
+    values, ``heel_impulse_ns``, ``heel_load_trend`` and the per-side heel figures become
+    None, as the heel columns of the steps table are blank. Any other summary is returned as
+    it is.
+
+    Parameters
+    ----------
+    summary : dict
+        ``SessionAnalysis(...).run(path).summary_`` (what ``insole analyze --json`` prints).
+
+    Returns
+    -------
+    dict
+        A new dict for a plate (the input is not changed), else `summary` itself.
+    """
+    if not summary.get("plate_under_both_feet"):
+        return summary
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key in _PLATE_SIDE_KEYS and isinstance(value, dict):
+            value = {("both" if k == "left" else k): v for k, v in value.items()}
+            if key == "per_side" and isinstance(value.get("both"), dict):
+                value["both"] = {**value["both"], **dict.fromkeys(PLATE_BLANK_COLUMNS)}
+        elif key == "heel_peak_n" and isinstance(value, dict):
+            out["peak_force_n"] = value  # the plate's one sensor is the whole foot
+            value = dict.fromkeys(value)
+        elif key in ("heel_impulse_ns", "heel_load_trend"):
+            value = None
+        out[key] = value
+    return out
+
+
 def steps_frame(columns: Mapping[str, np.ndarray]) -> Any:
     """The steps columns as a pandas DataFrame, or a numpy structured array without pandas."""
     try:
@@ -150,7 +228,7 @@ class Samples:
     Attributes
     ----------
     side : str
-        ``"left"`` or ``"right"``.
+        ``"left"`` or ``"right"``; ``"both"`` for one force plate under both feet.
     time_s : ndarray of float64, shape (n_samples,)
         Sample times [s] on the clock of the steps table: the left insole's clock since its
         first sample; right-insole times are mapped onto it as the summary's
@@ -198,7 +276,9 @@ class Session:
     ----------
     summary : dict
         The session summary: the dict ``insole analyze FILE --json`` prints (``step_count``,
-        ``cadence_spm``, ``per_side``, data-quality counters, ...).
+        ``cadence_spm``, ``per_side``, data-quality counters, ...); for one force plate under
+        both feet labelled as such (`plate_summary`: ``both`` instead of ``left``, no heel
+        figures, ``peak_force_n`` per contact).
     path : Path or None
         The recording file.
     table : StepsTable
@@ -207,7 +287,7 @@ class Session:
 
     def __init__(self, table: Any, summary: dict[str, Any], *, path: Path | None) -> None:
         self.table = table
-        self.summary = summary
+        self.summary = plate_summary(summary)
         self.path = path
         self._steps: Any = None
         self._recording: Recording | None = None
@@ -219,16 +299,27 @@ class Session:
         A `pandas.DataFrame` when pandas is installed, otherwise a numpy structured array
         with the same fields. ``side`` and ``strike_pattern`` are strings, ``number`` an
         integer, ``has_gap`` and ``toe_off_valid`` booleans, every other column a float with
-        NaN for "not available" (docs/steps_table.md).
+        NaN for "not available" (docs/steps_table.md). The steps of one force plate under
+        both feet have side ``both`` and NaN heel columns, as in ``--steps-csv``
+        (`plate_columns`).
         """
         if self._steps is None:
-            self._steps = steps_frame(steps_columns(self.table))
+            self._steps = steps_frame(self._columns())
         return self._steps
 
     @property
     def steps_array(self) -> np.ndarray:
         """The steps table as a numpy structured array, whether or not pandas is installed."""
-        return steps_array(steps_columns(self.table))
+        return steps_array(self._columns())
+
+    @property
+    def plate(self) -> bool:
+        """True for one force plate under both feet (its steps have side ``both``)."""
+        return bool(self.summary.get("plate_under_both_feet"))
+
+    def _columns(self) -> dict[str, np.ndarray]:
+        columns = steps_columns(self.table)
+        return plate_columns(columns) if self.plate else columns
 
     def recording(self) -> Recording:
         """The decoded recording (`insole.loader.Recording`), read from `path` once.
@@ -254,8 +345,8 @@ class Session:
 
         Parameters
         ----------
-        side : {"left", "right"}
-            The insole.
+        side : {"left", "right", "both"}
+            The insole; ``"both"`` for one force plate under both feet (its stream).
 
         Returns
         -------
@@ -266,15 +357,21 @@ class Session:
         ------
         KeyError
             If the recording has no insole on that side.
+        ValueError
+            For another side, or ``"both"`` when the recording is not of a force plate under
+            both feet.
         """
         import numpy as np
 
         from .core.calibration import Calibrator
         from .core.pipeline import SideAlignment
 
-        if side not in ("left", "right"):
-            raise ValueError(f"side must be 'left' or 'right', not {side!r}")
-        dev = self.recording().side(side)
+        if side not in ("left", "right", "both"):
+            raise ValueError(f"side must be 'left', 'right' or 'both', not {side!r}")
+        if side == "both" and not self.plate:
+            raise ValueError("side 'both' is for one force plate under both feet; this "
+                             "recording has insoles: give 'left' or 'right'")
+        dev = self.recording().side("left" if side == "both" else side)
         layout = _layout(dev.header, dev.n_sensors)
         cal = Calibrator(dev.header.get("calibration") or {}, layout)
         force = cal.force(dev.counts) if dev.n_samples else np.zeros(
@@ -322,7 +419,7 @@ class Session:
 
         pa = require("pyarrow", "writing parquet")
         pq = require("pyarrow.parquet", "writing parquet")
-        table = pa.table(steps_columns(self.table))
+        table = pa.table(self._columns())
         meta = {b"insole.summary": json.dumps(self.summary, default=str).encode()}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
         out = Path(path)

@@ -10,7 +10,13 @@ Dask distributed cluster — and writes, in ``D``:
 - ``sessions.parquet`` and ``sessions.csv``: one row per recording, the summary of
   ``insole analyze --json`` flattened (nested keys joined by ``.``, lists as JSON);
 - ``errors.json``: a list of ``{"recording", "error", "type"}``, one per file that could not
-  be analysed (missing, not a recording, damaged with ``--strict``, ...). The batch goes on.
+  be analysed (missing, not a recording, damaged with ``--strict``, ...); for a file of
+  another system the error is the ``insole import KIND FILE --out ...`` to run, as single-file
+  ``insole analyze`` says. The batch goes on.
+
+A force plate under both feet (``plate_under_both_feet``) is labelled as ``--steps-csv``
+labels it: its steps have side ``both`` and blank heel columns, and its summary row is
+`insole.api.plate_summary` (``per_side.both.*``, ``peak_force_n.*`` per contact, no heel).
 
 Rows are written in input order (files as given, folders searched recursively for
 ``*.insrec`` in sorted order) whatever order the workers finish in, so a batch gives the same
@@ -98,21 +104,24 @@ def analyze_file(
     t0 = time.perf_counter()
     try:
         from .analysis import SessionAnalysis
-        from .api import steps_columns
+        from .api import plate_columns, plate_summary, steps_columns
 
         with _first_run():
             analysis = SessionAnalysis(keep_records=False, strict=strict).run(path)
+        summary = plate_summary(analysis.summary_)  # a force plate: side both, no heel
         out: dict[str, Any] = {
             "recording": path,
-            "summary": analysis.summary_,
+            "summary": summary,
             "n_steps": len(analysis.steps_),
         }
         if outputs:
             columns = steps_columns(analysis.steps_)
+            if summary.get("plate_under_both_feet"):
+                columns = plate_columns(columns)
             out["columns"] = columns
             out["csv"] = steps_csv_text(columns, path)
     except Exception as exc:  # noqa: BLE001 - a bad file is a row of errors.json, not a crash
-        out = {"recording": path, "error": _one_line(exc), "type": type(exc).__name__}
+        out = {"recording": path, "error": _error_text(exc, path), "type": type(exc).__name__}
     out["seconds"] = time.perf_counter() - t0
     return out
 
@@ -144,6 +153,25 @@ def _first_run() -> Iterator[None]:
     with _WARM:
         yield
         _warmed = True  # only after a run that got through (a foreign file loads no kernel)
+
+
+def _error_text(exc: BaseException, path: str) -> str:
+    """The one line of a file's error; for a file of another system, the import that reads it.
+
+    The hint is the one single-file ``insole analyze`` gives
+    (`insole.importers.commands.suggest_import`): ``F: not an insole recording but ...;
+    convert it first: insole import KIND F --out F.insrec``.
+    """
+    if isinstance(exc, InsoleError):
+        from .importers.commands import suggest_import
+
+        try:
+            hint = suggest_import(path)
+        except Exception:  # noqa: BLE001 - no hint is no reason to lose the file's error
+            hint = None
+        if hint:
+            return " ".join(hint.split())
+    return _one_line(exc)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -821,8 +849,10 @@ def _session_line(row: dict[str, Any]) -> str:
         v = row.get(key)
         return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else fmt % v
 
+    peak = (f"peak force {num('peak_force_n.median', '%.0f')} {unit} per contact (one force "
+            "plate under both feet)" if row.get("plate_under_both_feet")
+            else f"heel peak {num('heel_peak_n.median', '%.0f')} {unit}")
     return _printable(
         f"{row['recording']}: {row.get('step_count', 0)} steps, cadence "
-        f"{num('cadence_spm', '%.1f')} spm, contact {num('contact_time_s', '%.3f')} s, "
-        f"heel peak {num('heel_peak_n.median', '%.0f')} {unit}"
+        f"{num('cadence_spm', '%.1f')} spm, contact {num('contact_time_s', '%.3f')} s, {peak}"
     )

@@ -453,7 +453,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if not want_window(args) and args.exit_after is None:
         summary = replay_to_terminal(args.file, speed=args.speed, out=sys.stdout,
                                      strict=args.strict, lsl=args.lsl, db=args.db,
-                                     save=args.save, verbose=args.verbose)
+                                     save=args.save, verbose=args.verbose,
+                                     progress=not getattr(args, "quiet", False))
         _warn("replay", damage_warning(args.file, summary["damages"], summary["frames_lost"]))
         return 0
     if not args.file.is_file():
@@ -619,7 +620,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="stream a recording through the decoder at recorded pace",
         description="Replay a recording's bytes through the live decoder at the recorded pace "
         "(or faster): in the live window when run in a terminal with a display (or with "
-        "--gui / --screenshot), otherwise print what arrives, once a second of recording time.",
+        "--gui / --screenshot), otherwise print what arrives, once a second of recording time "
+        "(with --speed max: at most 100 status lines and a progress bar on a terminal).",
     )
     p.add_argument("file", type=Path, help="recording file")
     p.add_argument(
@@ -631,6 +633,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_view_options(p)
     _strict_option(p)
+    if not any("--quiet" in a.option_strings for a in p._actions):
+        _quiet_option(p)
     p.set_defaults(func=_cmd_replay)
 
     from .importers.commands import add_parsers as add_import_parsers

@@ -4,8 +4,9 @@
 gaitndd, one record of the Fukuchi et al. 2017 running data set, and example exports of
 commercial insoles — from their **original sites** with `pooch`, checks each file's SHA-256
 against the value recorded here, and stores it in a user data folder
-(``platformdirs.user_data_dir("insole")/datasets``, or ``--dir``) under the same relative paths
-as ``../shared/data`` (``gaitpdb/GaCo01_01.txt``, ``gaitndd/hunt5.hea``, ...). The files are
+(``platformdirs.user_data_dir("insole")/datasets``, or ``fetch --out-dir DIR``; ``list`` and
+``path`` take ``--dir DIR``) under the same relative paths as ``../shared/data``
+(``gaitpdb/GaCo01_01.txt``, ``gaitndd/hunt5.hea``, ...). The files are
 not part of the repository; their licences are listed by ``insole data list`` and in
 ``docs/domain.md`` ("Public data sets").
 
@@ -735,15 +736,22 @@ def add_parsers(sub: Any) -> None:
         "data",
         help="download public example recordings (PhysioNet, Fukuchi 2017, vendor exports)",
         description="Public example data from their original sites, checked by SHA-256, in a "
-        f"user data folder (or --dir). {MIRROR_ENV}=URL fetches from a mirror with the layout "
-        "<dataset>/<file> instead.",
+        f"user data folder (or fetch --out-dir DIR). {MIRROR_ENV}=URL fetches from a mirror "
+        "with the layout <dataset>/<file> instead.",
     )
     cmd = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     cmd.required = True
 
-    def dir_option(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--dir", type=Path, metavar="DIR",
-                       help="data folder (default: the user data folder, see 'insole data path')")
+    def dir_option(q: argparse.ArgumentParser, *, out: bool = False) -> None:
+        # 'fetch' writes the folder: --out-dir, the name of a folder of outputs (issue 13's
+        # CLI conventions); 'list' and 'path' read it: --dir. Each takes the other name too
+        # (hidden), so one folder flag works for all three, and older scripts' --dir keeps
+        # working with fetch.
+        shown, hidden = ("--out-dir", "--dir") if out else ("--dir", "--out-dir")
+        q.add_argument(shown, dest="dir", type=Path, metavar="DIR",
+                       help="data folder to " + ("download into" if out else "look in")
+                       + " (default: the user data folder, see 'insole data path')")
+        q.add_argument(hidden, dest="dir", type=Path, help=argparse.SUPPRESS)
 
     q = cmd.add_parser("list", help="what can be fetched, with licences and sources",
                        description="List the data sets and records 'insole data fetch' knows, "
@@ -761,7 +769,7 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("records", nargs="*", metavar="RECORD",
                    help="record names, e.g. GaCo01_01 (see 'insole data list DATASET')")
     q.add_argument("--all", action="store_true", help="every record of the data set")
-    dir_option(q)
+    dir_option(q, out=True)
     q.add_argument("--json", action="store_true", help="print what was fetched as JSON")
     q.set_defaults(func=_cmd_fetch)
 

@@ -13,6 +13,7 @@ other systems the bar shows the stage and elapsed time only).
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -108,8 +109,11 @@ class Progress:
         if name != self._stage or bar.total is None:
             self._stage = name
             bar.set_description_str(f"{self.label}: {name}", refresh=False)
-            bar.reset(total=self.total)
-        value = self.total * max(0.0, min(1.0, fraction))
+            # Whole seconds or percent are counted in whole numbers (no "556.9986/600.0").
+            bar.reset(total=int(self.total) if self.total.is_integer() else self.total)
+        value: float = self.total * max(0.0, min(1.0, fraction))
+        if self.total.is_integer():
+            value = math.floor(value)
         bar.update(value - bar.n)
 
     def done(self) -> None:

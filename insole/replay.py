@@ -237,6 +237,9 @@ class _Cursor:
 
 
 _MAX_LINES_PER_TICK = 60
+#: Most status lines of an as-fast-as-possible replay (3,600 lines for an hour would scroll
+#: the events and the summary away; the progress bar shows the position).
+MAX_SPEED_LINES = 100
 """Status lines printed at most for the empty stretch before a tick; a longer gap gets one."""
 
 
@@ -284,7 +287,7 @@ def replay_to_terminal(
     *,
     speed: float = 1.0,
     out: TextIO,
-    every_s: float = 1.0,
+    every_s: float | None = None,
     summary: bool = True,
     salvage: bool = True,
     strict: bool = False,
@@ -293,6 +296,7 @@ def replay_to_terminal(
     use_history: bool = False,
     save: bool = False,
     verbose: bool = False,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Replay a recording through the live pipeline and print one status line per ``every_s``.
 
@@ -308,8 +312,12 @@ def replay_to_terminal(
         Pace factor (``math.inf`` for as fast as possible).
     out : text stream
         Where to print.
-    every_s : float
-        Recording time between lines [s].
+    every_s : float, optional
+        Recording time between status lines [s]. Default: 1 s at a finite pace; as fast as
+        possible (``speed=inf``), a whole number of seconds giving about `MAX_SPEED_LINES`
+        lines at most (1 s up to 100 s of recording, 36 s for an hour), with a
+        progress bar on stderr when it is a terminal. Events (alerts, band crossings) are
+        printed when they happen either way.
     summary : bool
         Print the session summary at the end.
     salvage : bool, default True
@@ -330,6 +338,8 @@ def replay_to_terminal(
         Store the session in the history at the end (as ``insole analyze FILE --save``).
     verbose : bool
         Code names in the saved-session lines.
+    progress : bool
+        At ``speed=inf``, a progress bar on stderr when it is a terminal (False: never).
 
     Returns
     -------
@@ -338,6 +348,14 @@ def replay_to_terminal(
         history), ``events`` and ``saved`` (the lines of the save, with `save`).
     """
     reader = BlockReader(path, salvage=salvage, strict=strict).scan()
+    total_s = reader.duration_s if math.isfinite(reader.duration_s) else 0.0
+    if every_s is None:
+        every_s = (1.0 if math.isfinite(speed)
+                   else max(1.0, math.ceil(math.floor(total_s) / MAX_SPEED_LINES)))
+    from .progress import Progress
+
+    bar = Progress("insole replay", enabled=progress and not math.isfinite(speed),
+                   total=math.ceil(total_s), unit="s")
     if reader.damage is not None and not reader.salvage:
         print(
             f"note: {path}: {reader.damage.reason} (at byte {reader.damage.offset}); "
@@ -402,7 +420,10 @@ def replay_to_terminal(
                       _due(watch.events, view, next_print))
             next_print = next_print + every_s if next_print + every_s > next_print else math.inf
         end_s = tick.time_s
+        if total_s > 0:
+            bar.update("replaying", tick.time_s / total_s)
         invalid = tick.invalid_times
+    bar.done()
     duration_s = reader.duration_s if math.isfinite(reader.duration_s) else end_s
     if next_print - every_s < duration_s - 0.5 * every_s:
         view.show(status.state(duration_s, pipe, watch.progress_text()),

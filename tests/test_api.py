@@ -208,3 +208,61 @@ def test_docs_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "Session('recordings/run_rearfoot_20s.insrec', 56 steps)" in out
     assert "(56, 52)" in out
     assert (tmp_path / "run.parquet").is_file()
+
+
+# --- a force plate under both feet (issue 13, item 5) ------------------------------------------
+
+
+def test_plate_session_is_labelled_as_steps_csv_labels_it(tmp_path: Path) -> None:
+    from helpers_plate import plate_recording
+
+    from insole.api import PLATE_BLANK_COLUMNS, plate_summary
+    from insole.cli import _PLATE_BLANK
+
+    assert PLATE_BLANK_COLUMNS == _PLATE_BLANK  # one rule for the CLI and the API
+    rec = plate_recording(tmp_path)
+    s = insole.analyze(rec)
+    assert s.plate
+    steps = s.steps
+    assert isinstance(steps, pd.DataFrame)
+    assert len(steps) > 25
+    assert set(steps["side"]) == {"both"}
+    assert steps["heel_peak_n"].isna().all()
+    assert steps["heel_impulse_ns"].isna().all()
+    assert (steps["peak_force_n"] > 1000).all()
+    assert set(s.steps_array["side"]) == {"both"}
+    # the rows of 'insole analyze --steps-csv' (side both, blank heel cells), cell for cell
+    cli_rows = cli("analyze", str(rec), "--steps-csv", "-").stdout.splitlines()[1:]
+    ours = steps_csv_text(dict(zip(steps.columns, (np.asarray(steps[c]) for c in steps),
+                                   strict=True))).splitlines()
+    assert ours == cli_rows
+    # the summary: the plate, not a left foot; peak force per contact, no heel figures
+    raw = json.loads(cli("analyze", str(rec), "--json").stdout)
+    summary = s.summary
+    assert summary == plate_summary(raw) != raw
+    assert summary["steps"] == {"both": summary["step_count"]}
+    assert set(summary["per_side"]) == {"both"}
+    assert summary["per_side"]["both"]["heel_peak_n"] is None
+    assert summary["per_side"]["both"]["peak_force_n"] == raw["per_side"]["left"]["peak_force_n"]
+    assert summary["peak_force_n"] == raw["heel_peak_n"]
+    assert summary["heel_peak_n"] == {"median": None, "p10": None, "p90": None}
+    assert summary["heel_impulse_ns"] is None
+    assert "left" not in json.dumps({k: v for k, v in summary.items()
+                                     if k != "clock_alignment"})
+    # its samples are the plate's stream; 'both' is refused for insoles
+    both = s.samples("both")
+    assert both.side == "both"
+    assert both.force_n.max() == pytest.approx(1200, rel=0.01)
+    with pytest.raises(ValueError, match="force plate"):
+        insole.analyze(RUN).samples("both")
+    # Parquet: the same labels
+    table = pd.read_parquet(s.to_parquet(tmp_path / "plate.parquet"))
+    assert set(table["side"]) == {"both"}
+    assert table["heel_peak_n"].isna().all()
+
+
+def test_plate_summary_leaves_insole_summaries_alone(run: Session) -> None:
+    from insole.api import plate_summary
+
+    assert plate_summary(run.summary) is run.summary
+    assert set(run.steps["side"]) == {"left", "right"}

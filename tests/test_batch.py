@@ -238,3 +238,77 @@ def test_progress_bar_only_on_a_terminal(folder: Path) -> None:
 def test_no_recordings_is_a_batch_error(tmp_path: Path) -> None:
     with pytest.raises(BatchError, match="holds no"):
         run_batch([tmp_path])
+
+
+# --- a force plate under both feet; a file of another system (issue 13, items 4 and 5) --------
+
+
+def test_plate_rows_are_labelled_as_steps_csv_labels_them(tmp_path: Path) -> None:
+    from helpers_plate import plate_recording
+
+    plate = plate_recording(tmp_path)
+    run = tmp_path / "run.insrec"
+    shutil.copy(RECORDINGS / "run_rearfoot_20s.insrec", run)
+    out = tmp_path / "o"
+    cli("analyze", plate, run, "--out-dir", out, "--quiet")
+    # steps: the rows of 'insole analyze --steps-csv' (side both, blank heel cells)
+    single = tmp_path / "plate_steps.csv"
+    cli("analyze", plate, "--steps-csv", single)
+    lines = (out / "steps.csv").read_bytes().decode().split("\r\n")
+    got = [line.split(",", 1)[1] for line in lines[1:] if line.startswith(f"{plate},")]
+    assert got == single.read_bytes().decode().split("\r\n")[1:-1]
+    steps = pd.read_parquet(out / "steps.parquet")
+    by_rec = steps.groupby("recording")["side"].unique()
+    assert list(by_rec[str(plate)]) == ["both"]
+    assert sorted(by_rec[str(run)]) == ["left", "right"]
+    mine = steps[steps["recording"] == str(plate)]
+    assert mine["heel_peak_n"].isna().all()
+    assert mine["heel_impulse_ns"].isna().all()
+    assert (mine["peak_force_n"] > 1000).all()
+    assert steps[steps["recording"] == str(run)]["heel_peak_n"].notna().any()
+    # sessions: the plate's row has per_side.both.*, a peak force per contact and no heel
+    for table in (pd.read_csv(out / "sessions.csv"), pd.read_parquet(out / "sessions.parquet")):
+        rows = table.set_index("recording")
+        p, r = rows.loc[str(plate)], rows.loc[str(run)]
+        assert p["per_side.both.steps"] == p["step_count"] == p["steps.both"]
+        assert pd.isna(p["per_side.left.steps"])
+        assert pd.isna(p["steps.left"])
+        assert pd.isna(p["heel_peak_n.median"])
+        assert pd.isna(p["heel_impulse_ns"])
+        assert p["peak_force_n.median"] == pytest.approx(1200, rel=0.01)
+        assert r["per_side.left.steps"] > 0
+        assert r["heel_peak_n.median"] > 0
+        assert pd.isna(r["peak_force_n.median"])
+    # the one line per recording without --out-dir
+    lines = cli("analyze", plate, run).stdout.splitlines()
+    assert "per contact (one force plate under both feet)" in lines[0]
+    assert "heel" not in lines[0]
+    assert "heel peak" in lines[1]
+
+
+def test_foreign_file_error_names_the_import(tmp_path: Path) -> None:
+    from helpers_plate import plate_table
+
+    from insole.importers.commands import suggest_import
+
+    table = plate_table(tmp_path, "force.csv")
+    rec = RECORDINGS / "walk_20s.insrec"
+    proc = cli("analyze", rec, table, "--out-dir", tmp_path / "o", "--quiet", check=1)
+    hint = suggest_import(table)
+    assert hint is not None
+    assert "insole import table " in hint
+    assert "--out force.insrec" in hint
+    (entry,) = json.loads((tmp_path / "o" / "errors.json").read_text())
+    assert entry == {"recording": str(table), "error": hint, "type": "RecordingError"}
+    # the one-line message is the one single-file 'insole analyze' gives
+    single = cli("analyze", table, check=2).stderr.strip()
+    assert single == f"insole analyze: error: {hint}"
+    assert single in proc.stderr.splitlines()
+    # in the library too, and a file that is no known format keeps its own message
+    (res,) = batch.analyze_files([str(table)])
+    assert res["error"] == hint
+    junk = tmp_path / "junk.insrec"
+    junk.write_bytes(b"PK\x03\x04 a zip file, not a recording")
+    (res,) = batch.analyze_files([str(junk)])
+    assert "not an insole recording" in res["error"]
+    assert "insole import" not in res["error"]

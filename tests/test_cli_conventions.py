@@ -382,3 +382,23 @@ def test_gaitpdb_import_has_no_negative_gaps(tmp_path: Path) -> None:
     assert summary["step_count"] == 193
     info = json.loads(run("info", rec, "--json").stdout)
     assert [d["samples"] for d in info["devices"]] == [12119, 12119]  # every row of the file
+
+
+def test_max_speed_replay_prints_at_most_100_status_lines_and_a_bar(sim_long: Path,
+                                                                    tmp_path: Path) -> None:
+    """3,617 lines for an hour scrolled the events and summary away (issue 13)."""
+    out = run("replay", sim_long, "--speed", "max", "--no-gui").stdout.decode()
+    status = [ln for ln in out.splitlines() if ln.strip().endswith("unreadable 0")
+              or "unreadable" in ln and "frames lost" in ln]
+    assert 90 <= len(status) <= 101  # 300 s every 3 s, plus the final line
+    assert status[-1].lstrip().startswith("300.0 s")
+    assert "session summary" in out
+    status_code, drawn = on_terminal("replay", sim_long, "--speed", "max", "--no-gui",
+                                     cwd=tmp_path)
+    assert status_code == 0
+    assert "insole replay: replaying" in drawn
+    assert "s/s]" in drawn  # recording seconds per second
+    status_code, drawn = on_terminal("replay", sim_long, "--speed", "max", "--no-gui",
+                                     "--quiet", cwd=tmp_path)
+    assert status_code == 0
+    assert "insole replay" not in drawn

@@ -263,3 +263,48 @@ def test_list_and_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
                         "--dir", str(tmp_path))
     assert out.strip() == str(tmp_path / "commercial_exports" / "xsensor_data.csv")
 
+
+
+@needs_shared
+def test_fetch_out_dir_is_the_documented_name_and_dir_a_hidden_alias(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_folder(SHARED_DATA) as (url, requests):
+        monkeypatch.setenv(data.MIRROR_ENV, url)
+        code, out, err = _run(capsys, "data", "fetch", "gaitpdb", "GaCo01_01", "--out-dir",
+                              str(tmp_path / "d"))
+        assert code == 0, err
+        target = tmp_path / "d" / "gaitpdb" / "GaCo01_01.txt"
+        assert _sha256(target) == _sums()["gaitpdb/GaCo01_01.txt"]
+        assert out.startswith(f"{target.resolve()}  (downloaded from ")
+        # the old name still works, into the same folder: nothing downloaded again
+        code, out, _ = _run(capsys, "data", "fetch", "gaitpdb", "GaCo01_01", "--dir",
+                            str(tmp_path / "d"))
+        assert code == 0
+        assert "already there" in out
+        assert requests == ["/gaitpdb/GaCo01_01.txt"]
+    # list and path read the folder (--dir); the fetch flag is taken there too
+    for flag in ("--dir", "--out-dir"):
+        code, out, _ = _run(capsys, "data", "path", "gaitpdb", "GaCo01_01", flag,
+                            str(tmp_path / "d"))
+        assert out.strip() == str(target)
+        code, out, _ = _run(capsys, "data", "list", "gaitpdb", "--json", flag,
+                            str(tmp_path / "d"))
+        rec = next(r for r in json.loads(out)[0]["records"] if r["record"] == "GaCo01_01")
+        assert rec["fetched"] is True
+
+
+def test_data_help_names_out_dir_for_fetch(capsys: pytest.CaptureFixture[str]) -> None:
+    def help_of(*argv: str) -> str:
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        return capsys.readouterr().out
+
+    fetch = help_of("data", "fetch")
+    assert "--out-dir DIR" in fetch
+    assert "--dir" not in fetch  # a hidden alias
+    for action in ("list", "path"):
+        text = help_of("data", action)
+        assert "--dir DIR" in text
+        assert "--out-dir" not in text
+    assert "fetch --out-dir DIR" in help_of("data")

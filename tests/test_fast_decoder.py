@@ -238,3 +238,21 @@ def test_fast_false_uses_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(StreamDecoder(fast=False).feed_table(data)) == 50
     with pytest.raises(AssertionError, match="kernel"):
         StreamDecoder(fast=True).feed_table(data)
+
+
+def test_a_process_that_only_decodes_does_not_load_numba() -> None:
+    """numba and LLVM cost ~130 MB and 0.4 s: decoding alone (info, a recorder) stays numpy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from firmware_protocol.decoder import StreamDecoder\n"
+        "from insole.core.calibration import Calibrator\n"
+        "d = StreamDecoder(); d.feed_table(os.urandom(3_000_000))\n"
+        "assert d.stats.bytes_in == 3_000_000\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "False"

@@ -23,6 +23,7 @@ an hour of two 16-sensor insoles costs one gather.
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -162,7 +163,13 @@ class Calibrator:
             return self._flat[c + self._row]
         n_rows, n_cols = counts.shape
         out = np.empty((n_rows, n_cols), np.float32)
-        kernel = _gather_kernel() if n_rows * n_cols >= _KERNEL_MIN_VALUES else None
+        # The compiled gather only once numba is loaded (by the contact detector): a process
+        # that only converts counts does not pay numba's 130 MB and 0.4 s for it.
+        kernel = (
+            _gather_kernel()
+            if n_rows * n_cols >= _KERNEL_MIN_VALUES and "numba" in sys.modules
+            else None
+        )
         if kernel is not None:
             kernel(np.ascontiguousarray(counts), self._flat, self._row, self._clip, out)
             return out

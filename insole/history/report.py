@@ -287,14 +287,17 @@ def pressure_maps(recording: Any, steps: Sequence[dict[str, Any]]) -> dict[str, 
 # --- sections ----------------------------------------------------------------------------------
 
 
-def _force_section(curves: dict[str, dict[str, Any]]) -> str:
+def _force_section(curves: dict[str, dict[str, Any]], *, plate: bool = False) -> str:
+    """The force curves; ``plate``: one force plate under both feet (no feet, no heel)."""
     figs = []
     for side, c in curves.items():
         if len(c["t"]) < 2:
             continue
         ymax = float(np.nanmax(c["total"])) * 1.08 or 1.0
         ax = _Axes(540, 220, float(c["t"][0]), float(c["t"][-1]), 0.0, ymax)
-        body = [ax.frame(f"{side} foot: force, {len(c['hs'])} heel strikes", "time [s]", "N")]
+        title = (f"force plate under both feet: force, {len(c['hs'])} contacts" if plate
+                 else f"{side} foot: force, {len(c['hs'])} heel strikes")
+        body = [ax.frame(title, "time [s]", "N")]
         for v in c["hs"]:
             body.append(
                 f'<line x1="{ax.x(v):.1f}" x2="{ax.x(v):.1f}" y1="{ax.top}" '
@@ -307,8 +310,19 @@ def _force_section(curves: dict[str, dict[str, Any]]) -> str:
                 'stroke-dasharray="4 3"/>'
             )
         body.append(_polyline(c["t"], c["total"], ax, SIDE_COLOR[side], 1.8))
+        if plate:  # the plate's one sensor is the whole force: no heel curve
+            figs.append(_svg(ax.width, ax.height, "".join(body), "force plate force curve"))
+            continue
         body.append(_polyline(c["t"], c["heel"], ax, "#555", 1.3))
         figs.append(_svg(ax.width, ax.height, "".join(body), f"{side} force curve"))
+    if plate:
+        legend = (
+            f'<p class="legend"><span style="color:{SIDE_COLOR["left"]}">━</span> vertical '
+            'force on the plate · <span style="color:#2e7d32">│</span> contact start · '
+            '<span style="color:#c62828">┆</span> contact end (detected by the pipeline; '
+            "one force plate under both feet, so every contact is a step of either foot)</p>"
+        )
+        return '<div class="row">' + "".join(figs) + "</div>" + legend
     legend = (
         '<p class="legend"><span style="color:#1f6fb4">━</span>/<span style="color:#e07b00">━'
         '</span> total force · <span style="color:#555">━</span> heel force · '
@@ -431,7 +445,20 @@ def _hist_svg(values: dict[str, np.ndarray], title: str, xlabel: str, *, bins: i
     return _svg(ax.width, ax.height, "".join(body), title)
 
 
-def _distributions(steps: Sequence[dict[str, Any]], bw: float | None = None) -> str:
+def _distributions(
+    steps: Sequence[dict[str, Any]], bw: float | None = None, *, plate: bool = False
+) -> str:
+    if plate:  # one force plate under both feet: contacts, and the peak force of each
+        div = bw or 1.0
+        contact = {"left": np.array([1000 * r["contact_s"] for r in steps], float)}
+        peak = {"left": np.array([r["peak_force_n"] / div for r in steps], float)}
+        return (
+            '<div class="row">'
+            + _hist_svg(contact, "ground contact time per contact", "ms")
+            + _hist_svg(peak, "peak force per contact", "× body weight (BW)" if bw else "N")
+            + '</div><p class="legend">Contacts on one force plate under both feet (it does '
+            "not tell the feet apart).</p>"
+        )
     sides = [s for s in ("left", "right") if any(r["side"] == s for r in steps)]
     contact = {
         s: np.array([1000 * r["contact_s"] for r in steps if r["side"] == s], float) for s in sides
@@ -774,6 +801,9 @@ def build_report(
     unit = str(summary.get("force_unit") or "N")
     hp = summary.get("heel_peak_n") or {}
     bw = profile.body_weight_n if profile is not None and unit == "N" else None
+    # A force plate under both feet is stored as the left device and its one sensor is the
+    # whole foot: no feet, no heel; contacts and the peak force of each (issue 13, item 5).
+    plate = bool(summary.get("plate_under_both_feet"))
 
     def load(metric: str, v: Any) -> str:
         return plain.fmt_value(metric, v, profile, unit=unit)
@@ -786,32 +816,51 @@ def build_report(
     )
     start = summary.get("start")
     offset = plain.fmt_utc_offset(start)
+    per_side = (
+        "one force plate under both feet, every contact a step" if plate
+        else ", ".join(f"{k} {v:,}" for k, v in summary["steps"].items())
+    )
     facts = [
         ("when", plain.fmt_start(start) + (f" ({offset})" if offset else "")),
         ("duration", plain.fmt_duration(summary["duration_s"])),
         (
             "steps",
-            f"{summary['step_count']:,} ("
-            + ", ".join(f"{k} {v:,}" for k, v in summary["steps"].items())
-            + ")" + ("" if cad is None else f"; {cad:.0f} steps per minute"),
+            f"{summary['step_count']:,} ({per_side})"
+            + ("" if cad is None else f"; {cad:.0f} steps per minute"),
         ),
-        ("ground contact", ("–" if ct is None else f"{1000 * ct:.0f} ms per step (median); ")
-         + air),
-        (
-            "heel peak",
-            f"{load('heel_peak_n', hp.get('median'))} per step (median; most steps "
-            f"{load('heel_peak_n', hp.get('p10'))} to {load('heel_peak_n', hp.get('p90'))})",
-        ),
-        ("heel load", f"{load('heel_impulse_ns', summary.get('heel_impulse_ns'))} this session"),
-        (
-            "loading rate",
-            f"{load('loading_rate_index', summary.get('loading_rate_index'))} (insole index: "
-            "compare it with your own runs only, not with force-plate figures)",
-        ),
+        ("ground contact", ("–" if ct is None else f"{1000 * ct:.0f} ms per "
+                            f"{'contact' if plate else 'step'} (median); ") + air),
+    ]
+    if plate:
+        facts += [
+            (
+                "peak force",
+                f"{load('heel_peak_n', hp.get('median'))} per contact (median; most contacts "
+                f"{load('heel_peak_n', hp.get('p10'))} to {load('heel_peak_n', hp.get('p90'))}"
+                "; the plate measures the whole foot)",
+            ),
+            ("loading rate", load("loading_rate_index", summary.get("loading_rate_index"))),
+        ]
+    else:
+        facts += [
+            (
+                "heel peak",
+                f"{load('heel_peak_n', hp.get('median'))} per step (median; most steps "
+                f"{load('heel_peak_n', hp.get('p10'))} to {load('heel_peak_n', hp.get('p90'))})",
+            ),
+            ("heel load",
+             f"{load('heel_impulse_ns', summary.get('heel_impulse_ns'))} this session"),
+            (
+                "loading rate",
+                f"{load('loading_rate_index', summary.get('loading_rate_index'))} (insole "
+                "index: compare it with your own runs only, not with force-plate figures)",
+            ),
+        ]
+    facts += [
         (
             "data quality",
             f"{summary.get('frames_lost', 0)} frames lost, "
-            f"{summary.get('steps_with_gaps', 0)} steps with gaps",
+            f"{summary.get('steps_with_gaps', 0)} {'contacts' if plate else 'steps'} with gaps",
         ),
         ("recording", Path(str(summary.get("path", ""))).name),
         (
@@ -846,8 +895,12 @@ def build_report(
     if recording is not None and Path(recording).exists():
         rec = _load(recording)
         own = _on_own_clocks(steps, summary.get("clock_alignment"))
-        curves = _force_section(force_curves(rec, own))
-        maps = _pressure_section(pressure_maps(rec, own))
+        curves = _force_section(force_curves(rec, own), plate=plate)
+        maps = (
+            "<p>A force plate measures the force of the whole body, not the pressure under "
+            "each part of the foot: no pressure map.</p>" if plate
+            else _pressure_section(pressure_maps(rec, own))
+        )
     else:
         curves = maps = (
             "<p>The recording is not available (moved or changed), so raw curves and "
@@ -875,10 +928,15 @@ def build_report(
         f'<section id="force"><h2>Force curves with events</h2>{curves}</section>'
         f'<section id="pressure"><h2>Average pressure maps</h2>{maps}</section>'
         f'<section id="distributions"><h2>Per-step distributions</h2>'
-        f"{_distributions(steps, bw)}</section>"
+        f"{_distributions(steps, bw, plate=plate)}</section>"
         f'<section id="strike"><h2>Foot strike</h2>{_strike_section(summary)}</section>'
-        f'<section id="symmetry"><h2>Left/right balance</h2>'
-        f"{_symmetry_section(summary, profile, assessment)}</section>"
-        f'<section id="trends"><h2>{_e(trends_title)}</h2>{trends}</section>'
+        + (
+            '<section id="symmetry"><h2>Balance between the feet</h2><p>One force plate under '
+            "both feet does not tell the feet apart: no balance between them.</p></section>"
+            if plate else
+            f'<section id="symmetry"><h2>Left/right balance</h2>'
+            f"{_symmetry_section(summary, profile, assessment)}</section>"
+        )
+        + f'<section id="trends"><h2>{_e(trends_title)}</h2>{trends}</section>'
         "</body></html>"
     )

@@ -171,7 +171,10 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
     if b"\x00" in raw[:4096]:
         raise _fail(p, "not a text file")
     text = raw.decode("utf-8-sig", errors="replace")
-    rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
+    try:  # newline="": a lone CR ends a line as CR LF does (csv's documented way to read)
+        rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""))]
+    except csv.Error as exc:  # e.g. a NUL or an unterminated quote deep in the file
+        raise _fail(p, f"not a readable CSV file ({exc})") from None
     lines = [(n + 1, [c for c in r if c != ""] if r else []) for n, r in enumerate(rows)]
     lines = [(n, r) for n, r in lines if r]
 

@@ -209,8 +209,9 @@ class BandCrossing:
         what = ("your longest run of the last 30 days" if runs
                 else "your largest heel load of the last 30 days")
         names = ", ".join(f"{METRIC_NAMES[m]} {r:.2f}×" for m, r in crossed.items())
-        rest = ", ".join(f"{METRIC_NAMES[m]} {r:.2f}×" for m, r in self.ratios.items()
-                         if m not in crossed)
+        # Below the band: rounded down, so that 1.099 never reads as the band's own 1.10×.
+        rest = ", ".join(f"{METRIC_NAMES[m]} {math.floor(r * 100) / 100:.2f}×"
+                         for m, r in self.ratios.items() if m not in crossed)
         extra = f" (not yet: {rest})" if rest else ""
         heel = "; heel load is experimental" if "heel_impulse_ns" in crossed else ""
         return (f"past {self.band:.1f}× {what} — {names}{extra}: higher than your recent "

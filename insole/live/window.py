@@ -26,8 +26,14 @@ CoP path, legends) are cached as pixmaps by Qt; the view repaints one bounding r
 frame and the scene keeps no item index (everything moves); the status bar and the replay
 position are updated `LABELS_HZ` times a second, not on every frame.
 
+Alerts banner: the alerts active now and, for `BAND_BANNER_S` of recording time after it
+happened, the latest "too much, too soon" band crossing (1.10×, 1.30×, 2.00× of the largest
+session of the last 30 days, ``--db``) — the same sentence the terminal view prints once, taken
+from `LiveRuntime.events` (each event is read once; a band is never announced twice).
+
 `LiveWindow.flash` is the visual cue of the heel-strike feedback (`insole.live.feedback`); it is
-safe to call from any thread.
+safe to call from any thread. Its word sits in the strip under the force plots, so it hides no
+title or axis.
 
 Importing this module imports Qt and pyqtgraph; the rest of the package never does.
 """
@@ -47,6 +53,7 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from ..layouts import insole_outline
 from ..readers import parse_source
 from ..readers.file import FileReader
+from .loadwatch import WatchEvent
 from .runtime import LiveRuntime, LiveSnapshot, SideView
 from .terminal import metrics_rows
 
@@ -74,7 +81,14 @@ UNLOADED_KPA = 10.0
 FLASH_MS = 180
 #: Updates per second of the status bar and the replay position during streaming.
 LABELS_HZ = 10.0
+#: How long a band crossing stays in the banner [s of recording time].
+BAND_BANNER_S = 20.0
+#: Height of the strip under the plots that holds the centre-of-pressure legend and the
+#: feedback flash's word [px].
+BOTTOM_STRIP_PX = 44
 _LEVEL_COLOURS = {"warning": "#b3261e", "caution": "#b26a00", "info": "#1f5fa8"}
+#: Banner colours of the bands of "too much, too soon" (caution, warning, high).
+_BAND_COLOURS = {"caution": "#8a6500", "warning": "#c2410c", "high": "#b3261e"}
 _SIDE_COLOURS = {"left": "#4fa3ff", "right": "#ff8a3d"}
 _COP_COLOUR = "#00e5ff"
 _CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -264,8 +278,9 @@ def window_status_text(snap: LiveSnapshot, kind: str, *, header: dict[str, Any] 
     -------
     str
         E.g. ``file run.insrec (recorded over BLE): reading  |  replay 48.0 / 600.0 s @ 1x  |
-        frames lost 0 of 9600  |  bad 0`` or ``BLE: connected  |  battery left 96 %  right 91 %
-        |  frames lost 2 of 576  |  bad 0  |  reconnects 0  |  not recording``.
+        frames lost 0 · unreadable 0`` or ``BLE: connected  |  battery left 96 %  right 91 %  |
+        frames lost 2 · unreadable 0  |  reconnects 0  |  not recording`` (the words of the
+        terminal view's status line, `insole.live.terminal.status_line`).
     """
     name = _KIND_NAMES.get(kind, kind)
     if kind == "file":
@@ -284,8 +299,7 @@ def window_status_text(snap: LiveSnapshot, kind: str, *, header: dict[str, Any] 
                      if v.battery_pct is not None)
     if batt or kind != "file":
         parts.append(f"battery {batt or '–'}")
-    parts += [f"frames lost {snap.frames_lost} of {snap.frames + snap.frames_lost}",
-              f"bad {snap.bad_frames}"]
+    parts.append(f"frames lost {snap.frames_lost} · unreadable {snap.bad_frames}")
     if kind != "file":
         parts.append(f"reconnects {snap.reconnects}")
         parts.append(f"REC {os.path.basename(snap.recording)}" if snap.recording
@@ -505,7 +519,11 @@ class _Trace:
 
 
 class _FlashOverlay(QtWidgets.QFrame):
-    """A thick yellow frame with a word at the top, over the plots, shown briefly for a cue."""
+    """A thick yellow frame with a word, over the plots, shown briefly for a cue.
+
+    The word is centred in a given strip (the window passes the strip under the force plots),
+    so it covers no plot title or axis.
+    """
 
     def __init__(self, parent: QtWidgets.QWidget) -> None:
         super().__init__(parent)
@@ -515,7 +533,7 @@ class _FlashOverlay(QtWidgets.QFrame):
                            "background: rgba(255, 214, 10, 22); }")
         self.label = QtWidgets.QLabel(self)
         self.label.setStyleSheet("QLabel { background: #ffd60a; color: #111418; "
-                                 "font-size: 22px; font-weight: bold; padding: 4px 14px; "
+                                 "font-size: 18px; font-weight: bold; padding: 2px 14px; "
                                  "border-radius: 6px; }")
         self.hide()
 
@@ -523,12 +541,25 @@ class _FlashOverlay(QtWidgets.QFrame):
         """The word shown."""
         return self.label.text()
 
-    def show_text(self, text: str, rect: QtCore.QRect) -> None:
-        """Cover ``rect`` (parent coordinates) and show ``text`` centred at the top."""
+    def show_text(self, text: str, rect: QtCore.QRect, where: QtCore.QRect | None = None,
+                  ) -> None:
+        """Cover ``rect`` (parent coordinates) and show ``text`` centred in ``where``.
+
+        ``where`` is in the same coordinates (default: a strip at the top of ``rect``); the
+        word is kept inside the frame's border.
+        """
         self.setGeometry(rect)
         self.label.setText(text)
         self.label.adjustSize()
-        self.label.move(max(0, (rect.width() - self.label.width()) // 2), 14)
+        if where is None:
+            where = QtCore.QRect(rect.x(), rect.y() + 14, rect.width(), self.label.height())
+        border = 12
+        w, h = self.label.width(), self.label.height()
+        x = where.x() - rect.x() + (where.width() - w) // 2
+        y = where.y() - rect.y() + (where.height() - h) // 2
+        x = min(max(border, x), max(border, rect.width() - border - w))
+        y = min(max(border, y), max(border, rect.height() - border - h))
+        self.label.move(x, y)
         self.raise_()
         self.show()
 
@@ -552,6 +583,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         Redraws done (for benchmarks).
     flashes : int
         Feedback flashes shown.
+    band_alerts : int
+        Band crossings ("too much, too soon") shown in the banner.
+    band_event : WatchEvent or None
+        The latest band crossing (shown for `BAND_BANNER_S` of recording time).
     kind : str
         `source_kind` of the runtime.
 
@@ -570,6 +605,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.runtime = runtime
         self.redraws = 0
         self.flashes = 0
+        self.band_alerts = 0
+        self.band_event: WatchEvent | None = None
+        self._watch: Any = None  # the runtime's event list being read (new after a seek)
+        self._events_seen = 0
         self.display_paused = False
         self._record_path = record_path
         self.kind = source_kind(runtime)
@@ -628,6 +667,8 @@ class LiveWindow(QtWidgets.QMainWindow):
             lay.setColumnStretchFactor(col, stretch)
         for row, stretch in ((0, 1), (1, 1), (2, 0)):
             lay.setRowStretchFactor(row, stretch)
+        # The bottom strip: the CoP legend under the feet, the flash's word under the plots.
+        lay.setRowMinimumHeight(2, BOTTOM_STRIP_PX)
         for col in (0, 1):  # equal feet: the titles' widths ("LEFT" / "RIGHT") must not count
             lay.setColumnMinimumWidth(col, 150)
             lay.setColumnPreferredWidth(col, 180)
@@ -744,6 +785,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             if side in self.maps:
                 self.maps[side].draw(view)
                 self.traces[side].draw(view, snap.now_s)
+        self._read_events()
         self._draw_banner(snap)
         self._draw_metrics(snap)
         if labels or snap.ended or snap.error:
@@ -771,8 +813,32 @@ class LiveWindow(QtWidgets.QMainWindow):
             self._position_text = text
             self.position.setText(text)
 
+    def _read_events(self) -> None:
+        """Take the runtime's new events once each; keep the latest band crossing."""
+        events = getattr(self.runtime, "events", None)
+        if events is None:
+            return
+        watch = getattr(self.runtime, "watch", None)
+        if watch is not self._watch:  # a new session state (seek): its events start at 0
+            self._watch = watch
+            self._events_seen = 0
+            self.band_event = None
+        new = events(self._events_seen)
+        self._events_seen += len(new)
+        for ev in new:
+            if ev.kind == "band":
+                self.band_event = ev
+                self.band_alerts += 1
+
     def _draw_banner(self, snap: LiveSnapshot) -> None:
-        if snap.alerts:
+        band = self.band_event
+        if band is not None and not snap.now_s - band.time_s < BAND_BANNER_S:
+            band = None
+        if band is not None:
+            text = "  •  ".join([f"{band.time_s:.1f} s: {band.text}"]
+                                + [a.message for a in snap.alerts[:2]])
+            colour = _BAND_COLOURS.get(band.level, "#b26a00")
+        elif snap.alerts:
             top = snap.alerts[0]
             text = "  •  ".join(a.message for a in snap.alerts[:3])
             colour = _LEVEL_COLOURS.get(top.level, "#444")
@@ -838,9 +904,18 @@ class LiveWindow(QtWidgets.QMainWindow):
             word = f"{side.upper()} STRIKE".strip()
         else:
             word = "CUE"
-        self.flash_overlay.show_text(word, self.graphics.rect())
+        self.flash_overlay.show_text(word, self.graphics.rect(), self._flash_strip())
         self.flashes += 1
         self._flash_timer.start(FLASH_MS)
+
+    def _flash_strip(self) -> QtCore.QRect:
+        """The strip under the lower force plot (graphics coordinates): no title, no axis."""
+        view = self.graphics
+        plot = self.traces["right"].plot
+        box = view.mapFromScene(plot.sceneBoundingRect()).boundingRect()
+        bottom = view.rect().bottom()
+        return QtCore.QRect(box.left(), box.bottom() + 1, box.width(),
+                            max(0, bottom - box.bottom()))
 
     # -- controls ------------------------------------------------------------------------------
 

@@ -215,3 +215,31 @@ def test_report_pressure_scale_covers_the_data_and_names_the_sides(report: str) 
     assert max(ticks) >= max(values)
     assert pressure.count(">medial</text>") == 2
     assert pressure.count(">lateral</text>") == 2
+
+
+# --- a force plate under both feet (issue 13, item 5) ---------------------------------------
+
+
+def test_report_of_a_force_plate_says_plate_not_left_heel(tmp_path: Path) -> None:
+    from helpers_plate import plate_recording  # tests/ is on the path (tests/conftest.py)
+
+    rec = plate_recording(tmp_path)
+    out = tmp_path / "plate.html"
+    assert main(["report", str(rec), "--out", str(out), "--db", str(tmp_path / "none.sqlite3"),
+                 "--quiet"]) == 0
+    html = re.sub(r"<style>.*?</style>", "", out.read_text(), flags=re.S)
+    # no foot side and no heel anywhere a reader sees (text, titles, SVG labels)
+    assert re.findall(r"left|right|heel", html, re.I) == []
+    text = re.sub(r"<[^>]+>", "\n", html)
+    assert "31 (one force plate under both feet, every contact a step)" in text
+    assert "1,200 N per contact (median; most contacts" in text
+    assert "force plate under both feet: force, " in text
+    assert "peak force per contact" in text
+    assert "no pressure map" in text
+    assert "no balance between them" in text
+    # an insole recording keeps its feet and heel
+    out2 = tmp_path / "run.html"
+    assert main(["report", str(REC), "--out", str(out2), "--db", str(tmp_path / "none.sqlite3"),
+                 "--quiet"]) == 0
+    assert "heel peak" in out2.read_text()
+    assert "left foot: force" in out2.read_text()

@@ -222,3 +222,18 @@ def test_small_export_units_and_single_sensor(tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError, match="has no left insole"):
         import_xsensor(small_xsensor(tmp_path / "r.csv", names=("X-RF",)),
                        tmp_path / "r.insrec", side="left")
+
+
+def test_lone_carriage_return_is_a_line_end_not_a_crash(tmp_path: Path) -> None:
+    """Found by bench/fuzz_importers.py: a CR inside a line made csv raise its own error."""
+    from insole.importers import ImportFormatError
+    from insole.importers.xsensor import read_xsensor
+
+    bad = tmp_path / "cr.csv"
+    bad.write_bytes(b"File:,x.XSN\rUnits:,kPa\r\nFRAME,1\nDate,2022 Aug 16\r")
+    with pytest.raises(ImportFormatError):
+        read_xsensor(bad)
+    quote = tmp_path / "quote.csv"
+    quote.write_bytes(b'File:,x.XSN\nUnits:,"kPa\nFRAME,1\n')
+    with pytest.raises(ImportFormatError):
+        read_xsensor(quote)

@@ -162,3 +162,17 @@ def test_a_replay_stopped_early_is_not_saved(
     assert "not saved: the replay stopped before the end of" in out
     with HistoryDB(db_copy, create=False, readonly=True) as db:
         assert db.count() == len(DAYS)
+
+
+def test_band_sentence_never_rounds_a_metric_below_the_band_up_to_it() -> None:
+    from insole.live.loadwatch import BandCrossing
+
+    text = BandCrossing(
+        band=1.10, level="caution", time_s=44.0,
+        ratios={"duration_s": 1.104, "step_count": 1.0996, "heel_impulse_ns": 0.87},
+    ).sentence()
+    assert "1.10×" in text  # duration crossed
+    assert "not yet:" in text
+    not_yet = text.split("not yet:")[1]
+    assert "1.09×" in not_yet
+    assert "1.10×" not in not_yet
