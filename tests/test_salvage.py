@@ -247,3 +247,16 @@ def test_report_reads_past_damage_with_a_warning_and_strict_refuses(
     assert status == 2
     assert len(err.strip().splitlines()) == 1
     assert "strict reading refuses it" in err
+
+
+def test_file_source_strict_option(intact, tmp_path) -> None:
+    """``file:PATH?strict=1`` refuses a damaged recording; by default it is read past."""
+    from insole.errors import InsoleError
+    from insole.readers import open_reader
+
+    path = _damaged(intact, tmp_path, "bit-middle")
+    with pytest.raises(InsoleError, match="strict"):
+        open_reader(f"file:{path}?speed=max&strict=1")
+    reader = open_reader(f"file:{path}?speed=max")
+    assert reader is not None
+    assert open_reader(f"file:{intact}?strict=1") is not None

@@ -207,6 +207,8 @@ _SIM_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 _FILE_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "speed": ("speed", _speed),
+    # A damaged file is read past by default (FORMAT.md §4.1); strict=1 refuses it.
+    "strict": ("strict", _bool),
 }
 _SERIAL_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "baud": ("baudrate", _int(50, 100_000_000)),
