@@ -410,11 +410,20 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.steps_csv:  # with '-' the table is stdout and the summary goes to stderr
         rows: Sequence[dict[str, Any]] = analysis.steps_
         if summary.get("plate_under_both_feet"):
-            rows = _plate_rows(rows)
+            from .api import PLATE_BLANK_COLUMNS
+
+            nan = float("nan")  # side "both", no heel figures (`insole.api.plate_columns`)
+            rows = [{**r, "side": "both", **dict.fromkeys(PLATE_BLANK_COLUMNS, nan)}
+                    for r in rows]
         with output_path(args.steps_csv, suffix=".csv") as steps_out:
             write_steps_csv(rows, steps_out)
     if args.json:
-        _print_json(analysis.summary_)
+        if summary.get("plate_under_both_feet"):  # the same labels as insole.analyze()
+            from .api import plate_summary
+
+            _print_json(plate_summary(summary))
+        else:
+            _print_json(summary)
     else:
         from .history.commands import summary_options  # profile (BW units), --verbose
 
@@ -428,22 +437,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if message:
         print(message, file=sys.stderr if args.json or is_stdout(args.steps_csv) else sys.stdout)
     return 0
-
-
-#: Steps-table columns that say "heel" but hold the whole force of a plate under both feet.
-_PLATE_BLANK = ("heel_peak_n", "heel_impulse_ns")
-
-
-def _plate_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Steps of one force plate under both feet: side ``both``, no heel figures.
-
-    The plate's single stream is stored as a left device (the protocol knows two feet) and its
-    one sensor covers the whole foot, so ``side`` would say "left" and the heel columns would
-    repeat the whole-foot force; ``peak_force_n``, ``impulse_ns`` and the timing columns are
-    what the plate measures.
-    """
-    nan = float("nan")
-    return [{**r, "side": "both", **dict.fromkeys(_PLATE_BLANK, nan)} for r in rows]
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

@@ -216,10 +216,6 @@ def test_docs_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def test_plate_session_is_labelled_as_steps_csv_labels_it(tmp_path: Path) -> None:
     from helpers_plate import plate_recording
 
-    from insole.api import PLATE_BLANK_COLUMNS, plate_summary
-    from insole.cli import _PLATE_BLANK
-
-    assert PLATE_BLANK_COLUMNS == _PLATE_BLANK  # one rule for the CLI and the API
     rec = plate_recording(tmp_path)
     s = insole.analyze(rec)
     assert s.plate
@@ -239,12 +235,12 @@ def test_plate_session_is_labelled_as_steps_csv_labels_it(tmp_path: Path) -> Non
     # the summary: the plate, not a left foot; peak force per contact, no heel figures
     raw = json.loads(cli("analyze", str(rec), "--json").stdout)
     summary = s.summary
-    assert summary == plate_summary(raw) != raw
+    assert summary == raw  # 'insole analyze --json' says the same
     assert summary["steps"] == {"both": summary["step_count"]}
     assert set(summary["per_side"]) == {"both"}
     assert summary["per_side"]["both"]["heel_peak_n"] is None
-    assert summary["per_side"]["both"]["peak_force_n"] == raw["per_side"]["left"]["peak_force_n"]
-    assert summary["peak_force_n"] == raw["heel_peak_n"]
+    assert summary["per_side"]["both"]["peak_force_n"] > 1000
+    assert summary["peak_force_n"]["median"] > 1000
     assert summary["heel_peak_n"] == {"median": None, "p10": None, "p90": None}
     assert summary["heel_impulse_ns"] is None
     assert "left" not in json.dumps({k: v for k, v in summary.items()
