@@ -40,6 +40,7 @@ simulator's links (up to 1.5 ms jitter, 33 frames/s) 30 s give about 1 ppm
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,23 +134,47 @@ class ClockAlignment:
     reference_host_s: float
 
 
+def _pair_slopes(x: np.ndarray, y: np.ndarray) -> Iterator[np.ndarray]:
+    """The slopes of every pair ``i < j`` with ``x[j] > x[i]``, one row ``i`` at a time."""
+    for i in range(len(x) - 1):
+        dx = x[i + 1 :] - x[i]
+        ok = dx > 0
+        yield (y[i + 1 :] - y[i])[ok] / dx[ok]
+
+
 def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Median pairwise slope and median intercept (Theil–Sen) of ``y`` against ``x``.
 
-    The pairwise slopes are gathered row by row into one array: memory is one float per pair
-    (9 MB at the `_MAX_WINDOWS_FIT` cap), not the index and difference arrays of every pair at
-    once (46 MB), and the median of the same slopes is the same number.
+    Exactly ``np.median`` of the pairwise slopes, in a quarter of their memory (about 4.5 MB at
+    the `_MAX_WINDOWS_FIT` cap; all pairs' index and difference arrays at once took 46 MB): the
+    slopes are kept as float32 to find the float32 values of the middle rank(s), then a second
+    pass picks the exact float64 slopes that round to them. Rounding to float32 never reverses
+    an order, so the slopes rounding below that range are exactly the lower ranks.
     """
     n = len(x)
-    slopes = np.empty(n * (n - 1) // 2)
+    coarse = np.empty(n * (n - 1) // 2, np.float32)
     k = 0
-    for i in range(n - 1):
-        dx = x[i + 1 :] - x[i]
-        ok = dx > 0
-        row = (y[i + 1 :] - y[i])[ok] / dx[ok]
-        slopes[k : k + len(row)] = row
-        k += len(row)
-    slope = float(np.median(slopes[:k], overwrite_input=True)) if k else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, checked below
+        for row in _pair_slopes(x, y):
+            coarse[k : k + len(row)] = row
+            k += len(row)
+    if k == 0:
+        slope = 0.0
+    elif not np.isfinite(coarse[:k]).all():  # beyond float32 (or not finite): all in float64
+        slope = float(np.median(np.concatenate(list(_pair_slopes(x, y)))))
+    else:
+        lo, hi = (k - 1) // 2, k // 2  # the middle rank(s), as np.median takes them
+        part = coarse[:k]
+        part.partition((lo, hi))
+        a, b = part[lo], part[hi]
+        below = 0
+        inside = []
+        for row in _pair_slopes(x, y):
+            r32 = row.astype(np.float32)
+            below += int(np.count_nonzero(r32 < a))
+            inside.append(row[(r32 >= a) & (r32 <= b)])
+        middle = np.sort(np.concatenate(inside))
+        slope = float(np.mean(middle[[lo - below, hi - below]]))
     return slope, float(np.median(y - slope * x))
 
 
