@@ -8,8 +8,10 @@ they are there, else with a small synthetic file. The fuzzed bytes are
 written to a temp file and read; expected errors are ``insole.errors.InsoleError`` subclasses
 (``ImportFormatError``); any other exception is a crash. ``gaitndd`` is not a target: a record
 is three files (``.hea`` text plus two binary WFDB signal files) read through ``wfdb``; nor
-are ``c3d`` and ``xdf``, binary formats parsed by third-party libraries (``ezc3d``, ``pyxdf``)
-before the importer sees them.
+are ``c3d`` and ``xdf`` instrumented beyond insole's own code: their bytes are parsed first by
+third-party libraries (``ezc3d``, C++; ``pyxdf``), whose crashes count too (a C++ crash takes
+the process down). Their seeds are written with the tests' own writers
+(``tests/helpers_xdf_writer.py``, ``ezc3d``).
 
 Usage::
 
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from fuzz_decoder import run
 
-TARGETS = ("gaitpdb", "table", "pedar", "stappone", "moticon", "fscan", "xsensor")
+TARGETS = ("gaitpdb", "table", "pedar", "stappone", "moticon", "fscan", "xsensor", "xdf", "c3d")
 _EXPORTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "commercial_exports"
 _PATH: Path | None = None
 _READ: Callable[[Path], object] | None = None
@@ -110,9 +112,55 @@ def _xsensor_seeds() -> list[str]:
     return _head("xsensor_data.csv", 30_000) or ["File:,x.XSN\nUnits:,kPa\nFRAME,1\n"]
 
 
+def _xdf_seeds() -> list[str]:
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from helpers_xdf_writer import stream_header_xml, write_xdf  # type: ignore[import-not-found]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "seed.xdf"
+        t = np.arange(20) / 100.0
+        rows = np.abs(np.sin(np.arange(20)[:, None] + np.arange(16)[None, :])) * 200
+        xml = stream_header_xml(name="insole left", type="Pressure", channel_count=16,
+                                nominal_srate=100.0, channel_format="float32")
+        write_xdf(path, [{"xml": xml, "time_stamps": t, "time_series": rows}], chunk_samples=8)
+        return [path.read_bytes().decode("latin-1")]
+
+
+def _c3d_seeds() -> list[str]:
+    import ezc3d
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "seed.c3d"
+        c = ezc3d.c3d()
+        c["parameters"]["POINT"]["RATE"]["value"] = [100.0]
+        c["parameters"]["POINT"]["LABELS"]["value"] = ("origin",)
+        points = np.zeros((4, 1, 10))
+        points[3] = 1.0
+        c["data"]["points"] = points
+        c["parameters"]["ANALOG"]["RATE"]["value"] = [300.0]
+        c["parameters"]["ANALOG"]["LABELS"]["value"] = ("Fx", "Fy", "Fz", "Mx", "My", "Mz")
+        c["parameters"]["ANALOG"]["UNITS"]["value"] = ("N",) * 3 + ("Nmm",) * 3
+        fz = np.abs(np.sin(np.arange(30) / 5.0)) * 800
+        analogs = np.zeros((6, 30))
+        analogs[2] = -fz
+        c["data"]["analogs"] = analogs[None]
+        fp = c["parameters"]["FORCE_PLATFORM"]
+        fp["USED"]["value"] = np.array([1])
+        fp["TYPE"]["value"] = np.array([2])
+        fp["CHANNEL"]["value"] = np.arange(1, 7)[:, None]
+        corners = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 0], [1, 0, 0]], float).T
+        fp["CORNERS"]["value"] = corners[:, :, None]
+        fp["ORIGIN"]["value"] = np.zeros((3, 1))
+        c.write(str(path))
+        return [path.read_bytes().decode("latin-1")]
+
+
 SEEDS = {"gaitpdb": _gaitpdb_seeds, "table": _table_seeds, "pedar": _pedar_seeds,
          "stappone": _stappone_seeds, "moticon": _moticon_seeds, "fscan": _fscan_seeds,
-         "xsensor": _xsensor_seeds}
+         "xsensor": _xsensor_seeds, "xdf": _xdf_seeds, "c3d": _c3d_seeds}
 
 
 def reader(target: str) -> Callable[[Path], object]:
@@ -146,6 +194,14 @@ def reader(target: str) -> Callable[[Path], object]:
         from insole.importers.xsensor import read_xsensor
 
         return read_xsensor
+    if target == "xdf":
+        from insole.importers.xdf import read_xdf
+
+        return read_xdf
+    if target == "c3d":
+        from insole.importers.c3d import read_c3d
+
+        return read_c3d
     from insole.importers.stappone import read_stappone
 
     return read_stappone

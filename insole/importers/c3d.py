@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -183,6 +185,25 @@ def _cal_matrices(params: Any, n_plates: int) -> NDArray[np.float64] | None:
     return arr
 
 
+def _probe_in_child(p: Path) -> None:
+    """Let ``ezc3d`` parse the file in a child process first: a damaged file can crash it.
+
+    ezc3d is C++; on some damaged files (found by ``bench/fuzz_importers.py c3d``) it dies with a
+    segmentation fault, which would take the whole command down with no message. Parsing is
+    deterministic, so a file the child read cleanly is then read here.
+    """
+    code = "import sys, ezc3d; ezc3d.c3d(sys.argv[1])"
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True,
+                              timeout=120, check=False)
+    except subprocess.TimeoutExpired:
+        raise _fail(p, "the C3D reader (ezc3d) did not finish within 120 s: the file is "
+                    "damaged") from None
+    if proc.returncode < 0:
+        raise _fail(p, f"the C3D reader (ezc3d) crashed on it (signal {-proc.returncode}): the "
+                    "file is damaged or not a C3D file")
+
+
 def read_c3d(path: str | os.PathLike[str]) -> C3DData:
     """Read analog channels and force plates of a C3D file.
 
@@ -217,6 +238,7 @@ def read_c3d(path: str | os.PathLike[str]) -> C3DData:
         raise ImportFormatError(
             "reading C3D files needs the ezc3d package: pip install 'insole[formats]'", path=p
         ) from None
+    _probe_in_child(p)
     try:
         c3d = ezc3d.c3d(str(p))
     except Exception as exc:  # ezc3d raises RuntimeError/ValueError/OSError on bad files

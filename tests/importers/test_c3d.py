@@ -301,3 +301,19 @@ def test_cli_plate_and_insole_options(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["import", "c3d", str(src), "--plate", "1", "--out",
                  str(tmp_path / "o.insrec")]) == 0
     assert "c3d, 3.00 s at 300 Hz, 900 samples; left 1 sensor" in capsys.readouterr().out
+
+
+def test_a_file_that_crashes_ezc3d_is_a_one_line_error(tmp_path: Path) -> None:
+    """Found by bench/fuzz_importers.py c3d: ezc3d itself dies with SIGSEGV on this file."""
+    import subprocess
+    import sys
+
+    bad = Path(__file__).parent / "data" / "c3d_crashes_ezc3d.c3d"
+    proc = subprocess.run(
+        [sys.executable, "-m", "insole.cli", "import", "c3d", str(bad), "--out",
+         str(tmp_path / "x.insrec")], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "crashed" in lines[0]
+    assert not (tmp_path / "x.insrec").exists()
