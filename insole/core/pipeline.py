@@ -437,22 +437,13 @@ class _Side:
         pos = np.repeat(k0, n_per) + (
             np.arange(len(counts)) - np.repeat(np.cumsum(n_per) - n_per, n_per)
         )
-        force = self.calibrator.force(counts)
-        steps: list[StepRecord] = []
-        # Split where the clock jumps too far to fill (device restart, very long outage).
-        max_fill = int(MAX_FILL_GAP_S * self.fs)
-        start = 0
-        while start < len(pos):
-            jumps = np.flatnonzero(np.diff(pos[start:]) > max_fill)
-            stop = start + int(jumps[0]) + 1 if len(jumps) else len(pos)
-            if pos[start] - self.n > max_fill:
-                steps += self._restart(int(pos[start]))
-            steps += self._place(pos[start:stop], force[start:stop])
-            start = stop
-        return steps
+        return self.add_samples(pos, counts)
 
     def add_samples(self, pos: np.ndarray, counts: np.ndarray) -> list[StepRecord]:
-        """Place samples whose indices the source gives (datagram streams, `insole.moticon`)."""
+        """Place samples at their indices (from frame timestamps, or given by a datagram source).
+
+        Split where the clock jumps too far to fill (device restart, very long outage).
+        """
         force = self.calibrator.force(counts)
         steps: list[StepRecord] = []
         max_fill = int(MAX_FILL_GAP_S * self.fs)
