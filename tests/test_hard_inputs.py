@@ -553,3 +553,22 @@ def test_info_and_replay_of_a_directory(tmp_path, capsys) -> None:
     for command in ("info", "analyze", "replay"):
         msg = fails(capsys, command, tmp_path, *(["--no-gui"] if command == "replay" else []))
         assert "is a folder, not a recording file" in msg
+
+
+# --- lab files that ask the third-party parsers for unbounded memory or time ----------------
+
+LAB_DATA = Path(__file__).resolve().parent / "importers" / "data"
+
+
+@pytest.mark.parametrize(("fmt", "name", "words"), [
+    ("xdf", "xdf_sample_count_too_large.xdf", "declares 2147483648 samples"),
+    ("xdf", "xdf_channel_count_too_large.xdf", "declares 2147483648 channels"),
+    ("xdf", "xdf_chunk_past_end.xdf", "runs past the end of the file"),
+    ("c3d", "c3d_ezc3d_out_of_memory.c3d", "needs more than"),
+])
+def test_lab_file_asking_for_terabytes_is_one_line(tmp_path, capsys, fmt, name, words) -> None:
+    pytest.importorskip({"xdf": "pyxdf", "c3d": "ezc3d"}[fmt])
+    msg = fails(capsys, "import", fmt, LAB_DATA / name, "--out", tmp_path / "o.insrec")
+    assert words in msg
+    assert "damaged" in msg
+    assert not (tmp_path / "o.insrec").exists()

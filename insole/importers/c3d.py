@@ -185,20 +185,55 @@ def _cal_matrices(params: Any, n_plates: int) -> NDArray[np.float64] | None:
     return arr
 
 
+#: The child parsing a C3D file may use this much address space plus `_PROBE_BYTES_PER_BYTE` per
+#: byte of the file (ezc3d peaks at about 11 bytes per file byte on a 26 MB file with 60
+#: markers and 16 analog channels; Python with numpy and ezc3d reserves about 150 MB).
+_PROBE_BASE_BYTES = 1 << 30
+_PROBE_BYTES_PER_BYTE = 48
+#: ... and this much time: a base plus a second per 2 MB (ezc3d reads about 20 MB/s).
+_PROBE_BASE_S = 8.0
+_PROBE_BYTES_PER_S = 2e6
+_OUT_OF_MEMORY = 3
+_PROBE = f"""
+import resource, sys
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+import ezc3d
+try:
+    ezc3d.c3d(sys.argv[1])
+except MemoryError:
+    sys.exit({_OUT_OF_MEMORY})
+except Exception as exc:
+    sys.exit({_OUT_OF_MEMORY} if "bad_alloc" in str(exc) else 1)
+"""
+
+
 def _probe_in_child(p: Path) -> None:
-    """Let ``ezc3d`` parse the file in a child process first: a damaged file can crash it.
+    """Let ``ezc3d`` parse the file in a child process first, bounded in memory and time.
 
     ezc3d is C++; on some damaged files (found by ``bench/fuzz_importers.py c3d``) it dies with a
-    segmentation fault, which would take the whole command down with no message. Parsing is
-    deterministic, so a file the child read cleanly is then read here.
+    segmentation fault, which would take the whole command down with no message, and on others
+    it reserves gigabytes and runs for minutes (a header or parameter asking for more frames or
+    channels than the file holds). The child runs under an address-space limit
+    (``RLIMIT_AS``) and a timeout, both scaled to the file's size. Parsing is deterministic,
+    so a file the child read cleanly (or on which ezc3d raised an ordinary error) is then read
+    here, needing no more memory or time than the child did.
     """
-    code = "import sys, ezc3d; ezc3d.c3d(sys.argv[1])"
+    size = p.stat().st_size
+    limit = _PROBE_BASE_BYTES + _PROBE_BYTES_PER_BYTE * size
+    timeout = _PROBE_BASE_S + size / _PROBE_BYTES_PER_S
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     try:
-        proc = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True,
-                              timeout=120, check=False)
+        proc = subprocess.run([sys.executable, "-c", _PROBE, str(p), str(limit)],
+                              capture_output=True, timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:
-        raise _fail(p, "the C3D reader (ezc3d) did not finish within 120 s: the file is "
-                    "damaged") from None
+        raise _fail(p, f"the C3D reader (ezc3d) did not finish within {timeout:.0f} s: the file "
+                    "is damaged (its header or parameters describe more data than it "
+                    "holds)") from None
+    if proc.returncode == _OUT_OF_MEMORY:
+        raise _fail(p, f"the C3D reader (ezc3d) needs more than {limit >> 20} MB for this "
+                    f"{size}-byte file: the file is damaged (its header or parameters "
+                    "describe more data than it holds)")
     if proc.returncode < 0:
         raise _fail(p, f"the C3D reader (ezc3d) crashed on it (signal {-proc.returncode}): the "
                     "file is damaged or not a C3D file")

@@ -22,6 +22,11 @@ Times are the XDF timestamps after pyxdf's clock synchronisation (the ClockOffse
 every stream on the recording computer's clock); they are used as they are (no dejittering:
 `insole.lsl` already stamps samples from a smooth clock map). A lost sample was published as a
 row of NaN and is stored as the invalid count.
+
+A damaged file is refused with one line naming the byte offset when a count in it (a chunk's
+length, a stream's channels, a Samples chunk's samples) does not fit in the bytes that are
+there: pyxdf would reserve memory for it first (`_check_chunks`). A file cut off mid-chunk (the
+recorder killed) is not damage: what is there is read.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 from numpy.typing import NDArray
@@ -175,6 +181,216 @@ def _load(p: Path) -> tuple[list[dict[str, Any]], dict[str, Any], _Collect]:
     return list(streams), header if isinstance(header, dict) else {}, handler
 
 
+# --- structure check before pyxdf -------------------------------------------------------------
+#
+# pyxdf allocates from numbers in the file before it reads the bytes they describe: a Samples
+# chunk's sample count sizes its timestamp and value arrays (string streams: one Python list
+# per sample, at once), a stream header's channel_count sizes a read buffer, and a chunk's
+# length sizes ``f.read`` (which reserves the whole length first). A damaged file can ask for
+# terabytes. `_check_chunks` walks the chunks exactly as pyxdf will (where pyxdf skips to the
+# next boundary chunk after damage, so does the walk) and refuses a file in which one of those
+# numbers does not fit in the bytes that are there.
+
+#: pyxdf's ``_scan_forward`` looks for this 16-byte boundary-chunk UUID to resynchronise.
+_BOUNDARY = bytes.fromhex("43a546dccbf5410fb30ed5467383cbe4")
+_SCAN_BLOCK = 1 << 20
+#: Bytes per value of each channel_format (0: string, a length-prefixed byte string).
+_VALUE_BYTES = {"double64": 8, "float32": 4, "int64": 8, "int32": 4, "int16": 2, "int8": 1,
+                "string": 0}
+#: Most channels a stream may declare (pyxdf reserves a buffer of one sample per chunk).
+_MAX_CHANNELS = 1 << 20
+#: Most a chunk cut off by the end of the file (LabRecorder killed mid-write) may declare, and
+#: most pyxdf may reserve for its samples; a longer chunk running past the end is damage.
+_MAX_CUT_BYTES = 1 << 28
+#: Chunk tag -> fewest bytes of length (tag, stream id, fixed fields).
+_MIN_LENGTH = {1: 2, 2: 6, 3: 6, 4: 22, 6: 6}
+
+
+class _Damaged(Exception):
+    """A structural problem at a byte offset (turned into an ImportFormatError)."""
+
+    def __init__(self, offset: int, what: str) -> None:
+        super().__init__(what)
+        self.offset = offset
+
+
+def _scan_forward(f: Any) -> bool:
+    """Skip past the next boundary UUID, searched per 1 MiB block (as pyxdf recovers)."""
+    while True:
+        pos = f.tell()
+        block = f.read(_SCAN_BLOCK)
+        hit = block.find(_BOUNDARY)
+        if hit != -1:
+            f.seek(pos + hit + len(_BOUNDARY))
+            return True
+        if len(block) < _SCAN_BLOCK:
+            return False
+
+
+def _stream_shape(xml: bytes) -> tuple[int, int] | None:
+    """(channels, bytes per value) from a StreamHeader, or None where pyxdf fails on it too."""
+    try:
+        root = ElementTree.fromstring(xml.decode("utf-8", "replace"))
+    except (ElementTree.ParseError, ValueError):
+        return None
+    if root.tag != "info":
+        return None
+    count, fmt = root.find("channel_count"), root.find("channel_format")
+    if count is None or len(count) or fmt is None or len(fmt) or fmt.text not in _VALUE_BYTES:
+        return None
+    try:
+        n = int(count.text)  # type: ignore[arg-type]  # None fails as in pyxdf
+    except (TypeError, ValueError):
+        return None
+    return n, _VALUE_BYTES[fmt.text]
+
+
+def _walk_samples(buf: bytes, n: int, channels: int, width: int, base: int) -> int | None:
+    """Bytes pyxdf reads for ``n`` samples at the start of ``buf``; None if they run past it.
+
+    ``base`` is the file offset of ``buf`` (for messages).
+    """
+    end = len(buf)
+    off = 0
+    if width:  # numeric: [0 | 8 + double] then channels * width bytes
+        stride = channels * width
+        if n * (9 + stride) == end and np.frombuffer(buf, np.uint8)[:: 9 + stride].all():
+            return end  # every sample time-stamped, as LabRecorder writes
+        for _ in range(n):
+            if off >= end:
+                return None
+            off += (9 if buf[off] else 1) + stride
+        return off if off <= end else None
+    for _ in range(n):  # strings: [0 | 8 + double] then per channel a length and the bytes
+        if off >= end:
+            return None
+        off += 9 if buf[off] else 1
+        for _ in range(channels):
+            if off >= end:
+                return None
+            nb = buf[off]
+            if nb not in (1, 4, 8):
+                raise _Damaged(base + off, f"a string value's length field says {nb} bytes "
+                               "(1, 4 or 8)")
+            if off + 1 + nb > end:
+                return None
+            off += 1 + nb + int.from_bytes(buf[off + 1:off + 1 + nb], "little")
+            if off > end:
+                return None
+    return off
+
+
+def _check_chunks(p: Path) -> None:
+    """Refuse an XDF file whose chunk structure would make pyxdf allocate without bound.
+
+    Raises
+    ------
+    ImportFormatError
+        Naming the byte offset of the first chunk whose length, channel count or sample
+        count does not fit in the file.
+    """
+    size = p.stat().st_size
+    streams: dict[int, tuple[int, int]] = {}
+    try:
+        with open(p, "rb") as f:
+            f.seek(len(_MAGIC))
+            while _check_chunk(f, size, streams):
+                pass
+    except _Damaged as exc:
+        raise ImportFormatError(
+            f"XDF file {str(p)!r} is damaged at byte {exc.offset}: {exc}; the file cannot be "
+            "read safely (re-export it, or cut it before that byte)", path=p) from None
+
+
+def _check_chunk(f: Any, size: int, streams: dict[int, tuple[int, int]]) -> bool:
+    """Check the chunk at ``f``'s position and move past it as pyxdf does; False at the end."""
+    start = f.tell()
+    head = f.read(1)
+    if not head:
+        return False
+    nb = head[0]
+    raw = f.read(nb) if nb in (1, 4, 8) else b""
+    if nb not in (1, 4, 8):  # pyxdf: unreadable length, skip to the next boundary chunk
+        if not f.read(1):
+            return False
+        f.seek(start + 1)
+        return _scan_forward(f)
+    if len(raw) < nb:
+        return False  # pyxdf stops at the end of the file
+    length = int.from_bytes(raw, "little")
+    body = f.tell()
+    end = body + length
+    tag_bytes = f.read(2)
+    if len(tag_bytes) < 2:
+        return False  # pyxdf fails on the missing tag: a one-line error from _load
+    tag = int.from_bytes(tag_bytes, "little")
+    what = f"chunk (tag {tag}) of {length} bytes"
+    if length < _MIN_LENGTH.get(tag, 2):
+        raise _Damaged(start, f"{what} is shorter than its fixed fields")
+    if end > size and length > _MAX_CUT_BYTES:
+        raise _Damaged(start, f"{what} runs past the end of the file ({size} bytes)")
+    stream_id = -1
+    if tag in (2, 3, 4, 6):
+        sid = f.read(4)
+        if len(sid) < 4:
+            return False  # only at the end of the file
+        stream_id = int.from_bytes(sid, "little")
+    if tag == 2:
+        shape = _stream_shape(f.read(length - 6))
+        if shape is None:
+            return False  # pyxdf fails on this header: a one-line error from _load
+        if not 0 <= shape[0] <= _MAX_CHANNELS:
+            raise _Damaged(start, f"stream header declares {shape[0]} channels (0 .. "
+                           f"{_MAX_CHANNELS})")
+        streams[stream_id] = shape
+        return True
+    if tag == 3:
+        return _check_samples(f, start, end, size, streams.get(stream_id))
+    if tag == 4:
+        if stream_id not in streams or len(f.read(16)) < 16:
+            return False  # pyxdf fails: a one-line error from _load
+        return True
+    f.seek(min(end, size))  # file header, footer, boundary, unknown: read whole
+    return True
+
+
+def _check_samples(f: Any, start: int, end: int, size: int,
+                   shape: tuple[int, int] | None) -> bool:
+    if shape is None:  # pyxdf: samples of an unknown stream, skip to the next boundary
+        _scan_forward(f)
+        return True
+    nb_b = f.read(1)
+    if not nb_b:
+        return False
+    nb = nb_b[0]
+    if nb not in (1, 4, 8):  # pyxdf: damaged count, skip to the next boundary
+        _scan_forward(f)
+        return True
+    raw = f.read(nb)
+    if len(raw) < nb:
+        return False
+    n = int.from_bytes(raw, "little")
+    channels, width = shape
+    per_sample = 1 + (channels * width if width else 2 * channels)
+    room = end - f.tell()
+    if n * per_sample > room:
+        raise _Damaged(start, f"Samples chunk of {end - start} bytes declares {n} samples of "
+                       f"at least {per_sample} bytes each")
+    cut = end > size
+    reserve = n * (8 + (channels * width if width else 72 + 8 * channels))
+    if cut and reserve > _MAX_CUT_BYTES:
+        raise _Damaged(start, f"Samples chunk cut off by the end of the file declares {n} "
+                       "samples")
+    data_at = f.tell()
+    used = _walk_samples(f.read(min(end, size) - data_at), n, channels, width, data_at)
+    if used is None:
+        if cut:
+            return False  # pyxdf drops the chunk at the end of the file
+        raise _Damaged(start, f"the {n} samples of the Samples chunk run past its end")
+    f.seek(data_at + used)
+    return True
+
+
 def _layout(desc: Any, n: int, where: str, p: Path) -> tuple[SensorLayout, str]:
     """Sensor layout of an insole stream: layout_json, else channel locations, else generic."""
     raw = _text(desc, "insole", "layout_json")
@@ -250,6 +466,7 @@ def read_xdf(path: str | os.PathLike[str]) -> XdfContents:
         raise ImportFormatError(
             f"XDF file {str(p)!r} does not start with 'XDF:' ({magic!r}); give a file written "
             "by LabRecorder (.xdf; .xdfz must be uncompressed first)", path=p)
+    _check_chunks(p)
     streams, header, log = _load(p)
     problems = log.messages
     out = XdfContents(problems=problems)
