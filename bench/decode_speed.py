@@ -9,8 +9,10 @@ read
 decode
     `firmware_protocol.StreamDecoder.feed_table` over every piece of every stream
     (`RawRecording.timed_pieces`) in runs of 1 MiB, as `insole.analysis.SessionAnalysis`
-    feeds the runs of `insole.recording.BlockReader.runs`: COBS and CRC
-    by the compiled kernel (`firmware_protocol.fast`, the default); "decode (reference)" is
+    feeds the runs of `insole.recording.BlockReader.runs`: delimiters, COBS, CRC and the
+    frame checks in one call of the compiled kernel per run (`firmware_protocol.fast.
+    decode_frames`, the default once numba is loaded, as it is here and in an analysis
+    process); "decode (reference)" is
     the same with ``StreamDecoder(fast=False)`` (the numpy reference code), which must give
     the same frames and counters (checked here).
 samples
@@ -33,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from firmware_protocol import FrameTable, StreamDecoder
+from firmware_protocol._jit import load_numba
 from firmware_protocol.frames import Side
 from insole.core.calibration import Calibrator
 from insole.core.pipeline import _layout_for
@@ -96,6 +99,8 @@ def main() -> None:
     args = ap.parse_args()
     if not args.path.exists():
         simulate_to_file(SimulationRequest(duration_s=3600, seed=2, loss=0.01), args.path)
+    # numba loaded, as in an analysis process (the default decoder uses its kernels only then).
+    load_numba()
     best: dict[str, float] = {}
 
     def timed(name: str, fn: Any, *a: Any) -> Any:

@@ -4,8 +4,9 @@ Target: ``firmware_protocol.StreamDecoder`` in its default (non-strict) mode, wh
 raise. Each input is a small header of fuzzer-chosen split points followed by the stream bytes;
 the stream is fed in those pieces, alternating ``feed_table`` and ``feed``, then checked against
 one ``feed_table`` call of the whole stream on a fresh decoder (same counters and frame count:
-the decoder promises the same result for any split). Any exception or broken invariant is a
-crash.
+the decoder promises the same result for any split), and the default decoder (compiled: numba
+is loaded) against the numpy reference (``StreamDecoder(fast=False)``). Any exception or broken
+invariant is a crash.
 
 Usage::
 
@@ -125,6 +126,14 @@ def one_input(data: bytes) -> None:
             f"split {points} changes the result: {n_frames} frames {st.as_dict()} vs "
             f"{n_whole} frames {whole.stats.as_dict()}"
         )
+    # The compiled decoder (numba is loaded by `worker`) against the numpy reference.
+    ref = StreamDecoder(fast=False)
+    n_ref = len(ref.feed_table(stream))
+    if n_ref != n_whole or ref.stats.as_dict() != whole.stats.as_dict():
+        raise AssertionError(
+            f"compiled and reference decoders differ: {n_whole} frames {whole.stats.as_dict()}"
+            f" vs {n_ref} frames {ref.stats.as_dict()}"
+        )
 
 
 def worker(argv: list[str]) -> None:
@@ -138,6 +147,9 @@ def worker(argv: list[str]) -> None:
         include=["firmware_protocol"], exclude=["firmware_protocol.fast"]
     ):
         import firmware_protocol  # noqa: F401
+    from firmware_protocol._jit import load_numba
+
+    load_numba()  # the default decoder then takes its compiled path, as in the analysis
     atheris.Setup(argv, one_input)
     atheris.Fuzz()
 

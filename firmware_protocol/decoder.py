@@ -10,10 +10,14 @@ the unfinished tail of the stream and, per device, the reference frame of the lo
 Garbage never raises: it is counted and the decoder resynchronises on the next 0x00. A strict
 mode raises `ProtocolError` instead, for tools and tests.
 
-Large inputs (a recording) have their COBS pieces decoded and their CRCs computed by a compiled
-kernel (`firmware_protocol.fast`, numba) when numba is installed; ``StreamDecoder(fast=False)``
-keeps the readable numpy reference (`firmware_protocol.cobs`, `firmware_protocol.crc`)
-throughout. Both give the same frames and counters (tests/test_fast_decoder.py).
+Large inputs (a recording) are decoded by a compiled kernel (`firmware_protocol.fast`, numba)
+when numba is loaded: one pass cuts them at their delimiters, COBS-decodes the pieces, checks
+their CRCs, reads and checks every frame's header and fields (counts against the ADC
+resolution included) and counts what it refuses; only the loss accounting and the counters
+stay in numpy, per call. ``StreamDecoder(fast=False)`` keeps the readable numpy reference
+(`firmware_protocol.cobs`, `firmware_protocol.crc`) throughout, as does ``strict`` mode (its
+errors name the first fault of each kind). All give the same frames and counters
+(tests/test_fast_decoder.py).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from .frames import (
 __all__ = ["MAX_ENCODED_SIZE", "DecoderStats", "FrameTable", "StreamDecoder", "decode_frame"]
 
 #: Longest run of bytes without 0x00 that can still be a frame (SPEC §3).
-MAX_ENCODED_SIZE = 1100
+MAX_ENCODED_SIZE = _fast.MAX_ENCODED_SIZE
 
 DeviceKey = tuple[int, Side]
 
@@ -158,21 +162,30 @@ def _u32(dec: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return _u16(dec, pos) | (_u16(dec, pos + 2) << 16)
 
 
+def _rows(dec: np.ndarray, width: int) -> np.ndarray:
+    """Every ``width`` consecutive bytes of ``dec`` as one item (row ``i`` starts at ``i``).
+
+    Indexing it with offsets copies each row with one memcpy (a sliding window of uint8
+    copies byte by byte).
+    """
+    return np.ndarray(
+        (len(dec) - width + 1,), np.dtype((np.void, width)), buffer=dec, strides=(1,)
+    )
+
+
 def _gather_u16(dec: np.ndarray, first: np.ndarray, n_values: np.ndarray) -> np.ndarray:
     """Concatenate ``n_values[i]`` little-endian u16 values starting at ``dec[first[i]]``."""
     if len(first) == 0:
         return np.zeros(0, np.uint16)
     out = []
-    # Frames of equal size are gathered as rows of a sliding window (one memcpy per row).
+    # Frames of equal size are gathered as rows (one memcpy per row).
     sizes, inverse = np.unique(n_values, return_inverse=True)
     if len(sizes) == 1:
-        n = int(sizes[0])
-        win = np.lib.stride_tricks.sliding_window_view(dec, 2 * n)
-        return win[first].reshape(-1).view("<u2").astype(np.uint16, copy=False)
+        rows = _rows(dec, 2 * int(sizes[0]))[first]
+        return rows.view("<u2").reshape(-1).astype(np.uint16, copy=False)
     for i, n in enumerate(sizes.tolist()):
         sel = np.flatnonzero(inverse == i)
-        win = np.lib.stride_tricks.sliding_window_view(dec, 2 * n)
-        out.append((sel, win[first[sel]].reshape(len(sel), -1).view("<u2")))
+        out.append((sel, _rows(dec, 2 * n)[first[sel]].view("<u2").reshape(len(sel), -1)))
     total = int(n_values.sum())
     result = np.empty(total, np.uint16)
     offs = np.cumsum(n_values) - n_values
@@ -379,8 +392,9 @@ class StreamDecoder:
         Raise `ProtocolError` at the first bad piece instead of counting it and resynchronising.
         For tools and tests; live readers keep the default.
     fast : bool, optional
-        COBS-decode and check the CRC of large inputs with the compiled kernel of
-        `firmware_protocol.fast`. True: whenever numba is installed. None (default): when numba
+        Decode large inputs with the compiled kernel of `firmware_protocol.fast` (one pass
+        from the bytes to the checked frames; ``strict`` mode keeps the reference path for its
+        errors). True: whenever numba is installed. None (default): when numba
         is installed *and already loaded* in the process (as it is once insole's contact
         detector runs): loading numba and its LLVM costs about 130 MB of memory and 0.4 s, more
         than the kernel saves in a process that only decodes (``insole info``, a recorder, a
@@ -405,6 +419,8 @@ class StreamDecoder:
         self._last: dict[DeviceKey, tuple[int, int, int, int]] = {}
         # Per device (``device_id * 2 + side``): adc_bits of its last valid DEVICE_INFO.
         self._adc_bits: dict[int, int] = {}
+        # The same for every device key, for the compiled kernel (allocated at its first use).
+        self._bits: np.ndarray | None = None
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         """Decode the frames completed by ``data``.
@@ -459,6 +475,8 @@ class StreamDecoder:
     def _feed_table(self, data: bytes | bytearray | memoryview) -> FrameTable:
         st = self.stats
         data = bytes(data)
+        if self._fused(data):
+            return self._feed_fused(data)
         base = st.bytes_in - len(self._pending)
         st.bytes_in += len(data)
         in_overflow = self._overflow  # the run before `data` was already discarded as too long
@@ -564,7 +582,11 @@ class StreamDecoder:
             decoded=dec_bytes,
             start=dstart,
         )
-        table = self._account(table)
+        return self._count_delivered(self._account(table))
+
+    def _count_delivered(self, table: FrameTable) -> FrameTable:
+        """Count the frames and samples delivered; return ``table``."""
+        st = self.stats
         st.frames += len(table)
         for ft, name in (
             (FrameType.SAMPLES, "samples_frames"),
@@ -610,12 +632,7 @@ class StreamDecoder:
                 "a run of more than 1100 bytes without 0x00", base + int(starts[too_long][0])
             )
         starts, ends = starts[usable], ends[usable]
-        fast = (
-            self.fast
-            and len(starts) >= _FAST_MIN
-            and (not self._fast_if_loaded or "numba" in sys.modules)
-        )
-        decode = _fast.decode_segments if fast else decode_segments
+        decode = _fast.decode_segments if self._compiled(len(starts)) else decode_segments
         pieces, dstart, dlen, valid, crc_calc = decode(buf, starts, ends, crc_min=MIN_FRAME_SIZE)
         if not valid.all():
             bad = ~valid
@@ -624,6 +641,72 @@ class StreamDecoder:
             self._fail("invalid COBS data", base + int(starts[bad][0]))
         starts, ends = starts[valid], ends[valid]
         return starts, ends, dstart, dlen, crc_calc, b"".join(p.data for p in pieces)
+
+    def _fused(self, data: bytes) -> bool:
+        """Whether ``data`` takes `fast.decode_frames` (not strict; `_FAST_MIN` delimiters)."""
+        if self.strict or not self._compiled(_FAST_MIN):
+            return False
+        at = -1
+        for _ in range(_FAST_MIN):
+            at = data.find(0, at + 1)
+            if at < 0:
+                return False
+        return True
+
+    def _feed_fused(self, data: bytes) -> FrameTable:
+        """`_feed_table` by the compiled kernel: every check of the reference path in one pass.
+
+        The first piece (the unfinished tail of the previous call joined to the bytes up to
+        the first 0x00 of ``data``) is cut here; the kernel decodes it and the pieces after it.
+        """
+        st = self.stats
+        offset = st.bytes_in  # stream offset of data[0]
+        st.bytes_in += len(data)
+        z = data.find(0)
+        head = b""
+        if self._overflow:  # the first piece ends a run already discarded as too long
+            st.discarded_bytes += z
+        elif len(self._pending) + z > MAX_ENCODED_SIZE:
+            st.discarded_bytes += len(self._pending) + z
+        elif self._pending or z:
+            head = self._pending + data[:z]
+        self._overflow = False
+        self._pending = b""
+        if self._bits is None:
+            self._bits = np.full(2 * 0x10000, MAX_ADC_BITS, np.uint8)
+        for key, bits in self._adc_bits.items():
+            self._bits[key] = bits
+        cols, decoded, counters, tail = _fast.decode_frames(data, z + 1, offset, head, self._bits)
+        self._keep_tail(data[tail:])
+        for name, value in zip(_fast.FRAME_COUNTERS, counters.tolist(), strict=True):
+            setattr(st, name, getattr(st, name) + value)
+        ftype, key, seq, ts, rate, n_sens, n_samp, imu, wire_end, start, _ = cols
+        for k in np.unique(key[ftype == FrameType.DEVICE_INFO]).tolist():
+            self._adc_bits[k] = int(self._bits[k])
+        table = FrameTable(
+            frame_type=ftype,
+            device_id=key >> 1,
+            side=key & 1,
+            seq=seq,
+            timestamp_us=ts,
+            sample_rate_hz=rate,
+            n_sensors=n_sens,
+            n_samples=n_samp,
+            has_imu=imu != 0,
+            lost_before=np.zeros(len(seq), np.int64),
+            wire_end=wire_end,
+            decoded=decoded,
+            start=start,
+        )
+        return self._count_delivered(self._account(table))
+
+    def _compiled(self, n_items: int) -> bool:
+        """Whether ``n_items`` pieces or frames take the compiled kernels (`fast`)."""
+        return (
+            self.fast
+            and n_items >= _FAST_MIN
+            and (not self._fast_if_loaded or "numba" in sys.modules)
+        )
 
     def _over_resolution(
         self,

@@ -1,4 +1,11 @@
-"""Compiled fast path of the stream decoder: COBS decoding and frame CRCs in one pass.
+"""Compiled fast path of the stream decoder: frames cut, decoded and checked in one pass.
+
+`decode_frames` is `firmware_protocol.decoder.StreamDecoder`'s path for large inputs once
+numba is loaded: one kernel call per input finds the 0x00 delimiters (eight bytes at a time),
+COBS-decodes the pieces and computes their CRCs (`decode_segments`'s kernel, below), then reads
+and checks every frame's header and fields as the decoder's numpy path does (lengths, SPEC
+§1.4 ranges, counts against the device's ADC resolution) and writes the frames' fields to
+preallocated columns and the refused pieces to counters. Only per-call work is left to Python.
 
 `decode_segments` does what `firmware_protocol.cobs.decode_segments` does (the readable,
 vectorised reference the SPEC's test vectors use), with one compiled pass instead of a numpy
@@ -9,10 +16,9 @@ and the CRC-16/CCITT-FALSE of every frame is computed eight bytes at a time (sli
 tables; Kounavis & Berry, "A Systematic Approach to Building High Performance Software-Based
 CRC Generators", ISCC 2005) from the bytes just decoded.
 
-`firmware_protocol.decoder.StreamDecoder` uses it when numba is installed
-(``StreamDecoder(fast=False)`` keeps the reference); tests/test_fast_decoder.py checks that
-both give the same frames and counters on the golden vectors, lossy and damaged streams and
-random garbage.
+tests/test_fast_decoder.py checks that both give the same frames and counters as the
+reference code (``StreamDecoder(fast=False)``) on the golden vectors, lossy and damaged
+streams and random garbage, fed whole or in pieces.
 """
 
 from __future__ import annotations
@@ -23,7 +29,29 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "crc16_tables", "decode_segments"]
+from .frames import (
+    CRC_SIZE,
+    HEADER_SIZE,
+    IMU_CHANNELS,
+    MAX_ADC_BITS,
+    MAX_BATCH,
+    MAX_FRAME_SIZE,
+    MAX_NAME_BYTES,
+    MAX_SAMPLE_RATE_HZ,
+    MAX_SENSORS,
+    MIN_FRAME_SIZE,
+    PROTOCOL_VERSION,
+)
+
+__all__ = [
+    "AVAILABLE",
+    "FRAME_COLUMNS",
+    "FRAME_COUNTERS",
+    "MAX_ENCODED_SIZE",
+    "crc16_tables",
+    "decode_frames",
+    "decode_segments",
+]
 
 #: Whether the compiled fast path can be used (numba installed). numba itself is imported, and
 #: the kernel compiled or loaded from numba's cache, at the first call (`import
@@ -31,6 +59,9 @@ __all__ = ["AVAILABLE", "crc16_tables", "decode_segments"]
 AVAILABLE = importlib.util.find_spec("numba") is not None
 
 _POLY = 0x1021
+
+#: Longest run of bytes without 0x00 that can still be a frame (SPEC §3).
+MAX_ENCODED_SIZE = 1100
 
 
 def crc16_tables() -> np.ndarray:
@@ -229,7 +260,299 @@ def _finish(
     dlen[i] = dl
 
 
+
+#: Room [bytes] before the copy of the input in the kernel's output buffer: the first piece of a
+#: call (joined to the previous call's tail) is decoded there.
+HEAD_ROOM = 1104
+#: Pieces decoded by the kernel of `decode_frames` at a time (its temporary arrays).
+_BATCH = 4096
+#: Counters filled by `decode_frames`, in this order (`DecoderStats` names).
+FRAME_COUNTERS = (
+    "discarded_bytes",
+    "cobs_errors",
+    "short_frames",
+    "crc_errors",
+    "unsupported_frames",
+    "unknown_frames",
+    "malformed_frames",
+    "out_of_range_frames",
+)
+#: Rows of the table `decode_frames` returns, in this order.
+FRAME_COLUMNS = (
+    "frame_type",
+    "device_key",
+    "seq",
+    "timestamp_us",
+    "sample_rate_hz",
+    "n_sensors",
+    "n_samples",
+    "has_imu",
+    "wire_end",
+    "start",
+    "length",
+)
+
+
+def _next_zero(buf: np.ndarray, words: np.ndarray, a0: int, i: int) -> int:
+    """Index of the first 0x00 of ``buf`` at or after ``i`` (``len(buf)`` if none).
+
+    ``words`` is ``buf[a0:]`` as aligned u64 words: those are tested eight bytes at a time
+    (a word holds a 0x00 exactly when ``(v - 0x01..01) & ~v & 0x80..80`` is not zero).
+    """
+    n = buf.shape[0]
+    while i < n and (i - a0) & 7:
+        if buf[i] == 0:
+            return i
+        i += 1
+    k = (i - a0) >> 3
+    nw = words.shape[0]
+    while k < nw:
+        v = words[k]
+        if (v - np.uint64(0x0101010101010101)) & ~v & np.uint64(0x8080808080808080):
+            break
+        k += 1
+    i = max(i, a0 + 8 * k)
+    while i < n and buf[i] != 0:
+        i += 1
+    return i
+
+
+def _check_frame(
+    out: np.ndarray,
+    out64: np.ndarray,
+    d: int,
+    dl: int,
+    crc: int,
+    wire_len: int,
+    wire_end: int,
+    bits: np.ndarray,
+    cols: np.ndarray,
+    k: int,
+    w: int,
+    counters: np.ndarray,
+) -> tuple[int, int]:
+    """Check the decoded piece ``out[d:d + dl]`` (at least 14 bytes, CRC ``crc``) as a frame.
+
+    A frame that passes has its fields written to ``cols[:, k]`` (its start ``d``); returns
+    the new ``k`` and the end of the frame, ``d + dl`` (``w`` when it does not pass: its counter
+    and its ``wire_len`` bytes are counted in ``counters``, `FRAME_COUNTERS`).
+    """
+    status = 0  # an index in FRAME_COUNTERS (7: also 6), 0 for a frame that passes
+    if crc != (np.int64(out[d + dl - 2]) | (np.int64(out[d + dl - 1]) << 8)):
+        status = 3
+    elif out[d] != PROTOCOL_VERSION:
+        status = 4
+    ft = np.int64(out[d + 1])
+    fl = np.int64(out[d + 2])
+    key = ((np.int64(out[d + 4]) | (np.int64(out[d + 5]) << 8)) << 1) | (fl & 1)
+    rate = np.int64(0)
+    n_sens = np.int64(0)
+    n_samp = np.int64(0)
+    imu = np.int64(0)
+    b = d + HEADER_SIZE
+    if status != 0:
+        pass
+    elif ft == 1:
+        expected = np.int64(-1)
+        if dl >= HEADER_SIZE + 4 + CRC_SIZE:
+            rate = np.int64(out[b]) | (np.int64(out[b + 1]) << 8)
+            n_sens = np.int64(out[b + 2])
+            n_samp = np.int64(out[b + 3])
+            imu = (fl >> 1) & 1
+            expected = (
+                HEADER_SIZE + 4 + 2 * n_samp * n_sens + 2 * IMU_CHANNELS * n_samp * imu + CRC_SIZE
+            )
+        if expected != dl:
+            status = 6
+        elif (
+            dl > MAX_FRAME_SIZE
+            or rate < 1
+            or rate > MAX_SAMPLE_RATE_HZ
+            or n_sens < 1
+            or n_sens > MAX_SENSORS
+            or n_samp < 1
+            or n_samp > MAX_BATCH
+        ):
+            status = 7
+        elif bits[key] < MAX_ADC_BITS:
+            # A count above 2**bits - 1 has a bit at or above ``bits``: OR all counts (the
+            # bytes at even and at odd offsets apart; aligned words eight bytes at a time).
+            a = b + 4
+            e = a + 2 * n_sens * n_samp
+            even = np.uint64(0)
+            odd = np.uint64(0)
+            while a < e and a & 7:
+                if a & 1:
+                    odd |= np.uint64(out[a])
+                else:
+                    even |= np.uint64(out[a])
+                a += 1
+            word = np.uint64(0)
+            while a + 8 <= e:
+                word |= out64[a >> 3]
+                a += 8
+            while a < e:
+                if a & 1:
+                    odd |= np.uint64(out[a])
+                else:
+                    even |= np.uint64(out[a])
+                a += 1
+            m = np.uint64(0x00FF00FF00FF00FF)
+            x = word & m
+            y = (word >> np.uint64(8)) & m
+            x |= x >> np.uint64(32)
+            y |= y >> np.uint64(32)
+            x |= x >> np.uint64(16)
+            y |= y >> np.uint64(16)
+            even |= x & np.uint64(0xFF)
+            odd |= y & np.uint64(0xFF)
+            if (b + 4) & 1:
+                value = np.int64(odd) | (np.int64(even) << 8)
+            else:
+                value = np.int64(even) | (np.int64(odd) << 8)
+            if value >> np.int64(bits[key]):
+                status = 7
+    elif ft == 2:
+        name_len = np.int64(out[b + 8]) if dl >= HEADER_SIZE + 9 + CRC_SIZE else np.int64(-1)
+        if name_len < 0 or HEADER_SIZE + 9 + name_len + CRC_SIZE != dl:
+            status = 6
+        else:
+            i_rate = np.int64(out[b + 6]) | (np.int64(out[b + 7]) << 8)
+            if (
+                dl > MAX_FRAME_SIZE
+                or out[b + 4] < 1
+                or out[b + 4] > MAX_SENSORS
+                or out[b + 5] < 1
+                or out[b + 5] > MAX_ADC_BITS
+                or i_rate < 1
+                or i_rate > MAX_SAMPLE_RATE_HZ
+                or out[b + 8] > MAX_NAME_BYTES
+            ):
+                status = 7
+            else:
+                bits[key] = out[b + 5]
+    elif ft == 3:
+        if dl != HEADER_SIZE + 6 + CRC_SIZE:
+            status = 6
+    else:
+        status = 5
+    if status != 0:
+        counters[0] += wire_len
+        counters[status] += 1
+        if status == 7:
+            counters[6] += 1
+        return k, w
+    cols[0, k] = ft
+    cols[1, k] = key
+    cols[2, k] = np.int64(out[d + 6]) | (np.int64(out[d + 7]) << 8)
+    cols[3, k] = (
+        np.int64(out[d + 8])
+        | (np.int64(out[d + 9]) << 8)
+        | (np.int64(out[d + 10]) << 16)
+        | (np.int64(out[d + 11]) << 24)
+    )
+    cols[4, k] = rate
+    cols[5, k] = n_sens
+    cols[6, k] = n_samp
+    cols[7, k] = imu
+    cols[8, k] = wire_end
+    cols[9, k] = d
+    cols[10, k] = dl
+    return k + 1, d + dl
+
+
+def _frames_py(
+    buf: np.ndarray,
+    words: np.ndarray,
+    a0: int,
+    first: int,
+    base: int,
+    head: np.ndarray,
+    head_wire: int,
+    head_crc: int,
+    bits: np.ndarray,
+    tables: np.ndarray,
+    out: np.ndarray,
+    out64: np.ndarray,
+    cols: np.ndarray,
+    counters: np.ndarray,
+) -> tuple[int, int, int, bool]:
+    """Kernel of `decode_frames` (compiled by numba).
+
+    Checks ``head`` (the first piece, decoded already; none when empty), then cuts ``buf``
+    from ``first`` on at its 0x00 (``words``: ``buf[a0:]`` as aligned u64 words) and, a batch
+    of pieces at a time, decodes them in place in ``out`` (a copy of ``buf`` after
+    `HEAD_ROOM` bytes) with their
+    CRCs (`_decode_inplace_py`) and checks them in stream order (`_check_frame`). The fields
+    of the frames that pass go to ``cols`` (``start``: their offset in ``out``, whose bytes
+    ``out64`` views as u64 words); the pieces refused are counted in ``counters``. The head is
+    decoded just before the copy of ``buf``.
+
+    Returns the frames, the end of the last one in ``out``, where the unfinished tail after
+    the last 0x00 starts in ``buf`` and True; or, when ``cols`` is full, where to go on and
+    False.
+    """
+    n = buf.shape[0]
+    body = out[HEAD_ROOM:]  # in the coordinates of ``buf``
+    k = 0
+    w = 0
+    hl = head.shape[0]
+    if hl:
+        out[HEAD_ROOM - hl : HEAD_ROOM] = head
+        if hl < MIN_FRAME_SIZE:
+            counters[2] += 1
+            counters[0] += head_wire
+        else:
+            k, w = _check_frame(
+                out, out64, HEAD_ROOM - hl, hl, head_crc, head_wire, base + first, bits, cols,
+                k, w, counters,
+            )
+    starts = np.empty(_BATCH, np.int64)
+    ends = np.empty(_BATCH, np.int64)
+    valid = np.empty(_BATCH, np.bool_)
+    dlen = np.empty(_BATCH, np.int64)
+    crc = np.empty(_BATCH, np.int64)
+    i = first
+    while True:
+        room = min(_BATCH, cols.shape[1] - k)
+        if room == 0:
+            return k, w, i, False
+        nb = 0
+        while nb < room:
+            e = _next_zero(buf, words, a0, i)
+            if e == n:
+                break
+            length = e - i
+            if length > MAX_ENCODED_SIZE:
+                counters[0] += length
+            elif length > 0:
+                starts[nb] = i
+                ends[nb] = e
+                nb += 1
+            i = e + 1
+        if nb:
+            _decode_inplace_py(
+                buf, starts[:nb], ends[:nb], MIN_FRAME_SIZE, tables, body, valid, dlen, crc
+            )
+        for j in range(nb):
+            wire_len = ends[j] - starts[j]
+            if not valid[j]:
+                counters[1] += 1
+                counters[0] += wire_len
+            elif dlen[j] < MIN_FRAME_SIZE:
+                counters[2] += 1
+                counters[0] += wire_len
+            else:
+                k, w = _check_frame(
+                    out, out64, HEAD_ROOM + starts[j] + 1, dlen[j], crc[j], wire_len,
+                    base + ends[j] + 1, bits, cols, k, w, counters,
+                )
+        if nb < room:
+            return k, w, i, True
+
+
 _KERNEL: Any = None
+_FRAMES: Any = None
 _TABLES = np.zeros((8, 256), np.uint16)  # `crc16_tables`, filled at the first `_kernel` call
 
 
@@ -237,12 +560,14 @@ _KERNEL_LOCK = threading.Lock()
 
 
 def _kernel() -> Any:
-    """The compiled kernel (compiled, or loaded from numba's on-disk cache, once).
+    """The compiled kernel of `decode_segments` (compiled, or loaded from numba's cache, once).
 
-    Thread-safe: the first callers wait for one of them to compile or load it (two threads
-    wrapping the same functions at once would each wrap the other's compiled result).
+    Also wraps `decode_frames`'s kernel (compiled or loaded at its first call). Thread-safe:
+    the first callers wait for one of them to wrap the functions (two threads wrapping them at
+    once would each wrap the other's compiled result).
     """
-    global _KERNEL, _crc8, _crc_from, _crc_lanes, _finish
+    global _KERNEL, _FRAMES, _crc8, _crc_from, _crc_lanes, _finish
+    global _next_zero, _check_frame, _decode_inplace_py
     if _KERNEL is not None:
         return _KERNEL
     with _KERNEL_LOCK:
@@ -250,18 +575,140 @@ def _kernel() -> Any:
             return _KERNEL
         _TABLES[:] = crc16_tables()
         if not AVAILABLE:  # pragma: no cover - numba is a core dependency
+            _FRAMES = _frames_py
             _KERNEL = _decode_inplace_py
         else:
-            import numba
+            from ._jit import load_numba
 
-            jit = numba.njit(cache=True, nogil=True, boundscheck=False)
-            # The kernel calls these by their global names: compiled first.
+            jit = load_numba().njit(cache=True, nogil=True, boundscheck=False)
+            # The kernels call these by their global names: wrapped first.
             _crc8 = jit(_crc8)
             _crc_from = jit(_crc_from)
             _crc_lanes = jit(_crc_lanes)
             _finish = jit(_finish)
-            _KERNEL = jit(_decode_inplace_py)
+            _next_zero = jit(_next_zero)
+            _check_frame = jit(_check_frame)
+            _decode_inplace_py = _KERNEL = jit(_decode_inplace_py)
+            _FRAMES = jit(_frames_py)
         return _KERNEL
+
+
+def decode_frames(
+    data: bytes,
+    first: int,
+    base: int,
+    head: bytes,
+    bits: np.ndarray,
+) -> tuple[np.ndarray, bytes, np.ndarray, int]:
+    """Cut, COBS-decode, CRC-check and check the frames of ``data`` in one compiled pass.
+
+    `firmware_protocol.decoder.StreamDecoder` without ``strict`` uses it for large inputs;
+    the frames and counters are those of its reference path (tests/test_fast_decoder.py).
+
+    Parameters
+    ----------
+    data : bytes
+        The bytes fed; its pieces from ``first`` on are decoded.
+    first : int
+        Just past the first 0x00 of ``data``.
+    base : int
+        Stream offset of ``data[0]``.
+    head : bytes
+        The wire bytes of the first piece (the previous call's unfinished tail and
+        ``data[:first - 1]``), at most `MAX_ENCODED_SIZE`; empty when there is none to decode
+        (it was discarded, or is empty). It is COBS-decoded by `decode_segments`.
+    bits : ndarray of uint8, shape (131072,)
+        ADC resolution [bits] in force per device key (``device_id * 2 + side``; 16: counts
+        are not checked); updated by the DEVICE_INFO frames decoded.
+
+    Returns
+    -------
+    cols : ndarray of int64, shape (len(FRAME_COLUMNS), n_frames)
+        The fields of the frames that passed every check, in stream order; ``start`` and
+        ``length`` locate each frame in ``decoded``.
+    decoded : bytes
+        Those frames' bytes (with the few bytes of COBS overhead between them, or, where
+        they are mostly refused pieces, one after another).
+    counters : ndarray of int64
+        The pieces refused, as `FRAME_COUNTERS` (the head included).
+    tail : int
+        Where the unfinished tail after the last 0x00 starts in ``data``.
+    """
+    _kernel()
+    buf = np.frombuffer(data, np.uint8)
+    counters = np.zeros(len(FRAME_COUNTERS), np.int64)
+    head_dec = np.zeros(0, np.uint8)
+    head_crc = -1
+    if head:
+        pieces, dstart, dlen, valid, crc = decode_segments(
+            np.frombuffer(head + b"\x00", np.uint8), _HEAD_START, np.array([len(head)]),
+            MIN_FRAME_SIZE,
+        )
+        if valid[0]:
+            a = int(dstart[0])
+            head_dec = pieces[0][a : a + int(dlen[0])]
+            head_crc = int(crc[0])
+            if not len(head_dec):  # a code byte alone: decodes to nothing (short)
+                counters[2] += 1
+                counters[0] += len(head)
+        else:
+            counters[1] += 1
+            counters[0] += len(head)
+    n = len(buf)
+    a0 = min(-buf.ctypes.data % 8, n)
+    words = buf[a0 : a0 + (n - a0) // 8 * 8].view(np.uint64)
+    out64 = _scratch((HEAD_ROOM + n) // 8 + 1)
+    out = out64.view(np.uint8)
+    out[HEAD_ROOM : HEAD_ROOM + n] = buf
+    # Room for every frame of a run of 1 MiB in one call (a frame takes 16 bytes or more).
+    cap = min(n // (MIN_FRAME_SIZE + 2) + 2, 4 * _BATCH)
+    parts = []
+    done = False
+    tail = first
+    w = 0
+    while not done:
+        cols = np.empty((len(FRAME_COLUMNS), cap), np.int64)
+        k, w_k, tail, done = _FRAMES(
+            buf, words, a0, tail, base, head_dec, len(head), head_crc, bits, _TABLES, out,
+            out64, cols, counters,
+        )
+        head_dec = head_dec[:0]
+        if k:
+            parts.append(cols[:, :k])
+            w = w_k
+    if not parts:
+        return np.zeros((len(FRAME_COLUMNS), 0), np.int64), b"", counters, tail
+    cols = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0].copy()
+    start, length = cols[9], cols[10]
+    lo = int(start[0])
+    total = int(length.sum())
+    if 2 * total >= w - lo:  # the bytes from the first frame to the last
+        start -= lo
+        return cols, out[lo:w].tobytes(), counters, tail
+    # Mostly refused pieces in between (garbage): gather the frames (memory).
+    packed = np.cumsum(length) - length
+    idx = np.repeat(start - packed, length) + np.arange(total)
+    cols[9] = packed
+    return cols, out[idx].tobytes(), counters, tail
+
+
+_HEAD_START = np.zeros(1, np.int64)
+
+_LOCAL = threading.local()
+#: Largest output buffer [u64 words] kept for the next call of the thread (a run of 1 MiB, or a
+#: slice of `firmware_protocol.decoder.FEED_SLICE_BYTES`, with room).
+_SCRATCH_KEPT = (4 * 1024 * 1024 + 2 * HEAD_ROOM) // 8
+
+
+def _scratch(n_words: int) -> np.ndarray:
+    """A u64 buffer of ``n_words``, reused by the thread's next calls (no page faults)."""
+    held = getattr(_LOCAL, "out64", None)
+    if held is not None and len(held) >= n_words:
+        return held[:n_words]
+    out64 = np.empty(n_words, np.uint64)
+    if n_words <= _SCRATCH_KEPT:
+        _LOCAL.out64 = out64
+    return out64
 
 
 def decode_segments(

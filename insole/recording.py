@@ -45,7 +45,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn, cast
 
 import numpy as np
 
@@ -1381,6 +1381,17 @@ class BlockReader:
             bytes are skipped). :attr:`Block.stream_offset` tells where a block falls in its
             stream's bytes.
         """
+        return self._blocks(stream_ids, views=False)
+
+    def _blocks(
+        self, stream_ids: Collection[int] | None, *, views: bool
+    ) -> Iterator[Block | Damage]:
+        """`blocks`; with ``views``, each payload is a memoryview of the read buffer.
+
+        For callers that join the payloads (`runs`, `read_raw_recording`): the bytes are then
+        copied once, by the join, instead of once more into a `bytes` per block. Such a
+        block must not outlive the join (its view holds a read buffer of ``read_bytes``).
+        """
         self._reset()
         try:
             f = open(self.path, "rb")
@@ -1427,13 +1438,18 @@ class BlockReader:
                 else:
                     self.unknown_blocks += 1
                 if wanted:
+                    payload = (
+                        cast(bytes, memoryview(buf)[payload_start:end])
+                        if views
+                        else buf[payload_start:end]
+                    )
                     yield Block(
                         offset=base + pos,
                         kind=kind,
                         stream_id=sid,
                         chunk_time_s=times.astype(np.float64),
                         chunk_end=np.cumsum(table["byte_len"], dtype=np.int64),
-                        payload=buf[payload_start:end],
+                        payload=payload,
                         stream_offset=offset,
                     )
             self.complete = True
@@ -1467,7 +1483,7 @@ class BlockReader:
         """
         pending: dict[int, list[Block]] = {}
         size: dict[int, int] = {}
-        for item in self.blocks(stream_ids):
+        for item in self._blocks(stream_ids, views=True):
             if isinstance(item, Damage):
                 yield from _flush_runs(pending, size)
                 yield item
@@ -1697,11 +1713,11 @@ class BlockReader:
 
 
 def _join_run(blocks: list[Block]) -> StreamRun:
-    """Join consecutive data blocks of one stream."""
+    """Join consecutive data blocks of one stream (their payloads may be memoryviews)."""
     first = blocks[0]
     if len(blocks) == 1:
-        return StreamRun(first.stream_id, first.payload, first.chunk_end, first.chunk_time_s,
-                         first.stream_offset)
+        return StreamRun(first.stream_id, bytes(first.payload), first.chunk_end,
+                         first.chunk_time_s, first.stream_offset)
     ends = [b.chunk_end + (b.stream_offset - first.stream_offset) for b in blocks]
     return StreamRun(
         first.stream_id,

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from firmware_protocol._jit import load_numba
+
 from ..errors import InsoleError
 from ..layouts import SensorLayout
 
@@ -68,7 +70,7 @@ def _gather_kernel() -> Any:
         with _GATHER_LOCK:
             if _GATHER is None:
                 try:
-                    import numba
+                    numba = load_numba()
                 except ImportError:  # pragma: no cover - numba is a core dependency
                     _GATHER = False
                 else:
