@@ -74,7 +74,9 @@ def test_sum_arange_and_interp_are_numpys() -> None:
 
 
 def test_edge_matching_finds_numpys_best_shift() -> None:
-    # `_edge_fit` is np.interp + np.sum over a grid of shifts + np.argmin, written out.
+    # `_edge_fit` is np.interp, a bounded least-squares height factor per shift, np.sum over a
+    # grid of shifts and np.argmin, written out.
+    lo, hi = kernel.EDGE_SCALE_LIMITS
     rng = np.random.default_rng(3)
     for _ in range(200):
         size = int(rng.integers(2, 30))
@@ -86,8 +88,30 @@ def test_edge_matching_finds_numpys_best_shift() -> None:
         y = fp[np.clip(np.arange(n), 0, size - 1)] + rng.normal(0, 0.05, n)
         start = float(np.floor(t_hs)) - float(rng.integers(1, 6))
         shifts = np.arange(start, np.floor(t_hs) + 1e-9, 0.1)
-        sse = np.sum((np.interp(idx[None, :] - shifts[:, None], xp, fp, left=0.0) - y) ** 2, 1)
-        assert kernel._edge_fit(idx, y, shifts, xp, fp) == (int(np.argmin(sse)), sse.min())
+        model = np.interp(idx[None, :] - shifts[:, None], xp, fp, left=0.0)
+        mm, my = np.sum(model * model, 1), model @ y
+        a = np.where(mm > 0, np.clip(my / np.where(mm > 0, mm, 1.0), lo, hi), 1.0)
+        sse = np.sum((a[:, None] * model - y) ** 2, 1)
+        best, best_sse = kernel._edge_fit(idx, y, shifts, xp, fp)
+        if n == 0:
+            assert best == 0
+            assert best_sse == 0.0
+            continue
+        assert best_sse == pytest.approx(sse.min(), rel=1e-9, abs=1e-12)
+        assert sse[best] == pytest.approx(sse.min(), rel=1e-9, abs=1e-12)
+
+
+def test_edge_matching_scales_a_higher_edge() -> None:
+    # A contact whose edge is 20 % higher than the remembered one is still matched at its time;
+    # an edge far higher than the limit is not stretched to fit.
+    xp = np.arange(-3.0, 12.0)
+    fp = np.clip(xp, 0, None) ** 2 / 81.0  # zero before the heel strike at 0, then rising
+    idx = np.arange(2.0, 10.0) + 40.0  # the samples seen: the edge's upper part, true shift 40
+    shifts = np.arange(35.0, 45.0 + 1e-9, 0.1)
+    for height, exact in ((1.2, True), (3.0, False)):
+        y = height * np.interp(idx - 40.0, xp, fp)
+        best, _ = kernel._edge_fit(idx, y, shifts, xp, fp)
+        assert bool(abs(shifts[best] - 40.0) < 1e-6) is exact
 
 
 # --------------------------------------------------------------------------- cache and debugging
