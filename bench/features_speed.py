@@ -2,11 +2,13 @@
 
 "before" is the original per-contact code (`step_load` called once per contact, a swing median
 per contact), kept verbatim as the test oracle in tests/core/test_steps_batch.py; "after" is the
-batch path (`swing_baselines` + `step_features` over all contacts a feed finished). Timed:
+batch path (`swing_baselines` + `step_features` over all contacts a feed finished; compiled
+kernels, `insole.core._steps_kernel`). Timed:
 
 - the features alone: ``_Side._steps_from`` on the contacts of each side, as offline analysis
   calls it (all contacts of the hour at once), split into baselines, feature arrays and
-  `StepLoad` / `StepRecord` objects for "after";
+  `StepLoad` / `StepRecord` objects for "after"; the feature arrays also by the numpy batch
+  code the kernel replaced (``_step_features_numpy``, its oracle), checked bit-identical;
 - the whole ``SessionAnalysis().run(path)``, with the original ``_steps_from`` patched in for
   "before".
 
@@ -29,7 +31,7 @@ import numpy as np
 
 from insole.analysis import SessionAnalysis
 from insole.core import pipeline as pipeline_mod
-from insole.core.steps import step_features, swing_baselines
+from insole.core.steps import _step_features_numpy, step_features, swing_baselines
 from insole.recording import read_raw_recording
 from insole.sim.run import SimulationRequest, simulate_to_file
 
@@ -131,7 +133,21 @@ def main() -> None:
             t2 = time.perf_counter()
             f.loads()
             t3 = time.perf_counter()
-            out.append((t1 - t0, t2 - t1, t3 - t2))
+            g = _step_features_numpy(
+                side._buf,
+                layout=side.layout,
+                sampling_rate_hz=side.fs,
+                heel_strike_index=hs - side._buf0,
+                toe_off_index=to - side._buf0,
+                baseline_n=b,
+                impact_peak_n=imp,
+            )
+            t4 = time.perf_counter()
+            for name in f.__dataclass_fields__:
+                x, y = getattr(f, name), getattr(g, name)
+                same = x == y if isinstance(x, tuple) else np.array_equal(x, y, equal_nan=True)
+                assert same, f"{name}: compiled != numpy"
+            out.append((t1 - t0, t2 - t1, t3 - t2, t4 - t3))
         return np.sum(out, axis=0)
 
     split = np.min([parts() for _ in range(args.repeat)], axis=0)
@@ -142,7 +158,9 @@ def main() -> None:
         f"    swing baselines {1e3 * split[0]:.1f} ms, feature arrays {1e3 * split[1]:.1f} ms "
         f"(together {1e3 * (split[0] + split[1]):.1f} ms), StepLoad objects "
         f"{1e3 * split[2]:.1f} ms, the rest (StepRecords) "
-        f"{1e3 * (t_after - split.sum()):.1f} ms\n"
+        f"{1e3 * (t_after - split[:3].sum()):.1f} ms\n"
+        f"    feature arrays by the former numpy batch code: {1e3 * split[3]:.1f} ms "
+        f"(the same numbers)\n"
         f"  results: bit-identical except the strike index (max rel. difference {worst:.1e})"
     )
 

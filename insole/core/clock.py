@@ -36,10 +36,16 @@ Precision: a window's minimum sits within about ``jitter / n_frames_per_window``
 envelope, so over a span ``T`` the slope error is roughly that divided by ``T``; on the
 simulator's links (up to 1.5 ms jitter, 33 frames/s) 30 s give about 1 ppm
 (``tests/core/test_clock.py``).
+
+Cost: the median of the n(n-1)/2 pairwise slopes (n ≤ 1500 windows) is exactly ``np.median``'s
+value, found from a bracket placed by a fixed random sample of slopes and one compiled pass
+over all pairs (`_median_slope_bracketed`; a few ms for an hour, where sorting or partitioning
+all slopes took tens of ms), or by `_median_slope_float32` where the bracket does not apply.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -145,6 +151,76 @@ def _pair_slopes(x: np.ndarray, y: np.ndarray) -> Iterator[np.ndarray]:
 def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Median pairwise slope and median intercept (Theil–Sen) of ``y`` against ``x``.
 
+    The slope is exactly ``np.median`` of the pairwise slopes (`_median_slope_bracketed`, or
+    `_median_slope_float32` where that does not apply).
+    """
+    slope = _median_slope_bracketed(x, y)
+    if slope is None:
+        slope = _median_slope_float32(x, y)
+    return slope, float(np.median(y - slope * x))
+
+
+#: Fewest slopes for which `_median_slope_bracketed` is tried (fewer: `_median_slope_float32`).
+_BRACKET_MIN_PAIRS = 1 << 15
+#: Random pairs whose slopes place the bracket around the median.
+_BRACKET_SAMPLE = 1 << 15
+#: Half-width of the bracket in standard deviations of the sample median's rank: the middle
+#: ranks fall outside it with probability ~1e-9; then the float32 method is used instead.
+_BRACKET_SD = 6.0
+
+
+def _median_slope_bracketed(x: np.ndarray, y: np.ndarray) -> float | None:
+    """``np.median`` of the pairwise slopes from a bracket around it; None if not found.
+
+    A fixed random sample of pairs gives values ``a <= b`` whose ranks among all slopes
+    bracket the middle one(s) with near certainty; one compiled pass over all pairs
+    (`insole.core._steps_kernel.slope_count`) counts the slopes below ``a`` and keeps those in
+    ``[a, b]`` (about 3 % of them). If the middle ranks are among the kept ones, sorting those
+    gives the same middle values as sorting all slopes, hence exactly ``np.median``'s result,
+    in O(n²) time without a sort or partition of the n²/2 slopes. Needs ``x`` non-decreasing
+    (the window minima are in time order) so that the number of slopes is known beforehand;
+    returns None otherwise, with non-finite slopes, or for fewer than `_BRACKET_MIN_PAIRS`.
+    """
+    from .steps import _kernel
+
+    x = np.ascontiguousarray(x, np.float64)
+    y = np.ascontiguousarray(y, np.float64)
+    n = len(x)
+    if n < 2 or not bool((np.diff(x) >= 0).all()):
+        return None
+    ties = np.diff(np.flatnonzero(np.diff(np.concatenate(([-np.inf], x, [np.inf]))) > 0))
+    k = n * (n - 1) // 2 - int((ties * (ties - 1) // 2).sum())  # pairs with x[j] > x[i]
+    if k < _BRACKET_MIN_PAIRS:
+        return None
+    lo, hi = (k - 1) // 2, k // 2  # the middle rank(s), as np.median takes them
+    rng = np.random.default_rng(0x5E7)  # the same sample every time: same run time
+    i, j = rng.integers(0, n, (2, _BRACKET_SAMPLE))
+    i, j = np.minimum(i, j), np.maximum(i, j)
+    dx = x[j] - x[i]
+    ok = dx > 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        sample = (y[j][ok] - y[i][ok]) / dx[ok]
+    if not np.isfinite(sample).all():
+        return None
+    m = len(sample)
+    if m < _BRACKET_SAMPLE // 4:  # mostly equal x: no bracket from the sample
+        return None
+    sample.sort()
+    margin = int(_BRACKET_SD * 0.5 * math.sqrt(m)) + 2
+    ia, ib = lo * m // k - margin, -(-(hi + 1) * m // k) + margin
+    a = float(sample[ia]) if ia >= 0 else -math.inf
+    b = float(sample[ib]) if ib < m else math.inf
+    inside = np.empty(int(k * min(ib - ia + 1, m) / m * 1.5) + 1024)
+    below, n_in, finite = _kernel().slope_count(x, y, a, b, inside)
+    if not finite or below > lo or below + n_in <= hi:
+        return None
+    middle = np.sort(inside[:n_in])
+    return float(np.mean(middle[[lo - below, hi - below]]))
+
+
+def _median_slope_float32(x: np.ndarray, y: np.ndarray) -> float:
+    """``np.median`` of the pairwise slopes of ``y`` against ``x``, in numpy.
+
     Exactly ``np.median`` of the pairwise slopes, in a quarter of their memory (about 4.5 MB at
     the `_MAX_WINDOWS_FIT` cap; all pairs' index and difference arrays at once took 46 MB): the
     slopes are kept as float32 to find the float32 values of the middle rank(s), then a second
@@ -175,7 +251,27 @@ def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
             inside.append(row[(r32 >= a) & (r32 <= b)])
         middle = np.sort(np.concatenate(inside))
         slope = float(np.mean(middle[[lo - below, hi - below]]))
-    return slope, float(np.median(y - slope * x))
+    return slope
+
+
+def _first_minima(win: np.ndarray, resid: np.ndarray) -> np.ndarray:
+    """Index of the smallest ``resid`` of each distinct ``win`` (the first of equal ones).
+
+    In window order. Frames come in time order, so ``win`` rarely decreases: then the windows
+    are runs, reduced in one pass; otherwise (or with NaN residuals) a sort by window and
+    residual.
+    """
+    if len(win) == 0:
+        return np.zeros(0, np.int64)
+    if not np.isnan(resid).any() and bool((np.diff(win) >= 0).all()):
+        starts = np.flatnonzero(np.diff(win)) + 1
+        starts = np.concatenate(([0], starts))
+        mins = np.minimum.reduceat(resid, starts)
+        hit = np.flatnonzero(resid == np.repeat(mins, np.diff(starts, append=len(win))))
+        return hit[np.searchsorted(hit, starts)]
+    order = np.lexsort((resid, win))
+    first = np.concatenate(([True], win[order][1:] != win[order][:-1]))
+    return order[first]
 
 
 class ClockSync:
@@ -255,14 +351,17 @@ class ClockSync:
         x = (unwrapped - self._origin_us) / 1e6
         resid = host - x
         win = np.floor(x / self.window_s).astype(np.int64)
-        # Minimum residual per window in this batch, then merge with the state.
-        order = np.lexsort((resid, win))
-        first = np.concatenate(([True], win[order][1:] != win[order][:-1]))
-        for k in order[first]:
-            w = int(win[k])
-            cur = self._windows.get(w)
-            if cur is None or resid[k] < cur[0]:
-                self._windows[w] = (float(resid[k]), float(x[k]), float(host[k]))
+        # Minimum residual per window in this batch (the first of equal ones), then merge with
+        # the state.
+        first = _first_minima(win, resid)
+        windows = self._windows
+        for w, r, xk, hk in zip(
+            win[first].tolist(), resid[first].tolist(), x[first].tolist(),
+            host[first].tolist(), strict=True,
+        ):  # fmt: skip
+            cur = windows.get(w)
+            if cur is None or r < cur[0]:
+                windows[w] = (r, xk, hk)
         self.n_points_ += len(dev)
         return self
 

@@ -68,6 +68,7 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "Contact",
     "ContactDetector",
+    "ContactRows",
     "Contacts",
     "DetectorParameterError",
     "detect_contacts",
@@ -145,6 +146,84 @@ class Contact:
     def contact_s(self) -> float:
         """Contact time [s]: toe-off minus heel strike."""
         return self.toe_off_s - self.heel_strike_s
+
+
+class ContactRows:
+    """Contacts as arrays straight from the detector, without one object per contact.
+
+    What `ContactDetector.feed_rows` and `ContactDetector.finish_rows` return: the same numbers
+    as the `Contact` objects of `ContactDetector.feed` (``impact_peak_n`` and
+    ``impact_peak_s`` NaN where a contact has no impact peak). The pipeline uses it: a run
+    over an hour of data makes about 10,000 contacts, whose objects cost more than their
+    detection.
+
+    Attributes
+    ----------
+    heel_strike_index, toe_off_index : ndarray of float, shape (n_contacts,)
+        Event times as fractional sample indices (from the first sample fed).
+    peak_force_n, impact_peak_n, impact_peak_s : ndarray of float, shape (n_contacts,)
+        Peak force; impact peak force and time [s] (NaN: none).
+    toe_off_valid : ndarray of bool, shape (n_contacts,)
+        False where the contact ended in standing.
+    sampling_rate_hz : float
+        The detector's rate (index / rate = time [s]).
+
+    Iterating gives the `Contact` objects `ContactDetector.feed` would have returned.
+    """
+
+    __slots__ = (
+        "sampling_rate_hz",
+        "heel_strike_index",
+        "toe_off_index",
+        "peak_force_n",
+        "impact_peak_n",
+        "impact_peak_s",
+        "toe_off_valid",
+    )
+
+    def __init__(
+        self,
+        heel_strike_index: FloatArray,
+        toe_off_index: FloatArray,
+        peak_force_n: FloatArray,
+        impact_peak_n: FloatArray,
+        impact_peak_s: FloatArray,
+        toe_off_valid: NDArray[np.bool_],
+        sampling_rate_hz: float,
+    ) -> None:
+        self.sampling_rate_hz = sampling_rate_hz
+        self.heel_strike_index = heel_strike_index
+        self.toe_off_index = toe_off_index
+        self.peak_force_n = peak_force_n
+        self.impact_peak_n = impact_peak_n
+        self.impact_peak_s = impact_peak_s
+        self.toe_off_valid = toe_off_valid
+
+    def __len__(self) -> int:
+        return int(self.heel_strike_index.size)
+
+    def __iter__(self) -> Iterator[Contact]:
+        fs = self.sampling_rate_hz
+        for hs_i, to_i, peak, imp_n, imp_s, ok in zip(
+            self.heel_strike_index.tolist(),
+            self.toe_off_index.tolist(),
+            self.peak_force_n.tolist(),
+            self.impact_peak_n.tolist(),
+            self.impact_peak_s.tolist(),
+            self.toe_off_valid.tolist(),
+            strict=True,
+        ):
+            none = math.isnan(imp_n)
+            yield Contact(
+                heel_strike_s=hs_i / fs,
+                toe_off_s=to_i / fs,
+                heel_strike_index=hs_i,
+                toe_off_index=to_i,
+                peak_force_n=peak,
+                impact_peak_n=None if none else imp_n,
+                impact_peak_s=None if none else imp_s,
+                toe_off_valid=ok,
+            )
 
 
 class Contacts:
@@ -616,6 +695,13 @@ class ContactDetector:
         DetectorParameterError
             If ``force_n`` is not one-dimensional.
         """
+        chunk = self._chunk(force_n)
+        if chunk.size == 0:
+            return []
+        return self._advance(final=False)
+
+    def _chunk(self, force_n: ArrayLike) -> FloatArray:
+        """Check and filter the next chunk and append it to the buffer; return it."""
         chunk = np.asarray(force_n, dtype=np.float64)
         if chunk.ndim != 1:
             raise DetectorParameterError(
@@ -624,11 +710,24 @@ class ContactDetector:
                 parameter="force_n",
             )
         if chunk.size == 0:
-            return []
+            return chunk
         chunk = self._filter(chunk)
         self._buf = np.concatenate((self._buf, chunk))
         self._ist[_kernel().I_N_SEEN] += chunk.size
-        return self._advance(final=False)
+        return chunk
+
+    def feed_rows(self, force_n: ArrayLike) -> ContactRows:
+        """`feed`, with the contacts as arrays (`ContactRows`) instead of `Contact` objects."""
+        chunk = self._chunk(force_n)
+        if chunk.size == 0:
+            return self._rows(np.empty((0, self._n_columns())))
+        return self._rows(self._advance_rows(final=False))
+
+    def finish_rows(self) -> ContactRows:
+        """`finish`, with the contacts as arrays (`ContactRows`)."""
+        out = self._rows(self._advance_rows(final=True))
+        self.reset()
+        return out
 
     def finish(self) -> list[Contact]:
         """End the stream: return the contacts that were waiting for look-ahead, then reset.
@@ -727,6 +826,31 @@ class ContactDetector:
 
     def _advance(self, final: bool) -> list[Contact]:
         """Run the compiled detector over the buffered samples; return the contacts emitted."""
+        rows = self._advance_rows(final)
+        return self._contacts(rows) if rows.shape[0] else []
+
+    def _n_columns(self) -> int:
+        return int(_kernel().N_COLS)
+
+    def _rows(self, rows: FloatArray) -> ContactRows:
+        """`ContactRows` of the kernel's output rows (see `_events_kernel.C_*`)."""
+        k = _kernel()
+        fs = float(self.sampling_rate_hz)
+        delay = self._delay_samples
+        impact_n = rows[:, k.C_IMPACT_N].copy()
+        impact_s = np.where(np.isnan(impact_n), np.nan, (rows[:, k.C_IMPACT_T] - delay) / fs)
+        return ContactRows(
+            rows[:, k.C_T_HS] - delay,
+            rows[:, k.C_T_TO] - delay,
+            rows[:, k.C_PEAK].copy(),
+            impact_n,
+            impact_s,
+            rows[:, k.C_VALID] != 0,
+            fs,
+        )
+
+    def _advance_rows(self, final: bool) -> FloatArray:
+        """Run the compiled detector over the buffered samples; return its output rows."""
         k = _kernel()
         ist = self._ist
         rows, early, keep = k.advance(
@@ -752,7 +876,7 @@ class ContactDetector:
         if keep > start:
             self._buf = self._buf[keep - start :].copy()
             ist[k.I_BUF_START] = keep
-        return self._contacts(rows) if rows.shape[0] else []
+        return rows
 
     def _contacts(self, rows: FloatArray) -> list[Contact]:
         """`Contact` objects of the kernel's output rows (see `_events_kernel.C_*`)."""
@@ -827,6 +951,9 @@ def _kernel() -> ModuleType:
     if _KERNEL is None:
         with _KERNEL_LOCK:
             if _KERNEL is None:
+                from firmware_protocol._jit import load_numba
+
+                load_numba()  # numba without scipy.linalg and cffi: ~0.2 s less start-up
                 from insole.core import _events_kernel
 
                 if not _kernel_cached(_events_kernel) and sys.stderr.isatty():

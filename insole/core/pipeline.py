@@ -30,19 +30,27 @@ started together.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from firmware_protocol import DecoderStats, FrameTable, FrameType, Side, StreamDecoder
 
 from ..layouts import SensorLayout, default_layout, single_sensor_layout
 from .calibration import Calibrator
 from .clock import DeviceClocks
-from .events import Contact, ContactDetector
-from .steps import StepFeatures, StepLoad, gc_paused, step_features, swing_baselines
+from .events import ContactDetector, ContactRows
+from .steps import (
+    StepFeatures,
+    StepLoad,
+    _kernel,
+    gc_paused,
+    step_features,
+    swing_baselines,
+)
 
 __all__ = [
     "Pipeline",
@@ -329,36 +337,38 @@ class _Clock:
         return out
 
 
-#: Fewest samples placed run by run (`_place_rows`); fewer take one fancy assignment.
+#: Fewest samples placed by the compiled kernel (`_place_rows`); fewer (a live feed's few
+#: samples) take numpy, whose call overhead is smaller.
 _SLICE_MIN_ROWS = 256
 
 
-def _place_rows(block: np.ndarray, rel: np.ndarray, force: np.ndarray) -> None:
+def _place_rows(block: np.ndarray, rel: np.ndarray, force: np.ndarray) -> np.ndarray:
     """Put the rows of ``force`` at rows ``rel`` of ``block``, NaN in the rows between.
 
     As ``block[:] = nan; block[rel] = force`` (a later row wins where ``rel`` repeats), for
-    ``rel[-1]`` the last row of ``block``. When ``rel`` increases (samples in order, gaps where
-    frames were lost), the runs of consecutive rows are copied as slices and only the gaps are
-    set to NaN.
+    ``0 <= rel <= rel[-1]`` = the last row of ``block``. Returns ``block.sum(axis=1)``, the
+    total force the detector is fed. Many rows (a recording's) go through one compiled pass
+    (`insole.core._steps_kernel.place_rows`: the same values, the same float32 sums).
     """
-    if len(rel) < _SLICE_MIN_ROWS:  # a live feed's few samples: one assignment costs less
+    if (
+        len(rel) < _SLICE_MIN_ROWS
+        or block.dtype != np.float32
+        or block.ndim != 2
+        or not block.flags.c_contiguous
+        or int(rel.min()) < 0
+        or int(rel.max()) >= len(block)  # numpy raises (the kernel does not check)
+    ):
         block[:] = np.nan
         block[rel] = force
-        return
-    step = np.diff(rel)
-    if int(rel[0]) >= 0 and (len(step) == 0 or int(step.min()) > 0):
-        cut = np.flatnonzero(step != 1) + 1
-        block[: int(rel[0])] = np.nan
-        starts = [0, *cut.tolist()]
-        stops = [*cut.tolist(), len(rel)]
-        for a, b in zip(starts, stops, strict=True):
-            r = int(rel[a])
-            block[r : r + b - a] = force[a:b]
-            if b < len(rel):
-                block[r + b - a : int(rel[b])] = np.nan
-        return
-    block[:] = np.nan
-    block[rel] = force
+        return block.sum(axis=1)
+    total = np.empty(len(block), np.float32)
+    _kernel().place_rows(
+        block,
+        np.ascontiguousarray(rel, np.int64),
+        np.ascontiguousarray(force, np.float32),
+        total,
+    )
+    return total
 
 
 def _exact_rate(frame_rate_hz: float, device: dict[str, Any]) -> float:
@@ -380,6 +390,24 @@ def _exact_rate(frame_rate_hz: float, device: dict[str, Any]) -> float:
     ):
         return float(exact)
     return frame_rate_hz
+
+
+def _rows_of(contacts: Sequence[Any], fs: float) -> ContactRows:
+    """`ContactRows` of contact objects (`Contact` or alike: None for no impact peak)."""
+
+    def column(name: str) -> NDArray[np.float64]:
+        values = [getattr(c, name) for c in contacts]
+        return np.array([np.nan if v is None else v for v in values], np.float64)
+
+    return ContactRows(
+        column("heel_strike_index"),
+        column("toe_off_index"),
+        np.array([getattr(c, "peak_force_n", np.nan) for c in contacts], np.float64),
+        column("impact_peak_n"),
+        column("impact_peak_s"),
+        np.array([bool(getattr(c, "toe_off_valid", True)) for c in contacts], bool),
+        fs,
+    )
 
 
 class _Side:
@@ -458,7 +486,7 @@ class _Side:
         return steps
 
     def _restart(self, new_index: int) -> list[StepRecord]:
-        steps = self._emit(self.detector.finish())
+        steps = self._emit(self.detector.finish_rows())
         self._collect_heel_strikes()
         self.detector.reset()
         self.restarts += 1
@@ -485,18 +513,17 @@ class _Side:
         buf = np.empty((n_old + int(pos[-1]) + 1 - self.n, self.n_sensors), np.float32)
         buf[:n_old] = self._buf
         block = buf[n_old:]
-        _place_rows(block, pos - self.n, force)
+        total = _place_rows(block, pos - self.n, force)
         self.gap_samples += len(block) - len(pos)
         start_index = self.n
         self._buf = buf
         self.n += len(block)
-        total = block.sum(axis=1)
         if self.emit_samples:
             heel = block[:, self.heel_idx].sum(axis=1)
             self.last_samples = SideSamples(
                 start_index, self.fs, total, heel, self.calibrator.pressure_kpa(block)
             )
-        steps = self._emit(self.detector.feed(total))
+        steps = self._emit(self.detector.feed_rows(total))
         self._collect_heel_strikes()
         # Keep what later steps may need.
         cut = self.n - self._keep
@@ -508,7 +535,7 @@ class _Side:
     last_samples: SideSamples | None = None
 
     def finish(self) -> list[StepRecord]:
-        steps = self._emit(self.detector.finish())
+        steps = self._emit(self.detector.finish_rows())
         self._collect_heel_strikes()
         return steps
 
@@ -519,7 +546,7 @@ class _Side:
         offset = self._detector_base / self.fs
         self.heel_strikes += [t + offset for t in self.detector.pop_heel_strikes()]
 
-    def _emit(self, contacts: list[Contact]) -> list[StepRecord]:
+    def _emit(self, contacts: ContactRows) -> list[StepRecord]:
         """The steps of the contacts the detector finished: records, or a batch kept aside."""
         if self.step_records:
             return self._steps_from(contacts)
@@ -528,25 +555,31 @@ class _Side:
             self.batches.append(batch)
         return []
 
-    def _steps_from(self, contacts: list[Contact]) -> list[StepRecord]:
+    def _steps_from(self, contacts: ContactRows | Sequence[Any]) -> list[StepRecord]:
         """Step records of the contacts the detector finished, their features as one batch."""
         batch = self._batch_from(contacts)
         return [] if batch is None else batch.records()
 
-    def _batch_from(self, contacts: list[Contact]) -> StepBatch | None:
-        """The steps of the contacts the detector finished as one `StepBatch` (None: none)."""
-        if not contacts:
+    def _batch_from(self, contacts: ContactRows | Sequence[Any]) -> StepBatch | None:
+        """The steps of the contacts the detector finished as one `StepBatch` (None: none).
+
+        ``contacts``: the detector's `ContactRows`, or contact objects (`Contact` or alike,
+        with optional ``flags``) as other detectors may give them.
+        """
+        flags: list[tuple[str, ...]] | None = None
+        if not isinstance(contacts, ContactRows):
+            flags = [tuple(getattr(c, "flags", ())) for c in contacts]
+            contacts = _rows_of(contacts, self.fs)
+        if not len(contacts):
             return None
         base = self._detector_base
-        hs_all = np.array([c.heel_strike_index for c in contacts], np.float64) + base
+        hs_all = contacts.heel_strike_index + base
         kept = hs_all >= self._buf0  # the rest started before the samples kept
         self.truncated_steps += int(len(kept) - np.count_nonzero(kept))
-        if not kept.all():
-            contacts = [c for c, k in zip(contacts, kept.tolist(), strict=True) if k]
-            if not contacts:
-                return None
+        if not kept.any():
+            return None
         hs_i = hs_all[kept]
-        to_i = np.array([c.toe_off_index for c in contacts], np.float64) + base
+        to_i = contacts.toe_off_index[kept] + base
         # Re-zero each sensor on the middle half of the swing before each contact.
         baselines = swing_baselines(
             self._buf,
@@ -556,7 +589,7 @@ class _Side:
             previous_toe_off_index=self._last_to_index,
             first_index=self._buf0,
         )
-        impact = [np.nan if c.impact_peak_n is None else c.impact_peak_n for c in contacts]
+        impact = contacts.impact_peak_n[kept]
         features = step_features(
             self._buf,
             layout=self.layout,
@@ -570,21 +603,17 @@ class _Side:
         hs_s = hs_i / self.fs
         stride = np.diff(hs_s, prepend=self._last_hs_s)
         offset_s = base / self.fs
-        n = len(contacts)
+        n = len(hs_i)
         batch = StepBatch(
             side=self.label,
             number=np.arange(self.steps + 1, self.steps + n + 1, dtype=np.int64),
             heel_strike_s=hs_s,
             toe_off_s=to_i / self.fs,
             stride_s=stride,
-            impact_peak_n=np.array(impact, np.float64),
-            impact_peak_s=np.array(
-                [np.nan if c.impact_peak_s is None else c.impact_peak_s + offset_s
-                 for c in contacts],
-                np.float64,
-            ),
-            toe_off_valid=np.array([getattr(c, "toe_off_valid", True) for c in contacts], bool),
-            flags=[getattr(c, "flags", ()) for c in contacts],
+            impact_peak_n=impact,
+            impact_peak_s=contacts.impact_peak_s[kept] + offset_s,
+            toe_off_valid=contacts.toe_off_valid[kept],
+            flags=[()] * n if flags is None else [f for f, k in zip(flags, kept, strict=True) if k],
             features=features,
         )
         self.steps += n
@@ -808,13 +837,17 @@ class Pipeline:
             if self.emit_samples and state.last_samples is not None:
                 update.samples[state.label] = state.last_samples
                 state.last_samples = None
-            status = table.select(
+            status = np.flatnonzero(
                 (table.device_id == dev_id)
                 & (table.side == int(side))
                 & (table.frame_type == FrameType.STATUS)
-            ).to_frames()
-            for f in status:
+            )
+            # The last status frame that knows the battery level wins: decoded from the last
+            # one back (usually one object, not one per status frame of the feed).
+            for r in status[::-1].tolist():
+                (f,) = table.select(np.array([r])).to_frames()
                 battery = getattr(f, "battery_pct", 255)
                 if battery <= 100:
                     update.battery_pct[side.label] = int(battery)
+                    break
         return update

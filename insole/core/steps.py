@@ -6,7 +6,10 @@ impulse; heel peak force and impulse; the centre-of-pressure path; the strike in
 a medial-lateral index; and the loading-rate index (`StepFeatures`, arrays; `StepFeatures.loads`
 gives one `StepLoad` per contact). `swing_baselines` gives the baseline each contact is
 re-zeroed with. Offline analysis computes the thousands of contacts of a recording in one call,
-a live feed the 0-2 it completed; `step_load` is the one-contact case.
+a live feed the 0-2 it completed; `step_load` is the one-contact case. The per-sample work
+and the per-contact reductions run in compiled kernels (`insole.core._steps_kernel`, numba),
+one pass over each contact's rows; ``_step_features_numpy`` keeps the numpy batch code they
+replaced, bit for bit the same, as their oracle (tests/core/test_steps_kernel.py).
 
 Every number of a contact is a function of that contact's samples (and the swing baseline
 before it) only, computed with the same floating-point operations in the same order whatever
@@ -35,9 +38,11 @@ Notes
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -77,6 +82,8 @@ class _LayoutInfo:
     x: np.ndarray
     y: np.ndarray
     xy: np.ndarray  # (2, n_sensors): x and y
+    member_index: np.ndarray  # the members of all regions, one region after the other
+    member_start: np.ndarray  # region k's are member_index[member_start[k]:member_start[k+1]]
 
 
 _LAYOUT_CACHE: dict[int, tuple[SensorLayout, _LayoutInfo]] = {}
@@ -101,15 +108,41 @@ def _layout_info(layout: SensorLayout) -> _LayoutInfo:
         members=members,
         membership=membership,
         kpa_per_n=1000.0 / np.asarray(layout.area_mm2, float),
-        heel=heel,
+        heel=np.ascontiguousarray(heel, np.int64),
         x=np.asarray(layout.x_mm, float),
         y=np.asarray(layout.y_mm, float),
         xy=np.array((layout.x_mm, layout.y_mm), float).reshape(2, layout.n_sensors),
+        member_index=np.concatenate([np.zeros(0, np.int64), *members]).astype(np.int64),
+        member_start=np.cumsum([0, *(len(m) for m in members)]).astype(np.int64),
     )
     if len(_LAYOUT_CACHE) > 64:
         _LAYOUT_CACHE.clear()
     _LAYOUT_CACHE[id(layout)] = (layout, info)
     return info
+
+
+def _kernel() -> ModuleType:
+    """The compiled kernels (`insole.core._steps_kernel`), imported and loaded on first use.
+
+    Importing numba and loading the cached kernels cost start-up time: importing this module
+    stays light and the first batch of steps pays it (the detector has loaded numba by then).
+    Thread-safe: the first callers wait while one of them loads it.
+    """
+    global _KERNEL
+    if _KERNEL is None:
+        with _KERNEL_LOCK:
+            if _KERNEL is None:
+                from firmware_protocol._jit import load_numba
+
+                load_numba()  # numba without scipy.linalg and cffi (start-up)
+                from insole.core import _steps_kernel
+
+                _KERNEL = _steps_kernel
+    return _KERNEL
+
+
+_KERNEL: ModuleType | None = None
+_KERNEL_LOCK = threading.Lock()
 
 
 def classify_strike(strike_index_pct: float) -> str:
@@ -541,11 +574,146 @@ def step_features(
 ) -> StepFeatures:
     """Compute the load distribution of a batch of contacts at once, as arrays.
 
+    One pass of a compiled kernel (`insole.core._steps_kernel.step_rows`) over each contact's
+    rows of ``force_n`` (baseline, lost values, clipping, region sums, centre of pressure,
+    then the contact's peaks, sums and loading rate), without gathering the samples; the few
+    per-contact figures derived from those (shares, pressures, strike index, medial-lateral
+    index) in numpy. Each contact's numbers depend only on its own samples, so they are the
+    same whatever else is in the batch (chunk invariance of the pipeline); they are bit for bit
+    those of ``_step_features_numpy``.
+
+    Parameters
+    ----------
+    force_n : ndarray, shape (n_samples, n_sensors)
+        Sensor forces of one side; NaN rows are lost samples.
+    layout : SensorLayout
+        Sensor positions, areas and regions.
+    sampling_rate_hz : float
+        Sampling rate [Hz].
+    heel_strike_index, toe_off_index : array_like, shape (n,)
+        Contact starts and ends as fractional sample indices into ``force_n``.
+    baseline_n : ndarray, shape (n_sensors,) or (n, n_sensors), optional
+        Swing-phase reading of each sensor (one for all contacts, or one per contact),
+        subtracted first.
+    impact_peak_n : array_like, shape (n,), optional
+        Impact peak of the total force of each contact; NaN (or None) where there is none.
+
+    Returns
+    -------
+    StepFeatures
+        One row per contact.
+    """
+    fs = float(sampling_rate_hz)
+    dt = 1.0 / fs
+    info = _layout_info(layout)
+    force_n = np.asarray(force_n)
+    hs = np.atleast_1d(np.asarray(heel_strike_index, np.float64))
+    to = np.atleast_1d(np.asarray(toe_off_index, np.float64))
+    n_steps, (n_total, n_sensors) = len(hs), force_n.shape
+    if n_steps == 0:
+        return _no_steps(info.names, n_sensors)
+    impact = np.atleast_1d(np.asarray(np.nan if impact_peak_n is None else impact_peak_n))
+    if impact.dtype == object:
+        impact = np.array([np.nan if v is None else v for v in impact], np.float64)
+    impact = np.broadcast_to(impact.astype(np.float64), (n_steps,))
+    if baseline_n is None:
+        base = np.zeros((n_steps, n_sensors))  # x - 0.0 is x, NaN and -0.0 included
+    else:
+        b_in = np.asarray(baseline_n)
+        b_in = np.broadcast_to(b_in, (n_steps, n_sensors)) if b_in.ndim == 1 else b_in
+        # Corrected for the baseline, in the baseline's own precision (as `step_load` did).
+        impact = impact - np.nansum(np.ascontiguousarray(b_in), axis=1).astype(np.float64)
+        base = np.array(b_in, np.float64, order="C")  # exact: the kernel subtracts in float64
+    # The kernel takes C-ordered, writeable float32 or float64 (other types: every value
+    # exactly in float64).
+    dtype = np.float32 if force_n.dtype == np.float32 else np.float64
+    if force_n.dtype != dtype or not (force_n.flags.c_contiguous and force_n.flags.writeable):
+        force_n = np.array(force_n, dtype, order="C")
+
+    a = np.maximum(np.ceil(hs), 0).astype(np.int64)
+    b = np.minimum(np.floor(to).astype(np.int64) + 1, n_total)
+    length = np.maximum(b - a, 0)
+    start = np.cumsum(length) - length  # row of each contact's first sample in the batch
+    n_rows = int(length.sum())
+    n_reg = len(info.names)
+    k = _kernel()
+    out = np.empty((k.N_OUT, n_steps))
+    sensor_peak = np.empty((n_sensors, n_steps))
+    region_peak = np.empty((n_reg, n_steps))
+    region_sum = np.empty((n_reg, n_steps))
+    has_gap = np.empty(n_steps, bool)
+    cop_x = np.empty(n_rows, np.float32)
+    cop_y = np.empty(n_rows, np.float32)
+    n_win = max(1, int(round(STRIKE_WINDOW_S * fs)))
+    k.step_rows(
+        force_n, a, length, base, info.heel, info.member_index,
+        info.member_start, info.xy, np.array(impact, np.float64), fs, n_win, n_reg == 1,
+        out, sensor_peak, region_peak, region_sum, has_gap, cop_x, cop_y,
+    )  # fmt: skip
+    impulse = out[k.C_IMPULSE] * dt
+    heel_impulse = out[k.C_HEEL_IMPULSE] * dt
+    region_impulse = region_sum.T * dt
+    region_total = region_impulse.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(
+            region_total[:, None] > 0, 100.0 * region_impulse / region_total[:, None], 0.0
+        )
+    sensor_kpa = sensor_peak.T * info.kpa_per_n
+    peak_kpa = np.stack([sensor_kpa[:, m].max(axis=1) for m in info.members], axis=1)
+
+    strike = np.full(n_steps, np.nan)
+    if layout.n_sensors > 1 and n_rows:
+        w_sum = out[k.C_W_SUM]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y0 = out[k.C_Y_SUM] / w_sum
+        strike = np.where(
+            (length > 0) & (w_sum > 0), 100.0 * y0 / float(layout.foot_length_mm), np.nan
+        )
+
+    index_of = {r: j for j, r in enumerate(info.names)}
+    zero = np.zeros(n_steps)
+    med = sum((region_impulse[:, index_of[r]] for r in _MEDIAL if r in index_of), zero)
+    lat = sum((region_impulse[:, index_of[r]] for r in _LATERAL if r in index_of), zero)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ml = np.where(lat + med > 0, 100.0 * (lat - med) / (lat + med), np.nan)
+
+    return StepFeatures(
+        region_names=info.names,
+        peak_force_n=out[k.C_PEAK],
+        heel_peak_n=out[k.C_HEEL_PEAK],
+        impulse_ns=impulse,
+        heel_impulse_ns=heel_impulse,
+        region_peak_kpa=peak_kpa,
+        region_peak_n=region_peak.T,
+        region_impulse_ns=region_impulse,
+        region_share_pct=share,
+        strike_index_pct=strike,
+        ml_index_pct=ml,
+        loading_rate_index=out[k.C_LR],
+        has_gap=has_gap,
+        cop_x_mm=cop_x,
+        cop_y_mm=cop_y,
+        cop_start=np.append(start, n_rows),
+    )
+
+
+def _step_features_numpy(
+    force_n: np.ndarray,
+    *,
+    layout: SensorLayout,
+    sampling_rate_hz: float,
+    heel_strike_index: ArrayLike,
+    toe_off_index: ArrayLike,
+    baseline_n: np.ndarray | None = None,
+    impact_peak_n: ArrayLike | None = None,
+) -> StepFeatures:
+    """`step_features` in numpy alone: the oracle of the compiled kernel (same parameters).
+
     The samples of all contacts are gathered into one (rows x sensors) array, processed a
     block of `BLOCK_ROWS` rows at a time (baseline, clipping, region sums, centre of pressure),
     and reduced per contact with ``np.maximum.reduceat`` and one summation per distinct
-    contact length. Each contact's numbers depend only on its own samples, so they are the
-    same whatever else is in the batch (chunk invariance of the pipeline).
+    contact length. Kept as the readable statement of what `step_features` computes bit for
+    bit (tests/core/test_steps_kernel.py).
 
     Parameters
     ----------
@@ -821,32 +989,17 @@ def swing_baselines(
     a = np.where(ok, lo, first_index).astype(np.int64) - first_index
     b = np.minimum(np.where(ok, hi, first_index).astype(np.int64) - first_index, len(force_n))
     length = np.maximum(b - a, 0)
-    start = np.cumsum(length) - length
-    n_rows = int(length.sum())
-    rows = np.arange(n_rows) + np.repeat(a - start, length)
-    finite = np.isfinite(np.take(force_n, rows, axis=0))
-    if n_sensors % 8 == 0:  # 8 flags at a time: all() of a few words per sample
-        words = finite.view(np.uint64) == np.uint64(0x0101010101010101)
-        finite = words[:, 0].copy()
-        for j in range(1, n_sensors // 8):
-            finite &= words[:, j]
-    else:
-        finite = finite.all(axis=1)
-    rows = rows[finite]  # the samples without a NaN, swing after swing
-    m = np.bincount(np.repeat(np.arange(n_steps), length)[finite], minlength=n_steps)
-    valid = m >= 3
-    med = np.zeros((n_steps, n_sensors), dtype)
-    start_f = np.cumsum(m) - m
-    for n, sel in _length_groups(np.where(valid, m, 0)):
-        # (count, n_sensors, n): the n samples of each sensor of each swing, sorted. The
-        # middle order statistics are the same whatever sorts them; the mean of two is
-        # np.median's (sum, then / 2, in the data's precision).
-        block = np.take(force_n, rows[start_f[sel][:, None] + np.arange(n)], axis=0)
-        block = np.ascontiguousarray(block.transpose(0, 2, 1))
-        block.sort(axis=-1)
-        if n % 2:
-            med[sel] = block[..., (n - 1) // 2]
-        else:
-            med[sel] = (block[..., n // 2 - 1] + block[..., n // 2]) / 2
+    if force_n.dtype not in (np.float32, np.float64):
+        # Integers: exactly in float64 (the medians' dtype); float16 and long double (never
+        # met in practice) in float64 too, the mean of two middle values then rounded once.
+        force_n = force_n.astype(np.float64)
+    elif not (force_n.flags.c_contiguous and force_n.flags.writeable):
+        force_n = np.array(force_n, order="C")
+    med = np.zeros((n_steps, n_sensors), force_n.dtype)
+    valid = np.empty(n_steps, bool)
+    # Per sensor, the middle order statistic(s) of the swing's samples without a non-finite
+    # value (the mean of two in the data's precision, as np.median).
+    _kernel().swing_medians(force_n, a, length, np.full(1, 2, force_n.dtype), med, valid)
+    med = med.astype(dtype, copy=False)
     last = np.maximum.accumulate(np.where(valid, np.arange(n_steps), -1))
     return np.where((last >= 0)[:, None], med[np.maximum(last, 0)], b0[None, :])

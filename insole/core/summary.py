@@ -262,7 +262,7 @@ class StepAccumulator:
                 m[:, j + 3] = f.region_share_pct[:, k]
             side = sys.intern(b.side)
             self._side.extend([side] * n)
-            self._pattern.extend(sys.intern(p) for p in f.strike_pattern)
+            self._pattern.extend(f.strike_pattern)  # names from one tuple: shared already
             self._number.extend(b.number.tolist())
             bools = np.empty((n, 2), np.int8)
             bools[:, 0] = f.has_gap

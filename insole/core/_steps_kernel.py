@@ -1,0 +1,522 @@
+"""Compiled kernels of the step features, the sample placement and the clock fit.
+
+For `insole.core.steps`, `insole.core.pipeline` and `insole.core.clock`.
+
+Four entry points, each ``numba``-compiled with explicit signatures and cached on disk (loaded
+through ``insole.core.steps._kernel``, once per process):
+
+`step_rows`
+    Everything `insole.core.steps.step_features` does sample by sample, and the reductions
+    over each contact's samples: baseline re-zeroing, lost values, clipping, total / heel /
+    region force, centre of pressure, per-contact peaks and sums, the strike-window sums and
+    the loading rate. One pass over each contact's rows of the force buffer, no gathered copy.
+`swing_medians`
+    The per-sensor medians of `insole.core.steps.swing_baselines`.
+`place_rows`
+    A feed's samples placed in the side's buffer (NaN rows for lost ones) and the total force
+    of every row, for the detector.
+`slope_count`
+    One pass over all pairwise slopes for the Theil–Sen fit of `insole.core.clock`: how many
+    fall below a bracket and the ones inside it.
+
+Exactness. Every number is bit for bit what the numpy implementations in
+`insole.core.steps` (kept as ``_step_features_numpy``, the oracle of
+tests/core/test_steps_kernel.py) and `insole.core.clock` give: the same floating-point
+operations in the same order. Sums over sensors and over a contact's samples follow numpy's
+pairwise summation (`_pairwise`; ``_pairwise_rows`` in `insole.core.steps` is its numpy model);
+``np.maximum`` keeps its NaN propagation. No fast-math: LLVM neither reassociates nor fuses
+multiply-adds. Compiled functions cached on disk must not recurse, so `_pairwise` walks its
+tree with an explicit stack. Set ``NUMBA_DISABLE_JIT=1`` to run this module as plain Python.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+__all__ = ["place_rows", "slope_count", "step_rows", "swing_medians"]
+
+#: Largest run numpy's pairwise summation adds without splitting it (``PW_BLOCKSIZE``).
+_PW_BLOCK = 128
+
+# Columns of ``out`` of `step_rows` (per contact).
+C_PEAK = 0  # max(0, peak of the total force)
+C_HEEL_PEAK = 1
+C_IMPULSE = 2  # sum of max(total, 0) over the contact's samples (times dt: the caller)
+C_HEEL_IMPULSE = 3
+C_W_SUM = 4  # total clipped force over the strike window
+C_Y_SUM = 5  # its moment about the y axis (with the CoP of each sample)
+C_LR = 6  # loading-rate index
+N_OUT = 7
+
+
+@njit(cache=True, inline="always")
+def _leaf(v: np.ndarray, off: int, n: int, zero: float) -> float:
+    """Numpy's pairwise sum of ``v[off:off + n]`` for ``n <= 128``, plus the identity ``zero``.
+
+    ``zero`` is 0.0 in the type of ``v`` (float32 sums stay in float32, as numpy's).
+    """
+    if n < 8:
+        if n == 0:
+            return zero
+        res = v[off] + zero
+        for i in range(off + 1, off + n):
+            res += v[i]
+        return res + zero
+    r0, r1, r2, r3 = v[off], v[off + 1], v[off + 2], v[off + 3]
+    r4, r5, r6, r7 = v[off + 4], v[off + 5], v[off + 6], v[off + 7]
+    m = n - n % 8
+    for i in range(off + 8, off + m, 8):
+        r0 += v[i]
+        r1 += v[i + 1]
+        r2 += v[i + 2]
+        r3 += v[i + 3]
+        r4 += v[i + 4]
+        r5 += v[i + 5]
+        r6 += v[i + 6]
+        r7 += v[i + 7]
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(off + m, off + n):
+        res += v[i]
+    return res + zero
+
+
+@njit(cache=True)
+def _pairwise(v: np.ndarray, off: int, n: int, zero: float) -> float:
+    """``v[off:off + n].sum()`` as numpy adds it (pairwise; see ``steps._pairwise_rows``).
+
+    ``zero``: 0.0 in the type of ``v``.
+    """
+    if n <= _PW_BLOCK:
+        return _leaf(v, off, n, zero)
+    # Post-order walk of numpy's recursion: halves (the first a multiple of 8) until <= 128.
+    node_off = np.empty(192, np.int64)
+    node_n = np.empty(192, np.int64)
+    node_done = np.empty(192, np.bool_)
+    vals = np.empty(96, v.dtype)
+    sp, vp = 1, 0
+    node_off[0], node_n[0], node_done[0] = off, n, False
+    while sp > 0:
+        sp -= 1
+        o, m, done = node_off[sp], node_n[sp], node_done[sp]
+        if m <= _PW_BLOCK:
+            vals[vp] = _leaf(v, o, m, zero)
+            vp += 1
+        elif done:
+            vp -= 1
+            right = vals[vp]
+            vals[vp - 1] = vals[vp - 1] + right
+        else:
+            h = m // 2
+            h -= h % 8
+            node_off[sp], node_n[sp], node_done[sp] = o, m, True
+            node_off[sp + 1], node_n[sp + 1], node_done[sp + 1] = o + h, m - h, False
+            node_off[sp + 2], node_n[sp + 2], node_done[sp + 2] = o, h, False
+            sp += 3
+    return vals[0]
+
+
+@njit(cache=True, inline="always")
+def _sum(v: np.ndarray, off: int, n: int, zero: float) -> float:
+    """`_pairwise`, with the common short case inlined (a call per sum costs more than it)."""
+    return _leaf(v, off, n, zero) if n <= _PW_BLOCK else _pairwise(v, off, n, zero)
+
+
+@njit(cache=True, inline="always")
+def _max(acc: float, v: float) -> float:
+    """One step of ``np.maximum.reduce``: NaN wins, otherwise the larger."""
+    return v if (v > acc or math.isnan(v)) else acc
+
+
+@njit(cache=True, inline="always")
+def _clip0(x: float) -> float:
+    """``np.maximum(x, 0.0)``: NaN stays, -0.0 and negatives become 0.0."""
+    return x if (x > 0.0 or math.isnan(x)) else 0.0
+
+
+@njit(cache=True, inline="always")
+def _nan_to_num(x: float) -> float:
+    if math.isnan(x):
+        return 0.0
+    if math.isinf(x):
+        return 1.7976931348623157e308 if x > 0 else -1.7976931348623157e308
+    return x
+
+
+@njit(cache=True, inline="always")
+def _cross(s: np.ndarray, j: int, level: float) -> float:
+    """Fractional index where ``s`` crosses ``level`` between samples j and j + 1."""
+    a, b = s[j], s[j + 1]
+    jf = float(j)
+    return jf + (level - a) / (b - a) if b != a else jf
+
+
+_STEP_ROWS_SIG = (
+    "void({force}[:, ::1], int64[::1], int64[::1], float64[:, ::1], int64[::1], int64[::1],"
+    " int64[::1], float64[:, ::1], float64[::1], float64, int64, boolean,"
+    " float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], boolean[::1],"
+    " float32[::1], float32[::1])"
+)
+
+
+def _step_rows(
+    force: np.ndarray, a: np.ndarray, length: np.ndarray, base: np.ndarray, heel: np.ndarray,
+    members: np.ndarray, member_start: np.ndarray, xy: np.ndarray, impact: np.ndarray,
+    fs: float, n_win: int, region_pairwise: bool, out: np.ndarray, sensor_peak: np.ndarray,
+    region_peak: np.ndarray, region_sum: np.ndarray, has_gap: np.ndarray, cop_x: np.ndarray,
+    cop_y: np.ndarray,
+) -> None:  # fmt: skip
+    """Per-sample figures and per-contact reductions of `insole.core.steps.step_features`.
+
+    Parameters
+    ----------
+    force : (n_total, S) float32 or float64
+        Sensor forces (NaN: lost).
+    a, length : (n,) int64
+        First row and number of rows of each contact (``a + length <= n_total``; rows of
+        consecutive contacts are written one after the other to ``cop_x`` / ``cop_y``).
+    base : (n, S) float64
+        Baseline of each contact (zeros for none: ``x - 0.0`` is ``x``).
+    heel, members, member_start
+        Heel sensors; the sensors of region r are ``members[member_start[r]:member_start[r+1]]``.
+    xy : (2, S) float64
+        Sensor positions.
+    impact : (n,) float64
+        Baseline-corrected impact peak (NaN: none).
+    fs, n_win, region_pairwise
+        Sampling rate; samples of the strike window; whether there is one region only (its
+        sum over the samples then pairwise, as numpy sums a 1-D series).
+
+    Outputs: ``out`` (N_OUT, n) (rows ``C_*``); ``sensor_peak`` (S, n), ``region_peak`` and
+    ``region_sum`` (R, n): max(0, peak) and sum over the samples; ``has_gap``; the CoP path.
+    """
+    n_total, n_s = force.shape
+    n_steps = len(a)
+    n_reg = len(member_start) - 1
+    n_heel = len(heel)
+    longest = 0
+    for k in range(n_steps):
+        longest = max(longest, length[k])
+    xrow = np.empty(n_s, np.float64)
+    hrow = np.empty(max(n_heel, 1), np.float64)
+    lr_s = np.empty(longest + 1, np.float64)  # pre-sample + the contact's totals
+    pos_tot = np.empty(max(longest, 1), np.float64)
+    heel_s = np.empty(max(longest, 1), np.float64)
+    reg_s = np.empty(max(longest, 1), np.float64)
+    win = np.empty(max(n_win, 1), np.float64)
+    win_y = np.empty(max(n_win, 1), np.float64)
+    reg_acc = np.empty(max(n_reg, 1), np.float64)
+    reg_pk = np.empty(max(n_reg, 1), np.float64)
+    spk = np.empty(n_s, np.float64)
+    row_out = 0
+    for k in range(n_steps):
+        a_k, n_k = a[k], length[k]
+        has_pre = a_k >= 1 and a_k - 1 < n_total
+        if has_pre:
+            for s in range(n_s):
+                xrow[s] = _nan_to_num(np.float64(force[a_k - 1, s]) - base[k, s])
+            lr_s[0] = _sum(xrow, 0, n_s, 0.0)
+        p0 = 1 if has_pre else 0
+        peak = 0.0
+        heel_peak = 0.0
+        for r in range(n_reg):
+            reg_acc[r] = 0.0
+        gap = False
+        for t in range(n_k):
+            i = a_k + t
+            for s in range(n_s):
+                xrow[s] = np.float64(force[i, s]) - base[k, s]
+            total = _sum(xrow, 0, n_s, 0.0)
+            if math.isnan(total):
+                for s in range(n_s):
+                    if math.isnan(xrow[s]):
+                        xrow[s] = 0.0
+                        gap = True
+                total = _sum(xrow, 0, n_s, 0.0)
+            for s in range(n_s):
+                xrow[s] = _clip0(xrow[s])
+            w = _sum(xrow, 0, n_s, 0.0)
+            if n_heel:
+                for h in range(n_heel):
+                    hrow[h] = xrow[heel[h]]
+                hh = _sum(hrow, 0, n_heel, 0.0)
+            else:
+                hh = 0.0
+            mx = xrow[0] * xy[0, 0]
+            my = xrow[0] * xy[1, 0]
+            for s in range(1, n_s):
+                mx += xrow[s] * xy[0, s]
+                my += xrow[s] * xy[1, s]
+            if w > 0:
+                cx, cy = mx / w, my / w
+            else:
+                cx, cy = np.nan, np.nan
+            cop_x[row_out + t] = np.float32(cx)
+            cop_y[row_out + t] = np.float32(cy)
+            if t < n_win:
+                win[t] = w
+                win_y[t] = w * _nan_to_num(cy)
+            # Per-contact running figures.
+            if t == 0:
+                peak, heel_peak = total, hh
+                for s in range(n_s):
+                    spk[s] = xrow[s]
+            else:
+                peak, heel_peak = _max(peak, total), _max(heel_peak, hh)
+                for s in range(n_s):
+                    spk[s] = _max(spk[s], xrow[s])
+            for r in range(n_reg):
+                m0, m1 = member_start[r], member_start[r + 1]
+                v = xrow[members[m0]]
+                for j in range(m0 + 1, m1):
+                    v += xrow[members[j]]
+                if t == 0:
+                    reg_pk[r] = v
+                    reg_acc[r] = v + 0.0
+                else:
+                    reg_pk[r] = _max(reg_pk[r], v)
+                    reg_acc[r] += v
+                if region_pairwise:
+                    reg_s[t] = v
+            pos_tot[t] = _clip0(total)
+            heel_s[t] = hh
+            lr_s[p0 + t] = total
+        has_gap[k] = gap
+        if n_k == 0:
+            peak = heel_peak = 0.0
+            for s in range(n_s):
+                spk[s] = 0.0
+            for r in range(n_reg):
+                reg_pk[r] = 0.0
+        out[C_PEAK, k] = _clip0(peak)
+        out[C_HEEL_PEAK, k] = _clip0(heel_peak)
+        for s in range(n_s):
+            sensor_peak[s, k] = _clip0(spk[s])
+        for r in range(n_reg):
+            region_peak[r, k] = _clip0(reg_pk[r])
+            if n_k == 0:
+                region_sum[r, k] = 0.0
+            elif region_pairwise:
+                region_sum[r, k] = _sum(reg_s, 0, n_k, 0.0)
+            else:
+                region_sum[r, k] = reg_acc[r]
+        if n_k:
+            out[C_IMPULSE, k] = _sum(pos_tot, 0, n_k, 0.0)
+            out[C_HEEL_IMPULSE, k] = _sum(heel_s, 0, n_k, 0.0)
+        else:
+            out[C_IMPULSE, k] = 0.0
+            out[C_HEEL_IMPULSE, k] = 0.0
+        for t in range(n_k, n_win):
+            win[t] = 0.0
+            win_y[t] = 0.0
+        out[C_W_SUM, k] = _sum(win, 0, n_win, 0.0)
+        out[C_Y_SUM, k] = _sum(win_y, 0, n_win, 0.0)
+        # Loading rate: from the last sample below 20 % of the impact peak before the first
+        # at or above 80 % to that one, both crossings interpolated.
+        lr = np.nan
+        imp = impact[k]
+        n_lr = n_k + p0
+        if math.isfinite(imp) and imp > 0 and n_lr > 0:
+            lo, hi = 0.2 * imp, 0.8 * imp
+            j_hi = -1
+            for j in range(n_lr):
+                if lr_s[j] >= hi:
+                    j_hi = j
+                    break
+            if j_hi > 0:
+                j_lo = -1
+                for j in range(j_hi, -1, -1):
+                    if lr_s[j] < lo:
+                        j_lo = j
+                        break
+                if j_lo >= 0:
+                    t_lo = _cross(lr_s, j_lo, lo)
+                    t_hi = _cross(lr_s, j_hi - 1, hi)
+                    if t_hi > t_lo:
+                        lr = (hi - lo) * fs / (t_hi - t_lo)
+        out[C_LR, k] = lr
+        row_out += n_k
+
+
+step_rows = njit(
+    [_STEP_ROWS_SIG.format(force=t) for t in ("float32", "float64")],
+    cache=True,
+    nogil=True,
+    error_model="numpy",  # x / 0 is inf or NaN, as in numpy, never an exception
+)(_step_rows)
+
+
+@njit(cache=True, inline="always")
+def _select(v: np.ndarray, m: int, k: int) -> float:
+    """Reorder ``v[:m]`` so that ``v[k]`` holds the k-th smallest value (no NaN); return it.
+
+    Quickselect with a three-way partition (below, equal to, above the median of three), each
+    pass without data-dependent branches (a branch per comparison would mispredict half the
+    time on noisy data): the value ``np.partition`` finds, in place and without allocating.
+    Afterwards no value after ``v[k]`` is smaller.
+    """
+    lo, hi = 0, m - 1
+    while lo < hi:
+        p, q, r = v[lo], v[(lo + hi) // 2], v[hi]
+        pivot = max(min(p, q), min(max(p, q), r))
+        store = lo
+        for i in range(lo, hi + 1):  # values below the pivot first
+            x = v[i]
+            y = v[store]
+            lt = x < pivot
+            v[store] = x if lt else y
+            v[i] = y if lt else x
+            store += lt
+        equal = store
+        for i in range(store, hi + 1):  # then those equal to it
+            x = v[i]
+            y = v[equal]
+            le = x <= pivot
+            v[equal] = x if le else y
+            v[i] = y if le else x
+            equal += le
+        if k < store:
+            hi = store - 1
+        elif k < equal:
+            return v[k]
+        else:
+            lo = equal
+    return v[k]
+
+
+def _swing_medians(
+    force: np.ndarray,
+    a: np.ndarray,
+    length: np.ndarray,
+    two: np.ndarray,
+    med: np.ndarray,
+    valid: np.ndarray,
+) -> None:
+    """Per-sensor medians over the rows without a non-finite value of each swing.
+
+    ``med[k]`` (the data's dtype) is set where at least 3 such rows exist (``valid[k]``); the
+    mean of the two middle values of an even count is taken in the data's precision
+    (``(lo + hi) / two[0]``, as ``np.median``).
+    """
+    n_s = force.shape[1]
+    longest = 0
+    for k in range(len(a)):
+        longest = max(longest, length[k])
+    rows = np.empty(max(longest, 1), np.int64)
+    col = np.empty(max(longest, 1), force.dtype)
+    for k in range(len(a)):
+        m = 0
+        for t in range(length[k]):
+            i = a[k] + t
+            ok = True
+            for s in range(n_s):
+                if not math.isfinite(force[i, s]):
+                    ok = False
+            if ok:
+                rows[m] = i
+                m += 1
+        valid[k] = m >= 3
+        if m < 3:
+            continue
+        h = m // 2
+        for s in range(n_s):
+            for j in range(m):
+                col[j] = force[rows[j], s]
+            if m % 2:
+                med[k, s] = _select(col, m, h)
+            else:
+                lower = _select(col, m, h - 1)
+                upper = col[h]  # the smallest of those above rank h - 1
+                for j in range(h + 1, m):
+                    upper = min(upper, col[j])
+                med[k, s] = (lower + upper) / two[0]
+
+
+swing_medians = njit(
+    [
+        f"void({t}[:, ::1], int64[::1], int64[::1], {t}[::1], {t}[:, ::1], boolean[::1])"
+        for t in ("float32", "float64")
+    ],
+    cache=True,
+    nogil=True,
+    error_model="numpy",  # x / 0 is inf or NaN, as in numpy, never an exception
+)(_swing_medians)
+
+
+def _slope_count(
+    x: np.ndarray, y: np.ndarray, a: float, b: float, inside: np.ndarray
+) -> tuple[int, int, bool]:
+    """Count the pairwise slopes below ``a`` and copy those in ``[a, b]`` to ``inside``.
+
+    The slopes are ``(y[j] - y[i]) / (x[j] - x[i])`` for ``i < j`` with ``x[j] > x[i]``, as
+    `insole.core.clock` computes them. Returns ``(below, n_inside, ok)``: ``ok`` is False if a
+    slope is not finite or ``inside`` overflowed. Written without data-dependent branches but
+    the rare copy (the slopes' order is random: a branch per comparison would mispredict).
+    """
+    n = len(x)
+    below = 0
+    bad = 0
+    n_in = 0
+    cap = len(inside)
+    row = np.empty(max(n, 1), np.float64)
+    for i in range(n - 1):
+        xi, yi = x[i], y[i]
+        m = n - 1 - i
+        # The row's slopes (a loop the compiler vectorises), NaN where x does not increase.
+        for t in range(m):
+            dx = x[i + 1 + t] - xi
+            s = (y[i + 1 + t] - yi) / dx
+            row[t] = s if dx > 0 else np.nan
+        for t in range(m):
+            s = row[t]
+            below += s < a
+            bad += (not abs(s) <= 1.7976931348623157e308) & (x[i + 1 + t] > xi)
+        for t in range(m):
+            s = row[t]
+            if (s >= a) & (s <= b):
+                if n_in < cap:
+                    inside[n_in] = s
+                n_in += 1
+    return below, min(n_in, cap), bad == 0 and n_in <= cap
+
+
+slope_count = njit(
+    "Tuple((int64, int64, boolean))(float64[::1], float64[::1], float64, float64, float64[::1])",
+    cache=True,
+    nogil=True,
+    error_model="numpy",  # x / 0 is inf or NaN, as in numpy, never an exception
+)(_slope_count)
+
+
+def _place_rows(block: np.ndarray, rel: np.ndarray, force: np.ndarray, total: np.ndarray) -> None:
+    """``block[:] = nan; block[rel] = force`` and ``total = block.sum(axis=1)`` (float32).
+
+    A later row wins where ``rel`` repeats (``0 <= rel < len(block)``). The row sums are
+    numpy's, in float32 (`_sum`).
+    """
+    n_rows, n_s = block.shape
+    written = np.zeros(n_rows, np.bool_)
+    for i in range(len(rel)):
+        r = rel[i]
+        written[r] = True
+        for s in range(n_s):
+            block[r, s] = force[i, s]
+    nan = np.float32(np.nan)
+    zero: Any = np.float32(0.0)  # float32 sums, as numpy's
+    flat = block.reshape(n_rows * n_s)
+    for r in range(n_rows):
+        if not written[r]:
+            for s in range(n_s):
+                block[r, s] = nan
+        total[r] = _sum(flat, r * n_s, n_s, zero)
+
+
+place_rows = njit(
+    "void(float32[:, ::1], int64[::1], float32[:, ::1], float32[::1])",
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+)(_place_rows)
