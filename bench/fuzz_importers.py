@@ -6,9 +6,11 @@ Targets (the readers behind ``insole import``): ``gaitpdb`` (`read_gaitpdb`), ``
 are seeded with the head of the shared examples (``../shared/data/commercial_exports``) when
 they are there, else with a small synthetic file. The fuzzed bytes are
 written to a temp file and read; expected errors are ``insole.errors.InsoleError`` subclasses
-(``ImportFormatError``); any other exception is a crash. ``gaitndd`` is not a target: a record
-is three files (``.hea`` text plus two binary WFDB signal files) read through ``wfdb``; nor
-are ``c3d`` and ``xdf`` instrumented beyond insole's own code: their bytes are parsed first by
+(``ImportFormatError``); any other exception is a crash. A ``gaitndd`` record is four files
+(``.hea`` text, two binary WFDB format-212 signal files read through ``wfdb``, the ``.ts``
+annotations): the input starts with three 16-bit lengths that cut it into them
+(`split_gaitndd`), and both `read_gaitndd` and `read_gaitndd_annotations` read the record.
+``c3d`` and ``xdf`` are not instrumented beyond insole's own code: their bytes are parsed first by
 third-party libraries (``ezc3d``, C++; ``pyxdf``), whose crashes count too (a C++ crash takes
 the process down). Their seeds are written with the tests' own writers
 (``tests/helpers_xdf_writer.py``, ``ezc3d``).
@@ -23,7 +25,6 @@ Exit status 0 when no crash was found, 1 with the crashing input's path otherwis
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,7 +32,8 @@ from pathlib import Path
 
 from fuzz_decoder import run
 
-TARGETS = ("gaitpdb", "table", "pedar", "stappone", "moticon", "fscan", "xsensor", "xdf", "c3d")
+TARGETS = ("gaitpdb", "gaitndd", "table", "pedar", "stappone", "moticon", "fscan", "xsensor",
+           "xdf", "c3d")
 _EXPORTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "commercial_exports"
 _PATH: Path | None = None
 _READ: Callable[[Path], object] | None = None
@@ -41,6 +43,46 @@ def _gaitpdb_seeds() -> list[str]:
     rows = [" ".join([f"{0.01 * k:.2f}"] + [f"{(k * 37 + i * 11) % 900}" for i in range(18)])
             for k in range(6)]
     return ["\n".join(rows) + "\n", "\t".join(["0.0"] * 19) + "\r\n"]
+
+
+def _fmt212(values: list[int]) -> bytes:
+    """WFDB format 212: two 12-bit two's-complement samples in three bytes."""
+    out = bytearray()
+    vals = values + [0] * (len(values) % 2)
+    for a, b in zip(vals[::2], vals[1::2], strict=True):
+        a &= 0xFFF
+        b &= 0xFFF
+        out += bytes([a & 0xFF, (a >> 8) | ((b >> 8) << 4), b & 0xFF])
+    return bytes(out)
+
+
+def join_gaitndd(hea: bytes, let: bytes, rit: bytes, ts: bytes) -> bytes:
+    """One fuzz input of the four files of a gaitndd record (inverse of `split_gaitndd`)."""
+    head = b"".join(len(x).to_bytes(2, "little") for x in (hea, let, rit))
+    return head + hea + let + rit + ts
+
+
+def split_gaitndd(data: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """The ``.hea``, ``.let``, ``.rit`` and ``.ts`` bytes of one fuzz input."""
+    head, rest = data[:6], data[6:]
+    parts = []
+    for i in range(3):
+        n = int.from_bytes(head[2 * i : 2 * i + 2], "little") if len(head) >= 2 * i + 2 else 0
+        parts.append(rest[:n])
+        rest = rest[n:]
+    return parts[0], parts[1], parts[2], rest
+
+
+def _gaitndd_seeds() -> list[bytes]:
+    n = 600
+    left = [int(800 * abs(((k % 300) - 150) / 150.0)) - 400 for k in range(n)]
+    right = [-v for v in left]
+    hea = (f"rec 2 300 {n}\nrec.let 212 3000 12 0 {left[0]} 0 0 left-foot\n"
+           f"rec.rit 212 3000 12 0 {right[0]} 0 0 right-foot\n").encode()
+    ts = "".join(" ".join(f"{(k + 1) * 1.0 + 0.01 * c:.4f}" for c in range(13)) + "\n"
+                 for k in range(3)).encode()
+    return [join_gaitndd(hea, _fmt212(left), _fmt212(right), ts),
+            join_gaitndd(hea, _fmt212(left[:10]), _fmt212(right), b"")]
 
 
 def _table_seeds() -> list[str]:
@@ -158,9 +200,9 @@ def _c3d_seeds() -> list[str]:
         return [path.read_bytes().decode("latin-1")]
 
 
-SEEDS = {"gaitpdb": _gaitpdb_seeds, "table": _table_seeds, "pedar": _pedar_seeds,
-         "stappone": _stappone_seeds, "moticon": _moticon_seeds, "fscan": _fscan_seeds,
-         "xsensor": _xsensor_seeds, "xdf": _xdf_seeds, "c3d": _c3d_seeds}
+SEEDS = {"gaitpdb": _gaitpdb_seeds, "gaitndd": _gaitndd_seeds, "table": _table_seeds,
+         "pedar": _pedar_seeds, "stappone": _stappone_seeds, "moticon": _moticon_seeds,
+         "fscan": _fscan_seeds, "xsensor": _xsensor_seeds, "xdf": _xdf_seeds, "c3d": _c3d_seeds}
 
 
 def reader(target: str) -> Callable[[Path], object]:
@@ -169,6 +211,23 @@ def reader(target: str) -> Callable[[Path], object]:
         from insole.importers.physionet import read_gaitpdb
 
         return read_gaitpdb
+    if target == "gaitndd":
+        from insole.errors import InsoleError
+        from insole.importers.physionet import read_gaitndd, read_gaitndd_annotations
+
+        def read_record(path: Path) -> object:
+            data = path.read_bytes()
+            base = path.with_name("rec")  # the name the seeds' headers give their signals
+            for ext, part in zip((".hea", ".let", ".rit", ".ts"), split_gaitndd(data),
+                                 strict=True):
+                base.with_name(base.name + ext).write_bytes(part)
+            try:
+                read_gaitndd_annotations(base)
+            except InsoleError:
+                pass
+            return read_gaitndd(base)
+
+        return read_record
     if target == "table":
         from insole.importers.table import read_table
 
@@ -235,9 +294,7 @@ def worker(target: str, argv: list[str]) -> None:
         exclude=["insole.layouts", "insole.recording"],
     ):
         _READ = reader(target)
-    fd, name = tempfile.mkstemp(suffix=".txt", prefix=f"fuzz_{target}_")
-    os.close(fd)
-    _PATH = Path(name)
+    _PATH = Path(tempfile.mkdtemp(prefix=f"fuzz_{target}_")) / "input.txt"
     atheris.Setup(argv, one_input)
     atheris.Fuzz()
 
@@ -254,7 +311,10 @@ def main() -> int:
     def write(corpus: Path) -> int:
         seeds = SEEDS[args.target]()
         for i, seed in enumerate(seeds):
-            (corpus / f"seed{i}").write_text(str(seed), encoding="latin-1", newline="")
+            if isinstance(seed, bytes):
+                (corpus / f"seed{i}").write_bytes(seed)
+            else:
+                (corpus / f"seed{i}").write_text(str(seed), encoding="latin-1", newline="")
         return len(seeds)
 
     return run(__file__, args.target, args.seconds, write, [args.target, "-max_len=32768"])
