@@ -20,6 +20,12 @@ samples
 calibrate
     `insole.core.calibration.Calibrator.force` on each device's counts, as
     `insole.core.pipeline` calls it.
+place
+    The three passes of the pipeline's general path over each table's samples (placed on their
+    sample clock, NaN rows for lost ones, row totals for the detector): samples, calibrate and
+    `insole.core.pipeline._place_rows`; then "place (fused)", the one compiled pass the
+    pipeline takes for frames in order (`insole.core._steps_kernel.place_frames`), which must
+    give the same buffers and totals bit for bit (checked here).
 
 Run: .venv/bin/python bench/decode_speed.py [--path /tmp/hour.insrec] [--repeat 7]
 """
@@ -34,11 +40,12 @@ from typing import Any
 
 import numpy as np
 
-from firmware_protocol import FrameTable, StreamDecoder
+from firmware_protocol import FrameTable, FrameType, StreamDecoder
 from firmware_protocol._jit import load_numba
 from firmware_protocol.frames import Side
 from insole.core.calibration import Calibrator
-from insole.core.pipeline import _layout_for
+from insole.core.pipeline import _Clock, _layout_for, _place_rows
+from insole.core.steps import _kernel
 from insole.recording import RawRecording, read_raw_recording
 from insole.sim.run import SimulationRequest, simulate_to_file
 
@@ -92,6 +99,68 @@ def calibrate(
     return [cals[(d, Side(s).label)].force(c) for d, s, c in per_dev]
 
 
+def placements(tables: list[FrameTable]) -> list[tuple[Any, ...]]:
+    """Every table's SAMPLES frames per device: ``(table, device_id, side, frames, k0)``.
+
+    ``k0``: the sample index of each frame's first sample, from the unwrapped timestamps, as
+    the pipeline places them.
+    """
+    clocks: dict[tuple[int, int], _Clock] = {}
+    out = []
+    for table in tables:
+        for dev_id, side in table.devices():
+            frames = np.flatnonzero(
+                (table.device_id == dev_id)
+                & (table.side == int(side))
+                & (table.frame_type == FrameType.SAMPLES)
+            )
+            if len(frames) == 0:
+                continue
+            clock = clocks.setdefault((dev_id, int(side)), _Clock())
+            ts = clock.unwrap(table.timestamp_us[frames])
+            rate = float(table.sample_rate_hz[frames[0]])
+            k0 = np.rint((ts - (clock.ref or 0)) * rate / 1e6).astype(np.int64)
+            out.append((table, dev_id, side, frames, k0))
+    return out
+
+
+def place_three_passes(
+    cals: dict[tuple[int, str], Calibrator], placed: list[tuple[Any, ...]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Samples, calibrate, place (`_place_rows`): each table's block and row totals."""
+    out = []
+    for table, dev_id, side, frames, k0 in placed:
+        counts, _, _ = table.samples(dev_id, side)
+        force = cals[(dev_id, Side(side).label)].force(counts)
+        n_per = table.n_samples[frames]
+        rel = np.repeat(k0 - k0[0], n_per) + (
+            np.arange(len(counts)) - np.repeat(np.cumsum(n_per) - n_per, n_per)
+        )
+        block = np.empty((int(rel[-1]) + 1, counts.shape[1]), np.float32)
+        out.append((block, _place_rows(block, rel, force)))
+    return out
+
+
+def place_fused(
+    cals: dict[tuple[int, str], Calibrator], placed: list[tuple[Any, ...]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The same in one compiled pass per table (`place_frames`, frames in order)."""
+    kernel = _kernel()
+    out = []
+    for table, dev_id, side, frames, k0 in placed:
+        flat, row, clip = cals[(dev_id, Side(side).label)].lookup
+        n_per = table.n_samples[frames]
+        assert (k0[1:] >= k0[:-1] + n_per[:-1]).all(), "frames not in order: the general path"
+        dec = np.frombuffer(table.decoded, np.uint8)
+        block = np.empty((int(k0[-1] - k0[0] + n_per[-1]), len(row)), np.float32)
+        total = np.empty(len(block), np.float32)
+        kernel.place_frames(
+            dec, table.counts_offset(frames), n_per, k0 - k0[0], flat, row, clip, block, total
+        )
+        out.append((block, total))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--path", type=Path, default=Path("/tmp/hour.insrec"))
@@ -118,6 +187,9 @@ def main() -> None:
         n_sensors = per_dev[0][2].shape[1]
         cals = calibrators(raw.header, n_sensors)
         forces = timed("calibrate", calibrate, cals, per_dev)
+        placed = placements(tables)
+        three = timed("place", place_three_passes, cals, placed)
+        fused = timed("place (fused)", place_fused, cals, placed)
     n_frames = sum(len(t) for t in tables)
     n_bytes = sum(d.stats.bytes_in for d in decoders)
     n_values = sum(c.size for _, _, c in per_dev)
@@ -137,6 +209,13 @@ def main() -> None:
     print(f"  compiled and reference decoders agree (frames, losses, counters): {same}")
     total = best["decode"] + best["samples"] + best["calibrate"]
     print(f"  decode + samples + calibrate {1e3 * total:7.1f} ms")
+    for name in ("place", "place (fused)"):
+        print(f"  {name:<18} {1e3 * best[name]:7.1f} ms  (best of {args.repeat})")
+    same = all(
+        a.tobytes() == c.tobytes() and b.tobytes() == d.tobytes()
+        for (a, b), (c, d) in zip(three, fused, strict=True)
+    )
+    print(f"  fused and three-pass placement agree (buffers, totals bit for bit): {same}")
     print(f"  result digest (forces and counters) {digest.hexdigest()[:16]}")
 
 

@@ -323,7 +323,7 @@ class FrameTable:
         n_samp = self.n_samples[sel]
         per_frame = n_samp * n_sensors
         dec = np.frombuffer(self.decoded, np.uint8)
-        first = self.start[sel] + HEADER_SIZE + 4
+        first = self.counts_offset(sel)
         counts = _gather_u16(dec, first, per_frame).reshape(-1, n_sensors)
         frame_index = np.repeat(sel, n_samp)
         imu = None
@@ -331,6 +331,14 @@ class FrameTable:
             imu = _gather_u16(dec, first + 2 * per_frame, n_samp * IMU_CHANNELS)
             imu = imu.view(np.int16).reshape(-1, IMU_CHANNELS)
         return counts, frame_index, imu
+
+    def counts_offset(self, rows: np.ndarray) -> np.ndarray:
+        """Offset in ``decoded`` of the first count of each SAMPLES frame ``rows`` [bytes].
+
+        Each frame's counts follow there: ``n_samples · n_sensors`` little-endian u16 values,
+        sample by sample (what `samples` gathers).
+        """
+        return self.start[rows] + HEADER_SIZE + 4
 
     def to_frames(self) -> list[Frame]:
         """The frames as objects (`SamplesFrame`, `DeviceInfoFrame`, `StatusFrame`)."""

@@ -2,7 +2,7 @@
 
 For `insole.core.steps`, `insole.core.pipeline` and `insole.core.clock`.
 
-Four entry points, each ``numba``-compiled with explicit signatures and cached on disk (loaded
+Five entry points, each ``numba``-compiled with explicit signatures and cached on disk (loaded
 through ``insole.core.steps._kernel``, once per process):
 
 `step_rows`
@@ -15,6 +15,10 @@ through ``insole.core.steps._kernel``, once per process):
 `place_rows`
     A feed's samples placed in the side's buffer (NaN rows for lost ones) and the total force
     of every row, for the detector.
+`place_frames`
+    The same for a feed's frames in order, straight from their counts in the decoded bytes:
+    the counts gathered (`firmware_protocol.FrameTable.samples`), calibrated
+    (`insole.core.calibration.Calibrator.force`) and placed in one pass, no array in between.
 `slope_count`
     One pass over all pairwise slopes for the Theil–Sen fit of `insole.core.clock`: how many
     fall below a bracket and the ones inside it.
@@ -35,9 +39,9 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import float32, int64, njit, types, void
 
-__all__ = ["place_rows", "slope_count", "step_rows", "swing_medians"]
+__all__ = ["place_frames", "place_rows", "slope_count", "step_rows", "swing_medians"]
 
 #: Largest run numpy's pairwise summation adds without splitting it (``PW_BLOCKSIZE``).
 _PW_BLOCK = 128
@@ -520,3 +524,106 @@ place_rows = njit(
     nogil=True,
     error_model="numpy",
 )(_place_rows)
+
+
+#: Index type of the hot loops of `place_frames`: numba compiles no negative-index wraparound
+#: for unsigned indices (a compare and a select per access; the pass takes half the time).
+_U = np.uint64
+
+
+@njit(cache=True, inline="always")
+def _leaf_u(v: np.ndarray, off: Any, n: Any, zero: float) -> float:
+    """`_leaf` (the same operations in the same order) for ``1 <= n <= 128``, indices uint64."""
+    if n < _U(8):
+        res = v[off] + zero
+        i = off + _U(1)
+        while i < off + n:
+            res += v[i]
+            i += _U(1)
+        return res + zero
+    r0, r1, r2, r3 = v[off], v[off + _U(1)], v[off + _U(2)], v[off + _U(3)]
+    r4, r5, r6, r7 = v[off + _U(4)], v[off + _U(5)], v[off + _U(6)], v[off + _U(7)]
+    i = off + _U(8)
+    stop = off + n - n % _U(8)
+    while i < stop:
+        r0 += v[i]
+        r1 += v[i + _U(1)]
+        r2 += v[i + _U(2)]
+        r3 += v[i + _U(3)]
+        r4 += v[i + _U(4)]
+        r5 += v[i + _U(5)]
+        r6 += v[i + _U(6)]
+        r7 += v[i + _U(7)]
+        i += _U(8)
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < off + n:
+        res += v[i]
+        i += _U(1)
+    return res + zero
+
+
+def _place_frames(
+    dec: np.ndarray,
+    first: np.ndarray,
+    n_per: np.ndarray,
+    rel0: np.ndarray,
+    flat: np.ndarray,
+    row: np.ndarray,
+    clip: int,
+    block: np.ndarray,
+    total: np.ndarray,
+) -> None:
+    """Calibrate the counts of whole frames straight into ``block``, NaN rows between them.
+
+    Frame ``f`` holds ``n_per[f]`` samples of ``n_s = block.shape[1]`` little-endian u16 counts
+    from byte ``first[f]`` of ``dec``; its samples go to rows ``rel0[f] ..`` of ``block``, the
+    frames in order without overlap (``rel0[f] >= rel0[f - 1] + n_per[f - 1]``) and the last
+    ending at the last row. Each count ``c`` of sensor ``s`` becomes
+    ``flat[row[s] + min(c, clip)]`` (`insole.core.calibration.Calibrator.force`), the rows
+    between frames NaN, and ``total`` the float32 row sums (`_sum`): the values of
+    `FrameTable.samples`, then ``Calibrator.force``, then `place_rows`, in one pass.
+    """
+    n_rows, n_s = block.shape
+    nan = np.float32(np.nan)
+    zero: Any = np.float32(0.0)  # float32 sums, as numpy's
+    out = block.reshape(n_rows * n_s)
+    short = 1 <= n_s <= _PW_BLOCK  # a row's sum is one leaf (`_leaf_u`)
+    ns, cl = _U(n_s), _U(clip)
+    r = 0
+    for f in range(len(first)):
+        stop = rel0[f]
+        while r < stop:  # lost samples
+            for s in range(n_s):
+                block[r, s] = nan
+            total[r] = _sum(out, r * n_s, n_s, zero)
+            r += 1
+        o = _U(first[f])
+        w = _U(r * n_s)
+        for _ in range(n_per[f]):
+            for s in range(n_s):
+                k = _U(s)
+                b = o + _U(2) * k
+                c = _U(dec[b]) | (_U(dec[b + _U(1)]) << _U(8))
+                out[w + k] = flat[_U(row[s]) + (c if c < cl else cl)]
+            total[r] = _leaf_u(out, w, ns, zero) if short else _sum(out, r * n_s, n_s, zero)
+            o += _U(2) * ns
+            w += ns
+            r += 1
+
+
+place_frames = njit(
+    void(
+        types.Array(types.uint8, 1, "C", readonly=True),
+        int64[::1],
+        int64[::1],
+        int64[::1],
+        float32[::1],
+        int64[::1],
+        int64,
+        float32[:, ::1],
+        float32[::1],
+    ),
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+)(_place_frames)

@@ -150,6 +150,16 @@ class Calibrator:
         self._flat = self._table.reshape(-1)
         self._row = (np.arange(n) * self._table.shape[1]).astype(np.int64)
 
+    @property
+    def lookup(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """The lookup `force` gathers from: ``(flat, row, clip)``.
+
+        The force of count ``c`` of sensor ``j`` is ``flat[row[j] + min(c, clip)]`` (``flat``
+        float32, ``row`` int64, both contiguous; for compiled callers that convert counts
+        where they read them, as `insole.core.pipeline` does).
+        """
+        return self._flat, self._row, self._clip
+
     def force(self, counts: np.ndarray) -> np.ndarray:
         """Force per sensor, float32, shape like ``counts`` (n_samples, n_sensors).
 

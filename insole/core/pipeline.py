@@ -12,7 +12,9 @@ Per insole (side) the pipeline:
 1. places every sample on that insole's own sample clock, from the device timestamps of the
    frames (index 0 = the first frame it sent); samples of lost frames become NaN rows, so time
    never slips and the detector sees the gap;
-2. converts counts to force with the recording's calibration (`Calibrator`);
+2. converts counts to force with the recording's calibration (`Calibrator`) — for frames in
+   order, in the same compiled pass that reads the counts out of the frames and places them
+   (`_Side._place_frames`);
 3. feeds the total force to a causal `ContactDetector`;
 4. computes the load distribution of the contacts each feed finished (`step_loads`, all at
    once) from the buffered samples, after re-zeroing each sensor on the preceding swing phase
@@ -337,8 +339,8 @@ class _Clock:
         return out
 
 
-#: Fewest samples placed by the compiled kernel (`_place_rows`); fewer (a live feed's few
-#: samples) take numpy, whose call overhead is smaller.
+#: Fewest samples placed by the compiled kernels (`_place_rows`, `_Side._place_frames`); fewer
+#: (a live feed's few samples) take numpy, whose call overhead is smaller.
 _SLICE_MIN_ROWS = 256
 
 
@@ -457,15 +459,65 @@ class _Side:
         is_s = table.frame_type[rows] == FrameType.SAMPLES
         if not is_s.any():
             return []
-        counts, frame_index, _ = table.samples(dev_id, side)
         frame_rows = rows[is_s]
-        ts_s = ts[is_s]
         n_per = table.n_samples[frame_rows]
-        k0 = np.rint((ts_s - ref) * self.fs / 1e6).astype(np.int64)
+        k0 = np.rint((ts[is_s] - ref) * self.fs / 1e6).astype(np.int64)
+        steps = self._place_frames(table, frame_rows, k0, n_per)
+        if steps is not None:
+            return steps
+        counts, _, _ = table.samples(dev_id, side)
         pos = np.repeat(k0, n_per) + (
             np.arange(len(counts)) - np.repeat(np.cumsum(n_per) - n_per, n_per)
         )
         return self.add_samples(pos, counts)
+
+    def _place_frames(
+        self, table: FrameTable, frames: np.ndarray, k0: np.ndarray, n_per: np.ndarray
+    ) -> list[StepRecord] | None:
+        """Place whole frames in order straight from their counts; None if not that case.
+
+        The common case of a recording or a long feed: at least `_SLICE_MIN_ROWS` samples,
+        every frame's samples after the previous frame's (``k0``: first sample index of each
+        frame), none before the samples placed already, no gap to restart at. Then one
+        compiled pass (`insole.core._steps_kernel.place_frames`) reads the counts out of the
+        decoded frames, calibrates them into the grown buffer and sums the rows for the
+        detector: the values `FrameTable.samples`, `Calibrator.force` and `_place_rows` give,
+        without the arrays in between. Anything else takes `add_samples`.
+        """
+        n_s = self.n_sensors
+        flat, row, clip = self.calibrator.lookup
+        if len(row) != n_s or int(n_per.sum()) < _SLICE_MIN_ROWS or int(n_per.min()) < 1:
+            return None
+        ends = k0 + n_per  # one past each frame's last sample
+        max_fill = int(MAX_FILL_GAP_S * self.fs)
+        gaps = k0[1:] - ends[:-1]  # lost samples between frames (negative: overlap)
+        first = table.counts_offset(frames)
+        if (
+            not 0 <= int(k0[0]) - self.n <= max_fill  # earlier samples, or a restart
+            or (len(gaps) and (int(gaps.min()) < 0 or int(gaps.max()) >= max_fill))
+            or not (table.n_sensors[frames] == n_s).all()
+            or int((first + 2 * n_s * n_per).max()) > len(table.decoded)
+        ):
+            return None
+        dec = np.frombuffer(table.decoded, np.uint8)
+        dec.flags.writeable = False  # the kernel takes read-only bytes (as `bytes` give)
+        n_old = len(self._buf)
+        buf = np.empty((n_old + int(ends[-1]) - self.n, n_s), np.float32)
+        buf[:n_old] = self._buf
+        block = buf[n_old:]
+        total = np.empty(len(block), np.float32)
+        _kernel().place_frames(
+            dec,
+            np.ascontiguousarray(first, np.int64),
+            np.ascontiguousarray(n_per, np.int64),
+            np.ascontiguousarray(k0 - self.n, np.int64),
+            flat,
+            row,
+            clip,
+            block,
+            total,
+        )
+        return self._advance(buf, block, total, int(n_per.sum()))
 
     def add_samples(self, pos: np.ndarray, counts: np.ndarray) -> list[StepRecord]:
         """Place samples at their indices (from frame timestamps, or given by a datagram source).
@@ -514,7 +566,17 @@ class _Side:
         buf[:n_old] = self._buf
         block = buf[n_old:]
         total = _place_rows(block, pos - self.n, force)
-        self.gap_samples += len(block) - len(pos)
+        return self._advance(buf, block, total, len(pos))
+
+    def _advance(
+        self, buf: np.ndarray, block: np.ndarray, total: np.ndarray, n_placed: int
+    ) -> list[StepRecord]:
+        """Take the grown buffer and feed the new rows' total force to the detector.
+
+        ``buf``: the side's buffer with the new rows ``block`` at its end, ``n_placed`` of them
+        samples and the rest lost ones (NaN); ``total``: their row sums.
+        """
+        self.gap_samples += len(block) - n_placed
         start_index = self.n
         self._buf = buf
         self.n += len(block)
