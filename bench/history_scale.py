@@ -14,6 +14,12 @@ save
 save (history part)
     The same with the analysis done beforehand: only
     `insole.history.commands.handle_analyze_save`, the part whose cost can grow with the history.
+save, changed outside
+    ``save`` after another program touched the history file (its modification time moved): the
+    save checks the sessions tables first (``PRAGMA quick_check``), which grows with the history
+    (informative). The copies for ``save`` keep the file's size, modification time and
+    checked-state marker, as insole left them after the last save
+    (`insole.history.db._CHECK_MARKER`).
 history
     ``insole.cli.main(["history", "--db", DB])``, the default listing (output discarded).
 history --all
@@ -115,11 +121,21 @@ def main() -> None:
             work = Path(tmp) / f"w{n}.sqlite3"
 
             def fresh(master: Path = master, work: Path = work) -> None:
-                for extra in ("-wal", "-shm"):
+                """A copy of the history as insole left it: its checked-state marker holds."""
+                for extra in ("-wal", "-shm", "-checked"):
                     Path(str(work) + extra).unlink(missing_ok=True)
-                shutil.copyfile(master, work)
+                shutil.copy2(master, work)  # size, modification time and content kept
                 with open(work, "rb+") as f:  # not timed: flush the copy's dirty pages now
                     os.fsync(f.fileno())
+                marker = Path(str(master) + "-checked")
+                if marker.exists():
+                    shutil.copyfile(marker, Path(str(work) + "-checked"))
+
+            def changed(fresh: Callable[[], None] = fresh, work: Path = work) -> None:
+                """The same, then the file touched by another program: it is checked again."""
+                fresh()
+                st = work.stat()
+                os.utime(work, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
 
             save_args = SimpleNamespace(file=rec, save=True, db=work)
             save_argv = ["analyze", str(rec), "--save", "--db", str(work)]
@@ -129,6 +145,7 @@ def main() -> None:
                     lambda a=save_args: handle_analyze_save(a, analysis),
                     fresh,
                 ),
+                "save, changed outside": (lambda a=save_argv: cli(a), changed),
                 "history": (lambda m=master: cli(["history", "--db", str(m)]), None),
                 "history --all": (lambda m=master: cli(["history", "--db", str(m), "--all"]), None),
                 "history (process)": (

@@ -414,11 +414,14 @@ def test_write_error_on_save_is_not_called_damage(tmp_path, capsys) -> None:
 
 def test_history_reading_never_writes(tmp_path, capsys) -> None:
     db = saved_db(tmp_path, capsys)
+    # The save leaves the history and its checked-state marker (insole.history.db).
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == ["h.sqlite3", "h.sqlite3-checked"]
     with HistoryDB(db, readonly=True) as h:
         assert len(h.sessions()) == 1
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             h.con.execute("DELETE FROM sessions")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.sqlite3"]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_history_opens_mode_ro_when_the_file_is_not_writable(tmp_path, capsys, monkeypatch):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from insole.history.db import _CHECKED_TABLES as _CHECKED
 from insole.history.db import (
     SCHEMA_VERSION,
     HistoryDB,
@@ -206,3 +207,78 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
         counts = db.con.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
         assert counts == 2 * n * 200
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+# --- the checked-state marker: a save's cost does not grow with the history ----------------
+
+
+def _traced_opens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every SQL statement of the HistoryDB connections opened from now on."""
+    statements: list[str] = []
+    real = HistoryDB._connect
+
+    def traced(self: HistoryDB) -> sqlite3.Connection:
+        con = real(self)
+        con.set_trace_callback(statements.append)
+        return con
+
+    monkeypatch.setattr(HistoryDB, "_connect", traced)
+    return statements
+
+
+def _checks(statements: list[str]) -> int:
+    return sum("quick_check" in s for s in statements)
+
+
+def test_an_unchanged_history_is_not_checked_again(tmp_path: Path, monkeypatch) -> None:
+    path = _filled(tmp_path, 5)
+    marker = path.with_name(path.name + "-checked")
+    assert marker.exists()
+    assert stat.S_IMODE(marker.stat().st_mode) == 0o600
+    statements = _traced_opens(monkeypatch)
+    with HistoryDB(path) as db:  # as this program left it: no check
+        db.save_session(summary(7), STEPS, recording_path=__file__, recording_sha256="7" * 64)
+    assert _checks(statements) == 0
+    with HistoryDB(path):  # left as the save above left it: still none
+        pass
+    assert _checks(statements) == 0
+    with HistoryDB(path, readonly=True) as db:
+        assert len(db.sessions()) == 6
+
+
+@pytest.mark.parametrize("change", ["mtime", "head", "marker", "wal", "other writer"])
+def test_a_changed_history_is_checked_again(
+    tmp_path: Path, monkeypatch, change: str
+) -> None:
+    path = _filled(tmp_path, 5)
+    marker = path.with_name(path.name + "-checked")
+    if change == "mtime":  # a program that wrote the file (size and head as they were)
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    elif change == "head":  # rewritten in place, within the same clock tick
+        st = path.stat()
+        data = bytearray(path.read_bytes())
+        data[68] ^= 0x01  # the header's application id: harmless to SQLite
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    elif change == "marker":
+        marker.write_text("not json", encoding="utf-8")
+    elif change == "wal":  # sessions committed by another connection, not yet in the file
+        path.with_name(path.name + "-wal").write_bytes(b"")
+    else:  # another program writes the file (here only its header)
+        con = sqlite3.connect(path)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        con.close()
+    statements = _traced_opens(monkeypatch)
+    with HistoryDB(path):
+        pass
+    assert _checks(statements) == len(_CHECKED)
+
+
+def test_damage_after_the_marker_is_still_found(tmp_path: Path) -> None:
+    path = _filled(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[4096 : 4096 + 8192] = os.urandom(8192)
+    path.write_bytes(bytes(data))  # the head changes, and so does the modification time
+    with pytest.raises(HistoryError, match="not a readable insole history database"):
+        HistoryDB(path)
