@@ -562,6 +562,23 @@ def _no_steps(names: tuple[str, ...], n_sensors: int) -> StepFeatures:
     )  # fmt: skip
 
 
+def _batch_inputs(
+    force_n: ArrayLike, heel_strike_index: ArrayLike, toe_off_index: ArrayLike,
+    impact_peak_n: ArrayLike | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arguments of `step_features` as arrays: forces, heel strikes, toe-offs, impacts.
+
+    Impact peaks: NaN (or None) where a contact has none, broadcast to one per contact.
+    """
+    force = np.asarray(force_n)
+    hs = np.atleast_1d(np.asarray(heel_strike_index, np.float64))
+    to = np.atleast_1d(np.asarray(toe_off_index, np.float64))
+    impact = np.atleast_1d(np.asarray(np.nan if impact_peak_n is None else impact_peak_n))
+    if impact.dtype == object:
+        impact = np.array([np.nan if v is None else v for v in impact], np.float64)
+    return force, hs, to, np.broadcast_to(impact.astype(np.float64), (len(hs),))
+
+
 def step_features(
     force_n: np.ndarray,
     *,
@@ -606,16 +623,11 @@ def step_features(
     fs = float(sampling_rate_hz)
     dt = 1.0 / fs
     info = _layout_info(layout)
-    force_n = np.asarray(force_n)
-    hs = np.atleast_1d(np.asarray(heel_strike_index, np.float64))
-    to = np.atleast_1d(np.asarray(toe_off_index, np.float64))
+    force_n, hs, to, impact = _batch_inputs(force_n, heel_strike_index, toe_off_index,
+                                            impact_peak_n)
     n_steps, (n_total, n_sensors) = len(hs), force_n.shape
     if n_steps == 0:
         return _no_steps(info.names, n_sensors)
-    impact = np.atleast_1d(np.asarray(np.nan if impact_peak_n is None else impact_peak_n))
-    if impact.dtype == object:
-        impact = np.array([np.nan if v is None else v for v in impact], np.float64)
-    impact = np.broadcast_to(impact.astype(np.float64), (n_steps,))
     if baseline_n is None:
         base = np.zeros((n_steps, n_sensors))  # x - 0.0 is x, NaN and -0.0 included
     else:
@@ -713,42 +725,16 @@ def _step_features_numpy(
     block of `BLOCK_ROWS` rows at a time (baseline, clipping, region sums, centre of pressure),
     and reduced per contact with ``np.maximum.reduceat`` and one summation per distinct
     contact length. Kept as the readable statement of what `step_features` computes bit for
-    bit (tests/core/test_steps_kernel.py).
-
-    Parameters
-    ----------
-    force_n : ndarray, shape (n_samples, n_sensors)
-        Sensor forces of one side; NaN rows are lost samples.
-    layout : SensorLayout
-        Sensor positions, areas and regions.
-    sampling_rate_hz : float
-        Sampling rate [Hz].
-    heel_strike_index, toe_off_index : array_like, shape (n,)
-        Contact starts and ends as fractional sample indices into ``force_n``.
-    baseline_n : ndarray, shape (n_sensors,) or (n, n_sensors), optional
-        Swing-phase reading of each sensor (one for all contacts, or one per contact),
-        subtracted first.
-    impact_peak_n : array_like, shape (n,), optional
-        Impact peak of the total force of each contact; NaN (or None) where there is none.
-
-    Returns
-    -------
-    StepFeatures
-        One row per contact.
+    bit (tests/core/test_steps_kernel.py). Parameters and result as `step_features`.
     """
     fs = float(sampling_rate_hz)
     dt = 1.0 / fs
     info = _layout_info(layout)
-    force_n = np.asarray(force_n)
-    hs = np.atleast_1d(np.asarray(heel_strike_index, np.float64))
-    to = np.atleast_1d(np.asarray(toe_off_index, np.float64))
+    force_n, hs, to, impact = _batch_inputs(force_n, heel_strike_index, toe_off_index,
+                                            impact_peak_n)
     n_steps, (n_total, n_sensors) = len(hs), force_n.shape
     if n_steps == 0:
         return _no_steps(info.names, n_sensors)
-    impact = np.atleast_1d(np.asarray(np.nan if impact_peak_n is None else impact_peak_n))
-    if impact.dtype == object:
-        impact = np.array([np.nan if v is None else v for v in impact], np.float64)
-    impact = np.broadcast_to(impact.astype(np.float64), (n_steps,))
     base = None
     if baseline_n is not None:
         base = np.asarray(baseline_n)
