@@ -21,7 +21,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Load (on a fresh clone: compile, about 20-30 s) the numba kernels once, up front.
+    """Load (on a fresh clone: compile, about 45 s) the numba kernels once, up front.
 
     numba caches compiled kernels on disk; without this the first tests that start several
     ``insole`` processes at once (concurrent saves, batch pools) would each compile them in

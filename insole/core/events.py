@@ -958,7 +958,7 @@ def _kernel() -> ModuleType:
 
                 if not _kernel_cached(_events_kernel) and sys.stderr.isatty():
                     print(
-                        "insole: compiling the analysis kernels (once, about 20-30 s; "
+                        "insole: compiling the analysis kernels (once, about 45 s; "
                         "cached for later runs)",
                         file=sys.stderr,
                         flush=True,
