@@ -28,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,8 @@ __all__ = [
     "import_xdf",
     "import_xsensor",
     "missing_file_error",
+    "read_text",
+    "strptime_first",
 ]
 
 #: Lowest sampling rate an import accepts [Hz]: a running or walking contact lasts 0.15-0.8 s,
@@ -141,6 +145,59 @@ def missing_file_error(
             f"{what} {str(p)!r} is not a regular file; give the path of {expected}", path=p
         )
     return ImportFormatError(f"{what} {str(p)!r} not found; check the path", path=p)
+
+
+def read_text(
+    path: Path,
+    fail: Callable[[str], ImportFormatError],
+    *,
+    empty_is_error: bool = False,
+    latin1_fallback: bool = False,
+) -> str:
+    """The text of an export file, or the importer's one-line error.
+
+    Parameters
+    ----------
+    path : Path
+        A regular file (the caller checked: `missing_file_error`).
+    fail : callable
+        The importer's error for ``"the file is empty"`` / ``"not a text file"``.
+    empty_is_error : bool
+        Refuse a file holding only white space.
+    latin1_fallback : bool
+        Decode as Latin-1 what is not UTF-8 (Windows exports), instead of replacing the bytes.
+
+    Returns
+    -------
+    str
+        The text, UTF-8 (a byte-order mark dropped).
+
+    Raises
+    ------
+    ImportFormatError
+        From `fail`: an empty file (with `empty_is_error`), or a NUL byte in the first 4 kB.
+    """
+    raw = path.read_bytes()
+    if empty_is_error and not raw.strip():
+        raise fail("the file is empty")
+    if b"\x00" in raw[:4096]:
+        raise fail("not a text file")
+    if not latin1_fallback:
+        return raw.decode("utf-8-sig", errors="replace")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # Windows exports: code page 1252, close enough to Latin-1
+        return raw.decode("latin-1")
+
+
+def strptime_first(text: str, formats: Sequence[str]) -> datetime | None:
+    """``datetime.strptime`` with the first of `formats` that parses `text`; None if none does."""
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
 
 
 def __getattr__(name: str) -> Any:

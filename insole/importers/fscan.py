@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import ImportFormatError, missing_file_error
+from . import ImportFormatError, missing_file_error, read_text, strptime_first
 from .convert import (
     ImportedDevice,
     ImportResult,
@@ -129,13 +129,10 @@ def _parse_time(text: str) -> datetime | None:
     # e.g. "Thursday, 16 February 2017 11:26:22 a.m." (Windows long date, local time)
     t = text.strip().replace("a.m.", "AM").replace("p.m.", "PM")
     t = re.sub(r"^[A-Za-z]+,\s*", "", t)
-    for fmt in ("%d %B %Y %I:%M:%S %p", "%d %B %Y %H:%M:%S", "%B %d, %Y %I:%M:%S %p",
-                "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S"):
-        try:
-            return datetime.strptime(t, fmt).astimezone()
-        except ValueError:
-            continue
-    return None
+    stamp = strptime_first(t, ("%d %B %Y %I:%M:%S %p", "%d %B %Y %H:%M:%S",
+                               "%B %d, %Y %I:%M:%S %p", "%m/%d/%Y %I:%M:%S %p",
+                               "%m/%d/%Y %H:%M:%S"))
+    return None if stamp is None else stamp.astimezone()
 
 
 def read_fscan(path: str | os.PathLike[str]) -> FScanData:
@@ -162,15 +159,8 @@ def read_fscan(path: str | os.PathLike[str]) -> FScanData:
     p = Path(path)
     if not p.is_file():
         raise missing_file_error(p, "F-Scan file", "an F-Scan ASCII export (.asf)", "*.asf")
-    raw = p.read_bytes()
-    if not raw.strip():
-        raise _fail(p, "the file is empty")
-    if b"\x00" in raw[:4096]:
-        raise _fail(p, "not a text file")
-    try:
-        lines = raw.decode("utf-8-sig").splitlines()
-    except UnicodeDecodeError:  # Windows exports: code page 1252, close enough to Latin-1
-        lines = raw.decode("latin-1").splitlines()
+    lines = read_text(p, lambda what: _fail(p, what), empty_is_error=True,
+                      latin1_fallback=True).splitlines()
     header: dict[str, str] = {}
     i = 0
     while i < len(lines) and not lines[i].startswith("ASCII_DATA"):

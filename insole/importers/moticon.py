@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..moticon import DEFAULT_SIZE, MOTICON_N_SENSORS, moticon_calibration, moticon_layout
-from . import ImportFormatError, missing_file_error
+from . import ImportFormatError, missing_file_error, read_text, strptime_first
 from .convert import ImportedDevice, ImportResult, write_import
 
 __all__ = ["STEP_EVENT_CODES", "MoticonExport", "MoticonSide", "import_moticon", "read_moticon"]
@@ -145,13 +145,8 @@ def _start(fields: dict[str, str]) -> datetime | None:
         except (ValueError, OverflowError, OSError):
             pass
     text = fields.get("start time")
-    if text:
-        for fmt in ("%d.%m.%Y %H:%M:%S.%f", "%d.%m.%Y %H:%M:%S"):
-            try:
-                return datetime.strptime(text, fmt).astimezone()
-            except ValueError:
-                continue
-    return None
+    parsed = strptime_first(text, ("%d.%m.%Y %H:%M:%S.%f", "%d.%m.%Y %H:%M:%S")) if text else None
+    return None if parsed is None else parsed.astimezone()
 
 
 def read_moticon(path: str | os.PathLike[str]) -> MoticonExport:
@@ -177,10 +172,7 @@ def read_moticon(path: str | os.PathLike[str]) -> MoticonExport:
     p = Path(path)
     if not p.is_file():
         raise missing_file_error(p, "Moticon file", "a Moticon OpenGo text export (.txt)", "*.txt")
-    raw = p.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise _fail(p, "not a text file")
-    text = raw.decode("utf-8-sig", errors="replace")
+    text = read_text(p, lambda what: _fail(p, what))
     lines = text.splitlines()
     head = []
     for line in lines:

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..layouts import DEFAULT_FOOT_LENGTH_MM, SensorLayout, classify_region, insole_outline
-from . import ImportFormatError, missing_file_error
+from . import ImportFormatError, missing_file_error, strptime_first
 from .convert import ImportedDevice, ImportResult, linear_calibration, write_import
 
 __all__ = [
@@ -168,14 +168,9 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
         rate = 1.0 / float(np.median(steps)) if steps.size and np.median(steps) > 0 else None
     if rate is None:
         raise _fail(p, "no scanning rate in the header and no usable time column")
-    start = None
-    stamp = fields.get("date/time", "").strip()
-    for fmt in ("%d.%m.%y %H.%M", "%d.%m.%Y %H.%M", "%d.%m.%y %H:%M", "%d.%m.%Y %H:%M"):
-        try:
-            start = datetime.strptime(stamp, fmt).astimezone()
-            break
-        except ValueError:
-            continue
+    start = strptime_first(fields.get("date/time", "").strip(),
+                           ("%d.%m.%y %H.%M", "%d.%m.%Y %H.%M", "%d.%m.%y %H:%M", "%d.%m.%Y %H:%M"))
+    start = None if start is None else start.astimezone()
     pressures = {
         side: data[:, 1 + i * PEDAR_N_SENSORS : 1 + (i + 1) * PEDAR_N_SENSORS]
         for i, side in enumerate(sides)

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..layouts import DEFAULT_FOOT_LENGTH_MM, default_layout
-from . import ImportFormatError, missing_file_error
+from . import ImportFormatError, missing_file_error, read_text
 from .convert import ImportedDevice, ImportResult, linear_calibration, write_import
 
 __all__ = ["STAPPONE_COLUMNS", "STAPPONE_PRESSURE_COLUMNS", "StapponeSole", "import_stappone",
@@ -106,10 +106,7 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
     p = Path(path)
     if not p.is_file():
         raise missing_file_error(p, "stAPPone file", "a stAPPone CSV export (.csv)", "*.csv")
-    raw = p.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise _fail(p, "not a text file")
-    lines = [ln for ln in raw.decode("utf-8-sig", errors="replace").splitlines() if ln.strip()]
+    lines = [ln for ln in read_text(p, lambda what: _fail(p, what)).splitlines() if ln.strip()]
     if not lines:
         raise _fail(p, "the file is empty")
     header = [h.strip() for h in next(csv.reader([lines[0]]))]

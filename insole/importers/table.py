@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from insole.importers import ImportFormatError, missing_file_error
+from insole.importers import ImportFormatError, missing_file_error, read_text
 from insole.importers.convert import ImportedDevice, ImportResult, write_import
 from insole.layouts import single_sensor_layout
 
@@ -84,13 +84,8 @@ def read_table(
         raise missing_file_error(p, "table", "a delimited text table with a header row")
     if not columns:
         raise ImportFormatError("columns must name at least one column to read", path=p)
-    raw = p.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise ImportFormatError(
-            f"table {str(p)!r} is not a text file; expected delimited text with a header row",
-            path=p,
-        )
-    text = raw.decode("utf-8-sig", errors="replace")
+    text = read_text(p, lambda what: ImportFormatError(
+        f"table {str(p)!r} is {what}; expected delimited text with a header row", path=p))
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) < 2:
         raise ImportFormatError(f"table {str(p)!r} needs a header line and data lines", path=p)

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import ImportFormatError, missing_file_error
+from . import ImportFormatError, missing_file_error, read_text, strptime_first
 from .convert import (
     ImportedDevice,
     ImportResult,
@@ -132,13 +132,9 @@ def _side_of(name: str) -> str | None:
 
 
 def _stamp(date: str, time: str) -> datetime | None:
-    for fmt in ("%Y %b %d %H:%M:%S.%f", "%Y %b %d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
-                "%d/%m/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S.%f"):
-        try:
-            return datetime.strptime(f"{date.strip()} {time.strip()}", fmt)
-        except ValueError:
-            continue
-    return None
+    return strptime_first(f"{date.strip()} {time.strip()}", (
+        "%Y %b %d %H:%M:%S.%f", "%Y %b %d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
+        "%d/%m/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S.%f"))
 
 
 def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
@@ -165,12 +161,7 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
     p = Path(path)
     if not p.is_file():
         raise missing_file_error(p, "XSENSOR file", "an XSENSOR CSV export (.csv)", "*.csv")
-    raw = p.read_bytes()
-    if not raw.strip():
-        raise _fail(p, "the file is empty")
-    if b"\x00" in raw[:4096]:
-        raise _fail(p, "not a text file")
-    text = raw.decode("utf-8-sig", errors="replace")
+    text = read_text(p, lambda what: _fail(p, what), empty_is_error=True)
     try:  # newline="": a lone CR ends a line as CR LF does (csv's documented way to read)
         rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""))]
     except csv.Error as exc:  # e.g. a NUL or an unterminated quote deep in the file
