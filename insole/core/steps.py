@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -562,6 +562,27 @@ def _no_steps(names: tuple[str, ...], n_sensors: int) -> StepFeatures:
     )  # fmt: skip
 
 
+def _strike_index(
+    y_sum: np.ndarray, w_sum: np.ndarray, length: np.ndarray, layout: SensorLayout
+) -> np.ndarray:
+    """Strike index [% of foot length] from the force-weighted sums of the first window."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y0 = y_sum / w_sum
+    return np.where(
+        (length > 0) & (w_sum > 0), 100.0 * y0 / float(layout.foot_length_mm), np.nan
+    )
+
+
+def _ml_index(region_impulse: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Medial-lateral index [%] from the region impulses (steps x regions)."""
+    index_of = {r: j for j, r in enumerate(names)}
+    zero = np.zeros(region_impulse.shape[0])
+    med = sum((region_impulse[:, index_of[r]] for r in _MEDIAL if r in index_of), zero)
+    lat = sum((region_impulse[:, index_of[r]] for r in _LATERAL if r in index_of), zero)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(lat + med > 0, 100.0 * (lat - med) / (lat + med), np.nan)
+
+
 def _batch_inputs(
     force_n: ArrayLike, heel_strike_index: ArrayLike, toe_off_index: ArrayLike,
     impact_peak_n: ArrayLike | None,
@@ -676,18 +697,9 @@ def step_features(
     strike = np.full(n_steps, np.nan)
     if layout.n_sensors > 1 and n_rows:
         w_sum = out[k.C_W_SUM]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            y0 = out[k.C_Y_SUM] / w_sum
-        strike = np.where(
-            (length > 0) & (w_sum > 0), 100.0 * y0 / float(layout.foot_length_mm), np.nan
-        )
+        strike = _strike_index(out[k.C_Y_SUM], w_sum, length, layout)
 
-    index_of = {r: j for j, r in enumerate(info.names)}
-    zero = np.zeros(n_steps)
-    med = sum((region_impulse[:, index_of[r]] for r in _MEDIAL if r in index_of), zero)
-    lat = sum((region_impulse[:, index_of[r]] for r in _LATERAL if r in index_of), zero)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ml = np.where(lat + med > 0, 100.0 * (lat - med) / (lat + med), np.nan)
+    ml = _ml_index(region_impulse, info.names)
 
     return StepFeatures(
         region_names=info.names,
@@ -810,18 +822,9 @@ def _step_features_numpy(
         ww = np.where(inwin, w[idx], 0.0)
         w_sum = ww.sum(axis=1)
         y_sum = (ww * np.where(inwin, np.nan_to_num(cop[1][idx]), 0.0)).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            y0 = y_sum / w_sum
-        strike = np.where(
-            (length > 0) & (w_sum > 0), 100.0 * y0 / float(layout.foot_length_mm), np.nan
-        )
+        strike = _strike_index(y_sum, w_sum, length, layout)
 
-    index_of = {r: k for k, r in enumerate(info.names)}
-    zero = np.zeros(n_steps)
-    med = sum((region_impulse[:, index_of[r]] for r in _MEDIAL if r in index_of), zero)
-    lat = sum((region_impulse[:, index_of[r]] for r in _LATERAL if r in index_of), zero)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ml = np.where(lat + med > 0, 100.0 * (lat - med) / (lat + med), np.nan)
+    ml = _ml_index(region_impulse, info.names)
 
     # Loading rate on the baseline-corrected total force, from one sample before the contact
     # (at 200 Hz a fast impact can pass 20 % of its peak within the first sample of contact).
