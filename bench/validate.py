@@ -49,7 +49,9 @@ plateau. The fraction is 10 %, not the 15 % first proposed: the first-phase bump
 record ``als5`` peak at 12-20 % of the local range, so a 15 % cut splits one population of
 identical-looking strikes, while single-phase strikes stay under about 10 %.
 The annotated span is the union of the annotated strides, without strides longer than
-``GAITNDD_MAX_STRIDE_S`` (pauses), widened by the tolerance.
+``GAITNDD_MAX_STRIDE_S`` (pauses), and of the references (a two-phase onset can precede its mark
+by up to ``TWO_PHASE_MAX_LEAD_S``, before the first mark or after a pause), widened by the
+tolerance.
 
 *Force-plate references.* The flight level and SD are the median and SD of the middle parts
 of the flights (between reference contacts as above); the threshold is
@@ -632,6 +634,9 @@ def gaitndd_rows() -> list[dict[str, Any]]:
                 spans.append((marks[i - 1] - WALK_TOLERANCE_S, marks[i] + WALK_TOLERANCE_S))
             else:
                 spans.append((marks[i] - WALK_TOLERANCE_S, marks[i] + WALK_TOLERANCE_S))
+        # A two-phase onset can precede its mark by up to TWO_PHASE_MAX_LEAD_S: the span covers
+        # every reference, not only the marks.
+        spans.extend((r - WALK_TOLERANCE_S, r + WALK_TOLERANCE_S) for r in reference[replaced])
         left_c = detect_contacts(left, sampling_rate_hz=fs)
         right_c = detect_contacts(right, sampling_rate_hz=fs)
         row = compare(left_c.heel_strike_s, reference, WALK_TOLERANCE_S, spans)

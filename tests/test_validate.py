@@ -77,7 +77,7 @@ def validate_summary(row: dict[str, Any]) -> str:
 
 # --- targets -----------------------------------------------------------------------------------
 # The targets ("Core v2", done-when) are asserted where the detector meets them
-# (left/right counts, running force plate). Where it does not yet (gaitndd hunt5, als4, als5;
+# (left/right counts, running force plate). Where it does not yet (gaitndd hunt5, als4;
 # gaitpdb GaPt03_01, JuPt13_01, GaCo13_10: see docs/events.md "Validation"), the tests guard
 # the figures reached so far, so that a change that loses ground fails; the targets are in
 # the messages.
@@ -87,7 +87,7 @@ def test_gaitndd_left_heel_strikes_match_annotations(gaitndd: list[dict[str, Any
     assert len(gaitndd) == 11
     high = [r for r in gaitndd if r["pct_matched"] >= 98.0]
     # Target: >= 98 % in at least 10 of 11 records, >= 95 % in all.
-    assert len(high) >= 8, _failing(gaitndd, lambda r: r["pct_matched"] >= 98.0)
+    assert len(high) >= 9, _failing(gaitndd, lambda r: r["pct_matched"] >= 98.0)
     assert all(r["pct_matched"] >= 94.5 for r in gaitndd), _failing(
         gaitndd, lambda r: r["pct_matched"] >= 94.5
     )
@@ -95,11 +95,11 @@ def test_gaitndd_left_heel_strikes_match_annotations(gaitndd: list[dict[str, Any
 
 def test_gaitndd_extras(gaitndd: list[dict[str, Any]]) -> None:
     # Target: <= 1 % extras in every record.
-    assert sum(r["pct_extras"] <= 1.0 for r in gaitndd) >= 8, _failing(
+    assert sum(r["pct_extras"] <= 1.0 for r in gaitndd) >= 9, _failing(
         gaitndd, lambda r: r["pct_extras"] <= 1.0
     )
-    assert all(r["pct_extras"] <= 7.5 for r in gaitndd), _failing(
-        gaitndd, lambda r: r["pct_extras"] <= 7.5
+    assert all(r["pct_extras"] <= 5.0 for r in gaitndd), _failing(
+        gaitndd, lambda r: r["pct_extras"] <= 5.0
     )
 
 

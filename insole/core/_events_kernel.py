@@ -1356,12 +1356,17 @@ def _cycles(buf, ist, start, stop, low, high):
     down_level = low + 0.4 * (high - low)
     count = 0
     state = 0
+    # A rise counts only after the window was seen loaded: a rise under way when the window
+    # starts (the contact's own slow edge, still rising 0.1 s after its on-crossing) is no cycle.
+    loaded = False
     for v in x:
         s = 1 if v >= up_level else (-1 if v <= down_level else 0)
         if s == 0:
             continue
-        if s == 1 and state == -1:
+        if s == 1 and state == -1 and loaded:
             count += 1
+        if s == 1:
+            loaded = True
         state = s
     return count
 
@@ -1390,6 +1395,11 @@ def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check
         return
     if not ist[O_DROP] and not ist[O_EMITTED]:
         ist[O_EMITTED] = 1
+        if _scuff(buf, ist, fst, check):
+            # Never loaded above the middle of the range: no step (as at a normal end).
+            if ist[O_HAS_T_HS]:
+                ist[I_RETRACTED] += 1
+            return
         _finish(
             buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check - 1, check, np.nan, True
         )  # noqa: E501
@@ -1404,6 +1414,11 @@ def _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, 
         if ist[O_HAS_T_HS]:
             ist[I_RETRACTED] += 1
         return  # a spike: the swing goes on (swing_start unchanged)
+    if not ist[O_DROP] and not ist[O_EMITTED] and _scuff(buf, ist, fst, k):
+        # Never loaded above the middle of the range: a touch, not a step (as a scuff).
+        if ist[O_HAS_T_HS]:
+            ist[I_RETRACTED] += 1
+        return  # the swing goes on (swing_start unchanged)
     ist[I_SWING_START] = k
     if ist[O_DROP] or ist[O_EMITTED] or n_samples > ist[I_MAX_CONTACT_N]:
         post_level = _post_level(buf, ist, fst, k, look_end)
@@ -1418,6 +1433,41 @@ def _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, 
             )  # noqa: E501
             return
     _finish(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end, np.nan, False)
+
+
+@njit(cache=True)
+def _swing_crossing(buf, fp, ist, fst, n_end):
+    """On-crossing in the swing from ``I_POS``, or -1 (``I_POS`` then moves on).
+
+    The unloaded sensor cannot read below its swing level for long. Where a whole block of
+    ``bridge_n`` samples of the swing (blocks aligned to absolute indices, so any chunking gives
+    the same result) has its median ``m`` so far below the swing level that the on-threshold
+    sits more than twice ``on_fraction`` of the range above it (outside the 5-20 % band used
+    for on-thresholds), the level was measured where the foot was not in swing (the look-ahead
+    after a slow fall, a stand, the start-up window): it is lowered to ``m`` before the search
+    goes on, unless the block ends already above the new on-threshold (a rise under way). It is
+    never raised here.
+    """
+    block = ist[I_BRIDGE_N]
+    pos = ist[I_POS]
+    while True:
+        bend = (pos // block + 1) * block
+        stop = min(bend, n_end)
+        j = _first_crossing(buf, ist, pos, stop, fst[F_ON], True)
+        if j >= 0 or stop < bend:
+            ist[I_POS] = stop
+            return j
+        a = bend - block
+        if a >= ist[I_SWING_START] and a >= ist[I_BUF_START]:
+            vals = _finite(_x(buf, ist, a, bend))
+            if 2 * vals.size >= block:
+                m = _median_inplace(vals)
+                high = fst[F_HIGH]
+                last = buf[bend - 1 - ist[I_BUF_START]]
+                step = fp[P_ON_FRAC] * (high - m)
+                if fst[F_ON] - m > 2.0 * step and last < m + step:
+                    _set_levels(fp, fst, m, high)
+        pos = bend
 
 
 @njit(cache=True)
@@ -1475,7 +1525,7 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
     n_end = ist[I_N_SEEN]
     while True:
         if ist[I_MODE] == MODE_SWING:
-            j = _first_crossing(buf, ist, ist[I_POS], n_end, fst[F_ON], True)
+            j = _swing_crossing(buf, fp, ist, fst, n_end)
             if j < 0:
                 ist[I_POS] = n_end
                 break

@@ -17,7 +17,8 @@ Algorithm (the evidence behind each choice and the validation on real recordings
    ``max(floor_sd_k`` × noise SD, ``floor_fraction`` × range``)``), interpolated. The line along
    a steep rising edge only bounds it. Toe-off symmetrically, forward to the noise floor of the
    swing after it. A touch that falls back before the main rise (a scuff) is not the initial
-   contact; a first phase that stays up is.
+   contact; a first phase that stays up is. A contact that never loads above the middle of the
+   range is no step (a touch, a sensor's rebound after toe-off).
 3. **No step lost.** A contact much longer than usual is re-cut at clear valleys (turns that
    unload only part-way, lifts shorter than the bridging gate). A contact still loaded after
    ``max_contact_s`` ends in standing: reported once, with its heel strike and a toe-off flagged
@@ -750,8 +751,9 @@ class ContactDetector:
         of the range with every sample of the edge seen (no loss): its time then depends only
         on samples already fed, and it is exactly the heel strike of the `Contact` emitted
         later at toe-off. Edges with lost samples wait for the contact's end. Rarely, a contact
-        announced this way turns out to be a spike (shorter than ``min_contact_s``); it is
-        counted in ``retracted_heel_strikes_``.
+        announced this way turns out to be a spike (shorter than ``min_contact_s``) or a touch
+        that never loads above the middle of the range; it is counted in
+        ``retracted_heel_strikes_``.
         """
         out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in self._early]
         self._early.clear()

@@ -247,6 +247,35 @@ def test_contact_ending_in_standing_keeps_its_heel_strike_with_a_flagged_toe_off
     assert c.toe_off_valid.sum() == on.size - 3
 
 
+def test_touch_below_half_the_range_is_no_step() -> None:
+    x, on, _ = trapezoids(n=12, stride_s=1.6)
+    t = np.arange(x.size) / FS_HZ
+    for t0 in on[3:9:2]:  # a 0.2 s touch to 25 % of the load early in the 0.9 s swing
+        x[(t >= t0 + 0.8) & (t < t0 + 1.0)] = 200.0
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    c = detector.feed(x)
+    early = detector.pop_heel_strikes()
+    c += detector.finish()
+    np.testing.assert_allclose([k.heel_strike_s for k in c], on + FLOOR_S, atol=1e-3)
+    # Each touch was announced 20 ms after its on-crossing, then retracted.
+    assert detector.retracted_heel_strikes_ == 3
+    assert len(early) == len(c) + 3
+
+
+def test_slow_edge_into_a_stand_is_not_taken_for_wrong_levels() -> None:
+    x, on, _ = trapezoids(n=12)
+    t = np.arange(x.size) / FS_HZ
+    slow = (t >= on[5]) & (t < on[8] - 0.05)
+    x[slow] = np.minimum(800.0, 800.0 * (t[slow] - on[5]) / 0.6)  # standing after a 0.6 s rise
+    x[(t >= on[5] + 1.5) & (t < on[5] + 1.8)] = 300.0  # and one sway to 300 N while standing
+    x[(t >= on[8] - 0.05) & (t < on[8])] = 0.0
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    # The edge still rising 0.1 s after the on-crossing and the sway are one cycle, not two:
+    # the levels are right, and the step onto the stand keeps its heel strike.
+    assert np.count_nonzero(~c.toe_off_valid) == 1
+    assert c.heel_strike_s[~c.toe_off_valid][0] == pytest.approx(on[5] + 0.03 * 0.6, abs=2e-3)
+
+
 def test_contacts_of_any_plausible_running_duration_are_kept() -> None:
     x, on, off = running(fs=200.0, n=30, contact_s=0.15, step_s=0.3)
     c = detect_contacts(x, sampling_rate_hz=200.0, min_swing_s=0.0, refractory_s=0.05)
@@ -299,6 +328,19 @@ def test_standing_between_walks_adds_only_the_step_onto_it() -> None:
     assert len(c) == 2 * on.size + 1
     assert np.count_nonzero(~c.toe_off_valid) == 1
     assert c.heel_strike_s[~c.toe_off_valid][0] == pytest.approx(walk.size / FS_HZ, abs=0.02)
+
+
+def test_swing_level_measured_in_a_stand_is_lowered_in_the_swing() -> None:
+    walk, on, _ = trapezoids(n=12)
+    rng = np.random.default_rng(1)
+    stand = 400.0 + rng.normal(0.0, 3.0, int(5 * FS_HZ))  # the start-up window is a stand
+    fall = np.linspace(400.0, 0.0, int(0.3 * FS_HZ))
+    x = np.concatenate([stand, fall, walk])
+    lead = (stand.size + fall.size) / FS_HZ
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    # The first step is timed from the swing's own level (its range is still the stand's).
+    assert c.heel_strike_s[0] == pytest.approx(on[0] + lead + FLOOR_S, abs=0.5 / FS_HZ)
+    np.testing.assert_allclose(c.heel_strike_s[1:], on[1:] + lead + FLOOR_S, atol=1e-3)
 
 
 def test_levels_adapt_after_a_sensor_offset_jump() -> None:
