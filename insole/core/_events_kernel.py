@@ -111,7 +111,8 @@ O_HAS_T_HS = 37  # heel strike certain (emitted early)
 O_EMITTED = 38  # already reported (ended in standing)
 O_SCAN = 39  # where the search for the early heel strike's edge goes on
 I_EDGE_NEXT = 40  # slot of the edge history written next (a ring: the oldest is replaced)
-N_IST = 41
+I_PLATEAU_N = 41  # longest first phase below edge_fraction that is still weight acceptance
+N_IST = 42
 
 # Float state (``fst``).
 F_LOW = 0  # swing level
@@ -1180,6 +1181,25 @@ def _median_hist(hist, n):
 
 
 @njit(cache=True)
+def _main_rise(x, j, u, t_hs, margin):
+    """Heel strike where the main rise leaves a long first phase, or NaN.
+
+    The last sample before the ``upper`` crossing (``x[u + 1]``, sample ``j + u``) at or below
+    the phase's median + ``margin``, interpolated; NaN if the phase has lost samples. ``x[i]``
+    is sample ``j - 1 + i``; the phase starts at the first heel strike ``t_hs``.
+    """
+    a = max(int(math.ceil(t_hs)) - (j - 1), 0)  # first sample of the phase, in x
+    seg = x[a : u + 1]
+    if seg.size < 3 or not _all_finite(seg):
+        return np.nan
+    floor = _median(seg) + margin
+    for i in range(u, a - 1, -1):
+        if x[i] <= floor:
+            return (j - 1) + _crossing(i, x[i], x[i + 1], floor)
+    return np.nan
+
+
+@njit(cache=True)
 def _finish(
     buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end, t_to_in, standing
 ):
@@ -1229,6 +1249,13 @@ def _finish(
                     break
             up_seen = u >= 1 and math.isfinite(x[u])
             t_up = _interpolate(j + u - 1, x[u], x[u + 1], upper)
+            if up_seen and t_up - t_hs > ist[I_PLATEAU_N]:
+                t_main = _main_rise(x, j, u, t_hs, fst[F_MARGIN_N])
+                if t_main > t_hs:
+                    if has_t_hs:  # announced at the first phase: retracted, announced anew
+                        ist[I_RETRACTED] += 1
+                        has_t_hs = False
+                    t_hs = t_main
         if t_hs <= ist[I_TRACK_START]:  # began before the data: in progress at the start
             ist[I_CUT_START] += 1
             if post_level < high:

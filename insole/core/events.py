@@ -17,8 +17,10 @@ Algorithm (the evidence behind each choice and the validation on real recordings
    ``max(floor_sd_k`` × noise SD, ``floor_fraction`` × range``)``), interpolated. The line along
    a steep rising edge only bounds it. Toe-off symmetrically, forward to the noise floor of the
    swing after it. A touch that falls back before the main rise (a scuff) is not the initial
-   contact; a first phase that stays up is. A contact that never loads above the middle of the
-   range is no step (a touch, a sensor's rebound after toe-off).
+   contact; a first phase that stays up is, unless it stays below ``edge_fraction`` for longer
+   than a loading response (the foot rested in swing: the heel strike is at the main rise). A
+   contact that never loads above the middle of the range is no step (a touch, a sensor's
+   rebound after toe-off).
 3. **No step lost.** A contact much longer than usual is re-cut at clear valleys (turns that
    unload only part-way, lifts shorter than the bridging gate). A contact still loaded after
    ``max_contact_s`` ends in standing: reported once, with its heel strike and a toe-off flagged
@@ -636,6 +638,7 @@ class ContactDetector:
         ist[k.I_EDGE_POST_N] = edge_post_n
         ist[k.I_VALLEY_N] = max(1, round(self.min_valley_s * fs))
         ist[k.I_CERTAIN_N] = max(1, round(_CERTAIN_S * fs))
+        ist[k.I_PLATEAU_N] = max(1, round(_PLATEAU_S * fs))
         ist[k.I_NOISE_N] = max(8, round(_NOISE_WINDOW_S * fs))
         ist[k.I_EXTRAPOLATE] = bool(self.extrapolate)
         ist[k.I_EDGE_BEST] = _EDGE_BEST
@@ -753,7 +756,9 @@ class ContactDetector:
         later at toe-off. Edges with lost samples wait for the contact's end. Rarely, a contact
         announced this way turns out to be a spike (shorter than ``min_contact_s``) or a touch
         that never loads above the middle of the range; it is counted in
-        ``retracted_heel_strikes_``.
+        ``retracted_heel_strikes_``. So is one announced at a first phase that stays below
+        ``edge_fraction`` for longer than a loading response (0.25 s: the foot rested in swing):
+        the contact's heel strike, at the main rise, is then announced when the contact ends.
         """
         out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in self._early]
         self._early.clear()
@@ -934,6 +939,13 @@ _DURATION_HISTORY = 9
 #: midfoot edges in about 15 ms); a whole edge that takes longer is slow and its line lands
 #: late. 20 ms keeps live heel-strike events within 30 ms of their onset (issue "Core v2").
 _CERTAIN_S = 0.020
+#: Longest first phase below ``edge_fraction`` of the range that still counts as the start of
+#: weight acceptance [s]. The loading response lasts about 10 % of the gait cycle, 0.10-0.12 s
+#: at 1.0-1.2 s strides (Perry & Burnfield 2010); twice that. A foot that stays loaded below it
+#: for longer rests or drags in swing (Huntington's gait, gaitndd hunt5: 0.3-0.5 s at 15-20 %
+#: before the main rise; elsewhere in gaitndd the heel strike reaches 30 % within 0.16 s): its
+#: heel strike is where the main rise leaves that phase.
+_PLATEAU_S = 0.25
 #: Most data after the onset sample before a heel strike is announced [s]: live feedback on
 #: each step needs it within 30 ms (issue "Core v2": heel-strike events p99 <= 30 ms).
 _MAX_DATA_S = 0.030

@@ -262,6 +262,28 @@ def test_touch_below_half_the_range_is_no_step() -> None:
     assert len(early) == len(c) + 3
 
 
+def test_long_first_phase_below_the_edge_level_is_swing_not_the_heel_strike() -> None:
+    x, on, _ = trapezoids(n=12, stride_s=1.6)
+    t = np.arange(x.size) / FS_HZ
+    rest = [3, 6, 9]
+    for i in rest:  # the foot rests at 15 % of the load for 0.45 s, then the contact as usual
+        phase = (t >= on[i] - 0.45) & (t < on[i] + 0.1)
+        x[phase] = np.maximum(x[phase], 120.0)
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    c = detector.feed(x)
+    early = detector.pop_heel_strikes()
+    c += detector.finish()
+    early += detector.pop_heel_strikes()
+    hs = np.array([k.heel_strike_s for k in c])
+    np.testing.assert_allclose(np.delete(hs, rest), np.delete(on, rest) + FLOOR_S, atol=1e-3)
+    # The main rise leaves the resting level (the rest's median + 3 % of the range, 144 N).
+    np.testing.assert_allclose(hs[rest], on[rest] + 0.2 * 144.0 / 800.0, atol=1e-3)
+    # Announced at the rest, retracted, announced again at the contact's end.
+    assert detector.retracted_heel_strikes_ == len(rest)
+    assert len(early) == hs.size + len(rest)
+    assert set(hs.tolist()) <= set(early)
+
+
 def test_slow_edge_into_a_stand_is_not_taken_for_wrong_levels() -> None:
     x, on, _ = trapezoids(n=12)
     t = np.arange(x.size) / FS_HZ
