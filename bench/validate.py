@@ -40,7 +40,9 @@ the threshold of the swing that follows, interpolated between it and the sample 
 
 *gaitndd references.* The ``.ts`` elapsed time (left contact ending each stride) within the
 annotated span, except where the mark sits on the main rise of a two-phase strike: if, between
-the noise-floor onset before the mark (at most ``TWO_PHASE_MAX_LEAD_S`` earlier) and the mark,
+the noise-floor onset before the mark (at most ``TWO_PHASE_MAX_LEAD_S`` earlier; of any
+reference contact, including one longer than ``SEG_MAX_CONTACT_S``: a step into a stand still
+has its onset) and the mark,
 the left signal has already risen more than ``TWO_PHASE_FRACTION`` of the local range (loaded
 envelope minus the preceding swing's median) above that swing's median, that noise-floor onset
 is the reference. The level is the highest sample from the onset to the mark, not the sample
@@ -268,7 +270,9 @@ def _swing_threshold(x: FloatArray, start: int, stop: int, range_: float) -> tup
     return med + max(NOISE_SD * sd, NOISE_RANGE_FRACTION * range_), med
 
 
-def noise_floor_events(force: ArrayLike, fs: float) -> dict[str, FloatArray]:
+def noise_floor_events(
+    force: ArrayLike, fs: float, *, long_contacts: bool = False
+) -> dict[str, FloatArray]:
     """Noise-floor onsets and toe-offs of the reference contacts of one signal.
 
     Parameters
@@ -277,6 +281,9 @@ def noise_floor_events(force: ArrayLike, fs: float) -> dict[str, FloatArray]:
         Force or footswitch signal.
     fs : float
         Sampling rate [Hz].
+    long_contacts : bool
+        Also the contacts longer than ``SEG_MAX_CONTACT_S`` (steps into a stand): no step
+        reference of their own, but the two-phase check of a gaitndd mark needs their onsets.
 
     Returns
     -------
@@ -318,7 +325,7 @@ def noise_floor_events(force: ArrayLike, fs: float) -> dict[str, FloatArray]:
         onsets.append(onset)
         toe_offs.append(toe_off)
         medians.append(med)
-    keep = usable
+    keep = usable | long_contacts
     return {
         "onset_s": np.array(onsets, dtype=np.float64)[keep],
         "toe_off_s": np.array(toe_offs, dtype=np.float64)[keep],
@@ -577,7 +584,7 @@ def gaitndd_references(
         True where the mark sat on the main rise of a two-phase strike and the noise-floor onset
         replaced it.
     """
-    nf = noise_floor_events(left, fs)
+    nf = noise_floor_events(left, fs, long_contacts=True)
     filled = np.where(np.isfinite(left), left, np.nanmin(left))
     hi = ndimage.maximum_filter1d(
         ndimage.median_filter(filled, size=max(1, int(round(SEG_SMOOTH_S * fs))) | 1),

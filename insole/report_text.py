@@ -155,6 +155,10 @@ def print_summary(
     for where in ("start", "end"):
         if cut.get(where):
             notes.append(f"{cut[where]} cut by the {where} of the recording (not counted)")
+    if cut.get("end_counted"):
+        notes.append(
+            f"{cut['end_counted']} cut by the end of the recording (counted; no contact time)"
+        )
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
     if s.get("damage"):
@@ -253,6 +257,11 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
     for where in ("start", "end"):
         if cut.get(where):
             notes.append(f"{cut[where]} cut by the {where} of the recording (not counted)")
+    if cut.get("end_counted"):
+        notes.append(
+            f"{cut['end_counted']} cut by the end of the recording (heel strike counted, contact "
+            "time left out)"
+        )
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
     al = s.get("clock_alignment")

@@ -140,7 +140,14 @@ def test_fukuchi_running_force_plate_every_contact_once() -> None:
     (fy,), fs = read_table(FUKUCHI, columns=["Fy"], sampling_rate_hz=FUKUCHI_RATE_HZ)
     assert fs == FUKUCHI_RATE_HZ
     contacts = detect_contacts(fy, sampling_rate_hz=fs, **FORCE_PLATE_GATES)  # type: ignore[arg-type]
-    contact_s, flight_s = contacts.contact_s, contacts.swing_s
+    # The record ends during a contact: that step is kept, its toe-off (the last sample)
+    # flagged and left out of contact times.
+    valid = contacts.toe_off_valid
+    assert valid[:-1].all()
+    assert not valid[-1]
+    assert contacts.toe_off_index[-1] == pytest.approx(fy.size - 1)
+    contact_s, flight_s = contacts.contact_s[valid], contacts.swing_s
+    hs_s, to_s = contacts.heel_strike_s[valid], contacts.toe_off_s[valid]
     print(
         f"\nFukuchi RBDS001 2.5 m/s: {len(contacts)} contacts; "
         f"contact {np.median(contact_s):.3f} s "
@@ -156,10 +163,10 @@ def test_fukuchi_running_force_plate_every_contact_once() -> None:
     medians = {}
     for threshold_n in (20.0, 50.0):
         ref_on, ref_off = threshold_reference(fy, fs, threshold_n)
-        pairs = match(contacts.heel_strike_s, ref_on, TOLERANCE_S)
-        assert pairs.shape[0] == ref_on.size == len(contacts)  # every contact found once
-        hs_ms = 1000 * (contacts.heel_strike_s[pairs[:, 0]] - ref_on[pairs[:, 1]])
-        to_ms = 1000 * (contacts.toe_off_s[pairs[:, 0]] - ref_off[pairs[:, 1]])
+        pairs = match(hs_s, ref_on, TOLERANCE_S)
+        assert pairs.shape[0] == ref_on.size == hs_s.size  # every whole contact found once
+        hs_ms = 1000 * (hs_s[pairs[:, 0]] - ref_on[pairs[:, 1]])
+        to_ms = 1000 * (to_s[pairs[:, 0]] - ref_off[pairs[:, 1]])
         medians[threshold_n] = (float(np.median(hs_ms)), float(np.median(to_ms)))
         print(
             f"  vs {threshold_n:.0f} N reference: heel strike median {np.median(hs_ms):+.1f} ms "

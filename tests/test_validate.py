@@ -78,7 +78,7 @@ def validate_summary(row: dict[str, Any]) -> str:
 # --- targets -----------------------------------------------------------------------------------
 # The targets ("Core v2", done-when) are asserted where the detector meets them
 # (left/right counts, running force plate). Where it does not yet (gaitndd hunt5, als4;
-# gaitpdb GaPt03_01, JuPt13_01, GaCo13_10: see docs/events.md "Validation"), the tests guard
+# gaitpdb GaPt03_01, JuPt13_01: see docs/events.md "Validation"), the tests guard
 # the figures reached so far, so that a change that loses ground fails; the targets are in
 # the messages.
 
@@ -106,7 +106,7 @@ def test_gaitndd_extras(gaitndd: list[dict[str, Any]]) -> None:
 def test_gaitpdb_feet_match_noise_floor_onsets(gaitpdb: list[dict[str, Any]]) -> None:
     assert len(gaitpdb) == 38
     # Target: >= 97 % on every foot.
-    assert sum(r["pct_matched"] >= 97.0 for r in gaitpdb) >= 33, _failing(
+    assert sum(r["pct_matched"] >= 97.0 for r in gaitpdb) >= 34, _failing(
         gaitpdb, lambda r: r["pct_matched"] >= 97.0
     )
     assert all(r["pct_matched"] >= 89.0 for r in gaitpdb), _failing(

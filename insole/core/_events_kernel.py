@@ -82,37 +82,38 @@ I_CERTAIN_N = 7
 I_NOISE_N = 8
 I_EXTRAPOLATE = 9
 I_EDGE_BEST = 10
-I_STATE = 11  # first state slot; below: parameters
-I_BUF_START = 11  # absolute index of buf[0]
-I_N_SEEN = 12  # absolute index of the next sample
-I_POS = 13  # where the search continues
-I_MODE = 14  # MODE_BOOT, MODE_SWING or MODE_CONTACT
-I_SWING_START = 15
-I_TRACK_START = 16  # first sample of the current tracking (after a (re)start)
-I_HAS_OPEN = 17  # 1 if a contact is tracked (the O_* fields are valid)
-I_N_PEAKS = 18
-I_N_LEADS = 19  # 4 slots: "on", "upper", "impact", "peak"
-I_N_EDGES = 23
-I_N_DURS = 24
-I_CUT_START = 25  # counters: incremented here, collected and zeroed by the caller
-I_CUT_END = 26
-I_RETRACTED = 27
-I_N_OUT = 28  # rows of the last call's outputs
-I_N_EARLY = 29
+I_PLATEAU_N = 11  # longest first phase below edge_fraction that is still weight acceptance
+I_STATE = 12  # first state slot; below: parameters
+I_BUF_START = 12  # absolute index of buf[0]
+I_N_SEEN = 13  # absolute index of the next sample
+I_POS = 14  # where the search continues
+I_MODE = 15  # MODE_BOOT, MODE_SWING or MODE_CONTACT
+I_SWING_START = 16
+I_TRACK_START = 17  # first sample of the current tracking (after a (re)start)
+I_HAS_OPEN = 18  # 1 if a contact is tracked (the O_* fields are valid)
+I_N_PEAKS = 19
+I_N_LEADS = 20  # 4 slots: "on", "upper", "impact", "peak"
+I_N_EDGES = 24
+I_N_DURS = 25
+I_CUT_START = 26  # counters: incremented here, collected and zeroed by the caller
+I_CUT_END = 27
+I_RETRACTED = 28
+I_N_OUT = 29  # rows of the last call's outputs
+I_N_EARLY = 30
 # The open contact's integer fields.
-O_ON_INDEX = 30  # first sample at or above the on-threshold
-O_EARLIEST = 31  # last sample before the contact at or below base_n
-O_DROP = 32  # never reported: in progress at the start, or too long
-O_OFF_INDEX = 33  # candidate toe-off, -1 for none
-O_CHECKS = 34  # stuck-contact checks done so far
-O_SWING_LO = 35  # first sample of the swing searched before the contact
-O_HAS_GAP = 36  # lost samples between the last sample at the floor and the on-crossing
-O_HAS_T_HS = 37  # heel strike certain (emitted early)
-O_EMITTED = 38  # already reported (ended in standing)
-O_SCAN = 39  # where the search for the early heel strike's edge goes on
-I_EDGE_NEXT = 40  # slot of the edge history written next (a ring: the oldest is replaced)
-I_PLATEAU_N = 41  # longest first phase below edge_fraction that is still weight acceptance
-N_IST = 42
+O_ON_INDEX = 31  # first sample at or above the on-threshold
+O_EARLIEST = 32  # last sample before the contact at or below base_n
+O_DROP = 33  # never reported: in progress at the start, or too long
+O_OFF_INDEX = 34  # candidate toe-off, -1 for none
+O_CHECKS = 35  # stuck-contact checks done so far
+O_SWING_LO = 36  # first sample of the swing searched before the contact
+O_HAS_GAP = 37  # lost samples between the last sample at the floor and the on-crossing
+O_HAS_T_HS = 38  # heel strike certain (emitted early)
+O_EMITTED = 39  # already reported (ended in standing)
+O_SCAN = 40  # where the search for the early heel strike's edge goes on
+I_EDGE_NEXT = 41  # slot of the edge history written next (a ring: the oldest is replaced)
+I_CUT_END_KEPT = 42  # counter: in progress at the end, reported (toe-off flagged)
+N_IST = 43
 
 # Float state (``fst``).
 F_LOW = 0  # swing level
@@ -596,6 +597,8 @@ def _bootstrap(buf, fp, ist, fst, final):
         if high > low:  # False for NaN too
             _set_levels(fp, fst, low, high)
             _start_at(buf, fp, ist, fst, ist[I_POS])
+            if ist[I_MODE] == MODE_CONTACT:
+                ist[I_CUT_START] += 1  # in progress where tracking starts: counted only
             return True
         ist[I_POS] = stop  # flat or empty window: skip it and try the next one
     return True
@@ -1614,7 +1617,26 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
         if final and look_end >= n_end:
             break
     if final and ist[I_HAS_OPEN] and not (ist[O_DROP] or ist[O_EMITTED]):
-        ist[I_CUT_END] += 1  # in progress when the stream ends: counted, not reported
+        # In progress when the stream ends: reported as a step (its toe-off, the last sample,
+        # flagged) if it is one, as long as a contact and loaded above the middle; counted.
+        j = ist[O_ON_INDEX]
+        if (
+            ist[I_MODE] == MODE_CONTACT
+            and ist[O_OFF_INDEX] < 0
+            and n_end - j >= ist[I_MIN_CONTACT_N]
+            and j >= 1
+            and not _scuff(buf, ist, fst, n_end)
+        ):
+            ist[O_EMITTED] = 1
+            n_out = ist[I_N_OUT]
+            _finish(
+                buf, fp, ist, fst, peaks, leads, durs, edges, out, early, n_end - 1, n_end,
+                np.nan, True,
+            )  # noqa: E501
+            ist[I_CUT_END_KEPT] += ist[I_N_OUT] - n_out
+            ist[I_CUT_END] += 1 - (ist[I_N_OUT] - n_out)
+        else:
+            ist[I_CUT_END] += 1
     return out[: ist[I_N_OUT]], early[: ist[I_N_EARLY]], _trim_keep(ist)
 
 

@@ -132,8 +132,9 @@ class Contact:
         Time of the heel impact peak [s], or None.
     toe_off_valid : bool
         False when the contact ended in standing (still loaded ``max_contact_s`` after the
-        heel strike): the heel strike is a real step, the toe-off is where the detector stopped
-        waiting, and the contact time is left out of contact-time statistics.
+        heel strike) or was still in progress when the stream ended: the heel strike is a real
+        step, the toe-off is where the detector stopped waiting (or the last sample), and the
+        contact time is left out of contact-time statistics.
     """
 
     heel_strike_s: float
@@ -167,7 +168,7 @@ class ContactRows:
     peak_force_n, impact_peak_n, impact_peak_s : ndarray of float, shape (n_contacts,)
         Peak force; impact peak force and time [s] (NaN: none).
     toe_off_valid : ndarray of bool, shape (n_contacts,)
-        False where the contact ended in standing.
+        False where the contact ended in standing or was cut by the end of the stream.
     sampling_rate_hz : float
         The detector's rate (index / rate = time [s]).
 
@@ -248,7 +249,7 @@ class Contacts:
     impact_peak_n, impact_peak_s : ndarray of float, shape (n_contacts,)
         Impact peak force and time; NaN where a contact has no impact peak.
     toe_off_valid : ndarray of bool, shape (n_contacts,)
-        False where the contact ended in standing (see `Contact`).
+        False where the contact ended in standing or was cut by the end (see `Contact`).
     """
 
     __slots__ = (
@@ -577,10 +578,13 @@ class ContactDetector:
         self.min_valley_s = min_valley_s
         self.split_factor = split_factor
         self._check_parameters()
-        #: Contacts in progress at the start or at the end of the stream (not reported), and
-        #: early heel strikes of contacts that turned out to be spikes. Kept across `finish`.
+        #: Contacts in progress at the start or at the end of the stream (not reported),
+        #: contacts in progress at the end reported as steps (toe-off flagged), and early heel
+        #: strikes retracted (spikes, touches, first phases that were swing). Kept across
+        #: `finish`.
         self.cut_at_start_ = 0
         self.cut_at_end_ = 0
+        self.cut_at_end_reported_ = 0
         self.retracted_heel_strikes_ = 0
         self.reset()
 
@@ -871,11 +875,13 @@ class ContactDetector:
             self._edges,
             final,
         )
-        if ist[k.I_CUT_START] or ist[k.I_CUT_END] or ist[k.I_RETRACTED]:
+        if ist[k.I_CUT_START] or ist[k.I_CUT_END] or ist[k.I_RETRACTED] or ist[k.I_CUT_END_KEPT]:
             self.cut_at_start_ += int(ist[k.I_CUT_START])
             self.cut_at_end_ += int(ist[k.I_CUT_END])
+            self.cut_at_end_reported_ += int(ist[k.I_CUT_END_KEPT])
             self.retracted_heel_strikes_ += int(ist[k.I_RETRACTED])
             ist[k.I_CUT_START] = ist[k.I_CUT_END] = ist[k.I_RETRACTED] = 0
+            ist[k.I_CUT_END_KEPT] = 0
         if early.size:
             self._early += early.tolist()
         # Drop buffered samples that no pending decision can need.

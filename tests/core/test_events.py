@@ -307,13 +307,35 @@ def test_contacts_of_any_plausible_running_duration_are_kept() -> None:
 # ---------------------------------------------------------------------------- start, end, state
 
 
-def test_contact_in_progress_at_start_or_end_is_dropped() -> None:
+def test_contact_in_progress_at_start_is_dropped_and_at_end_flagged() -> None:
     x, on, off = trapezoids(n=10)
     first = int((on[0] + 0.35) * FS_HZ)  # start inside contact 0
     last = int((on[-1] + 0.35) * FS_HZ)  # stop inside the last contact
-    c = detect_contacts(x[first:last], sampling_rate_hz=FS_HZ)
-    assert len(c) == on.size - 2
-    np.testing.assert_allclose(c.heel_strike_s, on[1:-1] + FLOOR_S - first / FS_HZ, atol=1e-3)
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    c = detector.feed(x[first:last])
+    early = detector.pop_heel_strikes()
+    c += detector.finish()
+    hs = np.array([k.heel_strike_s for k in c])
+    # The first has no heel strike in the data; the last keeps its heel strike (announced
+    # early, as every other), with a toe-off at the last sample, flagged.
+    np.testing.assert_allclose(hs, on[1:] + FLOOR_S - first / FS_HZ, atol=1e-3)
+    assert early == hs.tolist()
+    assert [k.toe_off_valid for k in c] == [True] * (len(c) - 1) + [False]
+    assert c[-1].toe_off_index == pytest.approx(last - first - 1)
+    assert (detector.cut_at_start_, detector.cut_at_end_, detector.cut_at_end_reported_) == (
+        1,
+        0,
+        1,
+    )
+    # Cut before it has lasted min_contact_s, or before it loads above the middle of the
+    # range, it is no step yet: counted only.
+    for stop_s in (on[-1] + 0.05, on[-1] + 0.08):
+        detector = ContactDetector(sampling_rate_hz=FS_HZ)
+        short = detector.feed(x[first : int(stop_s * FS_HZ)]) + detector.finish()
+        np.testing.assert_allclose(
+            [k.heel_strike_s for k in short], on[1:-1] + FLOOR_S - first / FS_HZ, atol=1e-3
+        )
+        assert (detector.cut_at_end_, detector.cut_at_end_reported_) == (1, 0)
 
 
 def test_contact_whose_rising_edge_starts_the_data_is_dropped() -> None:

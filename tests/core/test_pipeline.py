@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from insole.analysis import SessionAnalysis, summarise_session
 from insole.core.pipeline import Pipeline
 from insole.recording import read_raw_recording
+from insole.report_text import print_summary
 from insole.sim.run import SimulationRequest, simulate_to_file
 
 RECORDINGS = Path(__file__).parents[2] / "recordings"
@@ -280,13 +282,18 @@ def test_steps_ending_in_standing_and_cut_contacts_are_reported(tmp_path: Path) 
     analysis = SessionAnalysis().run(path)
     s = analysis.summary_
     assert s["steps_ending_standing"] == 1
-    assert s["contacts_cut"]["end"] == 1
+    # The contact in progress at the end is a step (0.5 s, fully loaded), its toe-off flagged.
+    assert s["contacts_cut"] == {"start": 0, "end": 0, "end_counted": 1}
     flagged = [r for r in analysis.steps_ if not r["toe_off_valid"]]
-    assert len(flagged) == 1
+    assert len(flagged) == 2
     assert flagged[0]["heel_strike_s"] == pytest.approx(on[20], abs=0.011)  # a step edge
-    # The 3 s "contact" of the standing step is left out of the contact time.
+    assert flagged[1]["heel_strike_s"] == pytest.approx(39.5, abs=0.011)
+    # The 3 s "contact" of the standing step and the cut one are left out of the contact time.
     assert s["contact_time_s"] == pytest.approx(0.7 - 2 * 0.003, abs=0.01)
-    assert s["step_count"] == len(on) - 4  # steps 21-24 happened while standing
+    assert s["step_count"] == len(on) - 4 + 1  # steps 21-24 happened while standing
+    text = io.StringIO()
+    print_summary(s, out=text)
+    assert "1 cut by the end of the recording (counted; no contact time)" in text.getvalue()
 
 
 def test_compact_steps_equal_the_steps_of_kept_records(faulty_recording: Path) -> None:
