@@ -60,6 +60,11 @@ AVAILABLE = importlib.util.find_spec("numba") is not None
 
 _POLY = 0x1021
 
+#: Index type of the hot loops: numba compiles a negative-index wraparound (a compare and a
+#: select) into every access with a signed index, none with an unsigned one (`decode_frames`
+#: takes a quarter less time).
+_U = np.uint64
+
 #: Longest run of bytes without 0x00 that can still be a frame (SPEC §3).
 MAX_ENCODED_SIZE = 1100
 
@@ -89,15 +94,16 @@ def crc16_tables() -> np.ndarray:
 
 def _crc8(c: np.int64, out: np.ndarray, i: int, tables: np.ndarray) -> np.int64:
     """The CRC register ``c`` after the eight bytes ``out[i:i + 8]`` (slicing-by-8)."""
+    u = _U(i)
     return (
-        np.int64(tables[7, (c >> 8) ^ out[i]])
-        ^ np.int64(tables[6, (c & 0xFF) ^ out[i + 1]])
-        ^ np.int64(tables[5, out[i + 2]])
-        ^ np.int64(tables[4, out[i + 3]])
-        ^ np.int64(tables[3, out[i + 4]])
-        ^ np.int64(tables[2, out[i + 5]])
-        ^ np.int64(tables[1, out[i + 6]])
-        ^ np.int64(tables[0, out[i + 7]])
+        np.int64(tables[7, _U(c >> 8) ^ out[u]])
+        ^ np.int64(tables[6, _U(c & 0xFF) ^ out[u + _U(1)]])
+        ^ np.int64(tables[5, out[u + _U(2)]])
+        ^ np.int64(tables[4, out[u + _U(3)]])
+        ^ np.int64(tables[3, out[u + _U(4)]])
+        ^ np.int64(tables[2, out[u + _U(5)]])
+        ^ np.int64(tables[1, out[u + _U(6)]])
+        ^ np.int64(tables[0, out[u + _U(7)]])
     )
 
 
@@ -107,7 +113,7 @@ def _crc_from(c: np.int64, out: np.ndarray, i: int, e: int, tables: np.ndarray) 
         c = _crc8(c, out, i, tables)
         i += 8
     while i < e:
-        c = ((c << 8) & 0xFFFF) ^ np.int64(tables[0, (c >> 8) ^ out[i]])
+        c = ((c << 8) & 0xFFFF) ^ np.int64(tables[0, _U(c >> 8) ^ out[_U(i)]])
         i += 1
     return c
 
@@ -173,7 +179,7 @@ def _decode_inplace_py(
     ``out`` starts as a copy of ``buf``. A piece without a 0xFF code decodes in place: its
     bytes after the first code, each code turned into 0x00 (the chains of four pieces are
     followed side by side, so that their memory latencies overlap); the others are copied
-    block by block to the same place, ``out[start + 1:]``.
+    block by block to the same place, ``out[start + 1:]`` (`_finish` tells them apart).
     """
     n = starts.shape[0]
     for i0 in range(0, n, 4):
@@ -187,33 +193,28 @@ def _decode_inplace_py(
         e2 = ends[i0 + 2] if i0 + 2 < n else last
         p3 = starts[i0 + 3] if i0 + 3 < n else last
         e3 = ends[i0 + 3] if i0 + 3 < n else last
-        f0 = f1 = f2 = f3 = False
         while p0 < e0 or p1 < e1 or p2 < e2 or p3 < e3:
             # Each lane moves to its next code and marks it as the 0x00 it stands for (a lane
             # at or past its end stays and marks its delimiter, which is 0x00 already).
-            c0 = np.int64(buf[p0]) if p0 < e0 else 0
-            c1 = np.int64(buf[p1]) if p1 < e1 else 0
-            c2 = np.int64(buf[p2]) if p2 < e2 else 0
-            c3 = np.int64(buf[p3]) if p3 < e3 else 0
-            f0 |= c0 == 0xFF
-            f1 |= c1 == 0xFF
-            f2 |= c2 == 0xFF
-            f3 |= c3 == 0xFF
+            c0 = np.int64(buf[_U(p0)]) if p0 < e0 else 0
+            c1 = np.int64(buf[_U(p1)]) if p1 < e1 else 0
+            c2 = np.int64(buf[_U(p2)]) if p2 < e2 else 0
+            c3 = np.int64(buf[_U(p3)]) if p3 < e3 else 0
             p0 += c0
             p1 += c1
             p2 += c2
             p3 += c3
-            out[min(p0, e0)] = 0
-            out[min(p1, e1)] = 0
-            out[min(p2, e2)] = 0
-            out[min(p3, e3)] = 0
-        _finish(buf, starts, i0, p0, e0, f0, crc_min, tables, out, valid, dlen, crc)
+            out[_U(min(p0, e0))] = 0
+            out[_U(min(p1, e1))] = 0
+            out[_U(min(p2, e2))] = 0
+            out[_U(min(p3, e3))] = 0
+        _finish(buf, starts, i0, p0, e0, crc_min, tables, out, valid, dlen, crc)
         if i0 + 1 < n:
-            _finish(buf, starts, i0 + 1, p1, e1, f1, crc_min, tables, out, valid, dlen, crc)
+            _finish(buf, starts, i0 + 1, p1, e1, crc_min, tables, out, valid, dlen, crc)
         if i0 + 2 < n:
-            _finish(buf, starts, i0 + 2, p2, e2, f2, crc_min, tables, out, valid, dlen, crc)
+            _finish(buf, starts, i0 + 2, p2, e2, crc_min, tables, out, valid, dlen, crc)
         if i0 + 3 < n:
-            _finish(buf, starts, i0 + 3, p3, e3, f3, crc_min, tables, out, valid, dlen, crc)
+            _finish(buf, starts, i0 + 3, p3, e3, crc_min, tables, out, valid, dlen, crc)
         _crc_lanes(out, starts, dlen, valid, crc_min, tables, crc, i0)
 
 
@@ -223,7 +224,6 @@ def _finish(
     i: int,
     p: int,
     e: int,
-    has_ff: bool,
     crc_min: int,
     tables: np.ndarray,
     out: np.ndarray,
@@ -237,6 +237,16 @@ def _finish(
     if not ok:
         return
     start = starts[i]
+    # A 0xFF code needs 254 bytes after it: only a long piece can hold one, and only then is
+    # its chain followed again to look (not in the loop that follows the chains of four
+    # pieces: a test per code there costs more than this on frames of a few hundred bytes).
+    has_ff = False
+    if e - start >= 0xFF:
+        code_at = start
+        while code_at < e:
+            code = np.int64(buf[code_at])
+            has_ff |= code == 0xFF
+            code_at += code
     if not has_ff:
         dl = e - start - 1
     else:
@@ -301,18 +311,18 @@ def _next_zero(buf: np.ndarray, words: np.ndarray, a0: int, i: int) -> int:
     """
     n = buf.shape[0]
     while i < n and (i - a0) & 7:
-        if buf[i] == 0:
+        if buf[_U(i)] == 0:
             return i
         i += 1
     k = (i - a0) >> 3
     nw = words.shape[0]
     while k < nw:
-        v = words[k]
+        v = words[_U(k)]
         if (v - np.uint64(0x0101010101010101)) & ~v & np.uint64(0x8080808080808080):
             break
         k += 1
     i = max(i, a0 + 8 * k)
-    while i < n and buf[i] != 0:
+    while i < n and buf[_U(i)] != 0:
         i += 1
     return i
 
@@ -389,7 +399,7 @@ def _check_frame(
                 a += 1
             word = np.uint64(0)
             while a + 8 <= e:
-                word |= out64[a >> 3]
+                word |= out64[_U(a >> 3)]
                 a += 8
             while a < e:
                 if a & 1:
@@ -580,15 +590,21 @@ def _kernel() -> Any:
         else:
             from ._jit import load_numba
 
-            jit = load_numba().njit(cache=True, nogil=True, boundscheck=False)
+            numba = load_numba()
+            jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+            # Functions that allocate nothing are compiled without numba's reference counting
+            # (``_nrt=False``): otherwise every call passing arrays (a `_check_frame` per
+            # frame, a `_finish` per piece, ...) increments and decrements each array's count
+            # with atomic instructions, a quarter of `decode_frames`' time.
+            plain = numba.njit(cache=True, nogil=True, boundscheck=False, _nrt=False)
             # The kernels call these by their global names: wrapped first.
-            _crc8 = jit(_crc8)
-            _crc_from = jit(_crc_from)
-            _crc_lanes = jit(_crc_lanes)
-            _finish = jit(_finish)
-            _next_zero = jit(_next_zero)
-            _check_frame = jit(_check_frame)
-            _decode_inplace_py = _KERNEL = jit(_decode_inplace_py)
+            _crc8 = plain(_crc8)
+            _crc_from = plain(_crc_from)
+            _crc_lanes = plain(_crc_lanes)
+            _finish = plain(_finish)
+            _next_zero = plain(_next_zero)
+            _check_frame = plain(_check_frame)
+            _decode_inplace_py = _KERNEL = plain(_decode_inplace_py)
             _FRAMES = jit(_frames_py)
         return _KERNEL
 

@@ -2,8 +2,9 @@
 
 For `insole.core.steps`, `insole.core.pipeline` and `insole.core.clock`.
 
-Five entry points, each ``numba``-compiled with explicit signatures and cached on disk (loaded
-through ``insole.core.steps._kernel``, once per process):
+Five entry points, each ``numba``-compiled with explicit signatures and cached on disk (the
+module is imported through ``insole.core.steps._kernel``, once per process; `slope_count` and
+`place_frames` are loaded then, the others, per dtype, at their first call: `_PerDtype`):
 
 `step_rows`
     Everything `insole.core.steps.step_features` does sample by sample, and the reductions
@@ -56,6 +57,40 @@ C_Y_SUM = 5  # its moment about the y axis (with the CoP of each sample)
 C_LR = 6  # loading-rate index
 N_OUT = 7
 
+#: Index type of the hot loops (`place_frames`, `step_rows`, `_middle`): numba compiles no
+#: negative-index wraparound for unsigned indices (a compare and a select per access:
+#: `place_frames` takes half the time, `step_rows` a quarter and `swing_medians` a seventh less).
+_U = np.uint64
+
+
+class _PerDtype:
+    """A kernel compiled per dtype of its first argument, each at the first call with it.
+
+    ``njit(signature, **options)(func)`` for the signature ``signatures[dtype]``, compiled (or
+    loaded from numba's cache) when a call first needs it. Declaring all signatures at once
+    (``njit([...])``) would load every one when this module is imported: recordings give
+    float32 samples, so an analysis process would load the float64 variants for nothing
+    (about 10 ms of its start-up). A dtype without a signature raises TypeError, as a
+    dispatcher with declared signatures does.
+    """
+
+    def __init__(self, func: Any, signatures: dict[Any, str], **options: Any) -> None:
+        self.func = func
+        self.signatures = {np.dtype(k): v for k, v in signatures.items()}
+        self.options = options
+        self.compiled: dict[np.dtype, Any] = {}
+
+    def __call__(self, first: np.ndarray, *args: Any) -> Any:
+        kernel = self.compiled.get(first.dtype)
+        if kernel is None:
+            sig = self.signatures.get(first.dtype)
+            if sig is None:
+                raise TypeError(f"{self.func.__name__}: no kernel for {first.dtype} data")
+            kernel = self.compiled.setdefault(
+                first.dtype, njit(sig, **self.options)(self.func)
+            )
+        return kernel(first, *args)
+
 
 @njit(cache=True, inline="always")
 def _leaf(v: np.ndarray, off: int, n: int, zero: float) -> float:
@@ -85,6 +120,37 @@ def _leaf(v: np.ndarray, off: int, n: int, zero: float) -> float:
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     for i in range(off + m, off + n):
         res += v[i]
+    return res + zero
+
+
+@njit(cache=True, inline="always")
+def _leaf_u(v: np.ndarray, off: Any, n: Any, zero: float) -> float:
+    """`_leaf` (the same operations in the same order) for ``1 <= n <= 128``, indices uint64."""
+    if n < _U(8):
+        res = v[off] + zero
+        i = off + _U(1)
+        while i < off + n:
+            res += v[i]
+            i += _U(1)
+        return res + zero
+    r0, r1, r2, r3 = v[off], v[off + _U(1)], v[off + _U(2)], v[off + _U(3)]
+    r4, r5, r6, r7 = v[off + _U(4)], v[off + _U(5)], v[off + _U(6)], v[off + _U(7)]
+    i = off + _U(8)
+    stop = off + n - n % _U(8)
+    while i < stop:
+        r0 += v[i]
+        r1 += v[i + _U(1)]
+        r2 += v[i + _U(2)]
+        r3 += v[i + _U(3)]
+        r4 += v[i + _U(4)]
+        r5 += v[i + _U(5)]
+        r6 += v[i + _U(6)]
+        r7 += v[i + _U(7)]
+        i += _U(8)
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < off + n:
+        res += v[i]
+        i += _U(1)
     return res + zero
 
 
@@ -215,6 +281,9 @@ def _step_rows(
     reg_acc = np.empty(max(n_reg, 1), np.float64)
     reg_pk = np.empty(max(n_reg, 1), np.float64)
     spk = np.empty(n_s, np.float64)
+    # The per-sample loops index with unsigned integers (`_U`).
+    short = 1 <= n_s <= _PW_BLOCK  # a row's sum is one leaf (`_leaf_u`)
+    ns = _U(n_s)
     row_out = 0
     for k in range(n_steps):
         a_k, n_k = a[k], length[k]
@@ -229,11 +298,13 @@ def _step_rows(
         for r in range(n_reg):
             reg_acc[r] = 0.0
         gap = False
+        ku = _U(k)
         for t in range(n_k):
-            i = a_k + t
+            iu = _U(a_k + t)
             for s in range(n_s):
-                xrow[s] = np.float64(force[i, s]) - base[k, s]
-            total = _sum(xrow, 0, n_s, 0.0)
+                su = _U(s)
+                xrow[su] = np.float64(force[iu, su]) - base[ku, su]
+            total = _leaf_u(xrow, _U(0), ns, 0.0) if short else _sum(xrow, 0, n_s, 0.0)
             if math.isnan(total):
                 for s in range(n_s):
                     if math.isnan(xrow[s]):
@@ -241,8 +312,9 @@ def _step_rows(
                         gap = True
                 total = _sum(xrow, 0, n_s, 0.0)
             for s in range(n_s):
-                xrow[s] = _clip0(xrow[s])
-            w = _sum(xrow, 0, n_s, 0.0)
+                su = _U(s)
+                xrow[su] = _clip0(xrow[su])
+            w = _leaf_u(xrow, _U(0), ns, 0.0) if short else _sum(xrow, 0, n_s, 0.0)
             if n_heel:
                 for h in range(n_heel):
                     hrow[h] = xrow[heel[h]]
@@ -252,8 +324,9 @@ def _step_rows(
             mx = xrow[0] * xy[0, 0]
             my = xrow[0] * xy[1, 0]
             for s in range(1, n_s):
-                mx += xrow[s] * xy[0, s]
-                my += xrow[s] * xy[1, s]
+                su = _U(s)
+                mx += xrow[su] * xy[0, su]
+                my += xrow[su] * xy[1, su]
             if w > 0:
                 cx, cy = mx / w, my / w
             else:
@@ -271,12 +344,13 @@ def _step_rows(
             else:
                 peak, heel_peak = _max(peak, total), _max(heel_peak, hh)
                 for s in range(n_s):
-                    spk[s] = _max(spk[s], xrow[s])
+                    su = _U(s)
+                    spk[su] = _max(spk[su], xrow[su])
             for r in range(n_reg):
                 m0, m1 = member_start[r], member_start[r + 1]
-                v = xrow[members[m0]]
+                v = xrow[_U(members[m0])]
                 for j in range(m0 + 1, m1):
-                    v += xrow[members[j]]
+                    v += xrow[_U(members[_U(j)])]
                 if t == 0:
                     reg_pk[r] = v
                     reg_acc[r] = v + 0.0
@@ -345,50 +419,65 @@ def _step_rows(
         row_out += n_k
 
 
-step_rows = njit(
-    [_STEP_ROWS_SIG.format(force=t) for t in ("float32", "float64")],
+step_rows = _PerDtype(
+    _step_rows,
+    {t: _STEP_ROWS_SIG.format(force=t) for t in ("float32", "float64")},
     cache=True,
     nogil=True,
     error_model="numpy",  # x / 0 is inf or NaN, as in numpy, never an exception
-)(_step_rows)
+)
 
 
 @njit(cache=True, inline="always")
-def _select(v: np.ndarray, m: int, k: int) -> float:
-    """Reorder ``v[:m]`` so that ``v[k]`` holds the k-th smallest value (no NaN); return it.
+def _middle(v: np.ndarray, m: Any, k: Any, tmp: np.ndarray) -> tuple[float, float]:
+    """The k-th and the (k + 1)-th smallest of ``v[:m]``, as ``np.partition`` puts them.
 
-    Quickselect with a three-way partition (below, equal to, above the median of three), each
-    pass without data-dependent branches (a branch per comparison would mispredict half the
-    time on noisy data): the value ``np.partition`` finds, in place and without allocating.
-    Afterwards no value after ``v[k]`` is smaller.
+    ``v[:m]`` holds no NaN, and ``k + 1 < m``. Quickselect with a three-way partition (below,
+    equal to, above the median of three) that writes the values below the pivot to the front
+    of the other buffer (``tmp`` or ``v``, in turn) and those above it to the back, each
+    unconditionally with only its count advanced: no data-dependent branch (a branch per
+    comparison would mispredict half the time on noisy data) and no load that waits for the
+    store before it (as a swap in place does). The first ``m`` values of both buffers are
+    overwritten. The (k + 1)-th is the smallest value set aside above the k-th: the pivot of a
+    pass that went below it, or the smallest above the pivot of the last pass.
     """
-    lo, hi = 0, m - 1
-    while lo < hi:
-        p, q, r = v[lo], v[(lo + hi) // 2], v[hi]
+    src, dst = v, tmp
+    # Unsigned indices: no negative-index wraparound in the loops (see `_U`).
+    m, k = _U(m), _U(k)
+    lo, n = _U(0), m
+    # The smallest value set aside above the k-th so far (in the data's precision: float32
+    # unifies with float64 data and keeps float32 data float32).
+    above: Any = np.float32(np.inf)
+    while True:
+        p, q, r = src[lo], src[lo + n // _U(2)], src[lo + n - _U(1)]
         pivot = max(min(p, q), min(max(p, q), r))
-        store = lo
-        for i in range(lo, hi + 1):  # values below the pivot first
-            x = v[i]
-            y = v[store]
-            lt = x < pivot
-            v[store] = x if lt else y
-            v[i] = y if lt else x
-            store += lt
-        equal = store
-        for i in range(store, hi + 1):  # then those equal to it
-            x = v[i]
-            y = v[equal]
-            le = x <= pivot
-            v[equal] = x if le else y
-            v[i] = y if le else x
-            equal += le
-        if k < store:
-            hi = store - 1
-        elif k < equal:
-            return v[k]
+        n_lo = _U(0)
+        n_hi = _U(0)
+        top = m - _U(1)
+        i = lo
+        while i < lo + n:
+            x = src[i]
+            dst[n_lo] = x
+            n_lo += _U(x < pivot)
+            dst[top - n_hi] = x
+            n_hi += _U(x > pivot)
+            i += _U(1)
+        n_eq = n - n_lo - n_hi
+        if k < n_lo:
+            above = pivot
+            lo, n = _U(0), n_lo
+        elif k < n_lo + n_eq:
+            if k + _U(1) < n_lo + n_eq:
+                return pivot, pivot
+            i = m - n_hi
+            while i < m:
+                above = min(above, dst[i])
+                i += _U(1)
+            return pivot, above
         else:
-            lo = equal
-    return v[k]
+            k -= n_lo + n_eq
+            lo, n = m - n_hi, n_hi
+        src, dst = dst, src
 
 
 def _swing_medians(
@@ -411,6 +500,7 @@ def _swing_medians(
         longest = max(longest, length[k])
     rows = np.empty(max(longest, 1), np.int64)
     col = np.empty(max(longest, 1), force.dtype)
+    tmp = np.empty(max(longest, 1), force.dtype)
     for k in range(len(a)):
         m = 0
         for t in range(length[k]):
@@ -430,24 +520,22 @@ def _swing_medians(
             for j in range(m):
                 col[j] = force[rows[j], s]
             if m % 2:
-                med[k, s] = _select(col, m, h)
+                med[k, s] = _middle(col, m, h, tmp)[0]
             else:
-                lower = _select(col, m, h - 1)
-                upper = col[h]  # the smallest of those above rank h - 1
-                for j in range(h + 1, m):
-                    upper = min(upper, col[j])
+                lower, upper = _middle(col, m, h - 1, tmp)
                 med[k, s] = (lower + upper) / two[0]
 
 
-swing_medians = njit(
-    [
-        f"void({t}[:, ::1], int64[::1], int64[::1], {t}[::1], {t}[:, ::1], boolean[::1])"
+swing_medians = _PerDtype(
+    _swing_medians,
+    {
+        t: f"void({t}[:, ::1], int64[::1], int64[::1], {t}[::1], {t}[:, ::1], boolean[::1])"
         for t in ("float32", "float64")
-    ],
+    },
     cache=True,
     nogil=True,
     error_model="numpy",  # x / 0 is inf or NaN, as in numpy, never an exception
-)(_swing_medians)
+)
 
 
 def _slope_count(
@@ -518,48 +606,15 @@ def _place_rows(block: np.ndarray, rel: np.ndarray, force: np.ndarray, total: np
         total[r] = _sum(flat, r * n_s, n_s, zero)
 
 
-place_rows = njit(
-    "void(float32[:, ::1], int64[::1], float32[:, ::1], float32[::1])",
+# Loaded at its first call, like the kernels above: the pipeline takes `place_frames` for a
+# recording's frames, this one only for samples out of order or from other sources.
+place_rows = _PerDtype(
+    _place_rows,
+    {"float32": "void(float32[:, ::1], int64[::1], float32[:, ::1], float32[::1])"},
     cache=True,
     nogil=True,
     error_model="numpy",
-)(_place_rows)
-
-
-#: Index type of the hot loops of `place_frames`: numba compiles no negative-index wraparound
-#: for unsigned indices (a compare and a select per access; the pass takes half the time).
-_U = np.uint64
-
-
-@njit(cache=True, inline="always")
-def _leaf_u(v: np.ndarray, off: Any, n: Any, zero: float) -> float:
-    """`_leaf` (the same operations in the same order) for ``1 <= n <= 128``, indices uint64."""
-    if n < _U(8):
-        res = v[off] + zero
-        i = off + _U(1)
-        while i < off + n:
-            res += v[i]
-            i += _U(1)
-        return res + zero
-    r0, r1, r2, r3 = v[off], v[off + _U(1)], v[off + _U(2)], v[off + _U(3)]
-    r4, r5, r6, r7 = v[off + _U(4)], v[off + _U(5)], v[off + _U(6)], v[off + _U(7)]
-    i = off + _U(8)
-    stop = off + n - n % _U(8)
-    while i < stop:
-        r0 += v[i]
-        r1 += v[i + _U(1)]
-        r2 += v[i + _U(2)]
-        r3 += v[i + _U(3)]
-        r4 += v[i + _U(4)]
-        r5 += v[i + _U(5)]
-        r6 += v[i + _U(6)]
-        r7 += v[i + _U(7)]
-        i += _U(8)
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < off + n:
-        res += v[i]
-        i += _U(1)
-    return res + zero
+)
 
 
 def _place_frames(
