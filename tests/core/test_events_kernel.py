@@ -50,6 +50,8 @@ def _random_chunks(x: np.ndarray, rng: np.random.Generator, most: int) -> list[n
 
 
 def test_median_and_percentiles_are_numpys() -> None:
+    for small in ([5.0], [1.0, 1.0], [2.0, 1.0], [3.0] * 7, [1.0, 3.0, 2.0, 3.0], [-0.0, 0.0]):
+        assert kernel._median(np.array(small)) == np.median(small)
     rng = np.random.default_rng(1)
     for _ in range(500):
         n = int(rng.integers(1, 400))
