@@ -130,7 +130,7 @@ def offline(path: Path, repeat: int) -> None:
         lean.append(time.perf_counter() - t)
     print(
         f"  as `insole analyze` runs it (keep_records=False, no step objects): "
-        f"best {min(lean):.2f} s, median {statistics.median(lean):.2f} s"
+        f"best {min(lean):.3f} s, median {statistics.median(lean):.3f} s"
     )
 
 
