@@ -152,13 +152,7 @@ def print_summary(
     standing = s.get("steps_ending_standing") or 0
     if standing:
         notes.append(f"{standing} ended standing still (counted; contact time left out)")
-    for where in ("start", "end"):
-        if cut.get(where):
-            notes.append(f"{cut[where]} cut by the {where} of the recording (not counted)")
-    if cut.get("end_counted"):
-        notes.append(
-            f"{cut['end_counted']} cut by the end of the recording (counted; no contact time)"
-        )
+    notes += _cut_notes(cut)
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
     if s.get("damage"):
@@ -171,6 +165,24 @@ def print_summary(
         )
     if verbose:
         _print_details(s, out=out)
+
+
+def _cut_notes(cut: dict[str, int]) -> list[str]:
+    """Notes on the contacts cut by the start or end of the recording (summary ``contacts_cut``).
+
+    Words of the plain summary and the details alike: no foot side, so a force plate's summary
+    reads right too.
+    """
+    notes = [
+        f"{cut[where]} cut by the {where} of the recording (not counted)"
+        for where in ("start", "end")
+        if cut.get(where)
+    ]
+    if cut.get("end_counted"):
+        notes.append(
+            f"{cut['end_counted']} cut by the end of the recording (counted; no contact time)"
+        )
+    return notes
 
 
 def _regions(reg: dict[str, float]) -> str:
@@ -254,14 +266,7 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
         notes.append(
             f"{standing} ended in standing (heel strike counted, contact time left out)"
         )
-    for where in ("start", "end"):
-        if cut.get(where):
-            notes.append(f"{cut[where]} cut by the {where} of the recording (not counted)")
-    if cut.get("end_counted"):
-        notes.append(
-            f"{cut['end_counted']} cut by the end of the recording (heel strike counted, contact "
-            "time left out)"
-        )
+    notes += _cut_notes(cut)
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
     al = s.get("clock_alignment")

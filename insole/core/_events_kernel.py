@@ -239,6 +239,11 @@ def _kth_pair(src: np.ndarray, dst: np.ndarray, m: int, k: int) -> tuple[float, 
     (on noisy swings a branch per comparison mispredicts half the time) and no swap in place.
     Both buffers are overwritten. The (k + 1)-th is the smallest value set aside above the k-th.
     Order statistics: the same values as sorting (or ``np.partition``).
+
+    The same algorithm as `insole.core._steps_kernel._middle` (float64 only here, signed
+    indices), kept apart on purpose: numba's disk cache is keyed on the calling module's own
+    source, so a kernel calling into another module would keep a stale copy of it after that
+    module changes.
     """
     lo, n = 0, m
     above = np.inf
@@ -1630,6 +1635,7 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
         # In progress when the stream ends: reported as a step (its toe-off, the last sample,
         # flagged) if it is one, as long as a contact and loaded above the middle; counted.
         j = ist[O_ON_INDEX]
+        n_out = ist[I_N_OUT]
         if (
             ist[I_MODE] == MODE_CONTACT
             and ist[O_OFF_INDEX] < 0
@@ -1638,13 +1644,12 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
             and not _scuff(buf, ist, fst, n_end)
         ):
             ist[O_EMITTED] = 1
-            n_out = ist[I_N_OUT]
             _finish(
                 buf, fp, ist, fst, peaks, leads, durs, edges, out, early, n_end - 1, n_end,
                 np.nan, True,
             )  # noqa: E501
-            ist[I_CUT_END_KEPT] += ist[I_N_OUT] - n_out
-            ist[I_CUT_END] += 1 - (ist[I_N_OUT] - n_out)
+        if ist[I_N_OUT] > n_out:
+            ist[I_CUT_END_KEPT] += 1
         else:
             ist[I_CUT_END] += 1
     return out[: ist[I_N_OUT]], early[: ist[I_N_EARLY]], _trim_keep(ist)
