@@ -869,6 +869,15 @@ def _open_contact(buf, fp, ist, fst, j):
                 earliest = lo + i
                 break
         recent = swing[max(swing.size - noise_n, 0) :]
+        if swing.size < bridge_n:
+            # Right after a start the "swing" may be a few samples ending on the rising edge
+            # itself: its steps would inflate the noise (3 SD of 60 N steps is a 90 N floor).
+            # Keep the samples before the first one above the fraction-only floor.
+            lim = base + fp[P_FLOOR_FRAC] * (high - low)
+            for i in range(recent.size):
+                if recent[i] > lim:
+                    recent = recent[:i]
+                    break
         noise = _noise_sd(recent)
         floor_base = np.nan  # set below: by the swing's line, else its median
         # The swing level under the noise floor: a robust line through the swing (the
