@@ -11,7 +11,9 @@
 - one marker stream: name ``insole events``, type ``Markers``, irregular rate, one string
   channel; markers ``heel_strike/<side>`` (as soon as the pipeline is sure of it, 10-30 ms
   after the contact) and ``toe_off/<side>`` (when the step completes), each stamped with the
-  time of the event itself.
+  time of the event itself; rarely ``heel_strike_retracted/<side>``, stamped with the time of
+  a heel strike announced before whose contact turned out to be no step (a touch, a spike) or
+  to start later (`insole.core.pipeline.PipelineUpdate`): a recorder drops that heel strike.
 
 Clock (`SideClock`): an insole time (seconds on that insole's own clock, as the pipeline gives
 it) is mapped to ``pylsl.local_clock()`` by ``lsl = a + b · t``. The first samples fix ``a``
@@ -323,7 +325,8 @@ class LslPublisher:
         self._host_clock = host_clock
         self.lsl_minus_host_s = float(self._lsl.local_clock()) - host_clock()
         self.samples_pushed: dict[str, int] = {}
-        self.markers_pushed: dict[str, int] = {"heel_strike": 0, "toe_off": 0}
+        self.markers_pushed: dict[str, int] = {"heel_strike": 0, "toe_off": 0,
+                                               "heel_strike_retracted": 0}
         self.clocks: dict[str, SideClock] = {}
         self._outlets: dict[str, Any] = {}
         self._pipeline: Pipeline | None = None
@@ -348,7 +351,8 @@ class LslPublisher:
         node = desc.append_child("insole")
         node.append_child_value("kind", "events")
         node.append_child_value("markers", "heel_strike/left heel_strike/right toe_off/left "
-                                "toe_off/right")
+                                "toe_off/right heel_strike_retracted/left "
+                                "heel_strike_retracted/right")
         node.append_child_value("time", "time of the event itself (not of its detection), on "
                                 "the same map as the samples of that insole")
         node.append_child_value("source", self.source)
@@ -443,6 +447,10 @@ class LslPublisher:
             clock = self.clocks.get(label)
             if clock is not None and clock.segments:
                 events.append((float(clock.to_lsl(t_hs)), f"heel_strike/{label}"))
+        for label, t_hs in update.retracted_heel_strikes:
+            clock = self.clocks.get(label)
+            if clock is not None and clock.segments:
+                events.append((float(clock.to_lsl(t_hs)), f"heel_strike_retracted/{label}"))
         for step in update.steps:
             clock = self.clocks.get(step.side)
             if clock is not None and clock.segments and math.isfinite(step.toe_off_s):

@@ -342,3 +342,35 @@ def test_streams_made_at_first_samples_when_devices_are_unknown() -> None:
         assert pub.markers_pushed["heel_strike"] >= 6
     finally:
         pub.close()
+
+
+@needs_loopback
+def test_a_retracted_heel_strike_is_published_with_the_time_of_its_announcement() -> None:
+    from insole.core.pipeline import Pipeline, PipelineUpdate
+    from insole.readers.sim import SimFeed
+
+    feed = SimFeed(seed=4, duration_s=3.0)
+    pub = LslPublisher(source="retract-test", realtime=True, devices=feed.devices)
+    try:
+        found = pylsl.resolve_byprop("source_id", "insole-events:retract-test", 1, 5.0)
+        assert found
+        inlet = pylsl.StreamInlet(found[0], max_buflen=60)
+        inlet.open_stream(timeout=5.0)
+        pipe = Pipeline({"devices": feed.devices}, emit_samples=True)
+        announced: list[tuple[str, float]] = []
+        for c in feed:
+            update = pipe.feed(c.stream_id, c.data, c.time_s)
+            announced += update.heel_strikes
+            pub.publish(update, pipe, c.time_s)
+        side, t = next(hs for hs in announced if hs[0] == "left")
+        pub.publish(PipelineUpdate(retracted_heel_strikes=[(side, t)]), pipe)
+        assert pub.markers_pushed["heel_strike_retracted"] == 1
+        markers, stamps = _drain(inlet, string=True)
+        inlet.close_stream()
+        by_marker: dict[str, list[float]] = {}
+        for m, ts in zip(markers, stamps, strict=True):
+            by_marker.setdefault(m[0], []).append(ts)
+        (t_retracted,) = by_marker["heel_strike_retracted/left"]
+        assert t_retracted in by_marker["heel_strike/left"]  # the same time: matched exactly
+    finally:
+        pub.close()

@@ -512,6 +512,24 @@ def _push(hist: np.ndarray, count: int, value: float) -> int:
 
 
 # ----------------------------------------------------------------------------- the detector
+@_plain
+def _announce(ist, early, t, sign):
+    """Append a heel strike to ``early``: ``sign`` 1.0 announces it, -1.0 retracts it."""
+    n = ist[I_N_EARLY]
+    early[n, 0] = t
+    early[n, 1] = sign
+    ist[I_N_EARLY] = n + 1
+
+
+@_plain
+def _retract(ist, fst, early):
+    """The open contact is no step: retract its heel strike if it was announced early."""
+    if ist[O_HAS_T_HS]:
+        ist[O_HAS_T_HS] = 0
+        ist[I_RETRACTED] += 1
+        _announce(ist, early, fst[F_T_HS], -1.0)
+
+
 @njit(cache=True)
 def _x(buf: np.ndarray, ist: np.ndarray, start: int, stop: int) -> np.ndarray:
     """The samples with absolute indices [start, stop)."""
@@ -842,8 +860,7 @@ def _early_heel_strike(buf, fp, ist, fst, early, stop):
         return  # began before the data: dropped at close
     ist[O_HAS_T_HS] = 1
     fst[F_T_HS] = t_hs
-    early[ist[I_N_EARLY]] = t_hs
-    ist[I_N_EARLY] += 1
+    _announce(ist, early, t_hs, 1.0)
 
 
 @njit(cache=True)
@@ -1268,7 +1285,7 @@ def _finish(
                 t_main = _main_rise(x, j, u, t_hs, fst[F_MARGIN_N])
                 if t_main > t_hs:
                     if has_t_hs:  # announced at the first phase: retracted, announced anew
-                        ist[I_RETRACTED] += 1
+                        _retract(ist, fst, early)
                         has_t_hs = False
                     t_hs = t_main
         if t_hs <= ist[I_TRACK_START]:  # began before the data: in progress at the start
@@ -1338,9 +1355,8 @@ def _finish(
                     break
         if has_t_hs:
             t_hs = fst[F_T_HS]  # announced early: the same time, always
-    if not has_t_hs:
-        early[ist[I_N_EARLY]] = t_hs  # certain only now (lost samples, or a small contact)
-        ist[I_N_EARLY] += 1
+    if not has_t_hs:  # certain only now (lost samples, a small contact, a first phase)
+        _announce(ist, early, t_hs, 1.0)
     ist[I_N_PEAKS] = _push(peaks, ist[I_N_PEAKS], peak_n)
     if not standing:
         ist[I_N_DURS] = _push(durs, ist[I_N_DURS], float(n_samples))
@@ -1430,6 +1446,8 @@ def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check
         high - low >= 0.5 * (fst[F_HIGH] - fst[F_LOW])
         and _cycles(buf, ist, w0, check, low, high) >= 2
     ):  # noqa: E501
+        if not ist[O_EMITTED]:  # the levels were wrong: no step of it is reported
+            _retract(ist, fst, early)
         ist[O_DROP] = 1
         ist[I_N_PEAKS] = 0
         _set_levels(fp, fst, low, high)
@@ -1439,8 +1457,7 @@ def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check
         ist[O_EMITTED] = 1
         if _scuff(buf, ist, fst, check):
             # Never loaded above the middle of the range: no step (as at a normal end).
-            if ist[O_HAS_T_HS]:
-                ist[I_RETRACTED] += 1
+            _retract(ist, fst, early)
             return
         _finish(
             buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check - 1, check, np.nan, True
@@ -1453,13 +1470,11 @@ def _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, 
     j = ist[O_ON_INDEX]
     n_samples = k - j
     if n_samples < ist[I_MIN_CONTACT_N] and not ist[O_DROP]:
-        if ist[O_HAS_T_HS]:
-            ist[I_RETRACTED] += 1
+        _retract(ist, fst, early)
         return  # a spike: the swing goes on (swing_start unchanged)
     if not ist[O_DROP] and not ist[O_EMITTED] and _scuff(buf, ist, fst, k):
         # Never loaded above the middle of the range: a touch, not a step (as a scuff).
-        if ist[O_HAS_T_HS]:
-            ist[I_RETRACTED] += 1
+        _retract(ist, fst, early)
         return  # the swing goes on (swing_start unchanged)
     ist[I_SWING_START] = k
     if ist[O_DROP] or ist[O_EMITTED] or n_samples > ist[I_MAX_CONTACT_N]:
@@ -1562,8 +1577,10 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
     -------
     out : ndarray of float64, shape (ist[I_N_OUT], N_COLS)
         The contacts completed, one row each (``C_*`` columns).
-    early : ndarray of float64, shape (ist[I_N_EARLY],)
-        Heel strikes that became certain [fractional sample index].
+    early : ndarray of float64, shape (ist[I_N_EARLY], 2)
+        Heel strikes that became certain [fractional sample index] (column 0), in order,
+        with 1.0 in column 1; -1.0 there retracts a heel strike announced before (its
+        contact turned out to be no step, or its first phase swing).
     keep : int
         First sample the buffer must keep (the caller drops the samples before it).
     """
@@ -1571,7 +1588,8 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
     # buffered sample.
     cap = ist[I_N_SEEN] - ist[I_BUF_START] + 4
     out = np.empty((cap, N_COLS), np.float64)
-    early = np.empty(cap, np.float64)
+    # A contact announces, retracts and announces again at most: three rows each.
+    early = np.empty((3 * cap, 2), np.float64)
     ist[I_N_OUT] = 0
     ist[I_N_EARLY] = 0
     if ist[I_MODE] == MODE_BOOT and not _bootstrap(buf, fp, ist, fst, final):
@@ -1591,7 +1609,7 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
             check = _next_check(ist)
             stop = min(n_end, check)
             k = _first_crossing(buf, ist, ist[I_POS], stop, fst[F_OFF_N], False)
-            if not ist[O_HAS_T_HS] and not ist[O_DROP]:  # its edge, up to where it may end
+            if not (ist[O_HAS_T_HS] or ist[O_DROP] or ist[O_EMITTED]):  # its edge, so far
                 _early_heel_strike(buf, fp, ist, fst, early, k if k >= 0 else stop)
             if k < 0:
                 if n_end >= check:
@@ -1601,8 +1619,7 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
                 break
             if k - ist[O_ON_INDEX] < ist[I_MIN_CONTACT_N] and not ist[O_DROP]:
                 # A spike: discarded at once, so a contact right after it starts afresh.
-                if ist[O_HAS_T_HS]:
-                    ist[I_RETRACTED] += 1
+                _retract(ist, fst, early)
                 ist[I_HAS_OPEN] = 0
                 ist[I_MODE] = MODE_SWING
                 ist[I_POS] = k + 1
@@ -1621,8 +1638,7 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
             continue
         if m >= 0 and not drop and not emitted and _scuff(buf, ist, fst, k):
             # A light touch that fell back before the real contact: not a step.
-            if ist[O_HAS_T_HS]:
-                ist[I_RETRACTED] += 1
+            _retract(ist, fst, early)
             _open_contact(buf, fp, ist, fst, m)
             ist[I_POS] = m + 1
             continue
@@ -1661,6 +1677,7 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
             ist[I_CUT_END_KEPT] += 1
         else:
             ist[I_CUT_END] += 1
+            _retract(ist, fst, early)  # announced, but no step by the end
     return out[: ist[I_N_OUT]], early[: ist[I_N_EARLY]], _trim_keep(ist)
 
 

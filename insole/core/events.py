@@ -586,6 +586,10 @@ class ContactDetector:
         self.cut_at_end_ = 0
         self.cut_at_end_reported_ = 0
         self.retracted_heel_strikes_ = 0
+        #: Heel strikes announced as soon as certain, and announced ones retracted, not yet
+        #: popped [fractional sample index] (see `pop_heel_strikes`). Kept across `finish`.
+        self._early: list[float] = []
+        self._retracted: list[float] = []
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -659,8 +663,6 @@ class ContactDetector:
         self._durations = np.zeros(_DURATION_HISTORY, dtype=np.float64)
         self._edges = np.zeros((2, _EDGE_HISTORY, edge_pre_n + edge_post_n + 1), np.float64)
         self._buf: FloatArray = np.empty(0, dtype=np.float64)
-        #: Heel strikes emitted as soon as certain (see `pop_heel_strikes`).
-        self._early: list[float] = []
         return self
 
     @property
@@ -740,7 +742,9 @@ class ContactDetector:
     def finish(self) -> list[Contact]:
         """End the stream: return the contacts that were waiting for look-ahead, then reset.
 
-        A contact whose toe-off has not been seen is dropped.
+        A contact still in progress is reported with a toe-off at the last sample and
+        ``toe_off_valid=False`` if it is a step by then (``cut_at_end_reported_``), else
+        counted (``cut_at_end_``). Heel strikes not yet popped stay for `pop_heel_strikes`.
 
         Returns
         -------
@@ -763,9 +767,25 @@ class ContactDetector:
         ``retracted_heel_strikes_``. So is one announced at a first phase that stays below
         ``edge_fraction`` for longer than a loading response (0.25 s: the foot rested in swing):
         the contact's heel strike, at the main rise, is then announced when the contact ends.
+        A retraction of a heel strike already popped is returned by
+        `pop_retracted_heel_strikes`; one not yet popped is simply never returned. Every heel
+        strike returned here and not retracted is that of exactly one `Contact`.
         """
         out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in self._early]
         self._early.clear()
+        return out
+
+    def pop_retracted_heel_strikes(self) -> list[float]:
+        """Return the heel strikes [s] retracted since the last call, and forget them.
+
+        Each was returned by `pop_heel_strikes` before its contact turned out to be no step
+        (a spike, a touch, a contact in progress at the end that is none, or a window whose
+        levels were wrong) or to start later (a first phase that was swing: its new heel
+        strike comes from `pop_heel_strikes`). A live view removes its mark; a cue already
+        given cannot be taken back, so the count of these is worth showing.
+        """
+        out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in self._retracted]
+        self._retracted.clear()
         return out
 
     # ------------------------------------------------------------------ internals
@@ -882,8 +902,17 @@ class ContactDetector:
             self.retracted_heel_strikes_ += int(ist[k.I_RETRACTED])
             ist[k.I_CUT_START] = ist[k.I_CUT_END] = ist[k.I_RETRACTED] = 0
             ist[k.I_CUT_END_KEPT] = 0
-        if early.size:
-            self._early += early.tolist()
+        if early.shape[0]:
+            if (early[:, 1] > 0).all():
+                self._early += early[:, 0].tolist()
+            else:
+                for t, sign in early.tolist():
+                    if sign > 0:
+                        self._early.append(t)
+                    elif t in self._early:  # retracted before it was popped: never announced
+                        self._early.remove(t)
+                    else:
+                        self._retracted.append(t)
         # Drop buffered samples that no pending decision can need.
         start = int(ist[k.I_BUF_START])
         if keep > start:

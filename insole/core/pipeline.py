@@ -295,13 +295,18 @@ class PipelineUpdate:
     ``heel_strikes`` are ``(side, time [s on that insole's clock])`` of the heel strikes that
     became certain in this call (`ContactDetector.pop_heel_strikes`): usually 10-30 ms of data
     after the onset, long before the step itself (``steps``) is complete at toe-off. Each time
-    equals the ``heel_strike_s`` of the step that follows (before left/right alignment).
+    equals the ``heel_strike_s`` of the step that follows (before left/right alignment), unless
+    it comes back in ``retracted_heel_strikes`` of a later update: its contact turned out to be
+    no step, or to start later (`ContactDetector.pop_retracted_heel_strikes`; rare: touches,
+    spikes, a first phase that was swing). Heel strikes announced less those retracted are
+    exactly the heel strikes of the steps.
     A pipeline built with ``step_records=False`` leaves ``steps`` empty and hands the steps
     out as ``step_batches`` (`StepBatch`, arrays per side and feed) instead.
     """
 
     steps: list[StepRecord] = field(default_factory=list)
     heel_strikes: list[tuple[str, float]] = field(default_factory=list)
+    retracted_heel_strikes: list[tuple[str, float]] = field(default_factory=list)
     step_batches: list[StepBatch] = field(default_factory=list)
     samples: dict[str, SideSamples] = field(default_factory=dict)
     battery_pct: dict[str, int] = field(default_factory=dict)
@@ -449,6 +454,7 @@ class _Side:
         self.restarts = 0
         self.truncated_steps = 0
         self.heel_strikes = []
+        self.retracted_heel_strikes = []
         self.heel_idx = self.layout.indices("heel_medial", "heel_lateral")
         if len(self.heel_idx) == 0 and self.layout.n_sensors == 1:
             self.heel_idx = np.array([0])
@@ -601,12 +607,26 @@ class _Side:
         self._collect_heel_strikes()
         return steps
 
-    #: Heel strikes made certain since the owner last took them [s on this insole's clock].
+    #: Heel strikes made certain, and announced ones retracted, since the owner last took them
+    #: [s on this insole's clock].
     heel_strikes: list[float]
+    retracted_heel_strikes: list[float]
 
     def _collect_heel_strikes(self) -> None:
         offset = self._detector_base / self.fs
         self.heel_strikes += [t + offset for t in self.detector.pop_heel_strikes()]
+        self.retracted_heel_strikes += [
+            t + offset for t in self.detector.pop_retracted_heel_strikes()
+        ]
+
+    def take_heel_strikes(self, update: PipelineUpdate) -> None:
+        """Move the heel strikes announced and retracted so far into ``update``."""
+        if self.heel_strikes:
+            update.heel_strikes += [(self.label, t) for t in self.heel_strikes]
+            self.heel_strikes = []
+        if self.retracted_heel_strikes:
+            update.retracted_heel_strikes += [(self.label, t) for t in self.retracted_heel_strikes]
+            self.retracted_heel_strikes = []
 
     def _emit(self, contacts: ContactRows) -> list[StepRecord]:
         """The steps of the contacts the detector finished: records, or a batch kept aside."""
@@ -795,9 +815,7 @@ class Pipeline:
             if state.batches:
                 update.step_batches += state.batches
                 state.batches = []
-            if state.heel_strikes:
-                update.heel_strikes += [(state.label, t) for t in state.heel_strikes]
-                state.heel_strikes = []
+            state.take_heel_strikes(update)
             if self.emit_samples and state.last_samples is not None:
                 update.samples[state.label] = state.last_samples
                 state.last_samples = None
@@ -852,11 +870,11 @@ class Pipeline:
             u = self.feed(sid, b"\x00")
             update.steps += u.steps
             update.heel_strikes += u.heel_strikes
+            update.retracted_heel_strikes += u.retracted_heel_strikes
             update.step_batches += u.step_batches
         for side in self.sides.values():
             update.steps += side.finish()
-            update.heel_strikes += [(side.label, t) for t in side.heel_strikes]
-            side.heel_strikes = []
+            side.take_heel_strikes(update)
             update.step_batches += side.batches
             side.batches = []
         return update
@@ -893,9 +911,7 @@ class Pipeline:
             if state.batches:
                 update.step_batches += state.batches
                 state.batches = []
-            if state.heel_strikes:
-                update.heel_strikes += [(state.label, t) for t in state.heel_strikes]
-                state.heel_strikes = []
+            state.take_heel_strikes(update)
             if self.emit_samples and state.last_samples is not None:
                 update.samples[state.label] = state.last_samples
                 state.last_samples = None

@@ -12,7 +12,8 @@ so the steps are analysed here exactly as for a recording made directly:
   else the generic layout) come from there; the channels are pressures in kPa (``a.u.`` when
   the insoles were not calibrated: stored as relative force). A stream named ``insole left`` /
   ``insole right`` without the description is read with the generic layout;
-- the **marker stream** (``insole events``: ``heel_strike/<side>``, ``toe_off/<side>``) is kept
+- the **marker stream** (``insole events``: ``heel_strike/<side>``, ``toe_off/<side>``,
+  ``heel_strike_retracted/<side>``) is kept
   in the header (``extra.import.markers``, times on the recording's time axis);
 - every **other stream** (EEG, EMG, ...) is listed in ``extra.import.other_streams`` (name, type,
   channels, rate, samples), with ``extra.import.time_origin_lsl_s``: the recorder-clock time of

@@ -386,9 +386,15 @@ def run_view(
     result["events"] = [vars(e) for e in runtime.events()]
     if engine is not None:
         result["feedback"] = {"cues": engine.cues, "heel_strikes": engine.strikes,
-                              "late": engine.late_strikes}
-        late = (f" ({engine.late_strikes} announced too late to cue: the step detector's "
-                "start-up)" if engine.late_strikes else "")
+                              "late": engine.late_strikes,
+                              "retracted": engine.retracted_strikes}
+        notes = []
+        if engine.late_strikes:
+            notes.append(f"{engine.late_strikes} announced too late to cue: the step "
+                         "detector's start-up")
+        if engine.retracted_strikes:
+            notes.append(f"{engine.retracted_strikes} retracted: no step")
+        late = f" ({'; '.join(notes)})" if notes else ""
         print(f"feedback: {engine.cues} cues on {engine.strikes} heel strikes{late}", file=out)
     if record is not None:
         print(f"recorded to {record}", file=out)

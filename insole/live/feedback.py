@@ -338,6 +338,9 @@ class FeedbackEngine:
         self.strikes = 0
         #: Heel strikes announced too late to be cued (the detector's start-up): not cued.
         self.late_strikes = 0
+        #: Announced heel strikes that the detector retracted (no step: a touch, a spike, or a
+        #: first phase that was swing). A cue already given stays given; none is given later.
+        self.retracted_strikes = 0
         self._newest_s: dict[str, float] = {}
         self._buf: dict[str, deque[tuple[int, float, float]]] = {}
         self._fs: dict[str, float] = {}
@@ -379,6 +382,10 @@ class FeedbackEngine:
                     cues.append(Cue("strike", side, t, self._newest_s.get(side, t), host))
                 else:
                     cues += self._strike(side, t, host)
+            for side, t in update.retracted_heel_strikes:
+                self.retracted_strikes += 1
+                if side in self._open:  # still followed: no heel cue for it any more
+                    self._open[side] = [imp for imp in self._open[side] if imp.hs_s != t]
             if self.mode == "heel" and update.steps:
                 self._learn(update.steps)
         for c in cues:

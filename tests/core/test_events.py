@@ -257,9 +257,25 @@ def test_touch_below_half_the_range_is_no_step() -> None:
     early = detector.pop_heel_strikes()
     c += detector.finish()
     np.testing.assert_allclose([k.heel_strike_s for k in c], on + FLOOR_S, atol=1e-3)
-    # Each touch was announced 20 ms after its on-crossing, then retracted.
+    # Each touch was announced 20 ms after its on-crossing, then retracted in the same call:
+    # never returned.
     assert detector.retracted_heel_strikes_ == 3
-    assert len(early) == len(c) + 3
+    assert early == [k.heel_strike_s for k in c]
+    assert detector.pop_retracted_heel_strikes() == []
+    # Fed as a live stream (10 ms chunks, popped after each), the touches are announced, then
+    # retracted; what stays is exactly the contacts' heel strikes.
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    c, early, retracted = [], [], []
+    for chunk in np.array_split(x, x.size // 2):
+        c += detector.feed(chunk)
+        early += detector.pop_heel_strikes()
+        retracted += detector.pop_retracted_heel_strikes()
+    c += detector.finish()
+    early += detector.pop_heel_strikes()
+    retracted += detector.pop_retracted_heel_strikes()
+    assert len(retracted) == detector.retracted_heel_strikes_ == 3
+    np.testing.assert_allclose(retracted, on[3:9:2] + 0.8, atol=0.01)
+    assert sorted(set(early) - set(retracted)) == [k.heel_strike_s for k in c]
 
 
 def test_long_first_phase_below_the_edge_level_is_swing_not_the_heel_strike() -> None:
@@ -270,18 +286,23 @@ def test_long_first_phase_below_the_edge_level_is_swing_not_the_heel_strike() ->
         phase = (t >= on[i] - 0.45) & (t < on[i] + 0.1)
         x[phase] = np.maximum(x[phase], 120.0)
     detector = ContactDetector(sampling_rate_hz=FS_HZ)
-    c = detector.feed(x)
-    early = detector.pop_heel_strikes()
+    c, early, retracted = [], [], []
+    for chunk in np.array_split(x, x.size // 4):  # 20 ms chunks, popped after each
+        c += detector.feed(chunk)
+        early += detector.pop_heel_strikes()
+        retracted += detector.pop_retracted_heel_strikes()
     c += detector.finish()
     early += detector.pop_heel_strikes()
+    retracted += detector.pop_retracted_heel_strikes()
     hs = np.array([k.heel_strike_s for k in c])
     np.testing.assert_allclose(np.delete(hs, rest), np.delete(on, rest) + FLOOR_S, atol=1e-3)
     # The main rise leaves the resting level (the rest's median + 3 % of the range, 144 N).
     np.testing.assert_allclose(hs[rest], on[rest] + 0.2 * 144.0 / 800.0, atol=1e-3)
     # Announced at the rest, retracted, announced again at the contact's end.
-    assert detector.retracted_heel_strikes_ == len(rest)
+    assert detector.retracted_heel_strikes_ == len(rest) == len(retracted)
+    np.testing.assert_allclose(retracted, on[rest] - 0.45, atol=0.01)
     assert len(early) == hs.size + len(rest)
-    assert set(hs.tolist()) <= set(early)
+    assert sorted(set(early) - set(retracted)) == hs.tolist()
 
 
 def test_slow_edge_into_a_stand_is_not_taken_for_wrong_levels() -> None:

@@ -25,6 +25,7 @@ from insole.core.events import ContactDetector, detect_contacts
 DATA = Path(__file__).parents[2].parent / "shared" / "data"
 GAITPDB_WALK = DATA / "gaitpdb" / "GaCo01_01.txt"
 FORCE_PLATE = DATA / "running_forceplate" / "RBDS001runT25forces.txt"
+HUNTINGTON = DATA / "gaitndd" / "hunt5"
 ROOT = Path(__file__).parents[2]
 
 
@@ -32,11 +33,18 @@ def _run_detector(x: np.ndarray, fs: float, chunks: list[np.ndarray], **options:
     det = ContactDetector(sampling_rate_hz=fs, **options)  # type: ignore[arg-type]
     contacts = []
     early: list[float] = []
+    retracted: list[float] = []
     for chunk in chunks:
         contacts += det.feed(chunk)
         early += det.pop_heel_strikes()
+        retracted += det.pop_retracted_heel_strikes()
     contacts += det.finish()
     early += det.pop_heel_strikes()
+    retracted += det.pop_retracted_heel_strikes()
+    # A heel strike announced and retracted within one call is never returned: only what
+    # stays announced is the same for any chunking.
+    for t in retracted:
+        early.remove(t)
     counters = (det.cut_at_start_, det.cut_at_end_, det.retracted_heel_strikes_)
     return {"contacts": contacts, "early": early, "counters": counters}
 
@@ -216,3 +224,30 @@ def test_any_chunking_of_real_data_gives_the_same_results(record: Path) -> None:
         assert len(whole["contacts"]) > 20
         for most in (1, 7, 300):
             assert _run_detector(signal, fs, _random_chunks(signal, rng, most)) == whole
+
+
+def test_announced_heel_strikes_less_the_retracted_are_the_steps_on_real_data() -> None:
+    # Huntington's gait (gaitndd hunt5): touches and long first phases are announced, then
+    # retracted. Fed live in random chunks, what stays announced is exactly the heel strikes of
+    # the steps, and every retraction is reported once.
+    if not HUNTINGTON.with_suffix(".hea").exists():
+        pytest.skip(f"validation data not available: {HUNTINGTON}")
+    from insole.importers.physionet import read_gaitndd
+
+    left, _, fs, _ = read_gaitndd(HUNTINGTON)
+    x = np.asarray(left, dtype=np.float64)
+    rng = np.random.default_rng(5)
+    det = ContactDetector(sampling_rate_hz=fs)
+    contacts, early, retracted = [], [], []
+    for chunk in _random_chunks(x, rng, 12):
+        contacts += det.feed(chunk)
+        early += det.pop_heel_strikes()
+        retracted += det.pop_retracted_heel_strikes()
+    contacts += det.finish()
+    early += det.pop_heel_strikes()
+    retracted += det.pop_retracted_heel_strikes()
+    assert len(retracted) >= 3
+    assert len(retracted) <= det.retracted_heel_strikes_
+    for t in retracted:
+        early.remove(t)  # raises if a retraction was not announced before
+    assert sorted(early) == [c.heel_strike_s for c in contacts]

@@ -163,6 +163,39 @@ def test_sinks() -> None:
         FeedbackEngine("loud")
 
 
+def test_a_retracted_heel_strike_gets_no_heel_cue_and_is_counted() -> None:
+    from insole.core.pipeline import PipelineUpdate, SideSamples
+
+    fs = 200.0
+    sink = RecordingSink()
+    target = FeedbackTarget(100.0, 0.0, 500.0, "history", 56)  # heel peak above 500 N
+    out_of_reach = FeedbackTarget(1.0, 0.0, 1e9, "history", 56)
+    engine = FeedbackEngine("heel", [sink], heel_target=target, rate_target=out_of_reach)
+
+    def samples(start: int, heel: list[float]) -> PipelineUpdate:
+        h = np.asarray(heel, float)
+        return PipelineUpdate(samples={"left": SideSamples(start, fs, 1.5 * h, h,
+                                                           np.zeros((h.size, 1)))})
+
+    engine.feed(samples(0, [5.0] * 20), 0.0)  # swing
+    update = samples(20, [5.0, 40.0, 120.0])  # a rising heel: announced at sample 20
+    update.heel_strikes = [("left", 20 / fs), ("right", 1.0)]
+    engine.feed(update, 0.0)
+    engine.feed(PipelineUpdate(retracted_heel_strikes=[("left", 20 / fs)]), 0.0)
+    engine.feed(samples(23, [300.0, 600.0, 700.0]), 0.0)  # above the target: no cue any more
+    assert sink.cues == []
+    assert engine.retracted_strikes == 1
+    # Without the retraction the same samples cue.
+    sink2 = RecordingSink()
+    engine2 = FeedbackEngine("heel", [sink2], heel_target=target, rate_target=out_of_reach)
+    engine2.feed(samples(0, [5.0] * 20), 0.0)
+    update = samples(20, [5.0, 40.0, 120.0])
+    update.heel_strikes = [("left", 20 / fs)]
+    engine2.feed(update, 0.0)
+    engine2.feed(samples(23, [300.0, 600.0, 700.0]), 0.0)
+    assert [c.what for c in sink2.cues] == ["heel peak"]
+
+
 def test_cli_feedback_asks_for_small_batches(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["live", "sim:?duration=8&speed=max&seed=3", "--no-gui", "--feedback",
                  "strike"]) == 0
@@ -171,6 +204,6 @@ def test_cli_feedback_asks_for_small_batches(capsys: pytest.CaptureFixture[str])
     assert "SET_BATCH 2" in out
     line = next(ln for ln in out.splitlines() if ln.startswith("feedback: ") and "cues on" in ln)
     n_cues, n_strikes = int(line.split()[1]), int(line.split()[4])
-    late = int(line.split("(")[1].split()[0]) if "(" in line else 0
+    late = int(line.split("(")[1].split()[0]) if "too late" in line else 0
     assert n_cues + late == n_strikes
     assert n_cues > 10
