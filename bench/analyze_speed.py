@@ -234,7 +234,7 @@ def heel_strike_latency(tmp: Path) -> None:
     # 2. The pipeline fed as the data were received: frames carry several samples each, so
     # the insole's data run ahead of the sample that made a heel strike certain.
     pipe = Pipeline(raw.header)
-    delays, times, announced, steps = [], [], set(), []
+    delays, times, announced, retracted, steps = [], [], set(), set(), []
     chunks = sorted(
         (t, sid, data) for sid, s in raw.streams.items() for t, data in s.iter_chunks()
     )
@@ -245,11 +245,20 @@ def heel_strike_latency(tmp: Path) -> None:
             delays.append(1e3 * (state.n / state.fs - t_hs))
             times.append(t_hs)
             announced.add((side, t_hs))
+        retracted.update(update.retracted_heel_strikes)
         steps += update.steps
-    steps += pipe.finish().steps
+    end = pipe.finish()
+    steps += end.steps
+    announced.update(end.heel_strikes)
+    retracted.update(end.retracted_heel_strikes)
     same = sum((s.side, s.heel_strike_s) in announced for s in steps)
     print(_describe("pipeline, whole frames as received", np.array(times), np.array(delays), 3.0))
-    print(f"  {same}/{len(steps)} steps carry the time announced for their heel strike")
+    print(
+        f"  {same}/{len(steps)} steps carry the time announced for their heel strike; "
+        f"{len(retracted)} announced heel strikes retracted; announced less retracted "
+        f"{'==' if announced - retracted == {(s.side, s.heel_strike_s) for s in steps} else '!='}"
+        " the steps' heel strikes"
+    )
 
 
 def main() -> None:

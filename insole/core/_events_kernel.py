@@ -120,7 +120,8 @@ O_EMITTED = 39  # already reported (ended in standing)
 O_SCAN = 40  # where the search for the early heel strike's edge goes on
 I_EDGE_NEXT = 41  # slot of the edge history written next (a ring: the oldest is replaced)
 I_CUT_END_KEPT = 42  # counter: in progress at the end, reported (toe-off flagged)
-N_IST = 43
+O_EMIT_AT = 43  # open contact reported as standing: where its search for valleys starts
+N_IST = 44
 
 # Float state (``fst``).
 F_LOW = 0  # swing level
@@ -878,7 +879,10 @@ def _open_contact(buf, fp, ist, fst, j):
         level = _median_inplace(finite)  # the whole swing: sets the off-threshold
         pre = _finite(swing[max(swing.size - bridge_n, 0) :])
         base = _median_inplace(pre) if pre.size else level  # just before contact
-        if swing.size < bridge_n:  # only right after a start: maybe a rising edge
+        # A swing shorter than bridge_n right after a start may hold a rising edge; after a
+        # valley (swing_start at its minimum) it is the valley itself, a true swing level.
+        just_started = swing.size < bridge_n and swing_start <= ist[I_TRACK_START]
+        if just_started:
             base = _pmin(base, low)
         earliest = lo
         for i in range(swing.size - 1, -1, -1):
@@ -886,7 +890,7 @@ def _open_contact(buf, fp, ist, fst, j):
                 earliest = lo + i
                 break
         recent = swing[max(swing.size - noise_n, 0) :]
-        if swing.size < bridge_n:
+        if just_started:
             # Right after a start the "swing" may be a few samples ending on the rising edge
             # itself: its steps would inflate the noise (3 SD of 60 N steps is a 90 N floor).
             # Keep the samples before the first one above the fraction-only floor.
@@ -921,7 +925,7 @@ def _open_contact(buf, fp, ist, fst, j):
         if math.isnan(floor_base):
             fr = _finite(recent)
             floor_base = _median_inplace(fr) if fr.size else base
-        if swing.size < bridge_n:
+        if just_started:
             floor_base = _pmin(floor_base, low)
     else:
         level = base = floor_base = low
@@ -1373,11 +1377,15 @@ def _finish(
 
 
 @njit(cache=True)
-def _emit_pieces(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valleys, k, look_end):
+def _emit_pieces(
+    buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valleys, k, look_end, standing=False
+):
     """Cut the open contact at ``valleys``; emit every piece before the last valley.
 
     With ``k >= 0`` (the contact's toe-off candidate) the last piece is emitted too; otherwise
     it stays open as the contact in progress. Each new piece replaces the open contact's fields.
+    With ``standing`` the open contact was reported already (it ended in standing): the piece
+    before the first valley is its tail and is not emitted again.
     """
     margin = _pmax(fp[P_FLOOR_SD_K] * fst[F_NOISE_N], fp[P_FLOOR_FRAC] * (fst[F_HIGH] - fst[F_LOW]))
     for v in range(valleys.shape[0]):
@@ -1390,7 +1398,8 @@ def _emit_pieces(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valle
                 i = r
                 break
         t_to = (a - 1) + (_crossing(i - 1, x[i - 1], x[i], floor) if i else 0.0)
-        _finish(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, a, m + 1, t_to, False)
+        if not (standing and v == 0):
+            _finish(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, a, m + 1, t_to, False)
         saved = ist[I_SWING_START]
         ist[I_SWING_START] = m
         _open_contact(buf, fp, ist, fst, b)  # the next step, after the swing [m, b)
@@ -1430,6 +1439,32 @@ def _cycles(buf, ist, start, stop, low, high):
 
 
 @njit(cache=True)
+def _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end):
+    """Re-cut a contact reported as standing at clear valleys; True if it found any.
+
+    A valley in a stand (below ``valley_fraction`` of the range for ``min_valley_s``, loaded
+    above the middle on both sides: `_valleys`) is the foot unloading and loading again, a step
+    out of the stand (gaitndd als4: a 25 s stand that ends with a step from a valley at 24 %
+    of the range, annotated as a step). Each valley starts a step like any valley of a long
+    contact; the stand itself stays reported once. Only with levels proven by three contacts
+    (as `_is_long`): a stand at the start of a recording has levels from its own sway. With
+    ``look_end < 0`` (a check while the stand goes on) the last step stays open; otherwise
+    the contact ends at ``k``. The search starts at most ``bootstrap_s`` before ``k``.
+    """
+    if ist[O_DROP] or not ist[O_EMITTED] or ist[I_N_DURS] < 3:
+        return False
+    valleys = _valleys(buf, fp, ist, fst, ist[O_EMIT_AT], k)
+    if valleys.shape[0] == 0:
+        ist[O_EMIT_AT] = max(ist[O_EMIT_AT], k - ist[I_BOOT_N])
+        return False
+    k_end = -1 if look_end < 0 else k
+    _emit_pieces(
+        buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valleys, k_end, look_end, True
+    )
+    return True
+
+
+@njit(cache=True)
 def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check):
     """Handle the open contact still loaded at ``check``: re-cut, restart, or standing."""
     ist[I_POS] = check
@@ -1438,6 +1473,8 @@ def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check
         if valleys.shape[0]:
             _emit_pieces(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valleys, -1, -1)
             return
+    if _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check, -1):
+        return
     ist[O_CHECKS] += 1
     settled = ist[O_ON_INDEX] + ist[I_BRIDGE_N]
     w0 = max(check - ist[I_BOOT_N], settled)
@@ -1455,6 +1492,7 @@ def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check
         return
     if not ist[O_DROP] and not ist[O_EMITTED]:
         ist[O_EMITTED] = 1
+        ist[O_EMIT_AT] = check
         if _scuff(buf, ist, fst, check):
             # Never loaded above the middle of the range: no step (as at a normal end).
             _retract(ist, fst, early)
@@ -1477,6 +1515,8 @@ def _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, 
         _retract(ist, fst, early)
         return  # the swing goes on (swing_start unchanged)
     ist[I_SWING_START] = k
+    if _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end):
+        return
     if ist[O_DROP] or ist[O_EMITTED] or n_samples > ist[I_MAX_CONTACT_N]:
         post_level = _post_level(buf, ist, fst, k, look_end)
         if post_level < fst[F_HIGH]:

@@ -410,6 +410,32 @@ def test_standing_between_walks_adds_only_the_step_onto_it() -> None:
     assert c.heel_strike_s[~c.toe_off_valid][0] == pytest.approx(walk.size / FS_HZ, abs=0.02)
 
 
+def test_a_step_out_of_a_stand_from_a_valley_is_kept() -> None:
+    # Walk, stand 8 s at 60 % of the load, unload to 15 % for 0.15 s (weight onto the other
+    # foot) and load fully again (a step), then walk on. The valley never reaches the
+    # off-threshold, so before it the step was part of the stand and lost (gaitndd als4).
+    walk, on, _ = trapezoids(n=10)
+    rng = np.random.default_rng(3)
+    ramp = np.linspace(800.0, 480.0, 40)
+    stand = 480.0 + rng.normal(0, 4, int(8 * FS_HZ))
+    down = np.linspace(480.0, 120.0, 20)
+    valley = 120.0 + rng.normal(0, 2, 30)
+    up = np.linspace(120.0, 800.0, 40)
+    loaded = np.full(60, 800.0)
+    off = np.linspace(800.0, 0.0, 40)
+    x = np.concatenate([walk[: int((on[-1] + 0.3) * FS_HZ)], ramp, stand, down, valley, up,
+                        loaded, off, np.zeros(100), walk])
+    valley_end = (int((on[-1] + 0.3) * FS_HZ) + 40 + stand.size + 20 + 30) / FS_HZ
+    c = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    assert len(c) == 2 * on.size + 1
+    assert np.count_nonzero(~c.toe_off_valid) == 1  # the step into the stand, reported once
+    near = (c.heel_strike_s > valley_end - 0.1) & (c.heel_strike_s < valley_end + 0.1)
+    after = c.heel_strike_s[near]
+    assert after.size == 1  # the step out of the valley, timed at the rise from its floor
+    assert after[0] == pytest.approx(valley_end, abs=0.02)
+    assert c.toe_off_valid[c.heel_strike_s == after[0]].all()
+
+
 def test_swing_level_measured_in_a_stand_is_lowered_in_the_swing() -> None:
     walk, on, _ = trapezoids(n=12)
     rng = np.random.default_rng(1)
