@@ -111,6 +111,21 @@ def stream(x: np.ndarray, cuts: list[int] | np.ndarray, **options: object) -> li
     return out + detector.finish()
 
 
+def live(
+    detector: ContactDetector, chunks: list[np.ndarray]
+) -> tuple[list[Contact], list[float], list[float]]:
+    """Feed ``chunks`` as a live stream, popping the heel strikes after each: (contacts,
+    announced, retracted)."""
+    contacts: list[Contact] = []
+    early: list[float] = []
+    retracted: list[float] = []
+    for chunk in [*chunks, None]:
+        contacts += detector.feed(chunk) if chunk is not None else detector.finish()
+        early += detector.pop_heel_strikes()
+        retracted += detector.pop_retracted_heel_strikes()
+    return contacts, early, retracted
+
+
 # ---------------------------------------------------------------------------- timing
 
 
@@ -265,14 +280,7 @@ def test_touch_below_half_the_range_is_no_step() -> None:
     # Fed as a live stream (10 ms chunks, popped after each), the touches are announced, then
     # retracted; what stays is exactly the contacts' heel strikes.
     detector = ContactDetector(sampling_rate_hz=FS_HZ)
-    c, early, retracted = [], [], []
-    for chunk in np.array_split(x, x.size // 2):
-        c += detector.feed(chunk)
-        early += detector.pop_heel_strikes()
-        retracted += detector.pop_retracted_heel_strikes()
-    c += detector.finish()
-    early += detector.pop_heel_strikes()
-    retracted += detector.pop_retracted_heel_strikes()
+    c, early, retracted = live(detector, np.array_split(x, x.size // 2))
     assert len(retracted) == detector.retracted_heel_strikes_ == 3
     np.testing.assert_allclose(retracted, on[3:9:2] + 0.8, atol=0.01)
     assert sorted(set(early) - set(retracted)) == [k.heel_strike_s for k in c]
@@ -286,14 +294,7 @@ def test_long_first_phase_below_the_edge_level_is_swing_not_the_heel_strike() ->
         phase = (t >= on[i] - 0.45) & (t < on[i] + 0.1)
         x[phase] = np.maximum(x[phase], 120.0)
     detector = ContactDetector(sampling_rate_hz=FS_HZ)
-    c, early, retracted = [], [], []
-    for chunk in np.array_split(x, x.size // 4):  # 20 ms chunks, popped after each
-        c += detector.feed(chunk)
-        early += detector.pop_heel_strikes()
-        retracted += detector.pop_retracted_heel_strikes()
-    c += detector.finish()
-    early += detector.pop_heel_strikes()
-    retracted += detector.pop_retracted_heel_strikes()
+    c, early, retracted = live(detector, np.array_split(x, x.size // 4))  # 20 ms chunks
     hs = np.array([k.heel_strike_s for k in c])
     np.testing.assert_allclose(np.delete(hs, rest), np.delete(on, rest) + FLOOR_S, atol=1e-3)
     # The main rise leaves the resting level (the rest's median + 3 % of the range, 144 N).

@@ -29,18 +29,21 @@ HUNTINGTON = DATA / "gaitndd" / "hunt5"
 ROOT = Path(__file__).parents[2]
 
 
-def _run_detector(x: np.ndarray, fs: float, chunks: list[np.ndarray], **options: float) -> dict:
-    det = ContactDetector(sampling_rate_hz=fs, **options)  # type: ignore[arg-type]
-    contacts = []
+def _live(det: ContactDetector, chunks: list[np.ndarray]) -> tuple[list, list, list]:
+    """Feed ``chunks`` live, popping after each: (contacts, announced, retracted)."""
+    contacts: list = []
     early: list[float] = []
     retracted: list[float] = []
-    for chunk in chunks:
-        contacts += det.feed(chunk)
+    for chunk in [*chunks, None]:
+        contacts += det.feed(chunk) if chunk is not None else det.finish()
         early += det.pop_heel_strikes()
         retracted += det.pop_retracted_heel_strikes()
-    contacts += det.finish()
-    early += det.pop_heel_strikes()
-    retracted += det.pop_retracted_heel_strikes()
+    return contacts, early, retracted
+
+
+def _run_detector(x: np.ndarray, fs: float, chunks: list[np.ndarray], **options: float) -> dict:
+    det = ContactDetector(sampling_rate_hz=fs, **options)  # type: ignore[arg-type]
+    contacts, early, retracted = _live(det, chunks)
     # A heel strike announced and retracted within one call is never returned: only what
     # stays announced is the same for any chunking.
     for t in retracted:
@@ -238,14 +241,7 @@ def test_announced_heel_strikes_less_the_retracted_are_the_steps_on_real_data() 
     x = np.asarray(left, dtype=np.float64)
     rng = np.random.default_rng(5)
     det = ContactDetector(sampling_rate_hz=fs)
-    contacts, early, retracted = [], [], []
-    for chunk in _random_chunks(x, rng, 12):
-        contacts += det.feed(chunk)
-        early += det.pop_heel_strikes()
-        retracted += det.pop_retracted_heel_strikes()
-    contacts += det.finish()
-    early += det.pop_heel_strikes()
-    retracted += det.pop_retracted_heel_strikes()
+    contacts, early, retracted = _live(det, _random_chunks(x, rng, 12))
     assert len(retracted) >= 3
     assert len(retracted) <= det.retracted_heel_strikes_
     for t in retracted:
