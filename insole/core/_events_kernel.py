@@ -1696,6 +1696,9 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
         ist[I_POS] = look_end
         if final and look_end >= n_end:
             break
+    if final and ist[I_HAS_OPEN] and ist[I_MODE] == MODE_CONTACT and ist[O_OFF_INDEX] < 0:
+        # A stand still open at the end: its valleys start steps too (the last in progress).
+        _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, n_end, -1)
     if final and ist[I_HAS_OPEN] and not (ist[O_DROP] or ist[O_EMITTED]):
         # In progress when the stream ends: reported as a step (its toe-off, the last sample,
         # flagged) if it is one, as long as a contact and loaded above the middle; counted.

@@ -435,6 +435,14 @@ def test_a_step_out_of_a_stand_from_a_valley_is_kept() -> None:
     assert after.size == 1  # the step out of the valley, timed at the rise from its floor
     assert after[0] == pytest.approx(valley_end, abs=0.02)
     assert c.toe_off_valid[c.heel_strike_s == after[0]].all()
+    # The stream ends in the stand after such a step: that step is in progress at the end,
+    # reported with its toe-off flagged (it was lost with the stand before).
+    cut = int(valley_end * FS_HZ) + 40 + 40  # 0.2 s loaded after the rise, then the end
+    c = detect_contacts(x[:cut], sampling_rate_hz=FS_HZ)
+    assert c.heel_strike_s[-1] == pytest.approx(after[0], abs=1e-9)
+    assert not c.toe_off_valid[-1]
+    assert len(c) == on.size + 1  # the walk (its last step into the stand), the step out
+    assert np.count_nonzero(~c.toe_off_valid) == 2
 
 
 def test_swing_level_measured_in_a_stand_is_lowered_in_the_swing() -> None:
