@@ -391,7 +391,7 @@ def run_view(
         notes = []
         if engine.late_strikes:
             notes.append(f"{engine.late_strikes} announced too late to cue: the step "
-                         "detector's start-up")
+                         "detector's start-up, or edges certain only at the contact's end")
         if engine.retracted_strikes:
             notes.append(f"{engine.retracted_strikes} retracted: no step")
         late = f" ({'; '.join(notes)})" if notes else ""

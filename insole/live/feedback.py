@@ -302,8 +302,9 @@ class FeedbackEngine:
     max_delay_s : float
         A heel strike announced more than this after it happened (newest sample time minus
         heel-strike time) is not cued: the cue would land in another step. This happens in
-        the contact detector's start-up, the first seconds of a run; counted in
-        ``late_strikes``.
+        the contact detector's start-up, the first seconds of a run, and for heel strikes
+        certain only when their contact ends (an edge hidden in lost frames; a first phase
+        that turned out to be swing, in pathological gait); counted in ``late_strikes``.
     """
 
     def __init__(
@@ -336,7 +337,8 @@ class FeedbackEngine:
         self.sinks.append(self.flash)
         self.cues = 0
         self.strikes = 0
-        #: Heel strikes announced too late to be cued (the detector's start-up): not cued.
+        #: Heel strikes announced too late to be cued (the detector's start-up, or certain
+        #: only at the contact's end): not cued.
         self.late_strikes = 0
         #: Announced heel strikes that the detector retracted (no step: a touch, a spike, or a
         #: first phase that was swing). A cue already given stays given; none is given later.
