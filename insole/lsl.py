@@ -443,14 +443,12 @@ class LslPublisher:
             outlet.push_chunk(rows, clock.to_lsl(t).tolist())
             self.samples_pushed[label] = self.samples_pushed.get(label, 0) + n
         events: list[tuple[float, str]] = []
-        for label, t_hs in update.heel_strikes:
-            clock = self.clocks.get(label)
-            if clock is not None and clock.segments:
-                events.append((float(clock.to_lsl(t_hs)), f"heel_strike/{label}"))
-        for label, t_hs in update.retracted_heel_strikes:
-            clock = self.clocks.get(label)
-            if clock is not None and clock.segments:
-                events.append((float(clock.to_lsl(t_hs)), f"heel_strike_retracted/{label}"))
+        for kind, strikes in (("heel_strike", update.heel_strikes),
+                              ("heel_strike_retracted", update.retracted_heel_strikes)):
+            for label, t_hs in strikes:
+                clock = self.clocks.get(label)
+                if clock is not None and clock.segments:
+                    events.append((float(clock.to_lsl(t_hs)), f"{kind}/{label}"))
         for step in update.steps:
             clock = self.clocks.get(step.side)
             if clock is not None and clock.segments and math.isfinite(step.toe_off_s):

@@ -1439,6 +1439,23 @@ def _cycles(buf, ist, start, stop, low, high):
 
 
 @njit(cache=True)
+def _recut(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, start, k, look_end, standing):
+    """Cut the open contact at the clear valleys in [start, k) (`_valleys`); True if any.
+
+    With ``look_end < 0`` (a check while the contact goes on) the last piece stays open;
+    otherwise it ends at ``k`` (`_emit_pieces`; ``standing``: the contact was reported).
+    """
+    valleys = _valleys(buf, fp, ist, fst, start, k)
+    if valleys.shape[0] == 0:
+        return False
+    k_end = -1 if look_end < 0 else k
+    _emit_pieces(
+        buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valleys, k_end, look_end, standing
+    )
+    return True
+
+
+@njit(cache=True)
 def _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end):
     """Re-cut a contact reported as standing at clear valleys; True if it found any.
 
@@ -1453,25 +1470,20 @@ def _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, 
     """
     if ist[O_DROP] or not ist[O_EMITTED] or ist[I_N_DURS] < 3:
         return False
-    valleys = _valleys(buf, fp, ist, fst, ist[O_EMIT_AT], k)
-    if valleys.shape[0] == 0:
-        ist[O_EMIT_AT] = max(ist[O_EMIT_AT], k - ist[I_BOOT_N])
-        return False
-    k_end = -1 if look_end < 0 else k
-    _emit_pieces(
-        buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valleys, k_end, look_end, True
-    )
-    return True
+    start = ist[O_EMIT_AT]
+    if _recut(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, start, k, look_end, True):
+        return True
+    ist[O_EMIT_AT] = max(start, k - ist[I_BOOT_N])
+    return False
 
 
 @njit(cache=True)
 def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check):
     """Handle the open contact still loaded at ``check``: re-cut, restart, or standing."""
     ist[I_POS] = check
+    j = ist[O_ON_INDEX]
     if not ist[O_DROP] and not ist[O_EMITTED]:
-        valleys = _valleys(buf, fp, ist, fst, ist[O_ON_INDEX], check)
-        if valleys.shape[0]:
-            _emit_pieces(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valleys, -1, -1)
+        if _recut(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, j, check, -1, False):
             return
     if _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check, -1):
         return
@@ -1523,11 +1535,7 @@ def _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, 
             _set_levels(fp, fst, post_level, fst[F_HIGH])
         return
     if _is_long(fp, ist, durs, n_samples):
-        valleys = _valleys(buf, fp, ist, fst, j, k)
-        if valleys.shape[0]:
-            _emit_pieces(
-                buf, fp, ist, fst, peaks, leads, durs, edges, out, early, valleys, k, look_end
-            )  # noqa: E501
+        if _recut(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, j, k, look_end, False):
             return
     _finish(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end, np.nan, False)
 

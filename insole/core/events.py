@@ -771,9 +771,7 @@ class ContactDetector:
         `pop_retracted_heel_strikes`; one not yet popped is simply never returned. Every heel
         strike returned here and not retracted is that of exactly one `Contact`.
         """
-        out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in self._early]
-        self._early.clear()
-        return out
+        return self._pop_seconds(self._early)
 
     def pop_retracted_heel_strikes(self) -> list[float]:
         """Return the heel strikes [s] retracted since the last call, and forget them.
@@ -784,8 +782,12 @@ class ContactDetector:
         strike comes from `pop_heel_strikes`). A live view removes its mark; a cue already
         given cannot be taken back, so the count of these is worth showing.
         """
-        out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in self._retracted]
-        self._retracted.clear()
+        return self._pop_seconds(self._retracted)
+
+    def _pop_seconds(self, indices: list[float]) -> list[float]:
+        """Empty ``indices`` (fractional sample indices); return them as times [s]."""
+        out = [(t - self._delay_samples) / float(self.sampling_rate_hz) for t in indices]
+        indices.clear()
         return out
 
     # ------------------------------------------------------------------ internals
