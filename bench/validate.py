@@ -1,7 +1,9 @@
 """Validate the contact detector (heel strike, toe-off) against independent references.
 
-Runs ``insole.core.events.detect_contacts`` with its DEFAULT options on every public recording
-in ``../shared/data`` (relative to the repository root; see that folder's README.md) and
+Runs ``insole.core.events.detect_contacts`` with its DEFAULT options (plus
+``unloaded_level=0.0`` for the signals in newtons, gaitpdb and the plate, as the pipeline runs
+insoles calibrated in N) on every public recording in ``../shared/data`` (relative to the
+repository root; see that folder's README.md) and
 compares the detections with reference events that this module derives on its own. No detector
 parameter is imported: every constant below is this harness's own.
 
@@ -529,7 +531,8 @@ def gaitpdb_rows() -> list[dict[str, Any]]:
         for side, sensors in (("L", left), ("R", right)):
             force = sensors.sum(axis=1)
             ref = noise_floor_events(force, fs)
-            contacts = detect_contacts(force, sampling_rate_hz=fs)
+            # Force in N: as the pipeline runs insoles calibrated in N (weight shifts test on).
+            contacts = detect_contacts(force, sampling_rate_hz=fs, unloaded_level=0.0)
             per_side[side] = (ref, contacts)
         firsts = [np.nanmin(per_side[s][0]["onset_s"]) for s in "LR"]
         lasts = [np.nanmax(per_side[s][0]["onset_s"]) for s in "LR"]
@@ -683,7 +686,7 @@ def forceplate_row() -> dict[str, Any]:
     (fy,), fs = read_table(PLATE_FILE, columns=["Fy"], sampling_rate_hz=PLATE_RATE_HZ)
     assert fs is not None
     ref = plate_reference(fy, fs)
-    contacts = detect_contacts(fy, sampling_rate_hz=fs)
+    contacts = detect_contacts(fy, sampling_rate_hz=fs, unloaded_level=0.0)  # force in N
     row = compare(contacts.heel_strike_s, ref["onset_s"], RUN_TOLERANCE_S)
     d, r = row["det_idx"], row["ref_idx"]
     valid = _toe_off_valid(contacts, len(contacts.heel_strike_s))[d]

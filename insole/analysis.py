@@ -234,6 +234,8 @@ def summarise_session(
             "end": sum(s.detector.cut_at_end_ for s in sides),
             "end_counted": sum(s.detector.cut_at_end_reported_ for s in sides),
         },
+        # Contacts whose swing stayed loaded: weight shifts while standing, not steps.
+        "weight_shifts": sum(s.detector.weight_shifts_ for s in sides),
         "damage": None if damage is None else {"offset": damage.offset, "reason": damage.reason},
         "damaged_blocks": len(all_damage),
         "bytes_skipped": sum(d.bytes_after for d in all_damage),

@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .cli_types import fraction as _fraction
 from .cli_types import iso_time as _iso_time
+from .cli_types import non_negative_float as _non_negative_float
 from .cli_types import positive_float as _positive_float
 from .cli_types import sample_rate as _rate
 from .cli_types import speed as _speed
@@ -298,6 +299,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         speed_mps=args.run_speed_mps,
         asymmetry_pct=args.asymmetry,
         fatigue_pct=args.fatigue,
+        stand_s=args.stand,
         pronation=args.pronation,
         start=args.start or datetime.now(UTC).astimezone(),
     )
@@ -569,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
                    default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old name: m/s here
     p.add_argument("--asymmetry", type=float, default=0.0, help="right-vs-left force, %%")
     p.add_argument("--fatigue", type=float, default=0.0, help="heel load rise over the run, %%")
+    p.add_argument("--stand", type=_non_negative_float, default=0.0, metavar="S",
+                   help="stand still for S seconds before the gait starts (default 0)")
     p.add_argument("--pronation", type=float, default=0.0, help="-1 lateral .. +1 medial load")
     p.add_argument("--start", type=_iso_time, help="wall-clock start, ISO 8601 (default now)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")

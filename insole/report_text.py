@@ -152,7 +152,7 @@ def print_summary(
     standing = s.get("steps_ending_standing") or 0
     if standing:
         notes.append(f"{standing} ended standing still (counted; contact time left out)")
-    notes += _cut_notes(cut)
+    notes += _cut_notes(cut) + _shift_note(s)
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
     if s.get("damage"):
@@ -183,6 +183,15 @@ def _cut_notes(cut: dict[str, int]) -> list[str]:
             f"{cut['end_counted']} cut by the end of the recording (counted; no contact time)"
         )
     return notes
+
+
+def _shift_note(s: dict[str, Any]) -> list[str]:
+    """Note on the weight shifts while standing that were not counted (``weight_shifts``)."""
+    n = s.get("weight_shifts") or 0
+    if not n:
+        return []
+    plural = "s" * (n != 1)
+    return [f"{n} weight shift{plural} while standing (the foot stayed loaded; not counted)"]
 
 
 def _regions(reg: dict[str, float]) -> str:
@@ -266,7 +275,7 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
         notes.append(
             f"{standing} ended in standing (heel strike counted, contact time left out)"
         )
-    notes += _cut_notes(cut)
+    notes += _cut_notes(cut) + _shift_note(s)
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
     al = s.get("clock_alignment")

@@ -125,6 +125,26 @@ def test_replay_keeps_recorded_pace(tmp_path: Path) -> None:
     assert 1.4 < elapsed < 6.0  # 1.5 s of paced replay plus interpreter start-up
 
 
+def test_a_stand_before_the_run_adds_no_steps(tmp_path: Path) -> None:
+    # A runner who stands 15 s after pressing start: the weight shifts of the stand are
+    # counted apart, not as steps; the steps are those of the truth.
+    out, truth = tmp_path / "stand.insrec", tmp_path / "stand.csv"
+    run("simulate", "--duration", "35", "--stand", "15", "--seed", "2", "--out", str(out),
+        "--truth", str(truth))
+    with open(truth, encoding="utf-8") as f:
+        true = list(csv.DictReader(f))
+    assert min(float(t["heel_strike_s"]) for t in true) > 15.0
+    summary = json.loads(run("analyze", str(out), "--json").stdout)
+    counted_at_end = summary["contacts_cut"]["end_counted"]
+    assert summary["step_count"] == len(true) + counted_at_end
+    assert summary["weight_shifts"] >= 2
+    text = run("analyze", str(out)).stdout
+    assert f"{summary['weight_shifts']} weight shifts while standing" in text
+    proc = run("simulate", "--duration", "5", "--stand", "-1", "--out", str(out), check=False)
+    assert proc.returncode == 2
+    assert "--stand" in proc.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

@@ -498,3 +498,28 @@ def test_config_defaults_depend_on_gait() -> None:
     assert GaitConfig(gait="walk", cadence_spm=120.0).cadence_spm == 120.0
     assert GaitConfig() == GaitConfig()
     assert hash(GaitConfig()) == hash(GaitConfig())
+
+
+def test_a_stand_before_the_gait_carries_half_the_weight_each_and_has_no_steps() -> None:
+    sim = simulate_gait(GaitConfig(duration_s=30.0, stand_s=12.0, seed=3))
+    t = sim.time_s
+    bw = sim.config.body_weight_n
+    assert sim.truth.heel_strike_s.min() >= 12.0
+    still = t < 11.0  # both feet on the ground, before either lifts for its first step
+    left = sim.left.force_n[still].sum(axis=1)
+    right = sim.right.force_n[still].sum(axis=1)
+    base = sim.config.swing_baseline_n
+    # Together they carry the body weight; the weight sways between them by a few per cent.
+    np.testing.assert_allclose(left + right - 2 * base, bw, rtol=1e-4)
+    share = (left - base) / bw
+    assert 0.4 < share.min() < 0.5 < share.max() < 0.6
+    # Each foot unloads before its first contact: swing level just before it.
+    for side in SIDES:
+        first = sim.truth.for_side(side).heel_strike_s.min()
+        before = (t > first - 0.2) & (t < first)
+        assert sim[side].force_n[before].sum(axis=1).max() < base + 1.0
+    # Without a stand the same seed gives steady gait from the first sample.
+    steady = simulate_gait(GaitConfig(duration_s=30.0, seed=3))
+    assert steady.truth.heel_strike_s.min() < 1.0
+    with pytest.raises(ValueError, match="stand_s"):
+        GaitConfig(stand_s=-1.0)

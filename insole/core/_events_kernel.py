@@ -75,7 +75,9 @@ P_LATENCY_N = 10
 P_IMPACT_MIN_WIDTH = 11  # least width of an impact peak [samples]
 P_Q_LOW = 12  # quantiles of the bootstrap window: swing (low) and loaded (high) levels
 P_Q_HIGH = 13
-N_FP = 14
+P_UNLOADED = 14  # the signal with the foot in the air (0 N); NaN: not known
+P_SWING_LOAD = 15  # the most of its peak a contact's swing may carry (with P_UNLOADED)
+N_FP = 16
 
 # Integer parameters and state (``ist``).
 I_BOOT_N = 0
@@ -121,7 +123,8 @@ O_SCAN = 40  # where the search for the early heel strike's edge goes on
 I_EDGE_NEXT = 41  # slot of the edge history written next (a ring: the oldest is replaced)
 I_CUT_END_KEPT = 42  # counter: in progress at the end, reported (toe-off flagged)
 O_EMIT_AT = 43  # open contact reported as standing: where its search for valleys starts
-N_IST = 44
+I_SHIFTS = 44  # counter: contacts whose swing stayed loaded (weight shifts in a stand)
+N_IST = 45
 
 # Float state (``fst``).
 F_LOW = 0  # swing level
@@ -1235,6 +1238,21 @@ def _main_rise(x, j, u, t_hs, margin):
     return np.nan
 
 
+@_plain
+def _weight_shift(fp, fst, peak_n):
+    """True if the open contact's swing carried more than ``P_SWING_LOAD`` of its peak.
+
+    Measured above the unloaded level ``P_UNLOADED`` (NaN: unknown, never true), with the
+    lower of the swing's median and its last 0.1 s. In swing the foot is in the air and the
+    insole carries only the shoe's residual load (gaitpdb: under a fifth of the peak, most
+    under 5 %); a foot that stays loaded between two "contacts" is standing and shifting its
+    weight (each foot carries about half the body weight then), not stepping.
+    """
+    unloaded = fp[P_UNLOADED]
+    carried = _pmin(fst[F_LEVEL_N], fst[F_BASE_N]) - unloaded
+    return carried > fp[P_SWING_LOAD] * (peak_n - unloaded)
+
+
 @njit(cache=True)
 def _finish(
     buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end, t_to_in, standing
@@ -1256,6 +1274,10 @@ def _finish(
     body = x[1 : n_samples + 1]  # samples j .. k - 1
     peak_rel = _nanargmax(body)
     peak_n = body[peak_rel]
+    if _weight_shift(fp, fst, peak_n):
+        _retract(ist, fst, early)
+        ist[I_SHIFTS] += 1
+        return
     on, off = fst[F_ON_N], fst[F_OFF_N]
     t_on = _interpolate(j - 1, x[0], x[1], on)
     t_off = _interpolate(k - 1, x[n_samples], x[n_samples + 1], off)

@@ -348,6 +348,8 @@ def detect_contacts(
     valley_fraction: float = 0.25,
     min_valley_s: float = 0.04,
     split_factor: float = 1.6,
+    unloaded_level: float | None = None,
+    max_swing_load: float = 0.5,
 ) -> Contacts:
     """Detect foot contacts (heel strike to toe-off) in a total vertical force signal.
 
@@ -422,6 +424,19 @@ def detect_contacts(
         A contact is searched for valleys when it lasts longer than this multiple of the median
         of the last contacts (stance time varies by a few % from stride to stride: Hausdorff
         et al. 2000), or longer than ``max_contact_s``.
+    unloaded_level : float or None, default None
+        The signal with the foot in the air, where the signal has a true zero: 0.0 for force in
+        newtons (the pipeline passes it for insoles calibrated in N). None (unknown: footswitch
+        voltages, uncalibrated counts with an offset) turns off the test below.
+    max_swing_load : float, default 0.5
+        With ``unloaded_level``: a contact whose swing before it (the lower of the swing's
+        median and its last 0.1 s) carried more than this fraction of the contact's peak, both
+        above ``unloaded_level``, is no step but a weight shift while standing; it is counted
+        (`ContactDetector.weight_shifts_`), not reported. Standing, each foot carries about
+        half the body weight and sway moves a few tens of newtons between the feet (Winter
+        1995, "Human balance and posture control during standing and walking"); in swing the
+        foot is in the air and an insole reads only the shoe's residual load (gaitpdb: under a
+        fifth of the peak before every heel strike, most under 5 %).
 
     Returns
     -------
@@ -467,6 +482,8 @@ def detect_contacts(
         valley_fraction=valley_fraction,
         min_valley_s=min_valley_s,
         split_factor=split_factor,
+        unloaded_level=unloaded_level,
+        max_swing_load=max_swing_load,
     )
     contacts = detector.feed(force_n)
     contacts += detector.finish()
@@ -557,6 +574,8 @@ class ContactDetector:
         valley_fraction: float = 0.25,
         min_valley_s: float = 0.04,
         split_factor: float = 1.6,
+        unloaded_level: float | None = None,
+        max_swing_load: float = 0.5,
     ) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.on_fraction = on_fraction
@@ -577,6 +596,8 @@ class ContactDetector:
         self.valley_fraction = valley_fraction
         self.min_valley_s = min_valley_s
         self.split_factor = split_factor
+        self.unloaded_level = unloaded_level
+        self.max_swing_load = max_swing_load
         self._check_parameters()
         #: Contacts in progress at the start or at the end of the stream (not reported),
         #: contacts in progress at the end reported as steps (toe-off flagged), and early heel
@@ -586,6 +607,9 @@ class ContactDetector:
         self.cut_at_end_ = 0
         self.cut_at_end_reported_ = 0
         self.retracted_heel_strikes_ = 0
+        #: Contacts not reported because their swing stayed loaded (weight shifts while
+        #: standing; only with ``unloaded_level``). Kept across `finish`.
+        self.weight_shifts_ = 0
         #: Heel strikes announced as soon as certain, and announced ones retracted, not yet
         #: popped [fractional sample index] (see `pop_heel_strikes`). Kept across `finish`.
         self._early: list[float] = []
@@ -635,6 +659,8 @@ class ContactDetector:
         fp[k.P_IMPACT_MIN_WIDTH] = max(2.0, _IMPACT_MIN_WIDTH_S * fs)
         fp[k.P_Q_LOW] = _BOOTSTRAP_PERCENTILES[0] / 100
         fp[k.P_Q_HIGH] = _BOOTSTRAP_PERCENTILES[1] / 100
+        fp[k.P_UNLOADED] = math.nan if self.unloaded_level is None else self.unloaded_level
+        fp[k.P_SWING_LOAD] = self.max_swing_load
         ist = np.zeros(k.N_IST, dtype=np.int64)
         ist[k.I_BOOT_N] = max(2, round(self.bootstrap_s * fs))
         ist[k.I_BRIDGE_N] = max(1, round(max(self.refractory_s, self.min_swing_s) * fs))
@@ -829,6 +855,10 @@ class ContactDetector:
             fail("min_valley_s", "a non-negative duration in seconds")
         if not self.split_factor > 1:
             fail("split_factor", "greater than 1")
+        if self.unloaded_level is not None and not np.isfinite(self.unloaded_level):
+            fail("unloaded_level", "None or a finite level (0.0 for force in N)")
+        if not 0 < self.max_swing_load < 1:
+            fail("max_swing_load", "between 0 and 1 (typically 0.5)")
         if self.lowpass_hz is not None and not 0 < self.lowpass_hz < self.sampling_rate_hz / 2:
             fail("lowpass_hz", "None or between 0 and half the sampling rate")
 
@@ -897,13 +927,17 @@ class ContactDetector:
             self._edges,
             final,
         )
-        if ist[k.I_CUT_START] or ist[k.I_CUT_END] or ist[k.I_RETRACTED] or ist[k.I_CUT_END_KEPT]:
+        if (
+            ist[k.I_CUT_START] or ist[k.I_CUT_END] or ist[k.I_RETRACTED]
+            or ist[k.I_CUT_END_KEPT] or ist[k.I_SHIFTS]
+        ):  # fmt: skip
             self.cut_at_start_ += int(ist[k.I_CUT_START])
             self.cut_at_end_ += int(ist[k.I_CUT_END])
             self.cut_at_end_reported_ += int(ist[k.I_CUT_END_KEPT])
             self.retracted_heel_strikes_ += int(ist[k.I_RETRACTED])
+            self.weight_shifts_ += int(ist[k.I_SHIFTS])
             ist[k.I_CUT_START] = ist[k.I_CUT_END] = ist[k.I_RETRACTED] = 0
-            ist[k.I_CUT_END_KEPT] = 0
+            ist[k.I_CUT_END_KEPT] = ist[k.I_SHIFTS] = 0
         if early.shape[0]:
             if (early[:, 1] > 0).all():
                 self._early += early[:, 0].tolist()

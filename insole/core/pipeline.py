@@ -438,7 +438,10 @@ class _Side:
         self.layout = _layout_for(device, n_sensors)
         self.calibrator = Calibrator(device.get("calibration") or {}, self.layout)
         self.unit = self.calibrator.unit
-        self.detector = ContactDetector(sampling_rate_hz=self.fs, **detector_options)
+        options = dict(detector_options)
+        if self.unit == "N":  # force in newtons: 0 N with the foot in the air
+            options.setdefault("unloaded_level", 0.0)
+        self.detector = ContactDetector(sampling_rate_hz=self.fs, **options)
         self.emit_samples = emit_samples
         self.n_sensors = n_sensors
         self.n = 0  # samples placed so far (next sample index)

@@ -137,6 +137,14 @@ class GaitConfig:
         ADC resolution; counts run 0 .. 2**adc_bits - 1.
     seed : int
         Seed; the same config gives identical arrays.
+    stand_s : float
+        Standing still before the gait starts [s] (0: the recording is a window of steady
+        gait). Each foot carries half the body weight, heel 55 % and forefoot 45 %, and the
+        weight sways between the feet (a slow sine of 0.2-0.4 Hz, ±8 % of the half, plus a
+        slow random drift): quiet standing moves only a few per cent of body weight between
+        the feet (Winter 1995, Gait & Posture 3:193). Each foot unloads over 0.1 s, ending
+        ``0.3 s`` before its first contact; the first contact starts within one step after
+        ``stand_s``. The stand has no steps in the truth.
 
     Raises
     ------
@@ -159,6 +167,7 @@ class GaitConfig:
     swing_baseline_n: float = 3.0
     adc_bits: int = 12
     seed: int = 0
+    stand_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.gait not in ("run", "walk"):
@@ -182,6 +191,7 @@ class GaitConfig:
             ("sample_rate_hz", self.sample_rate_hz, 0.0, 10000.0, False),
             ("noise_n", self.noise_n, 0.0, np.inf, True),
             ("swing_baseline_n", self.swing_baseline_n, 0.0, np.inf, True),
+            ("stand_s", self.stand_s, 0.0, np.inf, True),
         )
         for name, raw, low, high, low_inclusive in checks:
             try:
@@ -559,6 +569,8 @@ def _make_steps(config: GaitConfig, rng: np.random.Generator) -> _Steps:
     step_cv = 0.02
     step_s = step_mean * (1 + step_cv * _ar1(rng, n_steps, 0.6))
     onset = -lead_s + rng.uniform(0, step_mean) + np.concatenate([[0.0], np.cumsum(step_s[:-1])])
+    if config.stand_s > 0:  # the gait starts from standing: no step before stand_s
+        onset += lead_s + float(config.stand_s)
     side = (np.arange(n_steps) + int(rng.integers(2))) % 2
     next_same = np.concatenate([step_s[:-1] + step_s[1:], [2 * step_mean]])
 
@@ -786,6 +798,40 @@ def _hysteresis_excess(loaded: np.ndarray, segment: np.ndarray) -> np.ndarray:
     return np.maximum(excess, 0.0).astype(np.float32)
 
 
+#: Standing (``GaitConfig.stand_s``): a foot unloads over `_UNLOAD_S`, ending `_LIFT_LEAD_S`
+#: before its first contact; heel and forefoot shares of its load.
+_LIFT_LEAD_S = 0.3
+_UNLOAD_S = 0.1
+_STAND_SHARE = (0.55, 0.0, 0.45, 0.0)
+
+
+def _stand_sway(rng: np.random.Generator) -> np.ndarray:
+    """Sway of a stand: rows (amplitude, frequency [Hz], phase) of the sines it sums.
+
+    One sine of 0.2-0.4 Hz and ±8 % of the half body weight, and two slow ones (0.03-0.1 Hz,
+    ±3 %) for drift: a function of time, so the chunks of `_simulate_side` join seamlessly.
+    """
+    amp = np.array([0.08, 0.03, 0.03])
+    freq = np.concatenate([rng.uniform(0.2, 0.4, 1), rng.uniform(0.03, 0.1, 2)])
+    phase = rng.uniform(0.0, 2 * np.pi, 3)
+    return np.column_stack([amp, freq, phase])
+
+
+def _standing_force(
+    config: GaitConfig, sway: np.ndarray, side_code: int, t: np.ndarray, lift_s: float
+) -> np.ndarray:
+    """Sensor forces of one foot standing at times ``t`` (all before ``lift_s``)."""
+    wave = (sway[:, 0] * np.sin(2 * np.pi * sway[:, 1] * t[:, None] + sway[:, 2])).sum(axis=1)
+    sign = 1.0 if side_code == 0 else -1.0  # weight leaves one foot for the other
+    ramp = np.clip((lift_s - t) / _UNLOAD_S, 0.0, 1.0)
+    load = 0.5 * config.body_weight_n * (1.0 + sign * wave) * 0.5 * (1 - np.cos(np.pi * ramp))
+    n = t.size
+    share = np.tile(np.asarray(_STAND_SHARE), (n, 1))
+    cy = np.tile(np.array([_HEEL_Y, _MID_Y, _MTH_Y, _TOES_Y]), (n, 1))
+    cx = np.tile(np.array([_HEEL_X, _MID_X, _MTH_X_START, _TOES_X]), (n, 1))
+    return _spread_over_sensors(config.layout, cx, cy, share, load)
+
+
 def _simulate_side(
     config: GaitConfig,
     steps: _Steps,
@@ -793,6 +839,7 @@ def _simulate_side(
     time_s: np.ndarray,
     rng_insole: np.random.Generator,
     rng_noise: np.random.Generator,
+    sway: np.ndarray | None = None,
 ) -> tuple[InsoleSignals, np.ndarray, np.ndarray, np.ndarray]:
     """Simulate one insole; also return its step indices and per-step peak total / heel force.
 
@@ -817,6 +864,8 @@ def _simulate_side(
     counts = np.empty((n_samples, n_sensors), dtype=np.uint16)
     peak_total = np.full(mine.size, np.nan)
     peak_heel = np.full(mine.size, np.nan)
+    # Standing before the gait (``stand_s``): until this foot lifts for its first contact.
+    lift_s = float(onset[0]) - _LIFT_LEAD_S if sway is not None and mine.size else -np.inf
 
     bounds = np.clip(np.ceil(onset[_CHUNK_STEPS::_CHUNK_STEPS] * fs), 0, n_samples)
     edges = np.unique(np.concatenate([[0], bounds.astype(np.int64), [n_samples]]))
@@ -840,6 +889,9 @@ def _simulate_side(
         chunk = force_n[a:b]
         chunk[:] = baseline
         chunk[rows] += contact_force
+        standing = np.flatnonzero(t < lift_s)
+        if standing.size and sway is not None:
+            chunk[standing] += _standing_force(config, sway, side_code, t[standing], lift_s)
 
         # What the sensor feels: true force + hysteresis on unloading + white noise.
         sensed = chunk.copy()
@@ -929,7 +981,10 @@ def simulate_gait(config: GaitConfig | None = None) -> GaitSimulation:
     """
     if config is None:
         config = GaitConfig()
-    seeds = np.random.SeedSequence(int(config.seed)).spawn(5)
+    # The sixth seed (the stand's sway) leaves the other five, and so every run without a
+    # stand, as they were.
+    seeds = np.random.SeedSequence(int(config.seed)).spawn(6)
+    sway = _stand_sway(_seed_rng(seeds[5])) if config.stand_s > 0 else None
     steps = _make_steps(config, _seed_rng(seeds[0]))
     # True strike index: the CoP of the load centres at the instant of contact.
     _, cy0, share0 = _load_centres(
@@ -943,7 +998,8 @@ def simulate_gait(config: GaitConfig | None = None) -> GaitSimulation:
     results = {}
     for code, side in enumerate(SIDES):
         results[side] = _simulate_side(
-            config, steps, code, time_s, _seed_rng(seeds[1 + code]), _seed_rng(seeds[3 + code])
+            config, steps, code, time_s, _seed_rng(seeds[1 + code]), _seed_rng(seeds[3 + code]),
+            sway,
         )
 
     peak_total = np.full(steps.onset_s.size, np.nan)

@@ -63,6 +63,7 @@ class SimulationRequest:
     body_mass_kg: float = 70.0
     asymmetry_pct: float = 0.0
     fatigue_pct: float = 0.0
+    stand_s: float = 0.0
     pronation: float = 0.0
     loss: float = 0.0
     burst_loss: float = 0.0
@@ -85,6 +86,7 @@ class SimulationRequest:
             pronation=self.pronation,
             asymmetry_pct=self.asymmetry_pct,
             fatigue_pct=self.fatigue_pct,
+            stand_s=self.stand_s,
             sample_rate_hz=float(self.sample_rate_hz),
             layout=default_layout(self.n_sensors),
             seed=self.seed,

@@ -262,6 +262,51 @@ def test_contact_ending_in_standing_keeps_its_heel_strike_with_a_flagged_toe_off
     assert c.toe_off_valid.sum() == on.size - 3
 
 
+def standing_then_running(stand_s: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A stand (400 N swaying ±40 N at 0.3 Hz, 4 N noise) then noisy running: (force, onsets)."""
+    rng = np.random.default_rng(seed)
+    run, on = mixed_running(n=30, seed=seed)
+    t = np.arange(int(stand_s * 200.0)) / 200.0
+    sway = 40.0 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6))
+    stand = 400.0 + sway + rng.normal(0, 4, t.size)
+    stand[-30:] *= np.linspace(1.0, 0.0, 30)  # the foot unloads over 0.15 s before the run
+    return np.concatenate([stand, run]), on + stand_s
+
+
+def test_weight_shifts_in_a_stand_are_no_steps_where_the_unloaded_level_is_known() -> None:
+    x, on = standing_then_running(20.0)
+    # Without the unloaded level (footswitch voltages, counts with an offset) the sway of the
+    # stand passes for steps: its levels come from the sway itself.
+    plain = detect_contacts(x, sampling_rate_hz=200.0)
+    assert np.count_nonzero(plain.heel_strike_s < on[0] - 0.05) >= 3
+    # Force in N: the swing between the sway's "contacts" carries most of their peak, so
+    # they are weight shifts; every contact of the run is still found, within a sample of
+    # where the run alone puts it (the levels start from the stand, not from the run).
+    detector = ContactDetector(sampling_rate_hz=200.0, unloaded_level=0.0)
+    c = Contacts(detector.feed(x) + detector.finish())
+    alone = detect_contacts(mixed_running(n=30)[0], sampling_rate_hz=200.0)
+    assert len(c) == len(alone) == on.size
+    np.testing.assert_allclose(c.heel_strike_s - 20.0, alone.heel_strike_s, atol=1 / 200.0)
+    assert detector.weight_shifts_ >= 3
+    assert detector.weight_shifts_ + len(c) == len(plain)
+    # The same for any chunking, announced heel strikes included (the shifts retracted).
+    detector = ContactDetector(sampling_rate_hz=200.0, unloaded_level=0.0)
+    cuts = np.unique(np.random.default_rng(1).integers(1, x.size, 300))
+    live_c, early, retracted = live(detector, np.split(x, cuts))
+    assert [k.heel_strike_s for k in live_c] == list(c.heel_strike_s)
+    assert sorted(set(early) - set(retracted)) == list(c.heel_strike_s)
+
+
+def test_a_loaded_swing_under_half_the_peak_is_still_a_swing() -> None:
+    # Tight shoes: the insole reads 35 % of the peak with the foot in the air. Every contact
+    # stays a step with the unloaded level given (the test is against more than half).
+    x, on, _ = trapezoids(n=12, peak_n=520.0, baseline_n=280.0)
+    detector = ContactDetector(sampling_rate_hz=FS_HZ, unloaded_level=0.0)
+    c = detector.feed(x) + detector.finish()
+    np.testing.assert_allclose([k.heel_strike_s for k in c], on + FLOOR_S, atol=1e-3)
+    assert detector.weight_shifts_ == 0
+
+
 def test_touch_below_half_the_range_is_no_step() -> None:
     x, on, _ = trapezoids(n=12, stride_s=1.6)
     t = np.arange(x.size) / FS_HZ
@@ -662,6 +707,8 @@ def test_contacts_container() -> None:
         ("edge_fraction", 0.05),
         ("impact_window_fraction", 0.0),
         ("lowpass_hz", 60.0),
+        ("unloaded_level", float("nan")),
+        ("max_swing_load", 1.5),
     ],
 )
 def test_invalid_parameters_raise_one_clear_error(name: str, value: float) -> None:

@@ -1,0 +1,84 @@
+"""How much of a contact's peak the foot carries just before it: steps vs a stand's sway.
+
+The detector's ``max_swing_load`` (0.5, with ``unloaded_level=0.0`` for force in N) calls a
+contact a weight shift when its swing carried more than half its peak. This prints, for every
+contact the detector finds with the test off, the load in the 0.1 s before its heel strike
+(median) over its peak:
+
+- gaitpdb (19 walks, both feet, 8-sensor insoles in N) and the running force plate (RBDS001):
+  real steps, the distribution that must stay under the limit;
+- simulated runs that start with a 20 s stand (``GaitConfig.stand_s``, 10 seeds): the
+  contacts found before the truth's first heel strike are the stand's sway.
+
+Run: .venv/bin/python bench/swing_load.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from validate import GAITPDB_DIR, PLATE_FILE, PLATE_RATE_HZ  # noqa: E402
+
+from insole.core.events import detect_contacts  # noqa: E402
+from insole.importers.physionet import read_gaitpdb  # noqa: E402
+from insole.importers.table import read_table  # noqa: E402
+from insole.sim.gait import GaitConfig, simulate_gait  # noqa: E402
+
+LIMIT = 0.5  # the detector's max_swing_load default
+
+
+def ratios(force: np.ndarray, fs: float, before_s: float = np.inf) -> np.ndarray:
+    """Median load of the 0.1 s before each heel strike over the contact's peak."""
+    c = detect_contacts(force, sampling_rate_hz=fs)
+    out = []
+    for t, peak in zip(c.heel_strike_s, c.peak_force_n, strict=True):
+        if t >= before_s:
+            continue
+        i = int(t * fs)
+        pre = force[max(0, i - int(round(0.1 * fs))) : i]
+        pre = pre[np.isfinite(pre)]
+        if pre.size and peak > 0:
+            out.append(float(np.median(pre)) / peak)
+    return np.asarray(out)
+
+
+def line(name: str, r: np.ndarray) -> str:
+    if r.size == 0:
+        return f"{name:44s} no contacts"
+    return (
+        f"{name:44s} {r.size:5d} contacts: median {np.median(r):.3f}, "
+        f"p99 {np.percentile(r, 99):.3f}, max {r.max():.3f}; "
+        f"above {LIMIT}: {np.count_nonzero(r > LIMIT)}"
+    )
+
+
+def main() -> int:
+    if GAITPDB_DIR.is_dir():
+        walks = []
+        for path in sorted(GAITPDB_DIR.glob("*_*.txt")):
+            _, left, right, fs = read_gaitpdb(path)
+            walks += [ratios(left.sum(axis=1), fs), ratios(right.sum(axis=1), fs)]
+        print(line("gaitpdb, 19 walks, both feet (steps)", np.concatenate(walks)))
+        (fy,), fs_plate = read_table(PLATE_FILE, columns=["Fy"], sampling_rate_hz=PLATE_RATE_HZ)
+        assert fs_plate is not None
+        print(line("running force plate RBDS001 (steps)", ratios(fy, fs_plate)))
+    else:
+        print("../shared/data not found: real-data lines skipped")
+    sway = []
+    for seed in range(1, 11):
+        sim = simulate_gait(GaitConfig(duration_s=30.0, stand_s=20.0, seed=seed))
+        for side in ("left", "right"):
+            first = sim.truth.for_side(side).heel_strike_s.min()
+            force = sim[side].force_n.sum(axis=1).astype(np.float64)
+            sway.append(ratios(force, sim.sample_rate_hz, before_s=first - 0.05))
+    print(line("simulated 20 s stands, 10 seeds (sway)", np.concatenate(sway)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
