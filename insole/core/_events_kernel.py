@@ -840,6 +840,23 @@ def _rising_edge(buf, fp, ist, fst, u):
     return t_hs if math.isnan(released) else released
 
 
+@_plain
+def _weight_shift(fp, fst, peak_n):
+    """True if the open contact's swing carried more than ``P_SWING_LOAD`` of its peak.
+
+    ``peak_n`` is the contact's peak at its end; for an early heel strike, the loaded level
+    (the usual peak), the contact's own being unknown yet. Measured above the unloaded level
+    ``P_UNLOADED`` (NaN: unknown, never true), with the lower of the swing's median and its
+    last 0.1 s. In swing the foot is in the air and the insole carries only the shoe's
+    residual load (gaitpdb: under a fifth of the peak, most under 5 %: bench/swing_load.py);
+    a foot that stays loaded between two "contacts" is standing and shifting its weight (each
+    foot carries about half the body weight then), not stepping.
+    """
+    unloaded = fp[P_UNLOADED]
+    carried = _pmin(fst[F_LEVEL_N], fst[F_BASE_N]) - unloaded
+    return carried > fp[P_SWING_LOAD] * (peak_n - unloaded)
+
+
 @njit(cache=True)
 def _early_heel_strike(buf, fp, ist, fst, early, stop):
     """Fix the open contact's heel strike once certain (see ``pop_heel_strikes``)."""
@@ -862,6 +879,10 @@ def _early_heel_strike(buf, fp, ist, fst, early, stop):
     t_hs = _rising_edge(buf, fp, ist, fst, u)
     if t_hs <= ist[I_TRACK_START]:
         return  # began before the data: dropped at close
+    if _weight_shift(fp, fst, fst[F_HIGH]):
+        # The swing carried more than half the usual peak: most likely a stand's sway. Decided
+        # at the contact's end (a step then announced late), so a stand cues nothing.
+        return
     ist[O_HAS_T_HS] = 1
     fst[F_T_HS] = t_hs
     _announce(ist, early, t_hs, 1.0)
@@ -1236,21 +1257,6 @@ def _main_rise(x, j, u, t_hs, margin):
         if x[i] <= floor:
             return (j - 1) + _crossing(i, x[i], x[i + 1], floor)
     return np.nan
-
-
-@_plain
-def _weight_shift(fp, fst, peak_n):
-    """True if the open contact's swing carried more than ``P_SWING_LOAD`` of its peak.
-
-    Measured above the unloaded level ``P_UNLOADED`` (NaN: unknown, never true), with the
-    lower of the swing's median and its last 0.1 s. In swing the foot is in the air and the
-    insole carries only the shoe's residual load (gaitpdb: under a fifth of the peak, most
-    under 5 %); a foot that stays loaded between two "contacts" is standing and shifting its
-    weight (each foot carries about half the body weight then), not stepping.
-    """
-    unloaded = fp[P_UNLOADED]
-    carried = _pmin(fst[F_LEVEL_N], fst[F_BASE_N]) - unloaded
-    return carried > fp[P_SWING_LOAD] * (peak_n - unloaded)
 
 
 @njit(cache=True)
