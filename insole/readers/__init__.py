@@ -203,6 +203,7 @@ _SIM_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "drift_ppm": ("drift_ppm", _float(-1000.0, 1000.0)),
     "offset_ms": ("clock_offset_s", _ms_to_s),
     "duration": ("duration_s", _float(0.0, lo_open=True)),
+    "stand": ("stand_s", _float(0.0)),
     "speed": ("speed", _speed),
 }
 _FILE_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {

@@ -159,6 +159,9 @@ class SimFeed:
         Link stalls on the feed's time axis: what is due during a stall arrives when it ends.
     duration_s : float or None
         Length of the feed [s]; None for endless.
+    stand_s : float
+        The wearer stands still this long before the gait starts (`GaitConfig.stand_s`): the
+        feed's first gait block holds the stand, the blocks looped after it do not.
 
     Notes
     -----
@@ -187,6 +190,7 @@ class SimFeed:
         clock_offset_s: float = 0.0,
         pauses: tuple[tuple[float, float], ...] = (),
         duration_s: float | None = None,
+        stand_s: float = 0.0,
     ) -> None:
         from insole.layouts import default_layout
         from insole.sim.gait import GaitConfig
@@ -227,6 +231,12 @@ class SimFeed:
             layout=default_layout(int(n_sensors)),
             seed=int(seed),
         )
+        if stand_s >= self._gait_config.duration_s:
+            raise ValueError(
+                f"a stand of {stand_s:g} s does not fit before the gait "
+                f"(the feed's gait block is {self._gait_config.duration_s:g} s): shorten it"
+            )
+        self.stand_s = float(stand_s)
         self._transport = TransportConfig(
             link=link,
             batch=self.batch,
@@ -241,6 +251,8 @@ class SimFeed:
         self.device_ids = DEFAULT_DEVICE_IDS
         self.report = FeedReport()
         self._counts: tuple[np.ndarray, np.ndarray] | None = None
+        # The first block, with the stand (``stand_s``); the looped block has none.
+        self._first: tuple[np.ndarray, np.ndarray] | None = None
         self._gait_lock = threading.Lock()
         self._calibration: dict[str, dict[str, Any]] = {}
         self.layout = self._gait_config.layout
@@ -262,6 +274,12 @@ class SimFeed:
                 sim = simulate_gait(self._gait_config)
                 self._counts = (sim.left.counts, sim.right.counts)
                 self._calibration = sim.calibration
+                self._first = self._counts
+                if self.stand_s > 0:  # the same seed: the same insoles and calibration
+                    from dataclasses import replace
+
+                    first = simulate_gait(replace(self._gait_config, stand_s=self.stand_s))
+                    self._first = (first.left.counts, first.right.counts)
             return self._counts
 
     @property
@@ -288,6 +306,7 @@ class SimFeed:
         from dataclasses import replace
 
         left, right = self._gait()
+        assert self._first is not None
         self.report = FeedReport()  # counts of this pass over the feed
         block = len(left)
         seg_n = self._segment_samples
@@ -300,7 +319,8 @@ class SimFeed:
             if self._total_samples is not None:
                 n = min(seg_n, self._total_samples - start_sample)
             at = start_sample % block
-            counts = {Side.LEFT: left[at : at + n], Side.RIGHT: right[at : at + n]}
+            lb, rb = self._first if start_sample < block else (left, right)
+            counts = {Side.LEFT: lb[at : at + n], Side.RIGHT: rb[at : at + n]}
             seg_t0 = start_sample / self.rate_hz
             drain = int(seg_t0 // 600)  # battery falls 1 % per 10 min, as in transmit()
             b_left, b_right = self._transport.battery_pct

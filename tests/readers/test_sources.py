@@ -59,6 +59,8 @@ def test_parse_source_forms() -> None:
         ("sim:?loss=2", {}, "option loss='2'"),
         ("sim:", {"speed": -1}, "option speed=-1"),
         ("sim:?seed=1&seed=2", {}, "given twice"),
+        ("sim:?stand=-1", {}, "option stand='-1'"),
+        ("sim:?stand=90&duration=60", {}, "a stand of 90 s does not fit"),
         ("file:", {}, "file: needs a path"),
         ("file:/nonexistent/x.insrec", {}, "x.insrec"),
         ("serial:", {}, "serial: needs a port"),
@@ -158,6 +160,38 @@ def test_sim_source_at_max_speed_ends_and_counts_injected_faults_exactly() -> No
     assert dec.stats.frames + dec.stats.lost_frames == report.frames_sent
     assert {d["side"] for d in reader.devices} == {"left", "right"}
     assert all(d["calibration"] and d["layout"] for d in reader.devices)
+
+
+def test_sim_source_stands_before_the_gait_and_the_analysis_counts_no_step_there() -> None:
+    from insole.core.pipeline import Pipeline
+
+    reader = open_reader("sim:?seed=4&duration=30&stand=12&speed=max")
+    with reader:
+        items = _drain(reader)
+        header = {"devices": reader.devices}
+    pipe = Pipeline(header)
+    steps = []
+    for c in items:
+        if isinstance(c, Chunk):
+            steps += pipe.feed(c.stream_id, c.data).steps
+    steps += pipe.finish().steps
+    first = min(s.heel_strike_s for s in steps)
+    assert 12.0 < first < 12.0 + 0.8  # the first step comes after the stand, within a stride
+    assert len(steps) > 40  # 18 s of running at 170 steps/min: about 50
+    assert sum(side.detector.weight_shifts_ for side in pipe.sides.values()) >= 2
+
+
+def test_endless_sim_source_stands_only_in_its_first_block() -> None:
+    feed = SimFeed(seed=4, stand_s=10.0)  # endless: a 10-minute gait block, looped
+    looped = feed._gait()
+    first = feed._first
+    assert first is not None
+    total = [np.asarray(c, np.int64).sum(axis=1) for c in (first[0], looped[0])]
+    stand = slice(0, 9 * feed.rate_hz)  # the first 9 s: standing in the first block only
+    assert total[0][stand].min() > 0.2 * total[0].max()  # loaded throughout
+    assert total[1][stand].min() < 0.05 * total[1].max()  # swings: the foot in the air
+    # The same insoles in both blocks, and the same gait once the stand is over.
+    assert first[0].shape == looped[0].shape
 
 
 # -- file replay -----------------------------------------------------------------------------
