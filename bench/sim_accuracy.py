@@ -3,9 +3,12 @@
 For each strike pattern, with and without 2 % frame loss, simulates a run, analyses it with
 `SessionAnalysis` (the pipeline fed once) and compares the detected heel strikes with the truth:
 share found within one sample (5 ms at 200 Hz), extra steps (detections more than 50 ms from any
-true contact), strike-class agreement, and the timing error. The truth holds only contacts wholly
-inside the recording: a last step after its last contact (cut by the end of the recording, and
-reported with a flagged toe-off) is counted apart.
+true contact), strike-class agreement, and the timing error; and for each matched step the
+numbers a runner reads against the truth's: peak force and heel peak (% of the truth),
+contact time (ms; valid toe-offs) and strike index (% of foot length), median error and the
+95th percentile of its magnitude. The truth holds only contacts wholly inside the recording: a
+last step after its last contact (cut by the end of the recording, and reported with a flagged
+toe-off) is counted apart.
 
 Run: .venv/bin/python bench/sim_accuracy.py [--duration S] [--seed N]
      .venv/bin/python bench/sim_accuracy.py --seeds 1-10   # worst and mean over seeds
@@ -33,7 +36,7 @@ def evaluate(req: SimulationRequest, tmp: Path) -> str:
         f"{m['cut_at_end']} after the truth's last contact, "
         f"strike class {m['class_pct']:5.1f} %, "
         f"error median {m['median_ms']:+.2f} ms, "
-        f"p95 |e| {m['p95_ms']:.2f} ms"
+        f"p95 |e| {m['p95_ms']:.2f} ms\n    per step: {feature_text(m)}"
     )
 
 
@@ -46,6 +49,9 @@ def measure(req: SimulationRequest, tmp: Path) -> dict[str, float]:
         truth = list(csv.DictReader(f))
     n = within = cls = 0
     errors = []
+    # What a runner reads per step, against the truth (matched steps, valid toe-offs):
+    # peak and heel peak [% of the truth], contact time [ms], strike index [% of foot length].
+    feat: dict[str, list[float]] = {"peak": [], "heel": [], "contact": [], "index": []}
     extra = cut = 0
     for side in ("left", "right"):
         mine = [t for t in truth if t["side"] == side]
@@ -68,6 +74,12 @@ def measure(req: SimulationRequest, tmp: Path) -> dict[str, float]:
             if abs(e) <= 0.05:
                 used.add(i)
                 errors.append(e)
+                d = det[i]
+                feat["peak"].append(100 * (d["peak_force_n"] / float(t["peak_force_n"]) - 1))
+                feat["heel"].append(100 * (d["heel_peak_n"] / float(t["heel_peak_n"]) - 1))
+                feat["index"].append(d["strike_index_pct"] - float(t["strike_index_pct"]))
+                if d["toe_off_valid"]:
+                    feat["contact"].append(1000 * (d["contact_s"] - float(t["contact_s"])))
             if abs(e) <= 1.0 / req.sample_rate_hz + 1e-9:
                 within += 1
                 cls += det[i]["strike_pattern"] == t["strike_pattern"]
@@ -82,7 +94,22 @@ def measure(req: SimulationRequest, tmp: Path) -> dict[str, float]:
         "class_pct": 100 * cls / max(within, 1),
         "median_ms": float(np.median(e_ms)),
         "p95_ms": float(np.percentile(np.abs(e_ms), 95)),
+        # NaN where a step has no value (a strike index with samples lost at the contact).
+        **{f"{k}_median": float(np.nanmedian(v)) for k, v in feat.items()},
+        **{f"{k}_p95": float(np.nanpercentile(np.abs(v), 95)) for k, v in feat.items()},
+        "index_missing": int(np.count_nonzero(np.isnan(feat["index"]))),
     }
+
+
+def feature_text(m: dict[str, float]) -> str:
+    """The per-step figures against the truth: median error and p95 of |error|."""
+    return (
+        f"peak force {m['peak_median']:+.1f} % (p95 |e| {m['peak_p95']:.1f} %), "
+        f"heel peak {m['heel_median']:+.1f} % ({m['heel_p95']:.1f} %), "
+        f"contact time {m['contact_median']:+.1f} ms ({m['contact_p95']:.1f} ms), "
+        f"strike index {m['index_median']:+.1f} % of foot length ({m['index_p95']:.1f})"
+        + (f", {m['index_missing']:.0f} steps without one" if m.get("index_missing") else "")
+    )
 
 
 def seed_range(text: str) -> list[int]:
@@ -111,10 +138,15 @@ def over_seeds(seeds: list[int], duration_s: float, tmp: Path) -> None:
             ]
             within = [m["within_pct"] for m in ms]
             extra = max(m["extra_pct"] for m in ms)
+            # Worst seed per figure: the median error farthest from 0, the largest p95.
+            names = ("peak", "heel", "contact", "index")
+            worst = {f"{k}_median": max((m[f"{k}_median"] for m in ms), key=abs) for k in names}
+            worst |= {f"{k}_p95": max(m[f"{k}_p95"] for m in ms) for k in names}
             print(
                 f"run  {strike:9s} loss {loss:4.2f}: within 1 sample worst {min(within):6.2f} %, "
                 f"mean {np.mean(within):6.2f} %; extra worst {extra:.2f} %"
-                f"; strike class worst {min(m['class_pct'] for m in ms):5.1f} %",
+                f"; strike class worst {min(m['class_pct'] for m in ms):5.1f} %"
+                f"\n    per step, worst seed: {feature_text(worst)}",
                 flush=True,
             )
 
