@@ -639,8 +639,17 @@ def test_streaming_equals_offline_for_one_sample_chunks() -> None:
 def signals_and_cuts(draw: st.DrawFn) -> tuple[np.ndarray, list[int], dict[str, object]]:
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
-    kind = draw(st.sampled_from(["walk", "run", "noisy", "standing", "lost frames"]))
-    if kind == "lost frames":  # frames of 6 samples lost, some around heel strikes
+    kind = draw(
+        st.sampled_from(["walk", "run", "noisy", "standing", "lost frames", "stand first"])
+    )
+    if kind == "stand first":  # a swaying stand before a run: weight shifts, then steps
+        t = np.arange(int(8 * FS_HZ)) / FS_HZ
+        stand = 400.0 + 40.0 * np.sin(2 * np.pi * 0.3 * t) + rng.normal(0, 4, t.size)
+        stand[-15:] *= np.linspace(1.0, 0.0, 15)
+        run, _ = mixed_running(fs=FS_HZ, n=20, seed=seed % 1000)
+        x = np.concatenate([stand, run])
+        options = {"min_swing_s": 0.0, "refractory_s": 0.05}
+    elif kind == "lost frames":  # frames of 6 samples lost, some around heel strikes
         x, _ = mixed_running(fs=FS_HZ, n=30, seed=seed % 1000)
         for start in rng.integers(0, x.size - 6, 12):
             x[start : start + 6] = np.nan
@@ -658,6 +667,8 @@ def signals_and_cuts(draw: st.DrawFn) -> tuple[np.ndarray, list[int], dict[str, 
         x[x.size // 3 : x.size // 2] = 400.0 + rng.normal(0, 30, x.size // 2 - x.size // 3)
     if draw(st.booleans()):
         options["lowpass_hz"] = 15.0
+    if draw(st.booleans()):  # force in N: weight shifts are told from steps (step 10)
+        options["unloaded_level"] = 0.0
     # Mostly small chunks (down to 1 sample), sometimes large ones.
     n_cuts = draw(st.integers(0, 300))
     cuts = sorted(draw(st.lists(st.integers(0, x.size), min_size=n_cuts, max_size=n_cuts)))
