@@ -2,8 +2,8 @@
 
 The detector's ``max_swing_load`` (0.5, with ``unloaded_level=0.0`` for force in N) calls a
 contact a weight shift when its swing carried more than half its peak. This prints, for every
-contact the detector finds with the test off, the load in the 0.1 s before its heel strike
-(median) over its peak:
+contact the detector finds with the test off, the load its swing carried (the lower of the
+swing's median and its last 0.1 s, as the detector measures it) over its peak:
 
 - gaitpdb (19 walks, both feet, 8-sensor insoles in N) and the running force plate (RBDS001):
   real steps, the distribution that must stay under the limit;
@@ -33,17 +33,27 @@ LIMIT = 0.5  # the detector's max_swing_load default
 
 
 def ratios(force: np.ndarray, fs: float, before_s: float = np.inf) -> np.ndarray:
-    """Median load of the 0.1 s before each heel strike over the contact's peak."""
+    """The load a contact's swing carried over the contact's peak, per contact.
+
+    As the detector measures it: the lower of the swing's median (from the previous contact's
+    toe-off, at most 3 s back) and the median of its last 0.1 s, here taken up to the heel
+    strike (the detector's own swing ends at the on-crossing, a few samples later).
+    """
     c = detect_contacts(force, sampling_rate_hz=fs)
     out = []
-    for t, peak in zip(c.heel_strike_s, c.peak_force_n, strict=True):
+    prev_to = -np.inf
+    for t, to, peak in zip(c.heel_strike_s, c.toe_off_s, c.peak_force_n, strict=True):
+        i = int(t * fs)
+        a = max(0, int(np.ceil(prev_to * fs)) if np.isfinite(prev_to) else 0, i - int(3 * fs))
+        prev_to = to
         if t >= before_s:
             continue
-        i = int(t * fs)
-        pre = force[max(0, i - int(round(0.1 * fs))) : i]
-        pre = pre[np.isfinite(pre)]
-        if pre.size and peak > 0:
-            out.append(float(np.median(pre)) / peak)
+        swing = force[a:i]
+        swing = swing[np.isfinite(swing)]
+        last = force[max(a, i - int(round(0.1 * fs))) : i]
+        last = last[np.isfinite(last)]
+        if swing.size and last.size and peak > 0:
+            out.append(min(float(np.median(swing)), float(np.median(last))) / peak)
     return np.asarray(out)
 
 
@@ -51,7 +61,7 @@ def line(name: str, r: np.ndarray) -> str:
     if r.size == 0:
         return f"{name:44s} no contacts"
     return (
-        f"{name:44s} {r.size:5d} contacts: median {np.median(r):.3f}, "
+        f"{name:44s} {r.size:5d} contacts: min {r.min():.3f}, median {np.median(r):.3f}, "
         f"p99 {np.percentile(r, 99):.3f}, max {r.max():.3f}; "
         f"above {LIMIT}: {np.count_nonzero(r > LIMIT)}"
     )

@@ -848,7 +848,7 @@ def _weight_shift(fp, fst, peak_n):
     (the usual peak), the contact's own being unknown yet. Measured above the unloaded level
     ``P_UNLOADED`` (NaN: unknown, never true), with the lower of the swing's median and its
     last 0.1 s. In swing the foot is in the air and the insole carries only the shoe's
-    residual load (gaitpdb: under a fifth of the peak, most under 5 %: bench/swing_load.py);
+    residual load (gaitpdb: at most 0.36 of the peak, 99 % under 0.04: bench/swing_load.py);
     a foot that stays loaded between two "contacts" is standing and shifting its weight (each
     foot carries about half the body weight then), not stepping.
     """
