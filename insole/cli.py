@@ -330,16 +330,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     from .loader import recording_info
     from .progress import FileProgress, wanted
-    from .recording import read_header
 
     with FileProgress("insole info", args.file, enabled=wanted(args)):
         # One pass in bounded memory (the same dict as load_recording(...).info()).
         info = recording_info(args.file, strict=args.strict)
-    header = read_header(args.file)
-    plate = any(bool(d.get("plate_under_both_feet")) for d in header.get("devices", [])
-                if isinstance(d, dict))
-    if plate:  # one stream, stored as a left device; it is a plate under both feet
-        info["plate_under_both_feet"] = True
+    plate = bool(info.get("plate_under_both_feet"))  # one stream, stored as a left device
     _warn("info", damage_warning(args.file, info["damages"], info["frames_lost"]))
     if args.json:
         _print_json(info)

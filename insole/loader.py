@@ -303,7 +303,7 @@ def _info_dict(
     def counter(name: str) -> int:
         return sum(int(getattr(s, name)) for s in stream_stats.values())
 
-    return {
+    info = {
         "path": str(path),
         "format_version": header.get("format_version"),
         "source": header.get("source"),
@@ -340,6 +340,12 @@ def _info_dict(
         "damages": [d.as_dict() for d in damages],
         "file_size": file_size,
     }
+    # One force plate under both feet (`insole.importers.table`, `insole.importers.c3d`): one
+    # stream, stored as a left device.
+    if any(isinstance(d, dict) and d.get("plate_under_both_feet")
+           for d in header.get("devices", [])):
+        info["plate_under_both_feet"] = True
+    return info
 
 
 def _unwrap_us(ts: np.ndarray) -> np.ndarray:
