@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_live import live  # tests/ is on the path (tests/conftest.py)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -109,21 +110,6 @@ def stream(x: np.ndarray, cuts: list[int] | np.ndarray, **options: object) -> li
     for chunk in np.split(x, np.sort(np.asarray(cuts, dtype=int))):
         out += detector.feed(chunk)
     return out + detector.finish()
-
-
-def live(
-    detector: ContactDetector, chunks: list[np.ndarray]
-) -> tuple[list[Contact], list[float], list[float]]:
-    """Feed ``chunks`` as a live stream, popping the heel strikes after each: (contacts,
-    announced, retracted)."""
-    contacts: list[Contact] = []
-    early: list[float] = []
-    retracted: list[float] = []
-    for chunk in [*chunks, None]:
-        contacts += detector.feed(chunk) if chunk is not None else detector.finish()
-        early += detector.pop_heel_strikes()
-        retracted += detector.pop_retracted_heel_strikes()
-    return contacts, early, retracted
 
 
 # ---------------------------------------------------------------------------- timing

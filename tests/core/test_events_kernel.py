@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_live import live  # tests/ is on the path (tests/conftest.py)
 
 from insole.core import _events_kernel as kernel
 from insole.core.events import ContactDetector, detect_contacts
@@ -29,21 +30,9 @@ HUNTINGTON = DATA / "gaitndd" / "hunt5"
 ROOT = Path(__file__).parents[2]
 
 
-def _live(det: ContactDetector, chunks: list[np.ndarray]) -> tuple[list, list, list]:
-    """Feed ``chunks`` live, popping after each: (contacts, announced, retracted)."""
-    contacts: list = []
-    early: list[float] = []
-    retracted: list[float] = []
-    for chunk in [*chunks, None]:
-        contacts += det.feed(chunk) if chunk is not None else det.finish()
-        early += det.pop_heel_strikes()
-        retracted += det.pop_retracted_heel_strikes()
-    return contacts, early, retracted
-
-
 def _run_detector(x: np.ndarray, fs: float, chunks: list[np.ndarray], **options: float) -> dict:
     det = ContactDetector(sampling_rate_hz=fs, **options)  # type: ignore[arg-type]
-    contacts, early, retracted = _live(det, chunks)
+    contacts, early, retracted = live(det, chunks)
     # A heel strike announced and retracted within one call is never returned: only what
     # stays announced is the same for any chunking.
     for t in retracted:
@@ -241,7 +230,7 @@ def test_announced_heel_strikes_less_the_retracted_are_the_steps_on_real_data() 
     x = np.asarray(left, dtype=np.float64)
     rng = np.random.default_rng(5)
     det = ContactDetector(sampling_rate_hz=fs)
-    contacts, early, retracted = _live(det, _random_chunks(x, rng, 12))
+    contacts, early, retracted = live(det, _random_chunks(x, rng, 12))
     assert len(retracted) >= 3
     assert len(retracted) <= det.retracted_heel_strikes_
     for t in retracted:
