@@ -147,12 +147,11 @@ def print_summary(
         f"  data quality     {received}{fmt_count(lost)} frame{'s' * (lost != 1)} lost{gaps}",
         file=out,
     )
-    cut = s.get("contacts_cut") or {}
     notes = []
     standing = s.get("steps_ending_standing") or 0
     if standing:
         notes.append(f"{standing} ended standing still (counted; contact time left out)")
-    notes += _cut_notes(cut) + _shift_note(s)
+    notes += _cut_notes(s)
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
     if s.get("damage"):
@@ -167,12 +166,14 @@ def print_summary(
         _print_details(s, out=out)
 
 
-def _cut_notes(cut: dict[str, int]) -> list[str]:
-    """Notes on the contacts cut by the start or end of the recording (summary ``contacts_cut``).
+def _cut_notes(s: dict[str, Any]) -> list[str]:
+    """Notes on the contacts not counted as steps, or counted without a contact time.
 
-    Words of the plain summary and the details alike: no foot side, so a force plate's summary
-    reads right too.
+    Contacts cut by the start or end of the recording (summary ``contacts_cut``), and weight
+    shifts while standing (``weight_shifts``). Words of the plain summary and the details
+    alike: no foot side, so a force plate's summary reads right too.
     """
+    cut = s.get("contacts_cut") or {}
     notes = [
         f"{cut[where]} cut by the {where} of the recording (not counted)"
         for where in ("start", "end")
@@ -182,16 +183,13 @@ def _cut_notes(cut: dict[str, int]) -> list[str]:
         notes.append(
             f"{cut['end_counted']} cut by the end of the recording (counted; no contact time)"
         )
+    shifts = s.get("weight_shifts") or 0
+    if shifts:
+        plural = "s" * (shifts != 1)
+        notes.append(
+            f"{shifts} weight shift{plural} while standing (the foot stayed loaded; not counted)"
+        )
     return notes
-
-
-def _shift_note(s: dict[str, Any]) -> list[str]:
-    """Note on the weight shifts while standing that were not counted (``weight_shifts``)."""
-    n = s.get("weight_shifts") or 0
-    if not n:
-        return []
-    plural = "s" * (n != 1)
-    return [f"{n} weight shift{plural} while standing (the foot stayed loaded; not counted)"]
 
 
 def _regions(reg: dict[str, float]) -> str:
@@ -268,14 +266,13 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
         f"{s['steps_with_gaps']} steps with gaps",
         file=out,
     )
-    cut = s.get("contacts_cut") or {}
     notes = []
     standing = s.get("steps_ending_standing") or 0
     if standing:
         notes.append(
             f"{standing} ended in standing (heel strike counted, contact time left out)"
         )
-    notes += _cut_notes(cut) + _shift_note(s)
+    notes += _cut_notes(s)
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
     al = s.get("clock_alignment")

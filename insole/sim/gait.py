@@ -825,10 +825,10 @@ def _standing_force(
     sign = 1.0 if side_code == 0 else -1.0  # weight leaves one foot for the other
     ramp = np.clip((lift_s - t) / _UNLOAD_S, 0.0, 1.0)
     load = 0.5 * config.body_weight_n * (1.0 + sign * wave) * 0.5 * (1 - np.cos(np.pi * ramp))
-    n = t.size
-    share = np.tile(np.asarray(_STAND_SHARE), (n, 1))
-    cy = np.tile(np.array([_HEEL_Y, _MID_Y, _MTH_Y, _TOES_Y]), (n, 1))
-    cx = np.tile(np.array([_HEEL_X, _MID_X, _MTH_X_START, _TOES_X]), (n, 1))
+    shape = (t.size, len(_STAND_SHARE))  # the same centres and shares at every sample
+    share = np.broadcast_to(np.asarray(_STAND_SHARE), shape)
+    cy = np.broadcast_to(np.array([_HEEL_Y, _MID_Y, _MTH_Y, _TOES_Y]), shape)
+    cx = np.broadcast_to(np.array([_HEEL_X, _MID_X, _MTH_X_START, _TOES_X]), shape)
     return _spread_over_sensors(config.layout, cx, cy, share, load)
 
 
@@ -889,8 +889,8 @@ def _simulate_side(
         chunk = force_n[a:b]
         chunk[:] = baseline
         chunk[rows] += contact_force
-        standing = np.flatnonzero(t < lift_s)
-        if standing.size and sway is not None:
+        if sway is not None and t.size and t[0] < lift_s:  # standing before the gait
+            standing = np.flatnonzero(t < lift_s)
             chunk[standing] += _standing_force(config, sway, side_code, t[standing], lift_s)
 
         # What the sensor feels: true force + hysteresis on unloading + white noise.
