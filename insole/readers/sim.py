@@ -230,13 +230,13 @@ class SimFeed:
             sample_rate_hz=float(self.rate_hz),
             layout=default_layout(int(n_sensors)),
             seed=int(seed),
+            stand_s=float(stand_s),  # the first block's; the looped one has none
         )
         if stand_s >= self._gait_config.duration_s:
             raise ValueError(
                 f"a stand of {stand_s:g} s does not fit before the gait "
                 f"(the feed's gait block is {self._gait_config.duration_s:g} s): shorten it"
             )
-        self.stand_s = float(stand_s)
         self._transport = TransportConfig(
             link=link,
             batch=self.batch,
@@ -250,9 +250,10 @@ class SimFeed:
         )
         self.device_ids = DEFAULT_DEVICE_IDS
         self.report = FeedReport()
+        # The first gait block (with the stand, ``stand_s``), and the block looped after it
+        # (without one; simulated only if the feed runs past the first block).
         self._counts: tuple[np.ndarray, np.ndarray] | None = None
-        # The first block, with the stand (``stand_s``); the looped block has none.
-        self._first: tuple[np.ndarray, np.ndarray] | None = None
+        self._looped: tuple[np.ndarray, np.ndarray] | None = None
         self._gait_lock = threading.Lock()
         self._calibration: dict[str, dict[str, Any]] = {}
         self.layout = self._gait_config.layout
@@ -274,13 +275,22 @@ class SimFeed:
                 sim = simulate_gait(self._gait_config)
                 self._counts = (sim.left.counts, sim.right.counts)
                 self._calibration = sim.calibration
-                self._first = self._counts
-                if self.stand_s > 0:  # the same seed: the same insoles and calibration
-                    from dataclasses import replace
-
-                    first = simulate_gait(replace(self._gait_config, stand_s=self.stand_s))
-                    self._first = (first.left.counts, first.right.counts)
             return self._counts
+
+    def _loop_block(self) -> tuple[np.ndarray, np.ndarray]:
+        """The gait block looped after the first: the first itself unless it holds a stand."""
+        first = self._gait()
+        if self._gait_config.stand_s == 0:
+            return first
+        with self._gait_lock:
+            if self._looped is None:  # the same seed: the same insoles and calibration
+                from dataclasses import replace
+
+                from insole.sim.gait import simulate_gait
+
+                sim = simulate_gait(replace(self._gait_config, stand_s=0.0))
+                self._looped = (sim.left.counts, sim.right.counts)
+            return self._looped
 
     @property
     def devices(self) -> list[dict[str, Any]]:
@@ -306,7 +316,6 @@ class SimFeed:
         from dataclasses import replace
 
         left, right = self._gait()
-        assert self._first is not None
         self.report = FeedReport()  # counts of this pass over the feed
         block = len(left)
         seg_n = self._segment_samples
@@ -319,7 +328,7 @@ class SimFeed:
             if self._total_samples is not None:
                 n = min(seg_n, self._total_samples - start_sample)
             at = start_sample % block
-            lb, rb = self._first if start_sample < block else (left, right)
+            lb, rb = (left, right) if start_sample < block else self._loop_block()
             counts = {Side.LEFT: lb[at : at + n], Side.RIGHT: rb[at : at + n]}
             seg_t0 = start_sample / self.rate_hz
             drain = int(seg_t0 // 600)  # battery falls 1 % per 10 min, as in transmit()

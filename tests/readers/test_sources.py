@@ -183,9 +183,8 @@ def test_sim_source_stands_before_the_gait_and_the_analysis_counts_no_step_there
 
 def test_endless_sim_source_stands_only_in_its_first_block() -> None:
     feed = SimFeed(seed=4, stand_s=10.0)  # endless: a 10-minute gait block, looped
-    looped = feed._gait()
-    first = feed._first
-    assert first is not None
+    first = feed._gait()
+    looped = feed._loop_block()
     total = [np.asarray(c, np.int64).sum(axis=1) for c in (first[0], looped[0])]
     stand = slice(0, 9 * feed.rate_hz)  # the first 9 s: standing in the first block only
     assert total[0][stand].min() > 0.2 * total[0].max()  # loaded throughout
