@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 
 _BIN = Path(sys.executable).parent
 

@@ -51,11 +51,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from decode_speed import calibrate, calibrators, decode, gather  # noqa: E402
 
 from firmware_protocol.frames import Side  # noqa: E402
-from insole.analysis import SessionAnalysis  # noqa: E402
+from insole.commands.simulate import SimulationRequest, simulate_to_file  # noqa: E402
 from insole.core.events import ContactDetector  # noqa: E402
 from insole.core.pipeline import Pipeline  # noqa: E402
-from insole.recording import read_raw_recording  # noqa: E402
-from insole.sim.run import SimulationRequest, simulate_to_file  # noqa: E402
+from insole.recordings.container import read_raw_recording  # noqa: E402
+from insole.session.analysis import SessionAnalysis  # noqa: E402
 
 
 def load(path: Path, split: dict[str, float] | None = None) -> list[np.ndarray]:
@@ -151,7 +151,7 @@ def process(path: Path) -> None:
     # loaded from its cache (the detector's and the decoder's kernels).
     code = (
         "import time; t = time.perf_counter(); import numpy as np; "
-        "import insole.analysis; t1 = time.perf_counter(); "
+        "import insole.session.analysis; t1 = time.perf_counter(); "
         "from insole.core.events import ContactDetector; "
         "ContactDetector(sampling_rate_hz=200.0).feed(np.zeros(400)); "
         "print(t1 - t, time.perf_counter() - t1)"
@@ -225,7 +225,7 @@ def heel_strike_latency(tmp: Path) -> None:
         print(_describe(f"simulated running 200 Hz, {side}, per sample", t, d, 3.0))
     plate = Path(__file__).resolve().parents[2] / "shared/data/running_forceplate"
     if (plate / "RBDS001runT25forces.txt").exists():
-        from insole.importers.table import read_table
+        from insole.sources.importers.table import read_table
 
         (fy,), fs = read_table(
             plate / "RBDS001runT25forces.txt", columns=["Fy"], sampling_rate_hz=300.0

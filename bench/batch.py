@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from insole import batch  # noqa: E402
+from insole.commands import batch  # noqa: E402
 
 PY = sys.executable
 

@@ -5,11 +5,11 @@ duration_s=3600, seed=2, loss=0.01)``, about 241k frames and 54 MB), cached at `
 Each stage is timed on its own, best of ``--repeat`` runs:
 
 read
-    `insole.recording.read_raw_recording`.
+    `insole.recordings.container.read_raw_recording`.
 decode
     `firmware_protocol.StreamDecoder.feed_table` over every piece of every stream
-    (`RawRecording.timed_pieces`) in runs of 1 MiB, as `insole.analysis.SessionAnalysis`
-    feeds the runs of `insole.recording.BlockReader.runs`: delimiters, COBS, CRC and the
+    (`RawRecording.timed_pieces`) in runs of 1 MiB, as `insole.session.analysis.SessionAnalysis`
+    feeds the runs of `insole.recordings.container.BlockReader.runs`: delimiters, COBS, CRC and the
     frame checks in one call of the compiled kernel per run (`firmware_protocol.fast.
     decode_frames`, the default once numba is loaded, as it is here and in an analysis
     process); "decode (reference)" is
@@ -41,15 +41,16 @@ from typing import Any
 import numpy as np
 
 from firmware_protocol import FrameTable, FrameType, StreamDecoder
-from firmware_protocol._jit import load_numba
 from firmware_protocol.frames import Side
+from firmware_protocol.jit import load_numba
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core.calibration import Calibrator
 from insole.core.pipeline import _Clock, _layout_for, _place_rows
-from insole.core.steps import _kernel
-from insole.recording import RawRecording, read_raw_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.core.steps import kernels
+from insole.recordings.container import RawRecording, read_raw_recording
 
-#: Bytes fed at a time (`insole.recording.BlockReader.runs` hands out runs of about 1 MiB).
+#: Bytes fed at a time (`insole.recordings.container.BlockReader.runs` hands out runs of about 1
+#: MiB).
 RUN_BYTES = 1024 * 1024
 
 
@@ -145,7 +146,7 @@ def place_fused(
     cals: dict[tuple[int, str], Calibrator], placed: list[tuple[Any, ...]]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The same in one compiled pass per table (`place_frames`, frames in order)."""
-    kernel = _kernel()
+    kernel = kernels()
     out = []
     for table, dev_id, side, frames, k0 in placed:
         flat, row, clip = cals[(dev_id, Side(side).label)].lookup

@@ -198,8 +198,8 @@ class Report:
 
 def pipeline_feeds(path: Path) -> list[tuple[str, float, Feeds]]:
     """The chunks each detector of ``SessionAnalysis().run(path)`` is fed, in order."""
-    from insole.analysis import SessionAnalysis
     from insole.core import pipeline
+    from insole.session.analysis import SessionAnalysis
 
     recorded: list[tuple[float, Feeds]] = []
     base = pipeline.ContactDetector
@@ -239,8 +239,8 @@ def real_records() -> list[tuple[str, float, np.ndarray]]:
     """Every signal bench/validate.py uses: (name, sampling rate, force)."""
     from validate import GAITNDD_RECORDS, PLATE_FILE, PLATE_RATE_HZ
 
-    from insole.importers.physionet import read_gaitndd, read_gaitpdb
-    from insole.importers.table import read_table
+    from insole.sources.importers.physionet import read_gaitndd, read_gaitpdb
+    from insole.sources.importers.table import read_table
 
     out = []
     for path in sorted((DATA / "gaitpdb").glob("*_*.txt")):
@@ -271,7 +271,7 @@ def random_chunks(x: np.ndarray, rng: np.random.Generator, most: int = 40) -> Fe
 
 def simulations(tmp: Path, quick: bool) -> list[tuple[str, float, Feeds]]:
     """Fresh simulations with loss, as the pipeline feeds them."""
-    from insole.sim.run import SimulationRequest, simulate_to_file
+    from insole.commands.simulate import SimulationRequest, simulate_to_file
 
     duration = 120.0 if quick else 600.0
     requests = [

@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from insole.core.events import Contacts, detect_contacts  # noqa: E402
-from insole.importers.physionet import (  # noqa: E402
+from insole.sources.importers.physionet import (  # noqa: E402
     read_gaitndd,
     read_gaitndd_annotations,
     read_gaitpdb,
 )
-from insole.importers.table import read_table  # noqa: E402
+from insole.sources.importers.table import read_table  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 GAITNDD_RECORDS = ("control1", "hunt1", "park1")
@@ -271,13 +271,13 @@ def synthetic_figures(**options: object) -> dict[str, float]:
 
 
 def simulator_figures(gait: str, strike: str, **options: object) -> dict[str, float] | None:
-    """Timing errors against the project's gait simulator (``insole.sim``), if present.
+    """Timing errors against the project's gait simulator (``insole.sources.sim``), if present.
 
     The detector sees what the pipeline will see: ADC counts converted with the insole's FSR
     calibration and summed over the sensors (so FSR hysteresis and noise are included).
     """
     try:
-        from insole.sim.gait import GaitConfig, counts_to_force, simulate_gait
+        from insole.sources.sim.gait import GaitConfig, counts_to_force, simulate_gait
     except ImportError:
         return None
     fs = 200.0
@@ -348,7 +348,7 @@ def print_all(**options: object) -> None:
         if g is None:
             break
         print(
-            f"insole.sim {gait} {strike} 200 Hz, both feet: matched {g['n_matched']:.0f}/"
+            f"insole.sources.sim {gait} {strike} 200 Hz, both feet: matched {g['n_matched']:.0f}/"
             f"{g['n_true']:.0f}; heel strike median {g['hs_median_ms']:+.1f} ms MAE "
             f"{g['hs_mae_ms']:.1f}; toe-off median {g['to_median_ms']:+.1f} ms MAE "
             f"{g['to_mae_ms']:.1f}; impact peak in {100 * g['impact_share']:.0f} % of contacts, "

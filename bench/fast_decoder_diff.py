@@ -81,7 +81,7 @@ def main() -> None:
 
     import firmware_protocol.decoder as decoder_mod
     from firmware_protocol import FrameTable, StreamDecoder
-    from firmware_protocol._jit import load_numba
+    from firmware_protocol.jit import load_numba
 
     load_numba()
     decoder_mod._FAST_MIN = 1  # the kernel for every call that holds a delimiter

@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from insole.analysis import SessionAnalysis
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core import pipeline as pipeline_mod
 from insole.core.steps import _step_features_numpy, step_features, swing_baselines
-from insole.recording import read_raw_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.recordings.container import read_raw_recording
+from insole.session.analysis import SessionAnalysis
 
 ROOT = Path(__file__).resolve().parents[1]
 

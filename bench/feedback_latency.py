@@ -51,12 +51,12 @@ from typing import Any
 
 import numpy as np
 
-from insole.analysis import SessionAnalysis
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.live.feedback import FeedbackEngine, FeedbackTarget, RecordingSink
 from insole.live.runtime import LiveRuntime
-from insole.readers.base import Chunk
-from insole.recording import read_raw_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.recordings.container import read_raw_recording
+from insole.session.analysis import SessionAnalysis
+from insole.sources.readers.base import Chunk
 
 #: The contact detector's start-up [s]: it learns the swing level and the force range from the
 #: first seconds, and announces the heel strikes of that stretch only when it has (late, in one

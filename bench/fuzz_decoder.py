@@ -40,8 +40,8 @@ def write_seeds(corpus: Path) -> int:
     """Valid streams (a short simulation, the protocol test vectors) as seed inputs."""
     import json
 
-    from insole.recording import read_raw_recording
-    from insole.sim.run import SimulationRequest, simulate_to_file
+    from insole.commands.simulate import SimulationRequest, simulate_to_file
+    from insole.recordings.container import read_raw_recording
 
     seeds: list[bytes] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,7 +147,7 @@ def worker(argv: list[str]) -> None:
         include=["firmware_protocol"], exclude=["firmware_protocol.fast"]
     ):
         import firmware_protocol  # noqa: F401
-    from firmware_protocol._jit import load_numba
+    from firmware_protocol.jit import load_numba
 
     load_numba()  # the default decoder then takes its compiled path, as in the analysis
     atheris.Setup(argv, one_input)

@@ -208,12 +208,12 @@ SEEDS = {"gaitpdb": _gaitpdb_seeds, "gaitndd": _gaitndd_seeds, "table": _table_s
 def reader(target: str) -> Callable[[Path], object]:
     """The function that reads one file of ``target``."""
     if target == "gaitpdb":
-        from insole.importers.physionet import read_gaitpdb
+        from insole.sources.importers.physionet import read_gaitpdb
 
         return read_gaitpdb
     if target == "gaitndd":
         from insole.errors import InsoleError
-        from insole.importers.physionet import read_gaitndd, read_gaitndd_annotations
+        from insole.sources.importers.physionet import read_gaitndd, read_gaitndd_annotations
 
         def read_record(path: Path) -> object:
             data = path.read_bytes()
@@ -229,7 +229,7 @@ def reader(target: str) -> Callable[[Path], object]:
 
         return read_record
     if target == "table":
-        from insole.importers.table import read_table
+        from insole.sources.importers.table import read_table
 
         def read(path: Path) -> object:
             out = read_table(path, columns=["Fz"], time_column="Time")
@@ -238,30 +238,30 @@ def reader(target: str) -> Callable[[Path], object]:
 
         return read
     if target == "pedar":
-        from insole.importers.pedar import read_pedar
+        from insole.sources.importers.pedar import read_pedar
 
         return read_pedar
     if target == "moticon":
-        from insole.importers.moticon import read_moticon
+        from insole.sources.importers.moticon import read_moticon
 
         return read_moticon
     if target == "fscan":
-        from insole.importers.fscan import read_fscan
+        from insole.sources.importers.fscan import read_fscan
 
         return read_fscan
     if target == "xsensor":
-        from insole.importers.xsensor import read_xsensor
+        from insole.sources.importers.xsensor import read_xsensor
 
         return read_xsensor
     if target == "xdf":
-        from insole.importers.xdf import read_xdf
+        from insole.sources.importers.xdf import read_xdf
 
         return read_xdf
     if target == "c3d":
-        from insole.importers.c3d import read_c3d
+        from insole.sources.importers.c3d import read_c3d
 
         return read_c3d
-    from insole.importers.stappone import read_stappone
+    from insole.sources.importers.stappone import read_stappone
 
     return read_stappone
 
@@ -290,8 +290,9 @@ def worker(target: str, argv: list[str]) -> None:
     # memory (4 GB) after some 5,000 inputs. Those modules are not readers: not instrumented.
     # pyxdf is (pure Python): its parser is what a damaged XDF file exercises.
     with atheris.instrument_imports(
-        include=["insole.importers", "pyxdf"] if target == "xdf" else ["insole.importers"],
-        exclude=["insole.layouts", "insole.recording"],
+        include=(["insole.sources.importers", "pyxdf"] if target == "xdf"
+                 else ["insole.sources.importers"]),
+        exclude=["insole.core.layouts", "insole.recordings.container"],
     ):
         _READ = reader(target)
     _PATH = Path(tempfile.mkdtemp(prefix=f"fuzz_{target}_")) / "input.txt"

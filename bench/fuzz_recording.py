@@ -1,9 +1,9 @@
 """Fuzz the recording reader with atheris (time-boxed).
 
-Target: ``insole.loader.load_recording`` and ``insole.recording.BlockReader(path).scan()`` on a
-temp file holding the fuzzed bytes. Seeds: the first ~40 KB of
-``recordings/run_rearfoot_20s.insrec`` and two 1 s simulated recordings. Expected errors are
-``insole.errors.InsoleError`` subclasses; any other exception is a crash.
+Target: ``insole.recordings.loader.load_recording`` and
+``insole.recordings.container.BlockReader(path).scan()`` on a temp file holding the fuzzed bytes.
+Seeds: the first ~40 KB of ``recordings/run_rearfoot_20s.insrec`` and two 1 s simulated recordings.
+Expected errors are ``insole.errors.InsoleError`` subclasses; any other exception is a crash.
 
 Usage::
 
@@ -29,7 +29,7 @@ _PATH: Path | None = None
 def write_seeds(corpus: Path) -> int:
     """The first ~40 KB of a recording, and a whole 1 s simulated one (its first data block
     lies within the 40 KB; the 20 s file's first block is 69 KB long)."""
-    from insole.sim.run import SimulationRequest, simulate_to_file
+    from insole.commands.simulate import SimulationRequest, simulate_to_file
 
     (corpus / "seed0").write_bytes(SEED_FILE.read_bytes()[:SEED_BYTES])
     for i, (link, loss) in enumerate((("ble", 0.02), ("serial", 0.0))):
@@ -41,8 +41,8 @@ def write_seeds(corpus: Path) -> int:
 def one_input(data: bytes) -> None:
     """One fuzz iteration (atheris ``TestOneInput``)."""
     from insole.errors import InsoleError
-    from insole.loader import load_recording
-    from insole.recording import BlockReader
+    from insole.recordings.container import BlockReader
+    from insole.recordings.loader import load_recording
 
     assert _PATH is not None
     _PATH.write_bytes(data)
@@ -62,9 +62,10 @@ def worker(argv: list[str]) -> None:
     global _PATH
     import atheris
 
-    with atheris.instrument_imports(include=["insole.recording", "insole.loader"]):
-        import insole.loader  # noqa: F401
-        import insole.recording  # noqa: F401
+    with atheris.instrument_imports(
+            include=["insole.recordings.container", "insole.recordings.loader"]):
+        import insole.recordings.container  # noqa: F401
+        import insole.recordings.loader  # noqa: F401
     fd, name = tempfile.mkstemp(suffix=".insrec", prefix="fuzz_rec_")
     os.close(fd)
     _PATH = Path(name)

@@ -8,8 +8,8 @@ feed
     (``firmware_protocol.decoder.FEED_SLICE_BYTES``).
 info
     ``insole info`` on a recording whose one stream holds 40 MiB of random bytes (written
-    here in 64 KiB chunks with `insole.recording.RecordingWriter`): peak RSS of the command
-    (target ≤ 300 MB).
+    here in 64 KiB chunks with `insole.recordings.container.RecordingWriter`): peak RSS of the
+    command (target ≤ 300 MB).
 
 Run: .venv/bin/python bench/garbage_memory.py
 """
@@ -46,7 +46,7 @@ def main() -> None:
                          check=True)
     print(f"feed 50 MiB of random bytes at once: peak RSS {float(out.stdout):.0f} MB "
           "(target <= 200 MB)")
-    from insole.recording import RecordingWriter
+    from insole.recordings.container import RecordingWriter
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "garbage40.insrec"

@@ -1,7 +1,7 @@
 """Cost of ``analyze --save`` and ``history`` with a short and a long training history.
 
 Builds two histories in a temporary folder, 10 and 2,000 sessions (``--sizes``), through
-`insole.history.db.HistoryDB.save_session`, the call ``insole analyze FILE --save`` makes. Each
+`insole.session.history.HistoryDB.save_session`, the call ``insole analyze FILE --save`` makes. Each
 synthetic session is the analysis of ``--recording`` (default
 ``recordings/run_rearfoot_20s.insrec``) with its summary varied: start time (about one session
 every 31 hours, ending the day before the recording, in UTC+01:00 / UTC+02:00), duration, step
@@ -13,13 +13,13 @@ save
     the history each time (so every run really saves): analysis + open + save + warnings.
 save (history part)
     The same with the analysis done beforehand: only
-    `insole.history.commands.handle_analyze_save`, the part whose cost can grow with the history.
+    `insole.commands.history.handle_analyze_save`, the part whose cost can grow with the history.
 save, changed outside
     ``save`` after another program touched the history file (its modification time moved): the
     save checks the sessions tables first (``PRAGMA quick_check``), which grows with the history
     (informative). The copies for ``save`` keep the file's size, modification time and
     checked-state marker, as insole left them after the last save
-    (`insole.history.db._CHECK_MARKER`).
+    (`insole.session.history._CHECK_MARKER`).
 history
     ``insole.cli.main(["history", "--db", DB])``, the default listing (output discarded).
 history --all
@@ -54,10 +54,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main as cli
-from insole.history.commands import handle_analyze_save
-from insole.history.db import HistoryDB
+from insole.commands.history import handle_analyze_save
+from insole.session.analysis import SessionAnalysis
+from insole.session.history import HistoryDB
 
 ROOT = Path(__file__).resolve().parent.parent
 

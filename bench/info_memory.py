@@ -1,10 +1,10 @@
 """Peak memory of ``insole info FILE --json`` on 1 h and 4 h recordings.
 
 The "Core v2" target (constant memory for any recording length): the 4-hour ``info`` peaks at
-most 1.3 x the 1-hour one, because `insole.loader.recording_info` reads the file run by run and
-keeps only totals. Each figure is the child process's own peak RSS (``ru_maxrss`` via wait4).
-``--compare`` also measures ``load_recording(FILE).info()`` (what ``insole info`` ran before:
-every sample decoded and held) on the same files.
+most 1.3 x the 1-hour one, because `insole.recordings.loader.recording_info` reads the file run by
+run and keeps only totals. Each figure is the child process's own peak RSS (``ru_maxrss`` via
+wait4). ``--compare`` also measures ``load_recording(FILE).info()`` (what ``insole info`` ran
+before: every sample decoded and held) on the same files.
 
 Recordings are simulated once (two 16-sensor insoles, 200 Hz, 1 % loss, seed 2:
 ``SimulationRequest(duration_s=D, seed=2, loss=0.01)``) and kept in ``--dir`` (default: the temp
@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 
 
 def _peak_of(cmd: list[str]) -> float:
@@ -62,7 +62,7 @@ def main() -> None:
         print(f"insole info --json {d / 3600:4g} h ({size_mb:.0f} MB file): "
               f"peak RSS {peaks[d]:.0f} MB", flush=True)
         if args.compare:
-            code = ("import sys; from insole.loader import load_recording; "
+            code = ("import sys; from insole.recordings.loader import load_recording; "
                     "load_recording(sys.argv[1]).info()")
             old = _peak_of([sys.executable, "-c", code, str(rec)])
             print(f"load_recording().info() {d / 3600:4g} h: peak RSS {old:.0f} MB", flush=True)

@@ -1,6 +1,6 @@
 """BLE end-to-end latency and throughput: emulated insoles → bumble → bleak → BleReader → decoder.
 
-Two emulated insoles (`insole.emulators.ble_insole`) stream a simulated run over bumble's
+Two emulated insoles (`insole.sources.devices.ble_insole`) stream a simulated run over bumble's
 in-process link; the project's `BleReader` reads them through bleak's ``backend=`` hook and a
 consumer thread decodes what `Reader.read` hands out, as the live pipeline does.
 
@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from firmware_protocol import StreamDecoder
-from insole.emulators.ble_insole import VirtualBleLink
-from insole.readers.base import Chunk
-from insole.readers.ble import BleReader
+from insole.sources.devices.ble_insole import VirtualBleLink
+from insole.sources.readers.base import Chunk
+from insole.sources.readers.ble import BleReader
 
 
 def _thread_cpu_s(thread: threading.Thread | None) -> float | None:

@@ -20,8 +20,8 @@ import time
 import numpy as np
 
 from firmware_protocol import FrameType, StreamDecoder
-from insole.readers import Chunk, ReaderEvent
-from insole.readers.serial import SerialReader
+from insole.sources.readers import Chunk, ReaderEvent
+from insole.sources.readers.serial import SerialReader
 
 WRAP_US = 1 << 32
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=200)
     args = parser.parse_args()
-    cmd = [sys.executable, "-m", "insole.readers.commands", "emulate", "serial",
+    cmd = [sys.executable, "-m", "insole.commands.devices", "emulate", "serial",
            "--stamp-send-time", "--rate", str(args.rate), "--duration", str(args.seconds)]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           text=True) as emulator:

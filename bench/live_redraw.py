@@ -36,7 +36,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def _recording(rate: int, seconds: float, folder: Path) -> Path:
-    from insole.sim.run import SimulationRequest, simulate_to_file
+    from insole.commands.simulate import SimulationRequest, simulate_to_file
 
     path = folder / f"bench-{rate}hz.insrec"
     if not path.exists():

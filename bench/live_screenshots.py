@@ -37,8 +37,8 @@ REC = ROOT / "recordings" / "run_rearfoot_20s.insrec"
 
 
 def _chunks(path: Path) -> list[Any]:
-    from insole.readers import Chunk
-    from insole.recording import read_raw_recording
+    from insole.recordings.container import read_raw_recording
+    from insole.sources.readers import Chunk
 
     raw = read_raw_recording(path)
     items = []
@@ -66,7 +66,7 @@ def _window_at(path: Path, t_s: float, recent: Any = None) -> tuple[Any, Any]:
 
 
 def _steps(path: Path) -> list[dict[str, Any]]:
-    from insole.analysis import SessionAnalysis
+    from insole.session.analysis import SessionAnalysis
 
     return list(SessionAnalysis().run(path).steps_)
 
@@ -113,7 +113,7 @@ def swing(out: Path) -> None:
 
 def alert(out: Path, tmp: Path) -> None:
     """An asymmetric run: the asymmetry alert in the banner."""
-    from insole.sim.run import SimulationRequest, simulate_to_file
+    from insole.commands.simulate import SimulationRequest, simulate_to_file
 
     path = tmp / "asymmetric.insrec"
     simulate_to_file(SimulationRequest(duration_s=30.0, seed=11, asymmetry_pct=35.0), path)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from insole.recording import RecordingWriter, read_raw_recording
+from insole.recordings.container import RecordingWriter, read_raw_recording
 
 HEADER = {
     "source": "sim",

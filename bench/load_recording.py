@@ -1,8 +1,8 @@
 """Time loading a one-hour two-insole 16-sensor 200 Hz recording into arrays.
 
 Creates the recording with the simulator (in a temporary folder, or at --path if given and
-missing), then loads it with `insole.loader.load_recording` several times and prints the figures.
-Run: .venv/bin/python bench/load_recording.py [--path FILE] [--repeat N]
+missing), then loads it with `insole.recordings.loader.load_recording` several times and prints the
+figures. Run: .venv/bin/python bench/load_recording.py [--path FILE] [--repeat N]
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from insole.loader import load_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.commands.simulate import SimulationRequest, simulate_to_file
+from insole.recordings.loader import load_recording
 
 
 def main() -> None:

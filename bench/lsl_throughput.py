@@ -1,9 +1,9 @@
 """LSL publishing on loopback: samples and markers sent/received, delay, timestamp regularity.
 
-Runs simulated insoles through `insole.live.runtime.LiveRuntime` with an `insole.lsl.LslPublisher`
-and receives every stream with inlets in this process, under the loopback-only liblsl
-configuration (written to a temporary file and loaded through LSLAPICFG before pylsl is
-imported). At real-time pace it also reports the delay from a sample's LSL timestamp to its
+Runs simulated insoles through `insole.live.runtime.LiveRuntime` with an
+`insole.live.lsl.LslPublisher` and receives every stream with inlets in this process, under the
+loopback-only liblsl configuration (written to a temporary file and loaded through LSLAPICFG before
+pylsl is imported). At real-time pace it also reports the delay from a sample's LSL timestamp to its
 arrival at the inlet, and how far the timestamps stray from a regular grid.
 
     python bench/lsl_throughput.py [--duration 20] [--speed 1]
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from insole.lsl import write_loopback_config
+from insole.live.lsl import write_loopback_config
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--duration", type=float, default=20.0, help="simulated seconds")
@@ -35,8 +35,8 @@ cfg = write_loopback_config(Path(tempfile.mkdtemp()) / "lsl_api.cfg", log_level=
 os.environ["LSLAPICFG"] = str(cfg)
 import pylsl  # noqa: E402
 
+from insole.live.lsl import LslPublisher, realtime_source  # noqa: E402
 from insole.live.runtime import LiveRuntime  # noqa: E402
-from insole.lsl import LslPublisher, realtime_source  # noqa: E402
 
 source = f"sim:?seed={args.seed}&duration={args.duration:g}&speed={args.speed:g}"
 runtime = LiveRuntime(source)

@@ -1,6 +1,6 @@
 """The project's heel strikes against Moticon's own step events in an OpenGo export.
 
-Imports the export (`insole.importers.moticon.import_moticon`), analyses the recording with
+Imports the export (`insole.sources.importers.moticon.import_moticon`), analyses the recording with
 `SessionAnalysis` (the pipeline as ``insole analyze`` runs it, detector untuned) and compares,
 per side, the detected heel strikes with the vendor's heel-strike events (``left steps[]`` /
 ``right steps[]``: 11 / 21). Times are put on the export's time axis (each insole's clock starts
@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from insole.analysis import SessionAnalysis
-from insole.importers.moticon import import_moticon, read_moticon
+from insole.session.analysis import SessionAnalysis
+from insole.sources.importers.moticon import import_moticon, read_moticon
 
 DEFAULT = (Path(__file__).resolve().parents[2] / "shared" / "data" / "commercial_exports"
            / "moticon_opengo_walk_230927_102114.txt")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from insole.analysis import SessionAnalysis
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.commands.simulate import SimulationRequest, simulate_to_file
+from insole.session.analysis import SessionAnalysis
 
 
 def evaluate(req: SimulationRequest, tmp: Path) -> str:

@@ -7,7 +7,7 @@ import sys
 import time
 import tracemalloc
 
-from insole.sim.gait import GaitConfig, simulate_gait
+from insole.sources.sim.gait import GaitConfig, simulate_gait
 
 
 def main() -> None:

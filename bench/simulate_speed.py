@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from insole.sim.gait import simulate_gait
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.commands.simulate import SimulationRequest, simulate_to_file
+from insole.sources.sim.gait import simulate_gait
 
 
 def main() -> None:

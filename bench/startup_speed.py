@@ -3,11 +3,11 @@
 Each variant runs in a fresh process (caches warm), best and median of ``--repeat``:
 
 plain
-    ``import insole.analysis``, then the first `insole.core.events.ContactDetector` (it imports
-    numba and loads the detector's kernels from numba's cache), as `bench/analyze_speed.py`
+    ``import insole.session.analysis``, then the first `insole.core.events.ContactDetector` (it
+    imports numba and loads the detector's kernels from numba's cache), as `bench/analyze_speed.py`
     times it.
 load_numba
-    The same with `firmware_protocol._jit.load_numba` called first (numba's registries loaded
+    The same with `firmware_protocol.jit.load_numba` called first (numba's registries loaded
     without scipy.linalg and cffi), as ``insole.core.events._kernel`` would call it.
 
 Printed per variant: the imports of the analysis path, then numba's import plus the first
@@ -40,10 +40,10 @@ CODE = """
 import sys, time
 t = time.perf_counter()
 import numpy as np
-import insole.analysis
+import insole.session.analysis
 t1 = time.perf_counter()
 if {first!r}:
-    from firmware_protocol._jit import load_numba
+    from firmware_protocol.jit import load_numba
     load_numba()
 from insole.core.events import ContactDetector
 ContactDetector(sampling_rate_hz=200.0).feed(np.zeros(400))
@@ -59,11 +59,11 @@ import contextlib, io, os, sys
 c = [time.perf_counter()]
 import insole.cli as cli
 c.append(time.perf_counter())
-import insole.analysis
+import insole.session.analysis
 c.append(time.perf_counter())
 args = cli.build_parser().parse_args(["analyze", {path!r}, "--json"])
 c.append(time.perf_counter())
-from firmware_protocol._jit import load_numba
+from firmware_protocol.jit import load_numba
 load_numba()
 c.append(time.perf_counter())
 from numba.core import caching
@@ -76,7 +76,7 @@ def timed(self, *a, **k):
     finally:
         loads[0] += time.perf_counter() - s
 caching.Cache.load_overload = timed
-from insole.analysis import SessionAnalysis
+from insole.session.analysis import SessionAnalysis
 summary = SessionAnalysis(keep_records=False).run(args.paths[0]).summary_
 c.append(time.perf_counter())
 SessionAnalysis(keep_records=False).run(args.paths[0])

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from validate import GAITPDB_DIR, PLATE_FILE, PLATE_RATE_HZ  # noqa: E402
 
 from insole.core.events import detect_contacts  # noqa: E402
-from insole.importers.physionet import read_gaitpdb  # noqa: E402
-from insole.importers.table import read_table  # noqa: E402
-from insole.sim.gait import GaitConfig, simulate_gait  # noqa: E402
+from insole.sources.importers.physionet import read_gaitpdb  # noqa: E402
+from insole.sources.importers.table import read_table  # noqa: E402
+from insole.sources.sim.gait import GaitConfig, simulate_gait  # noqa: E402
 
 LIMIT = 0.5  # the detector's max_swing_load default
 

@@ -101,12 +101,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from insole.core.events import detect_contacts  # noqa: E402
-from insole.importers.physionet import (  # noqa: E402
+from insole.sources.importers.physionet import (  # noqa: E402
     read_gaitndd,
     read_gaitndd_annotations,
     read_gaitpdb,
 )
-from insole.importers.table import read_table  # noqa: E402
+from insole.sources.importers.table import read_table  # noqa: E402
 
 FloatArray = NDArray[np.float64]
 

@@ -588,7 +588,7 @@ def _kernel() -> Any:
             _FRAMES = _frames_py
             _KERNEL = _decode_inplace_py
         else:
-            from ._jit import load_numba
+            from .jit import load_numba
 
             numba = load_numba()
             jit = numba.njit(cache=True, nogil=True, boundscheck=False)

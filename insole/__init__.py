@@ -8,8 +8,8 @@ imported on first use.
 
 - ``insole.analyze(path)`` -> `insole.api.Session` (``.steps``, ``.summary``, ``.samples(side)``,
   ``.to_parquet(path)``)
-- ``insole.load(path)`` -> `insole.loader.Recording` (decoded arrays)
-- ``insole.open_reader(url)`` -> a live or simulated source (`insole.readers`)
+- ``insole.load(path)`` -> `insole.recordings.loader.Recording` (decoded arrays)
+- ``insole.open_reader(url)`` -> a live or simulated source (`insole.sources.readers`)
 - ``insole.import_file(kind, path, out, ...)`` -> a recording from another system's file
 """
 
@@ -26,7 +26,7 @@ __all__ = ["Session", "__version__", "analyze", "import_file", "load", "open_rea
 _API = frozenset({"Session", "Samples", "analyze", "import_file", "load", "open_reader"})
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Samples, Session, analyze, import_file, load, open_reader  # noqa: F401
+    from insole.api import Samples, Session, analyze, import_file, load, open_reader  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -2,13 +2,13 @@
 
 A thin layer over the library, as the ``insole`` command is (docs/api.md):
 
-- `analyze` runs `insole.analysis.SessionAnalysis` over a recording and returns a `Session`:
+- `analyze` runs `insole.session.analysis.SessionAnalysis` over a recording and returns a `Session`:
   ``.steps`` (the steps table of ``insole analyze --steps-csv`` as a pandas DataFrame, or a
   numpy structured array without pandas), ``.summary`` (the dict of ``insole analyze --json``),
   ``.samples(side)`` and ``.to_parquet(path)``;
-- `load` decodes a recording into arrays (`insole.loader.load_recording`);
-- `open_reader` opens a live or simulated source by URL (`insole.readers.open_reader`);
-- `import_file` converts a file of another system into a recording (`insole.importers`).
+- `load` decodes a recording into arrays (`insole.recordings.loader.load_recording`);
+- `open_reader` opens a live or simulated source by URL (`insole.sources.readers.open_reader`);
+- `import_file` converts a file of another system into a recording (`insole.sources.importers`).
 
 pandas and pyarrow are optional (``pip install 'insole[lab]'``); numpy and the analysis are
 imported when a function is first called, not by ``import insole``.
@@ -16,21 +16,29 @@ imported when a function is first called, not by ``import insole``.
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InsoleError
+from insole.errors import InsoleError
+from insole.session.tables import (
+    LAB_EXTRA,
+    MissingExtraError,
+    plate_columns,
+    plate_summary,
+    require,
+    steps_array,
+    steps_columns,
+    steps_frame,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from .loader import Recording
-    from .readers import Reader
-    from .recording import RawRecording
+    from insole.recordings.container import RawRecording
+    from insole.recordings.loader import Recording
+    from insole.sources.readers import Reader
 
 __all__ = [
     "LAB_EXTRA",
@@ -48,174 +56,8 @@ __all__ = [
     "steps_frame",
 ]
 
-#: How to install the optional libraries of the lab workflows (pandas, pyarrow, dask, tqdm).
-LAB_EXTRA = "pip install 'insole[lab]'"
-
-#: Options of `analyze`, passed to `insole.analysis.SessionAnalysis`.
+#: Options of `analyze`, passed to `insole.session.analysis.SessionAnalysis`.
 _ANALYSIS_OPTIONS = frozenset({"detector_options", "chunk_bytes", "salvage", "strict"})
-
-
-class MissingExtraError(InsoleError, ImportError):
-    """An optional library is not installed; the message names the ``pip install`` to run."""
-
-
-def require(module: str, what: str) -> Any:
-    """Import an optional library, or raise `MissingExtraError` naming the lab extra.
-
-    Parameters
-    ----------
-    module : str
-        Module to import (``"pyarrow.parquet"``).
-    what : str
-        What needs it, for the message (``"writing parquet"``).
-
-    Returns
-    -------
-    module
-        The imported module.
-
-    Raises
-    ------
-    MissingExtraError
-        If the module cannot be imported.
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingExtraError(
-            f"{what} needs the Python package {module.split('.')[0]!r}; install it with: "
-            f"{LAB_EXTRA}"
-        ) from exc
-
-
-# --- the steps table as columns, DataFrame or structured array --------------------------------
-
-
-def steps_columns(table: Any) -> dict[str, np.ndarray]:
-    """The steps table as one array per column, in the order of ``--steps-csv``.
-
-    Parameters
-    ----------
-    table : StepsTable
-        ``SessionAnalysis(...).run(path).steps_``.
-
-    Returns
-    -------
-    dict of str to ndarray
-        `insole.core.summary.STEP_COLUMNS` in order: ``side`` and ``strike_pattern`` as str
-        arrays, ``number`` int64, ``has_gap`` and ``toe_off_valid`` bool, the rest float64
-        (NaN = not available, an empty cell in the CSV).
-    """
-    import numpy as np
-
-    from .core.summary import STEP_COLUMNS
-
-    out: dict[str, np.ndarray] = {}
-    for name in STEP_COLUMNS:
-        col = np.asarray(table.column(name))
-        if col.dtype == object:
-            col = col.astype(str) if len(col) else np.zeros(0, "U1")
-        out[name] = col
-    return out
-
-
-#: Steps-table columns that say "heel" but hold the whole force of a plate under both feet:
-#: blank (NaN) for such a plate, as in ``insole analyze --steps-csv``.
-PLATE_BLANK_COLUMNS = ("heel_peak_n", "heel_impulse_ns")
-
-#: Summary keys whose ``left`` entry is, for a plate under both feet, the plate.
-_PLATE_SIDE_KEYS = ("steps", "regional_share_pct", "per_side", "gap_samples")
-
-
-def plate_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Steps columns of one force plate under both feet: side ``both``, no heel figures.
-
-    The plate's single stream is stored as a left device (the protocol knows two feet) and
-    its one sensor covers the whole foot, so ``side`` would say ``left`` and the heel columns
-    would repeat the whole-foot force. As in ``insole analyze --steps-csv``, ``side`` becomes
-    ``both`` and `PLATE_BLANK_COLUMNS` NaN; ``peak_force_n``, ``impulse_ns`` and the timing
-    columns are what the plate measures.
-
-    Parameters
-    ----------
-    columns : mapping of str to ndarray
-        `steps_columns` of the plate's steps table.
-
-    Returns
-    -------
-    dict of str to ndarray
-        The same columns, relabelled (the input is not changed).
-    """
-    import numpy as np
-
-    out = dict(columns)
-    if "side" in out:
-        out["side"] = np.full(len(out["side"]), "both")
-    for name in PLATE_BLANK_COLUMNS:
-        if name in out:
-            out[name] = np.full(len(out[name]), np.nan)
-    return out
-
-
-def plate_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """A session summary labelled as one force plate under both feet, if it is one.
-
-    For a summary with ``plate_under_both_feet`` (``insole import table --side both``, a C3D
-    force plate): the per-side entries (``steps``, ``regional_share_pct``, ``per_side``,
-    ``gap_samples``) are keyed ``both`` instead of ``left``; the contacts' peak force moves
-    from ``heel_peak_n`` to ``peak_force_n`` (median, p10, p90 per contact); ``heel_peak_n``'s
-    values, ``heel_impulse_ns``, ``heel_load_trend`` and the per-side heel figures become
-    None, as the heel columns of the steps table are blank. Any other summary is returned as
-    it is.
-
-    Parameters
-    ----------
-    summary : dict
-        ``SessionAnalysis(...).run(path).summary_`` (what ``insole analyze --json`` prints).
-
-    Returns
-    -------
-    dict
-        A new dict for a plate (the input is not changed), else `summary` itself.
-    """
-    if not summary.get("plate_under_both_feet"):
-        return summary
-    out: dict[str, Any] = {}
-    for key, value in summary.items():
-        if key in _PLATE_SIDE_KEYS and isinstance(value, dict):
-            value = {("both" if k == "left" else k): v for k, v in value.items()}
-            if key == "per_side" and isinstance(value.get("both"), dict):
-                value["both"] = {**value["both"], **dict.fromkeys(PLATE_BLANK_COLUMNS)}
-        elif key == "heel_peak_n" and isinstance(value, dict):
-            out["peak_force_n"] = value  # the plate's one sensor is the whole foot
-            value = dict.fromkeys(value)
-        elif key in ("heel_impulse_ns", "heel_load_trend"):
-            value = None
-        out[key] = value
-    return out
-
-
-def steps_frame(columns: Mapping[str, np.ndarray]) -> Any:
-    """The steps columns as a pandas DataFrame, or a numpy structured array without pandas."""
-    try:
-        import pandas as pd
-    except ImportError:
-        return steps_array(columns)
-    return pd.DataFrame({k: v if v.dtype.kind != "U" else v.astype(object)
-                         for k, v in columns.items()})
-
-
-def steps_array(columns: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The steps columns as a numpy structured array (one field per column)."""
-    import numpy as np
-
-    n = len(next(iter(columns.values()))) if columns else 0
-    dtype = [(k, v.dtype if v.dtype.kind != "U" else f"U{max(v.dtype.itemsize // 4, 1)}")
-             for k, v in columns.items()]
-    out = np.empty(n, dtype=dtype)
-    for k, v in columns.items():
-        out[k] = v
-    return out
 
 
 # --- Session ----------------------------------------------------------------------------------
@@ -322,7 +164,7 @@ class Session:
         return plate_columns(columns) if self.plate else columns
 
     def recording(self) -> Recording:
-        """The decoded recording (`insole.loader.Recording`), read from `path` once.
+        """The decoded recording (`insole.recordings.loader.Recording`), read from `path` once.
 
         Raises
         ------
@@ -332,7 +174,7 @@ class Session:
         if self._recording is None:
             if self.path is None:
                 raise InsoleError("this session has no recording file to read samples from")
-            from .loader import load_recording
+            from insole.recordings.loader import load_recording
 
             self._recording = load_recording(self.path)
         return self._recording
@@ -340,8 +182,8 @@ class Session:
     def samples(self, side: str) -> Samples:
         """One insole's samples (time, force, pressures), decoded from the file.
 
-        The first call reads the recording again (`insole.loader.load_recording`) and keeps it
-        for later calls.
+        The first call reads the recording again (`insole.recordings.loader.load_recording`) and
+        keeps it for later calls.
 
         Parameters
         ----------
@@ -363,8 +205,8 @@ class Session:
         """
         import numpy as np
 
-        from .core.calibration import Calibrator
-        from .core.pipeline import SideAlignment
+        from insole.core.calibration import Calibrator
+        from insole.core.pipeline import SideAlignment
 
         if side not in ("left", "right", "both"):
             raise ValueError(f"side must be 'left', 'right' or 'both', not {side!r}")
@@ -436,7 +278,7 @@ def _layout(device_header: dict[str, Any], n_sensors: int) -> Any:
 
     The same rule as the pipeline's (kept here: the pipeline's helper is private).
     """
-    from .layouts import SensorLayout, default_layout, single_sensor_layout
+    from insole.core.layouts import SensorLayout, default_layout, single_sensor_layout
 
     if device_header.get("layout"):
         return SensorLayout.from_json(device_header["layout"])
@@ -456,10 +298,10 @@ def analyze(
     Parameters
     ----------
     path_or_recording : path-like, RawRecording or Recording
-        A recording file, a `insole.recording.RawRecording` already read, or a
-        `insole.loader.Recording` from `load` (analysed from its file).
+        A recording file, a `insole.recordings.container.RawRecording` already read, or a
+        `insole.recordings.loader.Recording` from `load` (analysed from its file).
     **options
-        Options of `insole.analysis.SessionAnalysis`: ``strict`` (refuse a damaged file),
+        Options of `insole.session.analysis.SessionAnalysis`: ``strict`` (refuse a damaged file),
         ``salvage`` (read past damage, default True), ``detector_options`` (dict for the
         contact detector), ``chunk_bytes``.
 
@@ -488,9 +330,9 @@ def analyze(
             f"analyze() got unknown option(s) {', '.join(unknown)}; options are "
             f"{', '.join(sorted(_ANALYSIS_OPTIONS))}"
         )
-    from .analysis import SessionAnalysis
-    from .loader import Recording
-    from .recording import RawRecording
+    from insole.recordings.container import RawRecording
+    from insole.recordings.loader import Recording
+    from insole.session.analysis import SessionAnalysis
 
     source: Any = path_or_recording
     recording = None
@@ -516,17 +358,17 @@ def load(
     path : path-like
         The recording file.
     salvage : bool, default True
-        Read past damage (see `insole.loader.load_recording`).
+        Read past damage (see `insole.recordings.loader.load_recording`).
     strict : bool, default False
         Refuse a damaged file.
 
     Returns
     -------
-    insole.loader.Recording
+    insole.recordings.loader.Recording
         ``.devices`` (left first), ``.side("left").counts`` ``(n_samples, n_sensors)``,
         ``.info()`` (what ``insole info --json`` prints).
     """
-    from .loader import load_recording
+    from insole.recordings.loader import load_recording
 
     return load_recording(path, salvage=salvage, strict=strict)
 
@@ -534,14 +376,14 @@ def load(
 def open_reader(url: str, **options: Any) -> Reader:
     """Open a source of insole bytes by URL (``sim:``, ``file:PATH``, ``serial:PORT``, ``ble:``).
 
-    See `insole.readers.open_reader` and docs/readers.md for the URLs and options.
+    See `insole.sources.readers.open_reader` and docs/readers.md for the URLs and options.
 
     Returns
     -------
-    insole.readers.Reader
+    insole.sources.readers.Reader
         Open it with ``with reader:``; ``reader.read()`` hands out chunks and events.
     """
-    from .readers import open_reader as _open
+    from insole.sources.readers import open_reader as _open
 
     return _open(url, **options)
 
@@ -554,13 +396,14 @@ def import_file(
     Parameters
     ----------
     kind : str
-        A format of `insole.importers.FORMATS` (``"gaitpdb"``, ``"table"``, ``"moticon"``, ...).
+        A format of `insole.sources.importers.FORMATS` (``"gaitpdb"``, ``"table"``, ``"moticon"``,
+        ...).
     path : path-like
         The file to import (for ``gaitndd``: the record path).
     out : path-like
         The recording to write; an existing file is kept unless ``overwrite=True``.
     **options
-        Keyword options of ``insole.importers.import_<kind>`` (``start``, ``overwrite``, and
+        Keyword options of ``insole.sources.importers.import_<kind>`` (``start``, ``overwrite``, and
         the format's own, e.g. ``sampling_rate_hz`` for ``table``).
 
     Returns
@@ -570,10 +413,10 @@ def import_file(
 
     Raises
     ------
-    insole.importers.ImportFormatError
+    insole.sources.importers.ImportFormatError
         For an unknown kind or a malformed file.
     """
-    from . import importers
+    from insole.sources import importers
 
     if kind not in importers.FORMATS:
         raise importers.ImportFormatError(

@@ -13,23 +13,29 @@ import contextlib
 import gc
 import json
 import os
-import shutil
 import sys
-import tempfile
-import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
-from .cli_types import fraction as _fraction
-from .cli_types import iso_time as _iso_time
-from .cli_types import non_negative_float as _non_negative_float
-from .cli_types import positive_float as _positive_float
-from .cli_types import sample_rate as _rate
-from .cli_types import speed as _speed
-from .errors import InsoleError
+from insole import __version__
+from insole.commands.common import (
+    OVERWRITE_RULE,
+    UsageError,
+    check_replace,
+    damage_warning,
+    is_stdout,
+    output_path,
+    printable,
+)
+from insole.commands.types import fraction as _fraction
+from insole.commands.types import iso_time as _iso_time
+from insole.commands.types import non_negative_float as _non_negative_float
+from insole.commands.types import positive_float as _positive_float
+from insole.commands.types import sample_rate as _rate
+from insole.commands.types import speed as _speed
+from insole.errors import InsoleError
 
 __all__ = ["check_replace", "is_stdout", "main", "output_path", "printable"]
 
@@ -39,12 +45,6 @@ EXIT_USAGE = 2
 #: status of a process ended by SIGPIPE (128 + 13), as ``cat`` or ``yes`` end there.
 EXIT_BROKEN_PIPE = 141
 
-#: The one overwrite rule, in every ``--help`` that writes a file (and in the README).
-OVERWRITE_RULE = (
-    "Irreplaceable data (recordings of live sources, imported recordings, the history) is "
-    "never replaced without --overwrite; derived outputs (reports, CSV/JSON tables, simulated "
-    "recordings) are replaced. '-' as a file writes to stdout."
-)
 
 #: Which optional-dependency group of pyproject.toml provides a module.
 _EXTRA_FOR = {
@@ -64,89 +64,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-class UsageError(InsoleError, ValueError):
-    """A command-line value that is not usable; the message says how to fix it."""
-
 
 # --- outputs: '-' for stdout, the overwrite rule ----------------------------------------------
 
-
-def is_stdout(path: object) -> bool:
-    """True for ``-``: the output goes to stdout."""
-    return path is not None and str(path) == "-"
-
-
-@contextlib.contextmanager
-def output_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[Path]:
-    """The path a writer should write to; for ``-`` a temporary file copied to stdout at the end.
-
-    Library writers take a path; with ``-`` they write a temporary file whose bytes go to
-    stdout once the block ends without an error (nothing is printed after an error).
-
-    Parameters
-    ----------
-    path : path-like
-        The output given on the command line.
-    suffix : str
-        Suffix of the temporary file (``.csv``, ``.html``, ``.insrec``).
-    """
-    if not is_stdout(path):
-        yield Path(path)
-        return
-    with tempfile.TemporaryDirectory(prefix="insole-stdout-") as folder:
-        tmp = Path(folder) / f"stdout{suffix}"
-        yield tmp
-        sys.stdout.flush()
-        with open(tmp, "rb") as f:
-            shutil.copyfileobj(f, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-
-
-def irreplaceable(path: Path) -> str | None:
-    """What irreplaceable data `path` holds (a live or imported recording, a history), or None.
-
-    A simulated recording (header source ``sim``) can be made again from its seed and is not
-    irreplaceable; anything that is not a recording or a SQLite database is not either.
-    """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError:
-        return None
-    if head.startswith(b"SQLite format 3\x00"):
-        return "a database (the training history?)"
-    from .recording import FILE_MAGIC, read_header
-
-    if not head.startswith(FILE_MAGIC):
-        return None
-    try:
-        source = str(read_header(path).get("source") or "")
-    except InsoleError:
-        return "a recording"
-    if source == "sim":
-        return None
-    return f"a recording of {source}" if source else "a recording"
-
-
-def check_replace(path: object, *, overwrite: bool, what: str) -> None:
-    """Apply the overwrite rule before a derived output (`what`) is written to `path`.
-
-    Raises
-    ------
-    UsageError
-        If `path` holds irreplaceable data (see `irreplaceable`) and `overwrite` is false.
-    """
-    if path is None or overwrite or is_stdout(path):
-        return
-    p = Path(str(path))
-    if not p.is_file():
-        return
-    kind = irreplaceable(p)
-    if kind:
-        raise UsageError(
-            f"{p}: is {kind}, which a {what} does not replace; choose another file name or "
-            "pass --overwrite"
-        )
 
 
 def _overwrite_option(p: argparse.ArgumentParser, what: str) -> None:
@@ -194,75 +114,13 @@ def _foreign_hint(args: argparse.Namespace) -> str | None:
     path = _recording_path(args)
     if path is None or not path.is_file():
         return None
-    from .importers.commands import suggest_import
+    from insole.commands.imports import suggest_import
 
     return suggest_import(path)
-def printable(value: object) -> str:
-    r"""Text safe to print on a terminal: control and formatting characters escaped.
-
-    Strings from a file (a recording header's ``source``, a device name) may hold terminal
-    escape sequences (ESC, CSI), bell, backspace, carriage return or bidirectional overrides
-    that would change what the terminal shows. Each such character (Unicode categories Cc,
-    Cf, Zl, Zp, Cs) is printed as a Python escape: ``\x1b``, ``\u202e``.
-
-    Parameters
-    ----------
-    value : object
-        Anything; converted with `str`.
-
-    Returns
-    -------
-    str
-        The text with every control and formatting character escaped.
-    """
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(_escape(ch) if unicodedata.category(ch) in _UNSAFE else ch for ch in text)
-
-
-_UNSAFE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else (
-        f"\\U{code:08x}")
-
 
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str))
 
-
-def damage_warning(path: object, damages: Sequence[Any], frames_lost: int | None) -> str | None:
-    """The one-line warning about damage read past in a recording, or None if there is none.
-
-    Parameters
-    ----------
-    path : path-like
-        The recording.
-    damages : sequence of Damage or of dict
-        The damage met (`insole.recording.Damage`, or its ``as_dict()`` form from a summary).
-    frames_lost : int or None
-        Frames lost in the recording, all causes (damage and link), if known.
-
-    Returns
-    -------
-    str or None
-        ``"<path> is damaged: <first damage>[ (and N more damaged places)]; <n> bytes
-        skipped[, <n> frames lost in all]; read past the damage (--strict refuses damaged
-        files)"``.
-    """
-    if not damages:
-        return None
-    items = [d if isinstance(d, dict) else d.as_dict() for d in damages]
-    more = f" (and {len(items) - 1} more damaged places)" if len(items) > 1 else ""
-    lost = "" if frames_lost is None else f", {frames_lost} frames lost in all"
-    return printable(
-        f"{path} is damaged: {items[0]['reason']}{more}; "
-        f"{sum(d['bytes_skipped'] for d in items)} bytes skipped{lost}; read past the damage "
-        "(--strict refuses damaged files)"
-    )
 
 
 def _warn(command: str, warning: str | None) -> None:
@@ -275,8 +133,8 @@ def _warn(command: str, warning: str | None) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .progress import wanted
-    from .sim.run import SimulationRequest, simulate_to_file
+    from insole.commands.progress import wanted
+    from insole.commands.simulate import SimulationRequest, simulate_to_file
 
     _json_or_stdout(args, "--out", "--truth")
     check_replace(args.out, overwrite=args.overwrite, what="simulated recording")
@@ -328,8 +186,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .loader import recording_info
-    from .progress import FileProgress, wanted
+    from insole.commands.progress import FileProgress, wanted
+    from insole.recordings.loader import recording_info
 
     with FileProgress("insole info", args.file, enabled=wanted(args)):
         # One pass in bounded memory (the same dict as load_recording(...).info()).
@@ -393,14 +251,14 @@ def _numbers(value: float | list[float] | None) -> str:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from .batch import cmd_analyze_batch, wants_batch
+    from insole.commands.batch import cmd_analyze_batch, wants_batch
 
     if wants_batch(args):  # several paths, a folder, --out-dir, --jobs or --scheduler
         return cmd_analyze_batch(args)
     args.file = args.paths[0]
-    from .analysis import SessionAnalysis, write_steps_csv
-    from .progress import FileProgress, wanted
-    from .report_text import print_summary
+    from insole.commands.progress import FileProgress, wanted
+    from insole.session.analysis import SessionAnalysis, write_steps_csv
+    from insole.session.text import print_summary
 
     _json_or_stdout(args, "--steps-csv")
     check_replace(args.steps_csv, overwrite=args.overwrite, what="steps table")
@@ -411,28 +269,28 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.steps_csv:  # with '-' the table is stdout and the summary goes to stderr
         rows: Sequence[dict[str, Any]] = analysis.steps_
         if summary.get("plate_under_both_feet"):
-            from .api import PLATE_BLANK_COLUMNS
+            from insole.session.tables import PLATE_BLANK_COLUMNS
 
-            nan = float("nan")  # side "both", no heel figures (`insole.api.plate_columns`)
+            nan = float("nan")  # side "both", no heel figures (`.session.tables.plate_columns`)
             rows = [{**r, "side": "both", **dict.fromkeys(PLATE_BLANK_COLUMNS, nan)}
                     for r in rows]
         with output_path(args.steps_csv, suffix=".csv") as steps_out:
             write_steps_csv(rows, steps_out)
     if args.json:
         if summary.get("plate_under_both_feet"):  # the same labels as insole.analyze()
-            from .api import plate_summary
+            from insole.api import plate_summary
 
             _print_json(plate_summary(summary))
         else:
             _print_json(summary)
     else:
-        from .history.commands import summary_options  # profile (BW units), --verbose
+        from insole.commands.history import summary_options  # profile (BW units), --verbose
 
         text_out = sys.stderr if is_stdout(args.steps_csv) else sys.stdout
         print_summary(analysis.summary_, out=text_out, **summary_options(args))
         if args.steps_csv and not is_stdout(args.steps_csv):
             print(f"steps table: {args.steps_csv} ({len(analysis.steps_)} rows)")
-    from .history.commands import handle_analyze_save
+    from insole.commands.history import handle_analyze_save
 
     message = handle_analyze_save(args, analysis)
     if message:
@@ -441,8 +299,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from .live.commands import run_view, want_window
-    from .replay import replay_to_terminal
+    from insole.commands.live import run_view, want_window
+    from insole.commands.replay import replay_to_terminal
 
     if not want_window(args) and args.exit_after is None:
         summary = replay_to_terminal(args.file, speed=args.speed, out=sys.stdout,
@@ -453,7 +311,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         return 0
     if not args.file.is_file():
         raise FileNotFoundError(2, "no such file", str(args.file))
-    from .recording import BlockReader
+    from insole.recordings.container import BlockReader
 
     reader = BlockReader(args.file, salvage=True, strict=args.strict).scan()
     _warn("replay", damage_warning(args.file, reader.damages, None))
@@ -474,8 +332,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-    from .live.commands import want_window
+    from insole.commands.demo import run_demo
+    from insole.commands.live import want_window
 
     return run_demo(
         duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep, out=sys.stdout,
@@ -518,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=_speed, default=5.0, help="replay pace, e.g. 1 or 'max' (default 5)"
     )
     p.add_argument("--keep", type=Path, help="keep the recording at this path")
-    from .live.commands import add_view_options
+    from insole.commands.live import add_view_options
 
     add_view_options(p)
     p.set_defaults(func=_cmd_demo)
@@ -603,11 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "to stderr)")
     _strict_option(p)
     _overwrite_option(p, "steps table")
-    from .batch import add_batch_options
+    from insole.commands.batch import add_batch_options
 
     add_batch_options(p)
     p.set_defaults(func=_cmd_analyze)
-    from .history.commands import add_analyze_save_options
+    from insole.commands.history import add_analyze_save_options
 
     add_analyze_save_options(p)
 
@@ -625,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--lsl", action="store_true", help="also publish the insoles and step "
                    "events on the Lab Streaming Layer (docs/lsl.md; needs insole[formats])")
-    from .live.commands import add_view_options
+    from insole.commands.live import add_view_options
 
     add_view_options(p)
     _strict_option(p)
@@ -633,18 +491,18 @@ def build_parser() -> argparse.ArgumentParser:
         _quiet_option(p)
     p.set_defaults(func=_cmd_replay)
 
-    from .importers.commands import add_parsers as add_import_parsers
-    from .readers.commands import add_parsers as add_reader_parsers
+    from insole.commands.devices import add_parsers as add_reader_parsers
+    from insole.commands.imports import add_parsers as add_import_parsers
 
     add_reader_parsers(sub)
     add_import_parsers(sub)
-    from .live.commands import add_parsers as add_live_parsers
+    from insole.commands.live import add_parsers as add_live_parsers
 
     add_live_parsers(sub)
-    from .history.commands import add_parsers as add_history_parsers
+    from insole.commands.history import add_parsers as add_history_parsers
 
     add_history_parsers(sub)
-    from .data import add_parsers as add_data_parsers
+    from insole.sources.public_data import add_parsers as add_data_parsers
 
     add_data_parsers(sub)
     return parser

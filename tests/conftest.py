@@ -29,7 +29,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """
     from pathlib import Path
 
-    from insole.analysis import SessionAnalysis
+    from insole.session.analysis import SessionAnalysis
 
     rec = Path(__file__).resolve().parents[1] / "recordings" / "run_rearfoot_20s.insrec"
     if rec.exists():

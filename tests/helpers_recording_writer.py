@@ -13,7 +13,7 @@ import struct
 import sys
 import time
 
-from insole.recording import RecordingWriter
+from insole.recordings.container import RecordingWriter
 
 HEADER = {
     "source": "sim",

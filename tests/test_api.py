@@ -17,11 +17,11 @@ import pytest
 
 import insole
 from insole.api import MissingExtraError, Session
-from insole.batch import steps_csv_text
+from insole.commands.batch import steps_csv_text
 from insole.core.summary import STEP_COLUMNS
 from insole.errors import RecordingError
-from insole.importers import ImportFormatError
-from insole.recording import read_raw_recording
+from insole.recordings.container import read_raw_recording
+from insole.sources.importers import ImportFormatError
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "recordings" / "run_rearfoot_20s.insrec"
@@ -187,7 +187,7 @@ def test_import_file_then_analyze(tmp_path: Path) -> None:
 
 
 def test_open_reader_gives_a_reader() -> None:
-    from insole.readers import Reader
+    from insole.sources.readers import Reader
 
     reader = insole.open_reader("sim:?seed=3")
     assert isinstance(reader, Reader)

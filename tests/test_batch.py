@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from insole import batch
-from insole.batch import BatchError, run_batch
+from insole.commands import batch
+from insole.commands.batch import BatchError, run_batch
 from insole.core.summary import STEP_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,7 +289,7 @@ def test_plate_rows_are_labelled_as_steps_csv_labels_them(tmp_path: Path) -> Non
 def test_foreign_file_error_names_the_import(tmp_path: Path) -> None:
     from helpers_plate import plate_table
 
-    from insole.importers.commands import suggest_import
+    from insole.commands.imports import suggest_import
 
     table = plate_table(tmp_path, "force.csv")
     rec = RECORDINGS / "walk_20s.insrec"

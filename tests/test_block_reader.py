@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
-from insole.loader import load_recording
-from insole.recording import (
+from insole.commands.replay import iter_replay
+from insole.recordings.container import (
     KIND_DATA,
     BlockReader,
     Damage,
@@ -17,7 +16,8 @@ from insole.recording import (
     StreamRun,
     read_raw_recording,
 )
-from insole.replay import iter_replay
+from insole.recordings.loader import load_recording
+from insole.session.analysis import SessionAnalysis
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from insole.loader import load_recording
+from insole.recordings.loader import load_recording
 
 
 def run(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -221,7 +221,7 @@ def test_overwrite_rule_is_in_the_help() -> None:
 def test_simulate_units_and_old_aliases(tmp_path: Path) -> None:
     def speed_mass(*flags: object) -> tuple[float, float]:
         run("simulate", "--duration", 5, "--out", tmp_path / "x.insrec", *flags)
-        from insole.recording import read_header
+        from insole.recordings.container import read_header
 
         gait = read_header(tmp_path / "x.insrec")["extra"]["simulation"]["gait"]
         return gait["speed_mps"], gait["body_mass_kg"]
@@ -298,7 +298,7 @@ def test_foreign_file_names_its_import(command: str, tmp_path: Path) -> None:
     ],
 )
 def test_known_formats_are_recognised(name: str, kind: str | None) -> None:
-    from insole.importers.commands import suggest_import
+    from insole.commands.imports import suggest_import
 
     hint = suggest_import(DATA / name)
     if kind is None:
@@ -352,7 +352,7 @@ def test_plate_under_both_feet_is_not_a_left_heel(tmp_path: Path) -> None:
 def test_fitted_rate_of_a_drifting_time_column() -> None:
     import numpy as np
 
-    from insole.importers.convert import fitted_rate
+    from insole.sources.importers.convert import fitted_rate
 
     k = np.arange(12000)
     drifting = k / 100.007
@@ -366,7 +366,7 @@ def test_fitted_rate_of_a_drifting_time_column() -> None:
 
 @pytest.mark.skipif(not GAITPDB.is_file(), reason="needs ../shared/data")
 def test_gaitpdb_import_has_no_negative_gaps(tmp_path: Path) -> None:
-    from insole.recording import read_header
+    from insole.recordings.container import read_header
 
     rec = tmp_path / "g.insrec"
     run("import", "gaitpdb", GAITPDB, "--out", rec)

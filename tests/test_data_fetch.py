@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from helpers_data_mirror import SHARED_DATA, serve_folder
 
-from insole import data
 from insole.cli import main
+from insole.sources import public_data as data
 
 needs_shared = pytest.mark.skipif(
     not (SHARED_DATA / "SHA256SUMS").is_file(), reason="../shared/data is not available"

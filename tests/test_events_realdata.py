@@ -13,14 +13,14 @@ import pytest
 
 from insole.core.events import ContactDetector, detect_contacts
 from insole.errors import InsoleError
-from insole.importers import ImportFormatError
-from insole.importers.physionet import (
+from insole.sources.importers import ImportFormatError
+from insole.sources.importers.physionet import (
     GAITPDB_SENSOR_XY,
     read_gaitndd,
     read_gaitndd_annotations,
     read_gaitpdb,
 )
-from insole.importers.table import read_table
+from insole.sources.importers.table import read_table
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data"
 GAITNDD = DATA / "gaitndd"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.loader import load_recording
+from insole.recordings.loader import load_recording
 
 RECORDINGS = sorted((Path(__file__).parents[1] / "recordings").glob("*.insrec"))
 

@@ -151,8 +151,8 @@ def test_out_of_range_streams(vector: dict[str, Any]) -> None:
 
 
 def test_a_lossy_simulated_recording(tmp_path: Path) -> None:
-    from insole.recording import read_raw_recording
-    from insole.sim.run import SimulationRequest, simulate_to_file
+    from insole.commands.simulate import SimulationRequest, simulate_to_file
+    from insole.recordings.container import read_raw_recording
 
     path = tmp_path / "lossy.insrec"
     simulate_to_file(SimulationRequest(duration_s=20, seed=4, loss=0.05, burst_loss=0.02), path)

@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 
 from insole.cli import main, printable
+from insole.commands.replay import iter_replay
 from insole.errors import RecordingError
-from insole.history.db import HistoryDB
-from insole.recording import BlockReader, RecordingWriter, read_raw_recording
-from insole.replay import iter_replay
+from insole.recordings.container import BlockReader, RecordingWriter, read_raw_recording
+from insole.session.history import HistoryDB
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 SIM = RECORDINGS / "walk_20s.insrec"
@@ -377,7 +377,7 @@ def test_creating_the_database_on_a_full_disk_says_disk_full(tmp_path, capsys, m
     def no_space(*args: object, **kwargs: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device", str(args[0]))
 
-    monkeypatch.setattr("insole.history.db.os.open", no_space)
+    monkeypatch.setattr("insole.session.history.os.open", no_space)
     msg = fails(capsys, "analyze", SIM, "--save", "--db", tmp_path / "new.sqlite3")
     assert "the disk is full" in msg
     assert "restore a backup" not in msg
@@ -414,7 +414,7 @@ def test_write_error_on_save_is_not_called_damage(tmp_path, capsys) -> None:
 
 def test_history_reading_never_writes(tmp_path, capsys) -> None:
     db = saved_db(tmp_path, capsys)
-    # The save leaves the history and its checked-state marker (insole.history.db).
+    # The save leaves the history and its checked-state marker (insole.session.history).
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert sorted(before) == ["h.sqlite3", "h.sqlite3-checked"]
     with HistoryDB(db, readonly=True) as h:
@@ -428,7 +428,7 @@ def test_history_opens_mode_ro_when_the_file_is_not_writable(tmp_path, capsys, m
     db = saved_db(tmp_path, capsys)
     before = db.read_bytes()
     # as root chmod does not stop writes: make the access check say what it says to a user
-    monkeypatch.setattr("insole.history.db.os.access", lambda path, mode: False)
+    monkeypatch.setattr("insole.session.history.os.access", lambda path, mode: False)
     status, out, err = cli(capsys, "history", "--db", db)
     assert status == 0, err
     assert f"history {db}: 1 sessions" in out

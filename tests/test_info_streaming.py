@@ -26,13 +26,13 @@ from firmware_protocol import (
     StatusFrame,
     to_wire,
 )
-from insole import loader
 from insole.cli import main
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core.clock import ClockSync
 from insole.errors import RecordingError
-from insole.loader import load_recording, recording_info
-from insole.recording import Block, BlockReader, RecordingWriter, StreamRun
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.recordings import loader
+from insole.recordings.container import Block, BlockReader, RecordingWriter, StreamRun
+from insole.recordings.loader import load_recording, recording_info
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -335,8 +335,8 @@ def test_imported_gaitpdb_walk(tmp_path, monkeypatch) -> None:
 
 
 def test_moticon_datagram_recording(tmp_path, monkeypatch) -> None:
-    from insole.emulators.moticon_udp import MoticonEmulator
-    from insole.moticon import moticon_devices
+    from insole.core.moticon import moticon_devices
+    from insole.sources.devices.moticon_udp import MoticonEmulator
 
     grams = MoticonEmulator(port=0, duration_s=20.0, seed=3).datagrams()
     rng = np.random.default_rng(1)

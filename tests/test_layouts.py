@@ -1,4 +1,4 @@
-"""Tests for insole.layouts: generated layouts, outline, JSON round trip and validation."""
+"""Tests for insole.core.layouts: generated layouts, outline, JSON round trip and validation."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from insole.errors import InsoleError
-from insole.layouts import (
+from insole.core.layouts import (
     REGIONS,
     LayoutError,
     SensorLayout,
@@ -18,6 +17,7 @@ from insole.layouts import (
     insole_outline,
     single_sensor_layout,
 )
+from insole.errors import InsoleError
 
 SIZES = [4, 5, 8, 12, 16, 24, 32, 64]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from firmware_protocol import SamplesFrame, Side, to_wire
-from insole.analysis import SessionAnalysis
-from insole.loader import load_recording
-from insole.recording import RecordingWriter
+from insole.recordings.container import RecordingWriter
+from insole.recordings.loader import load_recording
+from insole.session.analysis import SessionAnalysis
 
 
 def _frame(seq: int) -> bytes:

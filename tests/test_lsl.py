@@ -1,7 +1,7 @@
 """Lab Streaming Layer publishing (``--lsl``) and the XDF round trip, on loopback only.
 
 Network safety: liblsl's default configuration resolves streams by multicast across the site.
-This module writes the loopback-only configuration (`insole.lsl.LOOPBACK_CONFIG`) and points
+This module writes the loopback-only configuration (`insole.live.lsl.LOOPBACK_CONFIG`) and points
 ``LSLAPICFG`` at it *before* ``pylsl`` is imported; if ``pylsl`` was already imported under
 another configuration, every test that would touch the network is skipped instead.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from insole.lsl import LOOPBACK_CONFIG, SideClock, write_loopback_config
+from insole.live.lsl import LOOPBACK_CONFIG, SideClock, write_loopback_config
 
 _CFG_DIR = Path(tempfile.mkdtemp(prefix="insole-lsl-"))
 atexit.register(shutil.rmtree, _CFG_DIR, ignore_errors=True)
@@ -39,11 +39,11 @@ needs_loopback = pytest.mark.skipif(
     pylsl is None or not _SAFE,
     reason="needs pylsl, imported after LSLAPICFG pointed at the loopback config")
 
-from insole.analysis import SessionAnalysis  # noqa: E402
 from insole.cli import main  # noqa: E402
-from insole.importers.xdf import import_xdf  # noqa: E402
+from insole.live.lsl import LslPublisher, realtime_source  # noqa: E402
 from insole.live.runtime import LiveRuntime  # noqa: E402
-from insole.lsl import LslPublisher, realtime_source  # noqa: E402
+from insole.session.analysis import SessionAnalysis  # noqa: E402
+from insole.sources.importers.xdf import import_xdf  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
     "helpers_xdf_writer", Path(__file__).with_name("helpers_xdf_writer.py"))
@@ -233,7 +233,7 @@ def test_xdf_of_received_streams_imports_to_same_steps(lsl_run: dict[str, Any],
         hs_ms, to_ms = np.max(np.abs(a - b)) * 1e3, np.max(np.abs(a_to - b_to)) * 1e3
         print(f"\nXDF round trip {side}: {len(a)} steps; max |diff| heel strike {hs_ms:.4f} ms,"
               f" toe-off {to_ms:.4f} ms")
-    from insole.recording import BlockReader
+    from insole.recordings.container import BlockReader
 
     extra = BlockReader(result.path).header["extra"]["import"]
     assert extra["marker_counts"]["heel_strike/left"] >= 1
@@ -279,7 +279,7 @@ def test_live_replay_record_flags(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["live", "sim:?seed=1&duration=4&speed=max", "--lsl", "--no-gui"]) == 0
     out = capsys.readouterr().out
     assert "lsl: published left 798 samples, right 798 samples;" in out  # 133 frames of 6
-    import insole.lsl as lsl
+    import insole.live.lsl as lsl
 
     closed: list[dict[str, Any]] = []
     close = lsl.LslRelay.close
@@ -324,7 +324,7 @@ def test_without_pylsl_one_line_error(argv: list[str], tmp_path: Path,
 @needs_loopback
 def test_streams_made_at_first_samples_when_devices_are_unknown() -> None:
     from insole.core.pipeline import Pipeline
-    from insole.readers.sim import SimFeed
+    from insole.sources.readers.sim import SimFeed
 
     feed = SimFeed(seed=2, duration_s=3.0)
     wrong = [dict(d, n_sensors=8, layout={}, calibration={}) for d in feed.devices]  # stale
@@ -347,7 +347,7 @@ def test_streams_made_at_first_samples_when_devices_are_unknown() -> None:
 @needs_loopback
 def test_a_retracted_heel_strike_is_published_with_the_time_of_its_announcement() -> None:
     from insole.core.pipeline import Pipeline, PipelineUpdate
-    from insole.readers.sim import SimFeed
+    from insole.sources.readers.sim import SimFeed
 
     feed = SimFeed(seed=4, duration_s=3.0)
     pub = LslPublisher(source="retract-test", realtime=True, devices=feed.devices)

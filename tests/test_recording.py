@@ -1,4 +1,4 @@
-"""Tests of the recording container (insole.recording) on real files and a real subprocess."""
+"""Tests of the recording container (insole.recordings.container) on real files and a subprocess."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insole.errors import InsoleError, RecordingError
-from insole.recording import (
+from insole.recordings.container import (
     Block,
     Damage,
     RecordingWriter,

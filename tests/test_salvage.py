@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from insole.cli import main
-from insole.loader import load_recording
-from insole.recording import BlockReader, read_raw_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.commands.simulate import SimulationRequest, simulate_to_file
+from insole.recordings.container import BlockReader, read_raw_recording
+from insole.recordings.loader import load_recording
 
 ZONE = 4096
 
@@ -252,7 +252,7 @@ def test_report_reads_past_damage_with_a_warning_and_strict_refuses(
 def test_file_source_strict_option(intact, tmp_path) -> None:
     """``file:PATH?strict=1`` refuses a damaged recording; by default it is read past."""
     from insole.errors import InsoleError
-    from insole.readers import open_reader
+    from insole.sources.readers import open_reader
 
     path = _damaged(intact, tmp_path, "bit-middle")
     with pytest.raises(InsoleError, match="strict"):

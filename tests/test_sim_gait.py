@@ -1,4 +1,4 @@
-"""Tests for insole.sim.gait: timing, force shapes, CoP, FSR model, effects and ground truth."""
+"""Tests for insole.sources.sim.gait: timing, force shapes, CoP, FSR model, effects, truth."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from insole.layouts import default_layout, single_sensor_layout
-from insole.sim.gait import (
+from insole.core.layouts import default_layout, single_sensor_layout
+from insole.sources.sim.gait import (
     GaitConfig,
     GaitSimulation,
     counts_to_force,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from firmware_protocol import SamplesFrame, Side, StatusFrame, StreamDecoder
-from insole.sim.transport import TransportConfig, transmit
+from insole.sources.sim.transport import TransportConfig, transmit
 
 
 def _counts(n: int, seed: int = 0) -> dict[Side, np.ndarray]:

@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 
 from firmware_protocol import DecoderStats
-
-from .pipeline import PipelineUpdate, StepRecord
+from insole.core.pipeline import PipelineUpdate, StepRecord
 
 __all__ = ["LEVELS", "Alert", "AlertMonitor"]
 

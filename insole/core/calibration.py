@@ -7,7 +7,7 @@ Two calibration models are supported (stored per device in the recording header)
     (FSR conductance is roughly linear in force; docs/domain.md "Hardware facts", FSRs). Inverse:
     ``r = counts · full_scale_ratio / adc_max``; ``F = ref_force_n · (r / (1 − r)) ** (1 /
     exponent)``, per sensor. ``counts == adc_max`` is saturation (a lower bound of the load).
-    See `insole.sim.gait.counts_to_force`, which this module matches exactly.
+    See `insole.sources.sim.gait.counts_to_force`, which this module matches exactly.
 ``linear_v1``
     Imported lab data: ``value = (counts − offset) · scale`` in ``unit`` — ``"N"`` (force),
     ``"kPa"`` (pressure; force = kPa · area_mm2 / 1000) or ``"counts"`` (relative force of a
@@ -29,10 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from firmware_protocol._jit import load_numba
-
-from ..errors import InsoleError
-from ..layouts import SensorLayout
+from firmware_protocol.jit import load_numba
+from insole.core.layouts import SensorLayout
+from insole.errors import InsoleError
 
 __all__ = ["CalibrationError", "Calibrator"]
 

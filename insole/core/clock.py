@@ -181,7 +181,7 @@ def _median_slope_bracketed(x: np.ndarray, y: np.ndarray) -> float | None:
     (the window minima are in time order) so that the number of slopes is known beforehand;
     returns None otherwise, with non-finite slopes, or for fewer than `_BRACKET_MIN_PAIRS`.
     """
-    from .steps import _kernel
+    from insole.core.steps import kernels
 
     x = np.ascontiguousarray(x, np.float64)
     y = np.ascontiguousarray(y, np.float64)
@@ -211,7 +211,7 @@ def _median_slope_bracketed(x: np.ndarray, y: np.ndarray) -> float | None:
     a = float(sample[ia]) if ia >= 0 else -math.inf
     b = float(sample[ib]) if ib < m else math.inf
     inside = np.empty(int(k * min(ib - ia + 1, m) / m * 1.5) + 1024)
-    below, n_in, finite = _kernel().slope_count(x, y, a, b, inside)
+    below, n_in, finite = kernels().slope_count(x, y, a, b, inside)
     if not finite or below > lo or below + n_in <= hi:
         return None
     middle = np.sort(inside[:n_in])

@@ -1036,7 +1036,7 @@ def _kernel() -> ModuleType:
     if _KERNEL is None:
         with _KERNEL_LOCK:
             if _KERNEL is None:
-                from firmware_protocol._jit import load_numba
+                from firmware_protocol.jit import load_numba
 
                 load_numba()  # numba without scipy.linalg and cffi: ~0.2 s less start-up
                 from insole.core import _events_kernel

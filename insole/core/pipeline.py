@@ -24,7 +24,7 @@ Times are seconds on each insole's own clock since its first frame. When the fee
 host receive time of each chunk (``feed(..., host_time_s=...)``: recordings, readers), each
 insole's clock is also fitted against the host clock (`insole.core.clock`), and
 `Pipeline.alignment` gives the map that puts right-insole times on the left insole's clock
-(start offset and relative drift); `insole.analysis.summarise_session` applies it before any
+(start offset and relative drift); `insole.session.analysis.summarise_session` applies it before any
 left/right metric (step time, flight time). Without host times both insoles are assumed to have
 started together.
 """
@@ -40,16 +40,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from firmware_protocol import DecoderStats, FrameTable, FrameType, Side, StreamDecoder
-
-from ..layouts import SensorLayout, default_layout, single_sensor_layout
-from .calibration import Calibrator
-from .clock import DeviceClocks
-from .events import ContactDetector, ContactRows
-from .steps import (
+from insole.core.calibration import Calibrator
+from insole.core.clock import DeviceClocks
+from insole.core.events import ContactDetector, ContactRows
+from insole.core.layouts import SensorLayout, default_layout, single_sensor_layout
+from insole.core.steps import (
     StepFeatures,
     StepLoad,
-    _kernel,
     gc_paused,
+    kernels,
     step_features,
     swing_baselines,
 )
@@ -369,7 +368,7 @@ def _place_rows(block: np.ndarray, rel: np.ndarray, force: np.ndarray) -> np.nda
         block[rel] = force
         return block.sum(axis=1)
     total = np.empty(len(block), np.float32)
-    _kernel().place_rows(
+    kernels().place_rows(
         block,
         np.ascontiguousarray(rel, np.int64),
         np.ascontiguousarray(force, np.float32),
@@ -515,7 +514,7 @@ class _Side:
         buf[:n_old] = self._buf
         block = buf[n_old:]
         total = np.empty(len(block), np.float32)
-        _kernel().place_frames(
+        kernels().place_frames(
             dec,
             np.ascontiguousarray(first, np.int64),
             np.ascontiguousarray(n_per, np.int64),
@@ -739,7 +738,7 @@ class Pipeline:
         self.emit_samples = emit_samples
         self.step_records = step_records
         self.decoders: dict[int, Any] = {}  # StreamDecoder, or MoticonDecoder (datagrams)
-        #: Streams of UDP datagrams as received (transport "moticon-udp", `insole.moticon`):
+        #: Streams of UDP datagrams as received (transport "moticon-udp", `insole.core.moticon`):
         #: parsed by their own decoder, not the wire-protocol decoder.
         self._datagram_streams = {
             int(s["stream_id"]) for s in header.get("streams", [])
@@ -794,8 +793,8 @@ class Pipeline:
     def _feed_datagrams(
         self, stream_id: int, data: bytes, chunk_ends: ArrayLike | None
     ) -> PipelineUpdate:
-        """Parse recorded or live datagrams (`insole.moticon.MoticonDecoder`) into the sides."""
-        from ..moticon import decoder_for_header
+        """Parse recorded or live datagrams (`.moticon.MoticonDecoder`) into the sides."""
+        from insole.core.moticon import decoder_for_header
 
         dec = self.decoders.get(stream_id)
         if dec is None:

@@ -47,7 +47,7 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..layouts import HEEL_REGIONS, REGIONS, SensorLayout
+from insole.core.layouts import HEEL_REGIONS, REGIONS, SensorLayout
 
 __all__ = [
     "MIDFOOT_MAX_PCT",
@@ -121,7 +121,7 @@ def _layout_info(layout: SensorLayout) -> _LayoutInfo:
     return info
 
 
-def _kernel() -> ModuleType:
+def kernels() -> ModuleType:
     """The compiled kernels (`insole.core._steps_kernel`), imported and loaded on first use.
 
     Importing numba and loading the cached kernels cost start-up time: importing this module
@@ -132,7 +132,7 @@ def _kernel() -> ModuleType:
     if _KERNEL is None:
         with _KERNEL_LOCK:
             if _KERNEL is None:
-                from firmware_protocol._jit import load_numba
+                from firmware_protocol.jit import load_numba
 
                 load_numba()  # numba without scipy.linalg and cffi (start-up)
                 from insole.core import _steps_kernel
@@ -669,7 +669,7 @@ def step_features(
     start = np.cumsum(length) - length  # row of each contact's first sample in the batch
     n_rows = int(length.sum())
     n_reg = len(info.names)
-    k = _kernel()
+    k = kernels()
     out = np.empty((k.N_OUT, n_steps))
     sensor_peak = np.empty((n_sensors, n_steps))
     region_peak = np.empty((n_reg, n_steps))
@@ -988,7 +988,7 @@ def swing_baselines(
     valid = np.empty(n_steps, bool)
     # Per sensor, the middle order statistic(s) of the swing's samples without a non-finite
     # value (the mean of two in the data's precision, as np.median).
-    _kernel().swing_medians(force_n, a, length, np.full(1, 2, force_n.dtype), med, valid)
+    kernels().swing_medians(force_n, a, length, np.full(1, 2, force_n.dtype), med, valid)
     med = med.astype(dtype, copy=False)
     last = np.maximum.accumulate(np.where(valid, np.arange(n_steps), -1))
     return np.where((last >= 0)[:, None], med[np.maximum(last, 0)], b0[None, :])

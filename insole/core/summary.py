@@ -26,8 +26,8 @@ from typing import Any, overload
 
 import numpy as np
 
-from ..layouts import REGIONS
-from .pipeline import StepBatch, StepRecord
+from insole.core.layouts import REGIONS
+from insole.core.pipeline import StepBatch, StepRecord
 
 __all__ = [
     "STEP_COLUMNS",

@@ -52,7 +52,7 @@ from typing import Protocol, TextIO
 
 import numpy as np
 
-from ..core.pipeline import PipelineUpdate, StepRecord
+from insole.core.pipeline import PipelineUpdate, StepRecord
 
 __all__ = [
     "MAX_BASELINE_STEPS",

@@ -1,7 +1,7 @@
 """"Too much, too soon" during the run, and alerts as start / end events.
 
 A live session is compared, while it runs, with the largest session of the previous 30 days in
-the training history — the rule `insole.history.rules.evaluate_session` applies to a saved
+the training history — the rule `insole.session.rules.evaluate_session` applies to a saved
 session (Frandsen et al. 2025; steps and duration stand in for the distance the study measured,
 session heel load is an experimental extension):
 
@@ -9,14 +9,14 @@ session heel load is an experimental extension):
   heel load of the 30 days before now, whether the rule is armed (≥ 30 days and ≥ 4 sessions,
   no break), the runner's profile, and the per-step heel baseline the feedback uses.
 - `LoadWatch` follows the session's steps, duration and heel load and reports each band
-  (1.10×, 1.30×, 2.00× — `insole.history.rules.RuleConfig`) once, at the moment of recording
+  (1.10×, 1.30×, 2.00× — `insole.session.rules.RuleConfig`) once, at the moment of recording
   time the first metric crossed it, naming every metric above it then.
 - `AlertLog` turns `insole.core.alerts.AlertMonitor` state into events: one when an alert
   starts (or changes level), one when it ends — never one per redraw.
 - `SessionWatch` holds both and the event list the terminal view prints and the window may
   show; the live runtime and the terminal replay feed it.
 
-Plain words come from `insole.plain` (one voice with the history and the report).
+Plain words come from `insole.session.plain` (one voice with the history and the report).
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..history.rules import RuleConfig, ratio_level
+from insole.session.rules import RuleConfig, ratio_level
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.alerts import Alert, AlertMonitor
-    from ..core.pipeline import StepRecord
-    from ..plain import Profile
+    from insole.core.alerts import Alert, AlertMonitor
+    from insole.core.pipeline import StepRecord
+    from insole.session.plain import Profile
 
 __all__ = ["AlertLog", "BandCrossing", "LoadWatch", "RecentMax", "SessionWatch", "WatchEvent"]
 
@@ -104,11 +104,11 @@ class RecentMax:
 
         Raises
         ------
-        insole.history.db.HistoryError
+        insole.session.history.HistoryError
             If the database is damaged or not an insole history.
         """
-        from ..history.db import HistoryDB, default_db_path
-        from ..history.rules import SessionPoint, evaluate_session, history_needed
+        from insole.session.history import HistoryDB, default_db_path
+        from insole.session.rules import SessionPoint, evaluate_session, history_needed
 
         p = default_db_path() if path is None else os.fspath(path)
         if not os.path.exists(p):
@@ -141,7 +141,7 @@ class RecentMax:
             if n.kind in ("not_armed", "break"):
                 note = n.message
         if a.reference and a.armed:
-            from ..plain import fmt_value
+            from insole.session.plain import fmt_value
 
             parts = [fmt_value(m, a.reference[m], profile) for m in ("duration_s", "step_count")
                      if m in a.reference]
@@ -202,7 +202,7 @@ class BandCrossing:
 
         Names the metrics that crossed, then the others' ratios at that moment.
         """
-        from ..plain import METRIC_NAMES
+        from insole.session.plain import METRIC_NAMES
 
         crossed = {m: r for m, r in self.ratios.items() if r > self.band}
         runs = [m for m in crossed if m != "heel_impulse_ns"]

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.alerts import Alert, AlertMonitor
-from ..core.pipeline import Pipeline, PipelineUpdate, StepRecord
-from ..readers import Chunk, Reader, ReaderEvent, open_reader, parse_source
-from ..readers.file import FileReader
-from .loadwatch import RecentMax, SessionWatch, WatchEvent
+from insole.core.alerts import Alert, AlertMonitor
+from insole.core.pipeline import Pipeline, PipelineUpdate, StepRecord
+from insole.live.loadwatch import RecentMax, SessionWatch, WatchEvent
+from insole.sources.readers import Chunk, Reader, ReaderEvent, open_reader, parse_source
+from insole.sources.readers.file import FileReader
 
 __all__ = ["LiveRuntime", "LiveSnapshot", "ReplayReader", "RingBuffer", "SideView"]
 
@@ -312,7 +312,7 @@ class ReplayReader(FileReader):
                                                                "offset": d.offset}))
         with self._pace_lock:
             self._base_wall = time.monotonic()
-        for t, _, item in self._items():
+        for t, _, item in self.timeline():
             if t >= self.start_s:
                 while not self._stop.is_set():
                     with self._pace_lock:
@@ -372,7 +372,7 @@ class LiveRuntime:
     overwrite : bool
         Allow `record` to replace an existing file.
     publisher : object, optional
-        Also publish every update, e.g. an `insole.lsl.LslPublisher` (``--lsl``): its
+        Also publish every update, e.g. an `insole.live.lsl.LslPublisher` (``--lsl``): its
         ``publish(update, pipeline, host_time_s)`` is called by the worker after each update.
     recent : RecentMax, optional
         The largest session of the previous 30 days (``--db``): progress and band crossings
@@ -568,8 +568,7 @@ class LiveRuntime:
         """
         from datetime import UTC, datetime
 
-        from ..record import NO_CALIBRATION_NOTE
-        from ..recording import RecordingWriter
+        from insole.recordings.container import NO_CALIBRATION_NOTE, RecordingWriter
 
         reader = self.reader
         known = getattr(reader, "devices", None)

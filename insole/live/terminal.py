@@ -11,7 +11,7 @@ Every terminal run prints the same things in the same words:
   an alert ending — never the same alert every second.
 
 `TerminalView` prints both; `run_terminal` drives it from a running `LiveRuntime` (live
-sources and ``--gui``-less replays through the runtime); `insole.replay.replay_to_terminal`
+sources and ``--gui``-less replays through the runtime); `insole.commands.replay.replay_to_terminal`
 (``insole replay`` / ``insole demo`` without a window) fills the same `StatusState` from its
 own pipeline. `metrics_rows` and `status_text` are shared with the window. No Qt here.
 """
@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .loadwatch import RecentMax, WatchEvent
-from .runtime import LiveRuntime, LiveSnapshot, SideView
+from insole.live.loadwatch import RecentMax, WatchEvent
+from insole.live.runtime import LiveRuntime, LiveSnapshot, SideView
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..plain import Profile
+    from insole.session.plain import Profile
 
 __all__ = [
     "StatusState",

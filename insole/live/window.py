@@ -50,12 +50,12 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
-from ..layouts import insole_outline
-from ..readers import parse_source
-from ..readers.file import FileReader
-from .loadwatch import WatchEvent
-from .runtime import LiveRuntime, LiveSnapshot, SideView
-from .terminal import metrics_rows
+from insole.core.layouts import insole_outline
+from insole.live.loadwatch import WatchEvent
+from insole.live.runtime import LiveRuntime, LiveSnapshot, SideView
+from insole.live.terminal import metrics_rows
+from insole.sources.readers import parse_source
+from insole.sources.readers.file import FileReader
 
 __all__ = [
     "LiveWindow",

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from firmware_protocol import DecoderStats
-from insole.analysis import SessionAnalysis
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core.alerts import AlertMonitor
 from insole.core.pipeline import PipelineUpdate
 from insole.live.runtime import LiveRuntime
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.session.analysis import SessionAnalysis
 
 FORBIDDEN = ("injur", "fasciitis", "fracture", "you have", "risk of")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core.pipeline import Pipeline
-from insole.history.report import _on_own_clocks
-from insole.recording import RecordingWriter, read_raw_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.recordings.container import RecordingWriter, read_raw_recording
+from insole.session.analysis import SessionAnalysis
+from insole.session.report import _on_own_clocks
 
 
 def _truth(path: Path) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from insole.core.calibration import Calibrator
-from insole.layouts import default_layout
+from insole.core.layouts import default_layout
 
 N = 16
 

@@ -9,7 +9,7 @@ import pytest
 
 from firmware_protocol import StreamDecoder
 from insole.core.clock import ClockSync, DeviceClocks, align_clocks, fit_clock
-from insole.readers.sim import SimFeed
+from insole.sources.readers.sim import SimFeed
 
 
 def _synthetic(

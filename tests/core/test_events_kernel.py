@@ -198,12 +198,12 @@ def test_any_chunking_of_real_data_gives_the_same_results(record: Path) -> None:
     if not record.exists():
         pytest.skip(f"validation data not available: {record}")
     if record == FORCE_PLATE:
-        from insole.importers.table import read_table
+        from insole.sources.importers.table import read_table
 
         (fy,), fs_read = read_table(record, columns=["Fy"], sampling_rate_hz=300.0)
         x, fs = np.asarray(fy, dtype=np.float64), float(fs_read or 300.0)
     else:
-        from insole.importers.physionet import read_gaitpdb
+        from insole.sources.importers.physionet import read_gaitpdb
 
         _, left, _, fs = read_gaitpdb(record)
         x = left.sum(axis=1).astype(np.float64)
@@ -224,7 +224,7 @@ def test_announced_heel_strikes_less_the_retracted_are_the_steps_on_real_data() 
     # the steps, and every retraction is reported once.
     if not HUNTINGTON.with_suffix(".hea").exists():
         pytest.skip(f"validation data not available: {HUNTINGTON}")
-    from insole.importers.physionet import read_gaitndd
+    from insole.sources.importers.physionet import read_gaitndd
 
     left, _, fs, _ = read_gaitndd(HUNTINGTON)
     x = np.asarray(left, dtype=np.float64)

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core import calibration as calibration_mod
 from insole.core import pipeline as pipeline_mod
 from insole.core.calibration import Calibrator
+from insole.core.layouts import default_layout
 from insole.core.pipeline import Pipeline, StepRecord, _place_rows
 from insole.core.summary import STEP_COLUMNS, StepAccumulator
-from insole.layouts import default_layout
-from insole.recording import read_raw_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.recordings.container import read_raw_recording
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _SCRIPT = r"""
 import json, sys, threading
-from insole.analysis import SessionAnalysis
+from insole.session.analysis import SessionAnalysis
 
 path = sys.argv[1]
 barrier = threading.Barrier(4)

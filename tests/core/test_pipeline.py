@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from insole.analysis import SessionAnalysis, summarise_session
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core.pipeline import Pipeline
-from insole.recording import read_raw_recording
-from insole.report_text import print_summary
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.recordings.container import read_raw_recording
+from insole.session.analysis import SessionAnalysis, summarise_session
+from insole.session.text import print_summary
 
 RECORDINGS = Path(__file__).parents[2] / "recordings"
 
@@ -260,8 +260,8 @@ def test_early_heel_strikes_come_before_their_steps_with_the_same_times(tmp_path
 
 
 def test_steps_ending_in_standing_and_cut_contacts_are_reported(tmp_path: Path) -> None:
-    from insole.importers.convert import ImportedDevice, write_import
-    from insole.layouts import single_sensor_layout
+    from insole.core.layouts import single_sensor_layout
+    from insole.sources.importers.convert import ImportedDevice, write_import
 
     fs = 100.0
     t = np.arange(int(40 * fs)) / fs

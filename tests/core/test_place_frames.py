@@ -18,7 +18,7 @@ from firmware_protocol import SamplesFrame, Side, StatusFrame
 from firmware_protocol.frames import to_wire
 from insole.core import pipeline as pipeline_mod
 from insole.core.pipeline import MAX_FILL_GAP_S, Pipeline, _place_rows
-from insole.core.steps import _kernel
+from insole.core.steps import kernels
 
 FS = 200
 
@@ -34,7 +34,7 @@ FSR_16 = {
 @pytest.mark.parametrize("n_sensors", [1, 3, 16, 128, 130])
 def test_kernel_equals_gather_calibrate_place(n_sensors: int) -> None:
     rng = np.random.default_rng(n_sensors)
-    k = _kernel()
+    k = kernels()
     for t in range(60):
         clip = int(rng.choice([255, 4095, 65535]))
         flat = rng.normal(0, 50, n_sensors * (clip + 1)).astype(np.float32)

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
+from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core import pipeline as pipeline_mod
+from insole.core.layouts import SensorLayout, default_layout, single_sensor_layout
 from insole.core.pipeline import Pipeline, StepRecord
 from insole.core.steps import (
     _LATERAL,
@@ -27,9 +28,8 @@ from insole.core.steps import (
     step_loads,
     swing_baselines,
 )
-from insole.layouts import SensorLayout, default_layout, single_sensor_layout
-from insole.recording import read_raw_recording
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.recordings.container import read_raw_recording
+from insole.session.analysis import SessionAnalysis
 
 # --- reference: the original per-contact implementation --------------------------------------
 

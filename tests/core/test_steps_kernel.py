@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from insole.core import clock
-from insole.core.steps import _kernel, _pairwise_rows, _step_features_numpy, step_features
-from insole.layouts import REGIONS, SensorLayout, default_layout, single_sensor_layout
+from insole.core.layouts import REGIONS, SensorLayout, default_layout, single_sensor_layout
+from insole.core.steps import _pairwise_rows, _step_features_numpy, kernels, step_features
 
 
 def _same(x: object, y: object) -> bool:
@@ -86,8 +86,8 @@ def test_kernel_pairwise_sum_adds_like_numpy(n: int) -> None:
     rng = np.random.default_rng(n)
     x = rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, n)
     want = _pairwise_rows(x[:, None])[0] if n else 0.0
-    assert _kernel()._pairwise(x, 0, n, 0.0) == want
-    assert np.float64(_kernel()._pairwise(x, 0, n, 0.0)).tobytes() == np.float64(want).tobytes()
+    assert kernels()._pairwise(x, 0, n, 0.0) == want
+    assert np.float64(kernels()._pairwise(x, 0, n, 0.0)).tobytes() == np.float64(want).tobytes()
 
 
 @pytest.mark.parametrize("n_sensors", [1, 3, 16, 130])
@@ -106,7 +106,7 @@ def test_place_rows_kernel_equals_numpy(n_sensors: int) -> None:
         rel = rel.astype(np.int64)
         block = np.full((int(rel.max()) + 1, n_sensors), 7.0, np.float32)
         total = np.empty(len(block), np.float32)
-        _kernel().place_rows(block, rel, force, total)
+        kernels().place_rows(block, rel, force, total)
         want = np.full_like(block, np.nan)
         want[rel] = force
         assert block.tobytes() == want.tobytes()

@@ -283,7 +283,7 @@ def test_report_without_the_recording_and_with_no_history(
 def test_trend_chart_colours_sessions_by_level(
     history: tuple[Path, list[Path]], tmp_path: Path
 ) -> None:
-    from insole.history.report import LEVEL_COLOR
+    from insole.session.report import LEVEL_COLOR
 
     db, _ = history
     out = tmp_path / "r.html"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from insole.history.db import _CHECKED_TABLES as _CHECKED
-from insole.history.db import (
+from insole.session.history import _CHECKED_TABLES as _CHECKED
+from insole.session.history import (
     SCHEMA_VERSION,
     HistoryDB,
     HistoryError,
@@ -168,7 +168,7 @@ def test_foreign_and_newer_files_are_refused(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import sys
-    from insole.history.db import HistoryDB
+    from insole.session.history import HistoryDB
     path, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     steps = [{"side": "left", "number": k, "heel_strike_s": k * 0.7, "toe_off_s": k * 0.7 + 0.26,
               "contact_s": 0.26, "heel_peak_n": 850.0} for k in range(200)]

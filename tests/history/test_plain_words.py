@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
-from insole.history.commands import handle_analyze_save
-from insole.history.db import HistoryDB
-from insole.plain import METRIC_NAMES
+from insole.commands.history import handle_analyze_save
+from insole.session.analysis import SessionAnalysis
+from insole.session.history import HistoryDB
+from insole.session.plain import METRIC_NAMES
 
 REC = Path(__file__).parents[2] / "recordings" / "run_rearfoot_20s.insrec"
 #: A code name: lower-case words joined by underscores (``step_count``, ``heel_peak_n``).

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
-from insole.history.db import SCHEMA_VERSION, HistoryDB
-from insole.history.report import LEVEL_COLOR, RANGE_COLOR
-from insole.history.rules import SessionPoint, evaluate_session, next_run_limits
-from insole.plain import Profile, balance, fmt_duration, fmt_value
+from insole.session.analysis import SessionAnalysis
+from insole.session.history import SCHEMA_VERSION, HistoryDB
+from insole.session.plain import Profile, balance, fmt_duration, fmt_value
+from insole.session.report import LEVEL_COLOR, RANGE_COLOR
+from insole.session.rules import SessionPoint, evaluate_session, next_run_limits
 
 REC = Path(__file__).parents[2] / "recordings" / "run_rearfoot_20s.insrec"
 T0 = datetime.fromisoformat("2026-05-01T07:00:00+02:00")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from insole.history.rules import (
+from insole.session.rules import (
     RuleConfig,
     SessionPoint,
     evaluate_history,

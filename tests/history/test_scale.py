@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from insole import plain
 from insole.cli import main
-from insole.history import commands
-from insole.history.commands import LATEST, assess_saved, handle_analyze_save
-from insole.history.db import HistoryDB, HistoryError, file_sha256
-from insole.history.rules import (
+from insole.commands import history as commands
+from insole.commands.history import LATEST, assess_saved, handle_analyze_save
+from insole.session import plain
+from insole.session.history import HistoryDB, HistoryError, file_sha256
+from insole.session.rules import (
     RuleConfig,
     SessionPoint,
     _stdev,

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
-from insole.importers import ImportFormatError
-from insole.importers.c3d import import_c3d, read_c3d
-from insole.importers.convert import counts_to_values
-from insole.importers.table import import_table
-from insole.loader import load_recording
-from insole.report_text import print_summary
+from insole.recordings.loader import load_recording
+from insole.session.analysis import SessionAnalysis
+from insole.session.text import print_summary
+from insole.sources.importers import ImportFormatError
+from insole.sources.importers.c3d import import_c3d, read_c3d
+from insole.sources.importers.convert import counts_to_values
+from insole.sources.importers.table import import_table
 
 ezc3d = pytest.importorskip("ezc3d")
 

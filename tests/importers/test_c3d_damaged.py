@@ -16,8 +16,8 @@ import pytest
 
 pytest.importorskip("ezc3d")
 
-from insole.importers import ImportFormatError  # noqa: E402
-from insole.importers import c3d as c3d_module  # noqa: E402
+from insole.sources.importers import ImportFormatError  # noqa: E402
+from insole.sources.importers import c3d as c3d_module  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 

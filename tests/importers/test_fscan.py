@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
 from insole.core.calibration import Calibrator
-from insole.importers import ImportFormatError
-from insole.importers.convert import counts_to_values, kpa_per_unit, merge_sensels
-from insole.importers.fscan import import_fscan, read_fscan
-from insole.layouts import REGIONS, SensorLayout
-from insole.loader import DeviceData, load_recording
+from insole.core.layouts import REGIONS, SensorLayout
+from insole.recordings.loader import DeviceData, load_recording
+from insole.session.analysis import SessionAnalysis
+from insole.sources.importers import ImportFormatError
+from insole.sources.importers.convert import counts_to_values, kpa_per_unit, merge_sensels
+from insole.sources.importers.fscan import import_fscan, read_fscan
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data"
 FSCAN = DATA / "commercial_exports" / "fscan_testL.asf"

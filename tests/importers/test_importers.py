@@ -15,24 +15,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
+from insole.commands.imports import add_parsers
 from insole.core.calibration import Calibrator
+from insole.core.layouts import REGIONS, SensorLayout
 from insole.errors import InsoleError, RecordingError
-from insole.importers import ImportFormatError
-from insole.importers.commands import add_parsers
-from insole.importers.convert import (
+from insole.recordings.loader import DeviceData, Recording, load_recording
+from insole.session.analysis import SessionAnalysis
+from insole.sources.importers import ImportFormatError
+from insole.sources.importers.convert import (
     INVALID_COUNT,
     counts_to_values,
     linear_calibration,
     values_to_counts,
 )
-from insole.importers.pedar import import_pedar, pedar_layout, read_pedar
-from insole.importers.physionet import import_gaitndd, import_gaitpdb, read_gaitndd
-from insole.importers.stappone import import_stappone, read_stappone
-from insole.importers.table import import_table
-from insole.layouts import REGIONS, SensorLayout
-from insole.loader import DeviceData, Recording, load_recording
+from insole.sources.importers.pedar import import_pedar, pedar_layout, read_pedar
+from insole.sources.importers.physionet import import_gaitndd, import_gaitpdb, read_gaitndd
+from insole.sources.importers.stappone import import_stappone, read_stappone
+from insole.sources.importers.table import import_table
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data"
 GAITPDB = DATA / "gaitpdb"

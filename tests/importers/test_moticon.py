@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
-from insole.importers import ImportFormatError
-from insole.importers.convert import counts_to_values
-from insole.importers.moticon import import_moticon, read_moticon
-from insole.layouts import SensorLayout
-from insole.loader import load_recording
-from insole.moticon import PRESSURE_STEP_N_CM2, insole_length_mm, moticon_layout
-from insole.recording import read_raw_recording
+from insole.core.layouts import SensorLayout
+from insole.core.moticon import PRESSURE_STEP_N_CM2, insole_length_mm, moticon_layout
+from insole.recordings.container import read_raw_recording
+from insole.recordings.loader import load_recording
+from insole.session.analysis import SessionAnalysis
+from insole.sources.importers import ImportFormatError
+from insole.sources.importers.convert import counts_to_values
+from insole.sources.importers.moticon import import_moticon, read_moticon
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "commercial_exports"
 WALK = DATA / "moticon_opengo_walk_230927_102114.txt"

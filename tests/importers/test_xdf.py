@@ -1,7 +1,7 @@
 """``insole import xdf``: XDF files (as LabRecorder writes them) back into recordings.
 
 The XDF files are written by ``tests/helpers_xdf_writer.py`` (pyxdf only reads) with stream
-descriptions as `insole.lsl.LslPublisher` makes them (``docs/lsl.md``); no network is used.
+descriptions as `insole.live.lsl.LslPublisher` makes them (``docs/lsl.md``); no network is used.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import pytest
 
 pytest.importorskip("pyxdf")
 
-from insole.analysis import SessionAnalysis  # noqa: E402
 from insole.cli import main  # noqa: E402
+from insole.core.layouts import SensorLayout  # noqa: E402
 from insole.core.pipeline import Pipeline  # noqa: E402
-from insole.importers import ImportFormatError  # noqa: E402
-from insole.importers.xdf import import_xdf, read_xdf  # noqa: E402
-from insole.layouts import SensorLayout  # noqa: E402
-from insole.readers.sim import SimFeed  # noqa: E402
-from insole.recording import BlockReader  # noqa: E402
+from insole.recordings.container import BlockReader  # noqa: E402
+from insole.session.analysis import SessionAnalysis  # noqa: E402
+from insole.sources.importers import ImportFormatError  # noqa: E402
+from insole.sources.importers.xdf import import_xdf, read_xdf  # noqa: E402
+from insole.sources.readers.sim import SimFeed  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
     "helpers_xdf_writer", Path(__file__).parents[1] / "helpers_xdf_writer.py")
@@ -41,7 +41,7 @@ OFFSET_S = 2.5  # clock offset of the insole computer against the recorder
 
 def insole_desc(side: str, device_id: int, layout: SensorLayout, *, unit: str = "kPa",
                 with_layout_json: bool = True) -> str:
-    """The <desc> content `insole.lsl.LslPublisher` writes for an insole stream."""
+    """The <desc> content `insole.live.lsl.LslPublisher` writes for an insole stream."""
     chans = "".join(
         f"<channel><label>{layout.region[i]}_{i + 1}</label><unit>{unit}</unit>"
         f"<type>Pressure</type><region>{layout.region[i]}</region><location>"

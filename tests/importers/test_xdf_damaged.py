@@ -2,7 +2,7 @@
 
 pyxdf sizes its arrays from counts in the file before reading the bytes they describe; the
 files in ``data/`` (a few hundred bytes each, written by hand to the XDF specification) ask
-for 8 GB to 1 TB. `insole.importers.xdf` checks the chunk structure first. The importer runs
+for 8 GB to 1 TB. `insole.sources.importers.xdf` checks the chunk structure first. The importer runs
 in a child with an address-space limit, so a regression fails the test instead of the machine.
 """
 
@@ -20,8 +20,8 @@ import pytest
 
 pytest.importorskip("pyxdf")
 
-from insole.importers import ImportFormatError  # noqa: E402
-from insole.importers.xdf import _check_chunks, read_xdf  # noqa: E402
+from insole.sources.importers import ImportFormatError  # noqa: E402
+from insole.sources.importers.xdf import _check_chunks, read_xdf  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 _spec = importlib.util.spec_from_file_location(

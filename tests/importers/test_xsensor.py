@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
 from insole.core.calibration import Calibrator
-from insole.importers import ImportFormatError
-from insole.importers.convert import counts_to_values
-from insole.importers.xsensor import import_xsensor, read_xsensor
-from insole.layouts import SensorLayout
-from insole.loader import DeviceData, load_recording
+from insole.core.layouts import SensorLayout
+from insole.recordings.loader import DeviceData, load_recording
+from insole.session.analysis import SessionAnalysis
+from insole.sources.importers import ImportFormatError
+from insole.sources.importers.convert import counts_to_values
+from insole.sources.importers.xsensor import import_xsensor, read_xsensor
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data"
 XSENSOR = DATA / "commercial_exports" / "xsensor_data.csv"
@@ -226,8 +226,8 @@ def test_small_export_units_and_single_sensor(tmp_path: Path) -> None:
 
 def test_lone_carriage_return_is_a_line_end_not_a_crash(tmp_path: Path) -> None:
     """Found by bench/fuzz_importers.py: a CR inside a line made csv raise its own error."""
-    from insole.importers import ImportFormatError
-    from insole.importers.xsensor import read_xsensor
+    from insole.sources.importers import ImportFormatError
+    from insole.sources.importers.xsensor import read_xsensor
 
     bad = tmp_path / "cr.csv"
     bad.write_bytes(b"File:,x.XSN\rUnits:,kPa\r\nFRAME,1\nDate,2022 Aug 16\r")

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
-from insole.history.db import HistoryDB
 from insole.live.feedback import (
     BellSink,
     FeedbackEngine,
@@ -22,6 +20,8 @@ from insole.live.feedback import (
 )
 from insole.live.loadwatch import RecentMax
 from insole.live.runtime import LiveRuntime
+from insole.session.analysis import SessionAnalysis
+from insole.session.history import HistoryDB
 
 REC = Path(__file__).resolve().parents[2] / "recordings" / "run_rearfoot_20s.insrec"
 #: The detector's start-up: steps before this are not compared (the first contacts of a file).

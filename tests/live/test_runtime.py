@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.live.runtime import LiveRuntime, ReplayReader, RingBuffer
+from insole.session.analysis import SessionAnalysis
 
 REC = Path(__file__).resolve().parents[2] / "recordings" / "run_rearfoot_20s.insrec"
 
@@ -48,7 +48,7 @@ def test_max_speed_replay_gives_the_offline_steps(offline) -> None:
         # every sample the pipeline produced went into the ring buffer
         assert snap.sides[side].samples_buffered == snap.sides[side].samples > 0
     assert snap.frames_lost == offline.summary_["frames_lost"]
-    from insole.live.commands import session_summary_of
+    from insole.commands.live import session_summary_of
 
     live = session_summary_of(rt)  # invariant 1: live == offline
     for key in ("step_count", "steps", "duration_s", "frames_lost", "heel_peak_n",

@@ -12,7 +12,7 @@ from insole.cli import main
 from insole.core.alerts import Alert
 from insole.live.loadwatch import AlertLog, LoadWatch
 from insole.live.terminal import StatusState, TerminalView, event_line, status_line
-from insole.plain import Profile
+from insole.session.plain import Profile
 
 REC = Path(__file__).resolve().parents[2] / "recordings" / "run_rearfoot_20s.insrec"
 STATUS = re.compile(r"^ +\d+\.\d s  steps \d+ · L \d+ · R \d+  cadence ")

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insole.analysis import SessionAnalysis
 from insole.cli import main
-from insole.history.db import HistoryDB
-from insole.sim.run import SimulationRequest, simulate_to_file
+from insole.commands.simulate import SimulationRequest, simulate_to_file
+from insole.session.analysis import SessionAnalysis
+from insole.session.history import HistoryDB
 
 #: Start of the run in the test (its local day decides the 30-day window).
 RUN_START = datetime.fromisoformat("2026-11-20T07:30:00+01:00")

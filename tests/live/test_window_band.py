@@ -14,8 +14,8 @@ pytest.importorskip("pytestqt")
 
 from insole.live.loadwatch import RecentMax  # noqa: E402
 from insole.live.runtime import LiveRuntime  # noqa: E402
-from insole.readers import Chunk  # noqa: E402
-from insole.recording import read_raw_recording  # noqa: E402
+from insole.recordings.container import read_raw_recording  # noqa: E402
+from insole.sources.readers import Chunk  # noqa: E402
 
 REC = Path(__file__).resolve().parents[2] / "recordings" / "run_rearfoot_20s.insrec"
 #: The "longest recent run" of the test history: 10 s (bands at 11 s, 13 s and 20 s).

@@ -16,10 +16,10 @@ pytest.importorskip("pyqtgraph")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from insole.analysis import SessionAnalysis  # noqa: E402
 from insole.live.runtime import LiveRuntime, ReplayReader  # noqa: E402
-from insole.readers import Chunk  # noqa: E402
-from insole.recording import read_raw_recording  # noqa: E402
+from insole.recordings.container import read_raw_recording  # noqa: E402
+from insole.session.analysis import SessionAnalysis  # noqa: E402
+from insole.sources.readers import Chunk  # noqa: E402
 
 REC = Path(__file__).resolve().parents[2] / "recordings" / "run_rearfoot_20s.insrec"
 

@@ -1,7 +1,7 @@
 """Fixtures for reader tests.
 
 BLE: ``ble_link`` is bumble's in-process virtual link with a central for bleak
-(`insole.emulators.ble_insole.VirtualBleLink`); ``ble_capture`` runs a reader against the
+(`insole.sources.devices.ble_insole.VirtualBleLink`); ``ble_capture`` runs a reader against the
 emulated insoles on it until every byte they notified has arrived, decoding as a consumer must
 (one decoder per stream, a 0x00 after each reconnect).
 """
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from firmware_protocol import Frame, StreamDecoder
-from insole.readers.base import Chunk, Reader, ReaderEvent
+from insole.sources.readers.base import Chunk, Reader, ReaderEvent
 
 if TYPE_CHECKING:
-    from insole.emulators.ble_insole import VirtualBleLink
+    from insole.sources.devices.ble_insole import VirtualBleLink
 
 
 @dataclass
@@ -45,7 +45,7 @@ def ble_link() -> Iterator[VirtualBleLink]:
     """bumble's virtual link in its own thread; add insoles with ``add_insole_pair``."""
     pytest.importorskip("bleak", reason="BLE tests need bleak (pip install 'insole[ble]')")
     pytest.importorskip("bumble", reason="BLE tests need bumble (the emulated insoles)")
-    from insole.emulators.ble_insole import VirtualBleLink
+    from insole.sources.devices.ble_insole import VirtualBleLink
 
     link = VirtualBleLink()
     try:

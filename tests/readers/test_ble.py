@@ -2,7 +2,7 @@
 
 Every test runs the project's `BleReader` (plain ``BleakScanner`` / ``BleakClient`` calls) through
 bleak's ``backend=`` hook on a bumble central, connected over bumble's in-process virtual link to
-two emulated insoles (`insole.emulators.ble_insole`) streaming simulated runs at 200 Hz. The
+two emulated insoles (`insole.sources.devices.ble_insole`) streaming simulated runs at 200 Hz. The
 emulator knows exactly which frames it could not deliver; the decoder must count the same.
 """
 
@@ -20,10 +20,10 @@ pytest.importorskip("bleak", reason="BLE tests need bleak (pip install 'insole[b
 pytest.importorskip("bumble", reason="BLE tests need bumble (the emulated insoles)")
 
 from firmware_protocol import SamplesFrame, Side, StreamDecoder  # noqa: E402
-from insole.emulators.ble_insole import EmulatedInsole, Fault, VirtualBleLink  # noqa: E402
-from insole.readers import open_reader  # noqa: E402
-from insole.readers.base import ReaderError  # noqa: E402
-from insole.readers.ble import BleReader, open_ble_reader, scan, scan_command  # noqa: E402
+from insole.sources.devices.ble_insole import EmulatedInsole, Fault, VirtualBleLink  # noqa: E402
+from insole.sources.readers import open_reader  # noqa: E402
+from insole.sources.readers.base import ReaderError  # noqa: E402
+from insole.sources.readers.ble import BleReader, open_ble_reader, scan, scan_command  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 

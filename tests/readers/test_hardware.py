@@ -10,8 +10,8 @@ import time
 import pytest
 
 from firmware_protocol import SamplesFrame, StreamDecoder
-from insole.readers import open_reader
-from insole.readers.base import Chunk
+from insole.sources.readers import open_reader
+from insole.sources.readers.base import Chunk
 
 
 def _stream_for(url: str, seconds: float) -> tuple[dict[int, StreamDecoder], list]:

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 
 from firmware_protocol import StreamDecoder
-from insole.analysis import SessionAnalysis
 from insole.cli import main
-from insole.emulators.moticon_udp import EmulatorError, MoticonEmulator
-from insole.loader import load_recording
-from insole.moticon import DEFAULT_UDP_COLUMNS, MoticonDecoder, parse_columns
-from insole.readers import ReaderError, open_reader
-from insole.readers.moticon_udp import MoticonUDPReader
-from insole.record import record
-from insole.recording import read_raw_recording
+from insole.commands.record import record
+from insole.core.moticon import DEFAULT_UDP_COLUMNS, MoticonDecoder, parse_columns
+from insole.recordings.container import read_raw_recording
+from insole.recordings.loader import load_recording
+from insole.session.analysis import SessionAnalysis
+from insole.sources.devices.moticon_udp import EmulatorError, MoticonEmulator
+from insole.sources.readers import ReaderError, open_reader
+from insole.sources.readers.moticon_udp import MoticonUDPReader
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "commercial_exports"
 WALK = DATA / "moticon_opengo_walk_230927_102114.txt"
@@ -236,7 +236,7 @@ def test_live_no_gui_shows_steps(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_imported_recording_sent_again_gives_the_same_steps(tmp_path: Path) -> None:
-    from insole.importers.moticon import import_moticon
+    from insole.sources.importers.moticon import import_moticon
 
     src = need(WALK)
     imported = tmp_path / "imported.insrec"

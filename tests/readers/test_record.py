@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from insole.cli import main
-from insole.loader import load_recording
-from insole.readers import Reader, StreamInfo, open_reader
-from insole.readers.commands import add_parsers
-from insole.record import record
-from insole.recording import read_raw_recording
+from insole.commands.devices import add_parsers
+from insole.commands.record import record
+from insole.recordings.container import read_raw_recording
+from insole.recordings.loader import load_recording
+from insole.sources.readers import Reader, StreamInfo, open_reader
 
 CLI = [sys.executable, "-m", "insole.cli"]
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from firmware_protocol import StreamDecoder
-from insole.loader import load_recording
-from insole.readers import Chunk, ReaderError, ReaderEvent, open_reader
-from insole.readers.serial import START_COMMAND, SerialReader
-from insole.readers.sim import SimFeed
-from insole.recording import read_raw_recording
+from insole.recordings.container import read_raw_recording
+from insole.recordings.loader import load_recording
+from insole.sources.readers import Chunk, ReaderError, ReaderEvent, open_reader
+from insole.sources.readers.serial import START_COMMAND, SerialReader
+from insole.sources.readers.sim import SimFeed
 
 pytest.importorskip("serial")
 

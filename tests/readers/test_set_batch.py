@@ -19,8 +19,8 @@ import pytest
 
 from firmware_protocol import SamplesFrame, Side, StreamDecoder
 from firmware_protocol.commands import Command, Opcode, decode_command, encode_command
-from insole.readers import Chunk, ReaderError, open_reader
-from insole.readers.serial import START_COMMAND, SerialReader
+from insole.sources.readers import Chunk, ReaderError, open_reader
+from insole.sources.readers.serial import START_COMMAND, SerialReader
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -87,7 +87,7 @@ def test_serial_reader_sends_set_rate_set_batch_then_start() -> None:
 
 
 def test_live_feedback_asks_serial_and_ble_readers_for_batch_2() -> None:
-    from insole.live.commands import _low_latency_source
+    from insole.commands.live import _low_latency_source
 
     assert _low_latency_source("ble:insole-L-1234,insole-R-5678")[0] == (
         "ble:insole-L-1234,insole-R-5678?batch=2"
@@ -110,7 +110,7 @@ def test_live_feedback_asks_serial_and_ble_readers_for_batch_2() -> None:
 def ble() -> Any:
     pytest.importorskip("bleak", reason="BLE tests need bleak (pip install 'insole[ble]')")
     pytest.importorskip("bumble", reason="BLE tests need bumble (the emulated insoles)")
-    from insole.emulators import ble_insole
+    from insole.sources.devices import ble_insole
 
     return ble_insole
 
@@ -213,7 +213,7 @@ def test_ble_emulator_ignores_what_firmware_would_refuse(ble: Any, ble_link: Any
 
 def _run_serial(url_options: str, **config: Any) -> tuple[Any, StreamDecoder, list[Any]]:
     pytest.importorskip("serial")
-    from insole.emulators.serial_device import EmulatorConfig, SerialDeviceEmulator
+    from insole.sources.devices.serial_device import EmulatorConfig, SerialDeviceEmulator
 
     emu = SerialDeviceEmulator(EmulatorConfig(**config))
     path = emu.open()

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from firmware_protocol import StreamDecoder, cobs_decode, cobs_encode, cobs_encode_many
-from insole.readers import Chunk, ReaderError, ReaderEvent, open_reader, parse_source
-from insole.readers.file import FileReader
-from insole.readers.sim import SimFeed, SimReader, restamp_frame
-from insole.recording import RecordingWriter
+from insole.recordings.container import RecordingWriter
+from insole.sources.readers import Chunk, ReaderError, ReaderEvent, open_reader, parse_source
+from insole.sources.readers.file import FileReader
+from insole.sources.readers.sim import SimFeed, SimReader, restamp_frame
 
 
 def _drain(reader, timeout_s: float = 10.0) -> list[Chunk | ReaderEvent]:
@@ -79,13 +79,13 @@ def test_bad_sources_raise_one_line_reader_errors(url: str, kwargs: dict, messag
 
 def test_ble_dispatches_lazily_to_the_ble_backend() -> None:
     try:
-        import insole.readers.ble  # noqa: F401
+        import insole.sources.readers.ble  # noqa: F401
     except ModuleNotFoundError:
         with pytest.raises(ReaderError, match="BLE"):
             open_reader("ble:")
         return
     reader = open_reader("ble:?left=insole-L-1a01&right=insole-R-1a02")
-    assert type(reader).__module__ == "insole.readers.ble"
+    assert type(reader).__module__ == "insole.sources.readers.ble"
     assert not reader.running
     with pytest.raises(ReaderError):
         open_reader("ble:?colour=red")
@@ -93,8 +93,9 @@ def test_ble_dispatches_lazily_to_the_ble_backend() -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, insole.readers; "
-        "bad = [m for m in ('serial', 'bleak', 'numpy', 'insole.readers.sim') if m in sys.modules];"
+        "import sys, insole.sources.readers; "
+        "bad = [m for m in ('serial', 'bleak', 'numpy', 'insole.sources.readers.sim') "
+        "if m in sys.modules];"
         "print(bad)"
     )
     out = subprocess.run(

@@ -1,0 +1,571 @@
+"""History commands of the ``insole`` CLI: analyze --save, history, report and profile.
+
+`add_parsers` adds ``history``, ``report`` and ``profile`` to the main parser's subcommands;
+`add_analyze_save_options` adds ``--save``, ``--db`` and ``--verbose`` to the ``analyze``
+parser, `summary_options` gives `insole.session.text.print_summary` the runner's profile and
+``--verbose``, and `handle_analyze_save` does the saving for ``insole analyze``. Everything a
+runner reads is worded by `insole.session.plain`. Handlers return the exit status;
+errors the user can fix are `insole.errors.InsoleError` subclasses (one line, exit 2 in the
+main CLI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the database and rules import numpy; load them only when a command runs
+    from datetime import datetime
+
+    from insole.session.history import HistoryDB, SavedSession
+    from insole.session.plain import Profile
+    from insole.session.rules import Assessment, SessionPoint
+
+__all__ = [
+    "LATEST",
+    "add_analyze_save_options",
+    "add_parsers",
+    "assess_saved",
+    "handle_analyze_save",
+    "history_json",
+    "next_run",
+    "summary_options",
+]
+
+
+#: Sessions ``insole history`` lists by default (the most recent; ``--all`` lists every one).
+LATEST = 20
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="history database (default: $INSOLE_DB, else history.sqlite3 in the user data "
+        "directory)",
+    )
+
+
+def _verbose_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print the details: code names of metrics and rules, clocks, CRC counters",
+    )
+
+
+def add_analyze_save_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--save``, ``--db PATH`` and ``--verbose`` to the ``analyze`` parser."""
+    parser.add_argument(
+        "--save",
+        action="store_true",
+        help="save the session in the training history (date from the recording's start time)",
+    )
+    _db_option(parser)
+    _verbose_option(parser)
+
+
+def _read_profile(path: Path | None) -> Profile | None:
+    """The profile stored in the history at `path` (default database), or None.
+
+    Only reads: a missing database has no profile. A database that cannot be read gives None
+    here; the command that needs the database itself reports the problem.
+    """
+    from insole.session.history import HistoryDB, HistoryError, default_db_path
+
+    p = Path(path) if path is not None else default_db_path()
+    if not p.is_file():
+        return None
+    try:
+        with HistoryDB(p, create=False, readonly=True) as db:
+            return db.profile()
+    except HistoryError:
+        return None
+
+
+def summary_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of `insole.session.text.print_summary` for ``insole analyze``.
+
+    Returns
+    -------
+    dict
+        ``verbose`` (``--verbose``), ``profile`` (the runner's profile from the history
+        database of ``--db`` or the default one, if any; loads are then in body weights) and
+        ``profile_hint`` (no profile: say how to set one).
+    """
+    profile = _read_profile(getattr(args, "db", None))
+    return {
+        "verbose": bool(getattr(args, "verbose", False)),
+        "profile": profile,
+        "profile_hint": profile is None,
+    }
+
+
+def assess_saved(
+    sessions: list[SavedSession], ids: Collection[int] | None = None
+) -> list[Assessment]:
+    """Rule assessments of saved sessions, oldest first.
+
+    Parameters
+    ----------
+    sessions : list of SavedSession
+        The history, or the part of it the rules need for the sessions in `ids`
+        (`insole.session.history.HistoryDB.sessions_for_rules`).
+    ids : collection of int, optional
+        Assess only these sessions (default: every one).
+
+    Returns
+    -------
+    list of Assessment
+        One per assessed session, oldest first.
+    """
+    from insole.session.rules import SessionPoint, evaluate_history
+
+    points = [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id) for s in sessions]
+    return evaluate_history(points, ids=ids)
+
+
+def next_run(
+    assessment: Assessment, context: Sequence[SessionPoint]
+) -> dict[str, float]:
+    """The next-run limits after an assessed session (`insole.session.rules.next_run_limits`).
+
+    Parameters
+    ----------
+    assessment : Assessment
+        The session's assessment.
+    context : sequence of SessionPoint
+        Sessions before it (at least those `insole.session.rules.history_needed` names).
+    """
+    from insole.session.rules import next_run_limits
+
+    flagged = {f.metric for f in assessment.flags if f.rule == "spike"}
+    return next_run_limits(assessment.session, context, flagged=flagged)
+
+
+def _points(sessions: Sequence[SavedSession]) -> list[SessionPoint]:
+    from insole.session.rules import SessionPoint
+
+    return [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id) for s in sessions]
+
+
+def _with_context(
+    db: HistoryDB, start: datetime, until: datetime | None = None
+) -> list[SavedSession]:
+    """The sessions of `db` from `start` on (to `until`), with those the rules read about them.
+
+    However long the history, this is the sessions asked for, the 30-odd days before them and
+    the first few of the history (`insole.session.rules.history_needed`).
+    """
+    from insole.session.rules import history_needed
+
+    lookback, first = history_needed()
+    return db.sessions_for_rules(start, lookback=lookback, first=first, until=until)
+
+
+def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
+    """Save an analysed recording when ``--save`` was given.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``analyze`` arguments (``file``, ``save``, ``db``).
+    analysis : SessionAnalysis
+        The finished analysis (``summary_``, ``steps_``).
+
+    Returns
+    -------
+    str or None
+        One line to print (saved, or already saved, and the session's warnings), or None when
+        ``--save`` was not given.
+
+    Raises
+    ------
+    HistoryError
+        If the database is damaged or the recording has no usable start time.
+    """
+    if not getattr(args, "save", False):
+        return None
+    from insole.session.history import HistoryDB, file_sha256
+    from insole.session.plain import fmt_start
+    from insole.session.rules import DISCLAIMER
+
+    path = Path(args.file)
+    verbose = bool(getattr(args, "verbose", False))
+    with HistoryDB(args.db) as db:
+        saved, created = db.save_session(
+            analysis.summary_,
+            analysis.steps_,
+            recording_path=path,
+            recording_sha256=file_sha256(path),
+        )
+        context = _with_context(db, saved.start, until=saved.start)
+        latest = db.latest_start(1)
+        profile = db.profile()
+    (assessment,) = assess_saved(context, ids={saved.id})
+    when = fmt_start(saved.start)
+    if verbose:
+        when += f", {saved.start.isoformat()}"
+    if created:
+        head = f"saved as session {saved.id} ({when}) in {db.path}"
+    else:
+        sha = f", sha256 {saved.recording_sha256[:12]}…" if verbose else ""
+        head = (
+            f"already in the history as session {saved.id} ({when}; same recording{sha}); "
+            "not saved again"
+        )
+    is_latest = latest is None or saved.start >= latest
+    lines = [head, *_session_lines(assessment, context, profile, saved, next_run_too=is_latest)]
+    if verbose and assessment.flags:
+        from insole.session.plain import codes
+
+        lines.append(f"  rules: {codes(assessment.flags)}")
+    lines.append(DISCLAIMER)
+    return "\n".join(lines)
+
+
+def _session_lines(
+    assessment: Assessment,
+    context: Sequence[SavedSession],
+    profile: Profile | None,
+    saved: SavedSession,
+    *,
+    next_run_too: bool = True,
+) -> list[str]:
+    """The verdict block of one session, indented: verdict, warnings, next run, evidence."""
+    from insole.session.plain import EVIDENCE, warning_lines
+
+    unit = str(saved.summary.get("force_unit") or "N")
+    limits = next_run(assessment, _points(context)) if next_run_too else {}
+    lines = warning_lines(assessment, limits, profile=profile, unit=unit)
+    if not next_run_too:
+        lines = [ln for ln in lines if not ln.startswith("Next run:")]
+    if any(f.rule == "spike" for f in assessment.flags):
+        lines.append(EVIDENCE)
+    return ["  " + ln for ln in lines]
+
+
+def history_json(sessions: list[SavedSession], assessments: list[Assessment]) -> list[dict]:
+    """The ``history --json`` list: one dict per session, oldest first."""
+    by_id = {a.session.id: a for a in assessments}
+    out = []
+    for s in sessions:
+        a = by_id[s.id]
+        out.append(
+            {
+                "id": s.id,
+                "start": s.start.isoformat(),
+                "local_date": s.start.date().isoformat(),
+                "duration_s": s.duration_s,
+                "step_count": s.step_count,
+                "heel_impulse_ns": s.heel_impulse_ns,
+                "heel_peak_median_n": s.heel_peak_median_n,
+                "cadence_spm": s.summary.get("cadence_spm"),
+                "symmetry_pct": s.symmetry_pct,
+                "source": s.source,
+                "recording": s.recording_path,
+                "recording_sha256": s.recording_sha256,
+                "armed": a.armed,
+                "level": a.level,
+                "warnings": [f.to_json() for f in a.flags],
+                "notices": [n.to_json() for n in a.notices],
+            }
+        )
+    return out
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from insole.session.history import HistoryDB, default_db_path
+
+    path = args.db or default_db_path()
+    if not Path(path).exists():
+        if args.json:
+            print("[]")
+        else:
+            print(
+                f"no sessions saved yet ({path} does not exist); use 'insole analyze FILE --save'"
+            )
+        return 0
+    with HistoryDB(path, create=False, readonly=True) as db:
+        if args.all:
+            sessions = context = db.sessions()
+            assessments = assess_saved(sessions)
+            total = len(sessions)
+        else:
+            total = db.count()
+            start = db.latest_start(args.last)
+            context = [] if start is None else _with_context(db, start)
+            sessions = context[-args.last :]
+            assessments = assess_saved(context, ids={s.id for s in sessions})
+        profile = db.profile()
+    rows = history_json(sessions, assessments)
+    hidden = max(0, total - len(rows))
+    more = (
+        f"{hidden} earlier session{'s' * (hidden != 1)} not shown; "
+        "'insole history --all' lists every session"
+    )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        if hidden:
+            print(more, file=sys.stderr)
+        return 0
+    _print_history(args, path, total, sessions, assessments, context, profile, hidden, more)
+    return 0
+
+
+def _print_history(
+    args: argparse.Namespace,
+    path: Path,
+    total: int,
+    sessions: list[SavedSession],
+    assessments: list[Assessment],
+    context: list[SavedSession],
+    profile: Profile | None,
+    hidden: int,
+    more: str,
+) -> None:
+    """The ``insole history`` table in plain words, and the latest session's verdict block."""
+    from insole.session.plain import codes, fmt_start, fmt_value, short_verdict
+    from insole.session.rules import DISCLAIMER
+
+    verbose = bool(getattr(args, "verbose", False))
+    by_id = {a.session.id: a for a in assessments}
+    units = "loads in multiples of body weight (BW; " + profile.describe() + ")" if profile else (
+        "loads in newtons; 'insole profile --mass-kg KG' shows them as multiples of body weight"
+    )
+    latest = f", the latest {len(sessions)}" if hidden else ""
+    # "1 sessions" is kept: tools and tests outside the history package match this header
+    print(f"history {path}: {total} sessions{latest}; {units}")
+    print(
+        f"{'#':>4}  {'date':<16} {'start':<5} {'duration':>11} {'steps':>7} "
+        f"{'heel load':>12} {'heel peak':>10}  verdict"
+    )
+    for s in sessions:
+        a = by_id[s.id]
+        unit = str(s.summary.get("force_unit") or "N")
+        row = (
+            f"{s.id:>4}  {fmt_start(s.start).split(',')[0]:<16} {s.start:%H:%M} "
+            f"{fmt_value('duration_s', s.duration_s):>11} "
+            f"{fmt_value('step_count', s.step_count).removesuffix(' steps'):>7} "
+            f"{fmt_value('heel_impulse_ns', s.heel_impulse_ns, profile, unit=unit):>12} "
+            f"{fmt_value('heel_peak_n', s.heel_peak_median_n, profile, unit=unit):>10}  "
+            f"{short_verdict(a)}"
+        )
+        if verbose:
+            row += f"  [{s.start.isoformat()}" + (f"; {codes(a.flags)}" if a.flags else "") + "]"
+        print(row)
+    if hidden:
+        print(more)
+    if sessions:
+        last = sessions[-1]
+        a = by_id[last.id]
+        print(f"latest session (#{last.id}, {fmt_start(last.start)}):")
+        before = [c for c in context if c.start < last.start]
+        for ln in _session_lines(a, before, profile, last):
+            print(ln)
+    print(DISCLAIMER)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from insole.commands.common import is_stdout, output_path
+
+    with contextlib.ExitStack() as stack:  # the progress bar, from reading to the report
+        html = _report_html(args, stack)
+    with output_path(args.out, suffix=".html") as out:
+        out.write_text(html, encoding="utf-8")
+    where = "stdout" if is_stdout(args.out) else args.out
+    print(f"wrote {where} ({len(html) // 1024} kB)",
+          file=sys.stderr if is_stdout(args.out) else sys.stdout)
+    return 0
+
+
+def _report_html(args: argparse.Namespace, stack: contextlib.ExitStack) -> str:
+    """The HTML of ``insole report``; the progress bar goes on `stack`."""
+    from insole.commands.common import UsageError, check_replace
+    from insole.commands.progress import FileProgress, wanted
+    from insole.session.history import HistoryDB, default_db_path, file_sha256
+    from insole.session.report import build_report
+    from insole.session.rules import SessionPoint, evaluate_history, evaluate_session
+
+    target = args.target
+    db_path = args.db or default_db_path()
+    check_replace(args.out, overwrite=args.overwrite, what="report")
+    sessions: list[SavedSession] = []
+    steps: Sequence[dict[str, Any]] | None = None
+    profile: Profile | None = None
+    if Path(db_path).exists():
+        with HistoryDB(db_path, create=False, readonly=True) as db:
+            sessions = db.sessions()
+            profile = db.profile()
+            if not Path(target).exists() and target.isdigit():
+                steps = db.steps(int(target))
+                saved = db.session(int(target))
+    if Path(target).exists():
+        from insole.commands.common import damage_warning
+        from insole.session.analysis import SessionAnalysis
+
+        strict = bool(getattr(args, "strict", False))
+        bar = FileProgress("insole report", target, enabled=wanted(args))
+        stack.enter_context(bar)
+        analysis = SessionAnalysis(keep_records=False, strict=strict).run(target)
+        bar.stage("writing the report")
+        summary, steps = analysis.summary_, analysis.steps_
+        warning = damage_warning(target, summary.get("damages") or [], summary.get("frames_lost"))
+        if warning:
+            print(f"insole report: warning: {warning}", file=sys.stderr)
+        recording: Path | None = Path(target)
+        sha = file_sha256(target)
+        current_id = next((s.id for s in sessions if s.recording_sha256 == sha), None)
+    elif target.isdigit():
+        if not Path(db_path).exists():
+            raise UsageError(
+                f"no session {target}: no training history yet ({db_path} does not exist); "
+                "save sessions with 'insole analyze FILE --save', or give a recording file"
+            )
+        if steps is None:
+            raise UsageError(
+                f"no session {target} in {db_path}; 'insole history --all' lists the saved "
+                "sessions"
+            )
+        summary, current_id = saved.summary, saved.id
+        recording = Path(saved.recording_path)
+        if not recording.exists() or file_sha256(recording) != saved.recording_sha256:
+            recording = None
+    else:
+        raise FileNotFoundError(2, "no such file", target)
+    points = [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id) for s in sessions]
+    if current_id is None:
+        this = SessionPoint.from_summary(summary)
+        assessment = evaluate_session(this, points)
+        history = evaluate_history([*points, this])
+    else:
+        history = evaluate_history(points)
+        assessment = next(a for a in history if a.session.id == current_id)
+    limits = next_run(assessment, [p for p in points if p.start < assessment.session.start])
+    return build_report(
+        summary, steps, recording=recording, assessment=assessment, history=history,
+        profile=profile, limits=limits,
+    )
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from insole.session.history import HistoryDB, default_db_path
+    from insole.session.plain import Profile
+
+    path = Path(args.db or default_db_path())
+    if args.mass_kg is None and args.foot_length_mm is None:
+        current = _read_profile(path) if path.exists() else None
+        if args.json:
+            print(json.dumps(None if current is None else {
+                "mass_kg": current.mass_kg, "foot_length_mm": current.foot_length_mm}))
+        elif current is None:
+            print(
+                f"no profile in {path}; set one with 'insole profile --mass-kg KG "
+                "[--foot-length-mm MM]' to see loads as multiples of body weight"
+            )
+        else:
+            print(f"profile in {path}: {current.describe()}")
+        return 0
+    with HistoryDB(path) as db:
+        old = db.profile()
+        mass = args.mass_kg if args.mass_kg is not None else (old.mass_kg if old else None)
+        if mass is None:
+            raise ValueError("no body mass stored yet; give --mass-kg KG as well")
+        foot = args.foot_length_mm
+        if foot is None and old is not None:
+            foot = old.foot_length_mm  # changing the mass keeps the foot length
+        profile = db.set_profile(Profile(mass_kg=mass, foot_length_mm=foot))
+    if args.json:
+        print(json.dumps({"mass_kg": profile.mass_kg, "foot_length_mm": profile.foot_length_mm}))
+    else:
+        print(
+            f"profile saved in {path}: {profile.describe()}; loads are now shown as multiples "
+            "of body weight (BW)"
+        )
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
+    return n
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the ``history``, ``report`` and ``profile`` subcommands to the main parser."""
+    p = sub.add_parser(
+        "history",
+        help="list saved sessions with their metrics and warnings",
+        description="List the sessions of the training history, each compared with your "
+        "recent normal (docs/history.md). Not a medical device.",
+    )
+    _db_option(p)
+    p.add_argument("--json", action="store_true", help="print a JSON list of sessions")
+    _verbose_option(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--all", action="store_true", help=f"list every session (default: the latest {LATEST})"
+    )
+    which.add_argument(
+        "--last",
+        type=_positive_int,
+        default=LATEST,
+        metavar="N",
+        help=f"list the N latest sessions (default {LATEST})",
+    )
+    p.set_defaults(func=_cmd_history)
+
+    p = sub.add_parser(
+        "report",
+        help="write a one-page HTML report of a recording or a saved session",
+        description="Write one self-contained HTML page: force curves with events, pressure "
+        "maps, per-step distributions, strike pattern, symmetry and 12-week trends with the "
+        "warning bands.",
+    )
+    p.add_argument("target", metavar="FILE_OR_SESSION", help="recording file or session id")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="HTML file to write ('-': stdout); an existing report is replaced")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let the report replace irreplaceable data too (a recording of a live "
+                   "source or an import, a history database)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (it is drawn on stderr only when that is a terminal)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a damaged recording (exit 2) instead of reading past the damage with one "
+        "warning line on stderr",
+    )
+    _db_option(p)
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser(
+        "profile",
+        help="set or show your body mass (loads are then shown in multiples of body weight)",
+        description="Store your body mass (and foot length) with the training history, so "
+        "that loads are shown as multiples of body weight (BW). Without options: show it.",
+    )
+    p.add_argument("--mass-kg", type=float, metavar="KG", help="body mass in kg")
+    p.add_argument("--foot-length-mm", type=float, metavar="MM", help="foot length in mm")
+    p.add_argument("--json", action="store_true", help="print the profile as JSON")
+    _db_option(p)
+    p.set_defaults(func=_cmd_profile)
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience
+    """Run only these commands (``python -m insole.commands.history ...``)."""
+    parser = argparse.ArgumentParser(prog="insole")
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

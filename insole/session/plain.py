@@ -1,0 +1,583 @@
+"""Plain words for runners: one voice for the terminal summary, ``insole history`` and the report.
+
+Everything a runner reads about a session is worded here, so the terminal, the history listing
+and the HTML report say the same flags with the same meaning:
+
+- a one-line verdict per session (`verdict`, `short_verdict`): "Higher than your recent normal:
+  1.50× your longest run of the last 30 days";
+- one sentence per warning with its ratio and a "next run" number (`flag_sentence`), and the
+  next run for the whole session (`next_run_sentence`);
+- loads as multiples of body weight (BW, BW·s, BW/s) once a body mass is known (`Profile`);
+- left/right balance as a percentage (`balance`);
+- plain names for metrics and regions (`METRIC_NAMES`, `REGION_NAMES`, `SYMMETRY_NAMES`).
+
+Code names, clocks and CRC counters are not worded here: they appear only with ``--verbose``
+or ``--json``. Rules are described as associations found in studies of runners, never as a
+diagnosis (shared design notes §2, "Warnings"). This module imports nothing heavy: it is used
+by the live and replay terminal output too.
+
+Notes
+-----
+Sources of every threshold named here (docs/history.md has the details):
+
+- Bands 1.10 / 1.30 / 2.00 of a run over the longest run of the previous 30 days, hazard
+  ratios 1.64 / 1.52 / 2.28: Frandsen et al. 2025, Br J Sports Med (5,205 runners, 588,071
+  sessions). The study measured distance; steps and duration stand in for it; session heel
+  load and heel peak are experimental extensions.
+- Own baseline + 2 SD for heel peak and left/right differences: healthy runners differ by
+  about 0.6 % in contact time and 3.2 % in peak force (Girard et al. 2019), so only the
+  runner's own range is used.
+- The loading-rate index is an insole index (insoles underestimate force, 7-28 % hysteresis):
+  compared only with the runner's own runs, never with force-plate figures such as
+  66 BW/s (Davis 2016).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from insole.session.rules import Assessment, Flag
+
+__all__ = [
+    "EVIDENCE",
+    "GRAVITY_MPS2",
+    "METRIC_NAMES",
+    "REGION_NAMES",
+    "SYMMETRY_NAMES",
+    "Profile",
+    "balance",
+    "balance_text",
+    "codes",
+    "fmt_count",
+    "fmt_duration",
+    "fmt_start",
+    "fmt_utc_offset",
+    "fmt_value",
+    "flag_sentence",
+    "flag_short",
+    "next_run_sentence",
+    "short_verdict",
+    "verdict",
+    "warning_lines",
+]
+
+#: Standard gravity [m/s²]: body weight [N] = mass [kg] × this.
+GRAVITY_MPS2 = 9.80665
+
+#: Plain names of the rule metrics (keys: `insole.session.rules.Flag.metric`).
+METRIC_NAMES = {
+    "step_count": "steps",
+    "duration_s": "duration",
+    "heel_impulse_ns": "heel load",
+    "heel_peak_n": "heel peak",
+    "asymmetry_heel_peak_n": "left/right heel-peak difference",
+    "asymmetry_contact_time_s": "left/right contact-time difference",
+}
+#: What each spike metric stands for, said once per warning.
+_METRIC_NOTE = {
+    "step_count": "a stand-in for distance",
+    "duration_s": "a stand-in for distance",
+    "heel_impulse_ns": "experimental: no study links heel load to injury yet",
+}
+#: Plain names of the symmetry metrics (keys of the summary's ``symmetry_pct``).
+SYMMETRY_NAMES = {
+    "contact_time_s": "contact time",
+    "peak_force_n": "peak force",
+    "heel_peak_n": "heel peak",
+    "loading_rate_index": "loading-rate index",
+    "heel_impulse_ns": "heel load",
+    "strike_index_pct": "strike position",
+}
+#: Plain names of the insole regions (medial = inner side, lateral = outer side).
+REGION_NAMES = {
+    "heel_medial": "heel, inner side (medial)",
+    "heel_lateral": "heel, outer side (lateral)",
+    "midfoot": "midfoot",
+    "forefoot_medial": "forefoot, inner side (medial)",
+    "forefoot_central": "forefoot, middle",
+    "forefoot_lateral": "forefoot, outer side (lateral)",
+    "toes": "toes",
+    "whole_foot": "whole foot",
+}
+_BANDS = {
+    "caution": ("caution", "1.1-1.3×", "1.64"),
+    "warning": ("warning", "1.3-2×", "1.52"),
+    "high": ("high", "over 2×", "2.28"),
+}
+
+#: Why the warnings exist, said once under them.
+EVIDENCE = (
+    "Why: in a study of 5,205 runners, a single run more than 10 % longer than the longest run "
+    "of the previous 30 days was associated with more running injuries (Frandsen et al. 2025). "
+    "Steps and duration stand in for the distance the study measured; heel load and heel peak "
+    "are experimental. An association in a group of runners, not a diagnosis."
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The runner's profile: body mass (and foot length), stored with the history.
+
+    Parameters
+    ----------
+    mass_kg : float
+        Body mass [kg]; loads are then shown as multiples of body weight.
+    foot_length_mm : float, optional
+        Foot length [mm] (stored and shown; not used in any computation yet).
+    """
+
+    mass_kg: float
+    foot_length_mm: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.mass_kg) and 20.0 <= self.mass_kg <= 300.0):
+            raise ValueError(f"--mass-kg must be between 20 and 300 kg, not {self.mass_kg:g}")
+        fl = self.foot_length_mm
+        if fl is not None and not (math.isfinite(fl) and 150.0 <= fl <= 400.0):
+            raise ValueError(f"--foot-length-mm must be between 150 and 400 mm, not {fl:g}")
+
+    @property
+    def body_weight_n(self) -> float:
+        """Body weight [N]."""
+        return self.mass_kg * GRAVITY_MPS2
+
+    def describe(self) -> str:
+        """``70 kg body mass (686 N body weight), foot 270 mm``."""
+        foot = f", foot {self.foot_length_mm:.0f} mm" if self.foot_length_mm else ""
+        return (
+            f"{self.mass_kg:g} kg body mass ({self.body_weight_n:.0f} N body weight){foot}"
+        )
+
+
+# --- numbers -----------------------------------------------------------------------------------
+
+
+def fmt_count(n: float) -> str:
+    """``5,400``: a whole number with thousands separators."""
+    return f"{round(n):,}"
+
+
+def fmt_duration(s: float, *, floor: bool = False) -> str:
+    """A duration a runner reads: ``45 s``, ``4 min 36 s``, ``32 min``, ``1 h 05 min``.
+
+    Parameters
+    ----------
+    s : float
+        Seconds.
+    floor : bool
+        Round down instead of to nearest (for "up to" limits, which must stay within).
+    """
+    r = math.floor if floor else round
+    if s < 60:
+        return f"{r(s)} s"
+    if s < 600:
+        total = int(r(s))
+        return f"{total // 60} min {total % 60:02d} s"
+    minutes = int(r(s / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _floor_steps(n: float) -> int:
+    """Round a step limit down: to 100 from 1,000 steps, to 10 from 100."""
+    unit = 100 if n >= 1000 else 10 if n >= 100 else 1
+    return int(math.floor(n / unit) * unit)
+
+
+def _bw(profile: Profile | None, unit: str) -> float | None:
+    """Body weight [N] when loads can be shown as multiples of it (a profile and newtons)."""
+    return profile.body_weight_n if profile is not None and unit == "N" else None
+
+
+def fmt_value(
+    metric: str,
+    v: float | None,
+    profile: Profile | None = None,
+    *,
+    unit: str = "N",
+    limit: bool = False,
+) -> str:
+    """A metric's value in plain units.
+
+    Parameters
+    ----------
+    metric : str
+        ``duration_s``, ``step_count``, ``heel_impulse_ns``, ``heel_peak_n``,
+        ``loading_rate_index``, ``asymmetry_*`` or ``peak_force_n``.
+    v : float or None
+        The value in the summary's units (N, N·s, N/s, s, %).
+    profile : Profile, optional
+        With it, forces are shown in body weights (BW, BW·s, BW/s).
+    unit : str
+        The summary's force unit (body weights only when it is ``N``).
+    limit : bool
+        Round down (an "up to" limit must stay within it).
+
+    Returns
+    -------
+    str
+        E.g. ``32 min``, ``5,400 steps``, ``1.52 BW``, ``29.7 BW·s``, ``107 BW/s``, ``5.4 %``.
+    """
+    if v is None or not math.isfinite(float(v)):
+        return "–"
+    v = float(v)
+    down = math.floor if limit else round
+    if metric == "duration_s":
+        return fmt_duration(v, floor=limit)
+    if metric == "step_count":
+        return f"{fmt_count(_floor_steps(v) if limit else v)} steps"
+    if metric.startswith("asymmetry_"):
+        return f"{down(v * 10) / 10:.1f} %"
+    bw = _bw(profile, unit)
+    if metric == "heel_impulse_ns":
+        if bw:
+            return f"{down(v / bw * 10) / 10:.1f} BW·s"
+        return f"{fmt_count(down(v))} {unit}·s"
+    if metric == "loading_rate_index":
+        return f"{fmt_count(down(v / bw))} BW/s" if bw else f"{fmt_count(down(v))} {unit}/s"
+    if bw:
+        return f"{down(v / bw * 100) / 100:.2f} BW"
+    return f"{fmt_count(down(v))} {unit}"
+
+
+def fmt_start(start: Any, *, year: bool = True) -> str:
+    """``Tue 1 Dec 2026, 07:30``: a session's start in its own local time."""
+    if not start:
+        return "unknown start"
+    t = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
+    day = f"{t:%a} {t.day} {t:%b}" + (f" {t.year}" if year else "")
+    return f"{day}, {t:%H:%M}"
+
+
+def fmt_utc_offset(start: Any) -> str:
+    """``UTC+01:00``: the UTC offset of a start time (empty without one)."""
+    if not start:
+        return ""
+    t = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
+    off = t.utcoffset()
+    if off is None:
+        return ""
+    minutes = round(off.total_seconds() / 60)
+    sign = "+" if minutes >= 0 else "−"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def balance(si_pct: float) -> tuple[float, float]:
+    """Left and right shares [%] of a left/right pair from its symmetry index.
+
+    ``SI = 100 · (R − L) / ((R + L) / 2)`` gives ``R / (R + L) = 1/2 + SI / 400``.
+
+    Returns
+    -------
+    left_pct, right_pct : float
+        They add up to 100.
+    """
+    right = 50.0 + si_pct / 4.0
+    return 100.0 - right, right
+
+
+def balance_text(si_pct: float) -> str:
+    """``left 48.6 % · right 51.4 % (right 5.4 % higher)``."""
+    left, right = balance(si_pct)
+    if abs(si_pct) < 0.05:
+        return f"left {left:.1f} % · right {right:.1f} % (even)"
+    side = "right" if si_pct > 0 else "left"
+    return f"left {left:.1f} % · right {right:.1f} % ({side} {abs(si_pct):.1f} % higher)"
+
+
+# --- warnings ----------------------------------------------------------------------------------
+
+
+def _limit_text(metric: str, limit: float | None, profile: Profile | None, unit: str) -> str:
+    if limit is None:
+        return ""
+    return fmt_value(metric, limit, profile, unit=unit, limit=True)
+
+
+def _baseline_limit(a: Assessment | None, metric: str, sd_mult: float = 2.0) -> float | None:
+    if a is None or metric not in a.baselines:
+        return None
+    mean, sd = a.baselines[metric]
+    return mean + sd_mult * sd
+
+
+def flag_sentence(
+    flag: Flag,
+    *,
+    assessment: Assessment | None = None,
+    profile: Profile | None = None,
+    unit: str = "N",
+    next_limit: float | None = None,
+) -> str:
+    """One warning as sentences a runner reads: what, its ratio, why, and the next run.
+
+    Parameters
+    ----------
+    flag : Flag
+        The warning.
+    assessment : Assessment, optional
+        The session's assessment (its baselines give the usual range of the baseline rules).
+    profile : Profile, optional
+        Body mass, for loads in body weights.
+    unit : str
+        The summary's force unit.
+    next_limit : float, optional
+        For a spike warning: the largest next run within 1.1× (`insole.session.rules.
+        next_run_limits`). Without it the sentence says when a limit will exist.
+
+    Returns
+    -------
+    str
+        E.g. "Duration: 43 min, 1.50× your longest run of the last 30 days (29 min) — higher
+        than your recent normal (warning band, 1.3-2×; ...). Next run: up to 31 min stays
+        within 1.1×." A baseline flag names the usual range it was compared with (30-day
+        mean + 2 SD), rounded down, as its next-run number.
+    """
+    name = METRIC_NAMES.get(flag.metric, flag.metric.replace("_", " "))
+    value = fmt_value(flag.metric, flag.value, profile, unit=unit)
+    ref = fmt_value(flag.metric, flag.reference, profile, unit=unit)
+    if flag.rule == "spike":
+        band, span, hazard = _BANDS[flag.level]
+        what = "longest run" if flag.metric != "heel_impulse_ns" else "largest heel load"
+        evidence = (
+            f"in the study, runs {span} the longest recent run came with an injury rate "
+            f"{hazard}× as high"
+            if flag.metric != "heel_impulse_ns"
+            else _METRIC_NOTE[flag.metric]
+        )
+        if flag.metric == "step_count":
+            evidence = f"{_METRIC_NOTE['step_count']}; {evidence}"
+        elif flag.metric == "duration_s":
+            evidence = f"{_METRIC_NOTE['duration_s']}; {evidence}"
+        limit = _limit_text(flag.metric, next_limit, profile, unit)
+        nxt = (
+            f" Next run: up to {limit} stays within 1.1×."
+            if limit
+            else " Next run: keep it at or below your longest recent run."
+        )
+        ratio = flag.ratio if flag.ratio is not None else flag.value / flag.reference
+        return (
+            f"{name.capitalize()}: {value}, {ratio:.2f}× your {what} of the last 30 days "
+            f"({ref}) — higher than your recent normal ({band} band, {span}; {evidence})."
+            f"{nxt}"
+        )
+    usual = _baseline_limit(assessment, flag.metric)
+    usual_text = fmt_value(flag.metric, usual, profile, unit=unit, limit=True) if usual else None
+    sds = ""
+    if assessment is not None and flag.metric in assessment.baselines:
+        mean, sd = assessment.baselines[flag.metric]
+        if sd > 0:
+            sds = f", +{(flag.value - mean) / sd:.1f} SD"
+    ratio_text = f"{flag.ratio:.2f}× your 30-day mean {ref}" if flag.ratio else f"mean {ref}"
+    nxt = (
+        f" Next run: {name} up to {usual_text} stays within your usual range."
+        if usual_text
+        else ""
+    )
+    if flag.rule == "heel_intensity":
+        return (
+            f"Heel peak: {value} (median), above your usual range — {ratio_text}{sds}; "
+            f"usual range up to {usual_text or '–'} (your 30-day mean + 2 SD). Experimental: "
+            f"no study links this to injury yet.{nxt}"
+        )
+    return (
+        f"{name.capitalize()}: {value}, above your usual range — {ratio_text}{sds}; usual "
+        f"range up to {usual_text or '–'} (your 30-day mean + 2 SD). Healthy runners differ a "
+        f"little left to right, so only your own range is used.{nxt}"
+    )
+
+
+def flag_short(flag: Flag) -> str:
+    """A few words for a listing.
+
+    E.g. ``duration 1.42× longest run (warning)``; ``heel peak 1.13× your mean`` (above the
+    usual range).
+    """
+    name = METRIC_NAMES.get(flag.metric, flag.metric.replace("_", " "))
+    ratio = flag.ratio if flag.ratio is not None else float("nan")
+    if flag.rule == "spike":
+        what = "largest" if flag.metric == "heel_impulse_ns" else "longest run"
+        return f"{name} {ratio:.2f}× {what} ({flag.level})"
+    return f"{name} {ratio:.2f}× your mean"
+
+
+def _run_ratio(a: Assessment) -> tuple[float, str] | None:
+    """The session's ratio to its longest recent run (duration, else steps) and the metric."""
+    for m in ("duration_s", "step_count"):
+        ref = a.reference.get(m)
+        v = a.session.value(m)
+        if ref and v is not None:
+            return v / ref, m
+    return None
+
+
+def verdict(a: Assessment, *, profile: Profile | None = None, unit: str = "N") -> str:
+    """The one-line verdict on a session.
+
+    Returns
+    -------
+    str
+        E.g. "Higher than your recent normal: 1.50× your longest run of the last 30 days
+        (warning band)." or "Within your recent normal: 0.92× your longest run of the last
+        30 days." or "Learning your normal: ...".
+    """
+    spikes = [f for f in a.flags if f.rule == "spike"]
+    runs = [f for f in spikes if f.metric != "heel_impulse_ns"]
+    others = [f for f in a.flags if f.rule != "spike"]
+    if runs:
+        top = max(runs, key=lambda f: f.ratio or 0.0)
+        band, span, _ = _BANDS[top.level]
+        return (
+            f"Higher than your recent normal: {top.ratio:.2f}× your longest run of the last "
+            f"30 days ({band} band, {span})."
+        )
+    if spikes:
+        top = spikes[0]
+        return (
+            f"Higher than your recent normal: {top.ratio:.2f}× your largest heel load of the "
+            "last 30 days (experimental)."
+        )
+    if others:
+        names = " and ".join(METRIC_NAMES[f.metric] for f in others)
+        return f"Above your usual range: {names} (your 30-day mean + 2 SD)."
+    for n in a.notices:
+        if n.kind == "break":
+            return _break_text(a, n.message)
+    if not a.armed:
+        return _learning_text(a)
+    rr = _run_ratio(a)
+    if rr is None:
+        return "Within your recent normal."
+    return f"Within your recent normal: {rr[0]:.2f}× your longest run of the last 30 days."
+
+
+def _break_text(a: Assessment, message: str) -> str:
+    longest = a.previous_longest
+    gap = message.split(" days")[0].split()[-1]
+    if longest is None:  # pragma: no cover - the rule always sets it with the notice
+        return message
+    return (
+        f"Back after a break of {gap} days: start below your previous longest run "
+        f"({_run_size(longest.duration_s, longest.step_count)}, {fmt_start(longest.start)}) "
+        "and build up again; no ratio is computed after a break."
+    )
+
+
+def _run_size(duration_s: float, steps: float) -> str:
+    return f"{fmt_value('duration_s', duration_s)} / {fmt_value('step_count', steps)}"
+
+
+def _learning_text(a: Assessment) -> str:
+    for n in a.notices:
+        if n.kind == "not_armed":
+            return n.message.replace("session warnings", "warnings").replace(
+                "earlier sessions", "earlier runs"
+            )
+    return "Learning your normal."
+
+
+def short_verdict(a: Assessment) -> str:
+    """The verdict in a few words, for one row of ``insole history``."""
+    parts = []
+    if a.flags:
+        spikes = [f for f in a.flags if f.rule == "spike"]
+        if spikes:
+            parts.append("higher than recent normal: " + ", ".join(map(flag_short, spikes)))
+        others = [flag_short(f) for f in a.flags if f.rule != "spike"]
+        if others:
+            parts.append("above usual range: " + ", ".join(others))
+    elif any(n.kind == "break" for n in a.notices):
+        gap = next(n.message for n in a.notices if n.kind == "break").split(" days")[0]
+        parts.append(f"back after {gap.split()[-1]} days: start below your previous longest run")
+    elif not a.armed:
+        first = any(n.kind == "not_armed" and "First session" in n.message for n in a.notices)
+        parts.append("first run: starts your normal" if first else "learning your normal")
+    else:
+        rr = _run_ratio(a)
+        parts.append(
+            "within recent normal" + (f" ({rr[0]:.2f}× longest run)" if rr is not None else "")
+        )
+    for n in a.notices:
+        if n.kind == "weekly_progression":
+            pct = n.message.split("ran ")[1].split(" %")[0] if "ran " in n.message else "?"
+            parts.append(f"week +{pct} % (information)")
+    return "; ".join(parts)
+
+
+def next_run_sentence(
+    limits: Mapping[str, float],
+    *,
+    profile: Profile | None = None,
+    unit: str = "N",
+) -> str:
+    """The "next run" guidance: ``Next run: up to 32 min / 5,400 steps stays within 1.1× ...``.
+
+    Parameters
+    ----------
+    limits : mapping
+        `insole.session.rules.next_run_limits` (empty while the rule is not armed).
+    profile : Profile, optional
+        For the heel load in body weights.
+    unit : str
+        The summary's force unit.
+    """
+    parts = [
+        fmt_value(m, limits[m], profile, unit=unit, limit=True)
+        for m in ("duration_s", "step_count")
+        if m in limits
+    ]
+    if not parts:
+        return (
+            "Next run: no limit yet — warnings and limits start once insole knows 30 days "
+            "and 4 runs of your normal."
+        )
+    heel = ""
+    if "heel_impulse_ns" in limits:
+        heel_limit = fmt_value(
+            "heel_impulse_ns", limits["heel_impulse_ns"], profile, unit=unit, limit=True
+        )
+        heel = f" (heel load up to {heel_limit}, experimental)"
+    return (
+        f"Next run: up to {' / '.join(parts)} stays within 1.1× your longest run of the "
+        f"last 30 days{heel}."
+    )
+
+
+def warning_lines(
+    a: Assessment,
+    limits: Mapping[str, float],
+    *,
+    profile: Profile | None = None,
+    unit: str = "N",
+) -> list[str]:
+    """Verdict, one sentence per warning, the information notices and the next run.
+
+    The block `insole analyze --save`, `insole history` (latest session) and the report
+    show for a session.
+    """
+    lines = [verdict(a, profile=profile, unit=unit)]
+    for f in a.flags:
+        lines.append(
+            flag_sentence(
+                f, assessment=a, profile=profile, unit=unit, next_limit=limits.get(f.metric)
+            )
+        )
+    for n in a.notices:
+        if n.kind == "weekly_progression":
+            lines.append(n.message)
+    lines.append(next_run_sentence(limits, profile=profile, unit=unit))
+    return lines
+
+
+def codes(flags: Iterable[Flag]) -> str:
+    """The flags in code names, for ``--verbose``: ``duration_s warning 1.42×``."""
+    return ", ".join(
+        f"{f.metric} {f.level}" + (f" {f.ratio:.2f}×" if f.ratio is not None else "")
+        for f in flags
+    )

@@ -1,0 +1,675 @@
+"""Warning rules over the training history: "too much, too soon", compared with your own normal.
+
+Pure functions: a session and the sessions before it in, flags and notices out. No database,
+no clock. Every parameter is a field of `RuleConfig`; docs/history.md documents each rule with
+its source.
+
+Rules
+-----
+1. **Session spike** (primary; Frandsen et al. 2025, Br J Sports Med, 5,205 runners, 588,071
+   sessions): ratio ``r`` of this session to the *largest* session of the previous 30 days;
+   ``r ≤ 1.10`` none, ``1.10 < r ≤ 1.30`` caution (HR 1.64), ``1.30 < r ≤ 2.00`` warning
+   (HR 1.52), ``r > 2.00`` high (HR 2.28). The study measured running distance; step count and
+   duration are proxies for it, session heel load (sum of heel impulse) is an experimental
+   extension. Armed only after ≥ 30 days of history with ≥ 4 earlier sessions.
+2. **Return after a break**: ≥ 30 days since the previous session → a notice to start below the
+   previous longest session, instead of a ratio.
+3. **Weekly progression** (Nielsen et al. 2014, JOSPT; > 30 % over two weeks, HR 1.59,
+   95 % CI 0.96-2.66): information only, never a warning. No acute:chronic workload ratio
+   triggers anything (Lolli 2019, Impellizzeri 2020).
+4. **Heel intensity** (experimental): the session's median heel peak above the mean + 2 SD of the
+   previous 30 days' sessions.
+5. **Left/right asymmetry**: |symmetry index| of heel peak and contact time above the runner's own
+   30-day mean + 2 SD (healthy runners differ by ~0.6 % in contact time and ~3.2 % in peak force;
+   Girard 2019 — so only the runner's own baseline is used).
+
+Days are calendar days in each session's own local time (the UTC offset of its start time), so a
+run at 23:30 belongs to the day it was run on, wherever it was run; days without sessions are
+simply absent (they count as days, not as zero-length sessions).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from bisect import bisect_left
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+__all__ = [
+    "DISCLAIMER",
+    "LEVELS",
+    "Assessment",
+    "Flag",
+    "Notice",
+    "RuleConfig",
+    "SessionPoint",
+    "evaluate_history",
+    "evaluate_session",
+    "history_needed",
+    "next_run_limits",
+    "ratio_level",
+]
+
+#: Warning levels, lowest first.
+LEVELS = ("none", "caution", "warning", "high")
+
+#: Shown with every warning.
+DISCLAIMER = (
+    "insole is not a medical device. Warnings say a session was higher than your recent normal; "
+    "studies of runners found an association between such jumps and running injuries — an "
+    "association, not a cause, and never a diagnosis. If something hurts, see a professional."
+)
+
+#: Metric labels: name, unit, and what the metric stands for.
+METRIC_LABELS = {
+    "step_count": ("step count", "steps", "proxy for distance"),
+    "duration_s": ("duration", "min", "proxy for distance"),
+    "heel_impulse_ns": ("session heel load", "N·s", "experimental"),
+    "heel_peak_n": ("median heel peak", "N", "experimental"),
+    "asymmetry_heel_peak_n": ("left/right heel-peak asymmetry", "%", "own baseline"),
+    "asymmetry_contact_time_s": ("left/right contact-time asymmetry", "%", "own baseline"),
+}
+
+_BAND_TEXT = {
+    "caution": "10-30 % above",
+    "warning": "30-100 % above",
+    "high": "more than twice",
+}
+_HAZARD = {"caution": "1.64", "warning": "1.52", "high": "2.28"}
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """Parameters of all rules (defaults: the published values, docs/history.md).
+
+    Attributes
+    ----------
+    window_days : int
+        Look-back of the spike rule and of the baselines [days]: sessions 0..window_days-1
+        local days before this one (Frandsen 2025: 30).
+    caution_ratio, warning_ratio, high_ratio : float
+        Upper bounds of the bands ``none`` (≤ caution_ratio), ``caution``, ``warning``; above
+        ``high_ratio`` is ``high`` (Frandsen 2025: 1.10, 1.30, 2.00).
+    spike_metrics : tuple of str
+        Session metrics the spike rule compares.
+    arm_min_days : int
+        Days between the first session and this one before the spike rule is armed (30).
+    arm_min_sessions : int
+        Earlier sessions needed before the spike rule is armed (4).
+    break_days : int
+        Days since the previous session that count as a break (30).
+    progression_pct : float
+        Week-on-week rise of total duration shown as information (Nielsen 2014: 30 %).
+    baseline_min_sessions : int
+        Earlier sessions in the window needed for the intensity and asymmetry baselines (4).
+    baseline_sd : float
+        Multiples of the standard deviation above the baseline mean that flag (2).
+    heel_sd_floor_frac : float
+        Smallest SD used for the heel-peak baseline, as a fraction of its mean (0.02): a very
+        steady history must not turn measurement noise into flags.
+    asym_sd_floor_pct : float
+        Smallest SD used for the asymmetry baselines [percentage points] (0.5).
+    ratio_decimals : int
+        Ratios are rounded to this many decimals before banding, so 110 / 100 is exactly at
+        the 1.10 boundary (6).
+    """
+
+    window_days: int = 30
+    caution_ratio: float = 1.10
+    warning_ratio: float = 1.30
+    high_ratio: float = 2.00
+    spike_metrics: tuple[str, ...] = ("step_count", "duration_s", "heel_impulse_ns")
+    arm_min_days: int = 30
+    arm_min_sessions: int = 4
+    break_days: int = 30
+    progression_pct: float = 30.0
+    baseline_min_sessions: int = 4
+    baseline_sd: float = 2.0
+    heel_sd_floor_frac: float = 0.02
+    asym_sd_floor_pct: float = 0.5
+    ratio_decimals: int = 6
+
+
+@dataclass(frozen=True)
+class SessionPoint:
+    """The numbers of one session the rules use.
+
+    Attributes
+    ----------
+    start : datetime
+        Start, timezone-aware (its UTC offset defines the session's local day).
+    duration_s : float
+        Length [s].
+    step_count : int
+        Steps, both feet.
+    heel_impulse_ns : float or None
+        Session heel load [N·s].
+    heel_peak_median_n : float or None
+        Median heel peak [N].
+    symmetry_pct : dict
+        Symmetry indices [%] by metric (``heel_peak_n``, ``contact_time_s``, ...).
+    id : int or None
+        Session id in the history, if saved.
+    """
+
+    start: datetime
+    duration_s: float
+    step_count: int
+    heel_impulse_ns: float | None = None
+    heel_peak_median_n: float | None = None
+    symmetry_pct: dict[str, float] = field(default_factory=dict)
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError(f"session start {self.start} must be timezone-aware")
+
+    @property
+    def local_date(self) -> date:
+        """Calendar date in the session's own local time."""
+        return self.start.date()
+
+    def value(self, metric: str) -> float | None:
+        """The value of a spike metric (None when missing)."""
+        v = getattr(self, metric)
+        return None if v is None or not math.isfinite(float(v)) else float(v)
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any], *, id: int | None = None) -> SessionPoint:
+        """Build from a session summary (`insole.session.analysis.SessionAnalysis.summary_`)."""
+        start = summary["start"]
+        if not isinstance(start, datetime):
+            start = datetime.fromisoformat(str(start))
+        return cls(
+            start=start,
+            duration_s=float(summary["duration_s"]),
+            step_count=int(summary["step_count"]),
+            heel_impulse_ns=summary.get("heel_impulse_ns"),
+            heel_peak_median_n=(summary.get("heel_peak_n") or {}).get("median"),
+            symmetry_pct=dict(summary.get("symmetry_pct") or {}),
+            id=id,
+        )
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One warning about one metric of a session.
+
+    Attributes
+    ----------
+    metric : str
+        ``step_count``, ``duration_s``, ``heel_impulse_ns``, ``heel_peak_n``,
+        ``asymmetry_heel_peak_n`` or ``asymmetry_contact_time_s``.
+    ratio : float or None
+        Session value / reference (the 30-day largest session, or the baseline mean).
+    level : str
+        One of `LEVELS` (never ``"none"`` in `Assessment.flags`).
+    rule : str
+        ``spike``, ``heel_intensity`` or ``asymmetry``.
+    value, reference : float
+        The session's value and what it was compared with.
+    experimental : bool
+        The rule or metric is an extension without direct outcome evidence.
+    message : str
+        One sentence for the runner.
+    """
+
+    metric: str
+    ratio: float | None
+    level: str
+    rule: str
+    value: float
+    reference: float
+    experimental: bool
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able dict (``metric``, ``ratio``, ``level`` and the rest)."""
+        return {
+            "metric": self.metric,
+            "ratio": self.ratio,
+            "level": self.level,
+            "rule": self.rule,
+            "value": self.value,
+            "reference": self.reference,
+            "experimental": self.experimental,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Information that is not a warning (``not_armed``, ``break``, ``weekly_progression``)."""
+
+    kind: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        """JSON-able dict."""
+        return {"kind": self.kind, "message": self.message}
+
+
+@dataclass
+class Assessment:
+    """What the rules say about one session.
+
+    Attributes
+    ----------
+    session : SessionPoint
+        The session.
+    armed : bool
+        The spike rule was armed (enough history, no break).
+    flags : list of Flag
+        Warnings, highest level first.
+    notices : list of Notice
+        Information (not armed yet, returning after a break, weekly progression).
+    reference : dict
+        Largest value of each spike metric over the previous window (absent when the window
+        is empty); the bands of the trend charts are multiples of it.
+    baselines : dict
+        ``{metric: (mean, sd)}`` of the own-baseline rules (``heel_peak_n``,
+        ``asymmetry_heel_peak_n``, ``asymmetry_contact_time_s``) when the window held enough
+        sessions; a value above ``mean + baseline_sd · sd`` is flagged. The SD is the one the
+        rule used (floored).
+    previous_longest : SessionPoint or None
+        After a break: the longest session of the 30 days up to the last one before the break
+        (start below it).
+    """
+
+    session: SessionPoint
+    armed: bool
+    flags: list[Flag] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    reference: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, tuple[float, float]] = field(default_factory=dict)
+    previous_longest: SessionPoint | None = None
+
+    @property
+    def level(self) -> str:
+        """Highest level of the flags (``"none"`` without flags)."""
+        return max((f.level for f in self.flags), key=LEVELS.index, default="none")
+
+
+def ratio_level(ratio: float, config: RuleConfig | None = None) -> str:
+    """Band of a session ratio (Frandsen et al. 2025).
+
+    Parameters
+    ----------
+    ratio : float
+        This session / largest session of the previous 30 days.
+    config : RuleConfig, optional
+        Band limits (default 1.10 / 1.30 / 2.00).
+
+    Returns
+    -------
+    str
+        ``"none"`` (r ≤ 1.10), ``"caution"`` (≤ 1.30), ``"warning"`` (≤ 2.00) or ``"high"``.
+    """
+    c = config or RuleConfig()
+    r = round(ratio, c.ratio_decimals)
+    if r <= c.caution_ratio:
+        return "none"
+    if r <= c.warning_ratio:
+        return "caution"
+    if r <= c.high_ratio:
+        return "warning"
+    return "high"
+
+
+def _days(a: SessionPoint, b: SessionPoint) -> int:
+    """Calendar days from b to a, each in its own local time."""
+    return (a.local_date - b.local_date).days
+
+
+def _fmt(metric: str, v: float) -> str:
+    if metric == "duration_s":
+        return f"{v / 60:.1f} min"
+    if metric == "step_count":
+        return f"{v:.0f} steps"
+    unit = METRIC_LABELS.get(metric, (metric, "", ""))[1]
+    return f"{v:.0f} {unit}" if unit != "%" else f"{v:.1f} %"
+
+
+def _spike_message(metric: str, ratio: float, level: str, value: float, ref: float) -> str:
+    name, _, what = METRIC_LABELS[metric]
+    return (
+        f"{name.capitalize()} ({what}) {ratio:.2f}× your largest session of the previous 30 days "
+        f"({_fmt(metric, value)} vs {_fmt(metric, ref)}): higher than your recent normal. "
+        f"In 5,205 runners, sessions {_BAND_TEXT[level]} the longest recent one were associated "
+        f"with more running injuries (hazard ratio {_HAZARD[level]}, Frandsen et al. 2025) — "
+        "an association, not a diagnosis."
+    )
+
+
+def _minutes(s: float) -> str:
+    return f"{s / 60:.1f}" if s < 600 else f"{s / 60:.0f}"
+
+
+def _baseline(values: list[float], floor: float) -> tuple[float, float]:
+    mean = statistics.fmean(values)
+    sd = _stdev(values) if len(values) > 1 else 0.0
+    return mean, max(sd, floor)
+
+
+def _stdev(values: list[float]) -> float:
+    """``statistics.stdev(values)``, the same float, 4-6× faster.
+
+    Like `statistics.stdev`, the sum of squares is exact and the square root correctly rounded,
+    so the result is the same float; the exact sums are integers here (a finite float is an
+    integer over a power of two), not `fractions.Fraction`.
+    """
+    if not all(math.isfinite(v) for v in values):
+        return statistics.stdev(values)
+    ratios = [float(v).as_integer_ratio() for v in values]
+    shift = max(d for _, d in ratios).bit_length() - 1
+    ints = [n << (shift - d.bit_length() + 1) for n, d in ratios]
+    count = len(ints)
+    sx = sum(ints)
+    # variance = (count · Σx² − (Σx)²) / (count · (count − 1)), x = int / 2**shift
+    num = count * sum(i * i for i in ints) - sx * sx
+    return _sqrt_of_frac(num, count * (count - 1) << 2 * shift)
+
+
+def _sqrt_of_frac(n: int, m: int) -> float:
+    """Square root of n / m (n ≥ 0, m > 0) as a float, correctly rounded.
+
+    Round-to-odd on 2·53 + 3 bits, then one rounding to float: the algorithm of CPython's
+    `statistics` (``_float_sqrt_of_frac``; https://bugs.python.org/msg407078).
+    """
+    q = (n.bit_length() - m.bit_length() - 109) // 2
+    if q >= 0:
+        m <<= 2 * q
+        a = math.isqrt(n // m)
+        return float((a | (a * a * m != n)) << q)
+    n <<= -2 * q
+    a = math.isqrt(n // m)
+    return (a | (a * a * m != n)) / (1 << -q)
+
+
+def evaluate_session(
+    session: SessionPoint, previous: Sequence[SessionPoint], config: RuleConfig | None = None
+) -> Assessment:
+    """Apply every rule to one session, given the sessions before it.
+
+    Parameters
+    ----------
+    session : SessionPoint
+        The session to assess.
+    previous : sequence of SessionPoint
+        The history; sessions that did not start before `session` are ignored.
+    config : RuleConfig, optional
+        Rule parameters.
+
+    Returns
+    -------
+    Assessment
+        Flags, notices, and the 30-day reference values.
+    """
+    c = config or RuleConfig()
+    earlier = sorted((p for p in previous if p.start < session.start), key=lambda p: p.start)
+    out = Assessment(session=session, armed=False)
+    if not earlier:
+        out.notices.append(
+            Notice("not_armed", "First session in the history: this becomes part of your normal.")
+        )
+        return out
+    today = session.local_date
+    ago = [(today - p.local_date).days for p in earlier]  # _days(session, p), once each
+    window = [p for p, d in zip(earlier, ago, strict=True) if d < c.window_days]
+    for m in c.spike_metrics:
+        vals = [v for p in window if (v := p.value(m)) is not None and v > 0]
+        if vals:
+            out.reference[m] = max(vals)
+    gap = ago[-1]
+    history_days = ago[0]
+
+    # 2. break
+    if gap >= c.break_days:
+        last = earlier[-1]
+        before = [p for p in earlier if _days(last, p) < c.window_days]
+        longest = max(before, key=lambda p: p.duration_s)
+        out.previous_longest = longest
+        out.notices.append(
+            Notice(
+                "break",
+                f"Returning after a break of {gap} days: start below your previous longest "
+                f"session ({longest.step_count} steps, {_minutes(longest.duration_s)} min on "
+                f"{longest.local_date}) and build up again. No ratio is computed after a break.",
+            )
+        )
+    # 1. spike
+    elif history_days >= c.arm_min_days and len(earlier) >= c.arm_min_sessions:
+        out.armed = True
+        for m in c.spike_metrics:
+            value, ref = session.value(m), out.reference.get(m)
+            if value is None or ref is None:
+                continue
+            ratio = round(value / ref, 3)
+            level = ratio_level(value / ref, c)
+            if level != "none":
+                out.flags.append(
+                    Flag(
+                        metric=m,
+                        ratio=ratio,
+                        level=level,
+                        rule="spike",
+                        value=value,
+                        reference=ref,
+                        experimental=m == "heel_impulse_ns",
+                        message=_spike_message(m, value / ref, level, value, ref),
+                    )
+                )
+    else:
+        out.notices.append(
+            Notice(
+                "not_armed",
+                f"Learning your normal: session warnings start after {c.arm_min_days} days and "
+                f"{c.arm_min_sessions} sessions (now {history_days} days, {len(earlier)} "
+                "earlier sessions).",
+            )
+        )
+
+    # 3. weekly progression (information only)
+    this_week = [p for p, d in zip(earlier, ago, strict=True) if 0 <= d < 7] + [session]
+    last_week = [p for p, d in zip(earlier, ago, strict=True) if 7 <= d < 14]
+    if last_week:
+        a = sum(p.duration_s for p in this_week)
+        b = sum(p.duration_s for p in last_week)
+        rise = 100.0 * (a / b - 1.0) if b > 0 else 0.0
+        if rise > c.progression_pct:
+            out.notices.append(
+                Notice(
+                    "weekly_progression",
+                    f"Information: your last 7 days ran {rise:.0f} % longer than the 7 days "
+                    f"before ({_minutes(a)} vs {_minutes(b)} min). Weekly rises above 30 % were "
+                    "weakly associated with injury in one study (Nielsen et al. 2014; "
+                    "confidence interval includes no effect) — not a warning.",
+                )
+            )
+
+    # 4. heel intensity and 5. asymmetry: own 30-day baseline + 2 SD
+    base = [p for p in window if p.heel_peak_median_n is not None]
+    v = session.heel_peak_median_n
+    if len(base) >= c.baseline_min_sessions and v is not None:
+        vals = [float(p.heel_peak_median_n) for p in base if p.heel_peak_median_n is not None]
+        mean, sd = _baseline(vals, c.heel_sd_floor_frac * statistics.fmean(vals))
+        out.baselines["heel_peak_n"] = (mean, sd)
+        if v > mean + c.baseline_sd * sd:
+            out.flags.append(
+                Flag(
+                    metric="heel_peak_n",
+                    ratio=round(v / mean, 3),
+                    level="caution",
+                    rule="heel_intensity",
+                    value=float(v),
+                    reference=mean,
+                    experimental=True,
+                    message=(
+                        f"Median heel peak {v:.0f} N vs your 30-day mean {mean:.0f} N "
+                        f"(+{(v - mean) / sd:.1f} SD): higher than your recent normal "
+                        "(experimental rule, no outcome study yet)."
+                    ),
+                )
+            )
+    for m in ("heel_peak_n", "contact_time_s"):
+        sv = session.symmetry_pct.get(m)
+        vals = [abs(float(p.symmetry_pct[m])) for p in window if p.symmetry_pct.get(m) is not None]
+        if sv is None or len(vals) < c.baseline_min_sessions:
+            continue
+        mean, sd = _baseline(vals, c.asym_sd_floor_pct)
+        out.baselines[f"asymmetry_{m}"] = (mean, sd)
+        if abs(sv) > mean + c.baseline_sd * sd:
+            name = METRIC_LABELS[f"asymmetry_{m}"][0]
+            out.flags.append(
+                Flag(
+                    metric=f"asymmetry_{m}",
+                    ratio=round(abs(sv) / mean, 3) if mean > 0 else None,
+                    level="caution",
+                    rule="asymmetry",
+                    value=abs(float(sv)),
+                    reference=mean,
+                    experimental=False,
+                    message=(
+                        f"{name.capitalize()} {abs(sv):.1f} % "
+                        f"({'right' if sv > 0 else 'left'} higher) vs your usual {mean:.1f} %: "
+                        "higher than your recent normal."
+                    ),
+                )
+            )
+    out.flags.sort(key=lambda f: -LEVELS.index(f.level))
+    return out
+
+
+def next_run_limits(
+    session: SessionPoint,
+    previous: Sequence[SessionPoint],
+    config: RuleConfig | None = None,
+    *,
+    flagged: Collection[str] = (),
+) -> dict[str, float]:
+    """The largest next run (the day after `session`) that stays within ``caution_ratio``.
+
+    For each spike metric: ``caution_ratio`` × the largest session of the 30-day window as it
+    will stand the next day (`session` included, sessions older than the window left out).
+    A metric in `flagged` (this session was itself flagged for it) does not count `session`
+    as the new normal: its limit stays ``caution_ratio`` × the largest earlier session of
+    that window, so the guidance never builds on a jump. Empty when the spike rule would not
+    be armed the next day (too little history).
+
+    Parameters
+    ----------
+    session : SessionPoint
+        The session just run.
+    previous : sequence of SessionPoint
+        The sessions before it (later ones are ignored).
+    config : RuleConfig, optional
+        Rule parameters.
+    flagged : collection of str
+        Spike metrics `session` was flagged for.
+
+    Returns
+    -------
+    dict
+        ``{metric: largest value}`` for the spike metrics with a reference.
+    """
+    c = config or RuleConfig()
+    earlier = [p for p in previous if p.start < session.start]
+    if not earlier:
+        return {}
+    tomorrow = session.local_date + timedelta(days=1)
+    first = min(p.local_date for p in earlier)
+    if (tomorrow - first).days < c.arm_min_days or len(earlier) + 1 < c.arm_min_sessions:
+        return {}
+    window = [p for p in earlier if (tomorrow - p.local_date).days < c.window_days]
+    out = {}
+    for m in c.spike_metrics:
+        pool = window if m in flagged else [*window, session]
+        vals = [v for p in pool if (v := p.value(m)) is not None and v > 0]
+        if vals:
+            out[m] = c.caution_ratio * max(vals)
+    return out
+
+
+def history_needed(config: RuleConfig | None = None) -> tuple[timedelta, int]:
+    """Which earlier sessions the rules read: a bounded window, plus the oldest few.
+
+    `evaluate_session` gives the same result for a session ``S`` whether it gets every earlier
+    session or only these:
+
+    - every session that started less than `lookback` before ``L``, the last session that
+      started before ``S`` (``L`` itself included);
+    - the `first` oldest sessions of the history.
+
+    Why: each rule reads sessions at most ``window_days`` (30-day window, baselines, the 30 days
+    before ``L`` after a break), 14 (weekly progression) or ``arm_min_days`` (while the history
+    is shorter than that, every earlier session is that recent) local days before ``S`` or ``L``;
+    a local date is less than one day from the UTC date, so ``d`` local days are less than
+    ``d + 2`` days of time — `lookback` adds 3. Beyond that, arming reads only the first session
+    (its date) and whether there are at least ``arm_min_sessions`` earlier sessions, which the
+    `first` oldest settle; the "learning your normal" notice that prints the count appears
+    only when the count is below `first` or the history is shorter than ``arm_min_days`` — and
+    then every earlier session is in the window. A superset of these sessions is fine too.
+
+    Parameters
+    ----------
+    config : RuleConfig, optional
+        Rule parameters.
+
+    Returns
+    -------
+    lookback : timedelta
+        How far before ``L`` the rules look.
+    first : int
+        How many of the oldest sessions they need.
+    """
+    c = config or RuleConfig()
+    days = max(c.window_days, c.arm_min_days, 14)
+    return timedelta(days=days + 3), max(1, c.arm_min_sessions)
+
+
+def evaluate_history(
+    sessions: Sequence[SessionPoint],
+    config: RuleConfig | None = None,
+    *,
+    ids: Collection[int | None] | None = None,
+) -> list[Assessment]:
+    """Assess every session against the ones before it, oldest first.
+
+    Each session is given only the earlier sessions the rules read (`history_needed`), so the
+    work per session is bounded by the sessions of its window, not by the length of the
+    history; the results are the same as ``evaluate_session(s, all earlier sessions)``.
+
+    Parameters
+    ----------
+    sessions : sequence of SessionPoint
+        The history, any order. To assess only some sessions (`ids`) it may be a part of the
+        history, if it holds what `history_needed` names for each of them.
+    config : RuleConfig, optional
+        Rule parameters.
+    ids : collection of int, optional
+        Assess only the sessions with these ids (default: all).
+
+    Returns
+    -------
+    list of Assessment
+        One per (selected) session, sorted by start time.
+    """
+    c = config or RuleConfig()
+    lookback, first = history_needed(c)
+    ordered = sorted(sessions, key=lambda p: p.start)
+    starts = [p.start for p in ordered]
+    out = []
+    for s in ordered:
+        if ids is not None and s.id not in ids:
+            continue
+        end = bisect_left(starts, s.start)  # sessions that started strictly before s
+        if end == 0:
+            previous: list[SessionPoint] = []
+        else:
+            lo = bisect_left(starts, starts[end - 1] - lookback)
+            previous = ordered[: min(first, lo)] + ordered[lo:end]
+        out.append(evaluate_session(s, previous, c))
+    return out

@@ -1,0 +1,300 @@
+"""Reader and importer for stAPPone insole CSV exports (12 raw pressure channels, 62.5 Hz).
+
+A stAPPone export is comma-separated text with the header ``sole_id, timestamp, accel_x,
+accel_y, accel_z, gyro_x, gyro_y, gyro_z, magn_x, magn_y, magn_z, pressure_01 ..
+pressure_12, corrupt``: one row per sample of one sole, ``timestamp`` in Unix milliseconds,
+the pressures as raw ADC readings and ``corrupt`` = 1 for a sample the device marked as
+damaged. Rows of two soles may interleave.
+
+The export does not say which foot a ``sole_id`` is: the caller says so (``sides``).
+
+62.5 Hz is not a whole number, but the wire protocol's SAMPLES frames carry an integer rate.
+The importer therefore sends one sample per frame: each frame's ``timestamp_us`` is that
+sample's own device time, taken from ``timestamp``, so device times read back are exact; the
+frames' rate field is 63 (62.5 rounded half up) and only nominal, while the recording header
+keeps ``sample_rate_hz`` = 62.5. See ``docs/importers.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from insole.core.layouts import DEFAULT_FOOT_LENGTH_MM, default_layout
+from insole.sources.importers import ImportFormatError, missing_file_error, read_text
+from insole.sources.importers.convert import (
+    ImportedDevice,
+    ImportResult,
+    linear_calibration,
+    write_import,
+)
+
+__all__ = ["STAPPONE_COLUMNS", "STAPPONE_PRESSURE_COLUMNS", "StapponeSole", "import_stappone",
+           "read_stappone"]
+
+#: Pressure channel columns of a stAPPone export, in sensor order.
+STAPPONE_PRESSURE_COLUMNS: tuple[str, ...] = tuple(f"pressure_{i:02d}" for i in range(1, 13))
+
+#: Columns the importer needs.
+STAPPONE_COLUMNS: tuple[str, ...] = ("sole_id", "timestamp", *STAPPONE_PRESSURE_COLUMNS,
+                                     "corrupt")
+
+
+@dataclass
+class StapponeSole:
+    """The samples of one sole.
+
+    Attributes
+    ----------
+    sole_id : int
+        The export's ``sole_id``.
+    timestamp_ms : ndarray of float64, shape (n_samples,)
+        Unix time of each sample [ms].
+    pressure : ndarray of float64, shape (n_samples, 12)
+        Raw pressure readings (ADC counts); NaN where the sample is marked corrupt.
+    corrupt : ndarray of bool, shape (n_samples,)
+        The export's ``corrupt`` flag.
+    """
+
+    sole_id: int
+    timestamp_ms: NDArray[np.float64]
+    pressure: NDArray[np.float64]
+    corrupt: NDArray[np.bool_]
+
+    @property
+    def sampling_rate_hz(self) -> float:
+        """1000 / median timestamp step (62.5 Hz for stAPPone); NaN when it is not positive.
+
+        NaN when the sole has fewer than two samples or its median step is zero or negative
+        (all timestamps equal, or not in time order): no rate can be inferred then.
+        """
+        steps = np.diff(self.timestamp_ms)
+        step = float(np.median(steps)) if steps.size else float("nan")
+        return 1000.0 / step if step > 0 else float("nan")
+
+
+def _fail(path: Path, what: str) -> ImportFormatError:
+    return ImportFormatError(
+        f"stAPPone file {str(path)!r}: {what} (expected a stAPPone CSV export with columns "
+        "sole_id, timestamp, ..., pressure_01..pressure_12, corrupt)",
+        path=path,
+    )
+
+
+def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
+    """Read a stAPPone CSV export.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.csv`` file.
+
+    Returns
+    -------
+    dict of int to StapponeSole
+        The samples of each ``sole_id``, in file order.
+
+    Raises
+    ------
+    ImportFormatError
+        If the file is missing, lacks a needed column, has rows of the wrong length or
+        non-numeric values, or holds no samples.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise missing_file_error(p, "stAPPone file", "a stAPPone CSV export (.csv)", "*.csv")
+    lines = [ln for ln in read_text(p, lambda what: _fail(p, what)).splitlines() if ln.strip()]
+    if not lines:
+        raise _fail(p, "the file is empty")
+    header = [h.strip() for h in next(csv.reader([lines[0]]))]
+    missing = [c for c in STAPPONE_COLUMNS if c not in header]
+    if missing:
+        shown = ", ".join(h[:30] for h in header[:12]) + (" ..." if len(header) > 12 else "")
+        raise _fail(p, f"no column {missing[0]!r} (its header is: {shown})")
+    idx = [header.index(c) for c in STAPPONE_COLUMNS]
+    rows = np.empty((len(lines) - 1, len(idx)), dtype=np.float64)
+    for i, fields in enumerate(csv.reader(lines[1:])):
+        if len(fields) != len(header):
+            raise _fail(p, f"line {i + 2} has {len(fields)} fields but the header has "
+                           f"{len(header)}")
+        try:
+            rows[i] = [float(fields[j]) for j in idx]
+        except ValueError:
+            bad = next(j for j in idx if not _is_number(fields[j]))
+            raise _fail(p, f"line {i + 2}, column {header[bad]!r}: {fields[bad]!r} is not a "
+                           "number") from None
+    if rows.shape[0] == 0:
+        raise _fail(p, "no data lines after the header")
+    for col, name in ((0, "sole_id"), (1, "timestamp")):
+        bad_rows = np.flatnonzero(~np.isfinite(rows[:, col]))
+        if bad_rows.size:
+            i = int(bad_rows[0])
+            raise _fail(p, f"line {i + 2}, column {name!r}: {rows[i, col]!r} is not a finite "
+                           "number")
+    soles: dict[int, StapponeSole] = {}
+    for sole_id in np.unique(rows[:, 0]):
+        mine = rows[rows[:, 0] == sole_id]
+        corrupt = mine[:, -1] != 0
+        pressure = mine[:, 2:-1].copy()
+        pressure[corrupt] = np.nan
+        soles[int(sole_id)] = StapponeSole(int(sole_id), mine[:, 1].copy(), pressure, corrupt)
+    return soles
+
+
+def _no_rate(sole: StapponeSole) -> str:
+    """Why no sampling rate can be inferred from a sole's timestamps (for the error message)."""
+    t = sole.timestamp_ms
+    where = f"sole_id {sole.sole_id}"
+    if t.size < 2:
+        return (f"{where} has {t.size} sample; at least two are needed to infer the sampling "
+                "rate from the timestamp column")
+    if np.all(t == t[0]):
+        return (f"all {t.size} timestamps of {where} are equal ({t[0]:.0f} ms), so the sampling "
+                "rate cannot be inferred; export the file again from stAPPone with each "
+                "sample's own timestamp")
+    return (f"the timestamps of {where} do not increase (median step "
+            f"{float(np.median(np.diff(t))):g} ms), so the sampling rate cannot be inferred; "
+            "the file is damaged or its rows are not in time order")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def import_stappone(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    sides: Mapping[int, str] | str | None = None,
+    foot_length_mm: float = DEFAULT_FOOT_LENGTH_MM,
+    start: datetime | None = None,
+    overwrite: bool = False,
+) -> ImportResult:
+    """Import a stAPPone CSV export as a recording (12 raw channels per sole, 62.5 Hz).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.csv`` file.
+    out : str or os.PathLike
+        Recording to write.
+    sides : mapping of int to str, or str
+        Foot of each ``sole_id`` (``{1: "left", 2: "right"}``), or one side (``"left"``)
+        for a file with a single sole. Required: the export does not say which foot a sole is.
+    foot_length_mm : float
+        Insole length for the layout [mm].
+    start : datetime, optional
+        Wall-clock time of the first sample; default the first ``timestamp`` (Unix ms, exact).
+    overwrite : bool
+        Replace an existing `out`.
+
+    Returns
+    -------
+    ImportResult
+        What was written.
+
+    Raises
+    ------
+    ImportFormatError
+        If the file is malformed, a sole has no side, or two soles are given the same side.
+
+    Notes
+    -----
+    Pressures are raw ADC readings without a published calibration: unit ``"counts"``
+    (relative), scale 1, offset 0. Corrupt samples are stored as the reserved count 65535
+    (all 12 channels). Sensor positions are not published either: the layout is the generic
+    12-sensor grid (`insole.core.layouts.default_layout`). The IMU columns are not imported
+    (their units are not documented in the export).
+    """
+    p = Path(path)
+    soles = read_stappone(p)
+    ids = sorted(soles)
+    if sides is None:
+        raise ImportFormatError(
+            f"stAPPone file {str(p)!r} has sole_id {', '.join(map(str, ids))} and does not say "
+            "which foot each is: pass the side, e.g. "
+            + ("--side left" if len(ids) == 1 else f"--side {ids[0]}=left --side {ids[1]}=right"),
+            path=p,
+        )
+    if isinstance(sides, str):
+        if len(ids) != 1:
+            raise ImportFormatError(
+                f"stAPPone file {str(p)!r} has {len(ids)} soles ({', '.join(map(str, ids))}); "
+                "give the side of each as ID=SIDE",
+                path=p,
+            )
+        sides = {ids[0]: sides}
+    unknown = [i for i in ids if i not in sides]
+    if unknown:
+        raise ImportFormatError(
+            f"stAPPone file {str(p)!r}: no side given for sole_id {unknown[0]}", path=p
+        )
+    chosen = [sides[i] for i in ids]
+    if len(set(chosen)) != len(chosen):
+        raise ImportFormatError(f"two soles cannot both be on the {chosen[0]} side", path=p)
+    t0_ms = min(float(soles[i].timestamp_ms[0]) for i in ids)
+    layout = default_layout(len(STAPPONE_PRESSURE_COLUMNS), foot_length_mm)
+    rates = [soles[i].sampling_rate_hz for i in ids]
+    for sole_id in ids:
+        if not soles[sole_id].sampling_rate_hz > 0:
+            raise ImportFormatError(f"stAPPone file {str(p)!r}: {_no_rate(soles[sole_id])}",
+                                    path=p)
+    rate = float(np.median(rates))
+    devices = []
+    for sole_id in ids:
+        sole = soles[sole_id]
+        side = sides[sole_id]
+        devices.append(
+            ImportedDevice(
+                side=side,
+                values=sole.pressure,
+                time_s=(sole.timestamp_ms - t0_ms) / 1000.0,
+                layout=layout,
+                unit="counts",
+                columns=list(STAPPONE_PRESSURE_COLUMNS),
+                device_id=sole_id & 0xFFFF,
+                label=f"stappone {p.name} sole {sole_id} {side}",
+                calibration=linear_calibration(sole.pressure, "counts", step=1.0, offset=0.0),
+                info={"sole_id": sole_id, "corrupt_samples": int(sole.corrupt.sum()),
+                      "relative_force": True},
+            )
+        )
+    info: dict[str, Any] = {
+        "columns": list(STAPPONE_COLUMNS),
+        "units": {"timestamp": "Unix ms", "pressure": "raw ADC counts (relative)"},
+        "sides": {str(i): sides[i] for i in ids},
+        "notes": [
+            f"{rate:g} Hz is not an integer: one sample per SAMPLES frame, each frame's "
+            "timestamp_us is the sample's own time; the frames' rate field is nominal",
+            "corrupt samples stored as count 65535 on all 12 channels",
+            "sensor positions not published: generic 12-sensor grid layout",
+            "IMU columns not imported",
+        ],
+    }
+    if start is None:
+        start, start_source = datetime.fromtimestamp(t0_ms / 1000.0, UTC).astimezone(), "file"
+    else:
+        start_source = "user"
+    return write_import(
+        out,
+        fmt="stappone",
+        source=p,
+        devices=devices,
+        sample_rate_hz=round(rate, 6),
+        start=start,
+        start_source=start_source,
+        info=info,
+        overwrite=overwrite,
+    )
