@@ -353,14 +353,8 @@ def load(
 ) -> Recording:
     """Decode a recording into arrays: raw counts, device and host times per insole.
 
-    Parameters
-    ----------
-    path : path-like
-        The recording file.
-    salvage : bool, default True
-        Read past damage (see `insole.recordings.loader.load_recording`).
-    strict : bool, default False
-        Refuse a damaged file.
+    `insole.recordings.loader.load_recording`, whose parameters it takes: ``path``, the
+    recording file; ``salvage``, read past damage (default); ``strict``, refuse a damaged file.
 
     Returns
     -------

@@ -21,19 +21,33 @@ from typing import Any, NoReturn
 
 from insole import __version__
 from insole.commands.common import (
+    BURST_LOSS,
+    DRIFT_PPM,
+    JSON,
+    LOSS,
+    LSL,
     OVERWRITE_RULE,
-    UsageError,
+    QUIET,
+    RATE,
+    SEED,
+    SENSORS,
+    STRICT,
+    Arg,
+    add_command,
     check_replace,
     damage_warning,
+    flag,
     is_stdout,
+    json_or_stdout,
+    out_option,
     output_path,
+    overwrite_option,
     printable,
+    simulated_insoles,
 )
-from insole.commands.types import fraction as _fraction
 from insole.commands.types import iso_time as _iso_time
 from insole.commands.types import non_negative_float as _non_negative_float
 from insole.commands.types import positive_float as _positive_float
-from insole.commands.types import sample_rate as _rate
 from insole.commands.types import speed as _speed
 from insole.errors import InsoleError
 
@@ -64,36 +78,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-
-# --- outputs: '-' for stdout, the overwrite rule ----------------------------------------------
-
-
-
-def _overwrite_option(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument(
-        "--overwrite", action="store_true",
-        help=f"let the {what} replace irreplaceable data too (a recording of a live source or "
-        "an import, a history database); other existing files are replaced anyway",
-    )
-
-
-def _quiet_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress bar (it is drawn on stderr only when that is a terminal)")
-
-
-def _json_or_stdout(args: argparse.Namespace, *flags: str) -> None:
-    """Refuse ``--json`` together with a file written to stdout (``-``): one stdout."""
-    for flag in flags:
-        if is_stdout(getattr(args, flag.lstrip("-").replace("-", "_"), None)) and args.json:
-            raise UsageError(f"{flag} - and --json both write to stdout; give {flag} a file "
-                             "name or leave out --json")
-    named = [f for f in flags if is_stdout(getattr(args, f.lstrip("-").replace("-", "_"), None))]
-    if len(named) > 1:
-        raise UsageError(f"{' and '.join(named)} cannot both write to stdout ('-'); give one "
-                         "of them a file name")
-
-
 # --- foreign files: name the import command ---------------------------------------------------
 
 
@@ -118,9 +102,9 @@ def _foreign_hint(args: argparse.Namespace) -> str | None:
 
     return suggest_import(path)
 
+
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str))
-
 
 
 def _warn(command: str, warning: str | None) -> None:
@@ -136,22 +120,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from insole.commands.progress import wanted
     from insole.commands.simulate import SimulationRequest, simulate_to_file
 
-    _json_or_stdout(args, "--out", "--truth")
+    json_or_stdout(args, "--out", "--truth")
     check_replace(args.out, overwrite=args.overwrite, what="simulated recording")
     check_replace(args.truth, overwrite=args.overwrite, what="truth table")
 
     request = SimulationRequest(
         duration_s=args.duration,
-        seed=args.seed,
         cadence_spm=args.cadence,
         strike=args.strike,
         gait=args.gait,
         sample_rate_hz=args.rate,
-        n_sensors=args.sensors,
-        loss=args.loss,
-        burst_loss=args.burst_loss,
-        garbage_per_min=args.garbage,
-        drift_ppm=args.drift_ppm,
         link=args.link,
         body_mass_kg=args.mass_kg,
         speed_mps=args.run_speed_mps,
@@ -160,6 +138,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         stand_s=args.stand,
         pronation=args.pronation,
         start=args.start or datetime.now(UTC).astimezone(),
+        **simulated_insoles(args),
     )
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(output_path(args.out, suffix=".insrec"))
@@ -260,7 +239,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from insole.session.analysis import SessionAnalysis, write_steps_csv
     from insole.session.text import print_summary
 
-    _json_or_stdout(args, "--steps-csv")
+    json_or_stdout(args, "--steps-csv")
     check_replace(args.steps_csv, overwrite=args.overwrite, what="steps table")
     with FileProgress("insole analyze", args.file, enabled=wanted(args)):
         analysis = SessionAnalysis(keep_records=False, strict=args.strict).run(args.file)
@@ -299,7 +278,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from insole.commands.live import run_view, want_window
+    from insole.commands.live import run_view, view_arguments, want_window
     from insole.commands.replay import replay_to_terminal
 
     if not want_window(args) and args.exit_after is None:
@@ -316,47 +295,33 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     reader = BlockReader(args.file, salvage=True, strict=args.strict).scan()
     _warn("replay", damage_warning(args.file, reader.damages, None))
     speed = "max" if args.speed == float("inf") else f"{args.speed:g}"
-    run_view(
-        f"file:{args.file}?speed={speed}",
-        window=want_window(args),
-        screenshot=args.screenshot,
-        exit_after_s=args.exit_after,
-        fps=args.fps,
-        out=sys.stdout,
-        lsl=args.lsl,
-        db=args.db,
-        save=args.save,
-        verbose=args.verbose,
-    )
+    run_view(f"file:{args.file}?speed={speed}", out=sys.stdout, lsl=args.lsl,
+             **view_arguments(args))
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from insole.commands.demo import run_demo
-    from insole.commands.live import want_window
+    from insole.commands.live import view_arguments
 
-    return run_demo(
-        duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep, out=sys.stdout,
-        window=want_window(args), screenshot=args.screenshot, exit_after_s=args.exit_after,
-        db=args.db, save=args.save, verbose=args.verbose,
-    )
+    view = view_arguments(args)
+    del view["fps"]  # the demo's window redraws at the default rate
+    return run_demo(duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep,
+                    out=sys.stdout, **view)
 
 
 # --- parser ----------------------------------------------------------------------------------
 
-
-def _strict_option(p: argparse.ArgumentParser) -> None:
-    """Add ``--strict``: refuse a damaged recording instead of reading past the damage."""
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="refuse a damaged recording (one-line error, exit 2); by default the damage is "
-        "read past, reported in one warning line on stderr",
-    )
+#: The recording a command reads.
+_RECORDING = Arg("file", type=Path, help="recording file")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``insole`` command."""
+    from insole.commands import devices, history, imports, live
+    from insole.commands.batch import add_batch_options
+    from insole.sources import public_data
+
     parser = _Parser(
         prog="insole",
         description="Pressure-sensing insoles: simulate, record, replay and analyse heel loading.",
@@ -364,88 +329,73 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"insole {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser(
-        "demo",
+    add_command(
+        sub, "demo", _cmd_demo,
+        Arg("--duration", type=_positive_float, default=30.0, help="seconds (default 30)"),
+        SEED.but(default=1, help="random seed (default 1)"),
+        Arg("--speed", type=_speed, default=5.0, help="replay pace, e.g. 1 or 'max' (default 5)"),
+        Arg("--keep", type=Path, help="keep the recording at this path"),
+        live.add_view_options,
         help="simulate a run and stream it through the pipeline (the quick start)",
         description="Simulate a two-insole run, write it to a recording, replay it through the "
         "decoder and print the session summary.",
     )
-    p.add_argument("--duration", type=_positive_float, default=30.0, help="seconds (default 30)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument(
-        "--speed", type=_speed, default=5.0, help="replay pace, e.g. 1 or 'max' (default 5)"
-    )
-    p.add_argument("--keep", type=Path, help="keep the recording at this path")
-    from insole.commands.live import add_view_options
-
-    add_view_options(p)
-    p.set_defaults(func=_cmd_demo)
-
-    p = sub.add_parser(
-        "simulate",
+    add_command(
+        sub, "simulate", _cmd_simulate,
+        Arg("--duration", type=_positive_float, required=True, help="seconds to simulate"),
+        out_option("recording file to write ('-': stdout); a simulated recording there is "
+                   "replaced"),
+        Arg("--truth", type=Path, metavar="FILE",
+            help="write per-step ground truth to this CSV ('-': stdout)"),
+        SEED,
+        Arg("--gait", choices=["run", "walk"], default="run", help="default run"),
+        Arg("--cadence", type=_positive_float, help="steps/min (default 170 running, 110 walking)"),
+        Arg("--strike", choices=["rearfoot", "midfoot", "forefoot", "mixed"], default="rearfoot",
+            help="foot-strike pattern (default rearfoot)"),
+        RATE, SENSORS, LOSS, BURST_LOSS,
+        Arg("--garbage", type=float, default=0.0,
+            help="garbage insertions per minute per stream"),
+        DRIFT_PPM,
+        Arg("--link", choices=["ble", "serial"], default="ble", help="default ble"),
+        Arg("--mass-kg", type=_positive_float, default=70.0, metavar="KG",
+            help="body mass in kg (default 70)"),
+        Arg("--mass", dest="mass_kg", type=_positive_float, default=argparse.SUPPRESS,
+            help=argparse.SUPPRESS),  # the old name, kept working
+        Arg("--run-speed-mps", type=_positive_float, metavar="MPS",
+            help="running/walking speed in m/s (default: from the cadence)"),
+        Arg("--speed", dest="run_speed_mps", type=_positive_float, default=argparse.SUPPRESS,
+            help=argparse.SUPPRESS),  # old name: m/s here
+        Arg("--asymmetry", type=float, default=0.0, help="right-vs-left force, %%"),
+        Arg("--fatigue", type=float, default=0.0, help="heel load rise over the run, %%"),
+        Arg("--stand", type=_non_negative_float, default=0.0, metavar="S",
+            help="stand still for S seconds before the gait starts (default 0)"),
+        Arg("--pronation", type=float, default=0.0, help="-1 lateral .. +1 medial load"),
+        Arg("--start", type=_iso_time, help="wall-clock start, ISO 8601 (default now)"),
+        flag("--json", "print what was written as JSON"),
+        overwrite_option("recording and truth table"),
+        QUIET,
         help="write a simulated two-insole recording (with ground truth)",
         description="Simulate two insoles (gait model, FSR sensors, firmware and link with "
         "optional faults) and write the bytes a host would receive to a recording. "
         + OVERWRITE_RULE,
     )
-    p.add_argument("--duration", type=_positive_float, required=True, help="seconds to simulate")
-    p.add_argument("--out", type=Path, required=True, metavar="FILE",
-                   help="recording file to write ('-': stdout); a simulated recording there is "
-                   "replaced")
-    p.add_argument("--truth", type=Path, metavar="FILE",
-                   help="write per-step ground truth to this CSV ('-': stdout)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--gait", choices=["run", "walk"], default="run", help="default run")
-    p.add_argument(
-        "--cadence", type=_positive_float, help="steps/min (default 170 running, 110 walking)"
-    )
-    p.add_argument(
-        "--strike",
-        choices=["rearfoot", "midfoot", "forefoot", "mixed"],
-        default="rearfoot",
-        help="foot-strike pattern (default rearfoot)",
-    )
-    p.add_argument("--rate", type=_rate, default=200, help="sample rate in Hz (default 200)")
-    p.add_argument("--sensors", type=int, default=16, help="sensors per insole (default 16)")
-    p.add_argument("--loss", type=_fraction, default=0.0, help="random frame loss fraction")
-    p.add_argument("--burst-loss", type=_fraction, default=0.0, help="burst frame loss fraction")
-    p.add_argument(
-        "--garbage", type=float, default=0.0, help="garbage insertions per minute per stream"
-    )
-    p.add_argument("--drift-ppm", type=float, default=0.0, help="right-vs-left clock drift")
-    p.add_argument("--link", choices=["ble", "serial"], default="ble", help="default ble")
-    p.add_argument("--mass-kg", type=_positive_float, default=70.0, metavar="KG",
-                   help="body mass in kg (default 70)")
-    p.add_argument("--mass", dest="mass_kg", type=_positive_float, default=argparse.SUPPRESS,
-                   help=argparse.SUPPRESS)  # the old name, kept working
-    p.add_argument("--run-speed-mps", type=_positive_float, metavar="MPS",
-                   help="running/walking speed in m/s (default: from the cadence)")
-    p.add_argument("--speed", dest="run_speed_mps", type=_positive_float,
-                   default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old name: m/s here
-    p.add_argument("--asymmetry", type=float, default=0.0, help="right-vs-left force, %%")
-    p.add_argument("--fatigue", type=float, default=0.0, help="heel load rise over the run, %%")
-    p.add_argument("--stand", type=_non_negative_float, default=0.0, metavar="S",
-                   help="stand still for S seconds before the gait starts (default 0)")
-    p.add_argument("--pronation", type=float, default=0.0, help="-1 lateral .. +1 medial load")
-    p.add_argument("--start", type=_iso_time, help="wall-clock start, ISO 8601 (default now)")
-    p.add_argument("--json", action="store_true", help="print what was written as JSON")
-    _overwrite_option(p, "recording and truth table")
-    _quiet_option(p)
-    p.set_defaults(func=_cmd_simulate)
-
-    p = sub.add_parser(
-        "info",
+    add_command(
+        sub, "info", _cmd_info, _RECORDING, JSON, STRICT, QUIET,
         help="describe a recording: duration, sides, frames, losses, damage",
         description="Decode a recording and print what it holds and every data-quality counter.",
     )
-    p.add_argument("file", type=Path, help="recording file")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    _strict_option(p)
-    _quiet_option(p)
-    p.set_defaults(func=_cmd_info)
-
-    p = sub.add_parser(
-        "analyze",
+    add_command(
+        sub, "analyze", _cmd_analyze,
+        Arg("paths", nargs="+", type=Path, metavar="PATH",
+            help="recording file (or several, or folders of recordings: a batch)"),
+        flag("--json", "print the summary as JSON"),
+        Arg("--steps-csv", type=Path, metavar="FILE",
+            help="write one row per step to this CSV ('-': stdout, the summary then goes to "
+            "stderr)"),
+        STRICT,
+        overwrite_option("steps table"),
+        add_batch_options,
+        history.add_analyze_save_options,
         help="detect every step and summarise heel loading of a recording",
         description="Run the signal pipeline over a recording: heel strikes and toe-offs, "
         "per-step load distribution, and the session summary. Several recordings, folders "
@@ -453,58 +403,20 @@ def build_parser() -> argparse.ArgumentParser:
         "local processes (--jobs) or a Dask cluster (--scheduler); exit 1 if some files "
         "could not be analysed. " + OVERWRITE_RULE,
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                   help="recording file (or several, or folders of recordings: a batch)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--steps-csv", type=Path, metavar="FILE",
-                   help="write one row per step to this CSV ('-': stdout, the summary then goes "
-                   "to stderr)")
-    _strict_option(p)
-    _overwrite_option(p, "steps table")
-    from insole.commands.batch import add_batch_options
-
-    add_batch_options(p)
-    p.set_defaults(func=_cmd_analyze)
-    from insole.commands.history import add_analyze_save_options
-
-    add_analyze_save_options(p)
-
-    p = sub.add_parser(
-        "replay",
+    add_command(
+        sub, "replay", _cmd_replay,
+        _RECORDING,
+        Arg("--speed", type=_speed, default=1.0,
+            help="pace factor, e.g. 2, or 'max' (default 1)"),
+        LSL, live.add_view_options, STRICT, QUIET,
         help="stream a recording through the decoder at recorded pace",
         description="Replay a recording's bytes through the live decoder at the recorded pace "
         "(or faster): in the live window when run in a terminal with a display (or with "
         "--gui / --screenshot), otherwise print what arrives, once a second of recording time "
         "(with --speed max: at most 100 status lines and a progress bar on a terminal).",
     )
-    p.add_argument("file", type=Path, help="recording file")
-    p.add_argument(
-        "--speed", type=_speed, default=1.0, help="pace factor, e.g. 2, or 'max' (default 1)"
-    )
-    p.add_argument("--lsl", action="store_true", help="also publish the insoles and step "
-                   "events on the Lab Streaming Layer (docs/lsl.md; needs insole[formats])")
-    from insole.commands.live import add_view_options
-
-    add_view_options(p)
-    _strict_option(p)
-    if not any("--quiet" in a.option_strings for a in p._actions):
-        _quiet_option(p)
-    p.set_defaults(func=_cmd_replay)
-
-    from insole.commands.devices import add_parsers as add_reader_parsers
-    from insole.commands.imports import add_parsers as add_import_parsers
-
-    add_reader_parsers(sub)
-    add_import_parsers(sub)
-    from insole.commands.live import add_parsers as add_live_parsers
-
-    add_live_parsers(sub)
-    from insole.commands.history import add_parsers as add_history_parsers
-
-    add_history_parsers(sub)
-    from insole.sources.public_data import add_parsers as add_data_parsers
-
-    add_data_parsers(sub)
+    for module in (devices, imports, live, history, public_data):
+        module.add_parsers(sub)
     return parser
 
 

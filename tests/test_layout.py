@@ -10,6 +10,7 @@ may import its own stage and earlier ones; `insole.errors` is shared by all.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -116,8 +117,9 @@ def test_every_package_says_what_lives_there_and_what_it_may_import():
     assert len(packages) >= len(STAGES)
     for package in packages:
         doc = ast.get_docstring(ast.parse(INSOLE[package].read_text())) or ""
-        assert "Lives here" in doc, package
-        assert "May import" in doc, package
+        says = next((p for p in doc.split("\n\n") if p.startswith("Lives here")), "")
+        assert "May import" in says, package
+        assert len(says.splitlines()) <= 3, package
 
 
 def test_test_devices_are_used_only_by_commands():
@@ -129,3 +131,65 @@ def test_test_devices_are_used_only_by_commands():
         bad += [f"{module}:{line} imports {t}" for line, t, name in _imports(module, path)
                 if _target(t, name, INSOLE).startswith("insole.sources.devices")]
     assert bad == []
+
+
+#: Dotted names in the docs that are not Python names.
+NOT_MODULES = {"insole.summary"}  # the Parquet metadata key of the summary (docs/api.md)
+
+
+def _defined_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.If):  # TYPE_CHECKING blocks and fallbacks
+            for sub in node.body + node.orelse:
+                if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                    names |= {(a.asname or a.name).split(".")[0] for a in sub.names}
+                elif isinstance(sub, (ast.FunctionDef, ast.ClassDef)):
+                    names.add(sub.name)
+                elif isinstance(sub, ast.Assign):
+                    names |= {t.id for t in sub.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _stale_references(text: str) -> list[str]:
+    """`insole/...` paths that do not exist and `insole.a.b` names that no module defines."""
+    bad = []
+    for m in re.finditer(r"(?<![\w./-])insole/[\w/.]*[\w/]", text):
+        path = m.group(0).rstrip(".")
+        if not (ROOT / path).exists():
+            bad.append(path)
+    for m in re.finditer(r"(?<![\w./-])insole(?:\.[A-Za-z_]\w*)+(?!<)", text):
+        if m.group(0) in NOT_MODULES:
+            continue
+        parts = m.group(0).split(".")
+        k = max(k for k in range(1, len(parts) + 1) if ".".join(parts[:k]) in INSOLE)
+        rest = parts[k:]
+        names = _defined_names(INSOLE[".".join(parts[:k])])
+        if rest and rest[0] not in names and "__getattr__" not in names:
+            bad.append(m.group(0))
+    return bad
+
+
+def test_architecture_walk_names_every_folder_of_the_package():
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    folders = sorted(str(p.relative_to(ROOT / "insole")) for p in (ROOT / "insole").rglob("*")
+                     if p.is_dir() and p.name != "__pycache__")
+    for folder in folders:
+        top, _, sub = folder.partition("/")
+        assert f"insole/{top}/" in text, folder
+        if sub:
+            assert f"{sub}/" in text, folder
+    assert _stale_references(text) == []
+
+
+@pytest.mark.parametrize("doc", ["README.md", "recordings/FORMAT.md", *sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))])
+def test_docs_name_only_modules_and_paths_that_exist(doc):
+    assert _stale_references((ROOT / doc).read_text()) == []

@@ -1,11 +1,14 @@
 """What every subcommand shares: usage errors, the overwrite rule, output paths, safe printing.
 
 `insole.cli` and the subcommand modules beside this one use these, so that every command writes,
-refuses and prints the same way (docs: README "Command line conventions").
+refuses and prints the same way (docs: README "Command line conventions"). The arguments several
+commands take (``--json``, ``--quiet``, ``--strict``, ``--out``, ``--overwrite``, ...) are
+declared here once, as `Arg`; `add_command` declares a subcommand with its arguments.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -14,22 +17,41 @@ import sys
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from insole.commands.types import fraction, sample_rate
 from insole.errors import InsoleError
 
 __all__ = [
+    "BURST_LOSS",
+    "DRIFT_PPM",
+    "JSON",
+    "LOSS",
+    "LSL",
     "OVERWRITE_RULE",
+    "QUIET",
+    "RATE",
+    "SEED",
+    "SENSORS",
+    "STRICT",
+    "Arg",
     "UsageError",
+    "add_command",
+    "add_group",
     "check_replace",
     "damage_warning",
+    "flag",
     "irreplaceable",
     "is_stdout",
+    "json_or_stdout",
+    "out_option",
     "output_path",
+    "overwrite_option",
     "printable",
+    "simulated_insoles",
     "stop_on_signals",
 ]
 
@@ -74,6 +96,30 @@ def output_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
         with open(tmp, "rb") as f:
             shutil.copyfileobj(f, sys.stdout.buffer)
         sys.stdout.buffer.flush()
+
+
+def json_or_stdout(args: Any, *flags: str) -> None:
+    """Refuse ``--json`` together with a file written to stdout (``-``): one stdout.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line, with ``json``.
+    *flags : str
+        The options naming output files, e.g. ``"--out"``.
+
+    Raises
+    ------
+    UsageError
+        If one of them is ``-`` and ``--json`` is given, or several of them are ``-``.
+    """
+    named = [f for f in flags if is_stdout(getattr(args, f.lstrip("-").replace("-", "_"), None))]
+    if named and args.json:
+        raise UsageError(f"{named[0]} - and --json both write to stdout; give {named[0]} a file "
+                         "name or leave out --json")
+    if len(named) > 1:
+        raise UsageError(f"{' and '.join(named)} cannot both write to stdout ('-'); give one "
+                         "of them a file name")
 
 
 def irreplaceable(path: Path) -> str | None:
@@ -205,3 +251,128 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+# --- declaring commands: one definition of each argument every parser shares -----------------
+
+#: What adds arguments to a parser: an `Arg`, or a function such as ``add_view_options``.
+Adder = Callable[[argparse.ArgumentParser], object]
+
+
+class Arg:
+    """One command-line argument, declared once and added to every parser that takes it.
+
+    Parameters
+    ----------
+    *flags : str
+        Its name (``"file"``) or flags (``"--out"``).
+    **settings
+        The keyword arguments of `argparse.ArgumentParser.add_argument` (``type``, ``help``...).
+    """
+
+    def __init__(self, *flags: str, **settings: Any) -> None:
+        self.flags = flags
+        self.settings = settings
+
+    def __call__(self, parser: argparse.ArgumentParser) -> None:
+        """Add the argument to `parser`."""
+        parser.add_argument(*self.flags, **self.settings)
+
+    def but(self, **changes: Any) -> Arg:
+        """The same argument with some settings changed, e.g. ``JSON.but(help=...)``."""
+        return Arg(*self.flags, **{**self.settings, **changes})
+
+
+def flag(name: str, help: str) -> Arg:
+    """An on/off option (``action="store_true"``)."""
+    return Arg(name, action="store_true", help=help)
+
+
+def out_option(help: str) -> Arg:
+    """The required ``--out FILE``, `help` saying what is written there."""
+    return Arg("--out", type=Path, required=True, metavar="FILE", help=help)
+
+
+def overwrite_option(what: str, *, others: bool = True) -> Arg:
+    """``--overwrite`` of a command whose output `what` is derived (`check_replace`).
+
+    With `others`, the help adds that other existing files are replaced anyway.
+    """
+    return flag(
+        "--overwrite",
+        f"let the {what} replace irreplaceable data too (a recording of a live source or an "
+        "import, a history database)" + ("; other existing files are replaced anyway"
+                                         if others else ""),
+    )
+
+
+JSON = flag("--json", "print JSON")
+QUIET = flag("--quiet", "no progress bar (it is drawn on stderr only when that is a terminal)")
+STRICT = flag(
+    "--strict",
+    "refuse a damaged recording (one-line error, exit 2); by default the damage is read past, "
+    "reported in one warning line on stderr",
+)
+LSL = flag("--lsl", "also publish the insoles and step events on the Lab Streaming Layer "
+           "(docs/lsl.md; needs insole[formats])")
+
+# the simulated insoles and their link (``simulate``, ``emulate serial``)
+SEED = Arg("--seed", type=int, default=0, help="random seed (default 0)")
+RATE = Arg("--rate", type=sample_rate, default=200, help="sample rate in Hz (default 200)")
+SENSORS = Arg("--sensors", type=int, default=16, help="sensors per insole (default 16)")
+LOSS = Arg("--loss", type=fraction, default=0.0, help="random frame loss fraction")
+BURST_LOSS = Arg("--burst-loss", type=fraction, default=0.0, help="burst frame loss fraction")
+DRIFT_PPM = Arg("--drift-ppm", type=float, default=0.0, help="right-vs-left clock drift")
+
+
+def simulated_insoles(args: Any) -> dict[str, Any]:
+    """What `SEED`, `SENSORS`, `LOSS`, `BURST_LOSS`, ``--garbage`` and `DRIFT_PPM` ask for.
+
+    Keyword arguments of both `insole.commands.simulate.SimulationRequest` and the serial
+    emulator's ``EmulatorConfig`` (`RATE` goes by a different name in each).
+    """
+    return {"seed": args.seed, "n_sensors": args.sensors, "loss": args.loss,
+            "burst_loss": args.burst_loss, "garbage_per_min": args.garbage,
+            "drift_ppm": args.drift_ppm}
+
+
+def add_command(
+    sub: Any, name: str, func: Callable[[argparse.Namespace], int], *args: Adder, help: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """Add the subcommand `name`, run by `func`, with the arguments `args` in this order.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        What the parent parser's ``add_subparsers`` returned.
+    name : str
+        The subcommand.
+    func : callable
+        Its handler: ``func(args) -> exit status``.
+    *args : Arg or callable
+        What adds its arguments (`Adder`).
+    help, description : str
+        Its line in the parent's ``--help``, and the text of its own.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The subcommand's parser.
+    """
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=description)
+    for add in args:
+        add(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_group(sub: Any, name: str, *, dest: str, metavar: str, help: str, description: str) -> Any:
+    """Add the subcommand `name` whose own subcommands (required) are added to what it returns.
+
+    `dest` is the attribute naming the chosen one, `metavar` its name in ``--help``.
+    """
+    parser = sub.add_parser(name, help=help, description=description)
+    group = parser.add_subparsers(dest=dest, metavar=metavar, parser_class=type(parser))
+    group.required = True
+    return group

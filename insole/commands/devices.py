@@ -15,18 +15,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from insole.commands.common import stop_on_signals
-from insole.commands.types import fraction as _fraction
+from insole.commands.common import (
+    BURST_LOSS,
+    DRIFT_PPM,
+    JSON,
+    LOSS,
+    LSL,
+    RATE,
+    SEED,
+    SENSORS,
+    Arg,
+    add_command,
+    add_group,
+    flag,
+    out_option,
+    simulated_insoles,
+    stop_on_signals,
+)
 from insole.commands.types import non_negative_float as _non_negative
 from insole.commands.types import positive_float as _positive
-from insole.commands.types import sample_rate as _rate
 from insole.commands.types import speed as _speed
 
 __all__ = ["add_parsers"]
-
-
-
-
 
 
 def _pause(text: str) -> tuple[float, float]:
@@ -42,9 +52,14 @@ def _pause(text: str) -> tuple[float, float]:
     return a, b
 
 
-
-
 # -- handlers --------------------------------------------------------------------------------
+
+
+def _emulate(run_cli: Callable[..., int], emulator: object, args: argparse.Namespace) -> int:
+    """Run an emulator's ``run_cli`` until it ends or Ctrl-C / SIGTERM, with ``--report``."""
+    report = None if args.report == "-" else args.report  # '-': the report is on stdout anyway
+    with stop_on_signals() as stop:
+        return run_cli(emulator, stop=stop, report_path=report)
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
@@ -80,12 +95,6 @@ def _cmd_emulate_serial(args: argparse.Namespace) -> int:
 
     config = EmulatorConfig(
         rate_hz=args.rate,
-        n_sensors=args.sensors,
-        seed=args.seed,
-        loss=args.loss,
-        burst_loss=args.burst_loss,
-        garbage_per_min=args.garbage,
-        drift_ppm=args.drift_ppm,
         pauses=tuple(args.pause or ()),
         unplug_every_s=args.unplug_every,
         unplug_for_s=args.unplug_for,
@@ -93,10 +102,9 @@ def _cmd_emulate_serial(args: argparse.Namespace) -> int:
         link_path=str(args.link) if args.link else None,
         wait_for_start=not args.no_wait,
         stamp_send_time=args.stamp_send_time,
+        **simulated_insoles(args),
     )
-    report = None if args.report == "-" else args.report  # '-': the report is on stdout anyway
-    with stop_on_signals() as stop:
-        return run_cli(config, stop=stop, report_path=report)
+    return _emulate(run_cli, config, args)
 
 
 def _cmd_emulate_moticon_udp(args: argparse.Namespace) -> int:
@@ -106,9 +114,7 @@ def _cmd_emulate_moticon_udp(args: argparse.Namespace) -> int:
         port=args.port, source=args.source, loss=args.loss, speed=args.speed,
         duration_s=args.duration, seed=args.seed, columns=args.columns,
     )
-    report = None if args.report == "-" else args.report  # '-': the report is on stdout anyway
-    with stop_on_signals() as stop:
-        return run_cli(emulator, stop=stop, report_path=report)
+    return _emulate(run_cli, emulator, args)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -133,6 +139,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 # -- parsers ---------------------------------------------------------------------------------
 
 
+#: ``--report`` of the emulators.
+_REPORT = Arg("--report", metavar="FILE", help="also write the JSON report to FILE (it is always "
+              "the last line of stdout; '-' writes nothing more)")
+
+
 def add_parsers(sub: Any) -> None:
     """Add ``record``, ``emulate`` (``emulate serial``) and ``scan`` to the main CLI.
 
@@ -141,72 +152,70 @@ def add_parsers(sub: Any) -> None:
     sub : argparse._SubParsersAction
         The object returned by the main parser's ``add_subparsers``.
     """
-    p = sub.add_parser(
-        "record",
+    add_command(
+        sub, "record", _cmd_record,
+        Arg("source", help="source URL, e.g. sim: or serial:/dev/ttyUSB0"),
+        out_option("recording file to create"),
+        Arg("--duration", type=_positive, help="seconds to record (default: until Ctrl-C)"),
+        Arg("--notes", help="free text stored in the header"),
+        flag("--overwrite", "replace an existing file (a recording is never replaced without it)"),
+        flag("--quiet", "no status line or summary on stderr"),
+        flag("--json", "print the summary as JSON on stdout"),
+        LSL,
         help="record a source (sim:, serial:PORT, ble:, file:) to a file while it streams",
         description="Record the raw wire bytes of a source as they stream, with a live status "
         "line. Ctrl-C (or SIGTERM) stops cleanly and leaves the file intact. Sources: "
         "sim:[?rate=200&seed=3...], serial:PORT[?baud=1000000], ble:[NAME,...], "
         "file:PATH[?speed=max], moticon-udp:[HOST:]PORT (see docs/readers.md).",
     )
-    p.add_argument("source", help="source URL, e.g. sim: or serial:/dev/ttyUSB0")
-    p.add_argument("--out", type=Path, required=True, metavar="FILE",
-                   help="recording file to create")
-    p.add_argument("--duration", type=_positive, help="seconds to record (default: until Ctrl-C)")
-    p.add_argument("--notes", help="free text stored in the header")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing file (a recording is never replaced without it)")
-    p.add_argument("--quiet", action="store_true", help="no status line or summary on stderr")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.add_argument("--lsl", action="store_true", help="also publish the insoles and step "
-                   "events on the Lab Streaming Layer (docs/lsl.md; needs insole[formats])")
-    p.set_defaults(func=_cmd_record)
 
-    p = sub.add_parser(
-        "emulate",
+    emu = add_group(
+        sub, "emulate", dest="device", metavar="DEVICE",
         help="emulated insole devices for development and tests",
         description="Emulated insole devices: the wire protocol (serial) or a Moticon OpenGo UDP "
         "stream (moticon-udp).",
     )
-    emu = p.add_subparsers(dest="device", metavar="DEVICE", parser_class=type(p))
-    emu.required = True
-    q = emu.add_parser(
-        "serial",
+    add_command(
+        emu, "serial", _cmd_emulate_serial,
+        RATE, SENSORS, SEED, LOSS, BURST_LOSS.but(help="burst loss fraction"),
+        Arg("--garbage", type=_non_negative, default=0.0, metavar="PER_MIN",
+            help="garbage insertions per minute"),
+        DRIFT_PPM,
+        Arg("--pause", type=_pause, action="append", metavar="START:DUR",
+            help="link stall at START s for DUR s (repeatable)"),
+        Arg("--unplug-every", type=_positive, metavar="S",
+            help="unplug the device every S seconds"),
+        Arg("--unplug-for", type=_positive, default=1.0, metavar="S",
+            help="seconds it stays unplugged (default 1)"),
+        Arg("--link", type=Path, metavar="PATH",
+            help="stable symlink to the pty, re-pointed after each replug (default with "
+            "--unplug-every: $TMPDIR/insole-serial-PID)"),
+        Arg("--duration", type=_positive, help="seconds to stream (default: until Ctrl-C)"),
+        flag("--no-wait", "stream as soon as a host opens the port, without waiting for START"),
+        flag("--stamp-send-time", "set each frame's device time to the host monotonic clock at "
+             "writing (latency measurements)"),
+        _REPORT,
         help="a pty serial device streaming two simulated insoles",
         description="Create a pty, print its path (first line of stdout) and stream two "
         "simulated insoles in the wire protocol in real time, with optional faults. The "
         "device waits for a host's START command (sent by 'insole record serial:PATH'). At "
         "the end a JSON report of the faults injected is the last line of stdout.",
     )
-    q.add_argument("--rate", type=_rate, default=200, help="sample rate in Hz (default 200)")
-    q.add_argument("--sensors", type=int, default=16, help="sensors per insole (default 16)")
-    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    q.add_argument("--loss", type=_fraction, default=0.0, help="random frame loss fraction")
-    q.add_argument("--burst-loss", type=_fraction, default=0.0, help="burst loss fraction")
-    q.add_argument("--garbage", type=_non_negative, default=0.0, metavar="PER_MIN",
-                   help="garbage insertions per minute")
-    q.add_argument("--drift-ppm", type=float, default=0.0, help="right-vs-left clock drift")
-    q.add_argument("--pause", type=_pause, action="append", metavar="START:DUR",
-                   help="link stall at START s for DUR s (repeatable)")
-    q.add_argument("--unplug-every", type=_positive, metavar="S",
-                   help="unplug the device every S seconds")
-    q.add_argument("--unplug-for", type=_positive, default=1.0, metavar="S",
-                   help="seconds it stays unplugged (default 1)")
-    q.add_argument("--link", type=Path, metavar="PATH",
-                   help="stable symlink to the pty, re-pointed after each replug (default with "
-                   "--unplug-every: $TMPDIR/insole-serial-PID)")
-    q.add_argument("--duration", type=_positive, help="seconds to stream (default: until Ctrl-C)")
-    q.add_argument("--no-wait", action="store_true",
-                   help="stream as soon as a host opens the port, without waiting for START")
-    q.add_argument("--stamp-send-time", action="store_true",
-                   help="set each frame's device time to the host monotonic clock at writing "
-                   "(latency measurements)")
-    q.add_argument("--report", metavar="FILE",
-                   help="also write the JSON report to FILE (it is always the last line of "
-                   "stdout; '-' writes nothing more)")
-    q.set_defaults(func=_cmd_emulate_serial)
-    q = emu.add_parser(
-        "moticon-udp",
+    add_command(
+        emu, "moticon-udp", _cmd_emulate_moticon_udp,
+        Arg("--port", type=int, required=True, help="UDP port on 127.0.0.1"),
+        Arg("--from", dest="source", type=Path, metavar="FILE",
+            help="OpenGo text export or recording to send (default: the simulator)"),
+        LOSS.but(help="drop each datagram with this probability (not the first or last)"),
+        Arg("--speed", type=_speed, default=1.0,
+            help="pace relative to real time, or 'max' (default 1)"),
+        Arg("--duration", type=_positive, metavar="S",
+            help="seconds of data: the simulator's length (default 60), or repeat a file up to "
+            "it (default: once)"),
+        SEED.but(help="random seed (loss, simulator)"),
+        Arg("--columns", metavar="NAMES", help="comma-separated column order (see "
+            "docs/readers.md)"),
+        _REPORT,
         help="Moticon OpenGo UDP output on 127.0.0.1 (an export, a recording or simulated)",
         description="Send one datagram per sample to 127.0.0.1:PORT as the OpenGo desktop "
         "software does (whitespace-separated numbers, default column order: time, then per "
@@ -214,29 +223,11 @@ def add_parsers(sub: Any) -> None:
         "Receive with 'insole record moticon-udp:PORT'. A JSON report (datagrams sent and "
         "dropped) is the last line of stdout.",
     )
-    q.add_argument("--port", type=int, required=True, help="UDP port on 127.0.0.1")
-    q.add_argument("--from", dest="source", type=Path, metavar="FILE",
-                   help="OpenGo text export or recording to send (default: the simulator)")
-    q.add_argument("--loss", type=_fraction, default=0.0,
-                   help="drop each datagram with this probability (not the first or last)")
-    q.add_argument("--speed", type=_speed, default=1.0,
-                   help="pace relative to real time, or 'max' (default 1)")
-    q.add_argument("--duration", type=_positive, metavar="S",
-                   help="seconds of data: the simulator's length (default 60), or repeat a "
-                   "file up to it (default: once)")
-    q.add_argument("--seed", type=int, default=0, help="random seed (loss, simulator)")
-    q.add_argument("--columns", metavar="NAMES",
-                   help="comma-separated column order (see docs/readers.md)")
-    q.add_argument("--report", metavar="FILE",
-                   help="also write the JSON report to FILE (it is always the last line of "
-                   "stdout; '-' writes nothing more)")
-    q.set_defaults(func=_cmd_emulate_moticon_udp)
 
-    p = sub.add_parser(
-        "scan",
+    add_command(
+        sub, "scan", _cmd_scan,
+        Arg("--timeout", type=_positive, default=5.0, help="seconds (default 5)"),
+        JSON,
         help="list nearby BLE insoles (name, address, side, RSSI, battery)",
         description="Scan for insoles advertising the insole service (needs bleak).",
     )
-    p.add_argument("--timeout", type=_positive, default=5.0, help="seconds (default 5)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_cmd_scan)

@@ -14,10 +14,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from insole.commands.common import (
+    QUIET,
+    STRICT,
+    Arg,
+    add_command,
+    flag,
+    out_option,
+    overwrite_option,
+)
 
 if TYPE_CHECKING:  # the database and rules import numpy; load them only when a command runs
     from datetime import datetime
@@ -34,6 +45,7 @@ __all__ = [
     "handle_analyze_save",
     "history_json",
     "next_run",
+    "save_summary",
     "summary_options",
 ]
 
@@ -42,33 +54,18 @@ __all__ = [
 LATEST = 20
 
 
-def _db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--db",
-        type=Path,
-        metavar="PATH",
-        help="history database (default: $INSOLE_DB, else history.sqlite3 in the user data "
-        "directory)",
-    )
-
-
-def _verbose_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--verbose",
-        action="store_true",
-        help="also print the details: code names of metrics and rules, clocks, CRC counters",
-    )
+_DB = Arg("--db", type=Path, metavar="PATH", help="history database (default: $INSOLE_DB, else "
+          "history.sqlite3 in the user data directory)")
+_VERBOSE = flag("--verbose", "also print the details: code names of metrics and rules, clocks, "
+                "CRC counters")
 
 
 def add_analyze_save_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--save``, ``--db PATH`` and ``--verbose`` to the ``analyze`` parser."""
-    parser.add_argument(
-        "--save",
-        action="store_true",
-        help="save the session in the training history (date from the recording's start time)",
-    )
-    _db_option(parser)
-    _verbose_option(parser)
+    flag("--save", "save the session in the training history (date from the recording's start "
+         "time)")(parser)
+    _DB(parser)
+    _VERBOSE(parser)
 
 
 def _read_profile(path: Path | None) -> Profile | None:
@@ -228,6 +225,36 @@ def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
         lines.append(f"  rules: {codes(assessment.flags)}")
     lines.append(DISCLAIMER)
     return "\n".join(lines)
+
+
+def save_summary(
+    recording: str | os.PathLike[str], summary: dict[str, Any], steps: Sequence[Any], *,
+    db: str | os.PathLike[str] | None, verbose: bool = False,
+) -> str:
+    """Store a session summarised elsewhere (a live run, a replay), as ``analyze --save`` does.
+
+    Parameters
+    ----------
+    recording : path-like
+        The recording of the session.
+    summary : dict
+        Its summary (`insole.session.analysis.summarise_session`).
+    steps : sequence of dict
+        Its steps.
+    db : path-like or None
+        The history database (None: the default one).
+    verbose : bool
+        Code names too.
+
+    Returns
+    -------
+    str
+        The lines ``analyze --save`` prints (session number, verdict, next run).
+    """
+    from types import SimpleNamespace
+
+    args = argparse.Namespace(file=recording, save=True, db=db, verbose=verbose)
+    return handle_analyze_save(args, SimpleNamespace(summary_=summary, steps_=steps)) or ""
 
 
 def _session_lines(
@@ -498,65 +525,49 @@ def _positive_int(text: str) -> int:
     return n
 
 
-def add_parsers(sub: Any) -> None:
-    """Add the ``history``, ``report`` and ``profile`` subcommands to the main parser."""
-    p = sub.add_parser(
-        "history",
-        help="list saved sessions with their metrics and warnings",
-        description="List the sessions of the training history, each compared with your "
-        "recent normal (docs/history.md). Not a medical device.",
-    )
-    _db_option(p)
-    p.add_argument("--json", action="store_true", help="print a JSON list of sessions")
-    _verbose_option(p)
+def _latest(p: argparse.ArgumentParser) -> None:
+    """``--all`` or ``--last N``: which sessions ``history`` lists."""
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--all", action="store_true", help=f"list every session (default: the latest {LATEST})"
     )
-    which.add_argument(
-        "--last",
-        type=_positive_int,
-        default=LATEST,
-        metavar="N",
-        help=f"list the N latest sessions (default {LATEST})",
-    )
-    p.set_defaults(func=_cmd_history)
+    which.add_argument("--last", type=_positive_int, default=LATEST, metavar="N",
+                       help=f"list the N latest sessions (default {LATEST})")
 
-    p = sub.add_parser(
-        "report",
+
+def add_parsers(sub: Any) -> None:
+    """Add the ``history``, ``report`` and ``profile`` subcommands to the main parser."""
+    add_command(
+        sub, "history", _cmd_history, _DB, flag("--json", "print a JSON list of sessions"),
+        _VERBOSE, _latest,
+        help="list saved sessions with their metrics and warnings",
+        description="List the sessions of the training history, each compared with your "
+        "recent normal (docs/history.md). Not a medical device.",
+    )
+    add_command(
+        sub, "report", _cmd_report,
+        Arg("target", metavar="FILE_OR_SESSION", help="recording file or session id"),
+        out_option("HTML file to write ('-': stdout); an existing report is replaced"),
+        overwrite_option("report", others=False),
+        QUIET,
+        STRICT.but(help="refuse a damaged recording (exit 2) instead of reading past the damage "
+                   "with one warning line on stderr"),
+        _DB,
         help="write a one-page HTML report of a recording or a saved session",
         description="Write one self-contained HTML page: force curves with events, pressure "
         "maps, per-step distributions, strike pattern, symmetry and 12-week trends with the "
         "warning bands.",
     )
-    p.add_argument("target", metavar="FILE_OR_SESSION", help="recording file or session id")
-    p.add_argument("--out", type=Path, required=True, metavar="FILE",
-                   help="HTML file to write ('-': stdout); an existing report is replaced")
-    p.add_argument("--overwrite", action="store_true",
-                   help="let the report replace irreplaceable data too (a recording of a live "
-                   "source or an import, a history database)")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress bar (it is drawn on stderr only when that is a terminal)")
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="refuse a damaged recording (exit 2) instead of reading past the damage with one "
-        "warning line on stderr",
-    )
-    _db_option(p)
-    p.set_defaults(func=_cmd_report)
-
-    p = sub.add_parser(
-        "profile",
+    add_command(
+        sub, "profile", _cmd_profile,
+        Arg("--mass-kg", type=float, metavar="KG", help="body mass in kg"),
+        Arg("--foot-length-mm", type=float, metavar="MM", help="foot length in mm"),
+        flag("--json", "print the profile as JSON"),
+        _DB,
         help="set or show your body mass (loads are then shown in multiples of body weight)",
         description="Store your body mass (and foot length) with the training history, so "
         "that loads are shown as multiples of body weight (BW). Without options: show it.",
     )
-    p.add_argument("--mass-kg", type=float, metavar="KG", help="body mass in kg")
-    p.add_argument("--foot-length-mm", type=float, metavar="MM", help="foot length in mm")
-    p.add_argument("--json", action="store_true", help="print the profile as JSON")
-    _db_option(p)
-    p.set_defaults(func=_cmd_profile)
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience

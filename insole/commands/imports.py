@@ -2,9 +2,10 @@
 
 `add_parsers` adds ``import`` with one sub-command per format (``gaitpdb``, ``gaitndd``,
 ``table``, ``pedar``, ``stappone``, ``moticon``, ``fscan``, ``xsensor``, ``c3d``) to the main
-parser's subcommands; ``insole/cli.py`` calls it
-from its ``build_parser``. Each handler ``_cmd_import_xxx(args) -> int`` returns the exit
-status; errors the user can fix are raised as `insole.errors.InsoleError` subclasses
+parser's subcommands; ``insole/cli.py`` calls it from its ``build_parser``. The formats are
+declared in one table, `_FORMATS`: each one's help, options and how its handler calls its
+``import_xxx`` function. A handler (``_cmd_import(args) -> int``) returns the exit status;
+errors the user can fix are raised as `insole.errors.InsoleError` subclasses
 (`insole.sources.importers.ImportFormatError`, `insole.errors.RecordingError`), which the main CLI
 prints as one line with exit status 2.
 """
@@ -12,16 +13,30 @@ prints as one line with exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from insole.commands.common import (
+    QUIET,
+    Arg,
+    add_command,
+    add_group,
+    flag,
+    is_stdout,
+    json_or_stdout,
+    out_option,
+    output_path,
+)
 from insole.commands.types import import_rate as _import_rate
 from insole.commands.types import iso_time as _iso_time
 from insole.commands.types import positive_float as _positive
+from insole.sources.importers import is_number
 
 __all__ = ["add_parsers", "suggest_import"]
 
@@ -85,12 +100,12 @@ def guess_import_kind(path: str | os.PathLike[str]) -> str | None:
     if first.startswith("File:,") or "XSENSOR" in text[:400]:
         return "xsensor"
     fields = first.split()
-    if len(fields) == 19 and all(_is_number(x) for x in fields):
+    if len(fields) == 19 and all(is_number(x) for x in fields):
         return "gaitpdb"
     if "\x00" in text or ext not in ("", ".txt", ".csv", ".tsv", ".dat", ".tab"):
         return None
     header, row = _table_rows(text)
-    if len(header) >= 2 and len(row) == len(header) and all(_is_number(x) for x in row):
+    if len(header) >= 2 and len(row) == len(header) and all(is_number(x) for x in row):
         return "table"
     return None
 
@@ -108,14 +123,6 @@ def _table_rows(text: str) -> tuple[list[str], list[str]]:
         return line.split()
 
     return fields(lines[0]), fields(lines[1])
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def suggest_import(path: str | os.PathLike[str]) -> str | None:
@@ -145,8 +152,6 @@ def suggest_import(path: str | os.PathLike[str]) -> str | None:
 
 
 def _print_result(result: Any, args: argparse.Namespace) -> None:
-    from insole.commands.common import is_stdout
-
     info = result.as_dict()
     if is_stdout(args.out):
         info["path"] = "-"
@@ -169,12 +174,9 @@ def _print_result(result: Any, args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace, source: Any, do_import: Any) -> int:
     """Run ``do_import(out)`` with a progress bar over `source` and ``--out -`` handled."""
-    from insole.commands.common import UsageError, is_stdout, output_path
     from insole.commands.progress import FileProgress, wanted
 
-    if is_stdout(args.out) and args.json:
-        raise UsageError("--out - and --json both write to stdout; give --out a file name or "
-                         "leave out --json")
+    json_or_stdout(args, "--out")
     watched = Path(source)
     if not watched.is_file() and watched.with_suffix(".hea").is_file():
         watched = watched.with_suffix(".hea")
@@ -187,45 +189,25 @@ def _run(args: argparse.Namespace, source: Any, do_import: Any) -> int:
 
 # -- handlers --------------------------------------------------------------------------------
 
-
-def _cmd_import_gaitpdb(args: argparse.Namespace) -> int:
-    from insole.sources.importers.physionet import import_gaitpdb
-
-    return _run(args, args.file, lambda out: import_gaitpdb(
-        args.file, out, start=args.start, overwrite=args.overwrite))
+#: What an import takes from the command line besides the file, ``--start`` and ``--overwrite``.
+_Settings = Callable[[argparse.Namespace], dict[str, Any]]
 
 
-def _cmd_import_gaitndd(args: argparse.Namespace) -> int:
-    from insole.sources.importers.physionet import import_gaitndd
-
-    return _run(args, args.record, lambda out: import_gaitndd(
-        args.record, out, start=args.start, overwrite=args.overwrite))
-
-
-def _cmd_import_table(args: argparse.Namespace) -> int:
-    from insole.sources.importers.table import import_table
-
-    return _run(args, args.file, lambda out: import_table(
-        args.file,
-        out,
-        columns=args.column,
-        sampling_rate_hz=args.rate,
-        sides=args.side,
-        time_column=args.time_column,
-        time_unit=args.time_unit,
-        unit=args.unit,
-        start=args.start,
-        overwrite=args.overwrite,
-    ))
+def _importer(kind: str) -> Any:
+    """``import_<kind>`` of its module in `insole.sources.importers`."""
+    module = importlib.import_module(f"insole.sources.importers.{_FORMATS[kind].module}")
+    return getattr(module, f"import_{kind}")
 
 
-def _cmd_import_pedar(args: argparse.Namespace) -> int:
-    from insole.sources.importers.pedar import import_pedar
+def _import(args: argparse.Namespace, importer: Any, settings: _Settings) -> int:
+    """Import ``args.<source>`` with ``importer(source, out, **settings(args), ...)``."""
+    source = getattr(args, _FORMATS[args.format].source)
+    return _run(args, source, lambda out: importer(
+        source, out, **settings(args), start=args.start, overwrite=args.overwrite))
 
-    return _run(args, args.file, lambda out: import_pedar(
-        args.file, out, foot_length_mm=args.foot_length, start=args.start,
-        overwrite=args.overwrite,
-    ))
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    return _import(args, _importer(args.format), _FORMATS[args.format].settings)
 
 
 def _stappone_sides(values: Sequence[str] | None) -> dict[int, str] | str | None:
@@ -254,45 +236,10 @@ def _stappone_sides(values: Sequence[str] | None) -> dict[int, str] | str | None
     return out
 
 
-def _cmd_import_stappone(args: argparse.Namespace) -> int:
-    from insole.sources.importers.stappone import import_stappone
-
-    return _run(args, args.file, lambda out: import_stappone(
-        args.file, out, sides=_stappone_sides(args.side), foot_length_mm=args.foot_length,
-        start=args.start, overwrite=args.overwrite,
-    ))
-
-
-def _cmd_import_moticon(args: argparse.Namespace) -> int:
-    from insole.sources.importers.moticon import import_moticon
-
-    return _run(args, args.file, lambda out: import_moticon(
-        args.file, out, size=args.size, start=args.start, overwrite=args.overwrite
-    ))
-
-
-def _cmd_import_fscan(args: argparse.Namespace) -> int:
-    from insole.sources.importers.fscan import import_fscan
-
-    return _run(args, args.file, lambda out: import_fscan(
-        args.file, out, side=args.side, foot_length_mm=args.foot_length, start=args.start,
-        overwrite=args.overwrite,
-    ))
-
-
-def _cmd_import_xsensor(args: argparse.Namespace) -> int:
-    from insole.sources.importers.xsensor import import_xsensor
-
-    return _run(args, args.file, lambda out: import_xsensor(
-        args.file, out, side=args.side, foot_length_mm=args.foot_length, start=args.start,
-        overwrite=args.overwrite,
-    ))
-
-
 def _cmd_import_c3d(args: argparse.Namespace) -> int:
     from insole.sources.importers import ImportFormatError
-    from insole.sources.importers.c3d import import_c3d
 
+    importer = _importer("c3d")
     insoles: dict[str, str] = {}
     for item in args.insole or []:
         foot, sep, prefix = item.partition("=")
@@ -302,36 +249,180 @@ def _cmd_import_c3d(args: argparse.Namespace) -> int:
                 f"--insole must be left=PREFIX or right=PREFIX (e.g. left=LInsole), got {item!r}"
             )
         insoles[foot] = prefix
-    return _run(args, args.file, lambda out: import_c3d(
-        args.file, out, plates=args.plate, side=args.side, insoles=insoles or None,
-        start=args.start, overwrite=args.overwrite,
-    ))
-
-
-def _cmd_import_xdf(args: argparse.Namespace) -> int:
-    from insole.sources.importers.xdf import import_xdf
-
-    return _run(args, args.file, lambda out: import_xdf(
-        args.file, out, start=args.start, overwrite=args.overwrite))
+    return _import(args, importer, lambda a: {
+        "plates": a.plate, "side": a.side, "insoles": insoles or None})
 
 
 # -- parsers ---------------------------------------------------------------------------------
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, required=True, metavar="FILE",
-                   help="recording file to create ('-': stdout)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing file (an imported recording is not replaced "
-                   "without it)")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress bar (it is drawn on stderr only when that is a terminal)")
-    p.add_argument(
-        "--start", type=_iso_time,
-        help="wall-clock time of the first sample, ISO 8601 (default: from the file when it "
-        "has one, else now)",
-    )
-    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+def _nothing(args: argparse.Namespace) -> dict[str, Any]:
+    return {}
+
+
+def _side_and_foot(args: argparse.Namespace) -> dict[str, Any]:
+    return {"side": args.side, "foot_length_mm": args.foot_length}
+
+
+@dataclass(frozen=True)
+class _Format:
+    """One ``insole import`` sub-command: its parser and how its handler calls the import."""
+
+    module: str  # of insole.sources.importers
+    help: str
+    description: str
+    source: str  # the positional argument
+    source_help: str
+    args: tuple[Arg, ...] = ()  # its own options, before the common ones
+    settings: _Settings = _nothing
+    func: Callable[[argparse.Namespace], int] = _cmd_import
+
+
+_FOOT_LENGTH = Arg("--foot-length", type=_positive, metavar="MM")
+_FOOT_LAYOUT = _FOOT_LENGTH.but(default=270.0,
+                                help="insole length for the sensor layout (default 270)")
+
+#: The formats, in the order of ``insole import --help``.
+_FORMATS = {
+    "gaitpdb": _Format(
+        "physionet",
+        "PhysioNet Gait in Parkinson's Disease: 8 force sensors per foot, 100 Hz",
+        "Import a PhysioNet gaitpdb file (19 whitespace-separated columns: time, 8 left and 8 "
+        "right sensor forces [N], two totals).",
+        "file", "gaitpdb .txt file",
+    ),
+    "gaitndd": _Format(
+        "physionet",
+        "PhysioNet Gait Dynamics in Neuro-Degenerative Disease: footswitches, 300 Hz",
+        "Import a PhysioNet gaitndd WFDB record (.hea, .let, .rit; format 212): one footswitch "
+        "signal per foot in ADC counts (relative force).",
+        "record", "record path without extension, or its .hea file",
+    ),
+    "table": _Format(
+        "table",
+        "columns of a CSV/TSV/whitespace table, e.g. a force plate's vertical force",
+        "Import named columns of a delimited text table with a header row; each column becomes "
+        "one single-sensor device (a foot, or a plate under both feet).",
+        "file", "text table with a header row",
+        (
+            Arg("--column", action="append", required=True, metavar="NAME",
+                help="column to import (repeatable)"),
+            Arg("--rate", type=_import_rate, metavar="HZ",
+                help="sampling rate, 1..10000 Hz (required unless --time-column is in s or ms)"),
+            Arg("--side", action="append", choices=["left", "right", "both"],
+                help="foot of each --column, in order, or one for all; 'both' = one plate under "
+                "both feet (default: both for one column, left and right for two)"),
+            Arg("--time-column", metavar="NAME", help="column with each row's time"),
+            Arg("--time-unit", choices=["s", "ms", "frame"], default="s",
+                help="unit of --time-column (default s; 'frame' = frame number / rate)"),
+            Arg("--unit", choices=["N", "kPa", "counts"], default="N",
+                help="unit of the columns (default N)"),
+        ),
+        lambda a: {"columns": a.column, "sampling_rate_hz": a.rate, "sides": a.side,
+                   "time_column": a.time_column, "time_unit": a.time_unit, "unit": a.unit},
+    ),
+    "pedar": _Format(
+        "pedar",
+        "novel pedar ASCII export: 99 sensors per foot in kPa",
+        "Import a novel pedar ASCII export (.asc): the 99 sensors per insole, one to one, in "
+        "kPa, on an approximate pedar sensor map.",
+        "file", "pedar .asc file",
+        (_FOOT_LAYOUT,),
+        lambda a: {"foot_length_mm": a.foot_length},
+    ),
+    "stappone": _Format(
+        "stappone",
+        "stAPPone CSV export: 12 raw pressure channels per sole, 62.5 Hz",
+        "Import a stAPPone CSV export. The export does not say which foot a sole_id is: give "
+        "--side left|right for a single sole, or --side ID=SIDE per sole.",
+        "file", "stAPPone .csv file",
+        (
+            Arg("--side", action="append", metavar="SIDE|ID=SIDE",
+                help="foot of the sole (single-sole file) or SOLE_ID=SIDE (repeatable)"),
+            _FOOT_LAYOUT,
+        ),
+        lambda a: {"sides": _stappone_sides(a.side), "foot_length_mm": a.foot_length},
+    ),
+    "moticon": _Format(
+        "moticon",
+        "Moticon OpenGo text export: 16 sensors per foot in N/cm², 100 Hz",
+        "Import a Moticon OpenGo text export (.txt): the 16 pressures per insole one to one, on "
+        "the OpenGo sensor layout of the file's insole size; the vendor's step events and user "
+        "events become recording events.",
+        "file", "OpenGo text export (.txt)",
+        (Arg("--size", type=int, choices=range(1, 11), metavar="1..10",
+             help="insole size for the layout (default: the file's 'Size' header)"),),
+        lambda a: {"size": a.size},
+    ),
+    "fscan": _Format(
+        "fscan",
+        "Tekscan F-Scan ASCII movie export: sensel matrix per frame, merged into region cells",
+        "Import a Tekscan F-Scan ASCII movie export (.asf) of one insole: sensel pressures (unit "
+        "from the header) merged into at most 128 region cells, forces exact.",
+        "file", "F-Scan ASCII export (.asf)",
+        (
+            Arg("--side", required=True, choices=["left", "right"],
+                help="foot the insole was under (the export does not say)"),
+            _FOOT_LENGTH.but(help="foot length for the region boundaries (default: the "
+                             "sensor's length)"),
+        ),
+        _side_and_foot,
+    ),
+    "xsensor": _Format(
+        "xsensor",
+        "XSENSOR insole CSV export: sensel matrices per frame, merged into region cells",
+        "Import an XSENSOR insole CSV export: each insole's sensel pressures (unit from the "
+        "header) merged into at most 128 region cells, forces exact; the foot comes from LF/RF "
+        "in the sensor name.",
+        "file", "XSENSOR CSV export (.csv)",
+        (
+            Arg("--side", choices=["left", "right"],
+                help="import only this foot; required for one sensor without LF/RF in its name"),
+            _FOOT_LENGTH.but(help="foot length for the region boundaries (default: the loaded "
+                             "sensels' length)"),
+        ),
+        _side_and_foot,
+    ),
+    "c3d": _Format(
+        "c3d",
+        "C3D file: force-plate vertical force, instrumented-insole analog channels",
+        "Import a C3D file (needs ezc3d: pip install 'insole[formats]'): the vertical force of "
+        "each force plate (scale, offset and calibration matrix applied), labelled as a plate "
+        "under both feet, and analog channels of instrumented insoles.",
+        "file", "C3D file (.c3d)",
+        (
+            Arg("--plate", type=int, action="append", metavar="N",
+                help="force plate to import, 1-based (repeatable; default: all plates when the "
+                "file has no insole channels)"),
+            Arg("--side", choices=["left", "right", "both"], default="both",
+                help="foot on the plates (default both: a plate does not know the foot)"),
+            Arg("--insole", action="append", metavar="FOOT=PREFIX",
+                help="analog channels of an instrumented insole by label prefix, e.g. "
+                "left=LInsole (repeatable; default: labels like L_Insole_1, R_FSR_3)"),
+        ),
+        func=_cmd_import_c3d,
+    ),
+    "xdf": _Format(
+        "xdf",
+        "XDF file (LabRecorder) with the insole streams of 'insole live --lsl'",
+        "Import the insole streams of an XDF file, as LabRecorder writes them next to EEG, EMG "
+        "or motion capture (needs pyxdf: pip install 'insole[formats]'). The insole event "
+        "markers and a list of the other streams go to the header. See docs/lsl.md.",
+        "file", "XDF file (.xdf)",
+    ),
+}
+
+#: The options every import takes, after its own.
+_COMMON = (
+    out_option("recording file to create ('-': stdout)"),
+    flag("--overwrite",
+         "replace an existing file (an imported recording is not replaced without it)"),
+    QUIET,
+    Arg("--start", type=_iso_time,
+        help="wall-clock time of the first sample, ISO 8601 (default: from the file when it has "
+        "one, else now)"),
+    flag("--json", "print what was written as JSON"),
+)
 
 
 def add_parsers(sub: Any) -> None:
@@ -342,157 +433,14 @@ def add_parsers(sub: Any) -> None:
     sub : argparse._SubParsersAction
         The object returned by the main parser's ``add_subparsers``.
     """
-    p = sub.add_parser(
-        "import",
+    fmt = add_group(
+        sub, "import", dest="format", metavar="FORMAT",
         help="convert lab or commercial insole data into a recording",
         description="Convert a file of another system into an ordinary recording (protocol "
         "frames, one stream per foot), so it goes through the same decoder and analysis as "
         "live insoles. See docs/importers.md. An imported recording is never replaced without "
         "--overwrite; '-' as --out writes the recording to stdout.",
     )
-    fmt = p.add_subparsers(dest="format", metavar="FORMAT", parser_class=type(p))
-    fmt.required = True
-
-    q = fmt.add_parser(
-        "gaitpdb",
-        help="PhysioNet Gait in Parkinson's Disease: 8 force sensors per foot, 100 Hz",
-        description="Import a PhysioNet gaitpdb file (19 whitespace-separated columns: time, "
-        "8 left and 8 right sensor forces [N], two totals).",
-    )
-    q.add_argument("file", type=Path, help="gaitpdb .txt file")
-    _common(q)
-    q.set_defaults(func=_cmd_import_gaitpdb)
-
-    q = fmt.add_parser(
-        "gaitndd",
-        help="PhysioNet Gait Dynamics in Neuro-Degenerative Disease: footswitches, 300 Hz",
-        description="Import a PhysioNet gaitndd WFDB record (.hea, .let, .rit; format 212): "
-        "one footswitch signal per foot in ADC counts (relative force).",
-    )
-    q.add_argument("record", type=Path, help="record path without extension, or its .hea file")
-    _common(q)
-    q.set_defaults(func=_cmd_import_gaitndd)
-
-    q = fmt.add_parser(
-        "table",
-        help="columns of a CSV/TSV/whitespace table, e.g. a force plate's vertical force",
-        description="Import named columns of a delimited text table with a header row; each "
-        "column becomes one single-sensor device (a foot, or a plate under both feet).",
-    )
-    q.add_argument("file", type=Path, help="text table with a header row")
-    q.add_argument("--column", action="append", required=True, metavar="NAME",
-                   help="column to import (repeatable)")
-    q.add_argument("--rate", type=_import_rate, metavar="HZ",
-                   help="sampling rate, 1..10000 Hz (required unless --time-column is in s "
-                   "or ms)")
-    q.add_argument("--side", action="append", choices=["left", "right", "both"],
-                   help="foot of each --column, in order, or one for all; 'both' = one plate "
-                   "under both feet (default: both for one column, left and right for two)")
-    q.add_argument("--time-column", metavar="NAME", help="column with each row's time")
-    q.add_argument("--time-unit", choices=["s", "ms", "frame"], default="s",
-                   help="unit of --time-column (default s; 'frame' = frame number / rate)")
-    q.add_argument("--unit", choices=["N", "kPa", "counts"], default="N",
-                   help="unit of the columns (default N)")
-    _common(q)
-    q.set_defaults(func=_cmd_import_table)
-
-    q = fmt.add_parser(
-        "pedar",
-        help="novel pedar ASCII export: 99 sensors per foot in kPa",
-        description="Import a novel pedar ASCII export (.asc): the 99 sensors per insole, one "
-        "to one, in kPa, on an approximate pedar sensor map.",
-    )
-    q.add_argument("file", type=Path, help="pedar .asc file")
-    q.add_argument("--foot-length", type=_positive, default=270.0, metavar="MM",
-                   help="insole length for the sensor layout (default 270)")
-    _common(q)
-    q.set_defaults(func=_cmd_import_pedar)
-
-    q = fmt.add_parser(
-        "stappone",
-        help="stAPPone CSV export: 12 raw pressure channels per sole, 62.5 Hz",
-        description="Import a stAPPone CSV export. The export does not say which foot a "
-        "sole_id is: give --side left|right for a single sole, or --side ID=SIDE per sole.",
-    )
-    q.add_argument("file", type=Path, help="stAPPone .csv file")
-    q.add_argument("--side", action="append", metavar="SIDE|ID=SIDE",
-                   help="foot of the sole (single-sole file) or SOLE_ID=SIDE (repeatable)")
-    q.add_argument("--foot-length", type=_positive, default=270.0, metavar="MM",
-                   help="insole length for the sensor layout (default 270)")
-    _common(q)
-    q.set_defaults(func=_cmd_import_stappone)
-
-    q = fmt.add_parser(
-        "moticon",
-        help="Moticon OpenGo text export: 16 sensors per foot in N/cm², 100 Hz",
-        description="Import a Moticon OpenGo text export (.txt): the 16 pressures per insole "
-        "one to one, on the OpenGo sensor layout of the file's insole size; the vendor's step "
-        "events and user events become recording events.",
-    )
-    q.add_argument("file", type=Path, help="OpenGo text export (.txt)")
-    q.add_argument("--size", type=int, choices=range(1, 11), metavar="1..10",
-                   help="insole size for the layout (default: the file's 'Size' header)")
-    _common(q)
-    q.set_defaults(func=_cmd_import_moticon)
-
-    q = fmt.add_parser(
-        "fscan",
-        help="Tekscan F-Scan ASCII movie export: sensel matrix per frame, merged into region cells",
-        description="Import a Tekscan F-Scan ASCII movie export (.asf) of one insole: sensel "
-        "pressures (unit from the header) merged into at most 128 region cells, forces exact.",
-    )
-    q.add_argument("file", type=Path, help="F-Scan ASCII export (.asf)")
-    q.add_argument("--side", required=True, choices=["left", "right"],
-                   help="foot the insole was under (the export does not say)")
-    q.add_argument("--foot-length", type=_positive, metavar="MM",
-                   help="foot length for the region boundaries (default: the sensor's length)")
-    _common(q)
-    q.set_defaults(func=_cmd_import_fscan)
-
-    q = fmt.add_parser(
-        "xsensor",
-        help="XSENSOR insole CSV export: sensel matrices per frame, merged into region cells",
-        description="Import an XSENSOR insole CSV export: each insole's sensel pressures (unit "
-        "from the header) merged into at most 128 region cells, forces exact; the foot comes "
-        "from LF/RF in the sensor name.",
-    )
-    q.add_argument("file", type=Path, help="XSENSOR CSV export (.csv)")
-    q.add_argument("--side", choices=["left", "right"],
-                   help="import only this foot; required for one sensor without LF/RF in its "
-                   "name")
-    q.add_argument("--foot-length", type=_positive, metavar="MM",
-                   help="foot length for the region boundaries (default: the loaded sensels' "
-                   "length)")
-    _common(q)
-    q.set_defaults(func=_cmd_import_xsensor)
-
-    q = fmt.add_parser(
-        "c3d",
-        help="C3D file: force-plate vertical force, instrumented-insole analog channels",
-        description="Import a C3D file (needs ezc3d: pip install 'insole[formats]'): the "
-        "vertical force of each force plate (scale, offset and calibration matrix applied), "
-        "labelled as a plate under both feet, and analog channels of instrumented insoles.",
-    )
-    q.add_argument("file", type=Path, help="C3D file (.c3d)")
-    q.add_argument("--plate", type=int, action="append", metavar="N",
-                   help="force plate to import, 1-based (repeatable; default: all plates when "
-                   "the file has no insole channels)")
-    q.add_argument("--side", choices=["left", "right", "both"], default="both",
-                   help="foot on the plates (default both: a plate does not know the foot)")
-    q.add_argument("--insole", action="append", metavar="FOOT=PREFIX",
-                   help="analog channels of an instrumented insole by label prefix, e.g. "
-                   "left=LInsole (repeatable; default: labels like L_Insole_1, R_FSR_3)")
-    _common(q)
-    q.set_defaults(func=_cmd_import_c3d)
-
-    q = fmt.add_parser(
-        "xdf",
-        help="XDF file (LabRecorder) with the insole streams of 'insole live --lsl'",
-        description="Import the insole streams of an XDF file, as LabRecorder writes them "
-        "next to EEG, EMG or motion capture (needs pyxdf: pip install 'insole[formats]'). "
-        "The insole event markers and a list of the other streams go to the header. See "
-        "docs/lsl.md.",
-    )
-    q.add_argument("file", type=Path, help="XDF file (.xdf)")
-    _common(q)
-    q.set_defaults(func=_cmd_import_xdf)
+    for name, f in _FORMATS.items():
+        add_command(fmt, name, f.func, Arg(f.source, type=Path, help=f.source_help), *f.args,
+                    *_COMMON, help=f.help, description=f.description)

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from insole.commands.common import LSL, Arg, add_command, flag
 from insole.commands.types import positive_float as _positive
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "make_feedback",
     "run_view",
     "save_session",
+    "view_arguments",
     "want_window",
 ]
 
@@ -210,28 +212,22 @@ def save_session(
     ----------
     runtime : LiveRuntime
         Stopped runtime.
-    db : Path or None
-        The history database (None: the default one).
-    recording : Path
-        The recording of the session (the replayed file, or the one written while live).
-    verbose : bool
-        Code names too.
+    db, recording, verbose
+        As `insole.commands.history.save_summary` takes them; the recording is the replayed
+        file, or the one written while live.
 
     Returns
     -------
     str
-        The lines ``analyze --save`` prints (session number, verdict, next run).
+        What `insole.commands.history.save_summary` returns.
     """
-    from types import SimpleNamespace
-
-    from insole.commands.history import handle_analyze_save
+    from insole.commands.history import save_summary
     from insole.session.analysis import summarise_session
 
     rows, summary = summarise_session(runtime.pipeline, runtime.steps, runtime.header)
     if not summary.get("start"):
         summary["start"] = runtime.recording_start
-    args = argparse.Namespace(file=recording, save=True, db=db, verbose=verbose)
-    return handle_analyze_save(args, SimpleNamespace(summary_=summary, steps_=rows)) or ""
+    return save_summary(recording, summary, rows, db=db, verbose=verbose)
 
 
 def auto_recording(db: Path | None) -> Path:
@@ -401,40 +397,43 @@ def run_view(
     if summary:
         print(file=out)
         print_summary(result, out=out, profile=recent.profile if recent is not None else None)
-    if save and is_file and not runtime.ended:
-        path = getattr(runtime.reader, "path", "")
-        lines = (f"not saved: the replay stopped before the end of {path}, and the history "
-                 f"keeps whole recordings (insole analyze {path} --save)")
-        result["saved"] = lines
-        print(file=out)
-        print(lines, file=out)
-    elif save:
-        recording = Path(getattr(runtime.reader, "path", "")) if is_file else record
-        assert recording is not None
-        lines = save_session(runtime, db=db, recording=recording, verbose=verbose)
+    if save:
+        if is_file and not runtime.ended:
+            path = getattr(runtime.reader, "path", "")
+            lines = (f"not saved: the replay stopped before the end of {path}, and the history "
+                     f"keeps whole recordings (insole analyze {path} --save)")
+        else:
+            recording = Path(getattr(runtime.reader, "path", "")) if is_file else record
+            assert recording is not None
+            lines = save_session(runtime, db=db, recording=recording, verbose=verbose)
         result["saved"] = lines
         print(file=out)
         print(lines, file=out)
     return result
 
 
+def view_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The arguments of `run_view` that the options of `add_view_options` give.
+
+    ``window`` (`want_window`), ``screenshot``, ``exit_after_s``, ``fps``, ``db``, ``save`` and
+    ``verbose``.
+    """
+    return {"window": want_window(args), "screenshot": args.screenshot,
+            "exit_after_s": args.exit_after, "fps": args.fps, "db": args.db, "save": args.save,
+            "verbose": args.verbose}
+
+
 def _cmd_live(args: argparse.Namespace) -> int:
     run_view(
         args.source,
-        window=want_window(args),
         record=args.record,
         overwrite=args.overwrite,
-        screenshot=args.screenshot,
-        exit_after_s=args.exit_after,
-        fps=args.fps,
         out=sys.stdout,
         lsl=args.lsl,
-        db=args.db,
         use_history=args.db is not None,
-        save=args.save,
         feedback=args.feedback,
         feedback_above=args.feedback_above,
-        verbose=args.verbose,
+        **view_arguments(args),
     )
     return 0
 
@@ -453,24 +452,22 @@ def add_history_options(p: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub: Any) -> None:
     """Add the ``live`` subcommand to the main parser's subparsers."""
-    p = sub.add_parser(
-        "live",
+    add_command(
+        sub, "live", _cmd_live,
+        Arg("source", help="source URL, e.g. sim:, sim:?seed=3&loss=0.02, "
+            "file:run.insrec?speed=2, serial:/dev/ttyUSB0, ble:"),
+        Arg("--record", type=Path, metavar="FILE", help="record the raw bytes to FILE"),
+        flag("--overwrite", "replace an existing --record file"),
+        LSL,
+        Arg("--feedback", choices=("strike", "heel"),
+            help="cue heel strikes: 'strike' every one, 'heel' those whose heel peak or "
+            "loading-rate index is above your own baseline (docs/live.md)"),
+        Arg("--feedback-above", type=_positive, metavar="PCT",
+            help="with --feedback heel: target PCT %% above your baseline mean (default: mean "
+            "+ 2 SD)"),
+        add_view_options,
         help="show a source live: pressure maps, force traces, steps, alerts",
         description="Stream a source (sim:, file:PATH?speed=X, serial:PORT, ble:...) through "
         "the pipeline and show both insoles live in a window (or, with --no-gui, a compact "
         "terminal status). Ctrl-C or closing the window stops; the session summary follows.",
     )
-    p.add_argument("source", help="source URL, e.g. sim:, sim:?seed=3&loss=0.02, "
-                   "file:run.insrec?speed=2, serial:/dev/ttyUSB0, ble:")
-    p.add_argument("--record", type=Path, metavar="FILE", help="record the raw bytes to FILE")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --record file")
-    p.add_argument("--lsl", action="store_true", help="also publish the insoles and step "
-                   "events on the Lab Streaming Layer (docs/lsl.md; needs insole[formats])")
-    p.add_argument("--feedback", choices=("strike", "heel"),
-                   help="cue heel strikes: 'strike' every one, 'heel' those whose heel peak or "
-                   "loading-rate index is above your own baseline (docs/live.md)")
-    p.add_argument("--feedback-above", type=_positive, metavar="PCT",
-                   help="with --feedback heel: target PCT %% above your baseline mean "
-                   "(default: mean + 2 SD)")
-    add_view_options(p)
-    p.set_defaults(func=_cmd_live)

@@ -20,7 +20,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -372,10 +372,7 @@ def record(
             from insole.live.lsl import LslRelay, realtime_source
 
             relay = LslRelay(header, source=source_text, realtime=realtime_source(reader))
-        for item in buffered:
-            _write(writer, item, t0)
-            if relay is not None:
-                relay.feed(item)
+        _keep(buffered, writer, relay, t0)  # observed already
         for dev in session.devices.values():
             dev.samples_at_last = dev.samples  # rates count from here
         last_status = clock()
@@ -398,12 +395,7 @@ def record(
             if not items and not reader.running:
                 items = reader.read(None)
                 ended = not items
-            for item in items:
-                _observe(session, item)
-                _write(writer, item, t0)
-                if relay is not None:
-                    relay.feed(item)
-                last_t = max(last_t, item.host_time_s - t0)
+            last_t = max(last_t, _keep(items, writer, relay, t0, session))
             writer.maybe_flush()
             now = clock()
             if status is not None and now - last_status >= interval:
@@ -415,12 +407,7 @@ def record(
             reader.stop()
         except Exception as exc:  # re-raised after the file is closed
             error = exc
-        for item in reader.read(None):
-            _observe(session, item)
-            _write(writer, item, t0)
-            if relay is not None:
-                relay.feed(item)
-            last_t = max(last_t, item.host_time_s - t0)
+        last_t = max(last_t, _keep(reader.read(None), writer, relay, t0, session))
         summary.duration_s = max(last_t, 0.0) if ended else clock() - t0
         if error is not None:
             raise error
@@ -449,6 +436,25 @@ def _observe(session: _Session, item: Chunk | ReaderEvent) -> None:
         session.chunk(item)
     else:
         session.event(item)
+
+
+def _keep(
+    items: Iterable[Chunk | ReaderEvent], writer: RecordingWriter, relay: Any, t0: float,
+    session: _Session | None = None,
+) -> float:
+    """Write `items` (and relay them to LSL), each once `session` observed it, if given.
+
+    Returns the latest host time among them after `t0` [s] (``-inf`` for none).
+    """
+    latest = -math.inf
+    for item in items:
+        if session is not None:
+            _observe(session, item)
+        _write(writer, item, t0)
+        if relay is not None:
+            relay.feed(item)
+        latest = max(latest, item.host_time_s - t0)
+    return latest
 
 
 def _write(writer: RecordingWriter, item: Chunk | ReaderEvent, t0: float) -> None:

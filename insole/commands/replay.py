@@ -446,13 +446,9 @@ def replay_to_terminal(
         print(file=out)
         print_summary(result, out=out, profile=view.profile)
     if save:
-        import argparse
-        from types import SimpleNamespace
+        from insole.commands.history import save_summary
 
-        from insole.commands.history import handle_analyze_save
-
-        args = argparse.Namespace(file=reader.path, save=True, db=db, verbose=verbose)
-        lines = handle_analyze_save(args, SimpleNamespace(summary_=result, steps_=rows)) or ""
+        lines = save_summary(reader.path, result, rows, db=db, verbose=verbose)
         result["saved"] = lines
         print(file=out)
         print(lines, file=out)

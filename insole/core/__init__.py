@@ -1,9 +1,8 @@
 """The pure signal path: plain synchronous numpy/scipy code with explicit state.
 
-Lives here: decode → calibration (`calibration`, `clock`) → contact events (`events`) → per-step
-loads (`steps`) → `pipeline`, `summary`, `alerts`, with the foot geometry they need (`layouts`,
-`moticon`). May import: `firmware_protocol` and `insole.errors` only (no transport, screen or
-storage).
+Lives here: calibration, clocks, contact events, per-step loads, `pipeline`, `summary`, `alerts`
+and the foot geometry they need (`layouts`, `moticon`). May import: `firmware_protocol` and
+`insole.errors` only (no transport, screen or storage).
 
 Everything here is shared by live, replay and offline analysis (docs/domain.md "Invariants" 1, 2
 and 5): offline functions are the streaming objects fed once, and results never depend on how the

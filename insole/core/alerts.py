@@ -52,8 +52,7 @@ class Alert:
 
     Attributes
     ----------
-    level : str
-        ``"info"``, ``"caution"`` or ``"warning"``.
+    level : {"info", "caution", "warning"}
     code : str
         Machine-readable kind (see the module docstring).
     message : str
@@ -325,8 +324,7 @@ class AlertMonitor:
 
         Parameters
         ----------
-        side : str
-            ``"left"`` or ``"right"``.
+        side : {"left", "right"}
         what : str
             ``"heel"`` (heel peak force) or ``"loading_rate"`` (loading-rate index).
 

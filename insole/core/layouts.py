@@ -35,6 +35,7 @@ __all__ = [
     "SensorLayout",
     "classify_region",
     "default_layout",
+    "inside_polygon",
     "insole_outline",
     "single_sensor_layout",
 ]
@@ -452,8 +453,21 @@ def classify_region(x_mm: np.ndarray, y_mm: np.ndarray, foot_length_mm: float) -
     return tuple(out)
 
 
-def _inside(px: np.ndarray, py: np.ndarray, vx: np.ndarray, vy: np.ndarray) -> np.ndarray:
-    """Even-odd point-in-polygon test, vectorised over points."""
+def inside_polygon(px: np.ndarray, py: np.ndarray, vx: np.ndarray, vy: np.ndarray) -> np.ndarray:
+    """Even-odd point-in-polygon test, vectorised over points.
+
+    Parameters
+    ----------
+    px, py : ndarray
+        The points (any shape, both the same).
+    vx, vy : ndarray, shape (n_vertices,)
+        The polygon's vertices, in order (e.g. `insole_outline`).
+
+    Returns
+    -------
+    ndarray of bool
+        True for each point inside the polygon, shaped like ``px``.
+    """
     inside = np.zeros(px.shape, dtype=bool)
     vx2, vy2 = np.roll(vx, -1), np.roll(vy, -1)
     for x1, y1, x2, y2 in zip(vx, vy, vx2, vy2, strict=True):
@@ -471,7 +485,7 @@ def _outline_grid(foot_length_mm: float, step_frac: float = 0.01) -> tuple[np.nd
     gx = np.arange(vx.min() + step / 2, vx.max(), step)
     gy = np.arange(step / 2, foot_length_mm, step)
     px, py = (a.ravel() for a in np.meshgrid(gx, gy))
-    keep = _inside(px, py, vx, vy)
+    keep = inside_polygon(px, py, vx, vy)
     return px[keep], py[keep]
 
 

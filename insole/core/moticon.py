@@ -296,8 +296,7 @@ class MoticonSamples:
 
     Attributes
     ----------
-    side : str
-        ``"left"`` or ``"right"``.
+    side : {"left", "right"}
     device_id : int
         The side's ``device_id``.
     index : ndarray of int64, shape (n,)

@@ -75,8 +75,7 @@ class StepRecord:
 
     Attributes
     ----------
-    side : str
-        ``"left"`` or ``"right"``.
+    side : {"left", "right"}
     number : int
         Step number on this side, from 1.
     heel_strike_s, toe_off_s : float
@@ -121,8 +120,7 @@ class StepBatch:
 
     Attributes
     ----------
-    side : str
-        ``"left"`` or ``"right"``.
+    side : {"left", "right"}
     number : ndarray of int64
         Step numbers on this side.
     heel_strike_s, toe_off_s, stride_s : ndarray of float64
@@ -630,6 +628,16 @@ class _Side:
             update.retracted_heel_strikes += [(self.label, t) for t in self.retracted_heel_strikes]
             self.retracted_heel_strikes = []
 
+    def take_output(self, update: PipelineUpdate, samples: bool) -> None:
+        """Move the step batches, heel strikes and (if ``samples``) the samples into ``update``."""
+        if self.batches:
+            update.step_batches += self.batches
+            self.batches = []
+        self.take_heel_strikes(update)
+        if samples and self.last_samples is not None:
+            update.samples[self.label] = self.last_samples
+            self.last_samples = None
+
     def _emit(self, contacts: ContactRows) -> list[StepRecord]:
         """The steps of the contacts the detector finished: records, or a batch kept aside."""
         if self.step_records:
@@ -814,13 +822,7 @@ class Pipeline:
                     self.step_records,
                 )
             update.steps += state.add_samples(part.index, part.counts)
-            if state.batches:
-                update.step_batches += state.batches
-                state.batches = []
-            state.take_heel_strikes(update)
-            if self.emit_samples and state.last_samples is not None:
-                update.samples[state.label] = state.last_samples
-                state.last_samples = None
+            state.take_output(update, self.emit_samples)
         return update
 
     def alignment(self) -> SideAlignment:
@@ -910,13 +912,7 @@ class Pipeline:
                     self.step_records,
                 )
             update.steps += state.add(table, dev_id, side, rows, ts, int(clock.ref or 0))
-            if state.batches:
-                update.step_batches += state.batches
-                state.batches = []
-            state.take_heel_strikes(update)
-            if self.emit_samples and state.last_samples is not None:
-                update.samples[state.label] = state.last_samples
-                state.last_samples = None
+            state.take_output(update, self.emit_samples)
             status = np.flatnonzero(
                 (table.device_id == dev_id)
                 & (table.side == int(side))

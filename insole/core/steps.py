@@ -600,6 +600,29 @@ def _batch_inputs(
     return force, hs, to, np.broadcast_to(impact.astype(np.float64), (len(hs),))
 
 
+def _contact_rows(
+    hs: np.ndarray, to: np.ndarray, n_total: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The samples of each contact: first sample, count, first row in the batch; rows in all.
+
+    A contact holds the samples from ``ceil(hs)`` to ``floor(to)``, both within ``n_total``.
+    """
+    a = np.maximum(np.ceil(hs), 0).astype(np.int64)
+    b = np.minimum(np.floor(to).astype(np.int64) + 1, n_total)
+    length = np.maximum(b - a, 0)
+    start = np.cumsum(length) - length  # row of each contact's first sample in the batch
+    return a, length, start, int(length.sum())
+
+
+def _region_shares(region_impulse: np.ndarray) -> np.ndarray:
+    """Share of each region in the impulse of each contact [%] (0 with no impulse)."""
+    region_total = region_impulse.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(
+            region_total[:, None] > 0, 100.0 * region_impulse / region_total[:, None], 0.0
+        )
+
+
 def step_features(
     force_n: np.ndarray,
     *,
@@ -663,11 +686,7 @@ def step_features(
     if force_n.dtype != dtype or not (force_n.flags.c_contiguous and force_n.flags.writeable):
         force_n = np.array(force_n, dtype, order="C")
 
-    a = np.maximum(np.ceil(hs), 0).astype(np.int64)
-    b = np.minimum(np.floor(to).astype(np.int64) + 1, n_total)
-    length = np.maximum(b - a, 0)
-    start = np.cumsum(length) - length  # row of each contact's first sample in the batch
-    n_rows = int(length.sum())
+    a, length, start, n_rows = _contact_rows(hs, to, n_total)
     n_reg = len(info.names)
     k = kernels()
     out = np.empty((k.N_OUT, n_steps))
@@ -686,11 +705,7 @@ def step_features(
     impulse = out[k.C_IMPULSE] * dt
     heel_impulse = out[k.C_HEEL_IMPULSE] * dt
     region_impulse = region_sum.T * dt
-    region_total = region_impulse.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(
-            region_total[:, None] > 0, 100.0 * region_impulse / region_total[:, None], 0.0
-        )
+    share = _region_shares(region_impulse)
     sensor_kpa = sensor_peak.T * info.kpa_per_n
     peak_kpa = np.stack([sensor_kpa[:, m].max(axis=1) for m in info.members], axis=1)
 
@@ -754,11 +769,7 @@ def _step_features_numpy(
         # Corrected for the baseline, in the baseline's own precision (as `step_load` did).
         impact = impact - np.nansum(np.ascontiguousarray(base), axis=1).astype(np.float64)
 
-    a = np.maximum(np.ceil(hs), 0).astype(np.int64)
-    b = np.minimum(np.floor(to).astype(np.int64) + 1, n_total)
-    length = np.maximum(b - a, 0)
-    start = np.cumsum(length) - length  # row of each contact's first sample in the batch
-    n_rows = int(length.sum())
+    a, length, start, n_rows = _contact_rows(hs, to, n_total)
     seg = np.repeat(np.arange(n_steps), length)
     rows = np.arange(n_rows) + np.repeat(a - start, length)
 
@@ -803,11 +814,7 @@ def _step_features_numpy(
     )
     # ``region_force.sum(axis=0)`` of step_load: row after row, but pairwise for one region.
     region_impulse = _segment_sums(region, start, groups, pairwise=len(region) == 1).T * dt
-    region_total = region_impulse.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(
-            region_total[:, None] > 0, 100.0 * region_impulse / region_total[:, None], 0.0
-        )
+    share = _region_shares(region_impulse)
     peak_kpa = np.stack([sensor_peak[:, m].max(axis=1) for m in info.members], axis=1)
 
     # Centre of pressure (foot frame).

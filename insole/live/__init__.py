@@ -1,8 +1,8 @@
 """Live view: acquisition off the GUI thread, a ring buffer, and a window that only draws.
 
-Lives here: the runtime, the window, the terminal view, load watch, heel-strike feedback and the
-LSL outlet (`lsl`). May import: `firmware_protocol`, `insole.core`, `.recordings`, `.sources`,
-`.session` and `insole.errors`; never `insole.commands`, `insole.api` or `insole.cli`.
+Lives here: the runtime, the window, the terminal view, load watch, heel-strike cues and the LSL
+outlet (`lsl`). May import: `firmware_protocol`, `insole.core`, `.recordings`, `.sources`,
+`.session`, `insole.errors`; never `insole.commands`, `insole.api` or `insole.cli`.
 
 `insole.live.runtime.LiveRuntime` runs a reader and the pipeline in a worker thread and keeps
 the last seconds of force per insole in preallocated ring buffers; `LiveRuntime.snapshot`

@@ -77,10 +77,8 @@ class Cue:
 
     Attributes
     ----------
-    kind : str
-        ``"strike"`` or ``"heel"``.
-    side : str
-        ``"left"`` or ``"right"``.
+    kind : {"strike", "heel"}
+    side : {"left", "right"}
     heel_strike_s : float
         The heel strike it is about [s on the insole's clock].
     frame_time_s : float

@@ -105,8 +105,7 @@ class SideView:
 
     Attributes
     ----------
-    side : str
-        ``"left"`` or ``"right"``.
+    side : {"left", "right"}
     sampling_rate_hz : float
         Sample rate.
     time_s : ndarray (n,)

@@ -50,7 +50,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
-from insole.core.layouts import insole_outline
+from insole.core.layouts import inside_polygon, insole_outline
 from insole.live.loadwatch import WatchEvent
 from insole.live.runtime import LiveRuntime, LiveSnapshot, SideView
 from insole.live.terminal import metrics_rows
@@ -96,18 +96,6 @@ _CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
 #: How each source kind is named in the status bar.
 _KIND_NAMES = {"file": "file", "sim": "simulator", "serial": "serial", "ble": "BLE",
                "moticon-udp": "Moticon UDP"}
-
-
-def _inside(px: np.ndarray, py: np.ndarray, ox: np.ndarray, oy: np.ndarray) -> np.ndarray:
-    """Even-odd point-in-polygon test of points (px, py) against polygon (ox, oy)."""
-    inside = np.zeros(px.shape, bool)
-    x2, y2 = np.roll(ox, 1), np.roll(oy, 1)
-    for xa, ya, xb, yb in zip(ox, oy, x2, y2, strict=True):
-        crosses = (ya > py) != (yb > py)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xc = xa + (py - ya) * (xb - xa) / (yb - ya)
-        inside ^= crosses & (px < xc)
-    return inside
 
 
 def map_weights(
@@ -158,7 +146,7 @@ def map_weights(
     d2 = (px.reshape(-1, 1) - sx) ** 2 + (py.reshape(-1, 1) - sy) ** 2
     w = np.exp(-0.5 * d2 / sigma**2)
     w /= w.sum(axis=1, keepdims=True) + 1e-12
-    mask = _inside(px, py, ox, oy)
+    mask = inside_polygon(px, py, ox, oy)
     return w.astype(np.float32), mask, (x0, y0, nx * pixel_mm, ny * pixel_mm)
 
 

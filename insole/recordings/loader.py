@@ -46,8 +46,7 @@ class DeviceData:
     ----------
     device_id : int
         Device id from the frames.
-    side : str
-        ``"left"`` or ``"right"``.
+    side : {"left", "right"}
     sample_rate_hz : float
         Sampling rate (from the frames).
     counts : ndarray of uint16, shape (n_samples, n_sensors)

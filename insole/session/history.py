@@ -437,32 +437,29 @@ class HistoryDB:
                     con.execute("ROLLBACK")
             raise
 
+    def _refuse_other_sqlite(self, note: str) -> None:
+        """Raise `HistoryError` if the file (at schema version 0) holds another program's tables."""
+        names = self.con.execute("SELECT name FROM sqlite_master").fetchall()
+        if names:
+            raise HistoryError(
+                f"{self.path}: an SQLite file that is not an insole history "
+                f"(tables {', '.join(n[0] for n in names[:3])}); {note}use another file with "
+                "--db PATH",
+                path=self.path,
+            )
+
     def _open_schema(self) -> None:
         con = self.con
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version == 0 and self.readonly:
-            names = con.execute("SELECT name FROM sqlite_master").fetchall()
-            if names:
-                raise HistoryError(
-                    f"{self.path}: an SQLite file that is not an insole history "
-                    f"(tables {', '.join(n[0] for n in names[:3])}); use another file with "
-                    "--db PATH",
-                    path=self.path,
-                )
+            self._refuse_other_sqlite("")
             self._empty = True  # created, but no session was ever saved
             return
         if version == 0:
             with self._write():
                 version = con.execute("PRAGMA user_version").fetchone()[0]
                 if version == 0:  # still empty: nobody created it meanwhile
-                    names = con.execute("SELECT name FROM sqlite_master").fetchall()
-                    if names:
-                        raise HistoryError(
-                            f"{self.path}: an SQLite file that is not an insole history "
-                            f"(tables {', '.join(n[0] for n in names[:3])}); left untouched — "
-                            "use another file with --db PATH",
-                            path=self.path,
-                        )
+                    self._refuse_other_sqlite("left untouched — ")
                     for stmt in (_SCHEMA + _PROFILE_SCHEMA).split(";"):
                         if stmt.strip():
                             con.execute(stmt)

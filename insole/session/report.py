@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -201,6 +201,17 @@ def _load(recording: Any) -> Any:
     return recording if isinstance(recording, Recording) else load_recording(recording)
 
 
+def _sides(
+    recording: Any, steps: Sequence[dict[str, Any]]
+) -> Iterator[tuple[str, Any, np.ndarray, np.ndarray, list[dict[str, Any]]]]:
+    """Side, layout, force per sensor [N], times [s] and steps of each insole with samples."""
+    for dev in _load(recording).devices:
+        if dev.n_samples == 0:
+            continue
+        layout, force, t = _device_force(dev)
+        yield dev.side, layout, force, t, [s for s in steps if s["side"] == dev.side]
+
+
 def force_curves(
     recording: Any, steps: Sequence[dict[str, Any]], *, window_s: float = CURVE_WINDOW_S
 ) -> dict[str, dict[str, Any]]:
@@ -223,19 +234,14 @@ def force_curves(
     """
     from insole.core.layouts import HEEL_REGIONS
 
-    rec = _load(recording)
     out = {}
-    for dev in rec.devices:
-        if dev.n_samples == 0:
-            continue
-        layout, force, t = _device_force(dev)
+    for side, layout, force, t, side_steps in _sides(recording, steps):
         t0 = max(0.0, min(t[-1] / 2 - window_s / 2, t[-1] - window_s))
         sel = (t >= t0) & (t <= t0 + window_s)
         heel_idx = layout.indices(*HEEL_REGIONS)
         if len(heel_idx) == 0:
             heel_idx = layout.indices("whole_foot")
-        side_steps = [s for s in steps if s["side"] == dev.side]
-        out[dev.side] = {
+        out[side] = {
             "t": t[sel],
             "total": np.nansum(force[sel], axis=1),
             "heel": np.nansum(force[sel][:, heel_idx], axis=1),
@@ -262,21 +268,16 @@ def pressure_maps(recording: Any, steps: Sequence[dict[str, Any]]) -> dict[str, 
     dict
         ``{side: {"layout": SensorLayout, "kpa": (n_sensors,) mean peak pressure, "n": steps}}``.
     """
-    rec = _load(recording)
     out = {}
-    for dev in rec.devices:
-        if dev.n_samples == 0:
-            continue
-        layout, force, t = _device_force(dev)
+    for side, layout, force, t, side_steps in _sides(recording, steps):
         kpa = force * (1000.0 / layout.area_mm2).astype(np.float32)
-        side_steps = [s for s in steps if s["side"] == dev.side]
         a = np.searchsorted(t, [s["heel_strike_s"] for s in side_steps])
         b = np.searchsorted(t, [s["toe_off_s"] for s in side_steps], side="right")
         # residual (swing) pressure of each sensor, removed like the pipeline's re-zeroing
         base = np.nanmedian(kpa[:: max(1, len(kpa) // 20000)], axis=0)
         peaks = [np.nanmax(kpa[i:j], axis=0) - base for i, j in zip(a, b, strict=True) if j > i]
         if peaks:
-            out[dev.side] = {
+            out[side] = {
                 "layout": layout,
                 "kpa": np.clip(np.nanmean(peaks, axis=0), 0, None),
                 "n": len(peaks),

@@ -220,20 +220,22 @@ _MOTICON_WALK_COMMIT = "be7957ff476bdecc6a981a991cea9421df4bb179"
 _MOTICON_EVENTS_COMMIT = "2ca588ae7efe26ac4e6cfce39841c9e1123ea97f"
 
 
-def _physionet(dataset: str) -> dict[str, tuple[DataFile, ...]]:
-    base = f"{_PHYSIONET}/{dataset}/1.0.0"
-    if dataset == "gaitpdb":
-        return {
-            rec: (DataFile(f"gaitpdb/{rec}.txt", sha, f"{base}/{rec}.txt"),)
-            for rec, sha in _GAITPDB_SHA256.items()
+def _physionet(name: str, title: str, attribution: str) -> Dataset:
+    """A PhysioNet data set (v1.0.0, ODC-By 1.0) and its records' files at physionet.org."""
+    base = f"{_PHYSIONET}/{name}/1.0.0"
+    shas: dict[str, dict[str, str]] = (
+        {rec: {"txt": sha} for rec, sha in _GAITPDB_SHA256.items()} if name == "gaitpdb" else {
+            rec: dict(zip(("hea", "let", "rit", "ts"), four, strict=True))
+            for rec, four in _GAITNDD_SHA256.items()
         }
-    return {
-        rec: tuple(
-            DataFile(f"gaitndd/{rec}.{ext}", sha, f"{base}/{rec}.{ext}")
-            for ext, sha in zip(("hea", "let", "rit", "ts"), shas, strict=True)
-        )
-        for rec, shas in _GAITNDD_SHA256.items()
+    )
+    records = {
+        rec: tuple(DataFile(f"{name}/{rec}.{ext}", sha, f"{base}/{rec}.{ext}")
+                   for ext, sha in by_ext.items())
+        for rec, by_ext in shas.items()
     }
+    return Dataset(name=name, title=title, licence="ODC-By 1.0", attribution=attribution,
+                   home=f"https://physionet.org/content/{name}/1.0.0/", records=records)
 
 
 def _fukuchi(name: str, sha: str) -> DataFile:
@@ -261,25 +263,19 @@ def _pressure(name: str, sha: str) -> tuple[DataFile, ...]:
 
 #: Every data set `fetch` knows, by name.
 DATASETS: dict[str, Dataset] = {
-    "gaitpdb": Dataset(
-        name="gaitpdb",
+    "gaitpdb": _physionet(
+        "gaitpdb",
         title="PhysioNet Gait in Parkinson's Disease v1.0.0: force-sensing insoles, 8 sensors "
         "per foot, 100 Hz, walking (19 of its walks)",
-        licence="ODC-By 1.0",
         attribution="Hausdorff, Yogev, Frenkel-Toledo et al.; Goldberger et al., PhysioBank, "
         "PhysioToolkit and PhysioNet, Circulation 101(23):e215-e220 (2000)",
-        home="https://physionet.org/content/gaitpdb/1.0.0/",
-        records=_physionet("gaitpdb"),
     ),
-    "gaitndd": Dataset(
-        name="gaitndd",
+    "gaitndd": _physionet(
+        "gaitndd",
         title="PhysioNet Gait Dynamics in Neuro-Degenerative Disease v1.0.0: one footswitch "
         "per foot, 300 Hz, 5-minute walks with stride annotations (11 of its records)",
-        licence="ODC-By 1.0",
         attribution="Hausdorff et al., J Appl Physiol 88:2045-2053 (2000); Goldberger et al., "
         "Circulation 101(23):e215-e220 (2000)",
-        home="https://physionet.org/content/gaitndd/1.0.0/",
-        records=_physionet("gaitndd"),
     ),
     "running_forceplate": Dataset(
         name="running_forceplate",
@@ -358,6 +354,11 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("insole")) / "datasets"
 
 
+def _data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
+    """`data_dir`, or `default_data_dir` when it is None."""
+    return Path(data_dir) if data_dir is not None else default_data_dir()
+
+
 def _dataset(name: str) -> Dataset:
     try:
         return DATASETS[name]
@@ -405,7 +406,7 @@ def resolve_records(dataset: str, records: Sequence[str]) -> list[tuple[str, tup
 
 def local_path(data_file: DataFile, data_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where `fetch` puts a file: ``data_dir/<dataset>/<file>``."""
-    base = Path(data_dir) if data_dir is not None else default_data_dir()
+    base = _data_dir(data_dir)
     return base / data_file.relpath
 
 
@@ -621,7 +622,7 @@ def fetch(
     """
     wanted = resolve_records(dataset, records)
     mirror = mirror if mirror is not None else (os.environ.get(MIRROR_ENV) or None)
-    base = Path(data_dir) if data_dir is not None else default_data_dir()
+    base = _data_dir(data_dir)
     base = base.expanduser().resolve()
     pooch = None
     done: list[Fetched] = []
@@ -657,7 +658,7 @@ def fetch(
 
 def _cmd_list(args: argparse.Namespace) -> int:
     names = [args.dataset] if args.dataset else list(DATASETS)
-    base = Path(args.dir) if args.dir else default_data_dir()
+    base = _data_dir(args.dir)
     out: list[dict[str, Any]] = []
     for name in names:
         ds = _dataset(name)
@@ -714,7 +715,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 def _cmd_path(args: argparse.Namespace) -> int:
     if not args.dataset:
-        print(Path(args.dir) if args.dir else default_data_dir())
+        print(_data_dir(args.dir))
         return 0
     wanted = resolve_records(args.dataset, args.records or list(_dataset(args.dataset).records))
     for _, files in wanted:

@@ -776,12 +776,8 @@ class VirtualBleLink:
 
         Parameters
         ----------
-        duration_s : float
-            Length of the run [s].
-        sample_rate_hz : int
-            Sampling rate.
-        seed : int
-            Seed of the gait model.
+        duration_s, sample_rate_hz, seed
+            The run, as `simulated_streams`.
         config : TransportConfig, optional
             Firmware settings (batch, device ids, battery, transport faults).
         max_mtu : int

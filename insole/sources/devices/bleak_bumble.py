@@ -489,39 +489,38 @@ class BumbleClient(BaseBleakClient):
 
         return await self.central.call(run())
 
+    async def _read(self, handle: int, what: str) -> bytearray:
+        """Read the attribute at ``handle``."""
+        return bytearray(await self._gatt(lambda p: p.read_value(handle), what))
+
+    async def _write(self, handle: int, data: SizedBuffer, response: bool, what: str) -> None:
+        """Write ``data`` to the attribute at ``handle``, with or without response."""
+        payload = bytes(data)  # type: ignore[arg-type]
+        await self._gatt(lambda p: p.write_value(handle, payload, with_response=response), what)
+
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, **kwargs: Any
     ) -> bytearray:
         """Read a characteristic value."""
-        value = await self._gatt(lambda p: p.read_value(characteristic.handle), "read")
-        return bytearray(value)
+        return await self._read(characteristic.handle, "read")
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, **kwargs: Any
     ) -> bytearray:
         """Read a descriptor value."""
-        value = await self._gatt(lambda p: p.read_value(descriptor.handle), "read descriptor")
-        return bytearray(value)
+        return await self._read(descriptor.handle, "read descriptor")
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
     ) -> None:
         """Write a characteristic value, with or without response."""
-        payload = bytes(data)  # type: ignore[arg-type]
-        await self._gatt(
-            lambda p: p.write_value(characteristic.handle, payload, with_response=response),
-            "write",
-        )
+        await self._write(characteristic.handle, data, response, "write")
 
     async def write_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, data: SizedBuffer
     ) -> None:
         """Write a descriptor value (with response)."""
-        payload = bytes(data)  # type: ignore[arg-type]
-        await self._gatt(
-            lambda p: p.write_value(descriptor.handle, payload, with_response=True),
-            "write descriptor",
-        )
+        await self._write(descriptor.handle, data, True, "write descriptor")
 
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any

@@ -47,6 +47,8 @@ __all__ = [
     "MAX_SAMPLE_RATE_HZ",
     "MIN_SAMPLE_RATE_HZ",
     "ImportFormatError",
+    "existing_file",
+    "file_error",
     "import_c3d",
     "import_fscan",
     "import_gaitndd",
@@ -57,6 +59,8 @@ __all__ = [
     "import_table",
     "import_xdf",
     "import_xsensor",
+    "is_number",
+    "left_or_right",
     "missing_file_error",
     "read_text",
     "strptime_first",
@@ -149,6 +153,72 @@ def missing_file_error(
             f"{what} {str(p)!r} is not a regular file; give the path of {expected}", path=p
         )
     return ImportFormatError(f"{what} {str(p)!r} not found; check the path", path=p)
+
+
+def existing_file(
+    path: str | os.PathLike[str], what: str, expected: str, pattern: str | None = None
+) -> Path:
+    """`path` as a `Path` if it is a regular file, else `missing_file_error`'s error.
+
+    Parameters
+    ----------
+    path, what, expected, pattern
+        As in `missing_file_error`.
+
+    Returns
+    -------
+    Path
+        The file.
+
+    Raises
+    ------
+    ImportFormatError
+        If `path` is missing, a directory or not a regular file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise missing_file_error(p, what, expected, pattern)
+    return p
+
+
+def file_error(kind: str, path: Path, what: str, expected: str | None = None) -> ImportFormatError:
+    """The one-line error ``<kind> file '<path>': <what> (expected <expected>)``.
+
+    Parameters
+    ----------
+    kind : str
+        The format, as the message names it (``"F-Scan"``).
+    path : Path
+        The file concerned.
+    what : str
+        What is wrong with it.
+    expected : str, optional
+        What such a file looks like; left out of the message when None.
+
+    Returns
+    -------
+    ImportFormatError
+        The error, with `path`.
+    """
+    hint = f" (expected {expected})" if expected is not None else ""
+    return ImportFormatError(f"{kind} file {str(path)!r}: {what}{hint}", path=path)
+
+
+def is_number(text: str) -> bool:
+    """Whether ``float(text)`` parses."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def left_or_right(side: str, path: Path) -> str:
+    """`side` stripped and lower-cased; an error naming ``--side`` unless it is left or right."""
+    side = str(side).strip().lower()
+    if side not in ("left", "right"):
+        raise ImportFormatError(f"--side must be left or right, got {side!r}", path=path)
+    return side
 
 
 def read_text(

@@ -47,8 +47,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from insole.core.layouts import default_layout, single_sensor_layout
-from insole.sources.importers import ImportFormatError, missing_file_error
-from insole.sources.importers.convert import ImportedDevice, ImportResult, write_import
+from insole.sources.importers import ImportFormatError, existing_file, file_error
+from insole.sources.importers.convert import (
+    ImportedDevice,
+    ImportResult,
+    single_sensor_device,
+    write_devices,
+)
 
 __all__ = ["INSOLE_LABEL", "C3DData", "C3DPlate", "import_c3d", "read_c3d"]
 
@@ -126,7 +131,7 @@ class C3DData:
 
 
 def _fail(path: Path, what: str) -> ImportFormatError:
-    return ImportFormatError(f"C3D file {str(path)!r}: {what}", path=path)
+    return file_error("C3D", path, what)
 
 
 def _param(params: Any, group: str, name: str) -> Any:
@@ -259,9 +264,7 @@ def read_c3d(path: str | os.PathLike[str]) -> C3DData:
         file, has no analog data, non-finite samples, a plate of an unsupported type or with
         channel numbers outside the analog channels, or an unknown force unit.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, "C3D file", "a C3D file (.c3d)", "*.c3d")
+    p = existing_file(path, "C3D file", "a C3D file (.c3d)", "*.c3d")
     head = p.read_bytes()[:2]
     if len(head) < 2:
         raise _fail(p, "the file is empty")
@@ -388,12 +391,13 @@ def import_c3d(
 ) -> ImportResult:
     """Import force plates (vertical force) and insole channels of a C3D file as a recording.
 
+    `read_c3d` reads the file; each plate chosen and each foot's insole channels become a
+    device (see Notes).
+
     Parameters
     ----------
-    path : str or os.PathLike
-        The ``.c3d`` file.
-    out : str or os.PathLike
-        Recording to write.
+    path, out : str or os.PathLike
+        The ``.c3d`` file and the recording to write.
     plates : list of int, optional
         1-based plate numbers to import. Default: every used plate when the file has no
         insole channels, else none (see Notes).
@@ -451,22 +455,12 @@ def import_c3d(
     time_s = np.arange(n) / data.analog_rate_hz
     devices: list[ImportedDevice] = []
     for pl in chosen:
-        stored = "left" if side == "both" else side
-        devices.append(
-            ImportedDevice(
-                side=stored,
-                values=pl.vertical_n[:, None],
-                time_s=time_s,
-                layout=single_sensor_layout(),
-                unit="N",
-                columns=[f"plate{pl.number} Fz"],
-                device_id=len(devices) + 1,
-                label=f"c3d {p.name} plate{pl.number}",
-                info={"plate": pl.number, "plate_type": pl.type, "channels": pl.channels,
-                      "vertical_sign": pl.vertical_sign, "under_both_feet": side == "both"},
-                device_keys={"plate_under_both_feet": True} if side == "both" else {},
-            )
-        )
+        devices.append(single_sensor_device(
+            side, pl.vertical_n, time_s, unit="N", column=f"plate{pl.number} Fz",
+            device_id=len(devices) + 1, label=f"c3d {p.name} plate{pl.number}",
+            info={"plate": pl.number, "plate_type": pl.type, "channels": pl.channels,
+                  "vertical_sign": pl.vertical_sign},
+        ))
     for foot, idx in insole_idx.items():
         units = {data.units[i].lower() for i in idx}
         if len(units) == 1 and next(iter(units)) in FORCE_UNITS_N:
@@ -507,14 +501,5 @@ def import_c3d(
              "a step"] if both else []
         ),
     }
-    return write_import(
-        out,
-        fmt="c3d",
-        source=p,
-        devices=devices,
-        sample_rate_hz=data.analog_rate_hz,
-        start=start,
-        start_source="user" if start else "import time",
-        info=info,
-        overwrite=overwrite,
-    )
+    return write_devices(out, p, devices, fmt="c3d", sample_rate_hz=data.analog_rate_hz,
+                         info=info, start=start, overwrite=overwrite)

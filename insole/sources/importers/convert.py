@@ -35,12 +35,13 @@ from numpy.typing import NDArray
 
 from firmware_protocol import DeviceInfoFrame, Side, encode_samples_frames, to_wire
 from firmware_protocol.frames import MAX_SENSORS
-from insole.core.layouts import SensorLayout, classify_region
+from insole.core.layouts import SensorLayout, classify_region, single_sensor_layout
 from insole.errors import RecordingError
 from insole.recordings.container import RecordingWriter
 from insole.sources.importers import MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, ImportFormatError
 
 __all__ = [
+    "FILE_LOCAL_TIME",
     "INVALID_COUNT",
     "MAX_VALID_COUNT",
     "PRESSURE_UNITS_KPA",
@@ -50,8 +51,11 @@ __all__ = [
     "counts_to_values",
     "kpa_per_unit",
     "linear_calibration",
+    "median_step",
     "merge_sensels",
+    "single_sensor_device",
     "values_to_counts",
+    "write_devices",
     "write_import",
 ]
 
@@ -60,6 +64,9 @@ INVALID_COUNT = 65535
 
 #: Largest count that carries a value.
 MAX_VALID_COUNT = 65534
+
+#: ``start_source`` of a start time read from a file that does not say its time zone.
+FILE_LOCAL_TIME = "file (local time assumed)"
 
 #: Units a ``linear_v1`` calibration may use.
 UNITS = ("N", "kPa", "counts")
@@ -119,6 +126,43 @@ class ImportedDevice:
     calibration: dict[str, Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
     device_keys: dict[str, Any] = field(default_factory=dict)
+
+
+def single_sensor_device(
+    side: str, values: NDArray[np.float64], time_s: NDArray[np.float64], *, unit: str,
+    column: str, device_id: int, label: str, info: Mapping[str, Any] | None = None,
+) -> ImportedDevice:
+    """A device with one whole-foot sensor: a force plate, or one force column of a table.
+
+    Parameters
+    ----------
+    side : str
+        ``"left"``, ``"right"`` or ``"both"``: one plate under both feet, stored as the left
+        device and marked ``plate_under_both_feet`` in its header entry (the analysis then
+        counts every contact as a step).
+    values : ndarray of float64, shape (n_samples,)
+        The samples in `unit`; NaN marks an invalid sample.
+    time_s : ndarray of float64, shape (n_samples,)
+        Time of each sample [s].
+    unit, device_id, label
+        As in `ImportedDevice`.
+    column : str
+        The source column (or channel).
+    info : mapping, optional
+        Facts for ``extra.import.devices``; ``under_both_feet`` is added last.
+
+    Returns
+    -------
+    ImportedDevice
+        On `insole.core.layouts.single_sensor_layout`.
+    """
+    both = side == "both"
+    return ImportedDevice(
+        side="left" if both else side, values=values[:, None], time_s=time_s,
+        layout=single_sensor_layout(), unit=unit, columns=[column], device_id=device_id,
+        label=label, info={**(info or {}), "under_both_feet": both},
+        device_keys={"plate_under_both_feet": True} if both else {},
+    )
 
 
 @dataclass
@@ -384,6 +428,28 @@ def fitted_rate(time_s: NDArray[np.float64], sample_rate_hz: float) -> float | N
     if drift_samples < 0.25 or _frame_rate(rate)[0] != _frame_rate(sample_rate_hz)[0]:
         return None
     return rate
+
+
+def median_step(times: NDArray[np.float64], *, finite_only: bool = False) -> float:
+    """Median step between successive `times` (the sample period of a time column).
+
+    Parameters
+    ----------
+    times : ndarray of float64, shape (n,)
+        A time column.
+    finite_only : bool
+        Ignore steps that are not finite (next to an empty time).
+
+    Returns
+    -------
+    float
+        The median step, NaN with no step (fewer than two times); not positive when the times
+        do not increase.
+    """
+    steps = np.diff(times)
+    if finite_only:
+        steps = steps[np.isfinite(steps)]
+    return float(np.median(steps)) if steps.size else float("nan")
 
 
 def _frame_rate(sample_rate_hz: float) -> tuple[int, bool]:
@@ -712,6 +778,59 @@ def write_import(
     )
 
 
+def write_devices(
+    out: str | os.PathLike[str],
+    source: str | os.PathLike[str],
+    devices: Sequence[ImportedDevice],
+    *,
+    fmt: str,
+    sample_rate_hz: float,
+    info: Mapping[str, Any],
+    start: datetime | None,
+    file_start: datetime | None = None,
+    file_start_source: str = "file",
+    overwrite: bool = False,
+    events: Sequence[tuple[float, str, Mapping[str, Any]]] = (),
+) -> ImportResult:
+    """`write_import`, with the start time every importer chooses: the user's, else the file's.
+
+    Parameters
+    ----------
+    out, source, devices, fmt, sample_rate_hz, info, overwrite, events
+        As in `write_import`.
+    start : datetime or None
+        The user's start time (``start_source`` ``"user"``).
+    file_start : datetime, optional
+        The file's own start time, used when `start` is None.
+    file_start_source : str
+        ``start_source`` for `file_start`: ``"file"``, or `FILE_LOCAL_TIME` for a time read
+        without a time zone.
+
+    Returns
+    -------
+    ImportResult
+        What was written; with neither start time the recording starts at the import time.
+    """
+    if start is not None:
+        start_source = "user"
+    elif file_start is not None:
+        start, start_source = file_start, file_start_source
+    else:
+        start_source = "import time"
+    return write_import(
+        out,
+        fmt=fmt,
+        source=source,
+        devices=devices,
+        sample_rate_hz=sample_rate_hz,
+        start=start,
+        start_source=start_source,
+        info=info,
+        overwrite=overwrite,
+        events=events,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Pressure units and sensel matrices (F-Scan, XSENSOR)
 # --------------------------------------------------------------------------------------------
@@ -793,6 +912,59 @@ class SenselCells:
     layout: SensorLayout
     cell_of_sensel: NDArray[np.int64]
     block: tuple[int, int]
+
+    def device(
+        self,
+        side: str,
+        time_s: NDArray[np.float64],
+        *,
+        unit: str,
+        device_id: int,
+        label: str,
+        medial_col_last: bool,
+        info: Mapping[str, Any],
+        medial_edge_from: str | None = None,
+    ) -> ImportedDevice:
+        """The cells as one insole, a sensor per cell, with the cell facts in its info.
+
+        Parameters
+        ----------
+        side, time_s, unit, device_id, label
+            As in `ImportedDevice` (`unit` as given to `merge_sensels`).
+        medial_col_last : bool
+            As given to `merge_sensels`.
+        info : mapping
+            The first facts for ``extra.import.devices``; ``cells``, ``block_rows_cols``,
+            ``cell_of_sensel`` and ``medial_edge`` follow.
+        medial_edge_from : str, optional
+            What said which edge is medial, added last when given.
+
+        Returns
+        -------
+        ImportedDevice
+            Columns ``cell1``, ``cell2``, ...; calibration by `linear_calibration`.
+        """
+        facts = {
+            **info,
+            "cells": self.layout.n_sensors,
+            "block_rows_cols": list(self.block),
+            "cell_of_sensel": self.cell_of_sensel.tolist(),
+            "medial_edge": "last column" if medial_col_last else "first column",
+        }
+        if medial_edge_from is not None:
+            facts["medial_edge_from"] = medial_edge_from
+        return ImportedDevice(
+            side=side,
+            values=self.values,
+            time_s=time_s,
+            layout=self.layout,
+            unit=unit,
+            columns=[f"cell{k + 1}" for k in range(self.layout.n_sensors)],
+            device_id=device_id,
+            label=label,
+            calibration=linear_calibration(self.values, unit),
+            info=facts,
+        )
 
 
 def merge_sensels(

@@ -30,17 +30,19 @@ from numpy.typing import NDArray
 
 from insole.sources.importers import (
     ImportFormatError,
-    missing_file_error,
+    existing_file,
+    file_error,
+    is_number,
+    left_or_right,
     read_text,
     strptime_first,
 )
 from insole.sources.importers.convert import (
-    ImportedDevice,
+    FILE_LOCAL_TIME,
     ImportResult,
     kpa_per_unit,
-    linear_calibration,
     merge_sensels,
-    write_import,
+    write_devices,
 )
 
 __all__ = ["FScanData", "import_fscan", "read_fscan", "spacing_mm"]
@@ -92,12 +94,9 @@ class FScanData:
 
 
 def _fail(path: Path, what: str) -> ImportFormatError:
-    return ImportFormatError(
-        f"F-Scan file {str(path)!r}: {what} (expected a Tekscan F-Scan ASCII movie export: "
-        "KEY value header with ROWS, COLS, spacing, SECONDS_PER_FRAME and UNITS, then "
-        "'Frame N' blocks of comma-separated sensel rows)",
-        path=path,
-    )
+    return file_error("F-Scan", path, what, "a Tekscan F-Scan ASCII movie export: KEY value "
+                      "header with ROWS, COLS, spacing, SECONDS_PER_FRAME and UNITS, then "
+                      "'Frame N' blocks of comma-separated sensel rows")
 
 
 def spacing_mm(text: str) -> float:
@@ -161,9 +160,7 @@ def read_fscan(path: str | os.PathLike[str]) -> FScanData:
         with missing rows or values, fewer frames than ``START_FRAME``..``END_FRAME``), has a
         cell that is neither a number nor ``B``, or frame numbers that do not increase.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, "F-Scan file", "an F-Scan ASCII export (.asf)", "*.asf")
+    p = existing_file(path, "F-Scan file", "an F-Scan ASCII export (.asf)", "*.asf")
     lines = read_text(p, lambda what: _fail(p, what), empty_is_error=True,
                       latin1_fallback=True).splitlines()
     header: dict[str, str] = {}
@@ -283,13 +280,7 @@ def read_fscan(path: str | os.PathLike[str]) -> FScanData:
 
 def _is_cell(text: str) -> bool:
     t = text.strip()
-    if t == "B":
-        return True
-    try:
-        float(t)
-    except ValueError:
-        return False
-    return True
+    return t == "B" or is_number(t)
 
 
 def import_fscan(
@@ -303,12 +294,12 @@ def import_fscan(
 ) -> ImportResult:
     """Import an F-Scan ASCII movie export as a recording (region cells in kPa, one foot).
 
+    `read_fscan` reads the file; its sensels become the region cells of one device.
+
     Parameters
     ----------
-    path : str or os.PathLike
-        The ``.asf`` file.
-    out : str or os.PathLike
-        Recording to write.
+    path, out : str or os.PathLike
+        The ``.asf`` file and the recording to write.
     side : str
         ``"left"`` or ``"right"``: the export does not say which foot the insole was under.
     foot_length_mm : float, optional
@@ -341,9 +332,7 @@ def import_fscan(
     ``MIRROR_COL 1``.
     """
     p = Path(path)
-    side = str(side).strip().lower()
-    if side not in ("left", "right"):
-        raise ImportFormatError(f"--side must be left or right, got {side!r}", path=p)
+    side = left_or_right(side, p)
     data = read_fscan(p)
     raw_unit = data.unit.lower() in _RAW_UNITS
     factor = 1.0 if raw_unit else kpa_per_unit(data.unit)
@@ -353,36 +342,20 @@ def import_fscan(
     else:
         frames, mask = data.frames, data.mask
     medial_last, medial_from = _medial_edge(mask, data.header, side)
+    unit = "counts" if raw_unit else "kPa"
     cells = merge_sensels(
         np.nan_to_num(frames) * factor,
         mask,
         row_pitch_mm=data.row_spacing_mm,
         col_pitch_mm=data.col_spacing_mm,
         medial_col_last=medial_last,
-        unit="counts" if raw_unit else "kPa",
+        unit=unit,
         name="fscan",
         foot_length_mm=foot_length_mm,
     )
-    unit = "counts" if raw_unit else "kPa"
-    device = ImportedDevice(
-        side=side,
-        values=cells.values,
-        time_s=data.time_s,
-        layout=cells.layout,
-        unit=unit,
-        columns=[f"cell{k + 1}" for k in range(cells.layout.n_sensors)],
-        device_id=1,
-        label=f"fscan {p.name} {side}",
-        calibration=linear_calibration(cells.values, unit),
-        info={
-            "sensels": int(mask.sum()),
-            "cells": cells.layout.n_sensors,
-            "block_rows_cols": list(cells.block),
-            "cell_of_sensel": cells.cell_of_sensel.tolist(),
-            "medial_edge": "last column" if medial_last else "first column",
-            "medial_edge_from": medial_from,
-        },
-    )
+    device = cells.device(side, data.time_s, unit=unit, device_id=1, label=f"fscan {p.name} {side}",
+                          medial_col_last=medial_last, info={"sensels": int(mask.sum())},
+                          medial_edge_from=medial_from)
     info: dict[str, Any] = {
         "columns": [f"sensel matrix {mask.shape[0]}x{mask.shape[1]}"],
         "units": {"pressure": data.unit, "stored": unit,
@@ -396,19 +369,9 @@ def import_fscan(
             "foot is exact; peak pressures are cell means",
         ],
     }
-    start_source = "user" if start else ("file (local time assumed)" if data.start
-                                         else "import time")
-    return write_import(
-        out,
-        fmt="fscan",
-        source=p,
-        devices=[device],
-        sample_rate_hz=data.sampling_rate_hz,
-        start=start or data.start,
-        start_source=start_source,
-        info=info,
-        overwrite=overwrite,
-    )
+    return write_devices(out, p, [device], fmt="fscan", sample_rate_hz=data.sampling_rate_hz,
+                         info=info, start=start, file_start=data.start,
+                         file_start_source=FILE_LOCAL_TIME, overwrite=overwrite)
 
 
 def _medial_edge(

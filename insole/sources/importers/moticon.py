@@ -34,11 +34,17 @@ from numpy.typing import NDArray
 from insole.core.moticon import DEFAULT_SIZE, MOTICON_N_SENSORS, moticon_calibration, moticon_layout
 from insole.sources.importers import (
     ImportFormatError,
-    missing_file_error,
+    existing_file,
+    file_error,
     read_text,
     strptime_first,
 )
-from insole.sources.importers.convert import ImportedDevice, ImportResult, write_import
+from insole.sources.importers.convert import (
+    ImportedDevice,
+    ImportResult,
+    median_step,
+    write_devices,
+)
 
 __all__ = ["STEP_EVENT_CODES", "MoticonExport", "MoticonSide", "import_moticon", "read_moticon"]
 
@@ -118,19 +124,14 @@ class MoticonExport:
     @property
     def sampling_rate_hz(self) -> float:
         """1 / median time step of the rows (100 Hz for OpenGo); NaN with under two rows."""
-        times = np.unique(np.concatenate([s.time_s for s in self.sides.values()]))
-        steps = np.diff(times)
-        step = float(np.median(steps)) if steps.size else float("nan")
+        step = median_step(np.unique(np.concatenate([s.time_s for s in self.sides.values()])))
         return 1.0 / step if step > 0 else float("nan")
 
 
 def _fail(path: Path, what: str) -> ImportFormatError:
-    return ImportFormatError(
-        f"Moticon file {str(path)!r}: {what} (expected a Moticon OpenGo text export: '#' "
-        "header lines, the last naming the tab-separated columns 'time', 'left pressure "
-        "1[N/cm²]', ...)",
-        path=path,
-    )
+    return file_error("Moticon", path, what, "a Moticon OpenGo text export: '#' header lines, "
+                      "the last naming the tab-separated columns 'time', 'left pressure "
+                      "1[N/cm²]', ...")
 
 
 def _header_fields(lines: list[str]) -> dict[str, str]:
@@ -160,7 +161,8 @@ def read_moticon(path: str | os.PathLike[str]) -> MoticonExport:
     Parameters
     ----------
     path : str or os.PathLike
-        The ``.txt`` export.
+        The ``.txt`` export: ``#`` header lines, the last naming the columns, then one
+        tab-separated row per time.
 
     Returns
     -------
@@ -174,9 +176,7 @@ def read_moticon(path: str | os.PathLike[str]) -> MoticonExport:
         side, gives pressures in another unit than N/cm², or holds a malformed row (wrong
         number of fields, a cell that is not a number, time not increasing).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, "Moticon file", "a Moticon OpenGo text export (.txt)", "*.txt")
+    p = existing_file(path, "Moticon file", "a Moticon OpenGo text export (.txt)", "*.txt")
     text = read_text(p, lambda what: _fail(p, what))
     lines = text.splitlines()
     head = []
@@ -313,12 +313,13 @@ def import_moticon(
 ) -> ImportResult:
     """Import a Moticon OpenGo text export as a recording.
 
+    `read_moticon` reads the file; each insole becomes a device of 16 pressures in kPa, each
+    event cell a recording event ``moticon_event``.
+
     Parameters
     ----------
-    path : str or os.PathLike
-        The ``.txt`` export.
-    out : str or os.PathLike
-        Recording to write.
+    path, out : str or os.PathLike
+        The ``.txt`` export and the recording to write.
     size : int, optional
         Insole size for the layout; default the header's ``Size`` (else
         `insole.core.moticon.DEFAULT_SIZE`).
@@ -349,7 +350,7 @@ def import_moticon(
     try:
         layout = moticon_layout(chosen)
     except ValueError as exc:
-        raise ImportFormatError(f"Moticon file {str(p)!r}: {exc}", path=p) from None
+        raise file_error("Moticon", p, str(exc)) from None
     rate = data.sampling_rate_hz
     if not rate > 0:
         raise _fail(p, "fewer than two rows: the sampling rate cannot be inferred")
@@ -386,22 +387,9 @@ def import_moticon(
             "per size approximate (insole.core.moticon)",
         ],
     }
-    if start is None:
-        start, start_source = data.start, ("file" if data.start else "import time")
-        if start is not None:  # the header's start is time 0; the first row may be later
-            start += timedelta(seconds=min(float(s.time_s[0]) for s in data.sides.values()))
-    else:
-        start_source = "user"
-    return write_import(
-        out,
-        fmt="moticon",
-        source=p,
-        devices=devices,
-        sample_rate_hz=round(rate, 6),
-        start=start,
-        start_source=start_source,
-        info=info,
-        overwrite=overwrite,
-        events=events,
-    )
+    file_start = data.start
+    if file_start is not None:  # the header's start is time 0; the first row may be later
+        file_start += timedelta(seconds=min(float(s.time_s[0]) for s in data.sides.values()))
+    return write_devices(out, p, devices, fmt="moticon", sample_rate_hz=round(rate, 6), info=info,
+                         start=start, file_start=file_start, overwrite=overwrite, events=events)
 

@@ -32,12 +32,14 @@ from insole.core.layouts import (
     classify_region,
     insole_outline,
 )
-from insole.sources.importers import ImportFormatError, missing_file_error, strptime_first
+from insole.sources.importers import ImportFormatError, existing_file, file_error, strptime_first
 from insole.sources.importers.convert import (
+    FILE_LOCAL_TIME,
     ImportedDevice,
     ImportResult,
     linear_calibration,
-    write_import,
+    median_step,
+    write_devices,
 )
 
 __all__ = [
@@ -90,11 +92,8 @@ class PedarData:
 
 
 def _fail(path: Path, what: str) -> ImportFormatError:
-    return ImportFormatError(
-        f"pedar file {str(path)!r}: {what} (expected a novel pedar ASCII export: text header, "
-        "'time[secs]' column header, then time and 99 pressures per insole)",
-        path=path,
-    )
+    return file_error("pedar", path, what, "a novel pedar ASCII export: text header, "
+                      "'time[secs]' column header, then time and 99 pressures per insole")
 
 
 def read_pedar(path: str | os.PathLike[str]) -> PedarData:
@@ -103,7 +102,7 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
     Parameters
     ----------
     path : str or os.PathLike
-        The ``.asc`` file.
+        The ``.asc`` file: text header, ``time[secs]`` column header, then one line per frame.
 
     Returns
     -------
@@ -116,9 +115,7 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
         If the file is missing, is not a pedar export (no ``time[secs]`` header line, values
         not in kPa, not 99 sensors per insole) or holds malformed lines.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, "pedar file", "a pedar ASCII export (.asc)", "*.asc")
+    p = existing_file(path, "pedar file", "a pedar ASCII export (.asc)", "*.asc")
     with open(p, encoding="latin-1") as f:
         head: list[str] = []
         for _ in range(60):
@@ -174,8 +171,8 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
         period = _number(fields.get("time per frame [secs]"))
         rate = 1.0 / period if period else None
     if rate is None or not rate > 0:
-        steps = np.diff(data[:, 0])
-        rate = 1.0 / float(np.median(steps)) if steps.size and np.median(steps) > 0 else None
+        step = median_step(data[:, 0])
+        rate = 1.0 / step if step > 0 else None
     if rate is None:
         raise _fail(p, "no scanning rate in the header and no usable time column")
     start = strptime_first(fields.get("date/time", "").strip(),
@@ -218,7 +215,8 @@ def pedar_layout(foot_length_mm: float = DEFAULT_FOOT_LENGTH_MM) -> SensorLayout
     Parameters
     ----------
     foot_length_mm : float
-        Insole length [mm].
+        Insole length [mm]: the length of the `insole.core.layouts.insole_outline` the rows
+        are spread over.
 
     Returns
     -------
@@ -288,12 +286,12 @@ def import_pedar(
 ) -> ImportResult:
     """Import a pedar ASCII export as a recording (99 sensors per foot, kPa).
 
+    `read_pedar` reads the file; each insole becomes a device on `pedar_layout`.
+
     Parameters
     ----------
-    path : str or os.PathLike
-        The ``.asc`` file.
-    out : str or os.PathLike
-        Recording to write.
+    path, out : str or os.PathLike
+        The ``.asc`` file and the recording to write.
     foot_length_mm : float
         Insole length for the layout [mm].
     start : datetime, optional
@@ -340,15 +338,6 @@ def import_pedar(
             "sensor positions approximate (pedar_layout): novel's sensor map is not public",
         ],
     }
-    start_source = "user" if start else ("file" if data.start else "import time")
-    return write_import(
-        out,
-        fmt="pedar",
-        source=path,
-        devices=devices,
-        sample_rate_hz=data.sampling_rate_hz,
-        start=start or data.start,
-        start_source=start_source if start_source != "file" else "file (local time assumed)",
-        info=info,
-        overwrite=overwrite,
-    )
+    return write_devices(out, path, devices, fmt="pedar", sample_rate_hz=data.sampling_rate_hz,
+                         info=info, start=start, file_start=data.start,
+                         file_start_source=FILE_LOCAL_TIME, overwrite=overwrite)

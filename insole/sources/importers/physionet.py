@@ -29,13 +29,13 @@ from insole.sources.importers import (
     MAX_SAMPLE_RATE_HZ,
     MIN_SAMPLE_RATE_HZ,
     ImportFormatError,
-    missing_file_error,
+    existing_file,
 )
 from insole.sources.importers.convert import (
     ImportedDevice,
     ImportResult,
     linear_calibration,
-    write_import,
+    write_devices,
 )
 
 __all__ = [
@@ -323,10 +323,8 @@ def _line_number(path: str | os.PathLike[str], row: int) -> int:
 
 def _load_numeric(path: str | os.PathLike[str], n_columns: int, kind: str) -> NDArray[np.float64]:
     """Load a whitespace-separated numeric table with exactly ``n_columns`` columns."""
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, f"{kind} file", f"a {kind} file of {n_columns} columns",
-                                 "*.ts" if kind.endswith(".ts") else "*.txt")
+    p = existing_file(path, f"{kind} file", f"a {kind} file of {n_columns} columns",
+                      "*.ts" if kind.endswith(".ts") else "*.txt")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
@@ -367,12 +365,13 @@ def import_gaitpdb(
 ) -> ImportResult:
     """Import a gaitpdb file as a recording: two insoles of 8 force sensors [N] at 100 Hz.
 
+    The file is read as :func:`read_gaitpdb` reads it; each foot becomes a device.
+
     Parameters
     ----------
-    path : str or os.PathLike
-        A gaitpdb ``.txt`` file (19 columns, see :func:`read_gaitpdb`).
-    out : str or os.PathLike
-        Recording to write.
+    path, out : str or os.PathLike
+        A gaitpdb ``.txt`` file (19 columns, see :func:`read_gaitpdb`) and the recording to
+        write.
     start : datetime, optional
         Wall-clock time of the first sample (the files carry none); default now.
     overwrite : bool
@@ -443,17 +442,8 @@ def import_gaitpdb(
             "frame timestamps from the time column; nominal rate 100 Hz (format.txt)",
         ],
     }
-    return write_import(
-        out,
-        fmt="gaitpdb",
-        source=path,
-        devices=devices,
-        sample_rate_hz=GAITPDB_SAMPLING_RATE_HZ,
-        start=start,
-        start_source="user" if start else "import time",
-        info=info,
-        overwrite=overwrite,
-    )
+    return write_devices(out, path, devices, fmt="gaitpdb", sample_rate_hz=GAITPDB_SAMPLING_RATE_HZ,
+                         info=info, start=start, overwrite=overwrite)
 
 
 def import_gaitndd(
@@ -465,16 +455,14 @@ def import_gaitndd(
 ) -> ImportResult:
     """Import a gaitndd record as a recording: one footswitch per foot, 300 Hz, relative force.
 
+    :func:`read_gaitndd` reads the record; each footswitch becomes a one-sensor device.
+
     Parameters
     ----------
     record : str or os.PathLike
         Record path without extension, or its ``.hea`` file (``.let`` / ``.rit`` beside it).
-    out : str or os.PathLike
-        Recording to write.
-    start : datetime, optional
-        Wall-clock time of the first sample (the records carry none); default now.
-    overwrite : bool
-        Replace an existing `out`.
+    out, start, overwrite
+        As in `import_gaitpdb` (the records carry no start time either).
 
     Returns
     -------
@@ -535,14 +523,5 @@ def import_gaitndd(
             "stored count = digital value + 2048; -2048 (invalid) stored as 65535",
         ],
     }
-    return write_import(
-        out,
-        fmt="gaitndd",
-        source=header,
-        devices=devices,
-        sample_rate_hz=float(rate),
-        start=start,
-        start_source="user" if start else "import time",
-        info=info,
-        overwrite=overwrite,
-    )
+    return write_devices(out, header, devices, fmt="gaitndd", sample_rate_hz=float(rate), info=info,
+                         start=start, overwrite=overwrite)

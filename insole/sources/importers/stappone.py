@@ -29,12 +29,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from insole.core.layouts import DEFAULT_FOOT_LENGTH_MM, default_layout
-from insole.sources.importers import ImportFormatError, missing_file_error, read_text
+from insole.sources.importers import (
+    ImportFormatError,
+    existing_file,
+    file_error,
+    is_number,
+    read_text,
+)
 from insole.sources.importers.convert import (
     ImportedDevice,
     ImportResult,
     linear_calibration,
-    write_import,
+    median_step,
+    write_devices,
 )
 
 __all__ = ["STAPPONE_COLUMNS", "STAPPONE_PRESSURE_COLUMNS", "StapponeSole", "import_stappone",
@@ -76,17 +83,13 @@ class StapponeSole:
         NaN when the sole has fewer than two samples or its median step is zero or negative
         (all timestamps equal, or not in time order): no rate can be inferred then.
         """
-        steps = np.diff(self.timestamp_ms)
-        step = float(np.median(steps)) if steps.size else float("nan")
+        step = median_step(self.timestamp_ms)
         return 1000.0 / step if step > 0 else float("nan")
 
 
 def _fail(path: Path, what: str) -> ImportFormatError:
-    return ImportFormatError(
-        f"stAPPone file {str(path)!r}: {what} (expected a stAPPone CSV export with columns "
-        "sole_id, timestamp, ..., pressure_01..pressure_12, corrupt)",
-        path=path,
-    )
+    return file_error("stAPPone", path, what, "a stAPPone CSV export with columns sole_id, "
+                      "timestamp, ..., pressure_01..pressure_12, corrupt")
 
 
 def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
@@ -95,7 +98,7 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
     Parameters
     ----------
     path : str or os.PathLike
-        The ``.csv`` file.
+        The ``.csv`` file, one row per sample of one sole.
 
     Returns
     -------
@@ -108,9 +111,7 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
         If the file is missing, lacks a needed column, has rows of the wrong length or
         non-numeric values, or holds no samples.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, "stAPPone file", "a stAPPone CSV export (.csv)", "*.csv")
+    p = existing_file(path, "stAPPone file", "a stAPPone CSV export (.csv)", "*.csv")
     lines = [ln for ln in read_text(p, lambda what: _fail(p, what)).splitlines() if ln.strip()]
     if not lines:
         raise _fail(p, "the file is empty")
@@ -128,7 +129,7 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
         try:
             rows[i] = [float(fields[j]) for j in idx]
         except ValueError:
-            bad = next(j for j in idx if not _is_number(fields[j]))
+            bad = next(j for j in idx if not is_number(fields[j]))
             raise _fail(p, f"line {i + 2}, column {header[bad]!r}: {fields[bad]!r} is not a "
                            "number") from None
     if rows.shape[0] == 0:
@@ -165,14 +166,6 @@ def _no_rate(sole: StapponeSole) -> str:
             "the file is damaged or its rows are not in time order")
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def import_stappone(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -184,12 +177,12 @@ def import_stappone(
 ) -> ImportResult:
     """Import a stAPPone CSV export as a recording (12 raw channels per sole, 62.5 Hz).
 
+    `read_stappone` reads the file; each sole becomes a device, on the foot `sides` gives it.
+
     Parameters
     ----------
-    path : str or os.PathLike
-        The ``.csv`` file.
-    out : str or os.PathLike
-        Recording to write.
+    path, out : str or os.PathLike
+        The ``.csv`` file and the recording to write.
     sides : mapping of int to str, or str
         Foot of each ``sole_id`` (``{1: "left", 2: "right"}``), or one side (``"left"``)
         for a file with a single sole. Required: the export does not say which foot a sole is.
@@ -238,9 +231,7 @@ def import_stappone(
         sides = {ids[0]: sides}
     unknown = [i for i in ids if i not in sides]
     if unknown:
-        raise ImportFormatError(
-            f"stAPPone file {str(p)!r}: no side given for sole_id {unknown[0]}", path=p
-        )
+        raise file_error("stAPPone", p, f"no side given for sole_id {unknown[0]}")
     chosen = [sides[i] for i in ids]
     if len(set(chosen)) != len(chosen):
         raise ImportFormatError(f"two soles cannot both be on the {chosen[0]} side", path=p)
@@ -249,8 +240,7 @@ def import_stappone(
     rates = [soles[i].sampling_rate_hz for i in ids]
     for sole_id in ids:
         if not soles[sole_id].sampling_rate_hz > 0:
-            raise ImportFormatError(f"stAPPone file {str(p)!r}: {_no_rate(soles[sole_id])}",
-                                    path=p)
+            raise file_error("stAPPone", p, _no_rate(soles[sole_id]))
     rate = float(np.median(rates))
     devices = []
     for sole_id in ids:
@@ -283,18 +273,6 @@ def import_stappone(
             "IMU columns not imported",
         ],
     }
-    if start is None:
-        start, start_source = datetime.fromtimestamp(t0_ms / 1000.0, UTC).astimezone(), "file"
-    else:
-        start_source = "user"
-    return write_import(
-        out,
-        fmt="stappone",
-        source=p,
-        devices=devices,
-        sample_rate_hz=round(rate, 6),
-        start=start,
-        start_source=start_source,
-        info=info,
-        overwrite=overwrite,
-    )
+    file_start = datetime.fromtimestamp(t0_ms / 1000.0, UTC).astimezone() if start is None else None
+    return write_devices(out, p, devices, fmt="stappone", sample_rate_hz=round(rate, 6), info=info,
+                         start=start, file_start=file_start, overwrite=overwrite)

@@ -23,9 +23,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from insole.core.layouts import single_sensor_layout
-from insole.sources.importers import ImportFormatError, missing_file_error, read_text
-from insole.sources.importers.convert import ImportedDevice, ImportResult, write_import
+from insole.sources.importers import ImportFormatError, existing_file, is_number, read_text
+from insole.sources.importers.convert import (
+    ImportResult,
+    median_step,
+    single_sensor_device,
+    write_devices,
+)
 
 __all__ = ["SIDES", "TIME_UNITS", "import_table", "read_table"]
 
@@ -79,9 +83,7 @@ def read_table(
         header, a column is missing, a value is not numeric, a line has the wrong number of
         fields (with `strict_rows`) or the inferred sampling rate is not positive.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, "table", "a delimited text table with a header row")
+    p = existing_file(path, "table", "a delimited text table with a header row")
     if not columns:
         raise ImportFormatError("columns must name at least one column to read", path=p)
     text = read_text(p, lambda what: ImportFormatError(
@@ -91,7 +93,7 @@ def read_table(
         raise ImportFormatError(f"table {str(p)!r} needs a header line and data lines", path=p)
     delimiter = next((d for d in (",", ";", "\t") if d in lines[0]), None)
     header = _split(lines[0], delimiter)
-    if all(_is_number(h) for h in header):
+    if all(is_number(h) for h in header):
         raise ImportFormatError(
             f"table {str(p)!r} has no header row (its first line is numbers); add a first line "
             "naming the columns",
@@ -126,9 +128,7 @@ def read_table(
 
     rate = None if sampling_rate_hz is None else float(sampling_rate_hz)
     if rate is None and time_column is not None:
-        steps = np.diff(data[:, -1])
-        steps = steps[np.isfinite(steps)]
-        step = float(np.median(steps)) if steps.size else float("nan")
+        step = median_step(data[:, -1], finite_only=True)
         if not step > 0:
             raise ImportFormatError(
                 f"table {str(p)!r}: cannot infer the sampling rate from column "
@@ -161,14 +161,6 @@ def _column_index(header: list[str], name: str, path: Path) -> int:
         f"table {str(path)!r} has no column {name!r}; its columns are {', '.join(shown)}{more}",
         path=path,
     )
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _sides_for(columns: Sequence[str], sides: Sequence[str] | None, path: Path) -> list[str]:
@@ -211,12 +203,13 @@ def import_table(
 ) -> ImportResult:
     """Import columns of a delimited text table as a recording, one device per column.
 
+    `read_table` reads the columns (with ``strict_rows``); each becomes a one-sensor device.
+
     Parameters
     ----------
-    path : str or os.PathLike
-        The table (header row, then data; comma, semicolon, tab or whitespace separated).
-    out : str or os.PathLike
-        Recording to write.
+    path, out : str or os.PathLike
+        The table (header row, then data; comma, semicolon, tab or whitespace separated) and
+        the recording to write.
     columns : sequence of str
         Columns to import, each a force (or pressure) of one foot or of a plate.
     sampling_rate_hz : float, optional
@@ -291,8 +284,7 @@ def import_table(
         else:
             time_s = raw_t
         if sampling_rate_hz is None:
-            steps = np.diff(time_s)
-            step = float(np.median(steps)) if steps.size else float("nan")
+            step = median_step(time_s)
             if not step > 0:
                 raise ImportFormatError(
                     f"table {str(p)!r}: cannot infer the sampling rate from column "
@@ -303,24 +295,11 @@ def import_table(
     else:
         assert sampling_rate_hz is not None
         time_s = np.arange(n) / float(sampling_rate_hz)
-    layout = single_sensor_layout()
-    devices = []
-    for i, (name, values, side) in enumerate(zip(columns, arrays, side_of, strict=True)):
-        stored = "left" if side == "both" else side
-        devices.append(
-            ImportedDevice(
-                side=stored,
-                values=values[:, None],
-                time_s=time_s,
-                layout=layout,
-                unit=unit,
-                columns=[name],
-                device_id=i + 1,
-                label=f"table {p.name} {name}",
-                info={"under_both_feet": side == "both"},
-                device_keys={"plate_under_both_feet": True} if side == "both" else {},
-            )
-        )
+    devices = [
+        single_sensor_device(side, values, time_s, unit=unit, column=name, device_id=i + 1,
+                             label=f"table {p.name} {name}")
+        for i, (name, values, side) in enumerate(zip(columns, arrays, side_of, strict=True))
+    ]
     both = "both" in side_of
     info = {
         "columns": list(wanted),
@@ -333,14 +312,5 @@ def import_table(
              "as a step"] if both else []
         ),
     }
-    return write_import(
-        out,
-        fmt="table",
-        source=p,
-        devices=devices,
-        sample_rate_hz=float(sampling_rate_hz),
-        start=start,
-        start_source="user" if start else "import time",
-        info=info,
-        overwrite=overwrite,
-    )
+    return write_devices(out, p, devices, fmt="table", sample_rate_hz=float(sampling_rate_hz),
+                         info=info, start=start, overwrite=overwrite)

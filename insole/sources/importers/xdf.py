@@ -46,8 +46,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from insole.core.layouts import DEFAULT_FOOT_LENGTH_MM, LayoutError, SensorLayout, default_layout
-from insole.sources.importers import ImportFormatError, missing_file_error
-from insole.sources.importers.convert import ImportedDevice, ImportResult, write_import
+from insole.sources.importers import ImportFormatError, existing_file
+from insole.sources.importers.convert import ImportedDevice, ImportResult, write_devices
 
 __all__ = ["XdfContents", "XdfInsole", "import_xdf", "read_xdf"]
 
@@ -458,9 +458,7 @@ def read_xdf(path: str | os.PathLike[str]) -> XdfContents:
         If the file is missing, not an XDF file, damaged beyond reading, holds no insole
         stream with samples, or an insole stream is malformed (side, channels, rate, times).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, "XDF file", "an .xdf file (LabRecorder)", "*.xdf")
+    p = existing_file(path, "XDF file", "an .xdf file (LabRecorder)", "*.xdf")
     with open(p, "rb") as f:
         magic = f.read(4)
     if magic != _MAGIC:
@@ -573,12 +571,13 @@ def import_xdf(
 ) -> ImportResult:
     """Import the insole streams of an XDF file as a recording.
 
+    `read_xdf` reads the file; each insole stream becomes a device, and the markers and the
+    other streams are listed in ``extra.import``.
+
     Parameters
     ----------
-    path : path-like
-        The ``.xdf`` file.
-    out : path-like
-        Recording to write.
+    path, out : path-like
+        The ``.xdf`` file and the recording to write.
     start : datetime, optional
         Wall-clock time of the first sample; default the file header's ``datetime`` (the
         recording start LabRecorder wrote; streams may start a little later), else now.
@@ -629,14 +628,5 @@ def import_xdf(
         "problems": xdf.problems,
     }
     header_start = _start_time(xdf.datetime) if start is None else None
-    return write_import(
-        out,
-        fmt="xdf",
-        source=p,
-        devices=devices,
-        sample_rate_hz=float(rates[0]),
-        start=start or header_start,
-        start_source="user" if start else ("file" if header_start else "import time"),
-        info=info,
-        overwrite=overwrite,
-    )
+    return write_devices(out, p, devices, fmt="xdf", sample_rate_hz=float(rates[0]), info=info,
+                         start=start, file_start=header_start, overwrite=overwrite)

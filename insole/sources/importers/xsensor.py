@@ -45,17 +45,19 @@ from numpy.typing import NDArray
 
 from insole.sources.importers import (
     ImportFormatError,
-    missing_file_error,
+    existing_file,
+    file_error,
+    is_number,
+    left_or_right,
     read_text,
     strptime_first,
 )
 from insole.sources.importers.convert import (
-    ImportedDevice,
+    FILE_LOCAL_TIME,
     ImportResult,
     kpa_per_unit,
-    linear_calibration,
     merge_sensels,
-    write_import,
+    write_devices,
 )
 
 __all__ = ["XSensorData", "XSensorSensor", "import_xsensor", "read_xsensor"]
@@ -121,12 +123,9 @@ class XSensorData:
 
 
 def _fail(path: Path, what: str) -> ImportFormatError:
-    return ImportFormatError(
-        f"XSENSOR file {str(path)!r}: {what} (expected an XSENSOR insole CSV export: 'Units:' "
-        "line, then per frame FRAME, Date, Time and per SENSOR its Rows, Columns, sensel size "
-        "and SENSELS matrix)",
-        path=path,
-    )
+    return file_error("XSENSOR", path, what, "an XSENSOR insole CSV export: 'Units:' line, then "
+                      "per frame FRAME, Date, Time and per SENSOR its Rows, Columns, sensel size "
+                      "and SENSELS matrix")
 
 
 def _side_of(name: str) -> str | None:
@@ -148,7 +147,7 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
     Parameters
     ----------
     path : str or os.PathLike
-        The ``.csv`` file.
+        The ``.csv`` file: ``Key:,value`` lines, then per frame a block per sensor.
 
     Returns
     -------
@@ -163,9 +162,7 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
         non-numeric sensel, an unknown unit, frames whose sensors differ, or times that do not
         increase.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise missing_file_error(p, "XSENSOR file", "an XSENSOR CSV export (.csv)", "*.csv")
+    p = existing_file(path, "XSENSOR file", "an XSENSOR CSV export (.csv)", "*.csv")
     text = read_text(p, lambda what: _fail(p, what), empty_is_error=True)
     try:  # newline="": a lone CR ends a line as CR LF does (csv's documented way to read)
         rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""))]
@@ -202,7 +199,7 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
             sensor = None
         elif key == "SENSELS":
             if sensor is None:  # a GROUP's cells: skip its numeric lines
-                while k < len(lines) and _numeric(lines[k][1][0]):
+                while k < len(lines) and is_number(lines[k][1][0]):
                     k += 1
                 continue
             try:
@@ -212,7 +209,7 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
                 raise _fail(p, f"line {n}: SENSELS of sensor {sensor['name']!r} without "
                                "numeric Rows and Columns before it") from None
             block = lines[k:k + n_rows]
-            if len(block) < n_rows or not all(_numeric(b[1][0]) for b in block):
+            if len(block) < n_rows or not all(is_number(b[1][0]) for b in block):
                 raise _fail(p, f"frame {frames[-1]['number']}, sensor {sensor['name']!r}: "
                                f"fewer than {n_rows} sensel rows; the file is truncated")
             matrix = np.empty((n_rows, n_cols))
@@ -223,7 +220,7 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
                 try:
                     matrix[i] = [float(v) for v in br]
                 except ValueError:
-                    bad = next(v for v in br if not _numeric(v))
+                    bad = next(v for v in br if not is_number(v))
                     raise _fail(p, f"line {bn}: sensel value {bad!r} is not a number") from None
             sensor["matrix"] = matrix
             k += n_rows
@@ -295,14 +292,6 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
     )
 
 
-def _numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _size_mm(path: Path, props: dict[str, str], which: str) -> float:
     for key, value in props.items():
         m = re.fullmatch(rf"Sensel {which}\s*\((\w+)\)", key)
@@ -331,12 +320,13 @@ def import_xsensor(
 ) -> ImportResult:
     """Import an XSENSOR CSV export as a recording (region cells in kPa, one device per insole).
 
+    `read_xsensor` reads the file; the sensels of each insole become the region cells of its
+    device.
+
     Parameters
     ----------
-    path : str or os.PathLike
-        The ``.csv`` file.
-    out : str or os.PathLike
-        Recording to write.
+    path, out : str or os.PathLike
+        The ``.csv`` file and the recording to write.
     side : str, optional
         ``"left"`` or ``"right"``. With sensors named ``…LF…``/``…RF…``: import only that
         foot (default both). With a single sensor whose name does not say the foot: that
@@ -368,9 +358,7 @@ def import_xsensor(
     """
     p = Path(path)
     if side is not None:
-        side = str(side).strip().lower()
-        if side not in ("left", "right"):
-            raise ImportFormatError(f"--side must be left or right, got {side!r}", path=p)
+        side = left_or_right(side, p)
     data = read_xsensor(p)
     chosen: list[tuple[str, XSensorSensor]] = []
     named = [s for s in data.sensors if s.side is not None]
@@ -399,36 +387,18 @@ def import_xsensor(
         kpa = sensor.frames * factor
         mask = np.any(kpa > 0, axis=0)
         if not mask.any():
-            raise ImportFormatError(
-                f"XSENSOR file {str(p)!r}: sensor {sensor.name!r} is never loaded", path=p
-            )
+            raise file_error("XSENSOR", p, f"sensor {sensor.name!r} is never loaded")
+        medial_last = foot == "left"
         cells = merge_sensels(
             kpa, mask, row_pitch_mm=sensor.height_mm, col_pitch_mm=sensor.width_mm,
-            medial_col_last=foot == "left", unit="kPa", name="xsensor",
+            medial_col_last=medial_last, unit="kPa", name="xsensor",
             foot_length_mm=foot_length_mm,
         )
-        devices.append(
-            ImportedDevice(
-                side=foot,
-                values=cells.values,
-                time_s=data.time_s,
-                layout=cells.layout,
-                unit="kPa",
-                columns=[f"cell{k + 1}" for k in range(cells.layout.n_sensors)],
-                device_id=device_id,
-                label=f"xsensor {p.name} {foot}",
-                calibration=linear_calibration(cells.values, "kPa"),
-                info={
-                    "sensor": sensor.name,
-                    "sensels": int(mask.size),
-                    "sensels_loaded": int(mask.sum()),
-                    "cells": cells.layout.n_sensors,
-                    "block_rows_cols": list(cells.block),
-                    "cell_of_sensel": cells.cell_of_sensel.tolist(),
-                    "medial_edge": "last column" if foot == "left" else "first column",
-                },
-            )
-        )
+        devices.append(cells.device(
+            foot, data.time_s, unit="kPa", device_id=device_id, label=f"xsensor {p.name} {foot}",
+            medial_col_last=medial_last, info={"sensor": sensor.name, "sensels": int(mask.size),
+                                               "sensels_loaded": int(mask.sum())},
+        ))
         facts.append(f"{foot}: {int(mask.sum())} of {mask.size} sensels loaded at least once, "
                      f"merged into {cells.layout.n_sensors} region cells (blocks of "
                      f"{cells.block[0]}x{cells.block[1]})")
@@ -442,14 +412,6 @@ def import_xsensor(
             "peak pressures are cell means; sensels zero in every frame are left out",
         ],
     }
-    return write_import(
-        out,
-        fmt="xsensor",
-        source=p,
-        devices=devices,
-        sample_rate_hz=data.sampling_rate_hz,
-        start=start or data.start,
-        start_source="user" if start else "file (local time assumed)",
-        info=info,
-        overwrite=overwrite,
-    )
+    return write_devices(out, p, devices, fmt="xsensor", sample_rate_hz=data.sampling_rate_hz,
+                         info=info, start=start, file_start=data.start,
+                         file_start_source=FILE_LOCAL_TIME, overwrite=overwrite)

@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from insole.sources.readers.base import Chunk, Reader, ReaderError, ReaderEvent, StreamInfo
+from insole.sources.readers.base import (
+    Chunk,
+    Reader,
+    ReaderError,
+    ReaderEvent,
+    StreamInfo,
+    parse_flag,
+)
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -178,14 +185,10 @@ def _choice(*values: str) -> Callable[[Any], str]:
 
 
 def _bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    if s in ("1", "true", "yes", "on"):
-        return True
-    if s in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"expected 0/1 or true/false, got {v!r}")
+    flag = parse_flag(v)
+    if flag is None:
+        raise ValueError(f"expected 0/1 or true/false, got {v!r}")
+    return flag
 
 
 def _ms_to_s(v: Any) -> float:

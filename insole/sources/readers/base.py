@@ -17,11 +17,35 @@ from typing import Any
 
 from insole.errors import InsoleError
 
-__all__ = ["Chunk", "Reader", "ReaderError", "ReaderEvent", "StreamInfo"]
+__all__ = ["Chunk", "Reader", "ReaderError", "ReaderEvent", "StreamInfo", "parse_flag"]
 
 
 class ReaderError(InsoleError, RuntimeError):
     """A source cannot be opened or has failed; the message says what to do."""
+
+
+def parse_flag(value: Any) -> bool | None:
+    """An on/off option as given in a source URL or by code; None if it is neither.
+
+    Parameters
+    ----------
+    value : bool or str
+        A bool, or (any case, spaces around ignored) ``1``, ``true``, ``yes``, ``on`` or ``0``,
+        ``false``, ``no``, ``off``.
+
+    Returns
+    -------
+    bool or None
+        The flag, or None for any other value (the caller says what it accepts).
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    return None
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from firmware_protocol import CONTROL_CHAR_UUID, DATA_CHAR_UUID, SERVICE_UUID, Side
 from firmware_protocol.commands import Command, Opcode, command_payload
-from insole.sources.readers.base import Reader, ReaderError, StreamInfo
+from insole.sources.readers.base import Reader, ReaderError, StreamInfo, parse_flag
 from insole.sources.readers.serial import setup_commands
 
 if TYPE_CHECKING:
@@ -271,20 +271,8 @@ def scan(
     """Find insoles advertising the insole service (SPEC §4.1).
 
     Runs `scan_async` on a new event loop; call `scan_async` from code that already runs one.
-
-    Parameters
-    ----------
-    timeout_s : float
-        How long to scan [s].
-    backend : BleBackend, optional
-        bleak backend types; None for the platform's.
-    read_battery : bool
-        Connect briefly to each insole to read its Battery Level.
-
-    Returns
-    -------
-    list of dict
-        ``name``, ``address``, ``side``, ``rssi``, ``battery`` per insole (see `scan_async`).
+    Parameters, result and errors as `scan_async`: one dict per insole (``name``, ``address``,
+    ``side``, ``rssi``, ``battery``).
     """
     return asyncio.run(scan_async(timeout_s, backend, read_battery=read_battery))
 
@@ -875,14 +863,10 @@ class BleReader(Reader):
 
 def _option_value(key: str, value: Any) -> Any:
     if key == "reconnect":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ReaderError(f"ble option reconnect must be true or false, got {value!r}")
+        flag = parse_flag(value)
+        if flag is None:
+            raise ReaderError(f"ble option reconnect must be true or false, got {value!r}")
+        return flag
     if key in _INT_OPTIONS:
         lo, hi, unit = _INT_OPTIONS[key]
         try:

@@ -304,8 +304,7 @@ class InsoleSignals:
 
     Attributes
     ----------
-    side : str
-        ``"left"`` or ``"right"``.
+    side : {"left", "right"}
     time_s : numpy.ndarray
         Ideal sample times ``k / sample_rate_hz`` [s], shape ``(n_samples,)``.
     counts : numpy.ndarray
