@@ -112,6 +112,25 @@ def test_no_module_imports_another_modules_private_names(module):
     assert bad == []
 
 
+@pytest.mark.parametrize("module", sorted(INSOLE))
+def test_no_module_reads_private_attributes_of_what_it_imports(module):
+    """No ``name._attr`` where ``name`` is a module or class imported from another module."""
+    tree = ast.parse(INSOLE[module].read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(
+                ("insole", "firmware_protocol"))):
+            imported |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names
+                         if a.name.startswith(("insole", "firmware_protocol"))}
+    bad = [f"line {n.lineno}: {n.value.id}.{n.attr}" for n in ast.walk(tree)
+           if isinstance(n, ast.Attribute) and n.attr.startswith("_")
+           and not n.attr.startswith("__") and isinstance(n.value, ast.Name)
+           and n.value.id in imported]
+    assert bad == []
+
+
 def test_every_package_says_what_lives_there_and_what_it_may_import():
     packages = [m for m, p in INSOLE.items() if p.name == "__init__.py" and m != "insole"]
     assert len(packages) >= len(STAGES)
@@ -158,10 +177,16 @@ def _defined_names(path: Path) -> set[str]:
     return names
 
 
+def _is_api(name: str) -> bool:
+    import insole
+
+    return name in insole.__all__
+
+
 def _stale_references(text: str) -> list[str]:
-    """`insole/...` paths that do not exist and `insole.a.b` names that no module defines."""
+    """Paths (`insole/...`, `tests/...py`) that do not exist; `insole.a.b` that nothing defines."""
     bad = []
-    for m in re.finditer(r"(?<![\w./-])insole/[\w/.]*[\w/]", text):
+    for m in re.finditer(r"(?<![\w./-])(?:insole/[\w/.]*[\w/]|tests/[\w/]+\.py)", text):
         path = m.group(0).rstrip(".")
         if not (ROOT / path).exists():
             bad.append(path)
@@ -172,7 +197,8 @@ def _stale_references(text: str) -> list[str]:
         k = max(k for k in range(1, len(parts) + 1) if ".".join(parts[:k]) in INSOLE)
         rest = parts[k:]
         names = _defined_names(INSOLE[".".join(parts[:k])])
-        if rest and rest[0] not in names and "__getattr__" not in names:
+        lazy = "__getattr__" in names and k > 1  # the root's lazy names are the API's alone
+        if rest and rest[0] not in names and not lazy and not (k == 1 and _is_api(rest[0])):
             bad.append(m.group(0))
     return bad
 
