@@ -63,10 +63,7 @@ from typing import overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-try:  # pragma: no cover - errors.py is owned by another module; keep working without it
-    from insole.errors import InsoleError as _ErrorBase
-except ImportError:  # pragma: no cover
-    _ErrorBase = Exception  # type: ignore[assignment,misc]
+from insole.errors import InsoleError
 
 __all__ = [
     "Contact",
@@ -86,7 +83,7 @@ _BOOTSTRAP_PERCENTILES = (2.0, 98.0)
 _IMPACT_MIN_WIDTH_S = 0.010
 
 
-class DetectorParameterError(_ErrorBase, ValueError):  # type: ignore[valid-type,misc]
+class DetectorParameterError(InsoleError, ValueError):
     """A detector parameter or input array is invalid.
 
     Parameters

@@ -37,10 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-try:  # errors.py belongs to the package core; keep importers usable on their own
-    from insole.errors import InsoleError as _ErrorBase
-except ImportError:  # pragma: no cover
-    _ErrorBase = Exception  # type: ignore[assignment,misc]
+from insole.errors import InsoleError
 
 __all__ = [
     "FORMATS",
@@ -94,7 +91,7 @@ _LAZY = {
 }
 
 
-class ImportFormatError(_ErrorBase, ValueError):  # type: ignore[valid-type,misc]
+class ImportFormatError(InsoleError, ValueError):
     """A file to import is missing, of an unknown format or malformed.
 
     Parameters
