@@ -1,7 +1,7 @@
 """What every subcommand shares: usage errors, the overwrite rule, output paths, safe printing.
 
 `insole.cli` and the subcommand modules beside this one use these, so that every command writes,
-refuses and prints the same way (docs: README "Command line conventions"). The arguments several
+refuses and prints the same way (README, "Commands" and its "Conventions"). The arguments several
 commands take (``--json``, ``--quiet``, ``--strict``, ``--out``, ``--overwrite``, ...) are
 declared here once, as `Arg`; `add_command` declares a subcommand with its arguments.
 """
