@@ -622,14 +622,9 @@ class _Bar:
     """tqdm on stderr when it is a terminal (and tqdm is installed); otherwise nothing."""
 
     def __init__(self, total: int, enabled: bool, stream: TextIO) -> None:
-        self.bar: Any = None
-        if enabled and hasattr(stream, "isatty") and stream.isatty():
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                return
-            self.bar = tqdm(total=total, unit="file", file=stream, desc="insole analyze",
-                            dynamic_ncols=True, leave=False)
+        from insole.commands.progress import terminal_bar
+
+        self.bar: Any = terminal_bar(stream, "insole analyze", total, "file") if enabled else None
 
     def update(self, errors: int) -> None:
         if self.bar is not None:

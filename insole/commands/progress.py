@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-__all__ = ["FileProgress", "Progress", "wanted"]
+__all__ = ["FileProgress", "Progress", "terminal_bar", "wanted"]
 
 
 def wanted(args: Any) -> bool:
@@ -50,6 +50,11 @@ def _tqdm(stream: TextIO, desc: str, total: float | None, unit: str, **kw: Any) 
     size: dict[str, Any] = {"dynamic_ncols": True} if width else {"ncols": 80, "nrows": 24}
     return tqdm(total=total, desc=desc, unit=unit, file=stream, leave=False, mininterval=0.1,
                 **size, **kw)
+
+
+def terminal_bar(stream: TextIO, desc: str, total: float | None, unit: str, **kw: Any) -> Any:
+    """A tqdm bar on `stream` if it is a terminal and tqdm is installed, else None."""
+    return _tqdm(stream, desc, total, unit, **kw) if _on_terminal(stream) else None
 
 
 class Progress:
