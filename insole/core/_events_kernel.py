@@ -986,6 +986,11 @@ def _open_contact(buf, fp, ist, fst, j):
                 break
     else:  # the rise began before the swing searched (at the start: before the data)
         t_floor = float(lo) - 1.0
+    if hit >= 0 and earliest > hit and floor_base - fp[P_UNLOADED] <= margin:
+        # A swing in the air (at the unloaded level): whatever rises above its noise floor is
+        # the foot's load, a first phase included, not a creep of the sensor. The last sample
+        # at the local level may lie inside that first phase; the floor's last sample bounds.
+        earliest = hit
     _new_open(ist, fst, j, on_thr, off, level, base, earliest, 0)
     ist[O_SWING_LO] = lo
     fst[F_FLOOR_N] = floor

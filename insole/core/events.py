@@ -341,7 +341,7 @@ def detect_contacts(
     impact_prominence_fraction: float = 0.05,
     lowpass_hz: float | None = None,
     floor_sd_k: float = 3.0,
-    floor_fraction: float = 0.03,
+    floor_fraction: float | None = None,
     valley_fraction: float = 0.25,
     min_valley_s: float = 0.04,
     split_factor: float = 1.6,
@@ -404,12 +404,13 @@ def detect_contacts(
         The heel strike is where the rise leaves the swing's noise floor: the swing level plus
         ``max(floor_sd_k`` × the swing noise SD, ``floor_fraction`` × the range``)``. 3 SD of
         the baseline is the usual onset criterion (Hodges & Bui 1996).
-    floor_fraction : float, default 0.03
+    floor_fraction : float or None, default None
         Least height of the noise floor above the swing level, as a fraction of the
         swing-to-loaded range. Force-plate practice puts contact at 10-50 N (Blades et al.
-        2023), 0.5-3 % of a 1.7-2 kN running range; the upper end keeps the slow upward creep
-        of footswitch swings (1-2 % of the range in the 0.1 s before contact, PhysioNet
-        gaitndd) below the floor.
+        2023), 0.5-3 % of a 1.7-2 kN running range. None means 0.02 with ``unloaded_level``
+        (force in N: a foot in the air reads zero plus noise, so the middle of that span) and
+        0.03 without it (the upper end: it keeps the slow upward creep of footswitch swings,
+        1-2 % of the range in the 0.1 s before contact in PhysioNet gaitndd, below the floor).
     valley_fraction : float, default 0.25
         A contact much longer than usual is re-cut where the force falls below the swing level
         plus this fraction of the range (a partly unloaded step in a turn). Walking stance dips
@@ -522,8 +523,11 @@ class ContactDetector:
         Least impact-peak prominence relative to the peak force.
     lowpass_hz : float or None, default None
         Optional causal low-pass cut-off [Hz]; its group delay is compensated.
-    floor_sd_k, floor_fraction : float
-        Noise floor of the swing that timing goes back to.
+    floor_sd_k : float
+        Noise floor of the swing that timing goes back to (in SDs of its noise).
+    floor_fraction : float or None
+        Least height of that floor (fraction of the range); None: 0.02 with ``unloaded_level``,
+        else 0.03 (see `detect_contacts`).
     valley_fraction, min_valley_s, split_factor : float
         Re-cutting of long contacts at clear valleys.
 
@@ -567,7 +571,7 @@ class ContactDetector:
         impact_prominence_fraction: float = 0.05,
         lowpass_hz: float | None = None,
         floor_sd_k: float = 3.0,
-        floor_fraction: float = 0.03,
+        floor_fraction: float | None = None,
         valley_fraction: float = 0.25,
         min_valley_s: float = 0.04,
         split_factor: float = 1.6,
@@ -590,6 +594,14 @@ class ContactDetector:
         self.lowpass_hz = lowpass_hz
         self.floor_sd_k = floor_sd_k
         self.floor_fraction = floor_fraction
+        #: The noise floor's least height [fraction of the range]: ``floor_fraction`` resolved.
+        self._floor_frac = float(
+            floor_fraction
+            if floor_fraction is not None
+            else _FLOOR_FRACTION_DRIFTING
+            if unloaded_level is None
+            else _FLOOR_FRACTION_UNLOADED
+        )
         self.valley_fraction = valley_fraction
         self.min_valley_s = min_valley_s
         self.split_factor = split_factor
@@ -649,7 +661,7 @@ class ContactDetector:
         fp[k.P_IMPACT_WINDOW] = self.impact_window_fraction
         fp[k.P_IMPACT_PROM] = self.impact_prominence_fraction
         fp[k.P_FLOOR_SD_K] = self.floor_sd_k
-        fp[k.P_FLOOR_FRAC] = self.floor_fraction
+        fp[k.P_FLOOR_FRAC] = self._floor_frac
         fp[k.P_VALLEY_FRAC] = self.valley_fraction
         fp[k.P_SPLIT] = self.split_factor
         fp[k.P_LATENCY_N] = _MAX_DATA_S * fs - 1.5  # samples after the floor onset, with margin
@@ -844,8 +856,8 @@ class ContactDetector:
             fail("impact_prominence_fraction", "non-negative")
         if not self.floor_sd_k >= 0:
             fail("floor_sd_k", "non-negative (typically 3)")
-        if not 0 <= self.floor_fraction < self.on_fraction:
-            fail("floor_fraction", "in [0, on_fraction)")
+        if not 0 <= self._floor_frac < self.on_fraction:
+            fail("floor_fraction", "None or in [0, on_fraction)")
         if not self.on_fraction < self.valley_fraction < 1:
             fail("valley_fraction", "between on_fraction and 1")
         if not self.min_valley_s >= 0:
@@ -1019,6 +1031,14 @@ _PLATEAU_S = 0.25
 _MAX_DATA_S = 0.030
 #: Length of swing before a contact whose noise is measured [s].
 _NOISE_WINDOW_S = 0.5
+#: Default ``floor_fraction`` with a known unloaded level (force in N, a foot in the air reads
+#: zero plus noise): 2 % of the range, inside force-plate practice's 10-50 N (0.5-3 % of a
+#: 1.7-2 kN running range; Blades et al. 2023).
+_FLOOR_FRACTION_UNLOADED = 0.02
+#: Default ``floor_fraction`` without one (footswitch voltages, counts with an offset): 3 %, the
+#: upper end of that span, above the 1-2 % creep of footswitch swings in the 0.1 s before
+#: contact (PhysioNet gaitndd).
+_FLOOR_FRACTION_DRIFTING = 0.03
 
 
 def _kernel() -> ModuleType:

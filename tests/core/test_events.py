@@ -19,8 +19,10 @@ from insole.errors import InsoleError
 
 FS_HZ = 100.0
 #: On the noise-free trapezoids (zero swing, 0.2 s straight ramps, 800 N), heel strike and toe-off
-#: are where the ramp crosses the noise floor: 3 % of the range (the default floor_fraction).
+#: are where the ramp crosses the noise floor: 3 % of the range (the default floor_fraction
+#: without an unloaded level), 2 % with one (force in N).
 FLOOR_S = 0.03 * 0.2
+FLOOR_UNLOADED_S = 0.02 * 0.2
 
 
 def trapezoids(
@@ -292,7 +294,8 @@ def test_a_loaded_swing_under_half_the_peak_is_still_a_swing() -> None:
     x, on, _ = trapezoids(n=12, peak_n=520.0, baseline_n=280.0)
     detector = ContactDetector(sampling_rate_hz=FS_HZ, unloaded_level=0.0)
     c = detector.feed(x) + detector.finish()
-    np.testing.assert_allclose([k.heel_strike_s for k in c], on + FLOOR_S, atol=1e-3)
+    # (The line along the straight edge bounds the first ones up to 1.4 ms earlier.)
+    np.testing.assert_allclose([k.heel_strike_s for k in c], on + FLOOR_UNLOADED_S, atol=1.5e-3)
     assert detector.weight_shifts_ == 0
 
 
