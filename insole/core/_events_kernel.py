@@ -925,6 +925,7 @@ def _open_contact(buf, fp, ist, fst, j):
                     break
         noise = _noise_sd(recent)
         floor_base = np.nan  # set below: by the swing's line, else its median
+        line_start = np.nan  # the line's level at the start of its window
         # The swing level under the noise floor: a robust line through the swing (the
         # medians of its two halves, not falling), from the end of the previous push-off to
         # 0.1 s before the on-crossing, continued to the contact.
@@ -946,6 +947,7 @@ def _open_contact(buf, fp, ist, fst, j):
                 c1, c2 = _sorted_median(idx[:h]), _sorted_median(idx[h:n])
                 slope = _pmax((m2 - m1) / (c2 - c1), 0.0)
                 floor_base, t_ref = m2, c2
+                line_start = m1
         if math.isnan(floor_base):
             fr = _finite(recent)
             floor_base = _median_inplace(fr) if fr.size else base
@@ -956,6 +958,10 @@ def _open_contact(buf, fp, ist, fst, j):
         earliest = lo
     off = _pmin(level + fp[P_OFF_FRAC] * (high - level), on_thr)
     margin = _pmax(fp[P_FLOOR_SD_K] * noise, fp[P_FLOOR_FRAC] * (high - low))
+    if slope > 0 and line_start - fp[P_UNLOADED] <= margin:
+        # The swing began in the air (at the unloaded level): its rise is the foot's first
+        # load, not a sensor's creep, so the floor does not climb with it (NaN: no zero known).
+        slope = 0.0
     cap = 0.5 * (floor_base + slope * (j - t_ref) + on_thr)  # stays below the on-threshold
     floor = _pmin(floor_base + margin + slope * (j - t_ref), cap)
     # The last sample at or below the floor line before j (the line capped as np.minimum).
