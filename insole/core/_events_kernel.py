@@ -960,8 +960,10 @@ def _open_contact(buf, fp, ist, fst, j):
     margin = _pmax(fp[P_FLOOR_SD_K] * noise, fp[P_FLOOR_FRAC] * (high - low))
     if slope > 0 and line_start - fp[P_UNLOADED] <= margin:
         # The swing began in the air (at the unloaded level): its rise is the foot's first
-        # load, not a sensor's creep, so the floor does not climb with it (NaN: no zero known).
+        # load, not a sensor's creep, so the floor stays at the swing's level in the air and
+        # does not climb with it (NaN: no zero known, never true).
         slope = 0.0
+        floor_base = line_start
     cap = 0.5 * (floor_base + slope * (j - t_ref) + on_thr)  # stays below the on-threshold
     floor = _pmin(floor_base + margin + slope * (j - t_ref), cap)
     # The last sample at or below the floor line before j (the line capped as np.minimum).
