@@ -966,6 +966,20 @@ def _open_contact(buf, fp, ist, fst, j):
         floor_base = line_start
     cap = 0.5 * (floor_base + slope * (j - t_ref) + on_thr)  # stays below the on-threshold
     floor = _pmin(floor_base + margin + slope * (j - t_ref), cap)
+    if finite.size and math.isnan(fp[P_UNLOADED]) and base > floor_base + margin:
+        # No true zero (footswitch voltages, counts with an offset) and the last 0.1 s settled
+        # at a level above the noise floor (its halves' medians within the margin): a level
+        # below the on-threshold is the swing's, so the heel strike is where the signal
+        # leaves it (its median + the margin), not somewhere up the step onto it.
+        pre = _finite(swing[max(swing.size - bridge_n, 0) :])
+        if pre.size >= 4:
+            h = pre.size // 2
+            if abs(_median_inplace(pre[h:]) - _median_inplace(pre[:h])) <= margin:
+                settled = base + margin
+                for i in range(swing.size - 1, -1, -1):
+                    if swing[i] <= settled:
+                        earliest = lo + i
+                        break
     # The last sample at or below the floor line before j (the line capped as np.minimum).
     fb_margin = floor_base + margin
     hit = -1
