@@ -911,12 +911,7 @@ def _open_contact(buf, fp, ist, fst, j):
     if finite.size:
         level = _median_inplace(finite)  # the whole swing: sets the off-threshold
         pre = _finite(swing[max(swing.size - bridge_n, 0) :])
-        # How far the two halves of the last 0.1 s lie apart (NaN: too short to tell).
-        spread = np.nan
-        if pre.size >= 4:
-            h = pre.size // 2
-            spread = abs(_median(pre[h:]) - _median(pre[:h]))
-        base = _median_inplace(pre) if pre.size else level  # just before contact
+        base = _median(pre) if pre.size else level  # just before contact (``pre`` kept)
         # A swing shorter than bridge_n right after a start may hold a rising edge; after a
         # valley (swing_start at its minimum) it is the valley itself, a true swing level.
         just_started = swing.size < bridge_n and swing_start <= ist[I_TRACK_START]
@@ -965,8 +960,9 @@ def _open_contact(buf, fp, ist, fst, j):
             floor_base = _pmin(floor_base, low)
     else:
         level = base = floor_base = low
+        pre = finite  # empty
         earliest = lo
-        spread = line_start = np.nan
+        line_start = np.nan
     off = _pmin(level + fp[P_OFF_FRAC] * (high - level), on_thr)
     margin = _pmax(fp[P_FLOOR_SD_K] * noise, fp[P_FLOOR_FRAC] * (high - low))
     if slope > 0 and line_start - fp[P_UNLOADED] <= margin:
@@ -977,12 +973,14 @@ def _open_contact(buf, fp, ist, fst, j):
         floor_base = line_start
     cap = 0.5 * (floor_base + slope * (j - t_ref) + on_thr)  # stays below the on-threshold
     floor = _pmin(floor_base + margin + slope * (j - t_ref), cap)
-    if math.isnan(fp[P_UNLOADED]) and base > floor_base + margin and spread <= margin:
+    if math.isnan(fp[P_UNLOADED]) and base > floor_base + margin and pre.size >= 4:
         # No true zero (footswitch voltages, counts with an offset) and the last 0.1 s settled
         # at a level above the noise floor (its halves' medians within the margin): a level
         # below the on-threshold is the swing's, so the heel strike is where the signal
         # leaves it (its median + the margin), not somewhere up the step onto it.
-        earliest = lo + max(_last_at_or_below(swing, base + margin), 0)
+        h = pre.size // 2
+        if abs(_median_inplace(pre[h:]) - _median_inplace(pre[:h])) <= margin:
+            earliest = lo + max(_last_at_or_below(swing, base + margin), 0)
     # The last sample at or below the floor line before j (the line capped as np.minimum).
     fb_margin = floor_base + margin
     hit = -1
