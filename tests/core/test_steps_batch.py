@@ -442,6 +442,31 @@ def test_swing_baselines_equal_the_per_step_medians(n_sensors: int) -> None:
     assert len(np.unique(got, axis=0)) < len(got) - 10
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_swing_baselines_take_every_swing_length_exactly(dtype: type) -> None:
+    # Every count of finite rows from 3 to past the median networks' limit (64), with ties
+    # (small integers) and without, and NaN rows among them: the medians are np.median's.
+    rng = np.random.default_rng(7)
+    n_sensors = 6
+    lengths = np.repeat(np.arange(3, 72), 2)
+    bounds = np.cumsum(np.concatenate(([0], 2 * lengths + 4)))
+    force = np.empty((int(bounds[-1]), n_sensors), dtype)
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        shape = (int(b - a), n_sensors)
+        force[a:b] = rng.integers(0, 4, shape) if i % 2 else rng.normal(size=shape)
+    force[rng.random(len(force)) < 0.05, 2] = np.nan
+    # A contact of 2 samples between swings of 2 * length + 2 samples: the middle half of
+    # each swing is about `length` rows.
+    hs = bounds[1:] - 1.0
+    to = hs + 1.0
+    got = swing_baselines(
+        force, hs, to, baseline_n=np.zeros(n_sensors), previous_toe_off_index=0.0
+    )
+    ref = _ref_baselines(force, hs, to, np.zeros(n_sensors, dtype), 0.0, 0)
+    assert got.dtype == dtype
+    assert np.array_equal(got, np.array(ref), equal_nan=True)
+
+
 def test_records_carry_the_contacts_flags() -> None:
     from types import SimpleNamespace
 
