@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,7 @@ class Alert:
         return (self.code, self.side)
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class AlertMonitor:
     """Turn a live session's updates into alerts.
 
@@ -125,33 +126,23 @@ class AlertMonitor:
     comparison is against the same runner's own data in the same run.
     """
 
-    def __init__(
-        self,
-        *,
-        loss_window_s: float = 10.0,
-        loss_caution_pct: float = 2.0,
-        loss_warning_pct: float = 10.0,
-        asymmetry_limit_pct: float = 10.0,
-        asymmetry_gross_pct: float = 25.0,
-        asymmetry_steps: int = 20,
-        baseline_s: float = 120.0,
-        drift_steps: int = 30,
-        drift_limit_pct: float = 10.0,
-        min_baseline_steps: int = 20,
-    ) -> None:
-        self.loss_window_s = loss_window_s
-        self.loss_caution_pct = loss_caution_pct
-        self.loss_warning_pct = loss_warning_pct
-        self.asymmetry_limit_pct = asymmetry_limit_pct
-        self.asymmetry_gross_pct = asymmetry_gross_pct
+    loss_window_s: float = 10.0
+    loss_caution_pct: float = 2.0
+    loss_warning_pct: float = 10.0
+    asymmetry_limit_pct: float = 10.0
+    asymmetry_gross_pct: float = 25.0
+    asymmetry_steps: int = 20
+    baseline_s: float = 120.0
+    drift_steps: int = 30
+    drift_limit_pct: float = 10.0
+    min_baseline_steps: int = 20
+    #: Alerts in force, by `Alert.key` (see `banner`).
+    active: dict[tuple[str, str | None], Alert] = field(init=False, default_factory=dict)
+    #: Every alert that became active or changed level, in order.
+    history: list[Alert] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
         self._baseline_asym: list[float] = []
-        self.asymmetry_steps = asymmetry_steps
-        self.baseline_s = baseline_s
-        self.drift_steps = drift_steps
-        self.drift_limit_pct = drift_limit_pct
-        self.min_baseline_steps = min_baseline_steps
-        self.active: dict[tuple[str, str | None], Alert] = {}
-        self.history: list[Alert] = []
         self._recent: dict[str, deque[StepRecord]] = {}
         self._baseline_heel: dict[str, list[float]] = {}
         self._baseline_lr: dict[str, list[float]] = {}

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -463,8 +463,7 @@ class LiveRuntime:
         t = self._monitor_template
         if t is None:
             return AlertMonitor()
-        return AlertMonitor(**{k: v for k, v in vars(t).items()
-                               if not k.startswith("_") and k not in ("active", "history")})
+        return replace(t)  # the template's parameters, fresh state
 
     # -- control -------------------------------------------------------------------------------
 

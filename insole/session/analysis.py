@@ -12,6 +12,7 @@ import csv
 import math
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from insole.recordings.container import BlockReader, Damage, RawRecording, Strea
 __all__ = ["SessionAnalysis", "write_steps_csv"]
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class SessionAnalysis:
     """Analyse one recording.
 
@@ -57,20 +59,11 @@ class SessionAnalysis:
         The pipeline's step objects (with centre-of-pressure paths).
     """
 
-    def __init__(
-        self,
-        *,
-        detector_options: dict[str, Any] | None = None,
-        chunk_bytes: int | None = None,
-        keep_records: bool = True,
-        salvage: bool = True,
-        strict: bool = False,
-    ) -> None:
-        self.detector_options = detector_options
-        self.chunk_bytes = chunk_bytes
-        self.keep_records = keep_records
-        self.salvage = salvage
-        self.strict = strict
+    detector_options: dict[str, Any] | None = None
+    chunk_bytes: int | None = None
+    keep_records: bool = True
+    salvage: bool = True
+    strict: bool = False
 
     def run(self, recording: str | os.PathLike[str] | RawRecording) -> SessionAnalysis:
         """Analyse ``recording``; return self.
