@@ -16,7 +16,8 @@ bare kernel
     range, rising crossings), timed in the same run: the floor any detector pays for touching
     the data once.
 process
-    ``insole analyze FILE --json`` as a separate process, caches warm (the second of two runs);
+    ``insole analyze FILE --json`` as a separate process, caches warm (numba's and Python's
+    byte code: runs 2-4 of four, with ``PYTHONDONTWRITEBYTECODE`` unset for them);
     then the start-up alone: the imports of the analysis path, and the first call of a compiled
     kernel (numba's own start-up, paid once per process).
 streaming
@@ -138,14 +139,21 @@ def offline(path: Path, repeat: int) -> None:
 def process(path: Path) -> None:
     insole = Path(sys.executable).with_name("insole")
     cmd = [str(insole), "analyze", str(path), "--json"]
+    # Warm caches are numba's and Python's own: with byte-code writing off (some sandboxes
+    # and CI images set PYTHONDONTWRITEBYTECODE), every run compiles the package's sources
+    # again (about 0.1 s here), which no installed copy does.
+    env = dict(os.environ)
+    no_pyc = env.pop("PYTHONDONTWRITEBYTECODE", None) is not None
     times = []
-    for _ in range(2):
+    for _ in range(4):
         t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
         times.append(time.perf_counter() - t)
+    warm = times[1:]
     print(
-        f"process: `insole analyze FILE --json` {times[-1]:.2f} s (warm; first run "
-        f"{times[0]:.2f} s)"
+        f"process: `insole analyze FILE --json` warm {min(warm):.2f}-{max(warm):.2f} s over "
+        f"{len(warm)} runs (first run {times[0]:.2f} s)"
+        + ("; PYTHONDONTWRITEBYTECODE unset for these runs" if no_pyc else "")
     )
     # Start-up alone: the imports of the analysis path, and numba's first call of a kernel
     # loaded from its cache (the detector's and the decoder's kernels).
@@ -157,7 +165,7 @@ def process(path: Path) -> None:
         "print(t1 - t, time.perf_counter() - t1)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
     ).stdout.split()
     print(
         f"  start-up: imports of the analysis path {float(out[0]):.2f} s; first call of a "
