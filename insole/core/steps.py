@@ -614,6 +614,21 @@ def _contact_rows(
     return a, length, start, int(length.sum())
 
 
+def _contact_baselines(
+    baseline_n: np.ndarray | None, n_steps: int, n_sensors: int, impact: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Each contact's baseline, (n_steps, n_sensors) or None, and the impact peaks less it.
+
+    The impact peak is corrected by the baseline's sum in the baseline's own precision (as
+    `step_load` did).
+    """
+    if baseline_n is None:
+        return None, impact
+    base = np.asarray(baseline_n)
+    base = np.broadcast_to(base, (n_steps, n_sensors)) if base.ndim == 1 else base
+    return base, impact - np.nansum(np.ascontiguousarray(base), axis=1).astype(np.float64)
+
+
 def _region_shares(region_impulse: np.ndarray) -> np.ndarray:
     """Share of each region in the impulse of each contact [%] (0 with no impulse)."""
     region_total = region_impulse.sum(axis=1)
@@ -672,13 +687,10 @@ def step_features(
     n_steps, (n_total, n_sensors) = len(hs), force_n.shape
     if n_steps == 0:
         return _no_steps(info.names, n_sensors)
-    if baseline_n is None:
+    b_in, impact = _contact_baselines(baseline_n, n_steps, n_sensors, impact)
+    if b_in is None:
         base = np.zeros((n_steps, n_sensors))  # x - 0.0 is x, NaN and -0.0 included
     else:
-        b_in = np.asarray(baseline_n)
-        b_in = np.broadcast_to(b_in, (n_steps, n_sensors)) if b_in.ndim == 1 else b_in
-        # Corrected for the baseline, in the baseline's own precision (as `step_load` did).
-        impact = impact - np.nansum(np.ascontiguousarray(b_in), axis=1).astype(np.float64)
         base = np.array(b_in, np.float64, order="C")  # exact: the kernel subtracts in float64
     # The kernel takes C-ordered, writeable float32 or float64 (other types: every value
     # exactly in float64).
@@ -762,12 +774,7 @@ def _step_features_numpy(
     n_steps, (n_total, n_sensors) = len(hs), force_n.shape
     if n_steps == 0:
         return _no_steps(info.names, n_sensors)
-    base = None
-    if baseline_n is not None:
-        base = np.asarray(baseline_n)
-        base = np.broadcast_to(base, (n_steps, n_sensors)) if base.ndim == 1 else base
-        # Corrected for the baseline, in the baseline's own precision (as `step_load` did).
-        impact = impact - np.nansum(np.ascontiguousarray(base), axis=1).astype(np.float64)
+    base, impact = _contact_baselines(baseline_n, n_steps, n_sensors, impact)
 
     a, length, start, n_rows = _contact_rows(hs, to, n_total)
     seg = np.repeat(np.arange(n_steps), length)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from insole.core.summary import STEP_COLUMNS
-from insole.errors import InsoleError
+from insole.errors import FileError
 from insole.session.plain import Profile
 
 __all__ = [
@@ -125,25 +125,11 @@ CREATE TABLE profile (
 """
 
 
-class HistoryError(InsoleError, ValueError):
+class HistoryError(FileError):
     """The history database cannot be used; the message names the file and the fix.
 
-    Parameters
-    ----------
-    message : str
-        One-line description.
-    path : str or os.PathLike or None
-        The database file.
-
-    Attributes
-    ----------
-    path : str or os.PathLike or None
-        The database file.
+    As `insole.errors.FileError`; ``path`` is the database file.
     """
-
-    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 def default_db_path() -> Path:

@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from insole.errors import InsoleError
+from insole.errors import FileError
 
 __all__ = [
     "FORMATS",
@@ -91,25 +91,12 @@ _LAZY = {
 }
 
 
-class ImportFormatError(InsoleError, ValueError):
+class ImportFormatError(FileError):
     """A file to import is missing, of an unknown format or malformed.
 
-    Parameters
-    ----------
-    message : str
-        One line: what is wrong with which file, and what to do.
-    path : str or os.PathLike or None
-        The file concerned.
-
-    Attributes
-    ----------
-    path : str or os.PathLike or None
-        The file concerned.
+    As `insole.errors.FileError`: one line saying what is wrong with which file and what to
+    do; ``path`` is the file concerned.
     """
-
-    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 def missing_file_error(
