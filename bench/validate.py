@@ -137,6 +137,12 @@ GAITNDD_RECORDS = (
 WALK_TOLERANCE_S = 0.050
 #: Matching tolerance on the running force plate [s].
 RUN_TOLERANCE_S = 0.010
+#: Tolerance of the step count in walking [s]: a quarter of a walking stride (1.0-1.3 s,
+#: docs/domain.md), under half the shortest strides of these records (0.6-0.8 s), so a
+#: detection cannot stand for its neighbour. A reference unmatched at this tolerance is a step
+#: lost (or merged), a detection unmatched at it a step invented (or split); the rest of the
+#: misses and extras at WALK_TOLERANCE_S are the same step timed more than 50 ms away.
+COUNT_TOLERANCE_S = 0.25
 
 # --- reference contacts (segmentation) -------------------------------------------------------
 #: Median filter length for segmentation only [s].
@@ -468,8 +474,9 @@ def compare(
     -------
     dict
         ``n_ref``, ``n_det``, ``pct_matched``, ``median_ms`` (signed), ``median_abs_ms``,
-        ``p90_abs_ms``, ``misses``, ``extras``, ``pct_extras`` (of detections in span), and
-        ``det_idx`` / ``ref_idx`` arrays (indices into the inputs) of the pairs.
+        ``p90_abs_ms``, ``misses``, ``extras``, ``pct_extras`` (of detections in span),
+        ``lost`` and ``invented`` (misses and extras at `COUNT_TOLERANCE_S`: count errors, not
+        timing), and ``det_idx`` / ``ref_idx`` arrays (indices into the inputs) of the pairs.
     """
     ref_all = np.asarray(reference_s, dtype=np.float64)
     ref_ok = np.flatnonzero(np.isfinite(ref_all))
@@ -482,6 +489,12 @@ def compare(
     d, r = match_events(det, ref, tolerance_s)
     err_ms = 1000.0 * (det[d] - ref[r])
     n_ref, n_det = int(ref.size), int(det.size)
+    # The count: one-to-one at the wider tolerance, over detections within it of the spans.
+    count_tol = max(tolerance_s, COUNT_TOLERANCE_S)
+    wide = [(a - (count_tol - tolerance_s), b + (count_tol - tolerance_s)) for a, b in spans]
+    det_wide = np.flatnonzero(_in_spans(det_all, wide) & np.isfinite(det_all))
+    dc, rc = match_events(det_all[det_wide], ref, count_tol)
+    n_invented = int(np.isin(det_in, det_wide[dc], invert=True).sum())
     return {
         "n_ref": n_ref,
         "n_det": n_det,
@@ -492,6 +505,8 @@ def compare(
         "misses": n_ref - int(d.size),
         "extras": n_det - int(d.size),
         "pct_extras": 100.0 * (n_det - d.size) / n_det if n_det else 0.0,
+        "lost": n_ref - int(rc.size),
+        "invented": n_invented,
         "det_idx": det_in[d],
         "ref_idx": ref_ok[r],
     }
@@ -737,12 +752,16 @@ _COLUMNS = {
     "gaitpdb": _COMMON
     + [
         ("to_median_ms", "{:>7}", "{:>+7.1f}"),
+        ("lost", "{:>4}", "{:>4d}"),
+        ("invented", "{:>4}", "{:>4d}"),
         ("lr_diff", "{:>4}", "{:>+4d}"),
         ("ref_lr_diff", "{:>6}", "{:>+6d}"),
     ],
     "gaitndd": _COMMON
     + [
         ("pct_extras", "{:>6}", "{:>5.1f}%"),
+        ("lost", "{:>4}", "{:>4d}"),
+        ("invented", "{:>4}", "{:>4d}"),
         ("n_two_phase", "{:>6}", "{:>6d}"),
         ("lr_diff", "{:>4}", "{:>+4d}"),
     ],
@@ -770,6 +789,8 @@ _HEADERS = {
     "lr_diff": "L-R",
     "ref_lr_diff": "refL-R",
     "n_two_phase": "2phase",
+    "lost": "lost",
+    "invented": "inv",
     "median_abs_ms": "med|e|",
     "contact_det_ms": "CT det",
     "contact_ref_ms": "CT ref",
@@ -777,9 +798,11 @@ _HEADERS = {
 }
 _TITLES = {
     "gaitpdb": "gaitpdb insoles (100 Hz): heel strikes vs noise-floor onsets, 50 ms; TO = "
-    "toe-off vs noise-floor toe-off [ms]; L-R = detected left - right count (refL-R: reference)",
+    "toe-off vs noise-floor toe-off [ms]; lost / inv = misses / extras at 250 ms (count, not "
+    "timing); L-R = detected left - right count (refL-R: reference)",
     "gaitndd": "gaitndd footswitches (300 Hz): left heel strikes vs .ts marks (2phase: marks "
-    "replaced by noise-floor onsets), 50 ms; L-R = detected left - right in annotated span",
+    "replaced by noise-floor onsets), 50 ms; lost / inv = misses / extras at 250 ms (count, "
+    "not timing); L-R = detected left - right in annotated span",
     "forceplate": "running force plate RBDS001 (300 Hz, Fy): onsets vs max(50 N, flight + 5 SD) "
     "crossings, 10 ms; CT = median contact time [ms]; TO = toe-off median error [ms]",
 }
