@@ -138,7 +138,7 @@ WALK_TOLERANCE_S = 0.050
 #: Matching tolerance on the running force plate [s].
 RUN_TOLERANCE_S = 0.010
 #: Tolerance of the step count in walking [s]: a quarter of a walking stride (1.0-1.3 s,
-#: docs/domain.md), under half the shortest strides of these records (0.6-0.8 s), so a
+#: docs/domain.md), under half the shortest annotated gaitndd stride (0.73 s, hunt5), so a
 #: detection cannot stand for its neighbour. A reference unmatched at this tolerance is a step
 #: lost (or merged), a detection unmatched at it a step invented (or split); the rest of the
 #: misses and extras at WALK_TOLERANCE_S are the same step timed more than 50 ms away.
