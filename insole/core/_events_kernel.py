@@ -41,6 +41,8 @@ import math
 import numpy as np
 from numba import njit
 
+from insole.core._steps_kernel import _sum
+
 #: Bounds of the height factor of a remembered rising edge matched against a contact whose edge
 #: fell partly into lost samples (`_edge_fit`). The edge's height varies from step to step (the
 #: loaded level is the median peak of the last contacts, each peak differs from it by several
@@ -359,75 +361,10 @@ def _quantile_sorted(s: np.ndarray, q: float) -> float:
     return _lerp(s[prev], s[prev + 1], virtual - prev)
 
 
-@_plain
-def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """Sum of ``a[lo:lo + n]``, ``n <= 128``, as numpy's ``DOUBLE_pairwise_sum`` (no split)."""
-    if n < 8:
-        res = 0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    i = 8
-    while i < n - (n % 8):
-        r0 += a[lo + i]
-        r1 += a[lo + i + 1]
-        r2 += a[lo + i + 2]
-        r3 += a[lo + i + 3]
-        r4 += a[lo + i + 4]
-        r5 += a[lo + i + 5]
-        r6 += a[lo + i + 6]
-        r7 += a[lo + i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[lo + i]
-        i += 1
-    return res
-
-
-@njit(cache=True)
-def _pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """Pairwise summation of ``a[lo:lo + n]`` as numpy's ``DOUBLE_pairwise_sum``.
-
-    numpy splits blocks longer than 128 in two (the first part a multiple of 8) and adds the
-    two sums; this walks the same tree with an explicit stack (cached compiled functions must
-    not recurse).
-    """
-    if n <= 128:
-        return _block_sum(a, lo, n)
-    depth = 8 * (int(math.log2(n)) + 2)
-    seg_lo = np.empty(depth, np.int64)
-    seg_n = np.empty(depth, np.int64)
-    seg_done = np.empty(depth, np.bool_)
-    values = np.empty(depth, np.float64)
-    top, n_values = 0, 0
-    seg_lo[0], seg_n[0], seg_done[0] = lo, n, False
-    top = 1
-    while top:
-        top -= 1
-        s_lo, s_n, done = seg_lo[top], seg_n[top], seg_done[top]
-        if s_n <= 128:
-            values[n_values] = _block_sum(a, s_lo, s_n)
-            n_values += 1
-        elif done:  # both halves summed: left + right
-            n_values -= 1
-            values[n_values - 1] = values[n_values - 1] + values[n_values]
-        else:
-            n2 = s_n // 2
-            n2 -= n2 % 8
-            seg_lo[top], seg_n[top], seg_done[top] = s_lo, s_n, True
-            seg_lo[top + 1], seg_n[top + 1], seg_done[top + 1] = s_lo + n2, s_n - n2, False
-            seg_lo[top + 2], seg_n[top + 2], seg_done[top + 2] = s_lo, n2, False
-            top += 3
-    return values[0]
-
-
 @njit(cache=True)
 def _np_sum(a: np.ndarray) -> float:
     """``np.sum`` of a contiguous 1-D float64 array, bit for bit."""
-    return _pairwise_sum(a, 0, a.size)
+    return _sum(a, 0, a.size, 0.0)
 
 
 @njit(cache=True)
@@ -1117,15 +1054,15 @@ def _edge_fit(idx, y, shifts, xp, fp):
     ``m`` is all zero) and ``sse[s] = np.sum((a * m - y) ** 2)``; returns ``(np.argmin(sse),
     sse.min())``. The interpolation is numpy's C loop
     (slopes precomputed; the interval guessed from the grid, spaced about one apart, and
-    corrected to numpy's: the last ``j`` with ``xp[j] <= x``), the sum numpy's pairwise
-    summation; written out here because calls with array arguments cost more than the work.
+    corrected to numpy's: the last ``j`` with ``xp[j] <= x``), written out here because calls
+    with array arguments cost more than the work; the sum is numpy's pairwise summation
+    (``_sum`` of `insole.core._steps_kernel`, inlined).
     """
     n, m = idx.size, xp.size
     slopes = np.empty(m - 1, np.float64)
     for i in range(m - 1):
         slopes[i] = (fp[i + 1] - fp[i]) / (xp[i + 1] - xp[i])
     sq = np.empty(n, np.float64)
-    r = np.empty(8, np.float64)  # the 8 running sums of numpy's pairwise summation
     best, best_sse = -1, np.inf
     for s in range(shifts.size):
         for i in range(n):
@@ -1164,23 +1101,7 @@ def _edge_fit(idx, y, shifts, xp, fp):
         for i in range(n):
             d = a * sq[i] - y[i]
             sq[i] = d * d
-        if n < 8:
-            sse = 0.0
-            for i in range(n):
-                sse += sq[i]
-        elif n <= 128:
-            r[:] = sq[:8]
-            i = 8
-            while i < n - (n % 8):
-                for q in range(8):
-                    r[q] += sq[i + q]
-                i += 8
-            sse = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-            while i < n:
-                sse += sq[i]
-                i += 1
-        else:
-            sse = _pairwise_sum(sq, 0, n)
+        sse = _sum(sq, 0, n, 0.0)
         if best < 0 or sse < best_sse or (sse != sse and best_sse == best_sse):
             best, best_sse = s, sse
     return best, best_sse
