@@ -54,10 +54,11 @@ import threading
 import time
 import tty
 from dataclasses import dataclass, field
-from typing import Any, Literal, TextIO
+from typing import Literal, TextIO
 
 from firmware_protocol import ProtocolError
 from firmware_protocol.commands import Command, Opcode, decode_command
+from insole.sources.readers.base import CountReport
 from insole.sources.readers.sim import FeedChunk, SimFeed, restamp_frame
 
 __all__ = ["EmulatorConfig", "EmulatorReport", "SerialDeviceEmulator"]
@@ -116,7 +117,7 @@ class EmulatorConfig:
 
 
 @dataclass
-class EmulatorReport:
+class EmulatorReport(CountReport):
     """What the emulator did, exactly.
 
     Attributes
@@ -175,10 +176,6 @@ class EmulatorReport:
     commands_not_applied: int = 0
     batch: int = 0
     rate_hz: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as JSON-able values."""
-        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
 
 
 class SerialDeviceEmulator:

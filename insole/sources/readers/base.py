@@ -17,7 +17,9 @@ from typing import Any
 
 from insole.errors import InsoleError
 
-__all__ = ["Chunk", "Reader", "ReaderError", "ReaderEvent", "StreamInfo", "parse_flag"]
+__all__ = [
+    "Chunk", "CountReport", "Reader", "ReaderError", "ReaderEvent", "StreamInfo", "parse_flag",
+]
 
 
 class ReaderError(InsoleError, RuntimeError):
@@ -46,6 +48,17 @@ def parse_flag(value: Any) -> bool | None:
     if text in ("0", "false", "no", "off"):
         return False
     return None
+
+
+class CountReport:
+    """Base of the dataclasses that report what a simulated source did (counts, by-side dicts).
+
+    `as_dict` gives the report as JSON-able values, each dict field copied.
+    """
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-able values."""
+        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)

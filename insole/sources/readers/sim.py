@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from firmware_protocol import Side, cobs_decode, cobs_encode, crc16
-from insole.sources.readers.base import Reader, ReaderEvent, StreamInfo
+from insole.sources.readers.base import CountReport, Reader, ReaderEvent, StreamInfo
 
 __all__ = ["FeedChunk", "FeedReport", "SimFeed", "SimReader", "restamp_frame"]
 
@@ -106,7 +106,7 @@ class FeedChunk:
 
 
 @dataclass
-class FeedReport:
+class FeedReport(CountReport):
     """Faults the feed injected, exactly, over the segments generated so far in this pass.
 
     Attributes
@@ -127,10 +127,6 @@ class FeedReport:
     garbage_bytes: int = 0
     dropped_by_side: dict[str, int] = field(default_factory=lambda: {"left": 0, "right": 0})
     corrupted_by_side: dict[str, int] = field(default_factory=lambda: {"left": 0, "right": 0})
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as JSON-able values."""
-        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
 
 
 class SimFeed:
