@@ -8,7 +8,8 @@ kernels, `insole.core._steps_kernel`). Timed:
 - the features alone: ``_Side._steps_from`` on the contacts of each side, as offline analysis
   calls it (all contacts of the hour at once), split into baselines, feature arrays and
   `StepLoad` / `StepRecord` objects for "after"; the feature arrays also by the numpy batch
-  code the kernel replaced (``_step_features_numpy``, its oracle), checked bit-identical;
+  code the kernel replaced (``step_features_numpy`` in tests/helpers_steps_oracle.py, its
+  oracle), checked bit-identical;
 - the whole ``SessionAnalysis().run(path)``, with the original ``_steps_from`` patched in for
   "before".
 
@@ -24,6 +25,7 @@ import copy
 import importlib.util
 import math
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -31,11 +33,13 @@ import numpy as np
 
 from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core import pipeline as pipeline_mod
-from insole.core.steps import _step_features_numpy, step_features, swing_baselines
+from insole.core.steps import step_features, swing_baselines
 from insole.recordings.container import read_raw_recording
 from insole.session.analysis import SessionAnalysis
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from helpers_steps_oracle import step_features_numpy  # noqa: E402  (the kernel's oracle)
 
 
 def _reference():
@@ -133,7 +137,7 @@ def main() -> None:
             t2 = time.perf_counter()
             f.loads()
             t3 = time.perf_counter()
-            g = _step_features_numpy(
+            g = step_features_numpy(
                 side._buf,
                 layout=side.layout,
                 sampling_rate_hz=side.fs,

@@ -26,10 +26,11 @@ module is imported through ``insole.core.steps._kernel``, once per process; `slo
     fall below a bracket and the ones inside it.
 
 Exactness. Every number is bit for bit what the numpy implementations in
-`insole.core.steps` (kept as ``_step_features_numpy``, the oracle of
-tests/core/test_steps_kernel.py) and `insole.core.clock` give: the same floating-point
+`insole.core.steps` (kept in tests/helpers_steps_oracle.py as ``step_features_numpy``, the
+oracle of tests/core/test_steps_kernel.py) and `insole.core.clock` give: the same floating-point
 operations in the same order. Sums over sensors and over a contact's samples follow numpy's
-pairwise summation (`_pairwise`; ``_pairwise_rows`` in `insole.core.steps` is its numpy model);
+pairwise summation (`_pairwise`; ``pairwise_rows`` in tests/helpers_steps_oracle.py is its
+numpy model);
 ``np.maximum`` keeps its NaN propagation. No fast-math: LLVM neither reassociates nor fuses
 multiply-adds. Compiled functions cached on disk must not recurse, so `_pairwise` walks its
 tree with an explicit stack. Set ``NUMBA_DISABLE_JIT=1`` to run this module as plain Python.
@@ -157,7 +158,7 @@ def _leaf_u(v: np.ndarray, off: Any, n: Any, zero: float) -> float:
 
 @njit(cache=True)
 def _pairwise(v: np.ndarray, off: int, n: int, zero: float) -> float:
-    """``v[off:off + n].sum()`` as numpy adds it (pairwise; see ``steps._pairwise_rows``).
+    """``v[off:off + n].sum()`` as numpy adds it (pairwise; its numpy model: tests/).
 
     ``zero``: 0.0 in the type of ``v``.
     """

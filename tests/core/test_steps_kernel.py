@@ -1,9 +1,10 @@
 """The compiled kernels (`insole.core._steps_kernel`) give, bit for bit, what numpy gives.
 
-- `step_features` (compiled) == ``_step_features_numpy`` (the numpy batch code it replaced) on
-  random data with lost values, -0.0, baselines of either precision, every layout size,
-  contacts longer than numpy's 128-term summation block, and more than 128 sensors;
-- the kernels' pairwise sum == ``_pairwise_rows`` (numpy's summation order);
+- `step_features` (compiled) == ``step_features_numpy`` (tests/helpers_steps_oracle.py: the
+  numpy batch code it replaced) on random data with lost values, -0.0, baselines of either
+  precision, every layout size, contacts longer than numpy's 128-term summation block, and
+  more than 128 sensors;
+- the kernels' pairwise sum == ``pairwise_rows`` (numpy's summation order);
 - `place_rows` == a NaN block, one fancy assignment and ``block.sum(axis=1)`` (float32);
 - the bracketed Theil–Sen median == the float32 two-pass one (itself == ``np.median``);
 - the per-window minima of `ClockSync.update` == the former lexsort.
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_steps_oracle import pairwise_rows, step_features_numpy  # tests/ is on the path
 
 from insole.core import clock
 from insole.core.layouts import REGIONS, SensorLayout, default_layout, single_sensor_layout
-from insole.core.steps import _pairwise_rows, _step_features_numpy, kernels, step_features
+from insole.core.steps import kernels, step_features
 
 
 def _same(x: object, y: object) -> bool:
@@ -76,7 +78,7 @@ def test_compiled_features_equal_the_numpy_batch(trial: int) -> None:
         "baseline_n": base,
         "impact_peak_n": impact,
     }
-    got, want = step_features(force, **kw), _step_features_numpy(force, **kw)
+    got, want = step_features(force, **kw), step_features_numpy(force, **kw)
     for name in want.__dataclass_fields__:
         assert _same(getattr(got, name), getattr(want, name)), name
 
@@ -85,7 +87,7 @@ def test_compiled_features_equal_the_numpy_batch(trial: int) -> None:
 def test_kernel_pairwise_sum_adds_like_numpy(n: int) -> None:
     rng = np.random.default_rng(n)
     x = rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, n)
-    want = _pairwise_rows(x[:, None])[0] if n else 0.0
+    want = pairwise_rows(x[:, None])[0] if n else 0.0
     assert kernels()._pairwise(x, 0, n, 0.0) == want
     assert np.float64(kernels()._pairwise(x, 0, n, 0.0)).tobytes() == np.float64(want).tobytes()
 
