@@ -41,7 +41,7 @@ import math
 import numpy as np
 from numba import njit
 
-from insole.core._steps_kernel import _sum
+from insole.core._steps_kernel import pairwise_sum
 
 #: Bounds of the height factor of a remembered rising edge matched against a contact whose edge
 #: fell partly into lost samples (`_edge_fit`). The edge's height varies from step to step (the
@@ -364,7 +364,7 @@ def _quantile_sorted(s: np.ndarray, q: float) -> float:
 @njit(cache=True)
 def _np_sum(a: np.ndarray) -> float:
     """``np.sum`` of a contiguous 1-D float64 array, bit for bit."""
-    return _sum(a, 0, a.size, 0.0)
+    return pairwise_sum(a, 0, a.size, 0.0)
 
 
 @njit(cache=True)
@@ -1056,7 +1056,7 @@ def _edge_fit(idx, y, shifts, xp, fp):
     (slopes precomputed; the interval guessed from the grid, spaced about one apart, and
     corrected to numpy's: the last ``j`` with ``xp[j] <= x``), written out here because calls
     with array arguments cost more than the work; the sum is numpy's pairwise summation
-    (``_sum`` of `insole.core._steps_kernel`, inlined).
+    (`insole.core._steps_kernel.pairwise_sum`, inlined).
     """
     n, m = idx.size, xp.size
     slopes = np.empty(m - 1, np.float64)
@@ -1101,7 +1101,7 @@ def _edge_fit(idx, y, shifts, xp, fp):
         for i in range(n):
             d = a * sq[i] - y[i]
             sq[i] = d * d
-        sse = _sum(sq, 0, n, 0.0)
+        sse = pairwise_sum(sq, 0, n, 0.0)
         if best < 0 or sse < best_sse or (sse != sse and best_sse == best_sse):
             best, best_sse = s, sse
     return best, best_sse

@@ -44,7 +44,9 @@ from typing import Any
 import numpy as np
 from numba import float32, int64, njit, types, void
 
-__all__ = ["place_frames", "place_rows", "slope_count", "step_rows", "swing_medians"]
+__all__ = [
+    "pairwise_sum", "place_frames", "place_rows", "slope_count", "step_rows", "swing_medians",
+]
 
 #: Largest run numpy's pairwise summation adds without splitting it (``PW_BLOCKSIZE``).
 _PW_BLOCK = 128
@@ -192,8 +194,11 @@ def _pairwise(v: np.ndarray, off: int, n: int, zero: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def _sum(v: np.ndarray, off: int, n: int, zero: float) -> float:
-    """`_pairwise`, with the common short case inlined (a call per sum costs more than it)."""
+def pairwise_sum(v: np.ndarray, off: int, n: int, zero: float) -> float:
+    """``v[off:off + n].sum()`` as numpy adds it (``zero``: 0.0 in the type of ``v``).
+
+    `_pairwise`, with the common short case inlined (a call per sum costs more than it).
+    """
     return _leaf(v, off, n, zero) if n <= _PW_BLOCK else _pairwise(v, off, n, zero)
 
 
@@ -293,7 +298,7 @@ def _step_rows(
         if has_pre:
             for s in range(n_s):
                 xrow[s] = _nan_to_num(np.float64(force[a_k - 1, s]) - base[k, s])
-            lr_s[0] = _sum(xrow, 0, n_s, 0.0)
+            lr_s[0] = pairwise_sum(xrow, 0, n_s, 0.0)
         p0 = 1 if has_pre else 0
         peak = 0.0
         heel_peak = 0.0
@@ -306,21 +311,21 @@ def _step_rows(
             for s in range(n_s):
                 su = _U(s)
                 xrow[su] = np.float64(force[iu, su]) - base[ku, su]
-            total = _leaf_u(xrow, _U(0), ns, 0.0) if short else _sum(xrow, 0, n_s, 0.0)
+            total = _leaf_u(xrow, _U(0), ns, 0.0) if short else pairwise_sum(xrow, 0, n_s, 0.0)
             if math.isnan(total):
                 for s in range(n_s):
                     if math.isnan(xrow[s]):
                         xrow[s] = 0.0
                         gap = True
-                total = _sum(xrow, 0, n_s, 0.0)
+                total = pairwise_sum(xrow, 0, n_s, 0.0)
             for s in range(n_s):
                 su = _U(s)
                 xrow[su] = _clip0(xrow[su])
-            w = _leaf_u(xrow, _U(0), ns, 0.0) if short else _sum(xrow, 0, n_s, 0.0)
+            w = _leaf_u(xrow, _U(0), ns, 0.0) if short else pairwise_sum(xrow, 0, n_s, 0.0)
             if n_heel:
                 for h in range(n_heel):
                     hrow[h] = xrow[heel[h]]
-                hh = _sum(hrow, 0, n_heel, 0.0)
+                hh = pairwise_sum(hrow, 0, n_heel, 0.0)
             else:
                 hh = 0.0
             mx = xrow[0] * xy[0, 0]
@@ -380,20 +385,20 @@ def _step_rows(
             if n_k == 0:
                 region_sum[r, k] = 0.0
             elif region_pairwise:
-                region_sum[r, k] = _sum(reg_s, 0, n_k, 0.0)
+                region_sum[r, k] = pairwise_sum(reg_s, 0, n_k, 0.0)
             else:
                 region_sum[r, k] = reg_acc[r]
         if n_k:
-            out[C_IMPULSE, k] = _sum(pos_tot, 0, n_k, 0.0)
-            out[C_HEEL_IMPULSE, k] = _sum(heel_s, 0, n_k, 0.0)
+            out[C_IMPULSE, k] = pairwise_sum(pos_tot, 0, n_k, 0.0)
+            out[C_HEEL_IMPULSE, k] = pairwise_sum(heel_s, 0, n_k, 0.0)
         else:
             out[C_IMPULSE, k] = 0.0
             out[C_HEEL_IMPULSE, k] = 0.0
         for t in range(n_k, n_win):
             win[t] = 0.0
             win_y[t] = 0.0
-        out[C_W_SUM, k] = _sum(win, 0, n_win, 0.0)
-        out[C_Y_SUM, k] = _sum(win_y, 0, n_win, 0.0)
+        out[C_W_SUM, k] = pairwise_sum(win, 0, n_win, 0.0)
+        out[C_Y_SUM, k] = pairwise_sum(win_y, 0, n_win, 0.0)
         # Loading rate: from the last sample below 20 % of the impact peak before the first
         # at or above 80 % to that one, both crossings interpolated.
         lr = np.nan
@@ -696,7 +701,7 @@ def _place_rows(block: np.ndarray, rel: np.ndarray, force: np.ndarray, total: np
         if not written[r]:
             for s in range(n_s):
                 block[r, s] = nan
-        total[r] = _sum(flat, r * n_s, n_s, zero)
+        total[r] = pairwise_sum(flat, r * n_s, n_s, zero)
 
 
 # Loaded at its first call, like the kernels above: the pipeline takes `place_frames` for a
@@ -743,7 +748,7 @@ def _place_frames(
         while r < stop:  # lost samples
             for s in range(n_s):
                 block[r, s] = nan
-            total[r] = _sum(out, r * n_s, n_s, zero)
+            total[r] = pairwise_sum(out, r * n_s, n_s, zero)
             r += 1
         o = _U(first[f])
         w = _U(r * n_s)
@@ -753,7 +758,7 @@ def _place_frames(
                 b = o + _U(2) * k
                 c = _U(dec[b]) | (_U(dec[b + _U(1)]) << _U(8))
                 out[w + k] = flat[_U(row[s]) + (c if c < cl else cl)]
-            total[r] = _leaf_u(out, w, ns, zero) if short else _sum(out, r * n_s, n_s, zero)
+            total[r] = _leaf_u(out, w, ns, zero) if short else pairwise_sum(out, r * n_s, n_s, zero)
             o += _U(2) * ns
             w += ns
             r += 1
