@@ -88,6 +88,8 @@ def measure(req: SimulationRequest, tmp: Path) -> dict[str, float]:
     return {
         "n": n,
         "within_pct": 100 * within / n,
+        "within_10ms_pct": 100 * int(np.count_nonzero(np.abs(e_ms) <= 10.0)) / n,
+        "matched_pct": 100 * len(errors) / n,  # within 50 ms
         "extra": extra,
         "extra_pct": 100 * extra / n,
         "cut_at_end": cut,
