@@ -8,19 +8,20 @@ feed
     (``firmware_protocol.decoder.FEED_SLICE_BYTES``).
 info
     ``insole info`` on a recording whose one stream holds 40 MiB of random bytes (written
-    here in 64 KiB chunks with `insole.recordings.container.RecordingWriter`): peak RSS of the
-    command (target ≤ 300 MB).
+    in 64 KiB chunks with `insole.recordings.container.RecordingWriter`, by a child process so
+    that this one stays small: bench/peak_rss.py): peak RSS of the command (target ≤ 300 MB).
 
 Run: .venv/bin/python bench/garbage_memory.py
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from peak_rss import peak_rss_mb  # bench/ is on the path
 
 _FEED = """
 import os, resource
@@ -32,13 +33,16 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
-def _peak_of(cmd: list[str]) -> float:
-    """Peak RSS [MB] of one child process (its own ``ru_maxrss``, via wait4)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
-    return usage.ru_maxrss / 1024
+_WRITE = """
+import os, sys
+from insole.recordings.container import RecordingWriter
+header = {"source": "bench", "devices": [],
+          "streams": [{"stream_id": 0, "transport": "serial", "label": "garbage"}]}
+writer = RecordingWriter(sys.argv[1], header)
+for _ in range(40 * 16):
+    writer.write_chunk(0, os.urandom(64 * 1024))
+writer.close()
+"""
 
 
 def main() -> None:
@@ -46,18 +50,12 @@ def main() -> None:
                          check=True)
     print(f"feed 50 MiB of random bytes at once: peak RSS {float(out.stdout):.0f} MB "
           "(target <= 200 MB)")
-    from insole.recordings.container import RecordingWriter
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "garbage40.insrec"
-        header = {"source": "bench", "devices": [],
-                  "streams": [{"stream_id": 0, "transport": "serial", "label": "garbage"}]}
-        writer = RecordingWriter(path, header)
-        for _ in range(40 * 16):
-            writer.write_chunk(0, os.urandom(64 * 1024))
-        writer.close()
+        # Written by a child process: this one stays small (bench/peak_rss.py).
+        subprocess.run([sys.executable, "-c", _WRITE, str(path)], check=True)
         insole = Path(sys.executable).with_name("insole")
-        peak = _peak_of([str(insole), "info", str(path)])
+        peak = peak_rss_mb([str(insole), "info", str(path)])[0]
         print(f"insole info on a recording of 40 MiB of random bytes "
               f"({path.stat().st_size / 1e6:.0f} MB file): peak RSS {peak:.0f} MB "
               "(target <= 300 MB)")

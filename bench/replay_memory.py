@@ -10,20 +10,11 @@ Run: .venv/bin/python bench/replay_memory.py [--dir D] [--durations 600 3600 144
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-
-def _peak_of(cmd: list[str]) -> float:
-    """Peak RSS [MB] of one child process (its own ``ru_maxrss``, via wait4)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
-    return usage.ru_maxrss / 1024
+from peak_rss import own_peak_mb, peak_rss_mb, simulated  # bench/ is on the path
 
 
 def main() -> None:
@@ -35,16 +26,14 @@ def main() -> None:
     peaks = {}
     for d in args.durations:
         rec = args.dir / f"insole-bench-replay-{d}s.insrec"
-        if not rec.exists():
-            subprocess.run([insole, "simulate", "--duration", str(d), "--seed", "2", "--loss",
-                            "0.01", "--out", str(rec), "--quiet"], check=True,
-                           stdout=subprocess.DEVNULL)
-        peaks[d] = _peak_of([insole, "replay", str(rec), "--no-gui", "--speed", "max",
-                             "--quiet"])
+        simulated(rec, d)
+        peaks[d] = peak_rss_mb([insole, "replay", str(rec), "--no-gui", "--speed", "max",
+                                "--quiet"])[0]
         print(f"replay --speed max {d / 60:6.0f} min: peak RSS {peaks[d]:.0f} MB", flush=True)
     first, last = args.durations[0], args.durations[-1]
     print(f"ratio {last / 60:.0f} min / {first / 60:.0f} min: {peaks[last] / peaks[first]:.2f} "
           "(target <= 1.2)")
+    print(f"(this bench's own peak RSS {own_peak_mb():.0f} MB; bench/peak_rss.py)")
 
 
 if __name__ == "__main__":
