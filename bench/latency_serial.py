@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=200)
     args = parser.parse_args()
-    cmd = [sys.executable, "-m", "insole.commands.devices", "emulate", "serial",
+    cmd = [sys.executable, "-m", "insole.cli", "emulate", "serial",
            "--stamp-send-time", "--rate", str(args.rate), "--duration", str(args.seconds)]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           text=True) as emulator:
@@ -41,6 +41,9 @@ def main() -> None:
             emulator.kill()
             raise SystemExit("the emulator did not start")
         port = emulator.stdout.readline().strip()
+        if not port:
+            emulator.kill()
+            raise SystemExit(f"the emulator printed no port: {' '.join(cmd)}")
         reader = SerialReader(port).start()
         decoder = StreamDecoder()
         at_decode: list[np.ndarray] = []  # write -> decoded samples in the consumer [µs]
