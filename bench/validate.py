@@ -534,8 +534,8 @@ def _toe_off_valid(contacts: object, n: int) -> NDArray[np.bool_]:
 # =============================================================================================
 
 
-def gaitpdb_rows() -> list[dict[str, Any]]:
-    """Both feet of every gaitpdb walk vs their noise-floor onsets.
+def gaitpdb_rows(folder: Path = GAITPDB_DIR) -> list[dict[str, Any]]:
+    """Both feet of every gaitpdb walk in ``folder`` (``*_*.txt``) vs their noise-floor onsets.
 
     Returns
     -------
@@ -546,7 +546,7 @@ def gaitpdb_rows() -> list[dict[str, Any]]:
         feet) and ``lr_diff`` (left - right detected count over that span, on both rows).
     """
     rows = []
-    for path in sorted(GAITPDB_DIR.glob("*_*.txt")):
+    for path in sorted(folder.glob("*_*.txt")):
         _, left, right, fs = read_gaitpdb(path)
         per_side = {}
         for side, sensors in (("L", left), ("R", right)):
@@ -639,8 +639,29 @@ def gaitndd_references(
     return reference, replaced
 
 
-def gaitndd_rows() -> list[dict[str, Any]]:
-    """Left heel strikes of every gaitndd record vs the annotations (two-phase corrected).
+def gaitndd_records(folder: Path) -> list[str]:
+    """The gaitndd records in ``folder`` (``.hea``, ``.let``, ``.rit`` and ``.ts`` all there).
+
+    Ordered by group (control, park, hunt, als, then any other) and number, as the tables are.
+    """
+    groups = ("control", "park", "hunt", "als")
+
+    def key(name: str) -> tuple[int, int, str]:
+        group = name.rstrip("0123456789")
+        number = name[len(group):]
+        rank = groups.index(group) if group in groups else len(groups)
+        return rank, int(number) if number else 0, name
+
+    names = [
+        p.stem for p in folder.glob("*.hea")
+        if all(p.with_suffix(ext).is_file() for ext in (".let", ".rit", ".ts"))
+    ]
+    return sorted(names, key=key)
+
+
+def gaitndd_rows(folder: Path = GAITNDD_DIR) -> list[dict[str, Any]]:
+    """Left heel strikes of every gaitndd record in ``folder`` vs its annotations (two-phase
+    corrected).
 
     Returns
     -------
@@ -651,8 +672,8 @@ def gaitndd_rows() -> list[dict[str, Any]]:
         ``lr_diff``.
     """
     rows = []
-    for record in GAITNDD_RECORDS:
-        base = GAITNDD_DIR / record
+    for record in gaitndd_records(folder):
+        base = folder / record
         left, right, fs, _ = read_gaitndd(base)
         ann = read_gaitndd_annotations(base)
         marks = ann["elapsed_s"]
@@ -692,8 +713,9 @@ def gaitndd_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def forceplate_row() -> dict[str, Any]:
-    """Running force plate (RBDS001, 2.5 m/s) vs the plate threshold reference.
+def forceplate_row(path: Path = PLATE_FILE) -> dict[str, Any]:
+    """A running force-plate record (RBDS ``*forces.txt``, ``Fy`` at 300 Hz; by default RBDS001
+    at 2.5 m/s) vs the plate threshold reference.
 
     Returns
     -------
@@ -704,7 +726,7 @@ def forceplate_row() -> dict[str, Any]:
         difference), ``to_median_ms`` / ``to_median_abs_ms`` (toe-off errors of the matched
         contacts) and ``to_pct_matched`` (toe-offs within the tolerance).
     """
-    (fy,), fs = read_table(PLATE_FILE, columns=["Fy"], sampling_rate_hz=PLATE_RATE_HZ)
+    (fy,), fs = read_table(path, columns=["Fy"], sampling_rate_hz=PLATE_RATE_HZ)
     assert fs is not None
     ref = plate_reference(fy, fs)
     contacts = detect_contacts(fy, sampling_rate_hz=fs, unloaded_level=0.0)  # force in N
@@ -717,7 +739,7 @@ def forceplate_row() -> dict[str, Any]:
     to_err = 1000.0 * (contacts.toe_off_s[d] - ref["toe_off_s"][r])
     nan = float("nan")
     row.update(
-        record=PLATE_FILE.stem.removesuffix("forces"),
+        record=path.stem.removesuffix("forces"),
         side="-",
         threshold_n=float(ref["threshold_n"]),
         n_toe_off_valid=int(d.size),
@@ -803,7 +825,7 @@ _TITLES = {
     "gaitndd": "gaitndd footswitches (300 Hz): left heel strikes vs .ts marks (2phase: marks "
     "replaced by noise-floor onsets), 50 ms; lost / inv = misses / extras at 250 ms (count, "
     "not timing); L-R = detected left - right in annotated span",
-    "forceplate": "running force plate RBDS001 (300 Hz, Fy): onsets vs max(50 N, flight + 5 SD) "
+    "forceplate": "running force plate (RBDS, 300 Hz, Fy): onsets vs max(50 N, flight + 5 SD) "
     "crossings, 10 ms; CT = median contact time [ms]; TO = toe-off median error [ms]",
 }
 
@@ -839,13 +861,17 @@ def format_table(dataset: str, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run(datasets: list[str]) -> dict[str, list[dict[str, Any]]]:
+def run(datasets: list[str], data: Path = DATA) -> dict[str, list[dict[str, Any]]]:
     """Compute the figures of the selected datasets that are present.
 
     Parameters
     ----------
     datasets : list of str
         Any of "gaitpdb", "gaitndd", "forceplate".
+    data : Path
+        The data folder: ``gaitpdb/*_*.txt``, ``gaitndd/<record>.{hea,let,rit,ts}`` and
+        ``running_forceplate/*forces.txt`` (RBDS), as in ``../shared/data`` or the folder of
+        ``insole data fetch``; every record found there is run.
 
     Returns
     -------
@@ -853,12 +879,13 @@ def run(datasets: list[str]) -> dict[str, list[dict[str, Any]]]:
         Rows per dataset (index arrays removed).
     """
     out: dict[str, list[dict[str, Any]]] = {}
-    if "gaitpdb" in datasets and GAITPDB_DIR.is_dir():
-        out["gaitpdb"] = [_public(r) for r in gaitpdb_rows()]
-    if "gaitndd" in datasets and GAITNDD_DIR.is_dir():
-        out["gaitndd"] = [_public(r) for r in gaitndd_rows()]
-    if "forceplate" in datasets and PLATE_FILE.is_file():
-        out["forceplate"] = [_public(forceplate_row())]
+    if "gaitpdb" in datasets and any((data / "gaitpdb").glob("*_*.txt")):
+        out["gaitpdb"] = [_public(r) for r in gaitpdb_rows(data / "gaitpdb")]
+    if "gaitndd" in datasets and (data / "gaitndd").is_dir() and gaitndd_records(data / "gaitndd"):
+        out["gaitndd"] = [_public(r) for r in gaitndd_rows(data / "gaitndd")]
+    plates = sorted((data / "running_forceplate").glob("*forces.txt"))
+    if "forceplate" in datasets and plates:
+        out["forceplate"] = [_public(forceplate_row(p)) for p in plates]
     return out
 
 
@@ -873,7 +900,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0, or 1 when the data folder is absent.
+        0, or 2 when the data folder is absent or holds none of the selected datasets.
     """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -883,13 +910,25 @@ def main(argv: list[str] | None = None) -> int:
         help="which dataset to run (default: all)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, metavar="DIR",
+        help="data folder with gaitpdb/, gaitndd/ and running_forceplate/ (default: "
+        "../shared/data beside the clone); every record in it is run, e.g. the whole PhysioNet "
+        "datasets or the folder of 'insole data fetch' ('insole data path')",
+    )
     args = parser.parse_args(argv)
-    if not DATA.is_dir():
-        print(f"validation data not found: {DATA}", file=sys.stderr)
-        return 1
+    if not args.data.is_dir():
+        print(f"validation data not found: {args.data}: put the shared data beside the clone "
+              "(../shared/data) or pass --data DIR", file=sys.stderr)
+        return 2
     selected = ["gaitpdb", "gaitndd", "forceplate"] if args.dataset == "all" else [args.dataset]
     start = time.perf_counter()
-    figures = run(selected)
+    figures = run(selected, args.data)
+    if not figures:
+        print(f"no {' / '.join(selected)} records in {args.data} (expected gaitpdb/*_*.txt, "
+              "gaitndd/<record>.hea .let .rit .ts, running_forceplate/*forces.txt)",
+              file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(figures, indent=2, allow_nan=True))
         return 0

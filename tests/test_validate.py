@@ -259,3 +259,58 @@ def test_main_json(validate: ModuleType, capsys: pytest.CaptureFixture[str]) -> 
     assert validate.main(["--dataset", "forceplate", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["forceplate"][0]["n_ref"] == 77
+
+
+def test_data_option_runs_every_record_of_another_folder(
+    validate: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--data DIR`` runs the records found there (e.g. more records of the same datasets)."""
+    _need(validate.GAITNDD_DIR)
+    _need(validate.GAITPDB_DIR)
+    _need(validate.PLATE_FILE)
+    pytest.importorskip("wfdb")
+    for sub in ("gaitndd", "gaitpdb", "running_forceplate"):
+        (tmp_path / sub).mkdir()
+    for ext in ("hea", "let", "rit", "ts"):
+        name = f"park4.{ext}"
+        (tmp_path / "gaitndd" / name).write_bytes((validate.GAITNDD_DIR / name).read_bytes())
+    # A record without its annotations is not one the harness can judge: it is passed over.
+    (tmp_path / "gaitndd" / "hunt9.hea").write_bytes(b"")
+    (tmp_path / "gaitpdb" / "SiPt22_01.txt").write_bytes(
+        (validate.GAITPDB_DIR / "SiPt22_01.txt").read_bytes()
+    )
+    plate = validate.PLATE_FILE.read_bytes()
+    for name in ("RBDS001runT25forces.txt", "RBDS099runT35forces.txt"):
+        (tmp_path / "running_forceplate" / name).write_bytes(plate)
+    assert validate.main(["--data", str(tmp_path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert [r["record"] for r in figures["gaitndd"]] == ["park4"]
+    assert [(r["record"], r["side"]) for r in figures["gaitpdb"]] == [
+        ("SiPt22_01", "L"), ("SiPt22_01", "R")
+    ]
+    assert [r["record"] for r in figures["forceplate"]] == ["RBDS001runT25", "RBDS099runT35"]
+    shared = {r["record"]: r for r in validate.gaitndd_rows()}
+    assert figures["gaitndd"][0]["pct_matched"] == shared["park4"]["pct_matched"]
+
+
+def test_gaitndd_records_in_table_order(validate: ModuleType, tmp_path: Path) -> None:
+    for name in ("als10", "control2", "hunt1", "als2", "park11", "park3", "other1"):
+        for ext in ("hea", "let", "rit", "ts"):
+            (tmp_path / f"{name}.{ext}").write_bytes(b"")
+    (tmp_path / "control9.hea").write_bytes(b"")  # no .let/.rit/.ts
+    assert validate.gaitndd_records(tmp_path) == [
+        "control2", "park3", "park11", "hunt1", "als2", "als10", "other1"
+    ]
+
+
+@pytest.mark.parametrize("make", [False, True])
+def test_data_folder_missing_or_empty_is_one_line_and_status_2(
+    validate: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str], make: bool
+) -> None:
+    folder = tmp_path / "data"
+    if make:
+        folder.mkdir()
+    assert validate.main(["--data", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert str(folder) in err
