@@ -23,6 +23,7 @@ from insole.core.steps import (
     _ml_index,
     _no_steps,
     _region_shares,
+    _start_unseen,
     _strike_index,
 )
 
@@ -363,7 +364,7 @@ def step_features_numpy(
     lr = _loading_rates(lr_total, lr_start, length + has_pre, impact, fs)
 
     cop32 = cop.astype(np.float32)
-    return StepFeatures(
+    return _start_unseen(force_n, a, fs, StepFeatures(
         region_names=info.names,
         peak_force_n=_segment_max(total, start, length),
         heel_peak_n=_segment_max(heel, start, length),
@@ -380,4 +381,4 @@ def step_features_numpy(
         cop_x_mm=cop32[0],
         cop_y_mm=cop32[1],
         cop_start=np.append(start, n_rows),
-    )
+    ))

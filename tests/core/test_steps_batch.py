@@ -20,6 +20,7 @@ from insole.core.steps import (
     _LATERAL,
     _MEDIAL,
     STRIKE_WINDOW_S,
+    UNSEEN_LOSS_S,
     StepLoad,
     _layout_info,
     classify_strike,
@@ -123,6 +124,10 @@ def ref_step_load(
         pre = pre - baseline_n[None, :]
     lr_total = np.concatenate((np.nan_to_num(pre).sum(axis=1), total))
     lr = _ref_loading_rate(lr_total, impact, fs)
+    m = max(1, int(np.ceil(UNSEEN_LOSS_S * fs - 1e-9)))
+    if m <= a <= len(force_n) and np.isnan(force_n[a - m : a]).all():
+        # Its initial contact fell into lost samples (steps._start_unseen, since 2026-12-07).
+        has_gap, strike_index, lr = True, float("nan"), float("nan")
     return StepLoad(
         peak_force_n=float(total.max(initial=0.0)),
         heel_peak_n=float(heel.max(initial=0.0)),
@@ -495,3 +500,40 @@ def test_pairwise_rows_adds_like_numpy(k: int) -> None:
     got = pairwise_rows(np.ascontiguousarray(x.T))
     assert np.array_equal(got, x.sum(axis=1))
     assert not np.signbit(got[:7]).any()
+
+
+def test_a_contact_whose_initial_contact_was_lost_says_so() -> None:
+    """Lost samples just before a contact: flagged, and no strike or loading-rate index.
+
+    Its first samples seen are mid-stance (a burst of loss over the heel strike), so a strike
+    index from them would name a strike pattern the foot did not have.
+    """
+    layout = default_layout(16)
+    fs = 200.0
+    t = np.arange(400)
+    load = np.clip(np.sin(2 * np.pi * (t - 50) / 240.0), 0, None)  # one contact, rows 51-169
+    y = layout.y_mm
+    heel_first = np.clip(1.0 - (t - 50) / 120.0, 0, 1)[:, None] * (y < 80)[None, :]
+    force = (load[:, None] * (200.0 * heel_first + 20.0)).astype(np.float32)
+    kw = dict(layout=layout, sampling_rate_hz=fs, toe_off_index=[169.0], impact_peak_n=[900.0])
+    seen = step_features(force, heel_strike_index=[90.0], **kw)
+    assert not seen.has_gap[0]
+    assert np.isfinite(seen.strike_index_pct[0])
+    lost = force.copy()
+    lost[60:90] = np.nan  # the rise and 40 rows of the stance lost; data resume at row 90
+    unseen = step_features(lost, heel_strike_index=[90.0], **kw)
+    assert unseen.has_gap[0]
+    assert np.isnan(unseen.strike_index_pct[0])
+    assert np.isnan(unseen.loading_rate_index[0])
+    assert unseen.loads()[0].strike_pattern == "unknown"
+    # Everything measured on the samples seen is as before.
+    assert unseen.peak_force_n[0] == seen.peak_force_n[0]
+    assert unseen.impulse_ns[0] == seen.impulse_ns[0]
+    # One lost sensor value before the contact is no lost sample, and a loss shorter than
+    # UNSEEN_LOSS_S (a single 30 ms frame) leaves the first samples seen at initial contact.
+    one = force.copy()
+    one[89, 3] = np.nan
+    assert not step_features(one, heel_strike_index=[90.0], **kw).has_gap[0]
+    short = force.copy()
+    short[90 - int(UNSEEN_LOSS_S * fs) + 1 : 90] = np.nan
+    assert np.isfinite(step_features(short, heel_strike_index=[90.0], **kw).strike_index_pct[0])
