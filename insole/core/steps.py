@@ -393,9 +393,10 @@ def _contact_rows(
 
 #: A contact whose first samples seen follow at least this much lost data has no strike or
 #: loading-rate index [s] (`_start_unseen`). The impact peak of running comes 20-50 ms after
-#: initial contact (Cavanagh & Lafortune 1980), and walking's loading response keeps the centre
-#: of pressure under the heel about as long; the first samples after a shorter loss still
-#: belong to the initial contact. In simulated running with 2 % frame loss (single 30 ms
+#: initial contact (Cavanagh & Lafortune 1980), and walking's loading response, with the
+#: centre of pressure under the heel, lasts the first 10 % of the gait cycle, about 0.1 s
+#: (Perry & Burnfield 2010); the first samples after a shorter loss still belong to the
+#: initial contact. In simulated running with 2 % frame loss (single 30 ms
 #: frames, seeds 1-3 of bench/sim_accuracy.py's patterns) every contact with a lost sample just
 #: before it (26-29 per 2,548 steps) still had its true strike pattern; a 365 ms burst over a
 #: walking heel strike gave "midfoot" from mid-stance samples and a heel peak of 143 N against
