@@ -45,10 +45,12 @@ from insole.core.clock import DeviceClocks
 from insole.core.events import ContactDetector, ContactRows
 from insole.core.layouts import SensorLayout, default_layout, single_sensor_layout
 from insole.core.steps import (
+    HIDDEN_SWING_LOSS_S,
     StepFeatures,
     StepLoad,
     gc_paused,
     kernels,
+    longest_loss_s,
     step_features,
     swing_baselines,
 )
@@ -692,6 +694,18 @@ class _Side:
             impact_peak_n=impact,
         )
         self._baseline = baselines[-1].copy()
+        toe_off_valid = contacts.toe_off_valid[kept].copy()
+        if features.has_gap.any():
+            # A contact open across a loss that could hold a swing: its toe-off (and any steps
+            # in the loss) were not seen, so its contact time is no measurement.
+            k = np.flatnonzero(features.has_gap)
+            lost_s = longest_loss_s(
+                self._buf,
+                sampling_rate_hz=self.fs,
+                heel_strike_index=hs_i[k] - self._buf0,
+                toe_off_index=to_i[k] - self._buf0,
+            )
+            toe_off_valid[k[lost_s >= HIDDEN_SWING_LOSS_S - 1e-9]] = False
         hs_s = hs_i / self.fs
         stride = np.diff(hs_s, prepend=self._last_hs_s)
         offset_s = base / self.fs
@@ -704,7 +718,7 @@ class _Side:
             stride_s=stride,
             impact_peak_n=impact,
             impact_peak_s=contacts.impact_peak_s[kept] + offset_s,
-            toe_off_valid=contacts.toe_off_valid[kept],
+            toe_off_valid=toe_off_valid,
             flags=[()] * n if flags is None else [f for f, k in zip(flags, kept, strict=True) if k],
             features=features,
         )

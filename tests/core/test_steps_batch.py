@@ -537,3 +537,51 @@ def test_a_contact_whose_initial_contact_was_lost_says_so() -> None:
     short = force.copy()
     short[90 - int(UNSEEN_LOSS_S * fs) + 1 : 90] = np.nan
     assert np.isfinite(step_features(short, heel_strike_index=[90.0], **kw).strike_index_pct[0])
+
+
+def test_longest_loss_inside_each_contact() -> None:
+    from insole.core.steps import longest_loss_s
+
+    f = np.ones((100, 3))
+    f[10:15] = np.nan
+    f[40] = np.nan
+    f[50:70] = np.nan
+    f[52, 1] = 1.0  # one sensor seen: the sample is not lost
+    got = longest_loss_s(
+        f,
+        sampling_rate_hz=100.0,
+        heel_strike_index=[5, 12.5, 38, 45, 80, 99.5],
+        toe_off_index=[30, 20, 42, 75, 90, 120],
+    )
+    assert np.allclose(got, [0.05, 0.02, 0.01, 0.17, 0.0, 0.0])
+
+
+def test_no_contact_time_across_a_loss_that_could_hide_a_swing(tmp_path) -> None:
+    """Burst loss: a contact kept open across a loss of >= 0.1 s has its toe-off flagged.
+
+    Without the flag, contacts run on across the loss to the next toe-off seen and a few
+    per five minutes reported contact times 50-700 ms off the truth as valid.
+    """
+    import csv
+
+    from insole.core.steps import HIDDEN_SWING_LOSS_S
+
+    path = tmp_path / "burst.insrec"
+    req = SimulationRequest(duration_s=300.0, seed=2, gait="walk", burst_loss=0.01)
+    simulate_to_file(req, path, truth_path=tmp_path / "truth.csv")
+    with open(tmp_path / "truth.csv", encoding="utf-8") as f:
+        truth = list(csv.DictReader(f))
+    rows = SessionAnalysis().run(path).steps_
+    assert HIDDEN_SWING_LOSS_S == 0.1
+    flagged = off = 0
+    for r in rows:
+        if not r["toe_off_valid"]:
+            flagged += 1
+            continue
+        mine = [t for t in truth if t["side"] == r["side"]]
+        err = [abs(float(t["heel_strike_s"]) - r["heel_strike_s"]) for t in mine]
+        t = mine[int(np.argmin(err))]
+        if min(err) <= 0.05 and abs(r["contact_s"] - float(t["contact_s"])) > 0.05:
+            off += 1
+    assert off == 0
+    assert 1 <= flagged <= 0.05 * len(rows)
