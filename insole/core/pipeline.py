@@ -696,13 +696,14 @@ class _Side:
         self._baseline = baselines[-1].copy()
         toe_off_valid = contacts.toe_off_valid[kept].copy()
         if features.has_gap.any():
-            # A contact open across a loss that could hold a swing: its toe-off (and any steps
-            # in the loss) were not seen, so its contact time is no measurement.
+            # A contact open across a loss that could hold a swing (its toe-off, and any steps
+            # in the loss, were not seen), or right after one (its heel strike lies somewhere in
+            # it): its contact time is no measurement.
             k = np.flatnonzero(features.has_gap)
             lost_s = longest_loss_s(
                 self._buf,
                 sampling_rate_hz=self.fs,
-                heel_strike_index=hs_i[k] - self._buf0,
+                heel_strike_index=hs_i[k] - self._buf0 - HIDDEN_SWING_LOSS_S * self.fs,
                 toe_off_index=to_i[k] - self._buf0,
             )
             toe_off_valid[k[lost_s >= HIDDEN_SWING_LOSS_S - 1e-9]] = False

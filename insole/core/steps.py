@@ -433,8 +433,8 @@ def _start_unseen(
     return features
 
 
-#: A contact with at least this much lost data inside it has no measured contact time [s]
-#: (`longest_loss_s`; the pipeline then flags its toe-off). A loss this long can hold a
+#: A contact with at least this much lost data inside it, or right before it, has no measured
+#: contact time [s] (`longest_loss_s`; the pipeline then flags its toe-off). A loss this long can hold a
 #: toe-off, a swing and the next heel strike: swings of 0.13-0.2 s occur in Parkinson's and
 #: Huntington's gait and a runner's flight lasts about 0.1 s (the detector's ``min_swing_s``,
 #: docs/events.md), and the detector keeps a contact open across lost samples (step 7). With a
