@@ -434,12 +434,12 @@ def _start_unseen(
 
 
 #: A contact with at least this much lost data inside it, or right before it, has no measured
-#: contact time [s] (`longest_loss_s`; the pipeline then flags its toe-off). A loss this long can hold a
-#: toe-off, a swing and the next heel strike: swings of 0.13-0.2 s occur in Parkinson's and
-#: Huntington's gait and a runner's flight lasts about 0.1 s (the detector's ``min_swing_s``,
-#: docs/events.md), and the detector keeps a contact open across lost samples (step 7). With a
-#: simulated 0.3-1.5 s loss from mid-stance, the contact ran on to the next toe-off seen and
-#: reported 0.47-1.67 s of contact as valid.
+#: contact time [s] (`longest_loss_s`; the pipeline then flags its toe-off). A loss this long
+#: can hold a toe-off, a swing and the next heel strike: swings of 0.13-0.2 s occur in
+#: Parkinson's and Huntington's gait and a runner's flight lasts about 0.1 s (the detector's
+#: ``min_swing_s``, docs/events.md), and the detector keeps a contact open across lost samples
+#: (step 7). With a simulated 0.3-1.5 s loss from mid-stance, the contact ran on to the next
+#: toe-off seen and reported 0.47-1.67 s of contact as valid.
 HIDDEN_SWING_LOSS_S = 0.1
 
 
