@@ -455,6 +455,9 @@ class _Side:
         self.overlap_samples = 0
         self.restarts = 0
         self.truncated_steps = 0
+        #: Steps whose contact time was left out because a loss of at least
+        #: `HIDDEN_SWING_LOSS_S` lies inside or right before the contact.
+        self.contact_time_lost = 0
         self.heel_strikes = []
         self.retracted_heel_strikes = []
         self.heel_idx = self.layout.indices("heel_medial", "heel_lateral")
@@ -706,7 +709,9 @@ class _Side:
                 heel_strike_index=hs_i[k] - self._buf0 - HIDDEN_SWING_LOSS_S * self.fs,
                 toe_off_index=to_i[k] - self._buf0,
             )
-            toe_off_valid[k[lost_s >= HIDDEN_SWING_LOSS_S - 1e-9]] = False
+            hidden = k[(lost_s >= HIDDEN_SWING_LOSS_S - 1e-9) & toe_off_valid[k]]
+            toe_off_valid[hidden] = False
+            self.contact_time_lost += len(hidden)
         hs_s = hs_i / self.fs
         stride = np.diff(hs_s, prepend=self._last_hs_s)
         offset_s = base / self.fs

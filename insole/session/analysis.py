@@ -217,11 +217,14 @@ def summarise_session(
         "gap_samples": {s.label: s.gap_samples for s in sides},
         "gap_s": round(sum(s.gap_samples / s.fs for s in sides), 3),
         "steps_with_gaps": int(np.count_nonzero(rows.column("has_gap"))),
-        # Counted, not dropped silently: steps whose toe-off is flagged (ended in standing, or
-        # cut by the end of the recording or a restart: counted as steps), and contacts in
-        # progress when the recording (or a restart) began or ended that are no step.
+        # Counted, not dropped silently: steps whose toe-off is flagged (ended in standing, cut
+        # by the end of the recording or a restart, or a loss of >= 0.1 s inside or right
+        # before the contact: counted as steps), and contacts in progress when the recording
+        # (or a restart) began or ended that are no step.
         "steps_ending_standing": int(len(rows) - np.count_nonzero(rows.column("toe_off_valid")))
-        - sum(s.detector.cut_at_end_reported_ for s in sides),
+        - sum(s.detector.cut_at_end_reported_ for s in sides)
+        - sum(s.contact_time_lost for s in sides),
+        "steps_contact_time_lost": sum(s.contact_time_lost for s in sides),
         "contacts_cut": {
             "start": sum(s.detector.cut_at_start_ for s in sides),
             "end": sum(s.detector.cut_at_end_ for s in sides),

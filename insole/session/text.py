@@ -151,6 +151,10 @@ def print_summary(
     standing = s.get("steps_ending_standing") or 0
     if standing:
         notes.append(f"{standing} ended standing still (counted; contact time left out)")
+    in_gap = s.get("steps_contact_time_lost") or 0
+    if in_gap:
+        notes.append(f"{in_gap} with data missing at the heel strike or toe-off (counted; "
+                     "contact time left out)")
     notes += _cut_notes(s)
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
@@ -272,6 +276,10 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
         notes.append(
             f"{standing} ended in standing (heel strike counted, contact time left out)"
         )
+    in_gap = s.get("steps_contact_time_lost") or 0
+    if in_gap:
+        notes.append(f"{in_gap} with a loss of 0.1 s or more over the heel strike or toe-off "
+                     "(heel strike counted, contact time left out)")
     notes += _cut_notes(s)
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)

@@ -19,6 +19,7 @@ from insole.core.pipeline import Pipeline, StepRecord
 from insole.core.steps import (
     _LATERAL,
     _MEDIAL,
+    HIDDEN_SWING_LOSS_S,
     STRIKE_WINDOW_S,
     UNSEEN_LOSS_S,
     StepLoad,
@@ -170,6 +171,18 @@ def ref_steps_from(self, contacts):  # the original _Side._steps_from (with ref_
             baseline_n=self._baseline,
             impact_peak_n=c.impact_peak_n,
         )
+        valid = bool(getattr(c, "toe_off_valid", True))
+        if valid and load.has_gap:
+            # Since 2026-12-07: no contact time across, or right after, a loss of >= 0.1 s.
+            lo = max(int(np.ceil(hs_i - self._buf0 - HIDDEN_SWING_LOSS_S * self.fs)), 0)
+            hi = min(int(np.floor(to_i - self._buf0)) + 1, len(self._buf))
+            run = longest = 0
+            for lost in np.isnan(self._buf[lo:hi]).all(axis=1):
+                run = run + 1 if lost else 0
+                longest = max(longest, run)
+            if longest / self.fs >= HIDDEN_SWING_LOSS_S - 1e-9:
+                valid = False
+                self.contact_time_lost += 1
         hs_s = hs_i / self.fs
         self.steps += 1
         out.append(
@@ -184,6 +197,7 @@ def ref_steps_from(self, contacts):  # the original _Side._steps_from (with ref_
                     float("nan") if c.impact_peak_s is None else c.impact_peak_s + base / self.fs
                 ),
                 load=load,
+                toe_off_valid=valid,
             )
         )
         self._last_hs_s = hs_s
