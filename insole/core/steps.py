@@ -463,9 +463,11 @@ def longest_loss_s(
     if not n_rows:
         return out
     rows = np.repeat(a - start, length) + np.arange(n_rows)
-    lost = np.isnan(force_n[rows]).all(axis=1)
-    if not lost.any():
+    lost = np.isnan(force_n[rows, 0])  # a lost row is NaN throughout: test the rest only there
+    cand = np.flatnonzero(lost)
+    if not cand.size:
         return out
+    lost[cand] = np.isnan(force_n[rows[cand]]).all(axis=1)
     idx = np.arange(n_rows)
     first = np.zeros(n_rows, bool)
     first[start[length > 0]] = True
