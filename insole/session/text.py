@@ -147,17 +147,7 @@ def print_summary(
         f"  data quality     {received}{fmt_count(lost)} frame{'s' * (lost != 1)} lost{gaps}",
         file=out,
     )
-    notes = []
-    standing = s.get("steps_ending_standing") or 0
-    if standing:
-        notes.append(f"{standing} ended standing still (counted; contact time left out)")
-    in_gap = s.get("steps_contact_time_lost") or 0
-    if in_gap:
-        notes.append(f"{in_gap} with data missing at the heel strike or toe-off (counted; "
-                     "contact time left out)")
-    notes += _cut_notes(s)
-    if notes:
-        print(f"  steps            {'; '.join(notes)}", file=out)
+    _print_step_notes(s, out, verbose=False)
     if s.get("damage"):
         n = s.get("damaged_blocks") or 1
         more = f" and {n - 1} more place{'s' * (n != 2)}" if n > 1 else ""
@@ -168,6 +158,24 @@ def print_summary(
         )
     if verbose:
         _print_details(s, out=out)
+
+
+def _print_step_notes(s: dict[str, Any], out: TextIO, *, verbose: bool) -> None:
+    """The "steps" line: steps counted without a contact time, and contacts not counted."""
+    tail = ("(heel strike counted, contact time left out)" if verbose
+            else "(counted; contact time left out)")
+    notes = []
+    standing = s.get("steps_ending_standing") or 0
+    if standing:
+        notes.append(f"{standing} ended {'in standing' if verbose else 'standing still'} {tail}")
+    in_gap = s.get("steps_contact_time_lost") or 0
+    if in_gap:
+        what = ("with a loss of 0.1 s or more over the heel strike or toe-off" if verbose
+                else "with data missing at the heel strike or toe-off")
+        notes.append(f"{in_gap} {what} {tail}")
+    notes += _cut_notes(s)
+    if notes:
+        print(f"  steps            {'; '.join(notes)}", file=out)
 
 
 def _cut_notes(s: dict[str, Any]) -> list[str]:
@@ -270,19 +278,7 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
         f"{s['steps_with_gaps']} steps with gaps",
         file=out,
     )
-    notes = []
-    standing = s.get("steps_ending_standing") or 0
-    if standing:
-        notes.append(
-            f"{standing} ended in standing (heel strike counted, contact time left out)"
-        )
-    in_gap = s.get("steps_contact_time_lost") or 0
-    if in_gap:
-        notes.append(f"{in_gap} with a loss of 0.1 s or more over the heel strike or toe-off "
-                     "(heel strike counted, contact time left out)")
-    notes += _cut_notes(s)
-    if notes:
-        print(f"  steps            {'; '.join(notes)}", file=out)
+    _print_step_notes(s, out, verbose=True)
     al = s.get("clock_alignment")
     if al and al.get("applied"):
         print(
