@@ -881,7 +881,7 @@ def run(datasets: list[str], data: Path = DATA) -> dict[str, list[dict[str, Any]
     out: dict[str, list[dict[str, Any]]] = {}
     if "gaitpdb" in datasets and any((data / "gaitpdb").glob("*_*.txt")):
         out["gaitpdb"] = [_public(r) for r in gaitpdb_rows(data / "gaitpdb")]
-    if "gaitndd" in datasets and (data / "gaitndd").is_dir() and gaitndd_records(data / "gaitndd"):
+    if "gaitndd" in datasets and gaitndd_records(data / "gaitndd"):
         out["gaitndd"] = [_public(r) for r in gaitndd_rows(data / "gaitndd")]
     plates = sorted((data / "running_forceplate").glob("*forces.txt"))
     if "forceplate" in datasets and plates:

@@ -406,6 +406,19 @@ def _contact_rows(
 UNSEEN_LOSS_S = 0.05
 
 
+def _lost_rows(force_n: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` of ``force_n`` are lost samples: NaN for every sensor (a lost frame).
+
+    A lost row is NaN throughout, so the first sensor is tested for all rows and the rest only
+    where it is NaN.
+    """
+    lost = np.isnan(force_n[rows, 0])
+    cand = np.flatnonzero(lost)
+    if cand.size:
+        lost[cand] = np.isnan(force_n[rows[cand]]).all(axis=1)
+    return lost
+
+
 def _start_unseen(
     force_n: np.ndarray, a: np.ndarray, fs: float, features: StepFeatures
 ) -> StepFeatures:
@@ -422,11 +435,11 @@ def _start_unseen(
     pre = np.flatnonzero((a >= m) & (a - 1 < len(force_n)))
     if not pre.size:
         return features
-    pre = pre[np.isnan(force_n[a[pre] - 1]).all(axis=1)]  # the sample before lost: few left
+    pre = pre[_lost_rows(force_n, a[pre] - 1)]  # the sample before lost: few left
     if not pre.size:
         return features
     rows = a[pre, None] - 1 - np.arange(m)
-    unseen = pre[np.isnan(force_n[rows]).all(axis=(1, 2))]
+    unseen = pre[_lost_rows(force_n, rows.ravel()).reshape(rows.shape).all(axis=1)]
     features.has_gap[unseen] = True
     features.strike_index_pct[unseen] = np.nan
     features.loading_rate_index[unseen] = np.nan
@@ -462,12 +475,9 @@ def longest_loss_s(
     out = np.zeros(len(hs))
     if not n_rows:
         return out
-    rows = np.repeat(a - start, length) + np.arange(n_rows)
-    lost = np.isnan(force_n[rows, 0])  # a lost row is NaN throughout: test the rest only there
-    cand = np.flatnonzero(lost)
-    if not cand.size:
+    lost = _lost_rows(force_n, np.repeat(a - start, length) + np.arange(n_rows))
+    if not lost.any():
         return out
-    lost[cand] = np.isnan(force_n[rows[cand]]).all(axis=1)
     idx = np.arange(n_rows)
     first = np.zeros(n_rows, bool)
     first[start[length > 0]] = True
