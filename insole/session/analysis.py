@@ -208,6 +208,8 @@ def summarise_session(
     stats = list(pipe.stats.values())
     # Left first: the order in which the pipeline met the insoles depends on how it was fed.
     sides = sorted(pipe.sides.values(), key=lambda s: s.label != "left")
+    # Contact times lost to a loss: flagged by the pipeline, or cut at one by the detector.
+    time_lost = sum(s.contact_time_lost + s.detector.cut_at_loss_ for s in sides)
     quality = {
         "frames": sum(s.frames for s in stats),
         "frames_lost": sum(s.lost_frames for s in stats),
@@ -219,12 +221,13 @@ def summarise_session(
         "steps_with_gaps": int(np.count_nonzero(rows.column("has_gap"))),
         # Counted, not dropped silently: steps whose toe-off is flagged (ended in standing, cut
         # by the end of the recording or a restart, or a loss of >= 0.1 s inside or right
-        # before the contact: counted as steps), and contacts in progress when the recording
+        # before the contact, or one that could hide a swing right after it, where the detector
+        # cut a long contact: counted as steps), and contacts in progress when the recording
         # (or a restart) began or ended that are no step.
         "steps_ending_standing": int(len(rows) - np.count_nonzero(rows.column("toe_off_valid")))
         - sum(s.detector.cut_at_end_reported_ for s in sides)
-        - sum(s.contact_time_lost for s in sides),
-        "steps_contact_time_lost": sum(s.contact_time_lost for s in sides),
+        - time_lost,
+        "steps_contact_time_lost": time_lost,
         "contacts_cut": {
             "start": sum(s.detector.cut_at_start_ for s in sides),
             "end": sum(s.detector.cut_at_end_ for s in sides),

@@ -545,6 +545,52 @@ def test_heel_strike_hidden_in_lost_samples_is_placed_like_a_whole_one() -> None
     assert np.all(shift_ms[others] == 0.0)
 
 
+def test_a_loss_that_hides_a_swing_cuts_the_contact_kept_open_across_it() -> None:
+    # A loss from mid-stance of one contact to mid-stance of the next hides a toe-off, a swing
+    # and a heel strike; the detector keeps a contact open across lost samples, so without the
+    # cut the two steps were one contact (a step lost, a contact time of two).
+    x, on, off = trapezoids(n=14, contact_s=0.7, stride_s=1.1)
+    t = np.arange(x.size) / FS_HZ
+    gappy = x.copy()
+    hidden = 8
+    a, b = on[hidden] + 0.4, on[hidden + 1] + 0.35
+    gappy[(t >= a) & (t < b)] = np.nan
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    contacts = detector.feed(gappy) + detector.finish()
+    assert len(contacts) == on.size
+    assert detector.cut_at_loss_ == 1
+    before, after = contacts[hidden], contacts[hidden + 1]
+    assert before.heel_strike_s == pytest.approx(on[hidden], abs=1 / FS_HZ)
+    # Its toe-off was not seen: at the first lost sample, flagged.
+    assert not before.toe_off_valid
+    assert before.toe_off_s == pytest.approx(a, abs=1 / FS_HZ)
+    # The next heel strike lies somewhere in the loss; its toe-off is seen.
+    assert a <= after.heel_strike_s <= b
+    assert after.toe_off_valid
+    assert after.toe_off_s == pytest.approx(off[hidden + 1], abs=0.02)
+    others = [c for i, c in enumerate(contacts) if i not in (hidden, hidden + 1)]
+    assert all(c.toe_off_valid for c in others)
+    # Streaming in small chunks gives the same contacts.
+    assert stream(gappy, np.arange(7, gappy.size, 7), sampling_rate_hz=FS_HZ) == contacts
+
+
+def test_a_loss_shorter_than_a_swing_inside_a_long_contact_cuts_nothing() -> None:
+    # A pivot in a turn (one contact 2.2 x the usual) holding a 0.15 s loss: longer than the
+    # shortest swing, but shorter than half a contact, it cannot hide this walker's swing.
+    x, on, off = trapezoids(n=12, contact_s=0.7, stride_s=1.1)
+    t = np.arange(x.size) / FS_HZ
+    long_one = 7
+    bridge = (t >= off[long_one] - 0.3) & (t <= on[long_one + 1] + 0.3)
+    x[bridge] = 800.0  # the foot stays loaded over what was its swing: one contact of 1.5 s
+    gappy = x.copy()
+    gappy[(t >= on[long_one] + 0.5) & (t < on[long_one] + 0.65)] = np.nan
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    contacts = detector.feed(gappy) + detector.finish()
+    assert detector.cut_at_loss_ == 0
+    assert len(contacts) == on.size - 1
+    assert contacts[long_one].toe_off_s == pytest.approx(off[long_one + 1], abs=0.02)
+
+
 def test_contact_is_emitted_only_after_toe_off_and_look_ahead() -> None:
     x, on, off = trapezoids(n=6)
     detector = ContactDetector(sampling_rate_hz=FS_HZ)

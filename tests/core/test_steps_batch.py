@@ -599,3 +599,25 @@ def test_no_contact_time_across_a_loss_that_could_hide_a_swing(tmp_path) -> None
             off += 1
     assert off == 0
     assert 1 <= flagged <= 0.05 * len(rows)
+
+
+def test_steps_cut_at_a_loss_are_counted_with_the_lost_contact_times(tmp_path) -> None:
+    """Long bursts of loss: contacts the detector cuts at a loss that could hide a swing keep
+    their steps, and the summary counts their flagged toe-offs as lost data, not as standing.
+    """
+    import csv
+
+    path = tmp_path / "bursts.insrec"
+    req = SimulationRequest(duration_s=600.0, seed=4, gait="walk", burst_loss=0.03)
+    simulate_to_file(req, path, truth_path=tmp_path / "truth.csv")
+    with open(tmp_path / "truth.csv", encoding="utf-8") as f:
+        n_truth = sum(1 for _ in csv.DictReader(f))
+    analysis = SessionAnalysis().run(path)
+    summary = analysis.summary_
+    # Walking: every step but the few wholly inside a loss or cut by the ends.
+    assert n_truth - 3 <= summary["step_count"] <= n_truth
+    assert summary["steps_ending_standing"] == 0
+    flagged = sum(1 for r in analysis.steps_ if not r["toe_off_valid"])
+    lost = summary["steps_contact_time_lost"]
+    assert lost >= 3  # the cut ones among them
+    assert flagged == lost + summary["contacts_cut"]["end_counted"]
