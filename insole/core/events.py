@@ -130,10 +130,12 @@ class Contact:
         Time of the heel impact peak [s], or None.
     toe_off_valid : bool
         False when the contact ended in standing (still loaded ``max_contact_s`` after the
-        heel strike), was still in progress when the stream ended, or was cut where lost
-        samples that could hide a swing began (``cut_at_loss_``): the heel strike is a real
-        step, the toe-off is where the detector stopped waiting (or the last sample, or the
-        first lost one), and the contact time is left out of contact-time statistics.
+        heel strike), was still in progress when the stream ended, or a loss could hide its
+        contact time (``ContactDetector.contact_time_lost_``: a loss as long as the shortest
+        swing inside or right before it, or where the detector cut a long contact at one):
+        the heel strike is a real step, the toe-off is where the detector stopped waiting (or
+        the last sample, or the first lost one), and the contact time is left out of
+        contact-time statistics.
     """
 
     heel_strike_s: float
@@ -167,8 +169,8 @@ class ContactRows:
     peak_force_n, impact_peak_n, impact_peak_s : ndarray of float, shape (n_contacts,)
         Peak force; impact peak force and time [s] (NaN: none).
     toe_off_valid : ndarray of bool, shape (n_contacts,)
-        False where the contact ended in standing, was cut by the end of the stream, or was
-        cut where a loss that could hide a swing began (see `Contact`).
+        False where the contact ended in standing, was cut by the end of the stream, or a
+        loss could hide its contact time (see `Contact`).
     sampling_rate_hz : float
         The detector's rate (index / rate = time [s]).
 
@@ -613,10 +615,11 @@ class ContactDetector:
         #: Contacts not reported because their swing stayed loaded (weight shifts while
         #: standing; only with ``unloaded_level``). Kept across `finish`.
         self.weight_shifts_ = 0
-        #: Contacts cut where lost samples could hide a toe-off, a swing and the next heel
-        #: strike (a long contact holding a loss as long as a swing: step 7), reported with
-        #: ``toe_off_valid=False``. Kept across `finish`.
-        self.cut_at_loss_ = 0
+        #: Contacts whose contact time a loss could hide, reported with ``toe_off_valid=False``:
+        #: a loss as long as the shortest swing inside the contact or right before it, or one
+        #: that could hide a whole swing where the detector cut a long contact (step 7). Kept
+        #: across `finish`.
+        self.contact_time_lost_ = 0
         #: Heel strikes announced as soon as certain, and announced ones retracted, not yet
         #: popped [fractional sample index] (see `pop_heel_strikes`). Kept across `finish`.
         self._early: list[float] = []
@@ -936,16 +939,16 @@ class ContactDetector:
         )
         if (
             ist[k.I_CUT_START] or ist[k.I_CUT_END] or ist[k.I_RETRACTED]
-            or ist[k.I_CUT_END_KEPT] or ist[k.I_SHIFTS] or ist[k.I_CUT_LOSS]
+            or ist[k.I_CUT_END_KEPT] or ist[k.I_SHIFTS] or ist[k.I_LOST_TIME]
         ):  # fmt: skip
             self.cut_at_start_ += int(ist[k.I_CUT_START])
             self.cut_at_end_ += int(ist[k.I_CUT_END])
             self.cut_at_end_reported_ += int(ist[k.I_CUT_END_KEPT])
             self.retracted_heel_strikes_ += int(ist[k.I_RETRACTED])
             self.weight_shifts_ += int(ist[k.I_SHIFTS])
-            self.cut_at_loss_ += int(ist[k.I_CUT_LOSS])
+            self.contact_time_lost_ += int(ist[k.I_LOST_TIME])
             ist[k.I_CUT_START] = ist[k.I_CUT_END] = ist[k.I_RETRACTED] = 0
-            ist[k.I_CUT_END_KEPT] = ist[k.I_SHIFTS] = ist[k.I_CUT_LOSS] = 0
+            ist[k.I_CUT_END_KEPT] = ist[k.I_SHIFTS] = ist[k.I_LOST_TIME] = 0
         if early.shape[0]:
             if (early[:, 1] > 0).all():
                 self._early += early[:, 0].tolist()

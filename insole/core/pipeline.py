@@ -45,12 +45,10 @@ from insole.core.clock import DeviceClocks
 from insole.core.events import ContactDetector, ContactRows
 from insole.core.layouts import SensorLayout, default_layout, single_sensor_layout
 from insole.core.steps import (
-    HIDDEN_SWING_LOSS_S,
     StepFeatures,
     StepLoad,
     gc_paused,
     kernels,
-    longest_loss_s,
     step_features,
     swing_baselines,
 )
@@ -455,9 +453,6 @@ class _Side:
         self.overlap_samples = 0
         self.restarts = 0
         self.truncated_steps = 0
-        #: Steps whose contact time was left out because a loss of at least
-        #: `HIDDEN_SWING_LOSS_S` lies inside or right before the contact.
-        self.contact_time_lost = 0
         self.heel_strikes = []
         self.retracted_heel_strikes = []
         self.heel_idx = self.layout.indices("heel_medial", "heel_lateral")
@@ -697,21 +692,9 @@ class _Side:
             impact_peak_n=impact,
         )
         self._baseline = baselines[-1].copy()
-        toe_off_valid = contacts.toe_off_valid[kept].copy()
-        if features.has_gap.any():
-            # A contact open across a loss that could hold a swing (its toe-off, and any steps
-            # in the loss, were not seen), or right after one (its heel strike lies somewhere in
-            # it): its contact time is no measurement.
-            k = np.flatnonzero(features.has_gap)
-            lost_s = longest_loss_s(
-                self._buf,
-                sampling_rate_hz=self.fs,
-                heel_strike_index=hs_i[k] - self._buf0 - HIDDEN_SWING_LOSS_S * self.fs,
-                toe_off_index=to_i[k] - self._buf0,
-            )
-            hidden = k[(lost_s >= HIDDEN_SWING_LOSS_S - 1e-9) & toe_off_valid[k]]
-            toe_off_valid[hidden] = False
-            self.contact_time_lost += len(hidden)
+        # Flagged by the detector: standing, cut by the end, or a loss that could hide the
+        # contact time (`ContactDetector.contact_time_lost_`).
+        toe_off_valid = contacts.toe_off_valid[kept]
         hs_s = hs_i / self.fs
         stride = np.diff(hs_s, prepend=self._last_hs_s)
         offset_s = base / self.fs

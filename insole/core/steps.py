@@ -55,12 +55,10 @@ __all__ = [
     "MIDFOOT_MAX_PCT",
     "REARFOOT_MAX_PCT",
     "STRIKE_WINDOW_S",
-    "HIDDEN_SWING_LOSS_S",
     "UNSEEN_LOSS_S",
     "StepFeatures",
     "StepLoad",
     "classify_strike",
-    "longest_loss_s",
     "step_features",
     "step_load",
     "step_loads",
@@ -444,49 +442,6 @@ def _start_unseen(
     features.strike_index_pct[unseen] = np.nan
     features.loading_rate_index[unseen] = np.nan
     return features
-
-
-#: A contact with at least this much lost data inside it, or right before it, has no measured
-#: contact time [s] (`longest_loss_s`; the pipeline then flags its toe-off). A loss this long
-#: can hold a toe-off, a swing and the next heel strike: swings of 0.13-0.2 s occur in
-#: Parkinson's and Huntington's gait and a runner's flight lasts about 0.1 s (the detector's
-#: ``min_swing_s``, docs/events.md), and the detector keeps a contact open across lost samples
-#: (step 7). With a simulated 0.3-1.5 s loss from mid-stance, the contact ran on to the next
-#: toe-off seen and reported 0.47-1.67 s of contact as valid.
-HIDDEN_SWING_LOSS_S = 0.1
-
-
-def longest_loss_s(
-    force_n: np.ndarray,
-    *,
-    sampling_rate_hz: float,
-    heel_strike_index: ArrayLike,
-    toe_off_index: ArrayLike,
-) -> np.ndarray:
-    """The longest run of lost samples inside each contact [s] (0.0 for none).
-
-    A lost sample is a row of ``force_n`` that is NaN for every sensor (a frame lost in
-    transit). A contact holds the rows from ``ceil(heel_strike_index)`` to
-    ``floor(toe_off_index)``, as in `step_features`.
-    """
-    hs = np.atleast_1d(np.asarray(heel_strike_index, np.float64))
-    to = np.atleast_1d(np.asarray(toe_off_index, np.float64))
-    a, length, start, n_rows = _contact_rows(hs, to, len(force_n))
-    out = np.zeros(len(hs))
-    if not n_rows:
-        return out
-    lost = _lost_rows(force_n, np.repeat(a - start, length) + np.arange(n_rows))
-    if not lost.any():
-        return out
-    idx = np.arange(n_rows)
-    first = np.zeros(n_rows, bool)
-    first[start[length > 0]] = True
-    # The last row before each row that ends a run: a row seen, or the row before a contact.
-    barrier = np.where(~lost, idx, np.where(first, idx - 1, -1))
-    run = idx - np.maximum.accumulate(barrier)
-    has = length > 0
-    out[has] = np.maximum.reduceat(run, start[has]) / float(sampling_rate_hz)
-    return out
 
 
 def _contact_baselines(

@@ -208,8 +208,8 @@ def summarise_session(
     stats = list(pipe.stats.values())
     # Left first: the order in which the pipeline met the insoles depends on how it was fed.
     sides = sorted(pipe.sides.values(), key=lambda s: s.label != "left")
-    # Contact times lost to a loss: flagged by the pipeline, or cut at one by the detector.
-    time_lost = sum(s.contact_time_lost + s.detector.cut_at_loss_ for s in sides)
+    # Contact times a loss could hide (flagged by the detector).
+    time_lost = sum(s.detector.contact_time_lost_ for s in sides)
     quality = {
         "frames": sum(s.frames for s in stats),
         "frames_lost": sum(s.lost_frames for s in stats),

@@ -558,20 +558,56 @@ def test_a_loss_that_hides_a_swing_cuts_the_contact_kept_open_across_it() -> Non
     detector = ContactDetector(sampling_rate_hz=FS_HZ)
     contacts = detector.feed(gappy) + detector.finish()
     assert len(contacts) == on.size
-    assert detector.cut_at_loss_ == 1
+    assert detector.contact_time_lost_ == 2  # both sides of the loss
     before, after = contacts[hidden], contacts[hidden + 1]
     assert before.heel_strike_s == pytest.approx(on[hidden], abs=1 / FS_HZ)
     # Its toe-off was not seen: at the first lost sample, flagged.
     assert not before.toe_off_valid
     assert before.toe_off_s == pytest.approx(a, abs=1 / FS_HZ)
-    # The next heel strike lies somewhere in the loss; its toe-off is seen.
+    # The next heel strike lies somewhere in the loss (so no contact time); its toe-off is seen.
     assert a <= after.heel_strike_s <= b
-    assert after.toe_off_valid
+    assert not after.toe_off_valid
     assert after.toe_off_s == pytest.approx(off[hidden + 1], abs=0.02)
     others = [c for i, c in enumerate(contacts) if i not in (hidden, hidden + 1)]
     assert all(c.toe_off_valid for c in others)
     # Streaming in small chunks gives the same contacts.
     assert stream(gappy, np.arange(7, gappy.size, 7), sampling_rate_hz=FS_HZ) == contacts
+
+
+def test_a_contact_holding_a_loss_as_long_as_a_swing_has_no_contact_time() -> None:
+    # 0.15 s lost in mid-stance, where the contact is not long enough to be cut: the loss could
+    # have held a toe-off, a swing and a heel strike, so the contact time is no measurement.
+    # Loss just before a contact (its heel strike lies in it) likewise; a shorter loss not.
+    x, on, off = trapezoids(n=12, contact_s=0.7, stride_s=1.1)
+    t = np.arange(x.size) / FS_HZ
+    gappy = x.copy()
+    gappy[(t >= on[5] + 0.3) & (t < on[5] + 0.45)] = np.nan
+    gappy[(t >= on[8] - 0.1) & (t < on[8] + 0.02)] = np.nan
+    gappy[(t >= on[10] + 0.3) & (t < on[10] + 0.35)] = np.nan
+    detector = ContactDetector(sampling_rate_hz=FS_HZ)
+    contacts = detector.feed(gappy) + detector.finish()
+    assert len(contacts) == on.size
+    assert [i for i, c in enumerate(contacts) if not c.toe_off_valid] == [5, 8]
+    assert detector.contact_time_lost_ == 2
+    assert contacts[10].toe_off_s == pytest.approx(off[10], abs=0.01)
+
+
+def test_a_toe_off_in_a_lost_frame_is_placed_inside_it() -> None:
+    # A lost frame of 6 samples over the end of the fall: the toe-off lies on the fall's line
+    # inside the frame, not at the first sample after it.
+    x, on, off = trapezoids(n=12, contact_s=0.7, stride_s=1.1)
+    whole = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    gappy = x.copy()
+    hidden = [4, 7, 10]
+    for i in hidden:
+        end = int(np.floor(off[i] * FS_HZ))
+        gappy[end - 3 : end + 3] = np.nan
+    lost = detect_contacts(gappy, sampling_rate_hz=FS_HZ)
+    assert len(lost) == len(whole) == on.size
+    assert lost.toe_off_valid.all()
+    shift = np.abs(lost.toe_off_s - whole.toe_off_s)
+    assert np.max(shift[hidden]) <= 1.5 / FS_HZ
+    assert np.all(shift[np.setdiff1d(np.arange(on.size), hidden)] == 0.0)
 
 
 def test_a_loss_shorter_than_a_swing_inside_a_long_contact_cuts_nothing() -> None:
@@ -586,9 +622,11 @@ def test_a_loss_shorter_than_a_swing_inside_a_long_contact_cuts_nothing() -> Non
     gappy[(t >= on[long_one] + 0.5) & (t < on[long_one] + 0.65)] = np.nan
     detector = ContactDetector(sampling_rate_hz=FS_HZ)
     contacts = detector.feed(gappy) + detector.finish()
-    assert detector.cut_at_loss_ == 0
-    assert len(contacts) == on.size - 1
+    assert len(contacts) == on.size - 1  # not cut
     assert contacts[long_one].toe_off_s == pytest.approx(off[long_one + 1], abs=0.02)
+    # But its contact time is no measurement: the loss is as long as the shortest swing.
+    assert not contacts[long_one].toe_off_valid
+    assert detector.contact_time_lost_ == 1
 
 
 def test_contact_is_emitted_only_after_toe_off_and_look_ahead() -> None:
