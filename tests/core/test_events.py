@@ -713,7 +713,9 @@ def signals_and_cuts(draw: st.DrawFn) -> tuple[np.ndarray, list[int], dict[str, 
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
     kind = draw(
-        st.sampled_from(["walk", "run", "noisy", "standing", "lost frames", "stand first"])
+        st.sampled_from(
+            ["walk", "run", "noisy", "standing", "lost frames", "stand first", "burst loss"]
+        )
     )
     if kind == "stand first":  # a swaying stand before a run: weight shifts, then steps
         t = np.arange(int(8 * FS_HZ)) / FS_HZ
@@ -727,6 +729,12 @@ def signals_and_cuts(draw: st.DrawFn) -> tuple[np.ndarray, list[int], dict[str, 
         for start in rng.integers(0, x.size - 6, 12):
             x[start : start + 6] = np.nan
         options = {"min_swing_s": 0.0, "refractory_s": 0.05}
+    elif kind == "burst loss":  # long losses from mid-stance: contacts cut at them, flagged
+        x, on, _ = trapezoids(n=14, seed=seed % 1000)
+        for i in rng.choice(np.arange(5, 13), 2, replace=False):
+            a = int((on[i] + rng.uniform(0.2, 0.6)) * FS_HZ)
+            x[a : a + int(rng.uniform(0.1, 1.4) * FS_HZ)] = np.nan
+        options = {}
     elif kind == "run":
         x, _, _ = running(fs=FS_HZ, n=30, rearfoot=draw(st.booleans()))
         options: dict[str, object] = {"min_swing_s": 0.0, "refractory_s": 0.05}
