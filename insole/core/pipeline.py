@@ -67,6 +67,53 @@ MAX_FILL_GAP_S = 10.0
 #: Samples kept per side for step features and baselines [s]; longer than a contact plus the
 #: detector's look-ahead and start-up.
 KEEP_S = 20.0
+#: Steps that lie wholly inside lost data are not seen (docs/events.md step 7); they are
+#: estimated from the strides that span a loss (`hidden_steps`). A stride counts when it is at
+#: least this many times the median of the last `HIDDEN_STEP_HISTORY` strides: stride times
+#: vary by a few per cent (CV 1-3 % in healthy walking and running, up to 5-7 % in
+#: Huntington's and Parkinson's gait: Hausdorff et al. 1997, 2000), so 1.5 x is no natural
+#: variation; the detector's ``split_factor`` for contacts is the same.
+HIDDEN_STEP_RATIO = 1.5
+HIDDEN_STEP_HISTORY = 9
+#: ... and when the lost data in it could hold the steps: each hidden step's contact lies
+#: wholly in the loss, and a contact lasts at least 20 % of the stride (stance is about 60 %
+#: of the gait cycle in walking, about 40 % in jogging and 22 % in sprinting: Perry &
+#: Burnfield 2010; Novacheck 1998, Gait & Posture 7:77). A turn or a pause without a loss
+#: adds no step.
+HIDDEN_STEP_LOSS_FRACTION = 0.2
+
+
+def usual_strides(stride_s: np.ndarray, recent_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The usual stride before each new one: the median of the `HIDDEN_STEP_HISTORY` before it.
+
+    ``stride_s``: the new strides of one foot in order [s] (NaN: unknown, e.g. after a
+    restart; a window holding one gives NaN); ``recent_s``: the strides before them. Returns
+    the usual strides (NaN until `HIDDEN_STEP_HISTORY` are known) and the last ones for the
+    next call.
+    """
+    h = HIDDEN_STEP_HISTORY
+    series = np.concatenate([recent_s, stride_s]).astype(np.float64)
+    usual = np.full(len(series), np.nan)
+    if len(series) > h:
+        windows = np.lib.stride_tricks.sliding_window_view(series, h)  # strides i .. i+h-1
+        usual[h:] = np.median(windows[:-1], axis=1)
+    return usual[len(recent_s) :], series[-h:]
+
+
+def hidden_steps(stride_s: np.ndarray, usual_s: np.ndarray, lost_s: np.ndarray) -> np.ndarray:
+    """Steps estimated to lie wholly in lost data, per stride of one foot.
+
+    ``round(stride / usual) - 1`` where the stride is at least `HIDDEN_STEP_RATIO` x the
+    usual one (`usual_strides`) and the lost data in it (``lost_s`` [s]) could hold that many
+    contacts (`HIDDEN_STEP_LOSS_FRACTION` of the usual stride each); else 0.
+
+    >>> hidden_steps(np.array([1.0, 2.1, 3.0, 2.0]), np.full(4, 1.0), np.array([0, 1, 0.1, 0]))
+    array([0, 1, 0, 0])
+    """
+    with np.errstate(invalid="ignore"):
+        k = np.where(stride_s >= HIDDEN_STEP_RATIO * usual_s, np.rint(stride_s / usual_s) - 1, 0)
+        ok = lost_s >= HIDDEN_STEP_LOSS_FRACTION * k * usual_s
+    return np.where(ok & (k > 0), k, 0).astype(np.int64)
 
 
 @dataclass
@@ -453,6 +500,9 @@ class _Side:
         self.overlap_samples = 0
         self.restarts = 0
         self.truncated_steps = 0
+        #: Steps estimated to lie wholly in lost data (not seen, not counted): `hidden_steps`.
+        self.hidden_steps = 0
+        self._recent_strides = np.zeros(0)
         self.heel_strikes = []
         self.retracted_heel_strikes = []
         self.heel_idx = self.layout.indices("heel_medial", "heel_lateral")
@@ -554,6 +604,7 @@ class _Side:
         self._detector_base = new_index
         self._last_to_index = None
         self._last_hs_s = float("nan")
+        self._recent_strides = np.zeros(0)
         return steps
 
     _detector_base = 0
@@ -601,6 +652,23 @@ class _Side:
         return steps
 
     last_samples: SideSamples | None = None
+
+    def _count_hidden(self, hs_i: np.ndarray, stride: np.ndarray) -> None:
+        """Add the steps estimated to lie in lost data within these strides (`hidden_steps`)."""
+        usual, self._recent_strides = usual_strides(stride, self._recent_strides)
+        with np.errstate(invalid="ignore"):
+            is_long = (stride >= HIDDEN_STEP_RATIO * usual) & (stride <= MAX_FILL_GAP_S)
+        long = np.flatnonzero(is_long)
+        if not long.size:
+            return
+        # The lost rows of each long stride, from the buffer (it keeps KEEP_S: more than any
+        # stride up to MAX_FILL_GAP_S and the detector's delay).
+        lost_s = np.zeros(len(long))
+        for n, i in enumerate(long):
+            a = max(int(math.ceil(hs_i[i] - stride[i] * self.fs)) - self._buf0, 0)
+            b = max(int(math.ceil(hs_i[i])) - self._buf0, 0)
+            lost_s[n] = np.count_nonzero(np.isnan(self._buf[a:b]).all(axis=1)) / self.fs
+        self.hidden_steps += int(hidden_steps(stride[long], usual[long], lost_s).sum())
 
     def finish(self) -> list[StepRecord]:
         steps = self._emit(self.detector.finish_rows())
@@ -697,6 +765,7 @@ class _Side:
         toe_off_valid = contacts.toe_off_valid[kept]
         hs_s = hs_i / self.fs
         stride = np.diff(hs_s, prepend=self._last_hs_s)
+        self._count_hidden(hs_i, stride)
         offset_s = base / self.fs
         n = len(hs_i)
         batch = StepBatch(

@@ -228,6 +228,8 @@ def summarise_session(
         - sum(s.detector.cut_at_end_reported_ for s in sides)
         - time_lost,
         "steps_contact_time_lost": time_lost,
+        # Not seen: steps estimated to lie wholly in lost data (strides spanning a loss).
+        "steps_hidden_in_losses": sum(s.hidden_steps for s in sides),
         "contacts_cut": {
             "start": sum(s.detector.cut_at_start_ for s in sides),
             "end": sum(s.detector.cut_at_end_ for s in sides),

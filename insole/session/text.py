@@ -174,6 +174,11 @@ def _print_step_notes(s: dict[str, Any], out: TextIO, *, verbose: bool) -> None:
                 else "with data missing at the heel strike or toe-off")
         notes.append(f"{in_gap} {what} {tail}")
     notes += _cut_notes(s)
+    hidden = s.get("steps_hidden_in_losses") or 0
+    if hidden:
+        what = ("estimated from strides that span lost data" if verbose
+                else "in lost data")
+        notes.append(f"about {hidden} more {what} (not seen; not counted)")
     if notes:
         print(f"  steps            {'; '.join(notes)}", file=out)
 

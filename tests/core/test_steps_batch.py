@@ -591,3 +591,55 @@ def test_steps_cut_at_a_loss_are_counted_with_the_lost_contact_times(tmp_path) -
     lost = summary["steps_contact_time_lost"]
     assert lost >= 3  # the cut ones among them
     assert flagged == lost + summary["contacts_cut"]["end_counted"]
+
+
+def test_steps_wholly_inside_losses_are_estimated_not_counted(tmp_path) -> None:
+    """Running with 3 % burst loss: steps lying wholly in lost data are not seen; the summary
+    estimates them from the strides that span a loss, apart from the steps counted.
+    """
+    import csv
+    import io
+
+    from insole.session.text import print_summary
+
+    path = tmp_path / "bursts.insrec"
+    req = SimulationRequest(duration_s=600.0, seed=4, gait="run", burst_loss=0.03)
+    simulate_to_file(req, path, truth_path=tmp_path / "truth.csv")
+    with open(tmp_path / "truth.csv", encoding="utf-8") as f:
+        n_truth = sum(1 for _ in csv.DictReader(f))
+    summary = SessionAnalysis().run(path).summary_
+    hidden = summary["steps_hidden_in_losses"]
+    assert n_truth - summary["step_count"] >= 20  # steps not seen at all
+    assert abs(summary["step_count"] + hidden - n_truth) <= 3
+    out = io.StringIO()
+    print_summary(summary, out=out)
+    assert f"about {hidden} more in lost data (not seen; not counted)" in out.getvalue()
+    # Without loss there is nothing to estimate.
+    clean = tmp_path / "clean.insrec"
+    simulate_to_file(SimulationRequest(duration_s=120.0, seed=4, gait="run"), clean)
+    assert SessionAnalysis().run(clean).summary_["steps_hidden_in_losses"] == 0
+
+
+def test_hidden_steps_need_a_long_stride_and_a_loss_that_could_hold_them() -> None:
+    from insole.core.pipeline import hidden_steps, usual_strides
+
+    strides = np.array([1.0, 1.02, 0.98, 1.0, 1.01, 0.99, 1.0, 1.0, 1.02, 2.05, 1.0, 3.1, 1.0])
+    usual, recent = usual_strides(strides, np.zeros(0))
+    assert np.isnan(usual[:9]).all()
+    assert usual[9] == pytest.approx(1.0)
+    assert len(recent) == 9
+    # A stride of two with 0.5 s lost: one step; a stride of three with 0.3 s lost cannot
+    # hold two contacts of at least 0.2 s each; a stride of two without loss (a pause) none.
+    lost = np.zeros(strides.size)
+    lost[9] = 0.5
+    lost[11] = 0.3
+    got = hidden_steps(strides, usual, lost)
+    assert got[9] == 1
+    assert got[11] == 0
+    lost[11] = 0.45
+    assert hidden_steps(strides, usual, lost)[11] == 2
+    assert hidden_steps(strides, usual, np.zeros(strides.size)).sum() == 0
+    # Split anywhere, the usual strides are the same.
+    u1, r1 = usual_strides(strides[:5], np.zeros(0))
+    u2, _ = usual_strides(strides[5:], r1)
+    assert np.array_equal(np.concatenate([u1, u2]), usual, equal_nan=True)
