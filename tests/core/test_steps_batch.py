@@ -174,6 +174,23 @@ def ref_steps_from(self, contacts):  # the original _Side._steps_from (with ref_
         # contact time (since 2026-12-07).
         valid = bool(getattr(c, "toe_off_valid", True))
         hs_s = hs_i / self.fs
+        # Since 2026-12-07: steps hidden in lost data, one stride at a time (the product
+        # works on a batch of strides with a sliding median).
+        stride = hs_s - self._last_hs_s
+        recent = getattr(self, "_ref_strides", [])
+        if len(recent) == 9 and math.isfinite(stride) and stride <= 10.0:
+            usual = float(np.median(recent))
+            if stride >= 1.5 * usual:
+                k = int(np.rint(stride / usual)) - 1
+                rows = self._buf[
+                    max(int(np.ceil(hs_i - stride * self.fs)) - self._buf0, 0) : max(
+                        int(np.ceil(hs_i)) - self._buf0, 0
+                    )
+                ]
+                lost = int(np.isnan(rows).all(axis=1).sum()) / self.fs
+                if lost >= 0.2 * k * usual:
+                    self.hidden_steps += k
+        self._ref_strides = ([*recent, stride] if math.isfinite(stride) or recent else [])[-9:]
         self.steps += 1
         out.append(
             StepRecord(
