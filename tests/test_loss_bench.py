@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from helpers_bench import load_bench  # tests/ is on the path (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    name = "insole_bench_loss_steps"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "loss_steps.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("loss_steps")
 
 
 def test_frames_are_lost_whole_and_never_first_or_last(bench: ModuleType) -> None:

@@ -6,36 +6,24 @@ references always run. ``python bench/validate.py`` prints the same figures as t
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers_bench import load_bench  # tests/ is on the path (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 
 
-def _load_validate() -> ModuleType:
-    name = "insole_bench_validate"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "validate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def validate() -> ModuleType:
-    return _load_validate()
+    return load_bench("validate")
 
 
 def _need(path: Path) -> None:
