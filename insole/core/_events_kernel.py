@@ -690,11 +690,11 @@ def _valleys(buf, fp, ist, fst, durs, j, k, lost):
     the samples below the cut next to it (last column 1; the third column is then where the next
     piece's swing starts: the first sample seen after the loss, else the loss's first sample):
     it can hold a toe-off, a swing and the next heel strike, which the contact was kept open
-    across. Only if
-    it starts within a usual contact after the piece before it begins (``split_factor`` x the
-    median of the recent durations, as `_is_long`), and the contact lasts at least two usual
-    ones (two contacts and the swing between them were merged): a loss later in a long contact,
-    or in one only a little longer than usual, lies in a stand or a pivot, not in a step.
+    across. Only if it starts within a usual contact after the piece before it begins
+    (``split_factor`` x the median of the recent durations, as `_is_long`), and the contact
+    lasts at least two usual ones (two contacts and the swing between them were merged): a
+    loss later in a long contact, or in one only a little longer than usual, lies in a stand
+    or a pivot, not in a step.
     """
     out = np.empty((0, 4), np.int64)
     low, high = fst[F_LOW], fst[F_HIGH]
