@@ -443,6 +443,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     atexit.unregister(gc.freeze)  # once, however often main runs in one process (tests)
     atexit.register(gc.freeze)
     parser = build_parser()
+    from insole.commands.imports import import_order_error
+
+    order = import_order_error(sys.argv[1:] if argv is None else list(argv))
+    if order:  # ``insole import FILE``: argparse would only say "invalid choice"
+        print(f"insole import: error: {order}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -197,3 +197,27 @@ def test_info_reports_left_right_clock_drift(tmp_path: Path, link: str) -> None:
     clocks = json.loads(run("info", str(out), "--json").stdout)["clocks"]
     assert clocks["right_vs_left"]["drift_ppm"] == pytest.approx(50.0, abs=5.0)
     assert abs(clocks["right_vs_left"]["offset_ms"]) < 2.0
+
+
+def test_import_with_the_file_where_the_format_goes_names_the_command(tmp_path: Path) -> None:
+    # A gaitpdb-like walk (time and 18 force columns) given without its format: one line that
+    # names the format and keeps the user's --out; status 2, nothing written.
+    walk = tmp_path / "GaXx01_01.txt"
+    walk.write_text("\n".join("\t".join(["0.01"] * 19) for _ in range(20)) + "\n")
+    out = tmp_path / "mine.insrec"
+    proc = run("import", str(walk), "--out", str(out), check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].endswith(f"insole import gaitpdb {walk} --out {out}")
+    assert "looks like a PhysioNet gaitpdb file" in lines[0]
+    assert not out.exists()
+    # A file of no known format: the formats are listed, and a default --out is suggested.
+    notes = tmp_path / "notes.md"
+    notes.write_text("# notes\n")
+    proc = run("import", str(notes), check=False)
+    assert proc.returncode == 2
+    assert "one of gaitpdb, gaitndd, pedar" in proc.stderr
+    assert proc.stderr.strip().endswith(f"insole import FORMAT {notes} --out notes.insrec")
+    # The right order still works as before (and a format name is never taken for a file).
+    assert run("import", "gaitpdb", "--help").returncode == 0

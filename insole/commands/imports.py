@@ -38,7 +38,7 @@ from insole.commands.types import iso_time as _iso_time
 from insole.commands.types import positive_float as _positive
 from insole.sources.importers import is_number
 
-__all__ = ["add_parsers", "suggest_import"]
+__all__ = ["add_parsers", "import_order_error", "suggest_import"]
 
 
 # -- foreign files: which import reads them ---------------------------------------------------
@@ -148,6 +148,37 @@ def suggest_import(path: str | os.PathLike[str]) -> str | None:
         f"{p}: not an insole recording but {what}; convert it first: insole import {kind} "
         f"{source}{extra} --out {p.stem}.insrec"
         + (" (SIDE: left or right)" if "SIDE" in extra else "")
+    )
+
+
+def import_order_error(argv: Sequence[str]) -> str | None:
+    """The one-line error for ``insole import FILE ...`` (a file where the format goes), or None.
+
+    It names the format when the file's first bytes tell it (`guess_import_kind`), with the
+    rest of the arguments given, e.g. ``the format comes before the file: insole import
+    gaitpdb GaCo01_01.txt --out GaCo01_01.insrec``.
+    """
+    if len(argv) < 2 or argv[0] != "import" or argv[1] in _KINDS or argv[1].startswith("-"):
+        return None
+    path = Path(argv[1])
+    if not path.is_file():
+        return None
+    kind = guess_import_kind(path)
+    rest = list(argv[1:])
+    if "--out" not in rest and not any(a.startswith("--out=") for a in rest):
+        rest += ["--out", f"{path.stem}.insrec"]
+    if kind is None:
+        return (
+            f"the format comes before the file, one of {', '.join(_KINDS)} "
+            f"({path} is none of them that insole recognises): insole import FORMAT "
+            + " ".join(rest)
+        )
+    what, extra = _KINDS[kind]
+    source = path.with_suffix("") if kind == "gaitndd" else path
+    return (
+        f"the format comes before the file ({path} looks like {what}): insole import {kind} "
+        + " ".join([str(source), *rest[1:]])
+        + extra
     )
 
 
