@@ -736,9 +736,13 @@ def _valleys(buf, fp, ist, fst, durs, j, k, lost):
             and size >= 2.0 * median_n
         )
         ok = not (a == 0 or b == size or (n_below < ist[I_VALLEY_N] and not is_lost))
-        if ok and (a - prev < ist[I_MIN_CONTACT_N] or size - b < ist[I_MIN_CONTACT_N]):
+        # Both sides of a clear valley bear weight. Before a loss, the piece may be short and
+        # light (the loss cut it): it is the step already counted; after it, the next step.
+        if ok and (
+            (a - prev < ist[I_MIN_CONTACT_N] and not is_lost) or size - b < ist[I_MIN_CONTACT_N]
+        ):
             ok = False
-        if ok and not (_nanmax(x[prev:a]) >= mid and _nanmax(x[b:]) >= mid):
+        if ok and not (_nanmax(x[b:]) >= mid and (is_lost or _nanmax(x[prev:a]) >= mid)):
             ok = False
         if ok:
             seg = x[a:b]

@@ -610,6 +610,27 @@ def test_a_toe_off_in_a_lost_frame_is_placed_inside_it() -> None:
     assert np.all(shift[np.setdiff1d(np.arange(on.size), hidden)] == 0.0)
 
 
+def test_every_step_seen_in_part_around_a_long_loss_is_kept() -> None:
+    # Running on one plate (0.27 s contacts every 0.36 s); a loss of 0.4-1.5 s that begins
+    # 45 ms into a contact: that contact (light so far, its piece before the loss shorter than
+    # a contact) and the one the data resume in (seen for at least `min_contact_s`, as any
+    # contact) are both steps; only those wholly in the loss are not seen.
+    fs = 200.0
+    x, on, off = running(fs=fs, n=60)
+    for gap in (0.4, 1.1, 1.5):
+        a_s = on[30] + 0.045
+        b_s = a_s + gap
+        y = x.copy()
+        y[int(a_s * fs) : int(b_s * fs)] = np.nan
+        detector = ContactDetector(sampling_rate_hz=fs, min_swing_s=0.0, refractory_s=0.05)
+        contacts = detector.feed(y) + detector.finish()
+        hidden = np.sum((on > a_s) & (off < b_s))
+        assert len(contacts) == on.size - hidden, gap
+        before = [c for c in contacts if abs(c.heel_strike_s - on[30]) < 0.01]
+        assert len(before) == 1
+        assert not before[0].toe_off_valid
+
+
 def test_a_loss_shorter_than_a_swing_inside_a_long_contact_cuts_nothing() -> None:
     # A pivot in a turn (one contact 2.2 x the usual) holding a 0.15 s loss: longer than the
     # shortest swing, but shorter than half a contact, it cannot hide this walker's swing.
