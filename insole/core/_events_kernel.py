@@ -647,15 +647,42 @@ def _next_check(ist):
     return ist[O_ON_INDEX] + ist[I_MAX_CONTACT_N] + ist[O_CHECKS] * ist[I_BOOT_N]
 
 
+#: A run of lost samples inside a long contact can hide a toe-off, a swing and the next heel
+#: strike only if it is at least as long as a swing: at least half the median contact duration
+#: and ``bridge_n`` (the shortest swing, 0.1 s). In walking the swing is about 40 % of the gait
+#: cycle and the stance 60 % (a swing of 0.67 x the stance; Perry & Burnfield 2010), in
+#: Parkinson's gait stance grows to about 65 % (0.54 x); a runner's swing is longer than the
+#: stance. Shorter losses inside long contacts (a pivot in a turn) cut steps that are not
+#: there: with 0.1 s alone, 2 % random loss of 60 ms frames on the gaitpdb walks invented 5
+#: steps in seeds 1-3 (`bench/loss_steps.py`).
+_HIDDEN_SWING_FRACTION = 0.5
+
+
 @njit(cache=True)
-def _scuff(buf, ist, fst, k):
-    """True if the open contact [on_index, k) never loaded above the middle of the range."""
+def _scuff(buf, ist, fst, durs, k):
+    """True if the open contact [on_index, k) never loaded above the middle of the range.
+
+    Not where lost samples in a row could hide a contact's load: as long as a swing that
+    could hide a step (`_HIDDEN_SWING_FRACTION` of the median contact, at least ``bridge_n``),
+    as in `_valleys`. A loss from 45 ms into a running contact, before it passed the middle,
+    had dropped the step whose heel strike was seen; with ``bridge_n`` alone, 2 % random loss
+    of 60 ms frames kept a light touch at the end of a gaitpdb walk as a step.
+    """
     mid = fst[F_LOW] + 0.5 * (fst[F_HIGH] - fst[F_LOW])
     seg = _x(buf, ist, ist[O_ON_INDEX], k)
     m = _nanmax(seg)
-    if math.isnan(m):
+    if math.isnan(m) or m >= mid:
         return False
-    return not (m >= mid)
+    n_durs = ist[I_N_DURS]
+    need = float(ist[I_BRIDGE_N])
+    if n_durs >= 3:
+        need = max(need, _HIDDEN_SWING_FRACTION * _median(durs[:n_durs]))
+    run = 0
+    for v in seg:
+        run = run + 1 if math.isnan(v) else 0
+        if run >= need:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -667,17 +694,6 @@ def _is_long(fp, ist, durs, n_samples):
     if n < 3:
         return False
     return n_samples > fp[P_SPLIT] * _median(durs[:n])
-
-
-#: A run of lost samples inside a long contact can hide a toe-off, a swing and the next heel
-#: strike only if it is at least as long as a swing: at least half the median contact duration
-#: and ``bridge_n`` (the shortest swing, 0.1 s). In walking the swing is about 40 % of the gait
-#: cycle and the stance 60 % (a swing of 0.67 x the stance; Perry & Burnfield 2010), in
-#: Parkinson's gait stance grows to about 65 % (0.54 x); a runner's swing is longer than the
-#: stance. Shorter losses inside long contacts (a pivot in a turn) cut steps that are not
-#: there: with 0.1 s alone, 2 % random loss of 60 ms frames on the gaitpdb walks invented 5
-#: steps in seeds 1-3 (`bench/loss_steps.py`).
-_HIDDEN_SWING_FRACTION = 0.5
 
 
 @njit(cache=True)
@@ -1613,13 +1629,18 @@ def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check
     if not ist[O_DROP] and not ist[O_EMITTED]:
         ist[O_EMITTED] = 1
         ist[O_EMIT_AT] = check
-        if _scuff(buf, ist, fst, check):
+        if _scuff(buf, ist, fst, durs, check):
             # Never loaded above the middle of the range: no step (as at a normal end).
             _retract(ist, fst, early)
             return
+        n0 = ist[I_N_OUT]
         _finish(
             buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check - 1, check, np.nan, True
         )  # noqa: E501
+        if ist[I_N_OUT] > n0 and _loss_hides_a_swing(buf, ist, out[n0, C_T_HS], out[n0, C_T_TO]):
+            # Still "loaded" after max_contact_s across a loss (a disconnect): whether the
+            # wearer stood is not known; counted with the contact times lost, not as standing.
+            ist[I_LOST_TIME] += 1
 
 
 @njit(cache=True)
@@ -1630,7 +1651,7 @@ def _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, 
     if n_samples < ist[I_MIN_CONTACT_N] and not ist[O_DROP]:
         _retract(ist, fst, early)
         return  # a spike: the swing goes on (swing_start unchanged)
-    if not ist[O_DROP] and not ist[O_EMITTED] and _scuff(buf, ist, fst, k):
+    if not ist[O_DROP] and not ist[O_EMITTED] and _scuff(buf, ist, fst, durs, k):
         # Never loaded above the middle of the range: a touch, not a step (as a scuff).
         _retract(ist, fst, early)
         return  # the swing goes on (swing_start unchanged)
@@ -1792,7 +1813,7 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
             _open_contact(buf, fp, ist, fst, m)
             ist[I_POS] = m + 1
             continue
-        if m >= 0 and not drop and not emitted and _scuff(buf, ist, fst, k):
+        if m >= 0 and not drop and not emitted and _scuff(buf, ist, fst, durs, k):
             # A light touch that fell back before the real contact: not a step.
             _retract(ist, fst, early)
             _open_contact(buf, fp, ist, fst, m)
@@ -1825,7 +1846,7 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
             and ist[O_OFF_INDEX] < 0
             and n_end - j >= ist[I_MIN_CONTACT_N]
             and j >= 1
-            and not _scuff(buf, ist, fst, n_end)
+            and not _scuff(buf, ist, fst, durs, n_end)
         ):
             ist[O_EMITTED] = 1
             _finish(

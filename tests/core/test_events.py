@@ -611,13 +611,14 @@ def test_a_toe_off_in_a_lost_frame_is_placed_inside_it() -> None:
 
 
 def test_every_step_seen_in_part_around_a_long_loss_is_kept() -> None:
-    # Running on one plate (0.27 s contacts every 0.36 s); a loss of 0.4-1.5 s that begins
+    # Running on one plate (0.27 s contacts every 0.36 s); a loss of 0.4-2.2 s that begins
     # 45 ms into a contact: that contact (light so far, its piece before the loss shorter than
-    # a contact) and the one the data resume in (seen for at least `min_contact_s`, as any
-    # contact) are both steps; only those wholly in the loss are not seen.
+    # a contact; no touch, whether the data resume in a contact or in a flight: 0.6 s) and the
+    # one the data resume in (seen for at least `min_contact_s`, as any contact) are steps;
+    # only those wholly in the loss are not seen.
     fs = 200.0
     x, on, off = running(fs=fs, n=60)
-    for gap in (0.4, 1.1, 1.5):
+    for gap in (0.4, 0.6, 1.1, 1.5, 2.2):
         a_s = on[30] + 0.045
         b_s = a_s + gap
         y = x.copy()
@@ -629,6 +630,14 @@ def test_every_step_seen_in_part_around_a_long_loss_is_kept() -> None:
         before = [c for c in contacts if abs(c.heel_strike_s - on[30]) < 0.01]
         assert len(before) == 1
         assert not before[0].toe_off_valid
+    # A disconnect longer than `max_contact_s`: the contact "still loaded" when the detector
+    # stops waiting is reported, its contact time counted as lost, not as a stand.
+    y = x.copy()
+    y[int((on[30] + 0.045) * fs) : int((on[30] + 4.045) * fs)] = np.nan
+    detector = ContactDetector(sampling_rate_hz=fs, min_swing_s=0.0, refractory_s=0.05)
+    contacts = detector.feed(y) + detector.finish()
+    assert [c.toe_off_valid for c in contacts if abs(c.heel_strike_s - on[30]) < 0.01] == [False]
+    assert detector.contact_time_lost_ == 1
 
 
 def test_a_loss_shorter_than_a_swing_inside_a_long_contact_cuts_nothing() -> None:
