@@ -1609,6 +1609,12 @@ def _check_stuck(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check
     if not ist[O_DROP] and not ist[O_EMITTED]:
         if _recut(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, j, check, -1, False):
             return
+        if not _all_finite(_x(buf, ist, max(check - ist[I_MIN_CONTACT_N], j), check)):
+            # Samples lost up to (almost) now: whether the foot stays loaded is not known
+            # (a disconnect). Decide at the next check, or when the contact ends (its loss
+            # may then be a valley: `_close_contact`).
+            ist[O_CHECKS] += 1
+            return
     if _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, check, -1):
         return
     ist[O_CHECKS] += 1
@@ -1658,7 +1664,10 @@ def _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, 
     ist[I_SWING_START] = k
     if _standing_valleys(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end):
         return
-    if ist[O_DROP] or ist[O_EMITTED] or n_samples > ist[I_MAX_CONTACT_N]:
+    # Longer than max_contact_s and not reported only where a check fell into lost samples
+    # (`_check_stuck`): re-cut at its loss if it hid a swing, else one step, its contact time
+    # flagged as lost (`_loss_hides_a_swing`).
+    if ist[O_DROP] or ist[O_EMITTED]:
         post_level = _post_level(buf, ist, fst, k, look_end)
         if post_level < fst[F_HIGH]:
             _set_levels(fp, fst, post_level, fst[F_HIGH])
