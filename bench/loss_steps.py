@@ -37,6 +37,9 @@ from insole.core.events import detect_contacts  # noqa: E402
 from insole.sources.importers.physionet import read_gaitpdb  # noqa: E402
 from insole.sources.importers.table import read_table  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from validate import match_events  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data"
 #: Samples per frame, as the simulator and the emulated insoles send them (6 samples a frame).
 FRAME_SAMPLES = 6
@@ -63,30 +66,10 @@ def lose_frames(
     return out
 
 
-def _pairs(a: np.ndarray, b: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy one-to-one nearest pairs of sorted event times within ``tol``."""
-    ia, ib = [], []
-    used = np.zeros(len(b), bool)
-    for i, t in enumerate(a):
-        if not len(b):
-            break
-        k = int(np.searchsorted(b, t))
-        best = -1
-        for c in (k - 1, k, k + 1):
-            if 0 <= c < len(b) and not used[c] and abs(b[c] - t) <= tol:
-                if best < 0 or abs(b[c] - t) < abs(b[best] - t):
-                    best = c
-        if best >= 0:
-            used[best] = True
-            ia.append(i)
-            ib.append(best)
-    return np.array(ia, np.int64), np.array(ib, np.int64)
-
-
 def compare(clean: object, lossy: object, fs: float) -> dict[str, float]:
     """Count and timing of the lossy detection against the loss-free one."""
     hs0, hs1 = clean.heel_strike_s, lossy.heel_strike_s  # type: ignore[attr-defined]
-    i0, i1 = _pairs(hs0, hs1, COUNT_TOLERANCE_S)
+    i1, i0 = match_events(hs1, hs0, COUNT_TOLERANCE_S)  # loss-free as the reference
     err = np.abs(hs1[i1] - hs0[i0])
     ct0 = clean.contact_s[i0]  # type: ignore[attr-defined]
     ct1 = lossy.contact_s[i1]  # type: ignore[attr-defined]

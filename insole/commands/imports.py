@@ -143,12 +143,17 @@ def suggest_import(path: str | os.PathLike[str]) -> str | None:
             names = _table_rows(f.read(4096).decode("utf-8", errors="replace"))[0]
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
         what = f"a text table (columns {shown})"
-    source = p.with_suffix("") if kind == "gaitndd" else p
     return (
-        f"{p}: not an insole recording but {what}; convert it first: insole import {kind} "
-        f"{source}{extra} --out {p.stem}.insrec"
+        f"{p}: not an insole recording but {what}; convert it first: "
+        + _import_command(kind, p, ["--out", f"{p.stem}.insrec"])
         + (" (SIDE: left or right)" if "SIDE" in extra else "")
     )
+
+
+def _import_command(kind: str, path: Path, rest: Sequence[str]) -> str:
+    """``insole import KIND SOURCE [its required options] REST...`` for a file of `kind`."""
+    source = path.with_suffix("") if kind == "gaitndd" else path
+    return " ".join(["insole import", kind, f"{source}{_KINDS[kind][1]}", *rest])
 
 
 def import_order_error(argv: Sequence[str]) -> str | None:
@@ -173,12 +178,9 @@ def import_order_error(argv: Sequence[str]) -> str | None:
             f"({path} is none of them that insole recognises): insole import FORMAT "
             + " ".join(rest)
         )
-    what, extra = _KINDS[kind]
-    source = path.with_suffix("") if kind == "gaitndd" else path
     return (
-        f"the format comes before the file ({path} looks like {what}): insole import {kind} "
-        + " ".join([str(source), *rest[1:]])
-        + extra
+        f"the format comes before the file ({path} looks like {_KINDS[kind][0]}): "
+        + _import_command(kind, path, rest[1:])
     )
 
 

@@ -659,6 +659,27 @@ _HIDDEN_SWING_FRACTION = 0.5
 
 
 @njit(cache=True)
+def _hidden_swing_n(ist, durs):
+    """Lost samples in a row that can hide a swing (`_HIDDEN_SWING_FRACTION`, ``bridge_n``)."""
+    n_durs = ist[I_N_DURS]
+    need = float(ist[I_BRIDGE_N])
+    if n_durs >= 3:
+        need = max(need, _HIDDEN_SWING_FRACTION * _median(durs[:n_durs]))
+    return need
+
+
+@_plain
+def _has_lost_run(a, need):
+    """True if ``a`` holds at least ``need`` lost samples (NaN) in a row."""
+    run = 0
+    for v in a:
+        run = run + 1 if math.isnan(v) else 0
+        if run >= need:
+            return True
+    return False
+
+
+@njit(cache=True)
 def _scuff(buf, ist, fst, durs, k):
     """True if the open contact [on_index, k) never loaded above the middle of the range.
 
@@ -673,16 +694,7 @@ def _scuff(buf, ist, fst, durs, k):
     m = _nanmax(seg)
     if math.isnan(m) or m >= mid:
         return False
-    n_durs = ist[I_N_DURS]
-    need = float(ist[I_BRIDGE_N])
-    if n_durs >= 3:
-        need = max(need, _HIDDEN_SWING_FRACTION * _median(durs[:n_durs]))
-    run = 0
-    for v in seg:
-        run = run + 1 if math.isnan(v) else 0
-        if run >= need:
-            return False
-    return True
+    return not _has_lost_run(seg, _hidden_swing_n(ist, durs))
 
 
 @njit(cache=True)
@@ -724,7 +736,7 @@ def _valleys(buf, fp, ist, fst, durs, j, k, lost):
     n_durs = ist[I_N_DURS]
     median_n = _median(durs[:n_durs]) if n_durs >= 3 else -1.0
     usual = fp[P_SPLIT] * median_n
-    hidden_swing_n = max(float(ist[I_BRIDGE_N]), _HIDDEN_SWING_FRACTION * median_n)
+    hidden_swing_n = _hidden_swing_n(ist, durs)
     out = np.empty((size // 2 + 1, 4), np.int64)
     n_out = 0
     prev = 0
@@ -1310,7 +1322,8 @@ def _finish(
     """Measure the open contact [on_index, k) and emit it (unless not reported).
 
     ``t_to_in`` fixes the toe-off (NaN: measure it; a step cut at a valley); ``standing`` marks
-    a contact cut at ``k`` because the wearer stands (toe-off invalid).
+    a contact cut at ``k`` whose toe-off is not measured: the wearer stands, or lost samples
+    that could hide a swing begin there (`_emit_pieces`; toe-off invalid, duration not kept).
     """
     j = ist[O_ON_INDEX]
     n_samples = k - j
@@ -1472,18 +1485,9 @@ def _loss_hides_a_swing(buf, ist, t_hs, t_to):
     if not (math.isfinite(t_hs) and math.isfinite(t_to)):
         return False
     need = ist[I_BRIDGE_N]
-    b0 = ist[I_BUF_START]
-    start = max(int(math.ceil(t_hs - need)), ist[O_SWING_LO], b0)
+    start = max(int(math.ceil(t_hs - need)), ist[O_SWING_LO], ist[I_BUF_START])
     stop = min(int(math.floor(t_to)) + 1, ist[I_N_SEEN])
-    run = 0
-    for i in range(start, stop):
-        if math.isnan(buf[i - b0]):
-            run += 1
-            if run >= need:
-                return True
-        else:
-            run = 0
-    return False
+    return stop > start and _has_lost_run(_x(buf, ist, start, stop), need)
 
 
 @njit(cache=True)

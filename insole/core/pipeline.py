@@ -49,6 +49,7 @@ from insole.core.steps import (
     StepLoad,
     gc_paused,
     kernels,
+    lost_rows,
     step_features,
     swing_baselines,
 )
@@ -667,7 +668,7 @@ class _Side:
         for n, i in enumerate(long):
             a = max(int(math.ceil(hs_i[i] - stride[i] * self.fs)) - self._buf0, 0)
             b = max(int(math.ceil(hs_i[i])) - self._buf0, 0)
-            lost_s[n] = np.count_nonzero(np.isnan(self._buf[a:b]).all(axis=1)) / self.fs
+            lost_s[n] = np.count_nonzero(lost_rows(self._buf, np.arange(a, b))) / self.fs
         self.hidden_steps += int(hidden_steps(stride[long], usual[long], lost_s).sum())
 
     def finish(self) -> list[StepRecord]:
@@ -760,9 +761,6 @@ class _Side:
             impact_peak_n=impact,
         )
         self._baseline = baselines[-1].copy()
-        # Flagged by the detector: standing, cut by the end, or a loss that could hide the
-        # contact time (`ContactDetector.contact_time_lost_`).
-        toe_off_valid = contacts.toe_off_valid[kept]
         hs_s = hs_i / self.fs
         stride = np.diff(hs_s, prepend=self._last_hs_s)
         self._count_hidden(hs_i, stride)
@@ -776,7 +774,9 @@ class _Side:
             stride_s=stride,
             impact_peak_n=impact,
             impact_peak_s=contacts.impact_peak_s[kept] + offset_s,
-            toe_off_valid=toe_off_valid,
+            # flagged by the detector: standing, cut by the end, or a loss that could hide the
+            # contact time (`ContactDetector.contact_time_lost_`)
+            toe_off_valid=contacts.toe_off_valid[kept],
             flags=[()] * n if flags is None else [f for f, k in zip(flags, kept, strict=True) if k],
             features=features,
         )

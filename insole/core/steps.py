@@ -59,6 +59,7 @@ __all__ = [
     "StepFeatures",
     "StepLoad",
     "classify_strike",
+    "lost_rows",
     "step_features",
     "step_load",
     "step_loads",
@@ -404,7 +405,7 @@ def _contact_rows(
 UNSEEN_LOSS_S = 0.05
 
 
-def _lost_rows(force_n: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def lost_rows(force_n: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Which of ``rows`` of ``force_n`` are lost samples: NaN for every sensor (a lost frame).
 
     A lost row is NaN throughout, so the first sensor is tested for all rows and the rest only
@@ -433,11 +434,11 @@ def _start_unseen(
     pre = np.flatnonzero((a >= m) & (a - 1 < len(force_n)))
     if not pre.size:
         return features
-    pre = pre[_lost_rows(force_n, a[pre] - 1)]  # the sample before lost: few left
+    pre = pre[lost_rows(force_n, a[pre] - 1)]  # the sample before lost: few left
     if not pre.size:
         return features
     rows = a[pre, None] - 1 - np.arange(m)
-    unseen = pre[_lost_rows(force_n, rows.ravel()).reshape(rows.shape).all(axis=1)]
+    unseen = pre[lost_rows(force_n, rows.ravel()).reshape(rows.shape).all(axis=1)]
     features.has_gap[unseen] = True
     features.strike_index_pct[unseen] = np.nan
     features.loading_rate_index[unseen] = np.nan
