@@ -153,6 +153,7 @@ class Contact:
         return self.toe_off_s - self.heel_strike_s
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class ContactRows:
     """Contacts as arrays straight from the detector, without one object per contact.
 
@@ -177,33 +178,13 @@ class ContactRows:
     Iterating gives the `Contact` objects `ContactDetector.feed` would have returned.
     """
 
-    __slots__ = (
-        "sampling_rate_hz",
-        "heel_strike_index",
-        "toe_off_index",
-        "peak_force_n",
-        "impact_peak_n",
-        "impact_peak_s",
-        "toe_off_valid",
-    )
-
-    def __init__(
-        self,
-        heel_strike_index: FloatArray,
-        toe_off_index: FloatArray,
-        peak_force_n: FloatArray,
-        impact_peak_n: FloatArray,
-        impact_peak_s: FloatArray,
-        toe_off_valid: NDArray[np.bool_],
-        sampling_rate_hz: float,
-    ) -> None:
-        self.sampling_rate_hz = sampling_rate_hz
-        self.heel_strike_index = heel_strike_index
-        self.toe_off_index = toe_off_index
-        self.peak_force_n = peak_force_n
-        self.impact_peak_n = impact_peak_n
-        self.impact_peak_s = impact_peak_s
-        self.toe_off_valid = toe_off_valid
+    heel_strike_index: FloatArray
+    toe_off_index: FloatArray
+    peak_force_n: FloatArray
+    impact_peak_n: FloatArray
+    impact_peak_s: FloatArray
+    toe_off_valid: NDArray[np.bool_]
+    sampling_rate_hz: float
 
     def __len__(self) -> int:
         return int(self.heel_strike_index.size)
@@ -536,17 +517,18 @@ class ContactDetector:
 
     Examples
     --------
+    Fed in 25 ms chunks, as a live stream arrives, it finds the contacts the offline call
+    finds (the example of `detect_contacts`), here as arrays (`feed_rows`):
+
     >>> import numpy as np
-    >>> fs = 200.0
-    >>> t = np.arange(int(10 * fs)) / fs
-    >>> force = np.clip(np.sin(2 * np.pi * (t - 0.2) / 0.7), 0, None) * 1500.0  # 0.35 s contacts
-    >>> detector = ContactDetector(sampling_rate_hz=fs)
-    >>> contacts = []
-    >>> for chunk in np.array_split(force, 400):  # 25 ms chunks
-    ...     contacts += detector.feed(chunk)
-    >>> contacts += detector.finish()
-    >>> len(contacts)
-    14
+    >>> step = np.r_[np.zeros(70), np.hanning(70) * 1500.0]  # 0.35 s swing and contact, 200 Hz
+    >>> force = np.tile(step, 14)
+    >>> detector = ContactDetector(sampling_rate_hz=200.0)
+    >>> rows = [detector.feed_rows(chunk) for chunk in np.array_split(force, force.size // 5)]
+    >>> rows.append(detector.finish_rows())
+    >>> heel_strikes_s = np.concatenate([r.heel_strike_index for r in rows]) / 200.0
+    >>> len(heel_strikes_s), round(float(heel_strikes_s[1] - heel_strikes_s[0]), 2)
+    (14, 0.7)
     """
 
     def __init__(

@@ -43,6 +43,7 @@ from insole.sources.importers import MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, Imp
 __all__ = [
     "FILE_LOCAL_TIME",
     "INVALID_COUNT",
+    "LENGTH_UNITS_MM",
     "MAX_VALID_COUNT",
     "PRESSURE_UNITS_KPA",
     "ImportResult",
@@ -53,6 +54,7 @@ __all__ = [
     "linear_calibration",
     "median_step",
     "merge_sensels",
+    "mm_per_unit",
     "single_sensor_device",
     "values_to_counts",
     "write_devices",
@@ -885,6 +887,38 @@ def kpa_per_unit(unit: str) -> float:
         raise ImportFormatError(
             f"unknown pressure unit {unit.strip()!r}; known units are {known} (export the "
             "file in one of them)"
+        ) from None
+
+
+#: Length units of sensel sizes and spacings in mm (the inch is 25.4 mm exactly, NIST SP 811
+#: Appendix B.8; the metric prefixes by definition).
+LENGTH_UNITS_MM: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4,
+                                     "inch": 25.4, "inches": 25.4}
+
+
+def mm_per_unit(unit: str) -> float:
+    """Factor that turns a length in `unit` into mm.
+
+    Parameters
+    ----------
+    unit : str
+        Unit as written in an export, e.g. ``"mm"``, ``"cm"``, ``"in"`` (case ignored).
+
+    Returns
+    -------
+    float
+        mm per `unit` (see `LENGTH_UNITS_MM`).
+
+    Raises
+    ------
+    ImportFormatError
+        If the unit is not a known length unit.
+    """
+    try:
+        return LENGTH_UNITS_MM[unit.strip().lower()]
+    except KeyError:
+        raise ImportFormatError(
+            f"unknown length unit {unit.strip()!r}; known units are mm, cm, m, in"
         ) from None
 
 

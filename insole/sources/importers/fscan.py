@@ -39,18 +39,15 @@ from insole.sources.importers import (
 )
 from insole.sources.importers.convert import (
     FILE_LOCAL_TIME,
+    LENGTH_UNITS_MM,
     ImportResult,
     kpa_per_unit,
     merge_sensels,
+    mm_per_unit,
     write_devices,
 )
 
-__all__ = ["FScanData", "import_fscan", "read_fscan", "spacing_mm"]
-
-#: Length units of ``ROW_SPACING`` / ``COL_SPACING`` in mm (the inch is 25.4 mm exactly, NIST
-#: SP 811 Appendix B.8).
-LENGTH_UNITS_MM: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4,
-                                     "inch": 25.4, "inches": 25.4}
+__all__ = ["LENGTH_UNITS_MM", "FScanData", "import_fscan", "read_fscan", "spacing_mm"]
 
 _RAW_UNITS = ("raw", "raw sum", "counts")
 
@@ -120,10 +117,10 @@ def spacing_mm(text: str) -> float:
     m = re.fullmatch(r"\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*", text)
     if not m:
         raise ImportFormatError(f"sensel spacing {text.strip()!r} is not a number and a unit")
-    unit = (m.group(2) or "mm").lower()
-    if unit not in LENGTH_UNITS_MM:
-        raise ImportFormatError(f"unknown length unit {m.group(2)!r} in spacing {text.strip()!r}")
-    value = float(m.group(1)) * LENGTH_UNITS_MM[unit]
+    try:
+        value = float(m.group(1)) * mm_per_unit(m.group(2) or "mm")
+    except ImportFormatError as exc:
+        raise ImportFormatError(f"{exc} (in spacing {text.strip()!r})") from None
     if not value > 0:
         raise ImportFormatError(f"sensel spacing must be positive, got {text.strip()!r}")
     return value

@@ -57,14 +57,11 @@ from insole.sources.importers.convert import (
     ImportResult,
     kpa_per_unit,
     merge_sensels,
+    mm_per_unit,
     write_devices,
 )
 
 __all__ = ["XSensorData", "XSensorSensor", "import_xsensor", "read_xsensor"]
-
-#: Length units of ``Sensel Width (...)`` in mm (inch = 25.4 mm exactly, NIST SP 811 B.8).
-_LENGTH_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "inch": 25.4}
-
 
 @dataclass
 class XSensorSensor:
@@ -296,11 +293,10 @@ def _size_mm(path: Path, props: dict[str, str], which: str) -> float:
     for key, value in props.items():
         m = re.fullmatch(rf"Sensel {which}\s*\((\w+)\)", key)
         if m:
-            unit = m.group(1).lower()
-            if unit not in _LENGTH_MM:
-                raise _fail(path, f"unknown length unit {m.group(1)!r} in {key!r}")
             try:
-                size = float(value) * _LENGTH_MM[unit]
+                size = float(value) * mm_per_unit(m.group(1))
+            except ImportFormatError as exc:
+                raise _fail(path, f"{key}: {exc}") from None
             except ValueError:
                 raise _fail(path, f"{key} {value!r} is not a number") from None
             if not size > 0:
