@@ -235,6 +235,21 @@ def test_progress_bar_only_on_a_terminal(folder: Path) -> None:
     assert len(lines) == 2
 
 
+def test_no_file_analysed_still_writes_every_table(tmp_path: Path) -> None:
+    # Every file fails: the tables are written with their columns and no rows, the errors in
+    # errors.json, exit 2 (none could be analysed). The empty steps table once raised.
+    (tmp_path / "foreign.insrec").write_bytes(b"PK\x03\x04 a zip file, not a recording")
+    out = tmp_path / "o"
+    proc = cli("analyze", tmp_path / "foreign.insrec", tmp_path / "gone.insrec",
+               "--out-dir", out, check=2)
+    assert "Traceback" not in proc.stderr
+    assert len(json.loads((out / "errors.json").read_text())) == 2
+    steps = pd.read_parquet(out / "steps.parquet")
+    assert len(steps) == 0
+    assert list(steps.columns) == ["recording", *STEP_COLUMNS]
+    assert pd.read_csv(out / "steps.csv").empty
+
+
 def test_no_recordings_is_a_batch_error(tmp_path: Path) -> None:
     with pytest.raises(BatchError, match="holds no"):
         run_batch([tmp_path])

@@ -20,6 +20,7 @@ import termios
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -402,3 +403,30 @@ def test_max_speed_replay_prints_at_most_100_status_lines_and_a_bar(sim_long: Pa
                                      "--quiet", cwd=tmp_path)
     assert status_code == 0
     assert "insole replay" not in drawn
+
+
+def test_samples_without_a_value_are_reported_per_insole(tmp_path: Path) -> None:
+    # 5 s of one foot's column empty (a sensor that sent nothing): its steps are missing there,
+    # and the summary says why, per insole, instead of "0 frames lost" alone.
+    fs = 300
+    t = np.arange(20 * fs) / fs
+
+    def run_force(shift: float) -> np.ndarray:
+        u = ((t + shift) % 0.72) / 0.27
+        return np.where(u < 1, 1500 * np.sin(np.pi * np.clip(u, 0, 1)) ** 1.5, 0.0)
+
+    left, right = run_force(0.0), run_force(0.36)
+    empty = (t >= 8) & (t < 13)
+    with open(tmp_path / "lr.csv", "w", encoding="utf-8") as f:
+        f.write("FL,FR\n")
+        for a, b, gone in zip(left, right, empty, strict=True):
+            f.write(f"{a:.2f},{'' if gone else f'{b:.2f}'}\n")
+    rec = tmp_path / "lr.insrec"
+    run("import", "table", tmp_path / "lr.csv", "--rate", fs, "--column", "FL", "--column",
+        "FR", "--side", "left", "--side", "right", "--out", rec)
+    summary = json.loads(run("analyze", rec, "--json").stdout)
+    assert summary["invalid_s"] == {"left": 0.0, "right": pytest.approx(5.0, abs=0.01)}
+    assert summary["frames_lost"] == 0
+    text = run("analyze", rec).stdout.decode()
+    (quality,) = [line for line in text.splitlines() if "data quality" in line]
+    assert "without a value (invalid sensor readings): right 5.0 s" in quality

@@ -395,8 +395,6 @@ class _Outputs:
             os.replace(self._part(key), self.paths[key])
 
     def _write_empty_steps(self) -> None:
-        import numpy as np
-
         from insole.core.summary import STEP_COLUMNS
 
         pa = self.pa
@@ -404,7 +402,7 @@ class _Outputs:
                  "has_gap": pa.bool_(), "toe_off_valid": pa.bool_()}
         data = {"recording": pa.array([], pa.string())}
         for c in STEP_COLUMNS:
-            data[c] = pa.array(np.zeros(0), kinds.get(c, pa.float64()))
+            data[c] = pa.array([], kinds.get(c, pa.float64()))
         self.pq.write_table(pa.table(data), self._part("steps_parquet"))
 
     def abort(self) -> None:

@@ -498,6 +498,9 @@ class _Side:
         self._last_to_index: float | None = None
         self._baseline = np.zeros(n_sensors, np.float32)  # the buffer's precision
         self.gap_samples = 0
+        #: Samples received without a value: a sensor sent its invalid count (``invalid_count``
+        #: of the calibration), so the sample's total force is unknown, as for a lost one.
+        self.invalid_samples = 0
         self.overlap_samples = 0
         self.restarts = 0
         self.truncated_steps = 0
@@ -634,7 +637,9 @@ class _Side:
         ``buf``: the side's buffer with the new rows ``block`` at its end, ``n_placed`` of them
         samples and the rest lost ones (NaN); ``total``: their row sums.
         """
-        self.gap_samples += len(block) - n_placed
+        n_gap = len(block) - n_placed
+        self.gap_samples += n_gap
+        self.invalid_samples += int(np.count_nonzero(np.isnan(total))) - n_gap
         start_index = self.n
         self._buf = buf
         self.n += len(block)

@@ -218,6 +218,8 @@ def summarise_session(
         "discarded_bytes": sum(s.discarded_bytes for s in stats),
         "gap_samples": {s.label: s.gap_samples for s in sides},
         "gap_s": round(sum(s.gap_samples / s.fs for s in sides), 3),
+        # Samples received without a value (a sensor's invalid count), per insole [s].
+        "invalid_s": {s.label: round(s.invalid_samples / s.fs, 3) for s in sides},
         "steps_with_gaps": int(np.count_nonzero(rows.column("has_gap"))),
         # Counted, not dropped silently: steps whose toe-off is flagged (ended in standing, cut
         # by the end of the recording or a restart, or a loss of >= 0.1 s inside or right

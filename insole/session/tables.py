@@ -99,7 +99,7 @@ def steps_columns(table: Any) -> dict[str, np.ndarray]:
 PLATE_BLANK_COLUMNS = ("heel_peak_n", "heel_impulse_ns")
 
 #: Summary keys whose ``left`` entry is, for a plate under both feet, the plate.
-_PLATE_SIDE_KEYS = ("steps", "regional_share_pct", "per_side", "gap_samples")
+_PLATE_SIDE_KEYS = ("steps", "regional_share_pct", "per_side", "gap_samples", "invalid_s")
 
 
 def plate_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

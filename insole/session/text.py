@@ -144,7 +144,8 @@ def print_summary(
     gaps = f", {s['gap_s']:.1f} s missing" if s.get("gap_s") else ""
     lost = s["frames_lost"]
     print(
-        f"  data quality     {received}{fmt_count(lost)} frame{'s' * (lost != 1)} lost{gaps}",
+        f"  data quality     {received}{fmt_count(lost)} frame{'s' * (lost != 1)} lost{gaps}"
+        f"{_invalid_text(s)}",
         file=out,
     )
     _print_step_notes(s, out, verbose=False)
@@ -158,6 +159,20 @@ def print_summary(
         )
     if verbose:
         _print_details(s, out=out)
+
+
+def _invalid_text(s: dict[str, Any]) -> str:
+    """``", right 88.5 s without a value (...)"``: samples whose sensors sent no value, per side.
+
+    A sensor's invalid count (an import's invalid samples, e.g. a footswitch that read nothing)
+    leaves the sample's force unknown, like a lost one; said per side so that a count of steps
+    on one foot far below the other's has its reason beside it.
+    """
+    invalid = {k: v for k, v in (s.get("invalid_s") or {}).items() if v}
+    if not invalid:
+        return ""
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in invalid.items())
+    return f"; without a value (invalid sensor readings): {parts}"
 
 
 def _print_step_notes(s: dict[str, Any], out: TextIO, *, verbose: bool) -> None:
@@ -280,7 +295,7 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
         f"  data quality     {received}{s['frames_lost']} frames lost, "
         f"{s['crc_errors']} CRC errors, "
         f"{s['framing_errors']} framing errors, {s['gap_s']:.2f} s of gaps, "
-        f"{s['steps_with_gaps']} steps with gaps",
+        f"{s['steps_with_gaps']} steps with gaps{_invalid_text(s)}",
         file=out,
     )
     _print_step_notes(s, out, verbose=True)
