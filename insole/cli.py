@@ -210,7 +210,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     lr = info["clocks"].get("right_vs_left")
     if lr:
         print(
-            f"  clocks           right vs left {lr['offset_ms']:+.1f} ms, "
+            f"  clocks           right clock vs left clock {lr['offset_ms']:+.1f} ms, "
             f"{lr['drift_ppm']:+.1f} ppm"
         )
     if info["damage"]:

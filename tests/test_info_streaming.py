@@ -129,7 +129,7 @@ def test_cli_info_prints_the_loader_info(tmp_path, capsys) -> None:
     assert main(["info", str(path)]) == 0
     text = capsys.readouterr().out
     assert "frames lost" in text
-    assert "right vs left" in text
+    assert "right clock vs left clock" in text
 
 
 # -- reconnects ---------------------------------------------------------------------------------
