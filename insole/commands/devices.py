@@ -91,7 +91,14 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_emulate_serial(args: argparse.Namespace) -> int:
-    from insole.sources.devices.serial_device import EmulatorConfig, run_cli
+    from insole.commands.common import UsageError
+    from insole.sources.devices.serial_device import EmulatorConfig, check_link_path, run_cli
+
+    if args.link:
+        try:
+            check_link_path(args.link)
+        except OSError as exc:
+            raise UsageError(str(exc)) from None
 
     config = EmulatorConfig(
         rate_hz=args.rate,

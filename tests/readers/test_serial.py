@@ -123,6 +123,34 @@ def test_a_wrong_port_fails_at_start_with_one_line() -> None:
     assert not reader.running
 
 
+@pytest.mark.parametrize("kind", ["file", "folder", "missing folder"])
+def test_the_emulator_link_never_replaces_a_file(tmp_path: Path, kind: str) -> None:
+    # The link is re-pointed with os.replace and removed at the end: a file at that path was
+    # lost (a README, a recording). Refused in one line, the file untouched.
+    target = tmp_path / "precious.insrec"
+    if kind == "file":
+        target.write_bytes(b"INSOLREC data")
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        target = tmp_path / "no" / "pty"
+    proc = subprocess.run([*CLI, "emulate", "serial", "--link", str(target), "--duration", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert str(target) in proc.stderr
+    if kind == "file":
+        assert target.read_bytes() == b"INSOLREC data"
+    elif kind == "folder":
+        assert target.is_dir()
+    # The library refuses too (API users).
+    from insole.sources.devices.serial_device import EmulatorConfig, SerialDeviceEmulator
+
+    emu = SerialDeviceEmulator(EmulatorConfig(link_path=str(target)))
+    with pytest.raises(OSError, match="precious.insrec|does not exist"):
+        emu.open()
+
+
 # -- the emulator in another process, recorded with `insole record` ---------------------------
 
 

@@ -66,6 +66,32 @@ __all__ = ["EmulatorConfig", "EmulatorReport", "SerialDeviceEmulator"]
 _SIDES = ("left", "right")
 
 
+def check_link_path(path: str | os.PathLike[str]) -> None:
+    """Refuse a ``link_path`` that would replace anything but a symlink (the emulator's own).
+
+    The link is re-pointed with ``os.replace`` and removed at the end, so a file or folder at
+    that path would be lost.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and is not a symlink.
+    FileNotFoundError
+        If its folder does not exist.
+    """
+    p = os.fspath(path)
+    if os.path.lexists(p) and not os.path.islink(p):
+        kind = "a folder" if os.path.isdir(p) else "a file"
+        raise FileExistsError(
+            f"{p}: is {kind}, not a symlink; the emulator's link would replace it and remove "
+            "it at the end: choose a new path for --link (e.g. ./insole-pty)"
+        )
+    folder = os.path.dirname(p) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{p}: its folder {folder} does not exist; create it or choose "
+                                "another --link path")
+
+
 @dataclass(frozen=True)
 class EmulatorConfig:
     """What the emulated serial device streams and which faults it injects.
@@ -244,7 +270,15 @@ class SerialDeviceEmulator:
         return self.link_path or self._slave_name
 
     def open(self) -> str:
-        """Create the pty (and the symlink); return the path to open."""
+        """Create the pty (and the symlink); return the path to open.
+
+        Raises
+        ------
+        OSError
+            If ``link_path`` is a file or folder (`check_link_path`), or its folder is missing.
+        """
+        if self.link_path:
+            check_link_path(self.link_path)
         self._create_pty()
         self.report.port = self.path
         return self.path
@@ -270,7 +304,7 @@ class SerialDeviceEmulator:
         if self._master is not None:
             os.close(self._master)
             self._master = None
-        if self.link_path:
+        if self.link_path and os.path.islink(self.link_path):  # never a file put there since
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.link_path)
         self._host_open = self._started = False
