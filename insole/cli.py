@@ -122,7 +122,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     json_or_stdout(args, "--out", "--truth")
     check_replace(args.out, overwrite=args.overwrite, what="simulated recording")
-    check_replace(args.truth, overwrite=args.overwrite, what="truth table")
+    check_replace(args.truth, overwrite=args.overwrite, what="truth table",
+                  not_same_as=[(args.out, "--out, the simulated recording")])
 
     request = SimulationRequest(
         duration_s=args.duration,
@@ -240,7 +241,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from insole.session.text import print_summary
 
     json_or_stdout(args, "--steps-csv")
-    check_replace(args.steps_csv, overwrite=args.overwrite, what="steps table")
+    check_replace(args.steps_csv, overwrite=args.overwrite, what="steps table",
+                  not_same_as=[(args.file, "the recording analysed")])
     with FileProgress("insole analyze", args.file, enabled=wanted(args)):
         analysis = SessionAnalysis(keep_records=False, strict=args.strict).run(args.file)
     summary = analysis.summary_
@@ -306,6 +308,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     view = view_arguments(args)
     del view["fps"]  # the demo's window redraws at the default rate
+    from insole.commands.common import check_replace
+
+    check_replace(args.keep, overwrite=args.overwrite, what="demo recording")
     return run_demo(duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep,
                     out=sys.stdout, **view)
 
@@ -335,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
         SEED.but(default=1, help="random seed (default 1)"),
         Arg("--speed", type=_speed, default=5.0, help="replay pace, e.g. 1 or 'max' (default 5)"),
         Arg("--keep", type=Path, help="keep the recording at this path"),
+        Arg("--overwrite", action="store_true",
+            help="let --keep replace a recorded or imported recording or a history"),
         live.add_view_options,
         help="simulate a run and stream it through the pipeline (the quick start)",
         description="Simulate a two-insole run, write it to a recording, replay it through the "

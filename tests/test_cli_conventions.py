@@ -208,6 +208,33 @@ def test_derived_outputs_replace_derived_files_but_not_recordings(tmp_path: Path
     assert imported.read_bytes() != before
 
 
+def test_no_output_replaces_the_input_or_another_output(tmp_path: Path) -> None:
+    # A simulated recording is replaceable, but not by its own report or steps table, and a
+    # truth table does not replace the recording it is written beside: refused even with
+    # --overwrite. demo --keep follows the overwrite rule of the other outputs.
+    sim = tmp_path / "a.insrec"
+    run("simulate", "--duration", 3, "--out", sim)
+    before = sim.read_bytes()
+    for args in (
+        ("report", sim, "--out", sim, "--db", tmp_path / "h.sqlite3", "--overwrite"),
+        ("analyze", sim, "--steps-csv", tmp_path / "." / "a.insrec", "--overwrite"),
+        ("simulate", "--duration", 3, "--out", sim, "--truth", sim, "--overwrite"),
+    ):
+        proc = run(*args, check=False)
+        assert proc.returncode == 2, args
+        err = proc.stderr.decode().strip()
+        assert len(err.splitlines()) == 1
+        assert "is also" in err and "choose another file name" in err
+        assert sim.read_bytes() == before
+    recorded = tmp_path / "recorded.insrec"
+    run("record", "sim:?seed=2", "--out", recorded, "--duration", 1)
+    kept = recorded.read_bytes()
+    proc = run("demo", "--duration", 5, "--speed", "max", "--keep", recorded, check=False)
+    assert proc.returncode == 2
+    assert b"pass --overwrite" in proc.stderr
+    assert recorded.read_bytes() == kept
+
+
 def test_overwrite_rule_is_in_the_help() -> None:
     for command in ("simulate", "analyze"):
         text = " ".join(run(command, "--help").stdout.decode().split())

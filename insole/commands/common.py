@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -148,17 +148,44 @@ def irreplaceable(path: Path) -> str | None:
     return f"a recording of {source}" if source else "a recording"
 
 
-def check_replace(path: object, *, overwrite: bool, what: str) -> None:
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (existing or not: then by their resolved paths)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def check_replace(
+    path: object,
+    *,
+    overwrite: bool,
+    what: str,
+    not_same_as: Iterable[tuple[object, str]] = (),
+) -> None:
     """Apply the overwrite rule before a derived output (`what`) is written to `path`.
+
+    ``not_same_as`` holds ``(other path, what it is)`` pairs: the command's inputs and its
+    other outputs. An output on one of them is refused even with `overwrite`: it would
+    destroy what the command reads, or another of its outputs.
 
     Raises
     ------
     UsageError
-        If `path` holds irreplaceable data (see `irreplaceable`) and `overwrite` is false.
+        If `path` is one of ``not_same_as``, or holds irreplaceable data (see `irreplaceable`)
+        and `overwrite` is false.
     """
-    if path is None or overwrite or is_stdout(path):
+    if path is None or is_stdout(path):
         return
     p = Path(str(path))
+    for other, role in not_same_as:
+        if other is not None and not is_stdout(other) and _same_file(p, Path(str(other))):
+            raise UsageError(f"{p}: is also {role}; the {what} would replace it: choose "
+                             "another file name")
+    if overwrite:
+        return
     if not p.is_file():
         return
     kind = irreplaceable(p)

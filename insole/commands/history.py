@@ -422,7 +422,8 @@ def _report_html(args: argparse.Namespace, stack: contextlib.ExitStack) -> str:
 
     target = args.target
     db_path = args.db or default_db_path()
-    check_replace(args.out, overwrite=args.overwrite, what="report")
+    check_replace(args.out, overwrite=args.overwrite, what="report",
+                  not_same_as=[(target, "the recording reported"), (db_path, "the history")])
     sessions: list[SavedSession] = []
     steps: Sequence[dict[str, Any]] | None = None
     profile: Profile | None = None
