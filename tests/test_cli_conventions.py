@@ -224,7 +224,8 @@ def test_no_output_replaces_the_input_or_another_output(tmp_path: Path) -> None:
         assert proc.returncode == 2, args
         err = proc.stderr.decode().strip()
         assert len(err.splitlines()) == 1
-        assert "is also" in err and "choose another file name" in err
+        assert "is also" in err
+        assert "choose another file name" in err
         assert sim.read_bytes() == before
     recorded = tmp_path / "recorded.insrec"
     run("record", "sim:?seed=2", "--out", recorded, "--duration", 1)
