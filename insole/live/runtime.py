@@ -486,6 +486,15 @@ class LiveRuntime:
             self.reader.stop()
         finally:
             self.stop_recording()
+        if self._error is None and not (self._thread is not None and self._thread.is_alive()):
+            # Stopped by the user: what was received is the session, as `insole analyze`
+            # reads its recording (the contacts still open or in the start-up window). No
+            # cue for them: the wearer has stopped.
+            engine, self.feedback = self.feedback, None
+            try:
+                self._flush_pipeline()
+            finally:
+                self.feedback = engine
         if self._error is not None:
             err, self._error = self._error, None
             raise err
@@ -674,9 +683,17 @@ class LiveRuntime:
                                     time_s=self._now_locked(), detail=item.detail)
             self.watch.update((), self._now_locked())
 
+    _flushed = False
+
+    def _flush_pipeline(self) -> None:
+        """Finish the pipeline once: emit the steps it still holds."""
+        if self._flushed:
+            return
+        self._flushed = True
+        self._apply(self.pipeline.finish())
+
     def _finish(self) -> None:
-        update = self.pipeline.finish()
-        self._apply(update)
+        self._flush_pipeline()
         with self._lock:
             self._connection = {k: "ended" for k in self._connection}
             self._ended = True

@@ -94,3 +94,25 @@ def test_records_while_streaming(tmp_path: Path, offline) -> None:
     again = SessionAnalysis().run(out)
     assert len(again.steps_) == len(offline.steps_)
     assert again.summary_["frames_lost"] == 0
+
+
+@pytest.mark.parametrize("after_s", [2.0, 5.0])
+def test_a_session_stopped_by_the_user_sums_up_as_its_recording(tmp_path: Path,
+                                                                after_s: float) -> None:
+    # Stopped within the start-up window (nothing emitted yet) or mid-run with a contact open:
+    # the summary holds the steps `insole analyze` finds in the recording of the same bytes.
+    # It had said "steps 0" where the recording held 8, and left the last contact out.
+    from insole.commands.live import session_summary_of
+
+    out = tmp_path / "live.insrec"
+    rt = LiveRuntime("sim:?seed=2", record=out).start()
+    time.sleep(after_s)
+    rt.stop()
+    assert not rt.ended  # stopped, not ended by the source
+    live = session_summary_of(rt)
+    offline = SessionAnalysis().run(out).summary_
+    assert offline["step_count"] > 0
+    for key in ("step_count", "steps", "frames_lost", "contacts_cut"):
+        assert live[key] == offline[key], key
+    rt.stop()  # a second stop changes nothing
+    assert session_summary_of(rt)["step_count"] == live["step_count"]
