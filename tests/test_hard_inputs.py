@@ -349,6 +349,22 @@ def saved_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     return db
 
 
+def test_a_recording_without_steps_is_not_saved_to_the_history(tmp_path, capsys) -> None:
+    # Only the header and a torn first block: no steps. Saved, it entered the runner's normal
+    # as a session of 0 steps ("this becomes part of your normal").
+    from insole.recordings.container import BLOCK_MAGIC
+
+    cut = tmp_path / "cut.insrec"
+    data = SIM.read_bytes()
+    cut.write_bytes(data[: data.index(BLOCK_MAGIC) + 100])
+    db = tmp_path / "h.sqlite3"
+    status, out, err = cli(capsys, "analyze", cut, "--save", "--db", db)
+    assert status == 0, err
+    assert "steps            0" in out
+    assert "not saved to the history" in out
+    assert not db.exists()
+
+
 def test_save_on_a_full_database_says_disk_full_not_damaged(tmp_path, capsys, monkeypatch):
     db = saved_db(tmp_path, capsys)
     real_connect = HistoryDB._connect

@@ -195,6 +195,10 @@ def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
 
     path = Path(args.file)
     verbose = bool(getattr(args, "verbose", False))
+    if not analysis.summary_.get("step_count"):
+        # An empty or damaged recording would enter the runner's normal as a rest day.
+        return (f"not saved to the history: {path.name} holds no steps (an empty or damaged "
+                "recording); nothing changes in your normal")
     with HistoryDB(args.db) as db:
         saved, created = db.save_session(
             analysis.summary_,
