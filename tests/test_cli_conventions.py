@@ -458,3 +458,12 @@ def test_samples_without_a_value_are_reported_per_insole(tmp_path: Path) -> None
     text = run("analyze", rec).stdout.decode()
     (quality,) = [line for line in text.splitlines() if "data quality" in line]
     assert "without a value (invalid sensor readings): right 5.0 s" in quality
+
+
+def test_feedback_above_without_the_heel_cue_is_refused() -> None:
+    # It was silently ignored: a runner believed a target was set.
+    for extra in ((), ("--feedback", "strike")):
+        proc = run("live", "sim:", "--no-gui", "--exit-after", 1, "--feedback-above", 10,
+                   *extra, check=False)
+        assert proc.returncode == 2
+        assert proc.stderr.decode().strip().endswith("give it with --feedback heel")

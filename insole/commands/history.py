@@ -372,7 +372,7 @@ def _print_history(
     )
     latest = f", the latest {len(sessions)}" if hidden else ""
     # "1 sessions" is kept: tools and tests outside the history package match this header
-    print(f"history {path}: {total} sessions{latest}; {units}")
+    print(f"history {path}: {total} session{'s' * (total != 1)}{latest}; {units}")
     print(
         f"{'#':>4}  {'date':<16} {'start':<5} {'duration':>11} {'steps':>7} "
         f"{'heel load':>12} {'heel peak':>10}  verdict"

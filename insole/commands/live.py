@@ -424,6 +424,11 @@ def view_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
+    if args.feedback_above is not None and args.feedback != "heel":
+        from insole.commands.common import UsageError
+
+        raise UsageError("--feedback-above sets the heel cue's target: give it with "
+                         "--feedback heel")
     run_view(
         args.source,
         record=args.record,

@@ -225,7 +225,8 @@ class AlertMonitor:
             Alert(
                 level,
                 "data_loss",
-                f"Data loss: {pct:.1f} % of frames lost in the last {time_s - t0:.0f} s — "
+                f"Data loss: {pct:.1f} % of frames lost ({d_lost} of the last {expected}, "
+                f"{max(time_s - t0, 0.0):.1f} s) — "
                 "steps with gaps are less reliable; move the phone / receiver closer",
                 time_s,
             )
