@@ -386,7 +386,7 @@ def test_save_on_a_full_database_says_disk_full_not_damaged(tmp_path, capsys, mo
     monkeypatch.undo()
     status, out, _ = cli(capsys, "history", "--db", db)
     assert status == 0
-    assert f"history {db}: 1 sessions" in out
+    assert f"history {db}: 1 session;" in out
 
 
 def test_creating_the_database_on_a_full_disk_says_disk_full(tmp_path, capsys, monkeypatch):
@@ -422,7 +422,7 @@ def test_write_error_on_save_is_not_called_damage(tmp_path, capsys) -> None:
     assert db.read_bytes() == before
     status, out, _ = cli(capsys, "history", "--db", db)
     assert status == 0
-    assert "1 sessions" in out
+    assert "1 session;" in out
 
 
 # --- 8. read-only history -------------------------------------------------------------------
@@ -447,7 +447,7 @@ def test_history_opens_mode_ro_when_the_file_is_not_writable(tmp_path, capsys, m
     monkeypatch.setattr("insole.session.history.os.access", lambda path, mode: False)
     status, out, err = cli(capsys, "history", "--db", db)
     assert status == 0, err
-    assert f"history {db}: 1 sessions" in out
+    assert f"history {db}: 1 session;" in out
     report = tmp_path / "r.html"
     status, _, err = cli(capsys, "report", "1", "--db", db, "--out", report)
     assert status == 0, err
@@ -475,7 +475,7 @@ def test_history_in_a_read_only_folder(tmp_path, capsys) -> None:
     try:
         status, out, err = cli(capsys, "history", "--db", folder / "h.sqlite3")
         assert status == 0, err
-        assert "1 sessions" in out
+        assert "1 session;" in out
         msg = fails(capsys, "analyze", SIM, "--save", "--db", folder / "h.sqlite3")
         assert "permissions" in msg
     finally:

@@ -371,7 +371,6 @@ def _print_history(
         "loads in newtons; 'insole profile --mass-kg KG' shows them as multiples of body weight"
     )
     latest = f", the latest {len(sessions)}" if hidden else ""
-    # "1 sessions" is kept: tools and tests outside the history package match this header
     print(f"history {path}: {total} session{'s' * (total != 1)}{latest}; {units}")
     print(
         f"{'#':>4}  {'date':<16} {'start':<5} {'duration':>11} {'steps':>7} "
