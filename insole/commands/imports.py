@@ -36,7 +36,7 @@ from insole.commands.common import (
 from insole.commands.types import import_rate as _import_rate
 from insole.commands.types import iso_time as _iso_time
 from insole.commands.types import positive_float as _positive
-from insole.sources.importers import is_number
+from insole.sources.importers import decode_text, is_number
 
 __all__ = ["add_parsers", "import_order_error", "suggest_import"]
 
@@ -79,13 +79,15 @@ def guess_import_kind(path: str | os.PathLike[str]) -> str | None:
     except OSError:
         return None
     ext = p.suffix.lower()
-    if head.startswith(b"INSOLREC"):
+    if _is_recording(head):
         return None
     if head.startswith(b"XDF:") or ext == ".xdf":
         return "xdf"
     if ext == ".c3d" or (len(head) > 1 and head[1:2] == b"\x50" and ext not in (".txt", ".csv")):
         return "c3d"
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = decode_text(head)
+    if text is None:
+        return None
     first = text.lstrip().splitlines()[0] if text.strip() else ""
     if ext in (".hea", ".let", ".rit", ".ts") and p.with_suffix(".hea").is_file():
         return "gaitndd"
@@ -102,7 +104,7 @@ def guess_import_kind(path: str | os.PathLike[str]) -> str | None:
     fields = first.split()
     if len(fields) == 19 and all(is_number(x) for x in fields):
         return "gaitpdb"
-    if "\x00" in text or ext not in ("", ".txt", ".csv", ".tsv", ".dat", ".tab"):
+    if ext not in ("", ".txt", ".csv", ".tsv", ".dat", ".tab"):
         return None
     header, row = _table_rows(text)
     if len(header) >= 2 and len(row) == len(header) and all(is_number(x) for x in row):
@@ -140,7 +142,7 @@ def suggest_import(path: str | os.PathLike[str]) -> str | None:
     p = Path(path)
     if kind == "table":
         with open(p, "rb") as f:
-            names = _table_rows(f.read(4096).decode("utf-8", errors="replace"))[0]
+            names = _table_rows(decode_text(f.read(4096)) or "")[0]
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
         what = f"a text table (columns {shown})"
     return (
@@ -168,6 +170,14 @@ def import_order_error(argv: Sequence[str]) -> str | None:
     path = Path(argv[1])
     if not path.is_file():
         return None
+    try:
+        with open(path, "rb") as f:
+            recording = _is_recording(f.read(16))
+    except OSError:
+        recording = False
+    if recording:
+        return (f"{path} is already an insole recording and needs no import: use it as it is, "
+                f"e.g. insole analyze {path}")
     kind = guess_import_kind(path)
     rest = list(argv[1:])
     if "--out" not in rest and not any(a.startswith("--out=") for a in rest):
@@ -182,6 +192,13 @@ def import_order_error(argv: Sequence[str]) -> str | None:
         f"the format comes before the file ({path} looks like {_KINDS[kind][0]}): "
         + _import_command(kind, path, rest[1:])
     )
+
+
+def _is_recording(head: bytes) -> bool:
+    """Whether a file's first bytes are those of an insole recording."""
+    from insole.recordings.container import FILE_MAGIC  # numpy: not at import
+
+    return head.startswith(FILE_MAGIC)
 
 
 def _print_result(result: Any, args: argparse.Namespace) -> None:
@@ -244,28 +261,30 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _stappone_sides(values: Sequence[str] | None) -> dict[int, str] | str | None:
-    from insole.sources.importers import ImportFormatError
+    """``--side`` of ``insole import stappone``: one foot, or ``SOLE_ID=FOOT`` per sole."""
+    from insole.sources.importers import ImportFormatError, left_or_right
 
     if not values:
         return None
     if len(values) == 1 and "=" not in values[0]:
-        side = values[0].strip().lower()
-        if side not in ("left", "right"):
-            raise ImportFormatError(f"--side must be left, right or ID=SIDE, got {values[0]!r}")
-        return side
+        return left_or_right(values[0])
     out: dict[int, str] = {}
     for item in values:
         sole, sep, side = item.partition("=")
-        side = side.strip().lower()
         try:
-            sole_id = int(sole)
-        except ValueError:
-            sole_id = -1
-        if not sep or sole_id < 0 or side not in ("left", "right"):
+            sole_id, foot = int(sole), left_or_right(side)
+        except ValueError:  # an ImportFormatError is a ValueError too
+            sole_id, foot = -1, ""
+        if not sep or sole_id < 0:
             raise ImportFormatError(
                 f"--side must be SOLE_ID=left or SOLE_ID=right (e.g. 1=left), got {item!r}"
             )
-        out[sole_id] = side
+        if out.get(sole_id, foot) != foot:
+            raise ImportFormatError(
+                f"sole_id {sole_id} is given two sides ({out[sole_id]} and {foot}); a sole is "
+                f"under one foot: give one --side per sole_id, e.g. --side {sole_id}={foot}"
+            )
+        out[sole_id] = foot
     return out
 
 
@@ -342,9 +361,10 @@ _FORMATS = {
                 help="column to import (repeatable)"),
             Arg("--rate", type=_import_rate, metavar="HZ",
                 help="sampling rate, 1..10000 Hz (required unless --time-column is in s or ms)"),
-            Arg("--side", action="append", choices=["left", "right", "both"],
+            Arg("--side", action="append", metavar="{left,right,both}",
                 help="foot of each --column, in order, or one for all; 'both' = one plate under "
-                "both feet (default: both for one column, left and right for two)"),
+                "both feet (default: both for one column, left and right for two; one column "
+                "per foot)"),
             Arg("--time-column", metavar="NAME", help="column with each row's time"),
             Arg("--time-unit", choices=["s", "ms", "frame"], default="s",
                 help="unit of --time-column (default s; 'frame' = frame number / rate)"),
@@ -394,7 +414,7 @@ _FORMATS = {
         "from the header) merged into at most 128 region cells, forces exact.",
         "file", "F-Scan ASCII export (.asf)",
         (
-            Arg("--side", required=True, choices=["left", "right"],
+            Arg("--side", required=True, metavar="{left,right}",
                 help="foot the insole was under (the export does not say)"),
             _FOOT_LENGTH.but(help="foot length for the region boundaries (default: the "
                              "sensor's length)"),
@@ -409,7 +429,7 @@ _FORMATS = {
         "in the sensor name.",
         "file", "XSENSOR CSV export (.csv)",
         (
-            Arg("--side", choices=["left", "right"],
+            Arg("--side", metavar="{left,right}",
                 help="import only this foot; required for one sensor without LF/RF in its name"),
             _FOOT_LENGTH.but(help="foot length for the region boundaries (default: the loaded "
                              "sensels' length)"),
@@ -427,7 +447,7 @@ _FORMATS = {
             Arg("--plate", type=int, action="append", metavar="N",
                 help="force plate to import, 1-based (repeatable; default: all plates when the "
                 "file has no insole channels)"),
-            Arg("--side", choices=["left", "right", "both"], default="both",
+            Arg("--side", default="both", metavar="{left,right,both}",
                 help="foot on the plates (default both: a plate does not know the foot)"),
             Arg("--insole", action="append", metavar="FOOT=PREFIX",
                 help="analog channels of an instrumented insole by label prefix, e.g. "

@@ -409,7 +409,11 @@ def test_non_numeric_values(tmp_path: Path) -> None:
     src.write_text(" ".join(["0.0"] * 19) + "\n" + " ".join(["abc"] + ["1"] * 18) + "\n")
     with pytest.raises(ImportFormatError) as exc:
         import_gaitpdb(src, tmp_path / "o.insrec")
-    one_line(exc, "bad.txt", "not a numeric table")
+    one_line(exc, "bad.txt", "line 2, column 1: 'abc' is not a number", "damaged at line 2")
+    src.write_text(" ".join(["abc"] + ["1"] * 18) + "\n")
+    with pytest.raises(ImportFormatError) as exc:
+        import_gaitpdb(src, tmp_path / "o.insrec")
+    one_line(exc, "bad.txt", "not a numeric table (line 1, column 1: 'abc' is not a number)")
     table = tmp_path / "bad.csv"
     table.write_text("Time,Fy\n1,2\n2,x\n")
     with pytest.raises(ImportFormatError) as exc:

@@ -153,7 +153,14 @@ def row(t: float, value: str = "1.00") -> str:
     ("time\tleft pressure 1\n0.00\t1\n", "no '#' header lines"),
     ("# Size: 7\n# foo\tbar\n1\t2\n", "does not start with the column 'time'"),
     (HEADER, "no data rows"),
-    (HEADER + row(0.0) + "0.01\t1.0\t2.0\n" + row(0.02), None),  # short row is padded: valid
+    # a row may end where its last cells are empty (no sample of a side): padded, valid ...
+    (HEADER + row(0.0) + "0.01\n" + row(0.02), None),
+    # ... but not inside a side's cells: a damaged line, not invalid samples
+    (HEADER + row(0.0) + "0.01\t1.0\t2.0\n" + row(0.02),
+     "line 5 has 3 fields but the header has 17: the file is damaged at line 5"),
+    # a last line cut off (no line end) is a truncated file, even where the cut is between sides
+    (HEADER + row(0.0) + row(0.01) + "0.02", "line 6 has 1 field but the header has 17: the "
+     "file is truncated"),
     (HEADER + row(0.0) + row(0.01) + "0.02" + "\t1" * 20 + "\n", "has 21 fields"),
     (HEADER + row(0.0) + row(0.01, "abc"), "'abc' is not a number"),
     (HEADER + row(0.0) + row(0.01) + row(0.01), "time does not increase"),

@@ -24,15 +24,19 @@ live insoles; :mod:`insole.commands.imports` is the ``insole import`` command. T
 ``import_*`` functions are available from this package too (imported on first use).
 
 Every reader raises :class:`ImportFormatError` (also a :class:`ValueError`) with a one-line
-message when a file is missing, of an unknown format or malformed.
+message when a file is missing, of an unknown format or malformed. Text files are decoded by
+one rule (`decode_text`, through `read_text`); messages about a line name its line in the file
+(`wrong_field_count` for one cut off or damaged); a foot is given in any case (`left_or_right`)
+and two devices on one foot are refused where that is meaningless (`one_device_per_foot`).
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import importlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,7 @@ __all__ = [
     "MAX_SAMPLE_RATE_HZ",
     "MIN_SAMPLE_RATE_HZ",
     "ImportFormatError",
+    "decode_text",
     "existing_file",
     "file_error",
     "import_c3d",
@@ -59,8 +64,10 @@ __all__ = [
     "is_number",
     "left_or_right",
     "missing_file_error",
+    "one_device_per_foot",
     "read_text",
     "strptime_first",
+    "wrong_field_count",
 ]
 
 #: Lowest sampling rate an import accepts [Hz]: a running or walking contact lasts 0.15-0.8 s,
@@ -197,12 +204,146 @@ def is_number(text: str) -> bool:
     return True
 
 
-def left_or_right(side: str, path: Path) -> str:
-    """`side` stripped and lower-cased; an error naming ``--side`` unless it is left or right."""
-    side = str(side).strip().lower()
-    if side not in ("left", "right"):
-        raise ImportFormatError(f"--side must be left or right, got {side!r}", path=path)
-    return side
+def left_or_right(
+    side: str, path: Path | None = None, *, both: bool = False, what: str = "--side"
+) -> str:
+    """`side` stripped and lower-cased (``Left`` is ``left``), or an error naming the option.
+
+    Parameters
+    ----------
+    side : str
+        The foot as the user wrote it.
+    path : Path, optional
+        The file being imported, for the error.
+    both : bool
+        Also accept ``both`` (one force plate under both feet).
+    what : str
+        The option that gave `side`, for the error.
+
+    Returns
+    -------
+    str
+        ``"left"``, ``"right"`` (or ``"both"``).
+
+    Raises
+    ------
+    ImportFormatError
+        If `side` is none of them.
+    """
+    name = str(side).strip().lower()
+    allowed = ("left", "right", "both") if both else ("left", "right")
+    if name not in allowed:
+        choices = "left, right or both" if both else "left or right"
+        raise ImportFormatError(f"{what} must be {choices}, got {side!r}", path=path)
+    return name
+
+
+def one_device_per_foot(devices: Iterable[tuple[str, str]], path: Path, fix: str) -> None:
+    """Refuse two devices on one foot: the analysis would add them up as one foot.
+
+    Parameters
+    ----------
+    devices : iterable of (str, str)
+        ``(name, side)`` of each device, e.g. ``("column 'Fy'", "left")``; side ``"both"``
+        (one plate under both feet) takes both feet.
+    path : Path
+        The file being imported, for the error.
+    fix : str
+        What to do instead, for the message (``"give one --side per column: ..."``).
+
+    Raises
+    ------
+    ImportFormatError
+        Naming the two devices and the foot they share.
+    """
+    taken: dict[str, tuple[str, str]] = {}
+    for name, side in devices:
+        for foot in ("left", "right") if side == "both" else (side,):
+            if foot in taken:
+                first, first_side = taken[foot]
+                where = (f"both on the {foot} foot" if "both" not in (side, first_side)
+                         else "on the same foot (one of them is a plate under both feet)")
+                raise ImportFormatError(
+                    f"{first} and {name} are {where}: the analysis would add them up as one "
+                    f"foot; {fix}",
+                    path=path,
+                )
+            taken[foot] = (name, side)
+
+
+def wrong_field_count(
+    line: int, got: int, want: int, *, last: bool, reference: str = "the header has",
+    unit: str = "fields",
+) -> str:
+    """The message for a data line with the wrong number of fields: truncated, or damaged.
+
+    Parameters
+    ----------
+    line : int
+        Its line number in the file (1-based).
+    got, want : int
+        Fields it has, and fields it should have.
+    last : bool
+        Whether it is the file's last data line: a short last line is a cut-off file.
+    reference : str
+        What says `want` (``"the header has"``, ``"line 1 has"``).
+    unit : str
+        What a field is called (``"fields"``, ``"values"``).
+
+    Returns
+    -------
+    str
+        E.g. ``line 1751 has 29 fields but the header has 53: the file is truncated (its last
+        line is cut off); copy or export it again``.
+    """
+    if last and got < want:
+        what = "the file is truncated (its last line is cut off); copy or export it again"
+    else:
+        what = (f"the file is damaged at line {line} or is not one table; correct or delete "
+                "that line, or export the file again")
+    return f"line {line} has {got} {unit if got != 1 else unit[:-1]} but {reference} {want}: {what}"
+
+
+#: Byte-order marks and their codecs; UTF-32 first (its little-endian mark starts like UTF-16's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_text(raw: bytes) -> str | None:
+    """The text of an export's bytes, by the rule every importer shares; None if not text.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's content, or its first bytes.
+
+    Returns
+    -------
+    str or None
+        With a byte-order mark: decoded as it says (UTF-8, UTF-16 or UTF-32; what Windows
+        "Unicode" saving writes). Without: UTF-8 if it is valid UTF-8, else Windows code page
+        1252 (vendor software on Windows writes it; ``²`` is byte B2 as in Latin-1), else
+        Latin-1. Leading byte-order marks are dropped (a UTF-8 file converted to UTF-16 keeps
+        its own). None for NUL characters in the first 4 kB (a binary file, or UTF-16 without
+        a byte-order mark).
+    """
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            text = raw[len(bom):].decode(codec, errors="replace").lstrip("\ufeff")
+            return None if "\x00" in text[:4096] else text
+    if b"\x00" in raw[:4096]:
+        return None
+    for codec in ("utf-8", "cp1252"):  # cp1252 leaves 5 bytes undefined: then Latin-1
+        try:
+            return raw.decode(codec).lstrip("\ufeff")
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
 
 
 def read_text(
@@ -210,42 +351,43 @@ def read_text(
     fail: Callable[[str], ImportFormatError],
     *,
     empty_is_error: bool = False,
-    latin1_fallback: bool = False,
 ) -> str:
-    """The text of an export file, or the importer's one-line error.
+    """The text of an export file (`decode_text`), or the importer's one-line error.
 
     Parameters
     ----------
     path : Path
         A regular file (the caller checked: `missing_file_error`).
     fail : callable
-        The importer's error for ``"the file is empty"`` / ``"not a text file"``.
+        The importer's error for what is wrong (``"the file is empty"``, ``"not a text
+        file ..."``, ``"already an insole recording ..."``).
     empty_is_error : bool
         Refuse a file holding only white space.
-    latin1_fallback : bool
-        Decode as Latin-1 what is not UTF-8 (Windows exports), instead of replacing the bytes.
 
     Returns
     -------
     str
-        The text, UTF-8 (a byte-order mark dropped).
+        The text (`decode_text`: UTF-8, UTF-16/32 with a byte-order mark, else code page 1252).
 
     Raises
     ------
     ImportFormatError
-        From `fail`: an empty file (with `empty_is_error`), or a NUL byte in the first 4 kB.
+        From `fail`: an insole recording, a binary file (NUL bytes in the first 4 kB and no
+        byte-order mark), or an empty file (with `empty_is_error`).
     """
+    from insole.recordings.container import FILE_MAGIC  # not at import: keep this package light
+
     raw = path.read_bytes()
-    if empty_is_error and not raw.strip():
+    if raw.startswith(FILE_MAGIC):
+        raise fail(f"already an insole recording, which needs no import: use it as it is "
+                   f"(e.g. insole analyze {path})")
+    text = decode_text(raw)
+    if text is None:
+        raise fail("not a text file (it holds NUL bytes; if it is UTF-16 text without a "
+                   "byte-order mark, save it as UTF-8)")
+    if empty_is_error and not text.strip():
         raise fail("the file is empty")
-    if b"\x00" in raw[:4096]:
-        raise fail("not a text file")
-    if not latin1_fallback:
-        return raw.decode("utf-8-sig", errors="replace")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:  # Windows exports: code page 1252, close enough to Latin-1
-        return raw.decode("latin-1")
+    return text
 
 
 def strptime_first(text: str, formats: Sequence[str]) -> datetime | None:

@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from insole.core.layouts import default_layout, single_sensor_layout
-from insole.sources.importers import ImportFormatError, existing_file, file_error
+from insole.sources.importers import ImportFormatError, existing_file, file_error, left_or_right
 from insole.sources.importers.convert import (
     ImportedDevice,
     ImportResult,
@@ -360,10 +360,8 @@ def _insole_channels(data: C3DData, insoles: dict[str, str] | None,
                      path: Path) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     if insoles:
-        for foot, prefix in insoles.items():
-            if foot not in ("left", "right"):
-                raise ImportFormatError(f"insole foot must be left or right, got {foot!r}",
-                                        path=path)
+        for name, prefix in insoles.items():
+            foot = left_or_right(name, path, what="the foot of --insole")
             idx = [i for i, lab in enumerate(data.labels)
                    if lab.lower().startswith(prefix.lower())]
             if not idx:
@@ -435,8 +433,7 @@ def import_c3d(
     with `plates`, or when the file has no insole channels.
     """
     p = Path(path)
-    if side not in ("left", "right", "both"):
-        raise ImportFormatError(f"--side must be left, right or both, got {side!r}", path=p)
+    side = left_or_right(side, p, both=True)
     data = read_c3d(p)
     insole_idx = _insole_channels(data, insoles, p)
     if plates:

@@ -22,9 +22,11 @@ analysis turns into NaN. See ``docs/importers.md``.
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +40,13 @@ from firmware_protocol.frames import MAX_SENSORS
 from insole.core.layouts import SensorLayout, classify_region, single_sensor_layout
 from insole.errors import RecordingError
 from insole.recordings.container import RecordingWriter
-from insole.sources.importers import MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, ImportFormatError
+from insole.sources.importers import (
+    MAX_SAMPLE_RATE_HZ,
+    MIN_SAMPLE_RATE_HZ,
+    ImportFormatError,
+    is_number,
+    wrong_field_count,
+)
 
 __all__ = [
     "FILE_LOCAL_TIME",
@@ -55,6 +63,7 @@ __all__ = [
     "median_step",
     "merge_sensels",
     "mm_per_unit",
+    "numeric_rows",
     "single_sensor_device",
     "values_to_counts",
     "write_devices",
@@ -224,6 +233,80 @@ class ImportResult:
             "invalid_samples": self.invalid_samples,
             "bytes": self.bytes,
         }
+
+
+# --------------------------------------------------------------------------------------------
+# Numeric text
+# --------------------------------------------------------------------------------------------
+
+
+def numeric_rows(
+    lines: Sequence[str],
+    fail: Callable[[str], ImportFormatError],
+    *,
+    first_line: int = 1,
+    n_columns: int | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Whitespace-separated numbers, one row per line; errors name the line in the file.
+
+    Parameters
+    ----------
+    lines : sequence of str
+        The data lines of a file (after its header). Text from ``#`` on is a comment; lines
+        empty without it are skipped.
+    fail : callable
+        The importer's one-line error for a message (which names the line and the fix).
+    first_line : int
+        Line number in the file of ``lines[0]`` (1-based).
+    n_columns : int, optional
+        Values each line must have (e.g. from a column header); default as many as the first
+        data line.
+
+    Returns
+    -------
+    values : ndarray of float64, shape (n_rows, n_columns)
+        The numbers (``nan`` and ``inf`` as written); shape (0, 0) without data lines.
+    line : ndarray of int64, shape (n_rows,)
+        Line number in the file of each row, for messages.
+
+    Raises
+    ------
+    ImportFormatError
+        From `fail`: a line with another number of values (the last one: the file is
+        truncated; another: damaged), or a value that is not a number (on the first data
+        line: the file is not a numeric table).
+    """
+    rows = [(first_line + k, ln.split("#", 1)[0]) for k, ln in enumerate(lines)]
+    rows = [(n, ln) for n, ln in rows if ln.strip()]
+    line = np.array([n for n, _ in rows], dtype=np.int64)
+    if not rows:
+        return np.empty((0, n_columns or 0)), line
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            data = np.loadtxt(io.StringIO("\n".join(ln for _, ln in rows)), dtype=np.float64,
+                              ndmin=2, comments=None)
+        if n_columns is None or data.shape[1] == n_columns:
+            return data, line
+    except ValueError:
+        pass
+    # numpy's message counts data rows from 0 and suggests its own options: find the line
+    want = n_columns if n_columns is not None else len(rows[0][1].split())
+    reference = "the column header has" if n_columns is not None else f"line {rows[0][0]} has"
+    out = np.empty((len(rows), want))
+    for i, (n, ln) in enumerate(rows):
+        fields = ln.split()
+        bad = next((j for j, f in enumerate(fields) if not is_number(f)), None)
+        if bad is not None:
+            where = f"line {n}, column {bad + 1}: {fields[bad][:30]!r} is not a number"
+            raise fail(f"not a numeric table ({where})" if i == 0 else
+                       f"{where}: the file is damaged at line {n}; correct or delete that "
+                       "line, or export the file again")
+        if len(fields) != want:
+            raise fail(wrong_field_count(n, len(fields), want, last=i == len(rows) - 1,
+                                         reference=reference, unit="values"))
+        out[i] = [float(f) for f in fields]
+    return out, line
 
 
 # --------------------------------------------------------------------------------------------
@@ -660,8 +743,15 @@ def write_import(
     all_chunks: list[tuple[float, int, int, bytes]] = []
     rate_notes: list[str] = []
     for sid, dev in enumerate(devices):
-        cal = dev.calibration or linear_calibration(dev.values, dev.unit)
-        counts, n_invalid = values_to_counts(dev.values, cal)
+        try:
+            cal = dev.calibration or linear_calibration(dev.values, dev.unit)
+            counts, n_invalid = values_to_counts(dev.values, cal)
+        except ImportFormatError as exc:
+            raise ImportFormatError(
+                f"{fmt} file {str(source_path)!r}, {dev.side} side: {exc}; the file holds a "
+                "damaged or out-of-range value: correct it, or export the file again",
+                path=source_path,
+            ) from None
         back = counts_to_values(counts, cal)
         valid = np.isfinite(dev.values)
         max_err = float(np.max(np.abs(back[valid] - dev.values[valid]), initial=0.0))

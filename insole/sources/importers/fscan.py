@@ -158,8 +158,7 @@ def read_fscan(path: str | os.PathLike[str]) -> FScanData:
         cell that is neither a number nor ``B``, or frame numbers that do not increase.
     """
     p = existing_file(path, "F-Scan file", "an F-Scan ASCII export (.asf)", "*.asf")
-    lines = read_text(p, lambda what: _fail(p, what), empty_is_error=True,
-                      latin1_fallback=True).splitlines()
+    lines = read_text(p, lambda what: _fail(p, what), empty_is_error=True).splitlines()
     header: dict[str, str] = {}
     i = 0
     while i < len(lines) and not lines[i].startswith("ASCII_DATA"):

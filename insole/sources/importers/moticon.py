@@ -38,6 +38,7 @@ from insole.sources.importers import (
     file_error,
     read_text,
     strptime_first,
+    wrong_field_count,
 )
 from insole.sources.importers.convert import (
     ImportedDevice,
@@ -173,8 +174,10 @@ def read_moticon(path: str | os.PathLike[str]) -> MoticonExport:
     ------
     ImportFormatError
         If the file is missing, has no column header line, lacks the 16 pressures of every
-        side, gives pressures in another unit than N/cm², or holds a malformed row (wrong
-        number of fields, a cell that is not a number, time not increasing).
+        side, gives pressures in another unit than N/cm², or holds a malformed row (more
+        fields than the header, fewer where a side's cells are cut off or in a last line
+        without its line end: a truncated file; a cell that is not a number; time not
+        increasing).
     """
     p = existing_file(path, "Moticon file", "a Moticon OpenGo text export (.txt)", "*.txt")
     text = read_text(p, lambda what: _fail(p, what))
@@ -223,15 +226,22 @@ def read_moticon(path: str | os.PathLike[str]) -> MoticonExport:
             if ln.strip()]
     if not body:
         raise _fail(p, "no data rows after the header")
+    # A row may end early where its last cells are empty (a side without a sample): padded.
+    # A row that ends inside a side's cells, or a last line without its line end, is cut off.
+    side_cols = [sorted([*pressure[s].values(), *channels[s].values()]) for s in sides_present]
+    cut_last = not text.endswith(("\n", "\r"))
     cells: list[list[str]] = []
-    for lineno, ln in body:
+    for k, (lineno, ln) in enumerate(body):
         fields = ln.split("\t")
         if len(fields) > n_cols and not any(f.strip() for f in fields[n_cols:]):
             fields = fields[:n_cols]
-        if len(fields) > n_cols:
-            raise _fail(p, f"line {lineno} has {len(fields)} fields but the header names "
-                           f"{n_cols} columns")
-        cells.append(fields + [""] * (n_cols - len(fields)))
+        n = len(fields)
+        last = cut_last and k == len(body) - 1
+        inside_a_side = any(cols[0] < n <= cols[-1] and any(fields[j].strip() for j in cols
+                                                             if j < n) for cols in side_cols)
+        if n > n_cols or (n < n_cols and (last or inside_a_side)):
+            raise _fail(p, wrong_field_count(lineno, n, n_cols, last=last))
+        cells.append(fields + [""] * (n_cols - n))
     numeric = sorted({0} | {j for s in sides_present for j in pressure[s].values()}
                      | {j for s in sides_present for j in channels[s].values()}
                      | set(steps) | {j for j, (_, is_label) in events.items() if not is_label})

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,13 +31,20 @@ from insole.core.layouts import (
     classify_region,
     insole_outline,
 )
-from insole.sources.importers import ImportFormatError, existing_file, file_error, strptime_first
+from insole.sources.importers import (
+    ImportFormatError,
+    existing_file,
+    file_error,
+    read_text,
+    strptime_first,
+)
 from insole.sources.importers.convert import (
     FILE_LOCAL_TIME,
     ImportedDevice,
     ImportResult,
     linear_calibration,
     median_step,
+    numeric_rows,
     write_devices,
 )
 
@@ -116,15 +122,12 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
         not in kPa, not 99 sensors per insole) or holds malformed lines.
     """
     p = existing_file(path, "pedar file", "a pedar ASCII export (.asc)", "*.asc")
-    with open(p, encoding="latin-1") as f:
-        head: list[str] = []
-        for _ in range(60):
-            line = f.readline()
-            if not line:
-                break
-            head.append(line.rstrip("\r\n"))
-            if line.lstrip().lower().startswith("time["):
-                break
+    lines = read_text(p, lambda what: _fail(p, what)).splitlines()
+    head: list[str] = []
+    for line in lines[:60]:
+        head.append(line)
+        if line.lstrip().lower().startswith("time["):
+            break
     if not head or not head[-1].lstrip().lower().startswith("time["):
         raise _fail(p, "no 'time[secs]' column header in the first 60 lines")
     n_head = len(head)
@@ -142,7 +145,8 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
     unit_line = next((ln for ln in head if "values in" in ln.lower()), "")
     unit = unit_line.lower().split("values in")[-1].strip()
     if unit != "kpa":
-        raise _fail(p, f"values must be pressures in kPa, the header says {unit_line.strip()!r}")
+        raise _fail(p, f"values must be pressures in kPa, the header says {unit_line.strip()!r}; "
+                       "export the file again with pressures in kPa")
     sides = [s for s in ("left", "right") if f"{s} insole" in fields]
     column_names = head[-1].split()
     n_sensor_cols = len(column_names) - 1
@@ -154,18 +158,10 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
     expected = [str(i) for i in range(1, PEDAR_N_SENSORS + 1)] * len(sides)
     if column_names[1:] != expected:
         raise _fail(p, "sensor columns are not numbered 1..99 per insole")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-            data = np.loadtxt(p, dtype=np.float64, skiprows=n_head, ndmin=2, encoding="latin-1")
-    except ValueError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _fail(p, f"malformed data line ({first})") from exc
+    data, _ = numeric_rows(lines[n_head:], lambda what: _fail(p, what), first_line=n_head + 1,
+                           n_columns=len(column_names))
     if data.shape[0] == 0:
         raise _fail(p, "no data lines after the column header")
-    if data.shape[1] != len(column_names):
-        raise _fail(p, f"data lines have {data.shape[1]} values, the column header "
-                       f"{len(column_names)}")
     rate = _number(fields.get("scanning rate [hz]"))
     if rate is None:
         period = _number(fields.get("time per frame [secs]"))

@@ -30,11 +30,14 @@ from insole.sources.importers import (
     MIN_SAMPLE_RATE_HZ,
     ImportFormatError,
     existing_file,
+    file_error,
+    read_text,
 )
 from insole.sources.importers.convert import (
     ImportedDevice,
     ImportResult,
     linear_calibration,
+    numeric_rows,
     write_devices,
 )
 
@@ -138,7 +141,7 @@ def read_gaitpdb(
     The file's two total columns are the exact sums of the sensors and are not returned: sum
     the sensor columns (``left_sensors_n.sum(axis=1)``).
     """
-    data = _load_numeric(path, _GAITPDB_COLUMNS, "gaitpdb")
+    data, _ = _load_numeric(path, _GAITPDB_COLUMNS, "gaitpdb")
     return data[:, 0], data[:, 1:9], data[:, 9:17], GAITPDB_SAMPLING_RATE_HZ
 
 
@@ -309,46 +312,29 @@ def read_gaitndd_annotations(record: str | os.PathLike[str]) -> dict[str, NDArra
     path = Path(record)
     if path.suffix != ".ts":
         path = path.with_name(path.name + ".ts")
-    data = _load_numeric(path, len(GAITNDD_TS_COLUMNS), "gaitndd .ts")
+    data, _ = _load_numeric(path, len(GAITNDD_TS_COLUMNS), "gaitndd .ts")
     return {name: data[:, i] for i, name in enumerate(GAITNDD_TS_COLUMNS)}
 
 
-def _line_number(path: str | os.PathLike[str], row: int) -> int:
-    """1-based line number in the file of data row `row` of `_load_numeric` (for messages)."""
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    lines = [k for k, ln in enumerate(text.splitlines(), start=1)
-             if ln.strip() and not ln.lstrip().startswith("#")]
-    return lines[row] if row < len(lines) else row + 1
-
-
-def _load_numeric(path: str | os.PathLike[str], n_columns: int, kind: str) -> NDArray[np.float64]:
-    """Load a whitespace-separated numeric table with exactly ``n_columns`` columns."""
+def _load_numeric(
+    path: str | os.PathLike[str], n_columns: int, kind: str
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """A whitespace-separated numeric table of ``n_columns`` columns, and each row's line."""
     p = existing_file(path, f"{kind} file", f"a {kind} file of {n_columns} columns",
                       "*.ts" if kind.endswith(".ts") else "*.txt")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
-            data = np.loadtxt(p, dtype=np.float64, ndmin=2)
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(
-            f"{kind} file {str(p)!r} is not a text file; expected {n_columns} "
-            "whitespace-separated numeric columns without a header",
-            path=p,
-        ) from exc
-    except ValueError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImportFormatError(
-            f"{kind} file {str(p)!r} is not a numeric table ({first}); expected {n_columns} "
-            "whitespace-separated numeric columns without a header",
-            path=p,
-        ) from exc
+    expected = f"{n_columns} whitespace-separated numeric columns without a header"
+
+    def fail(what: str) -> ImportFormatError:
+        return file_error(kind, p, what, expected)
+
+    data, line = numeric_rows(read_text(p, fail).splitlines(), fail)
     if data.shape[0] == 0 or data.shape[1] != n_columns:
         raise ImportFormatError(
             f"{kind} file {str(p)!r} has {data.shape[1] if data.size else 0} columns and "
             f"{data.shape[0]} rows; expected {n_columns} columns and at least one row",
             path=p,
         )
-    return data
+    return data, line
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,13 +383,13 @@ def import_gaitpdb(
     +-inf is stored as an invalid sample (the reserved count 65535); a non-finite time is an
     error naming its line.
     """
-    data = _load_numeric(path, _GAITPDB_COLUMNS, "gaitpdb")
+    data, line = _load_numeric(path, _GAITPDB_COLUMNS, "gaitpdb")
     time_s = data[:, 0]
     not_finite = np.flatnonzero(~np.isfinite(time_s))
     if not_finite.size:
         i = int(not_finite[0])
         raise ImportFormatError(
-            f"gaitpdb file {str(path)!r} line {_line_number(path, i)}, column 1 (time): "
+            f"gaitpdb file {str(path)!r} line {line[i]}, column 1 (time): "
             f"{float(time_s[i])!r} is not a time; every row needs a finite time in seconds "
             "(the file is damaged)",
             path=path,

@@ -34,9 +34,13 @@ from insole.sources.importers import (
     existing_file,
     file_error,
     is_number,
+    left_or_right,
+    one_device_per_foot,
     read_text,
+    wrong_field_count,
 )
 from insole.sources.importers.convert import (
+    MAX_VALID_COUNT,
     ImportedDevice,
     ImportResult,
     linear_calibration,
@@ -109,28 +113,32 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
     ------
     ImportFormatError
         If the file is missing, lacks a needed column, has rows of the wrong length or
-        non-numeric values, or holds no samples.
+        non-numeric values, a pressure that is not a raw reading (a whole count 0 .. 65534)
+        in a row not marked corrupt, or holds no samples.
     """
     p = existing_file(path, "stAPPone file", "a stAPPone CSV export (.csv)", "*.csv")
-    lines = [ln for ln in read_text(p, lambda what: _fail(p, what)).splitlines() if ln.strip()]
-    if not lines:
+    text = read_text(p, lambda what: _fail(p, what))
+    numbered = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
+    if not numbered:
         raise _fail(p, "the file is empty")
-    header = [h.strip() for h in next(csv.reader([lines[0]]))]
+    header = [h.strip() for h in next(csv.reader([numbered[0][1]]))]
     missing = [c for c in STAPPONE_COLUMNS if c not in header]
     if missing:
         shown = ", ".join(h[:30] for h in header[:12]) + (" ..." if len(header) > 12 else "")
         raise _fail(p, f"no column {missing[0]!r} (its header is: {shown})")
     idx = [header.index(c) for c in STAPPONE_COLUMNS]
-    rows = np.empty((len(lines) - 1, len(idx)), dtype=np.float64)
-    for i, fields in enumerate(csv.reader(lines[1:])):
+    body = numbered[1:]
+    line = np.array([n for n, _ in body], dtype=np.int64)
+    rows = np.empty((len(body), len(idx)), dtype=np.float64)
+    for i, fields in enumerate(csv.reader(ln for _, ln in body)):
         if len(fields) != len(header):
-            raise _fail(p, f"line {i + 2} has {len(fields)} fields but the header has "
-                           f"{len(header)}")
+            raise _fail(p, wrong_field_count(int(line[i]), len(fields), len(header),
+                                             last=i == len(body) - 1))
         try:
             rows[i] = [float(fields[j]) for j in idx]
         except ValueError:
             bad = next(j for j in idx if not is_number(fields[j]))
-            raise _fail(p, f"line {i + 2}, column {header[bad]!r}: {fields[bad]!r} is not a "
+            raise _fail(p, f"line {line[i]}, column {header[bad]!r}: {fields[bad]!r} is not a "
                            "number") from None
     if rows.shape[0] == 0:
         raise _fail(p, "no data lines after the header")
@@ -138,8 +146,19 @@ def read_stappone(path: str | os.PathLike[str]) -> dict[int, StapponeSole]:
         bad_rows = np.flatnonzero(~np.isfinite(rows[:, col]))
         if bad_rows.size:
             i = int(bad_rows[0])
-            raise _fail(p, f"line {i + 2}, column {name!r}: {rows[i, col]!r} is not a finite "
+            raise _fail(p, f"line {line[i]}, column {name!r}: {rows[i, col]!r} is not a finite "
                            "number")
+    # raw ADC readings: whole counts that fit the recording's 0 .. 65534 (65535 = invalid)
+    pressure = rows[:, 2:-1]
+    with np.errstate(invalid="ignore"):
+        bad = ~((pressure >= 0) & (pressure <= MAX_VALID_COUNT) & (pressure == np.round(pressure)))
+    bad &= (rows[:, -1] == 0)[:, None]
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise _fail(p, f"line {line[i]}, column {STAPPONE_PRESSURE_COLUMNS[j]!r}: "
+                       f"{pressure[i, j]:.15g} is not a raw ADC reading (a whole count 0 .. "
+                       f"{MAX_VALID_COUNT}); the file is damaged there: correct the value, or set "
+                       "the line's 'corrupt' field to 1 to import it as an invalid sample")
     soles: dict[int, StapponeSole] = {}
     for sole_id in np.unique(rows[:, 0]):
         mine = rows[rows[:, 0] == sole_id]
@@ -232,9 +251,10 @@ def import_stappone(
     unknown = [i for i in ids if i not in sides]
     if unknown:
         raise file_error("stAPPone", p, f"no side given for sole_id {unknown[0]}")
-    chosen = [sides[i] for i in ids]
-    if len(set(chosen)) != len(chosen):
-        raise ImportFormatError(f"two soles cannot both be on the {chosen[0]} side", path=p)
+    sides = {i: left_or_right(sides[i], p) for i in ids}
+    one_device_per_foot(((f"sole_id {i}", sides[i]) for i in ids), p,
+                        "give each sole its own foot, e.g. "
+                        f"--side {ids[0]}=left --side {ids[-1]}=right")
     t0_ms = min(float(soles[i].timestamp_ms[0]) for i in ids)
     layout = default_layout(len(STAPPONE_PRESSURE_COLUMNS), foot_length_mm)
     rates = [soles[i].sampling_rate_hz for i in ids]

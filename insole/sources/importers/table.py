@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,15 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from insole.sources.importers import ImportFormatError, existing_file, is_number, read_text
+from insole.sources.importers import (
+    ImportFormatError,
+    existing_file,
+    is_number,
+    left_or_right,
+    one_device_per_foot,
+    read_text,
+    wrong_field_count,
+)
 from insole.sources.importers.convert import (
     ImportResult,
     median_step,
@@ -88,11 +97,11 @@ def read_table(
         raise ImportFormatError("columns must name at least one column to read", path=p)
     text = read_text(p, lambda what: ImportFormatError(
         f"table {str(p)!r} is {what}; expected delimited text with a header row", path=p))
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if len(lines) < 2:
         raise ImportFormatError(f"table {str(p)!r} needs a header line and data lines", path=p)
-    delimiter = next((d for d in (",", ";", "\t") if d in lines[0]), None)
-    header = _split(lines[0], delimiter)
+    delimiter = next((d for d in (",", ";", "\t") if d in lines[0][1]), None)
+    header = _split(lines[0][1], delimiter)
     if all(is_number(h) for h in header):
         raise ImportFormatError(
             f"table {str(p)!r} has no header row (its first line is numbers); add a first line "
@@ -106,12 +115,12 @@ def read_table(
 
     n_rows = len(lines) - 1
     data = np.full((n_rows, len(indices)), np.nan)
-    for row, line in enumerate(lines[1:]):
+    for row, (lineno, line) in enumerate(lines[1:]):
         fields = _split(line, delimiter)
         if strict_rows and len(fields) != len(header):
             raise ImportFormatError(
-                f"table {str(p)!r} line {row + 2} has {len(fields)} fields but the header has "
-                f"{len(header)}; the file is truncated or not one table",
+                f"table {str(p)!r} " + wrong_field_count(lineno, len(fields), len(header),
+                                                          last=row == n_rows - 1),
                 path=p,
             )
         for out_col, idx in enumerate(indices):
@@ -121,7 +130,7 @@ def read_table(
                 data[row, out_col] = float(fields[idx])
             except ValueError:
                 raise ImportFormatError(
-                    f"table {str(p)!r} line {row + 2}, column {header[idx]!r}: "
+                    f"table {str(p)!r} line {lineno}, column {header[idx]!r}: "
                     f"{fields[idx]!r} is not a number",
                     path=p,
                 ) from None
@@ -148,11 +157,16 @@ def _split(line: str, delimiter: str | None) -> list[str]:
     return next(csv.reader(io.StringIO(line), delimiter=delimiter))
 
 
+def _fold(name: str) -> str:
+    """A column name for matching: no quotes or surrounding space, case folded, NFC."""
+    return unicodedata.normalize("NFC", name.strip().strip("\"'").casefold())
+
+
 def _column_index(header: list[str], name: str, path: Path) -> int:
     if name in header:
         return header.index(name)
-    folded = [h.strip().strip("\"'").casefold() for h in header]
-    key = name.strip().casefold()
+    folded = [_fold(h) for h in header]
+    key = _fold(name)
     if key in folded:
         return folded.index(key)
     shown = [h.strip()[:40] for h in header[:30]]
@@ -164,28 +178,28 @@ def _column_index(header: list[str], name: str, path: Path) -> int:
 
 
 def _sides_for(columns: Sequence[str], sides: Sequence[str] | None, path: Path) -> list[str]:
+    fix = ("import one column per foot (--side left, --side right), or one plate under both "
+           "feet (a single column, --side both)")
     if sides is None or len(sides) == 0:
         if len(columns) == 1:
             return ["both"]
         if len(columns) == 2:
             return ["left", "right"]
         raise ImportFormatError(
-            f"{len(columns)} columns given: say which foot each is under with one --side per "
-            "column (left, right or both)",
-            path=path,
+            f"{len(columns)} columns given, but a recording has two feet: {fix}", path=path
         )
-    bad = [s for s in sides if s not in SIDES]
-    if bad:
-        raise ImportFormatError(f"side must be left, right or both, got {bad[0]!r}", path=path)
-    if len(sides) == 1:
-        return [sides[0]] * len(columns)
-    if len(sides) != len(columns):
+    chosen = [left_or_right(s, path, both=True) for s in sides]
+    if len(chosen) == 1:
+        chosen *= len(columns)
+    elif len(chosen) != len(columns):
         raise ImportFormatError(
             f"{len(sides)} sides for {len(columns)} columns; give one side per column or one "
             "for all",
             path=path,
         )
-    return list(sides)
+    one_device_per_foot(((f"column {c!r}", s) for c, s in zip(columns, chosen, strict=True)),
+                        path, fix)
+    return chosen
 
 
 def import_table(
@@ -217,8 +231,10 @@ def import_table(
         is then 1 / median time step).
     sides : sequence of str, optional
         Foot of each column: ``"left"``, ``"right"`` or ``"both"`` (one plate under both feet,
-        e.g. an instrumented treadmill); one value applies to all columns. Default: ``"both"``
-        for a single column, ``"left"``, ``"right"`` for two; more columns need `sides`.
+        e.g. an instrumented treadmill), in any case; one value applies to all columns.
+        Default: ``"both"`` for a single column, ``"left"``, ``"right"`` for two. One column
+        per foot: two on one foot, or a ``"both"`` column beside another, are refused (the
+        analysis would add them up as one foot).
     time_column : str, optional
         Column with the time of each row; default: row index / rate.
     time_unit : str
@@ -240,7 +256,8 @@ def import_table(
     ------
     ImportFormatError
         If the table is malformed (see `read_table`, which is called with ``strict_rows``),
-        a column is missing, the time column is not increasing, or the rate is unknown.
+        a column is missing, two columns are on one foot, the time column is not increasing,
+        or the rate is unknown.
 
     Notes
     -----
