@@ -10,7 +10,11 @@ Notes
 - Symmetry index per metric: ``SI = 100 · (right − left) / mean(left, right)`` of the per-side
   medians. Healthy trained runners differ by about 0.6 % in contact time, 3.2 % in peak force and
   5.3 % in loading rate (Girard et al. 2019); insole flags compare against the runner's own
-  baseline (training history), not against these numbers.
+  baseline (training history), not against these numbers. ``per_side[side]["steps_with_value"]``
+  says how many steps each side's median rests on (a loading-rate index needs an impact peak,
+  so a walk may have it on a handful of steps only); the plain-words faces leave out a
+  left/right comparison with fewer than `insole.session.plain.MIN_SYMMETRY_STEPS` steps on a
+  side, which explains the number.
 - Within-session heel-load trend: median heel peak force of the last `TREND_WINDOW_S` against
   the first (or the first/last fifth of shorter sessions): a drift up is the fatigue pattern
   docs/domain.md "Warnings" describes (experimental).
@@ -44,6 +48,15 @@ TREND_WINDOW_S = 180.0
 MIN_TREND_STEPS = 20
 #: A previous step of the other foot further back than this is not the step before [s].
 MAX_STEP_GAP_S = 2.0
+#: Per-side medians whose steps are counted in ``per_side[side]["steps_with_value"]``, and
+#: the steps-table column each is the median of.
+_PER_SIDE_MEDIANS = {
+    "contact_time_s": "contact_s",
+    "peak_force_n": "peak_force_n",
+    "heel_peak_n": "heel_peak_n",
+    "loading_rate_index": "loading_rate_index",
+    "strike_index_pct": "strike_index_pct",
+}
 
 #: Per-step columns before the per-region ones.
 _LEADING_COLUMNS = (
@@ -521,6 +534,12 @@ def session_summary(
             "heel_impulse_ns": _r(float(np.nansum(col["heel_impulse_ns"][m])), 1),
             "loading_rate_index": _r(_median(col["loading_rate_index"][m]), 0),
             "strike_index_pct": _r(_median(col["strike_index_pct"][m]), 2),
+            # How many steps each median rests on: a loading-rate index exists only for steps
+            # with an impact peak, a contact time only for steps with a real toe-off.
+            "steps_with_value": {
+                k: int(np.count_nonzero(np.isfinite(col[c][m])))
+                for k, c in _PER_SIDE_MEDIANS.items()
+            },
         }
     symmetry = {}
     if "left" in per_side and "right" in per_side:

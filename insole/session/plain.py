@@ -30,6 +30,13 @@ Sources of every threshold named here (docs/history.md has the details):
 - The loading-rate index is an insole index (insoles underestimate force, 7-28 % hysteresis):
   compared only with the runner's own runs, never with force-plate figures such as
   66 BW/s (Davis 2016).
+- A left/right comparison needs `MIN_SYMMETRY_STEPS` (20) steps with a value on each side:
+  stride-to-stride gait measures settle after about 20 strides (at most 20 strides for
+  stride-time and stride-length variability, Kroneberg et al. 2019, Front Aging Neurosci
+  10:435; about 23 strides for the left-right phase coordination index, Kribus-Shmiel et al.
+  2018, PLoS ONE 13:e0192049), and gait protocols ask for no fewer than 30 steps in all
+  (Galna et al. 2013, Gait Posture 37:580). 20 steps a side is 40 in all; a median settles no
+  later than a variability measure does.
 """
 
 from __future__ import annotations
@@ -47,12 +54,14 @@ __all__ = [
     "EVIDENCE",
     "GRAVITY_MPS2",
     "METRIC_NAMES",
+    "MIN_SYMMETRY_STEPS",
     "REGION_NAMES",
     "SYMMETRY_NAMES",
     "Profile",
     "balance",
     "balance_text",
     "codes",
+    "compare_sides",
     "fmt_count",
     "fmt_duration",
     "fmt_start",
@@ -62,12 +71,18 @@ __all__ = [
     "flag_short",
     "next_run_sentence",
     "short_verdict",
+    "symmetry_steps",
+    "too_few_steps_text",
+    "unit_label",
     "verdict",
     "warning_lines",
 ]
 
 #: Standard gravity [m/s²]: body weight [N] = mass [kg] × this.
 GRAVITY_MPS2 = 9.80665
+#: Fewest steps with a value on each side for a left/right comparison of a metric (module
+#: Notes: about 20 strides make stride-to-stride measures stable).
+MIN_SYMMETRY_STEPS = 20
 
 #: Plain names of the rule metrics (keys: `insole.session.rules.Flag.metric`).
 METRIC_NAMES = {
@@ -282,13 +297,90 @@ def balance(si_pct: float) -> tuple[float, float]:
     return 100.0 - right, right
 
 
+def compare_sides(si_pct: float) -> str:
+    """The two sides compared directly, from their symmetry index.
+
+    The symmetry index ``SI = 100 · (R − L) / ((R + L) / 2)`` is a difference relative to the
+    *mean* of the two sides, so it is not "how much higher" one side is: an SI of 147 % means
+    the right side is 6.6 times the left. The higher side over the lower is
+    ``(200 + |SI|) / (200 − |SI|)``.
+
+    Returns
+    -------
+    str
+        ``right 5.6 % higher`` (the higher side over the lower, less one), ``right 6.6× left``
+        once one side is at least twice the other, ``even`` below 0.05 %, or ``only right
+        above zero`` when the other side's value is zero or below (``|SI| >= 200``).
+    """
+    side, other = ("right", "left") if si_pct > 0 else ("left", "right")
+    a = abs(float(si_pct))
+    if a >= 200.0:
+        return f"only {side} above zero"
+    ratio = (200.0 + a) / (200.0 - a)
+    if ratio >= 2.0:
+        return f"{side} {ratio:.1f}× {other}"
+    pct = 100.0 * (ratio - 1.0)
+    return "even" if pct < 0.05 else f"{side} {pct:.1f} % higher"
+
+
 def balance_text(si_pct: float) -> str:
-    """``left 48.6 % · right 51.4 % (right 5.4 % higher)``."""
+    """``left 48.6 % · right 51.4 % (right 5.6 % higher)``; ``… (right 6.6× left)``.
+
+    The shares come from the symmetry index (`balance`); the words in brackets compare the
+    sides directly (`compare_sides`), not the symmetry index itself.
+    """
     left, right = balance(si_pct)
-    if abs(si_pct) < 0.05:
-        return f"left {left:.1f} % · right {right:.1f} % (even)"
-    side = "right" if si_pct > 0 else "left"
-    return f"left {left:.1f} % · right {right:.1f} % ({side} {abs(si_pct):.1f} % higher)"
+    return f"left {left:.1f} % · right {right:.1f} % ({compare_sides(si_pct)})"
+
+
+def symmetry_steps(summary: Mapping[str, Any], metric: str) -> tuple[int, int] | None:
+    """Steps behind the left and right medians of a symmetry metric.
+
+    Parameters
+    ----------
+    summary : mapping
+        The session summary (``per_side[side]["steps_with_value"]``; a summary saved before
+        that key existed gives each side's step count, an upper bound).
+    metric : str
+        A key of the summary's ``symmetry_pct``.
+
+    Returns
+    -------
+    (int, int) or None
+        Left and right counts; None without both sides.
+    """
+    per = summary.get("per_side") or {}
+    counts = []
+    for side in ("left", "right"):
+        p = per.get(side) or {}
+        n = (p.get("steps_with_value") or {}).get(metric, p.get("steps"))
+        if n is None:
+            return None
+        counts.append(int(n))
+    return counts[0], counts[1]
+
+
+def too_few_steps_text(summary: Mapping[str, Any], metric: str) -> str | None:
+    """Why a left/right comparison is left out, or None when it rests on enough steps.
+
+    Returns
+    -------
+    str or None
+        E.g. "not compared: a value on 1 left and 7 right steps only (at least 20 on each
+        side needed)", when either side has fewer than `MIN_SYMMETRY_STEPS`.
+    """
+    n = symmetry_steps(summary, metric)
+    if n is None or min(n) >= MIN_SYMMETRY_STEPS:
+        return None
+    return (
+        f"not compared: a value on {n[0]:,} left and {n[1]:,} right steps only (at least "
+        f"{MIN_SYMMETRY_STEPS} on each side needed)"
+    )
+
+
+def unit_label(unit: str) -> str:
+    """An axis label for a force unit: ``N``, or ``counts (relative)`` for uncalibrated data."""
+    return unit if unit == "N" else f"{unit} (relative)"
 
 
 # --- warnings ----------------------------------------------------------------------------------

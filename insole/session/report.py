@@ -8,12 +8,20 @@ bands of the "too much, too soon" rule (Frandsen et al. 2025), and of heel peak 
 differences with the runner's usual range (30-day mean + 2 SD). No plotting library: the SVG is
 generated here, so the page opens in any browser without network access. Every sentence a
 runner reads comes from `insole.session.plain`, as in the terminal and ``insole history``.
+
+Every figure is in the recording's own force unit: newtons (pressures in kPa), or ``counts``
+for uncalibrated sensors (stAPPone insoles, gaitndd footswitches), which are relative readings
+without a true zero — their curves' axis spans the data (a footswitch's digital value is
+negative in swing), their map gives counts, not pressures, and no body weights are shown. The
+force curves are drawn as recorded, with the swing baseline the steps table measures each step
+above, so the heel peaks stated can be found on them.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -158,8 +166,8 @@ def _polyline(xs: np.ndarray, ys: np.ndarray, ax: _Axes, color: str, width: floa
 # --- data from the recording -------------------------------------------------------------------
 
 
-def _device_force(dev: Any) -> tuple[Any, np.ndarray, np.ndarray]:
-    """Layout, force per sensor [N] and times [s] of one decoded insole."""
+def _device_force(dev: Any) -> tuple[Any, np.ndarray, np.ndarray, str]:
+    """Layout, force per sensor, times [s] and force unit (N or counts) of one decoded insole."""
     from insole.core.calibration import Calibrator
     from insole.core.layouts import SensorLayout, default_layout, single_sensor_layout
 
@@ -170,7 +178,7 @@ def _device_force(dev: Any) -> tuple[Any, np.ndarray, np.ndarray]:
     else:
         layout = default_layout(dev.n_sensors)
     cal = Calibrator(dev.header.get("calibration") or {}, layout)
-    return layout, cal.force(dev.counts), np.asarray(dev.device_time_s, float)
+    return layout, cal.force(dev.counts), np.asarray(dev.device_time_s, float), cal.unit
 
 
 def _on_own_clocks(
@@ -201,15 +209,55 @@ def _load(recording: Any) -> Any:
     return recording if isinstance(recording, Recording) else load_recording(recording)
 
 
-def _sides(
-    recording: Any, steps: Sequence[dict[str, Any]]
-) -> Iterator[tuple[str, Any, np.ndarray, np.ndarray, list[dict[str, Any]]]]:
-    """Side, layout, force per sensor [N], times [s] and steps of each insole with samples."""
+@dataclass
+class _Side:
+    """One insole's samples and steps, as the report draws them."""
+
+    side: str
+    layout: Any
+    force: np.ndarray  # (n_samples, n_sensors), in `unit`
+    t: np.ndarray  # [s]
+    unit: str  # "N", or "counts" (relative readings without a true zero)
+    steps: list[dict[str, Any]]
+
+    def times(self) -> tuple[np.ndarray, np.ndarray]:
+        """Heel strikes and toe-offs [s] of the steps with both times."""
+        hs = np.array([s["heel_strike_s"] for s in self.steps], float).reshape(-1)
+        to = np.array([s["toe_off_s"] for s in self.steps], float).reshape(-1)
+        ok = np.isfinite(hs) & np.isfinite(to)
+        return hs[ok], to[ok]
+
+    def contacts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sample indices of `times`: contacts as slices ``force[a:b]`` of the samples."""
+        hs, to = self.times()
+        return np.searchsorted(self.t, hs), np.searchsorted(self.t, to, side="right")
+
+    def baselines(self) -> np.ndarray:
+        """Each step's swing baseline per sensor, ``(n_steps, n_sensors)``, as the pipeline's.
+
+        The steps table re-zeroes every sensor on the middle half of the swing before each
+        contact (`insole.core.steps.swing_baselines`), so its peaks are heights above this
+        level; before the first usable swing, each sensor's median over the recording.
+        """
+        from insole.core.steps import swing_baselines
+
+        a, b = self.contacts()
+        with warnings.catch_warnings():  # a sensor without any value: NaN, said nowhere else
+            warnings.simplefilter("ignore", RuntimeWarning)
+            first = np.nanmedian(self.force[:: max(1, len(self.force) // 20000)], axis=0)
+        return swing_baselines(
+            self.force, a, b, baseline_n=np.nan_to_num(first), previous_toe_off_index=None
+        )
+
+
+def _sides(recording: Any, steps: Sequence[dict[str, Any]]) -> Iterator[_Side]:
+    """Samples and steps of each insole with samples."""
     for dev in _load(recording).devices:
         if dev.n_samples == 0:
             continue
-        layout, force, t = _device_force(dev)
-        yield dev.side, layout, force, t, [s for s in steps if s["side"] == dev.side]
+        layout, force, t, unit = _device_force(dev)
+        yield _Side(dev.side, layout, force, t, unit,
+                    [s for s in steps if s["side"] == dev.side])
 
 
 def force_curves(
@@ -229,32 +277,57 @@ def force_curves(
     Returns
     -------
     dict
-        ``{side: {"t": times [s], "total": N, "heel": N, "hs": [...], "to": [...]}}``;
-        forces are calibrated but not re-zeroed on swing (the steps table is).
+        ``{side: {"t": times [s], "total": force, "heel": force, "hs": [...], "to": [...],
+        "baseline_total": float, "baseline_heel": float, "unit": str}}``; forces are
+        calibrated but not re-zeroed on swing, in ``unit`` (``"N"``, or ``"counts"``: relative
+        readings without a true zero, e.g. a footswitch's ADC value, which may be negative).
+        ``baseline_*`` is the swing baseline the steps table measures each step above (the
+        median over the steps shown of each step's baseline; NaN without steps).
     """
     from insole.core.layouts import HEEL_REGIONS
 
     out = {}
-    for side, layout, force, t, side_steps in _sides(recording, steps):
+    for sd in _sides(recording, steps):
+        t, force, layout = sd.t, sd.force, sd.layout
         t0 = max(0.0, min(t[-1] / 2 - window_s / 2, t[-1] - window_s))
         sel = (t >= t0) & (t <= t0 + window_s)
         heel_idx = layout.indices(*HEEL_REGIONS)
         if len(heel_idx) == 0:
             heel_idx = layout.indices("whole_foot")
-        out[side] = {
+        if len(heel_idx) == 0:
+            heel_idx = np.arange(layout.n_sensors)
+        base = sd.baselines()
+        hs, to = sd.times()
+        shown = (hs >= t0) & (to <= t0 + window_s)
+        if not shown.any():  # no whole step in the window: the baseline of every step
+            shown = np.ones(len(base), bool)
+        out[sd.side] = {
             "t": t[sel],
             "total": np.nansum(force[sel], axis=1),
             "heel": np.nansum(force[sel][:, heel_idx], axis=1),
             "hs": [
-                s["heel_strike_s"] for s in side_steps if t0 <= s["heel_strike_s"] <= t0 + window_s
+                s["heel_strike_s"] for s in sd.steps
+                if t0 <= s["heel_strike_s"] <= t0 + window_s
             ],
-            "to": [s["toe_off_s"] for s in side_steps if t0 <= s["toe_off_s"] <= t0 + window_s],
+            "to": [s["toe_off_s"] for s in sd.steps if t0 <= s["toe_off_s"] <= t0 + window_s],
+            "baseline_total": _median_or_nan(base[shown].sum(axis=1)),
+            "baseline_heel": _median_or_nan(base[shown][:, heel_idx].sum(axis=1)),
+            "unit": sd.unit,
         }
     return out
 
 
+def _median_or_nan(v: np.ndarray) -> float:
+    v = np.asarray(v, float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if len(v) else float("nan")
+
+
 def pressure_maps(recording: Any, steps: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Mean over steps of each sensor's peak pressure during contact, per foot.
+
+    Each step's peak is taken above the swing baseline before it, sensor by sensor, as the
+    steps table's (`insole.core.steps.swing_baselines`).
 
     Parameters
     ----------
@@ -266,20 +339,34 @@ def pressure_maps(recording: Any, steps: Sequence[dict[str, Any]]) -> dict[str, 
     Returns
     -------
     dict
-        ``{side: {"layout": SensorLayout, "kpa": (n_sensors,) mean peak pressure, "n": steps}}``.
+        ``{side: {"layout": SensorLayout, "unit": "kPa" or "counts", "peak": (n_sensors,)
+        mean peak, "kpa": the same in kPa or None, "n": steps}}``. Forces in newtons give
+        pressures (force / sensor area, kPa); uncalibrated readings (``counts``) are no
+        pressures, so they stay per-sensor counts and ``kpa`` is None.
     """
     out = {}
-    for side, layout, force, t, side_steps in _sides(recording, steps):
-        kpa = force * (1000.0 / layout.area_mm2).astype(np.float32)
-        a = np.searchsorted(t, [s["heel_strike_s"] for s in side_steps])
-        b = np.searchsorted(t, [s["toe_off_s"] for s in side_steps], side="right")
-        # residual (swing) pressure of each sensor, removed like the pipeline's re-zeroing
-        base = np.nanmedian(kpa[:: max(1, len(kpa) // 20000)], axis=0)
-        peaks = [np.nanmax(kpa[i:j], axis=0) - base for i, j in zip(a, b, strict=True) if j > i]
-        if peaks:
-            out[side] = {
-                "layout": layout,
-                "kpa": np.clip(np.nanmean(peaks, axis=0), 0, None),
+    for sd in _sides(recording, steps):
+        if sd.unit == "N":
+            unit, scale = "kPa", (1000.0 / sd.layout.area_mm2).astype(np.float32)
+        else:
+            unit, scale = "counts", np.ones(sd.layout.n_sensors, np.float32)
+        base = sd.baselines()
+        a, b = sd.contacts()
+        with warnings.catch_warnings():  # a sensor without a value in a contact: NaN there
+            warnings.simplefilter("ignore", RuntimeWarning)
+            peaks = [
+                (np.nanmax(sd.force[i:j], axis=0) - bl) * scale
+                for i, j, bl in zip(a, b, base, strict=True)
+                if j > i
+            ]
+            mean = np.nanmean(peaks, axis=0) if peaks else None
+        if mean is not None:
+            peak = np.clip(mean, 0, None)
+            out[sd.side] = {
+                "layout": sd.layout,
+                "unit": unit,
+                "peak": peak,
+                "kpa": peak if unit == "kPa" else None,
                 "n": len(peaks),
             }
     return out
@@ -288,17 +375,86 @@ def pressure_maps(recording: Any, steps: Sequence[dict[str, Any]]) -> dict[str, 
 # --- sections ----------------------------------------------------------------------------------
 
 
-def _force_section(curves: dict[str, dict[str, Any]], *, plate: bool = False) -> str:
-    """The force curves; ``plate``: one force plate under both feet (no feet, no heel)."""
+def _curve_range(c: dict[str, Any], *, plate: bool) -> tuple[float, float]:
+    """The y range of a force chart: all of the data, and zero for forces in newtons.
+
+    Relative readings (counts) have no true zero and may be negative (a footswitch's digital
+    value around its mid-scale offset): the axis spans the data, so swing and toe-off show.
+    """
+    parts = [c["total"]] + ([] if plate else [c["heel"]])
+    vals = np.concatenate([np.asarray(v, float).ravel() for v in parts])
+    vals = np.concatenate([vals, [c.get("baseline_total", np.nan),
+                                  np.nan if plate else c.get("baseline_heel", np.nan)]])
+    vals = vals[np.isfinite(vals)]
+    if not len(vals):
+        return 0.0, 1.0
+    lo, hi = float(vals.min()), float(vals.max())
+    relative = c.get("unit", "N") != "N"
+    if not relative:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = (hi - lo) or max(abs(hi), 1.0)
+    if relative:
+        return lo - 0.08 * span, hi + 0.08 * span
+    # newtons: zero at the bottom, unless some samples lie below it (then they show too)
+    return (lo - 0.03 * span if lo < 0 else 0.0), hi + 0.08 * span
+
+
+def _baseline_note(
+    curves: dict[str, dict[str, Any]], per_side: dict[str, Any], *, plate: bool
+) -> str:
+    """Where the steps' figures are measured from: each side's swing baseline and heel peak."""
+    parts = []
+    for side, c in curves.items():
+        unit = str(c.get("unit", "N"))
+        b = c.get("baseline_total" if plate else "baseline_heel", float("nan"))
+        hp = (per_side.get(side) or {}).get("heel_peak_n")
+        if b is None or not math.isfinite(b):
+            continue
+        what = "force plate" if plate else f"{side} heel"
+        text = f"{what}: swing baseline {_count(b)} {unit}"
+        if hp is not None and math.isfinite(float(hp)):
+            peak = "peak force per contact" if plate else "heel peak"
+            curve = "force" if plate else "heel"
+            text += (f", median {peak} {_count(float(hp))} {unit} above it, so the {curve} "
+                     f"curve peaks near {_count(b + float(hp))} {unit}")
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _count(v: float) -> str:
+    """``−1,576``: a rounded value with thousands separators and a real minus sign."""
+    return f"{round(v):,}".replace("-", "−")
+
+
+def _force_section(
+    curves: dict[str, dict[str, Any]],
+    *,
+    plate: bool = False,
+    per_side: dict[str, Any] | None = None,
+) -> str:
+    """The force curves; ``plate``: one force plate under both feet (no feet, no heel).
+
+    ``per_side``: the summary's per-side medians, to say where the heel peaks lie on the
+    curves (each step's figures are heights above the swing baseline before it).
+    """
+    from insole.session.plain import unit_label
+
     figs = []
+    units = {str(c.get("unit", "N")) for c in curves.values()}
+    unit = units.pop() if len(units) == 1 else "N"
     for side, c in curves.items():
         if len(c["t"]) < 2:
             continue
-        ymax = float(np.nanmax(c["total"])) * 1.08 or 1.0
-        ax = _Axes(540, 220, float(c["t"][0]), float(c["t"][-1]), 0.0, ymax)
+        y0, y1 = _curve_range(c, plate=plate)
+        ax = _Axes(540, 220, float(c["t"][0]), float(c["t"][-1]), y0, y1)
         title = (f"force plate under both feet: force, {len(c['hs'])} contacts" if plate
                  else f"{side} foot: force, {len(c['hs'])} heel strikes")
-        body = [ax.frame(title, "time [s]", "N")]
+        body = [ax.frame(title, "time [s]", unit_label(str(c.get("unit", "N"))))]
+        if y0 < 0 < y1:  # zero inside the chart: a firmer line than the grid
+            body.append(
+                f'<line x1="{ax.left}" x2="{ax.width - ax.right}" y1="{ax.y(0):.1f}" '
+                f'y2="{ax.y(0):.1f}" stroke="#999" stroke-width="1"/>'
+            )
         for v in c["hs"]:
             body.append(
                 f'<line x1="{ax.x(v):.1f}" x2="{ax.x(v):.1f}" y1="{ax.top}" '
@@ -310,25 +466,48 @@ def _force_section(curves: dict[str, dict[str, Any]], *, plate: bool = False) ->
                 f'y2="{ax.height - ax.bottom}" stroke="#c62828" stroke-width="1.2" '
                 'stroke-dasharray="4 3"/>'
             )
+        lines = [("baseline_total", SIDE_COLOR[side])] + ([] if plate else
+                                                          [("baseline_heel", "#555")])
+        for key, color in lines:
+            v = c.get(key)
+            if v is not None and math.isfinite(v):
+                body.append(
+                    f'<line x1="{ax.left}" x2="{ax.width - ax.right}" y1="{ax.y(v):.1f}" '
+                    f'y2="{ax.y(v):.1f}" stroke="{color}" stroke-width="1" '
+                    'stroke-dasharray="7 4" class="baseline"/>'
+                )
         body.append(_polyline(c["t"], c["total"], ax, SIDE_COLOR[side], 1.8))
         if plate:  # the plate's one sensor is the whole force: no heel curve
             figs.append(_svg(ax.width, ax.height, "".join(body), "force plate force curve"))
             continue
         body.append(_polyline(c["t"], c["heel"], ax, "#555", 1.3))
         figs.append(_svg(ax.width, ax.height, "".join(body), f"{side} force curve"))
+    if unit == "N":
+        values = "curves calibrated, not re-zeroed on swing"
+    else:
+        values = (f"raw {unit}: relative readings without a true zero, not newtons; the axis "
+                  "spans the data")
+    where = _baseline_note(curves, per_side or {}, plate=plate)
+    baseline = (
+        " The figures of this report are measured above the swing baseline before each "
+        f"{'contact' if plate else 'step'} (dashed: the median over the "
+        f"{'contacts' if plate else 'steps'} shown)" + (f" — {where}." if where else ".")
+    )
     if plate:
         legend = (
             f'<p class="legend"><span style="color:{SIDE_COLOR["left"]}">━</span> vertical '
             'force on the plate · <span style="color:#2e7d32">│</span> contact start · '
             '<span style="color:#c62828">┆</span> contact end (detected by the pipeline; '
-            "one force plate under both feet, so every contact is a step of either foot)</p>"
+            "one force plate under both feet, so every contact is a step of either foot; "
+            f"{_e(values)}) · ┄ swing baseline.{_e(baseline)}</p>"
         )
         return '<div class="row">' + "".join(figs) + "</div>" + legend
     legend = (
         '<p class="legend"><span style="color:#1f6fb4">━</span>/<span style="color:#e07b00">━'
         '</span> total force · <span style="color:#555">━</span> heel force · '
         '<span style="color:#2e7d32">│</span> heel strike · <span style="color:#c62828">┆</span>'
-        " toe-off (detected by the pipeline; curves calibrated, not re-zeroed on swing)</p>"
+        f" toe-off (detected by the pipeline; {_e(values)}) · ┄ swing baseline of each curve."
+        f"{_e(baseline)}</p>"
     )
     return '<div class="row">' + "".join(figs) + "</div>" + legend
 
@@ -357,7 +536,10 @@ def _pressure_section(maps: dict[str, dict[str, Any]]) -> str:
 
     if not maps:
         return "<p>No pressure data.</p>"
-    hi = max(float(np.nanmax(m["kpa"])) for m in maps.values()) or 1.0
+    # Uncalibrated readings (counts) are no pressures: the map shows them as they are.
+    unit = "kPa" if all(m.get("unit", "kPa") == "kPa" for m in maps.values()) else "counts"
+    what = "mean peak pressure [kPa]" if unit == "kPa" else "mean peak reading [counts]"
+    hi = max(float(np.nanmax(m["peak"])) for m in maps.values()) or 1.0
     top, ticks = _color_scale_top(hi)
     figs = []
     for side in ("left", "right"):
@@ -375,11 +557,11 @@ def _pressure_section(maps: dict[str, dict[str, Any]]) -> str:
         )
         body = [
             f'<text x="10" y="16" class="t">{side} foot (seen from above)</text>'
-            f'<text x="10" y="31" class="lt">mean peak pressure [kPa], {m["n"]} steps</text>',
+            f'<text x="10" y="31" class="lt">{what}, {m["n"]} steps</text>',
             f'<polygon points="{pts}" fill="#f3f3f3" stroke="#333" stroke-width="1.5"/>',
         ]
         r = max(7.0, min(16.0, math.sqrt(float(np.median(lay.area_mm2))) * scale * 0.45))
-        for x, y, v in zip(lay.x_mm, lay.y_mm, m["kpa"], strict=True):
+        for x, y, v in zip(lay.x_mm, lay.y_mm, m["peak"], strict=True):
             cx, cy = ox + sign * x * scale, oy - y * scale
             fill = _color(float(v), 0.0, top)
             text_color = "#000" if float(v) > 0.6 * top else "#fff"
@@ -402,7 +584,7 @@ def _pressure_section(maps: dict[str, dict[str, Any]]) -> str:
         body.append('<text x="120" y="52" class="xl">toes</text>')
         figs.append(_svg(240, 370, "".join(body), f"{side} pressure map"))
     # colour bar: 0 .. a round value at or above the highest sensor
-    bar = ['<text x="0" y="14" class="t">kPa</text>']
+    bar = [f'<text x="0" y="14" class="t">{unit}</text>']
     for i in range(50):
         v0 = top * (1 - (i + 0.5) / 50)
         bar.append(
@@ -412,9 +594,18 @@ def _pressure_section(maps: dict[str, dict[str, Any]]) -> str:
         yy = 24 + (1 - v / top) * 250
         bar.append(f'<text x="26" y="{yy + 4:.0f}" class="lt">{v:.0f}</text>')
     figs.append(_svg(70, 290, "".join(bar), "pressure colour scale"))
+    if unit == "kPa":
+        values = f"Highest sensor: {hi:.0f} kPa; colour scale 0-{top:.0f} kPa."
+    else:
+        values = (
+            f"Highest sensor: {_count(hi)} counts; colour scale 0-{_count(top)} counts. The "
+            "sensors are not calibrated: counts are relative readings of each sensor above its "
+            "swing baseline, not pressures, so no kPa figure is given; compare sensors and steps "
+            "of this recording only."
+        )
     return (
         '<div class="row">' + "".join(figs) + "</div>"
-        f'<p class="legend">Highest sensor: {hi:.0f} kPa; colour scale 0-{top:.0f} kPa. '
+        f'<p class="legend">{values} '
         "Medial = inner side of the foot (big toe side), lateral = outer side.</p>"
     )
 
@@ -447,8 +638,12 @@ def _hist_svg(values: dict[str, np.ndarray], title: str, xlabel: str, *, bins: i
 
 
 def _distributions(
-    steps: Sequence[dict[str, Any]], bw: float | None = None, *, plate: bool = False
+    steps: Sequence[dict[str, Any]], bw: float | None = None, *, plate: bool = False,
+    unit: str = "N",
 ) -> str:
+    from insole.session.plain import unit_label
+
+    load_axis = "× body weight (BW)" if bw else unit_label(unit)
     if plate:  # one force plate under both feet: contacts, and the peak force of each
         div = bw or 1.0
         contact = {"left": np.array([1000 * r["contact_s"] for r in steps], float)}
@@ -456,7 +651,7 @@ def _distributions(
         return (
             '<div class="row">'
             + _hist_svg(contact, "ground contact time per contact", "ms")
-            + _hist_svg(peak, "peak force per contact", "× body weight (BW)" if bw else "N")
+            + _hist_svg(peak, "peak force per contact", load_axis)
             + '</div><p class="legend">Contacts on one force plate under both feet (it does '
             "not tell the feet apart).</p>"
         )
@@ -473,7 +668,7 @@ def _distributions(
     return (
         '<div class="row">'
         + _hist_svg(contact, "ground contact time per step", "ms")
-        + _hist_svg(heel, "heel peak per step", "× body weight (BW)" if bw else "N")
+        + _hist_svg(heel, "heel peak per step", load_axis)
         + f'</div><p class="legend">{legend}</p>'
     )
 
@@ -536,6 +731,18 @@ def _symmetry_section(
         lv = (per.get("left") or {}).get(m)
         rv = (per.get("right") or {}).get(m)
         typical = TYPICAL_SI_PCT.get(m)
+        name = plain.SYMMETRY_NAMES.get(m, m.replace("_", " "))
+        withheld = plain.too_few_steps_text(summary, m)
+        if withheld:  # medians of a few steps a side: no comparison, no bar
+            n_left, n_right = plain.symmetry_steps(summary, m) or (0, 0)
+            rows.append(
+                f"<tr><td>{_e(name)}</td>"
+                f"<td>{_e(_side_value(m, lv, profile, unit))} ({_steps(n_left)})</td>"
+                f"<td>{_e(_side_value(m, rv, profile, unit))} ({_steps(n_right)})</td>"
+                f'<td colspan="3">{_e(withheld)}</td>'
+                f"<td>{'–' if typical is None else f'{typical:g} %'}</td></tr>"
+            )
+            continue
         parts = [f'<svg width="{width:.0f}" height="22" role="img" aria-label="{_e(m)}">']
         if typical:
             parts.append(
@@ -563,12 +770,11 @@ def _symmetry_section(
                          f'"{"end" if v > 0 else "start"}" fill="#fff">»</text>')
         parts.append("</svg>")
         left_pct, right_pct = plain.balance(v)
-        name = plain.SYMMETRY_NAMES.get(m, m.replace("_", " "))
         rows.append(
             f"<tr><td>{_e(name)}</td><td>{_e(_side_value(m, lv, profile, unit))}</td>"
             f"<td>{_e(_side_value(m, rv, profile, unit))}</td>"
             f"<td>{left_pct:.1f} % · {right_pct:.1f} %</td><td>{''.join(parts)}</td>"
-            f"<td>{abs(v):.1f} % {'right' if v > 0 else 'left'} higher</td>"
+            f"<td>{abs(v):.1f} % ({_e(plain.compare_sides(v))})</td>"
             f"<td>{'–' if typical is None else f'{typical:g} %'}</td></tr>"
         )
     if not rows:
@@ -576,14 +782,24 @@ def _symmetry_section(
     return (
         "<table><tr><th>per step (median)</th><th>left</th><th>right</th>"
         "<th>balance left · right</th>"
-        f"<th>← left higher · right higher → (±{SYM_SCALE_PCT:.0f} %)</th><th>difference</th>"
+        f"<th>← left higher · right higher → (±{SYM_SCALE_PCT:.0f} %)</th>"
+        "<th>symmetry index (the sides compared)</th>"
         "<th>typical in healthy runners</th></tr>"
         + "".join(rows)
-        + "</table><p class='note'>Difference = 100·(right − left)/mean of the two. Green band: "
-        "typical differences of healthy trained runners (Girard et al. 2019); dashed purple "
-        "lines: your usual range (your 30-day mean + 2 SD), which is what flags a session — not "
-        "the typical values, because insoles and runners differ.</p>"
+        + "</table><p class='note'>Symmetry index = 100·(right − left)/mean of the two: the "
+        "bars, the typical values and your usual range are in it. It is not how much higher "
+        "one side is: in brackets the two sides compared directly (a symmetry index of 100 % "
+        "is one side 3× the other). Green band: typical differences of healthy trained runners "
+        "(Girard et al. 2019); dashed purple lines: your usual range (your 30-day mean + 2 SD), "
+        "which is what flags a session — not the typical values, because insoles and runners "
+        "differ. A comparison needs a value on at least "
+        f"{plain.MIN_SYMMETRY_STEPS} steps of each side (about 20 strides make stride-to-stride "
+        "gait measures stable: Kroneberg et al. 2019, Kribus-Shmiel et al. 2018).</p>"
     )
+
+
+def _steps(n: int) -> str:
+    return f"{n:,} step{'s' * (n != 1)}"
 
 
 #: The trend charts: metric, value of a session in the chart's unit, rule kind.
@@ -764,6 +980,18 @@ border-left:6px solid #90a4ae;background:#f4f6f7}
 """
 
 
+def _body_text(profile: Profile | None, unit: str) -> str:
+    """The "body" line: the profile, and the unit loads are shown in."""
+    if unit != "N":
+        why = (f"loads in {unit}: this recording's sensors are not calibrated in newtons, so "
+               "its loads are relative and cannot be shown as multiples of body weight")
+        return f"{profile.describe()}; {why}" if profile else f"no profile; {why}"
+    if profile:
+        return profile.describe()
+    return ("no profile: loads in newtons ('insole profile --mass-kg KG' shows them as "
+            "multiples of body weight)")
+
+
 def build_report(
     summary: dict[str, Any],
     steps: Sequence[dict[str, Any]],
@@ -864,11 +1092,7 @@ def build_report(
             f"{summary.get('steps_with_gaps', 0)} {'contacts' if plate else 'steps'} with gaps",
         ),
         ("recording", Path(str(summary.get("path", ""))).name),
-        (
-            "body",
-            profile.describe() if profile else "no profile: loads in newtons ('insole profile "
-            "--mass-kg KG' shows them as multiples of body weight)",
-        ),
+        ("body", _body_text(profile, unit)),
     ]
     kv = "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in facts)
     verdict = []
@@ -893,15 +1117,20 @@ def build_report(
             verdict.append(f'<div class="next"><b>{_e(nxt[0])}</b></div>')
         if any(f.rule == "spike" for f in assessment.flags):
             verdict.append(f'<p class="note">{_e(plain.EVIDENCE)}</p>')
+    maps_title = "Average pressure maps"
     if recording is not None and Path(recording).exists():
         rec = _load(recording)
         own = _on_own_clocks(steps, summary.get("clock_alignment"))
-        curves = _force_section(force_curves(rec, own), plate=plate)
+        curves = _force_section(force_curves(rec, own), plate=plate,
+                                per_side=summary.get("per_side") or {})
+        pmaps = {} if plate else pressure_maps(rec, own)
         maps = (
             "<p>A force plate measures the force of the whole body, not the pressure under "
             "each part of the foot: no pressure map.</p>" if plate
-            else _pressure_section(pressure_maps(rec, own))
+            else _pressure_section(pmaps)
         )
+        if any(m.get("unit") == "counts" for m in pmaps.values()):
+            maps_title = "Average sensor readings (relative counts, not pressures)"
     else:
         curves = maps = (
             "<p>The recording is not available (moved or changed), so raw curves and "
@@ -927,9 +1156,9 @@ def build_report(
         f'<section id="summary"><h2>Verdict and next run</h2>{"".join(verdict)}'
         f'<h2>This run</h2><table class="kv">{kv}</table></section>'
         f'<section id="force"><h2>Force curves with events</h2>{curves}</section>'
-        f'<section id="pressure"><h2>Average pressure maps</h2>{maps}</section>'
+        f'<section id="pressure"><h2>{_e(maps_title)}</h2>{maps}</section>'
         f'<section id="distributions"><h2>Per-step distributions</h2>'
-        f"{_distributions(steps, bw, plate=plate)}</section>"
+        f"{_distributions(steps, bw, plate=plate, unit=unit)}</section>"
         f'<section id="strike"><h2>Foot strike</h2>{_strike_section(summary)}</section>'
         + (
             '<section id="symmetry"><h2>Balance between the feet</h2><p>One force plate under '

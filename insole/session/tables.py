@@ -161,6 +161,11 @@ def plate_summary(summary: dict[str, Any]) -> dict[str, Any]:
             value = {("both" if k == "left" else k): v for k, v in value.items()}
             if key == "per_side" and isinstance(value.get("both"), dict):
                 value["both"] = {**value["both"], **dict.fromkeys(PLATE_BLANK_COLUMNS)}
+                counts = value["both"].get("steps_with_value")
+                if isinstance(counts, dict):  # the blank heel columns have no value
+                    value["both"]["steps_with_value"] = {
+                        k: 0 if k in PLATE_BLANK_COLUMNS else n for k, n in counts.items()
+                    }
         elif key == "heel_peak_n" and isinstance(value, dict):
             out["peak_force_n"] = value  # the plate's one sensor is the whole foot
             value = dict.fromkeys(value)

@@ -19,6 +19,7 @@ from insole.session.plain import (
     fmt_duration,
     fmt_start,
     fmt_value,
+    too_few_steps_text,
 )
 
 __all__ = ["print_summary"]
@@ -124,12 +125,15 @@ def print_summary(
         if reg and not plate:
             print(f"  {'load, ' + side:<16} {_regions(reg)}", file=out)
     sym = {} if plate else s.get("symmetry_pct") or {}
-    for i, (k, v) in enumerate(sym.items()):
+    label = "left/right"
+    for k, v in sym.items():
         if v is None:
             continue
-        label = "left/right" if i == 0 else ""
         name = SYMMETRY_NAMES.get(k, k.replace("_", " "))
-        print(f"  {label:<16} {name + ':':<20} {balance_text(v)}", file=out)
+        # A comparison of a few steps a side says nothing: left out, with the reason.
+        text = too_few_steps_text(s, k) or balance_text(v)
+        print(f"  {label:<16} {name + ':':<20} {text}", file=out)
+        label = ""
     tr = s.get("heel_load_trend")
     if tr and tr.get("change_pct") is not None and not plate:
         w = fmt_duration(tr["window_s"])
@@ -226,11 +230,13 @@ def _cut_notes(s: dict[str, Any]) -> list[str]:
 
 def _regions(reg: dict[str, float]) -> str:
     """``heel 23 % (inner 9, outer 14), midfoot 5 %, forefoot 67 % (inner 10, ...), toes 5 %``."""
+    words = {"medial": "inner", "lateral": "outer", "central": "middle"}
     groups: dict[str, list[tuple[str, float]]] = {}
     for k, v in reg.items():
         base, _, part = k.partition("_")
+        if part not in words:  # e.g. whole_foot: one region, not a part of "whole"
+            base, part = k, ""
         groups.setdefault(base, []).append((part, v))
-    words = {"medial": "inner", "lateral": "outer", "central": "middle"}
     out = []
     for base, parts in groups.items():
         total = sum(v for _, v in parts)
