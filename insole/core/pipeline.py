@@ -765,6 +765,8 @@ class _Side:
             baseline_n=baselines,
             impact_peak_n=impact,
         )
+        if self.unit != "N":  # relative readings (counts): force / area is no pressure
+            features.region_peak_kpa[:] = np.nan
         self._baseline = baselines[-1].copy()
         hs_s = hs_i / self.fs
         stride = np.diff(hs_s, prepend=self._last_hs_s)

@@ -11,6 +11,7 @@ impact peak (so a loading-rate index) on a few left steps only. The QA recording
 from __future__ import annotations
 
 import html as html_lib
+import math
 import re
 from pathlib import Path
 
@@ -338,3 +339,16 @@ def test_plate_summary_counts_no_heel_values(tmp_path: Path) -> None:
     assert both["heel_peak_n"] is None
     assert both["steps_with_value"]["heel_peak_n"] == 0
     assert both["steps_with_value"]["peak_force_n"] == both["steps"]
+
+
+def test_counts_steps_table_has_no_pressures(tmp_path: Path) -> None:
+    # force / sensor area of a relative reading is no pressure: the kPa columns stay empty.
+    from insole.session.analysis import SessionAnalysis
+
+    rec = footswitch_recording(tmp_path)
+    steps = SessionAnalysis().run(rec).steps_
+    assert steps
+    kpa = [k for k in steps[0] if k.endswith("_peak_kpa")]
+    assert kpa
+    assert all(math.isnan(s[k]) for s in steps for k in kpa)
+    assert any(s["whole_foot_peak_n"] > 0 for s in steps)
