@@ -367,9 +367,16 @@ def _print_history(
 
     verbose = bool(getattr(args, "verbose", False))
     by_id = {a.session.id: a for a in assessments}
-    units = "loads in multiples of body weight (BW; " + profile.describe() + ")" if profile else (
-        "loads in newtons; 'insole profile --mass-kg KG' shows them as multiples of body weight"
-    )
+    shown = {str(x.summary.get("force_unit") or "N") for x in sessions}
+    if shown == {"counts"}:  # uncalibrated sensors: no newtons, no body weights
+        units = "loads in relative counts (uncalibrated sensors)"
+    elif profile:
+        units = "loads in multiples of body weight (BW; " + profile.describe() + ")"
+    else:
+        units = ("loads in newtons; 'insole profile --mass-kg KG' shows them as multiples of "
+                 "body weight")
+    if len(shown) > 1:
+        units += "; sessions in relative counts stay in counts"
     latest = f", the latest {len(sessions)}" if hidden else ""
     print(f"history {path}: {total} session{'s' * (total != 1)}{latest}; {units}")
     print(

@@ -352,3 +352,16 @@ def test_counts_steps_table_has_no_pressures(tmp_path: Path) -> None:
     assert kpa
     assert all(math.isnan(s[k]) for s in steps for k in kpa)
     assert any(s["whole_foot_peak_n"] > 0 for s in steps)
+
+
+def test_history_of_counts_sessions_says_counts(tmp_path: Path, capsys) -> None:
+    from insole.cli import main
+
+    rec = footswitch_recording(tmp_path)
+    db = tmp_path / "h.sqlite3"
+    assert main(["analyze", str(rec), "--save", "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["history", "--db", str(db)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "loads in relative counts" in header
+    assert "newtons" not in header
