@@ -251,7 +251,7 @@ def summarise_session(
         duration_s=max((s.n / s.fs for s in sides), default=0.0),
         sides=sorted({s.label for s in sides}, key=lambda s: s != "left"),
         quality=quality,
-        unit=units.pop() if len(units) == 1 else "mixed",
+        unit=units.pop() if len(units) == 1 else "mixed" if units else "N",  # N: no data
         single_plate=single_plate,
     )
     # One force plate under both feet (`insole.sources.importers.table`,

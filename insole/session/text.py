@@ -60,7 +60,7 @@ def print_summary(
         steps = "one force plate under both feet, every contact a step"
     when = f" — {fmt_start(s['start'])}" if s.get("start") else ""
     print(f"session summary{when}, {fmt_duration(s['duration_s'])}", file=out)
-    print(f"  steps            {s['step_count']} ({steps})", file=out)
+    print(f"  steps            {s['step_count']}{f' ({steps})' if steps else ''}", file=out)
     cad = s.get("cadence_spm")
     print(f"  cadence          {_v(cad and round(cad), '{}')} steps per minute", file=out)
     ct, flight = s.get("contact_time_s"), s.get("flight_time_s")
@@ -260,7 +260,7 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
     if s.get("start"):
         print(f"  start            {s['start']}", file=out)
     print(f"  duration         {s['duration_s']:.1f} s", file=out)
-    print(f"  steps            {s['step_count']} ({steps})", file=out)
+    print(f"  steps            {s['step_count']}{f' ({steps})' if steps else ''}", file=out)
     print(f"  cadence          {_v(s['cadence_spm'], '{:.1f}')} steps/min", file=out)
     flight = s["flight_time_s"]
     if flight is not None and flight < 0:
