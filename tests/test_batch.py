@@ -152,6 +152,14 @@ def test_strict_makes_damage_an_error(folder: Path) -> None:
     assert len(result.sessions) == 2
 
 
+def test_the_batch_line_counts_the_files_read_past_damage(folder: Path, tmp_path: Path) -> None:
+    # cut.insrec is analysed past its torn last block: counted, not only in --json.
+    proc = cli("analyze", folder / "sub", "--out-dir", tmp_path / "o", "--quiet", check=1)
+    (line,) = [ln for ln in proc.stdout.splitlines() if ln.startswith("analysed ")]
+    assert "; 1 damaged, read past the damage (--strict refuses them)" in line
+    assert "; 1 could not be analysed" in line  # bad_header.insrec
+
+
 def test_files_without_out_dir_print_one_line_each() -> None:
     proc = cli("analyze", "recordings/run_rearfoot_20s.insrec", "recordings/walk_20s.insrec",
                cwd=ROOT)

@@ -815,9 +815,12 @@ def cmd_analyze_batch(args: Any) -> int:
             for row in result.sessions:
                 print(_session_line(row))
         ok, failed = len(result.sessions), len(result.errors)
+        damaged = result.as_dict()["damaged"]
         print(
             f"analysed {ok} of {result.files} recordings, {result.steps} steps in "
             f"{result.elapsed_s:.1f} s ({result.engine})"
+            + (f"; {damaged} damaged, read past the damage (--strict refuses them)"
+               if damaged else "")
             + (f"; {failed} could not be analysed" if failed else "")
         )
         for key, path in result.outputs.items():
