@@ -300,12 +300,12 @@ def scan_command(args: argparse.Namespace) -> int:
     """
     timeout_s = float(getattr(args, "timeout", 5.0))
     if not timeout_s > 0:
-        print(f"insole scan: --timeout must be > 0 s, got {timeout_s}", file=sys.stderr)
+        print(f"insole scan: error: --timeout must be > 0 s, got {timeout_s}", file=sys.stderr)
         return 2
     try:
         found = scan(timeout_s, getattr(args, "backend", None))
     except ReaderError as exc:
-        print(f"insole scan: {exc}", file=sys.stderr)
+        print(f"insole scan: error: {exc}", file=sys.stderr)
         return 2
     if getattr(args, "json", False):
         print(json.dumps(found, indent=2))
