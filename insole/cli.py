@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from insole import __version__
+from insole.commands import types as _sim  # the simulator's ranges (insole simulate)
 from insole.commands.common import (
     BURST_LOSS,
     DRIFT_PPM,
@@ -46,7 +47,6 @@ from insole.commands.common import (
     simulated_insoles,
 )
 from insole.commands.types import iso_time as _iso_time
-from insole.commands.types import non_negative_float as _non_negative_float
 from insole.commands.types import positive_float as _positive_float
 from insole.commands.types import speed as _speed
 from insole.errors import InsoleError
@@ -349,34 +349,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_command(
         sub, "simulate", _cmd_simulate,
-        Arg("--duration", type=_positive_float, required=True, help="seconds to simulate"),
+        Arg("--duration", type=_sim.sim_duration, required=True,
+            help="seconds to simulate, at most 604800 (a week)"),
         out_option("recording file to write ('-': stdout); a simulated recording there is "
                    "replaced"),
-        Arg("--truth", type=Path, metavar="FILE",
+        Arg("--truth", type=_sim.output_file("truth table", "truth.csv"), metavar="FILE",
             help="write per-step ground truth to this CSV ('-': stdout)"),
         SEED,
         Arg("--gait", choices=["run", "walk"], default="run", help="default run"),
-        Arg("--cadence", type=_positive_float, help="steps/min (default 170 running, 110 walking)"),
+        Arg("--cadence", type=_sim.gait_value("cadence_spm"),
+            help="steps/min, 40..260 (default 170 running, 110 walking)"),
         Arg("--strike", choices=["rearfoot", "midfoot", "forefoot", "mixed"], default="rearfoot",
             help="foot-strike pattern (default rearfoot)"),
         RATE, SENSORS, LOSS, BURST_LOSS,
-        Arg("--garbage", type=float, default=0.0,
-            help="garbage insertions per minute per stream"),
+        Arg("--garbage", type=_sim.garbage_per_min, default=0.0,
+            help="garbage insertions per minute per stream, 0..60"),
         DRIFT_PPM,
         Arg("--link", choices=["ble", "serial"], default="ble", help="default ble"),
-        Arg("--mass-kg", type=_positive_float, default=70.0, metavar="KG",
-            help="body mass in kg (default 70)"),
-        Arg("--mass", dest="mass_kg", type=_positive_float, default=argparse.SUPPRESS,
-            help=argparse.SUPPRESS),  # the old name, kept working
-        Arg("--run-speed-mps", type=_positive_float, metavar="MPS",
-            help="running/walking speed in m/s (default: from the cadence)"),
-        Arg("--speed", dest="run_speed_mps", type=_positive_float, default=argparse.SUPPRESS,
-            help=argparse.SUPPRESS),  # old name: m/s here
-        Arg("--asymmetry", type=float, default=0.0, help="right-vs-left force, %%"),
-        Arg("--fatigue", type=float, default=0.0, help="heel load rise over the run, %%"),
-        Arg("--stand", type=_non_negative_float, default=0.0, metavar="S",
+        Arg("--mass-kg", type=_sim.gait_value("body_mass_kg"), default=70.0, metavar="KG",
+            help="body mass in kg, up to 400 (default 70)"),
+        Arg("--mass", dest="mass_kg", type=_sim.gait_value("body_mass_kg"),
+            default=argparse.SUPPRESS, help=argparse.SUPPRESS),  # the old name, kept working
+        Arg("--run-speed-mps", type=_sim.gait_value("speed_mps"), metavar="MPS",
+            help="running/walking speed in m/s, up to 12 (default: from the cadence)"),
+        Arg("--speed", dest="run_speed_mps", type=_sim.gait_value("speed_mps"),
+            default=argparse.SUPPRESS, help=argparse.SUPPRESS),  # old name: m/s here
+        Arg("--asymmetry", type=_sim.gait_value("asymmetry_pct"), default=0.0,
+            help="right-vs-left force, %%, -90..900"),
+        Arg("--fatigue", type=_sim.gait_value("fatigue_pct"), default=0.0,
+            help="heel load rise over the run, %%, -90..900"),
+        Arg("--stand", type=_sim.stand_duration, default=0.0, metavar="S",
             help="stand still for S seconds before the gait starts (default 0)"),
-        Arg("--pronation", type=float, default=0.0, help="-1 lateral .. +1 medial load"),
+        Arg("--pronation", type=_sim.gait_value("pronation"), default=0.0,
+            help="-1 lateral .. +1 medial load"),
         Arg("--start", type=_iso_time, help="wall-clock start, ISO 8601 (default now)"),
         flag("--json", "print what was written as JSON"),
         overwrite_option("recording and truth table"),

@@ -308,3 +308,62 @@ def test_data_help_names_out_dir_for_fetch(capsys: pytest.CaptureFixture[str]) -
         assert "--dir DIR" in text
         assert "--out-dir" not in text
     assert "fetch --out-dir DIR" in help_of("data")
+
+
+@pytest.mark.parametrize(("mirror", "kind"), [("ftp://mirror.example", "FTPDownloader"),
+                                              ("sftp://mirror.example", "SFTPDownloader")])
+def test_ftp_and_sftp_mirrors_get_pooch_downloaders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mirror: str, kind: str
+) -> None:
+    pooch = pytest.importorskip("pooch")
+    chosen = []
+    monkeypatch.setattr(pooch, "retrieve", lambda url, **kw: chosen.append((url, kw)))
+    if kind == "SFTPDownloader":  # it needs paramiko only to be made, not to be chosen
+        monkeypatch.setattr(pooch.downloaders, "SFTPDownloader",
+                            type("SFTPDownloader", (), {"__init__": lambda self, **kw: None}))
+    data_file = data.DATASETS["gaitpdb"].records["GaCo01_01"][0]
+    target = tmp_path / data_file.relpath
+    url = data._download(pooch, data_file, target, mirror)
+    assert url == f"{mirror}/gaitpdb/GaCo01_01.txt"
+    ((got_url, kw),) = chosen
+    assert got_url == url
+    assert type(kw["downloader"]).__name__ == kind
+
+
+def test_out_dir_that_is_a_file_is_named_not_blamed_on_the_network(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(data.MIRROR_ENV, "ftp://mirror.example")  # never reached
+    a_file = tmp_path / "README.md"
+    a_file.write_text("not a folder")
+    for out_dir, words in ((a_file, f"--out-dir {a_file}: is a file, not a folder"),
+                           (a_file / "sub", f"{a_file} is a file, not a folder")):
+        code, _, err = _run(capsys, "data", "fetch", "gaitpdb", "GaCo01_01", "--out-dir",
+                            str(out_dir))
+        assert code == 2
+        assert err.count("\n") == 1
+        assert words in err
+        assert "give a folder to download into" in err
+        assert "try again later" not in err
+        assert "network" not in err
+    with pytest.raises(data.DataError, match="is a file, not a folder"):
+        data.fetch("gaitpdb", ["GaCo01_01"], data_dir=a_file)
+
+
+def test_a_write_error_in_the_data_folder_is_not_blamed_on_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pooch")
+    folder = tmp_path / "d"
+
+    def refuse(pooch, data_file, target, mirror):
+        raise PermissionError(13, "Permission denied", str(target) + ".part")
+
+    monkeypatch.setattr(data, "_download", refuse)
+    with pytest.raises(data.DataError) as info:
+        data.fetch("gaitpdb", ["GaCo01_01"], data_dir=folder)
+    message = str(info.value)
+    assert f"cannot write {folder.resolve() / 'gaitpdb' / 'GaCo01_01.txt.part'}" in message
+    assert "Permission denied" in message
+    assert f"check the data folder {folder.resolve()}" in message
+    assert "try again later" not in message

@@ -559,10 +559,13 @@ def test_import_output_that_is_a_directory_or_in_a_missing_folder(tmp_path, caps
     rows = gaitpdb_rows(50)
     src = tmp_path / "g.txt"
     src.write_text("\n".join(" ".join(r) for r in rows) + "\n")
-    msg = fails(capsys, "import", "gaitpdb", src, "--out", tmp_path, "--overwrite")
+    # refused while the arguments are parsed, before the file is read (`common.out_option`)
+    msg = fails_parsing(capsys, "import", "gaitpdb", str(src), "--out", str(tmp_path),
+                        "--overwrite")
     assert f"{tmp_path}: is a directory; give the recording file to create" in msg
     assert ".part" not in msg
-    msg = fails(capsys, "import", "gaitpdb", src, "--out", tmp_path / "no" / "o.insrec")
+    msg = fails_parsing(capsys, "import", "gaitpdb", str(src), "--out",
+                        str(tmp_path / "no" / "o.insrec"))
     assert "the folder" in msg
     assert "does not exist" in msg
     assert ".part" not in msg

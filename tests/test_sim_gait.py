@@ -523,3 +523,56 @@ def test_a_stand_before_the_gait_carries_half_the_weight_each_and_has_no_steps()
     assert steady.truth.heel_strike_s.min() < 1.0
     with pytest.raises(ValueError, match="stand_s"):
         GaitConfig(stand_s=-1.0)
+
+
+# --- in blocks: GaitStream and the step sequence give simulate_gait's numbers --------------
+
+
+def test_step_sequence_drawn_in_blocks_is_the_one_drawn_at_once() -> None:
+    from dataclasses import fields
+
+    from insole.sources.sim.gait import _make_steps, _seed_rng, _Steps, _StepSource
+
+    for config in (GaitConfig(duration_s=900.0, seed=4, strike="mixed"),
+                   GaitConfig(duration_s=600.0, seed=5, gait="walk", stand_s=20.0)):
+        whole = _make_steps(config, _seed_rng(np.random.SeedSequence(1)))
+        source = _StepSource(config, _seed_rng(np.random.SeedSequence(1)))
+        sizes = np.random.default_rng(0)
+        parts = []
+        while source.pos < source.n_steps:
+            parts.append(source.take(int(sizes.integers(0, 40))))
+        blocks = _Steps.concat(parts)
+        for f in fields(_Steps):
+            assert np.array_equal(getattr(blocks, f.name), getattr(whole, f.name)), f.name
+
+
+@pytest.mark.parametrize("config", [
+    GaitConfig(duration_s=1000.0, seed=6, strike="mixed", fatigue_pct=30.0),
+    GaitConfig(duration_s=700.0, seed=7, gait="walk", stand_s=25.0, pronation=0.4,
+               asymmetry_pct=8.0),
+], ids=["run", "walk-stand"])
+def test_gait_stream_hands_out_simulate_gait_in_blocks(config: GaitConfig) -> None:
+    from insole.sources.sim.gait import GaitStream
+
+    sim = simulate_gait(config)
+    stream = GaitStream(config)
+    assert stream.calibration == sim.calibration
+    for side in SIDES:
+        blocks = list(stream.insole(side))
+        assert len(blocks) >= 3  # a block holds at most 256 contacts of the foot
+        assert all(len(b.truth) <= 256 for b in blocks)
+        assert [b.start for b in blocks] == list(
+            np.cumsum([0] + [b.counts.shape[0] for b in blocks[:-1]]))
+        assert np.array_equal(np.concatenate([b.counts for b in blocks]), sim[side].counts)
+        assert np.array_equal(np.concatenate([b.force_n for b in blocks]), sim[side].force_n)
+    blocks = list(stream.blocks())
+    assert len(blocks) >= 3
+    assert max(b.left.shape[0] for b in blocks) < stream.n_samples / 2
+    assert np.array_equal(np.concatenate([b.left for b in blocks]), sim.left.counts)
+    assert np.array_equal(np.concatenate([b.right for b in blocks]), sim.right.counts)
+    for name in ("side", "heel_strike_s", "toe_off_s", "strike_pattern", "strike_index_pct",
+                 "peak_force_n", "heel_peak_n"):
+        got = np.concatenate([getattr(b.truth, name) for b in blocks])
+        want = getattr(sim.truth, name)
+        assert got.dtype == want.dtype, name
+        assert np.array_equal(got, want, equal_nan=want.dtype.kind == "f"), name

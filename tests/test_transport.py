@@ -121,3 +121,79 @@ def test_serial_stream_interleaves_both_insoles_in_time() -> None:
     left = [t for t, f in frames if isinstance(f, SamplesFrame) and f.side == Side.LEFT]
     assert abs(right[0] - left[0]) < 0.05  # both insoles arrive from the start
     assert abs(right[-1] - left[-1]) < 0.05
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"link": "serial"},
+    {"loss": 0.05, "burst_loss": 0.05, "garbage_per_min": 30.0, "drift_ppm": 80.0, "seed": 3},
+    {"link": "serial", "loss": 0.05, "burst_loss": 0.1, "burst_len": 3.0,
+     "garbage_per_min": 60.0, "clock_offset_s": 0.3, "seed": 4,
+     "pauses": ((3.0, 1.5), (20.0, 0.2))},
+    {"batch": 1, "loss": 0.02, "burst_loss": 0.3, "garbage_per_min": 600.0, "seed": 9},
+], ids=["ble", "serial", "ble-faults", "serial-faults-pauses", "batch1-much-garbage"])
+def test_transmission_in_blocks_gives_the_bytes_of_transmit(kwargs: dict) -> None:
+    from insole.sources.sim.transport import Transmission
+
+    counts = _counts(9000, seed=5)
+    config = TransportConfig(**kwargs)
+    streams, report = transmit(counts, sample_rate_hz=200, config=config)
+    link = Transmission({s: c.shape for s, c in counts.items()}, sample_rate_hz=200,
+                        config=config, counts_of=lambda side: iter([counts[side]]))
+    assert link.report.as_dict() == report.as_dict()  # known before any byte is sent
+    got: dict[int, list] = {sid: [] for sid, _ in link.streams}
+    sizes, at = np.random.default_rng(1), 0
+    while at < 9000:  # blocks of 0 .. 700 samples, not whole frames
+        n = int(sizes.integers(0, 700))
+        for sid, wire, lengths, host in link.feed({s: c[at:at + n] for s, c in counts.items()}):
+            got[sid].append((wire, lengths, host))
+        at += n
+    for sid, wire, lengths, host in link.close():
+        got[sid].append((wire, lengths, host))
+    assert [(s.stream_id, s.label) for s in streams] == link.streams
+    for s in streams:
+        assert b"".join(w.tobytes() for w, _, _ in got[s.stream_id]) == s.data
+        assert np.array_equal(np.cumsum(np.concatenate([n for _, n, _ in got[s.stream_id]])),
+                              s.chunk_end)
+        assert np.array_equal(np.concatenate([h for _, _, h in got[s.stream_id]]),
+                              s.chunk_time_s)
+
+
+def test_link_faults_out_of_range_are_refused() -> None:
+    for kwargs, words in (({"garbage_per_min": -1.0}, "garbage_per_min"),
+                          ({"garbage_per_min": float("nan")}, "garbage_per_min"),
+                          ({"drift_ppm": 1e9}, "drift_ppm must be within ±1000 ppm"),
+                          ({"drift_ppm": float("nan")}, "drift_ppm"),
+                          ({"burst_len": 0.5}, "burst_len")):
+        with pytest.raises(ValueError, match=words):
+            TransportConfig(**kwargs)
+
+
+def test_garbage_in_long_frames_places_it_by_their_counts() -> None:
+    # 64 sensors: 786-byte frames, whose COBS length depends on the zeros among the counts,
+    # so the link frames the counts once more (counts_of) to place the garbage.
+    from insole.sources.sim.transport import Transmission
+
+    rng = np.random.default_rng(7)
+    counts = {s: rng.integers(0, 4096, (6000, 64)).astype(np.uint16) for s in Side}
+    for c in counts.values():
+        c[::7] = 0
+    config = TransportConfig(garbage_per_min=60.0, loss=0.03, seed=2)
+    streams, report = transmit(counts, sample_rate_hz=200, config=config)
+    assert report.frames_corrupted > 20
+    asked = []
+
+    def counts_of(side: Side):
+        asked.append(side)
+        return (counts[side][i:i + 500] for i in range(0, 6000, 500))
+
+    link = Transmission({s: c.shape for s, c in counts.items()}, sample_rate_hz=200,
+                        config=config, counts_of=counts_of)
+    assert asked == [Side.LEFT, Side.RIGHT]
+    assert link.report.as_dict() == report.as_dict()
+    got = link.feed(counts) + link.close()
+    for s in streams:
+        assert b"".join(w.tobytes() for sid, w, _, _ in got if sid == s.stream_id) == s.data
+    with pytest.raises(ValueError, match="counts_of"):
+        Transmission({s: c.shape for s, c in counts.items()}, sample_rate_hz=200,
+                     config=config)

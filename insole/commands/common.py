@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from insole.commands.types import fraction, sample_rate
+from insole.commands.types import drift_ppm, fraction, output_file, sample_rate, seed, sensors
 from insole.errors import InsoleError
 
 __all__ = [
@@ -316,8 +316,17 @@ def flag(name: str, help: str) -> Arg:
 
 
 def out_option(help: str) -> Arg:
-    """The required ``--out FILE``, `help` saying what is written there."""
-    return Arg("--out", type=Path, required=True, metavar="FILE", help=help)
+    """The required ``--out FILE``, `help` saying what is written there.
+
+    `help` starts with what the file is (``"recording file to create ('-': stdout)"``): the
+    value is refused in one line when it is a folder or its folder does not exist
+    (`insole.commands.types.output_file`), before the command starts.
+    """
+    what = help.split(" (")[0].split(";")[0].strip()
+    example = ("run.insrec" if what.startswith("recording") else
+               "report.html" if what.startswith("HTML") else "NAME")
+    return Arg("--out", type=output_file(what, example), required=True, metavar="FILE",
+               help=help)
 
 
 def overwrite_option(what: str, *, others: bool = True) -> Arg:
@@ -343,13 +352,17 @@ STRICT = flag(
 LSL = flag("--lsl", "also publish the insoles and step events on the Lab Streaming Layer "
            "(docs/lsl.md; needs insole[formats])")
 
-# the simulated insoles and their link (``simulate``, ``emulate serial``)
-SEED = Arg("--seed", type=int, default=0, help="random seed (default 0)")
-RATE = Arg("--rate", type=sample_rate, default=200, help="sample rate in Hz (default 200)")
-SENSORS = Arg("--sensors", type=int, default=16, help="sensors per insole (default 16)")
+# the simulated insoles and their link (``simulate``, ``emulate serial``); the ranges are
+# `insole.sources.sim.limits`, which ``sim:`` URLs share
+SEED = Arg("--seed", type=seed, default=0, help="random seed, 0..2^32-1 (default 0)")
+RATE = Arg("--rate", type=sample_rate, default=200,
+           help="sample rate in Hz, 10..2000 (default 200)")
+SENSORS = Arg("--sensors", type=sensors, default=16, help="sensors per insole, 4..64 (default 16)")
 LOSS = Arg("--loss", type=fraction, default=0.0, help="random frame loss fraction")
 BURST_LOSS = Arg("--burst-loss", type=fraction, default=0.0, help="burst frame loss fraction")
-DRIFT_PPM = Arg("--drift-ppm", type=float, default=0.0, help="right-vs-left clock drift")
+DRIFT_PPM = Arg("--drift-ppm", type=drift_ppm, default=0.0,
+                help="right-vs-left clock drift in ppm, -1000..1000 (Bluetooth allows each "
+                "clock ±500 ppm)")
 
 
 def simulated_insoles(args: Any) -> dict[str, Any]:

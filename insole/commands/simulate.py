@@ -4,10 +4,16 @@ Gait model → FSR insoles → firmware frames → link with faults → the byte
 their host receive times, written through `RecordingWriter`. The recording is indistinguishable
 in format from a live one, so every later stage (replay, analysis) is tested on the same path
 as real data. The ground truth (one row per step) goes to a CSV beside it.
+
+The run is simulated and written a few minutes at a time (`GaitStream`, `Transmission`), so
+memory does not grow with the duration (bench/simulate_memory.py); the bytes are those of
+simulating the whole run at once (`simulate_gait`, `transmit`). `MAX_DURATION_S` bounds the
+duration.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -24,10 +30,11 @@ from firmware_protocol import Side
 from insole.commands.progress import Progress
 from insole.core.layouts import default_layout
 from insole.recordings.container import RecordingWriter, software_version
-from insole.sources.sim.gait import GaitConfig, GaitSimulation, StepTruth, simulate_gait
-from insole.sources.sim.transport import TransportConfig, transmit
+from insole.sources.sim.gait import GaitConfig, GaitStream, StepTruth
+from insole.sources.sim.limits import MAX_DURATION_S
+from insole.sources.sim.transport import TimeMerge, Transmission, TransportConfig
 
-__all__ = ["SimulationRequest", "simulate_to_file", "write_truth_csv"]
+__all__ = ["MAX_DURATION_S", "SimulationRequest", "simulate_to_file", "write_truth_csv"]
 
 #: Columns of the ground-truth CSV, in order.
 TRUTH_COLUMNS = (
@@ -111,25 +118,33 @@ def write_truth_csv(truth: StepTruth, path: str | os.PathLike[str]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(TRUTH_COLUMNS)
-        for i in range(len(truth)):
-            w.writerow(
-                [
-                    truth.side[i],
-                    f"{truth.heel_strike_s[i]:.6f}",
-                    f"{truth.toe_off_s[i]:.6f}",
-                    f"{truth.toe_off_s[i] - truth.heel_strike_s[i]:.6f}",
-                    truth.strike_pattern[i],
-                    f"{truth.strike_index_pct[i]:.3f}",
-                    f"{truth.peak_force_n[i]:.2f}",
-                    f"{truth.heel_peak_n[i]:.2f}",
-                ]
-            )
+        _write_truth_rows(w, truth)
+
+
+def _write_truth_rows(w: Any, truth: StepTruth) -> None:
+    """Write rows of `write_truth_csv` with the ``csv.writer`` `w`."""
+    for i in range(len(truth)):
+        w.writerow(
+            [
+                truth.side[i],
+                f"{truth.heel_strike_s[i]:.6f}",
+                f"{truth.toe_off_s[i]:.6f}",
+                f"{truth.toe_off_s[i] - truth.heel_strike_s[i]:.6f}",
+                truth.strike_pattern[i],
+                f"{truth.strike_index_pct[i]:.3f}",
+                f"{truth.peak_force_n[i]:.2f}",
+                f"{truth.heel_peak_n[i]:.2f}",
+            ]
+        )
 
 
 def _header(
-    req: SimulationRequest, sim: GaitSimulation, streams: list[Any], report: dict[str, Any]
+    req: SimulationRequest,
+    cfg: GaitConfig,
+    calibration: dict[str, dict[str, Any]],
+    streams: list[tuple[int, str]],
+    report: dict[str, Any],
 ) -> dict[str, Any]:
-    cfg = sim.config
     tcfg = req.transport_config()
     start = req.start or datetime.now(UTC).astimezone()
     devices = []
@@ -142,7 +157,7 @@ def _header(
                 "n_sensors": cfg.layout.n_sensors,
                 "adc_bits": int(cfg.adc_bits),
                 "layout": cfg.layout.to_json(),
-                "calibration": sim[side.label].calibration,
+                "calibration": calibration[side.label],
             }
         )
     gait = {k: v for k, v in asdict(cfg).items() if k != "layout"}
@@ -151,7 +166,7 @@ def _header(
         "source": "sim",
         "software": {"name": "insole", "version": software_version()},
         "streams": [
-            {"stream_id": s.stream_id, "transport": tcfg.link, "label": s.label} for s in streams
+            {"stream_id": sid, "transport": tcfg.link, "label": label} for sid, label in streams
         ],
         "devices": devices,
         "extra": {
@@ -164,6 +179,11 @@ def _header(
     }
 
 
+def _frozen_clock() -> float:
+    """The writer's clock: the recording's blocks do not depend on how fast it is written."""
+    return 0.0
+
+
 def simulate_to_file(
     request: SimulationRequest,
     out: str | os.PathLike[str],
@@ -173,6 +193,12 @@ def simulate_to_file(
     overwrite: bool = True,
 ) -> dict[str, Any]:
     """Simulate a session and write it as a recording.
+
+    The run is simulated, framed and written a block of a few minutes at a time, in memory
+    bounded independently of its duration; the chunks written are those of simulating it at
+    once (`insole.sources.sim.gait.simulate_gait`, `insole.sources.sim.transport.transmit`).
+    The recording's blocks are cut by size only (never by the wall-clock age of a chunk, as
+    in a live recording), so a request always gives the same file.
 
     Parameters
     ----------
@@ -192,54 +218,91 @@ def simulate_to_file(
     dict
         What was written: paths, duration, steps, frames sent, ``frames_dropped`` (on purpose),
         ``frames_corrupted`` (by injected garbage) and the other injected faults.
+
+    Raises
+    ------
+    ValueError
+        If the request is out of range, e.g. longer than `MAX_DURATION_S`.
     """
     t0 = time.perf_counter()
+    if not (math.isfinite(request.duration_s) and 0 < request.duration_s <= MAX_DURATION_S):
+        raise ValueError(
+            f"duration_s must be greater than 0 and at most {MAX_DURATION_S:g} s (a week), "
+            f"got {request.duration_s!r}")
     bar = Progress("insole simulate", enabled=progress, stream=sys.stderr,
                    total=round(float(request.duration_s), 1), unit="s")
-    bar.stage("gait model")
-    sim = simulate_gait(request.gait_config())
-    bar.stage("firmware and link")
-    counts = {Side.LEFT: sim.left.counts, Side.RIGHT: sim.right.counts}
-    streams, report = transmit(
-        counts,
+    cfg = request.gait_config()
+    tcfg = request.transport_config()
+    gait = GaitStream(cfg)
+    sides = {Side.LEFT: "left", Side.RIGHT: "right"}
+    n_sensors = cfg.layout.n_sensors
+    bar.stage("drawing the faults")  # every random choice of the link, before the first byte
+
+    def counts_of(side: Side) -> Any:  # garbage in frames of 64 sensors needs them once more
+        return (block.counts for block in gait.insole(sides[side]))
+
+    link = Transmission(
+        {side: (gait.n_samples, n_sensors) for side in sides},
         sample_rate_hz=int(request.sample_rate_hz),
-        adc_bits=int(sim.config.adc_bits),
-        config=request.transport_config(),
+        adc_bits=int(cfg.adc_bits),
+        config=tcfg,
+        counts_of=counts_of,
     )
-    header = _header(request, sim, streams, report.as_dict())
+    report = link.report
+    header = _header(request, cfg, gait.calibration, link.streams, report.as_dict())
+    order = {sid: i for i, (sid, _) in enumerate(link.streams)}
+    stream_ids = [sid for sid, _ in link.streams]
     # Write chunks in host-time order across streams, as a live recorder would.
-    sid = np.concatenate([np.full(len(s.chunk_end), i) for i, s in enumerate(streams)])
-    times = np.concatenate([s.chunk_time_s for s in streams])
-    idx = np.concatenate([np.arange(len(s.chunk_end)) for s in streams])
-    order = np.argsort(times, kind="stable")
+    arrivals = TimeMerge(len(link.streams))
     out_path = Path(out)
-    with RecordingWriter(out_path, header, overwrite=overwrite) as writer:
-        n = len(order)
-        step = max(1, n // 100)
-        for k, (si, ci) in enumerate(zip(sid[order].tolist(), idx[order].tolist(), strict=True)):
-            s = streams[si]
-            a = int(s.chunk_end[ci - 1]) if ci else 0
-            writer.write_chunk(
-                s.stream_id, s.data[a : int(s.chunk_end[ci])], float(s.chunk_time_s[ci])
-            )
-            if k % step == 0:  # by simulated seconds
-                bar.update("writing", float(times[order[k]]) / request.duration_s)
-        bar.update("writing", 1.0)
-    if truth_path is not None:
-        write_truth_csv(sim.truth, truth_path)
+    steps = {"left": 0, "right": 0}
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(RecordingWriter(out_path, header, overwrite=overwrite,
+                                                     clock=_frozen_clock))
+        truth_csv = None
+        if truth_path is not None:
+            truth_csv = csv.writer(stack.enter_context(
+                open(truth_path, "w", newline="", encoding="utf-8")))
+            truth_csv.writerow(TRUTH_COLUMNS)
+
+        def write(*, final: bool) -> None:
+            times, lengths, wire, source = arrivals.pop(final=final)
+            data = wire.tobytes()
+            ends = np.cumsum(lengths).tolist()
+            begin = 0
+            for end, t, i in zip(ends, times.tolist(), source.tolist(), strict=True):
+                writer.write_chunk(stream_ids[i], data[begin:end], t)
+                begin = end
+
+        part = max(1, (1 << 20) // n_sensors)  # samples framed and written at a time
+        for block in gait.blocks():
+            if truth_csv is not None:
+                _write_truth_rows(truth_csv, block.truth)
+            for side in steps:
+                steps[side] += int(np.sum(block.truth.side == side))
+            for start in range(0, block.left.shape[0], part):
+                for sid, wire, lengths, host in link.feed(
+                        {Side.LEFT: block.left[start:start + part],
+                         Side.RIGHT: block.right[start:start + part]}):
+                    arrivals.add(order[sid], host, lengths, wire)
+                write(final=False)
+            bar.update("simulating and writing",
+                       (block.start + block.left.shape[0]) / max(gait.n_samples, 1))
+        for sid, wire, lengths, host in link.close():
+            arrivals.add(order[sid], host, lengths, wire)
+        write(final=True)
     bar.done()
-    truth = sim.truth
     return {
         "out": str(out_path),
         "truth": str(truth_path) if truth_path is not None else None,
         "start": header["start_time"],
-        "duration_s": round(float(sim.config.duration_s), 6),
+        "duration_s": round(float(cfg.duration_s), 6),
         "sample_rate_hz": int(request.sample_rate_hz),
-        "sensors_per_side": sim.config.layout.n_sensors,
+        "sensors_per_side": n_sensors,
         "gait": request.gait,
         "strike": request.strike,
-        "steps": len(truth),
-        "steps_by_side": {s: int(np.sum(truth.side == s)) for s in ("left", "right")},
+        "steps": steps["left"] + steps["right"],
+        "steps_by_side": steps,
         "seed": request.seed,
         "link": request.link,
         "frames_sent": report.frames_sent,

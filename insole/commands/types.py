@@ -1,18 +1,35 @@
-"""Argument types shared by the ``insole`` subcommands: each rejects bad values in one line."""
+"""Argument types shared by the ``insole`` subcommands: each rejects bad values in one line.
+
+argparse puts the option's name in front of the message (``argument --seed: must be ...``).
+The simulator's ranges come from `insole.sources.sim.limits` (which ``sim:`` URLs share).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+
+from insole.sources.sim import limits
 
 __all__ = [
+    "drift_ppm",
     "fraction",
+    "gait_value",
+    "garbage_per_min",
     "import_rate",
     "iso_time",
     "non_negative_float",
+    "output_file",
     "positive_float",
     "sample_rate",
+    "seed",
+    "sensors",
+    "sim_duration",
     "speed",
+    "stand_duration",
 ]
 
 
@@ -47,15 +64,145 @@ def fraction(text: str) -> float:
     return value
 
 
-def sample_rate(text: str) -> int:
-    """A whole number of Hz in 10..2000."""
+def _whole(text: str, low: int, high: int, unit: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of Hz, got {text!r}") from None
-    if not 10 <= value <= 2000:
-        raise argparse.ArgumentTypeError(f"must be 10..2000 Hz, got {value}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number{unit and ' of ' + unit}, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be {low}..{high}{unit and ' ' + unit}, got {value}")
     return value
+
+
+def sample_rate(text: str) -> int:
+    """A whole number of Hz in 10..2000 (`insole.sources.sim.limits`)."""
+    return _whole(text, limits.MIN_RATE_HZ, limits.MAX_RATE_HZ, "Hz")
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number in 0 .. 2**32 - 1."""
+    return _whole(text, 0, limits.MAX_SEED, "")
+
+
+def sensors(text: str) -> int:
+    """Sensors per simulated insole: 4..64."""
+    return _whole(text, limits.MIN_SENSORS, limits.MAX_SENSORS, "sensors per insole")
+
+
+def _finite(text: str, what: str = "a number") -> float:
+    value = _number(text, what)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
+def _in_range(text: str, what: str, low: float, high: float, *, low_open: bool = False,
+              span: str = "", finite: bool = False) -> float:
+    """``text`` as a number in [low, high] (``(low, high]`` with ``low_open``), or the error.
+
+    Infinity and NaN fail the range, or with ``finite`` are refused as not finite first.
+    """
+    value = _finite(text, what) if finite else _number(text, what)
+    if not ((low < value) if low_open else (low <= value)) or not value <= high:
+        raise argparse.ArgumentTypeError(f"must be {span or f'{low:g}..{high:g}'}, got {text}")
+    return value
+
+
+def sim_duration(text: str) -> float:
+    """Seconds to simulate: more than 0, at most a week (`limits.MAX_DURATION_S`)."""
+    return _in_range(text, "a number of seconds", 0.0, limits.MAX_DURATION_S, low_open=True,
+                     span=f"greater than 0 and at most {limits.MAX_DURATION_S:g} s (a week)")
+
+
+def stand_duration(text: str) -> float:
+    """Seconds of standing before the gait: 0 up to a week."""
+    return _in_range(text, "a number of seconds", 0.0, limits.MAX_DURATION_S,
+                     span=f"0..{limits.MAX_DURATION_S:g} s (at most a week)")
+
+
+def drift_ppm(text: str) -> float:
+    """Right-vs-left clock drift in ppm, within ±1000 (`limits.MAX_DRIFT_PPM`)."""
+    m = limits.MAX_DRIFT_PPM
+    return _in_range(text, "a number of ppm", -m, m, finite=True,
+                     span=f"-{m:g}..{m:g} ppm (Bluetooth allows each insole's clock ±500 ppm)")
+
+
+def garbage_per_min(text: str) -> float:
+    """Garbage insertions per minute per stream: 0..60 (`limits.MAX_GARBAGE_PER_MIN`)."""
+    return _in_range(text, "a number per minute", 0.0, limits.MAX_GARBAGE_PER_MIN,
+                     span=f"0..{limits.MAX_GARBAGE_PER_MIN:g} insertions per minute")
+
+
+#: The unit of each gait parameter in messages.
+_GAIT_UNITS = {"cadence_spm": " steps/min", "speed_mps": " m/s", "body_mass_kg": " kg",
+               "asymmetry_pct": " %", "fatigue_pct": " %"}
+
+
+def gait_value(name: str) -> Callable[[str], float]:
+    """The type of an option setting `GaitConfig`'s parameter `name` (its `limits.GAIT_LIMITS`).
+
+    Parameters
+    ----------
+    name : str
+        A key of `insole.sources.sim.limits.GAIT_LIMITS`, e.g. ``"cadence_spm"``.
+
+    Returns
+    -------
+    callable
+        ``str -> float``, raising `argparse.ArgumentTypeError` with the range.
+    """
+    low, high, low_included = limits.GAIT_LIMITS[name]
+    unit = _GAIT_UNITS.get(name, "")
+
+    def convert(text: str) -> float:
+        value = _finite(text)
+        if not ((value >= low if low_included else value > low) and value <= high):
+            bound = f"{low:g}..{high:g}" if low_included else (
+                f"greater than {low:g} and at most {high:g}")
+            raise argparse.ArgumentTypeError(f"must be {bound}{unit}, got {text}")
+        return value
+
+    convert.__name__ = name
+    return convert
+
+
+def output_file(what: str, example: str = "NAME") -> Callable[[str], Path]:
+    """The type of an output file option: ``-`` (stdout), or a file in an existing folder.
+
+    Parameters
+    ----------
+    what : str
+        What is written there, for the message (``"recording file to create"``).
+    example : str
+        A file name to suggest inside a folder given instead of a file.
+
+    Returns
+    -------
+    callable
+        ``str -> Path``; refuses a folder and a file whose folder does not exist.
+    """
+
+    def convert(text: str) -> Path:
+        path = Path(text)
+        if text == "-":
+            return path
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{path}: is a directory; give the {what} as a file path (not a folder), "
+                f"e.g. {path / example}")
+        folder = path.parent
+        if folder.exists() and not folder.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{path}: {folder} is a file, not a folder; choose another place for the {what}")
+        if not folder.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{path}: the folder {folder} does not exist; create it or choose another "
+                f"place for the {what}")
+        return path
+
+    convert.__name__ = "output file"
+    return convert
 
 
 def import_rate(text: str) -> float:

@@ -535,8 +535,8 @@ def _download(pooch: Any, data_file: DataFile, target: Path, mirror: str | None)
         url = data_file.source
     if downloader is None and url.lower().startswith(("http://", "https://")):
         downloader = pooch.HTTPDownloader(progressbar=False, timeout=60)
-    elif downloader is None:  # ftp:// or sftp:// mirrors
-        downloader = pooch.choose_downloader(url, progressbar=False)
+    elif downloader is None:  # ftp:// or sftp:// mirrors (pooch picks by the URL's scheme)
+        downloader = pooch.downloaders.choose_downloader(url, progressbar=False)
     pooch.retrieve(
         url,
         known_hash=f"sha256:{data_file.sha256}",
@@ -548,8 +548,10 @@ def _download(pooch: Any, data_file: DataFile, target: Path, mirror: str | None)
     return url
 
 
-def _fetch_error(exc: BaseException, data_file: DataFile, url: str, mirror: str | None) -> str:
-    """One line: what went wrong with a download and how to fix it."""
+def _fetch_error(
+    exc: BaseException, data_file: DataFile, url: str, mirror: str | None, folder: Path
+) -> str:
+    """One line: what went wrong with a download into `folder` and how to fix it."""
     where = f"the mirror {MIRROR_ENV}={mirror}" if mirror else "the original site"
     other = (
         f"fix the mirror, or unset {MIRROR_ENV} to download from the original site"
@@ -564,6 +566,10 @@ def _fetch_error(exc: BaseException, data_file: DataFile, url: str, mirror: str 
             f"{data_file.sha256[:16]}…, so the file was not kept (it changed at the source or "
             f"was damaged in transit); {other}"
         )
+    if isinstance(exc, OSError) and exc.filename and Path(str(exc.filename)).is_relative_to(
+            folder):  # writing into the data folder, not the network
+        return (f"{data_file.relpath}: cannot write {exc.filename} "
+                f"({exc.strerror or type(exc).__name__}); check the data folder {folder}")
     import requests
 
     failed_url = getattr(getattr(exc, "request", None), "url", None)
@@ -574,11 +580,22 @@ def _fetch_error(exc: BaseException, data_file: DataFile, url: str, mirror: str 
             f"{data_file.relpath}: {where} answered HTTP {exc.response.status_code} for {url}; "
             f"{other}"
         )
-    if isinstance(exc, requests.RequestException):
+    if isinstance(exc, requests.RequestException | OSError):  # OSError: ftp:// and sftp://
         host = urllib.parse.urlsplit(url).netloc or url
         reason = type(exc).__name__
         return f"{data_file.relpath}: cannot reach {host} ({reason}); check the network, or {other}"
     return f"{data_file.relpath} from {url}: {text}; {other}"
+
+
+def _check_folder(base: Path) -> None:
+    """Refuse, in one line, a data folder that is a file or lies inside one."""
+    for folder in (base, *base.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise DataError(
+                    f"{base}: {'it' if folder == base else folder} is a file, not a folder; "
+                    "give a folder to download into (it is created if missing)")
+            break
 
 
 def fetch(
@@ -617,13 +634,14 @@ def fetch(
     Raises
     ------
     DataError
-        Unknown data set or record, missing ``pooch``, a SHA-256 mismatch, an unreachable site;
-        one line naming the fix.
+        Unknown data set or record, missing ``pooch``, a SHA-256 mismatch, an unreachable site,
+        a data folder that is a file or cannot be written; one line naming the fix.
     """
     wanted = resolve_records(dataset, records)
     mirror = mirror if mirror is not None else (os.environ.get(MIRROR_ENV) or None)
     base = _data_dir(data_dir)
     base = base.expanduser().resolve()
+    _check_folder(base)
     pooch = None
     done: list[Fetched] = []
     seen: set[str] = set()
@@ -645,7 +663,7 @@ def fetch(
                 except Exception as exc:  # requests / pooch errors -> one line with the fix
                     if mirror:
                         url = _mirror_location(mirror, data_file.relpath)[0]
-                    raise DataError(_fetch_error(exc, data_file, url, mirror)) from exc
+                    raise DataError(_fetch_error(exc, data_file, url, mirror, base)) from exc
                 item = Fetched(record, target, url)
             done.append(item)
             if on_file is not None:
@@ -692,6 +710,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
     ds = _dataset(args.dataset)
+    if args.dir is not None and args.dir.exists() and not args.dir.is_dir():
+        raise DataError(f"--out-dir {args.dir}: is a file, not a folder; give a folder to "
+                        "download into (it is created if missing)")
     records = list(ds.records) if args.all else args.records
     if not records:
         raise DataError(

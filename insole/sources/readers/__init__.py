@@ -40,6 +40,7 @@ from insole.sources.readers.base import (
     StreamInfo,
     parse_flag,
 )
+from insole.sources.sim import limits
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -195,22 +196,23 @@ def _ms_to_s(v: Any) -> float:
     return _float()(v) / 1000.0
 
 
-# option name -> (keyword of the backend, converter)
+# option name -> (keyword of the backend, converter). The ranges are those of
+# ``insole simulate`` (`insole.sources.sim.limits`).
 _SIM_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "rate": ("rate_hz", _int(1, 2000)),
-    "seed": ("seed", _int(0, 2**32 - 1)),
-    "cadence": ("cadence_spm", _float(40.0, 260.0)),
+    "rate": ("rate_hz", _int(limits.MIN_RATE_HZ, limits.MAX_RATE_HZ)),
+    "seed": ("seed", _int(0, limits.MAX_SEED)),
+    "cadence": ("cadence_spm", _float(*limits.GAIT_LIMITS["cadence_spm"][:2])),
     "gait": ("gait", _choice("run", "walk")),
-    "sensors": ("n_sensors", _int(4, 64)),
+    "sensors": ("n_sensors", _int(limits.MIN_SENSORS, limits.MAX_SENSORS)),
     "batch": ("batch", _int(1, 32)),
     "link": ("link", _choice("ble", "serial")),
     "loss": ("loss", _float(0.0, 0.999)),
     "burst_loss": ("burst_loss", _float(0.0, 0.999)),
-    "garbage": ("garbage_per_min", _float(0.0)),
-    "drift_ppm": ("drift_ppm", _float(-1000.0, 1000.0)),
+    "garbage": ("garbage_per_min", _float(0.0, limits.MAX_GARBAGE_PER_MIN)),
+    "drift_ppm": ("drift_ppm", _float(-limits.MAX_DRIFT_PPM, limits.MAX_DRIFT_PPM)),
     "offset_ms": ("clock_offset_s", _ms_to_s),
-    "duration": ("duration_s", _float(0.0, lo_open=True)),
-    "stand": ("stand_s", _float(0.0)),
+    "duration": ("duration_s", _float(0.0, limits.MAX_DURATION_S, lo_open=True)),
+    "stand": ("stand_s", _float(0.0, limits.MAX_DURATION_S)),
     "speed": ("speed", _speed),
 }
 _FILE_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {

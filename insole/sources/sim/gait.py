@@ -5,7 +5,8 @@ centre of pressure (CoP) from heel to toe during the contact, spreads the force 
 insole's sensors around anatomical load centres, and passes each sensor's force through a
 force-sensing-resistor (FSR) voltage divider and an ADC. Pure numpy, vectorised over samples
 and processed in chunks; one hour of two 16-sensor insoles at 200 Hz takes under 2 s
-(``bench/sim_speed.py``).
+(``bench/sim_speed.py``). `simulate_gait` returns the whole run; `GaitStream` hands out the same
+numbers a few minutes at a time, in memory that does not grow with the duration.
 
 Sources for the numbers (see also docs/domain.md):
 
@@ -30,20 +31,25 @@ Sources for the numbers (see also docs/domain.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
 from scipy.signal import lfilter
 
 from insole.core.layouts import HEEL_REGIONS, SensorLayout, default_layout
+from insole.sources.sim.limits import GAIT_LIMITS
 
 __all__ = [
     "FSR_FULL_SCALE_RATIO",
     "FSR_HYSTERESIS",
     "FSR_SATURATION_KPA",
+    "GaitBlock",
     "GaitConfig",
     "GaitSimulation",
+    "GaitStream",
+    "InsoleBlock",
     "InsoleSignals",
     "SIDES",
     "STRIKE_PATTERNS",
@@ -180,20 +186,8 @@ class GaitConfig:
             object.__setattr__(self, "cadence_spm", 170.0 if self.gait == "run" else 110.0)
         if self.speed_mps is None:
             object.__setattr__(self, "speed_mps", 3.0 if self.gait == "run" else 1.3)
-        checks = (
-            ("duration_s", self.duration_s, 0.0, np.inf, False),
-            ("cadence_spm", self.cadence_spm, 40.0, 260.0, True),
-            ("speed_mps", self.speed_mps, 0.0, 12.0, False),
-            ("body_mass_kg", self.body_mass_kg, 0.0, 400.0, False),
-            ("pronation", self.pronation, -1.0, 1.0, True),
-            ("asymmetry_pct", self.asymmetry_pct, -90.0, 900.0, True),
-            ("fatigue_pct", self.fatigue_pct, -90.0, 900.0, True),
-            ("sample_rate_hz", self.sample_rate_hz, 0.0, 10000.0, False),
-            ("noise_n", self.noise_n, 0.0, np.inf, True),
-            ("swing_baseline_n", self.swing_baseline_n, 0.0, np.inf, True),
-            ("stand_s", self.stand_s, 0.0, np.inf, True),
-        )
-        for name, raw, low, high, low_inclusive in checks:
+        for name, (low, high, low_inclusive) in GAIT_LIMITS.items():
+            raw = getattr(self, name)
             try:
                 value = float(raw)  # type: ignore[arg-type]  # None was resolved above
             except (TypeError, ValueError):
@@ -283,8 +277,11 @@ class StepTruth:
         """
         if side not in SIDES:
             raise ValueError(f"side must be 'left' or 'right', got {side!r}")
-        mask = self.side == side
-        return StepTruth(**{name: getattr(self, name)[mask] for name in _TRUTH_FIELDS})
+        return self.rows(self.side == side)
+
+    def rows(self, which: np.ndarray | slice) -> StepTruth:
+        """The rows `which` selects (an index array, a mask or a slice)."""
+        return StepTruth(**{name: getattr(self, name)[which] for name in _TRUTH_FIELDS})
 
 
 _TRUTH_FIELDS = (
@@ -531,13 +528,39 @@ class _Steps:
     # walking shape: a1 sin(πu) + a2 sin(2πu) + a3 sin(3πu)
     walk_a: np.ndarray  # (n_steps, 3)
 
+    def select(self, idx: np.ndarray | slice) -> _Steps:
+        """The steps at `idx` (an index array, a mask or a slice)."""
+        return _Steps(**{f.name: getattr(self, f.name)[idx] for f in fields(_Steps)})
 
-def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
-    """Unit-variance AR(1) series (correlated step-to-step fluctuations)."""
-    white = rng.standard_normal(n)
-    out = lfilter([np.sqrt(1 - phi**2)], [1.0, -phi], white)
-    out[0] = white[0]
-    return np.asarray(out)
+    @staticmethod
+    def concat(parts: list[_Steps]) -> _Steps:
+        """The steps of `parts`, one after the other."""
+        return _Steps(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                         for f in fields(_Steps)})
+
+    def __len__(self) -> int:
+        return int(self.onset_s.shape[0])
+
+
+#: Step-to-step correlation of the step times (AR(1) coefficient) and their spread.
+_STEP_PHI = 0.6
+_STEP_CV = 0.02
+#: Values drawn at a time when `_StepSource` skips through or replays a random stream.
+_DRAW_BLOCK = 1 << 16
+
+
+def _n_steps(config: GaitConfig) -> int:
+    """Steps drawn for a run: from 4 steps before the start to 10 % past the end, and 8 more."""
+    step_mean = config.step_time_s
+    lead_s = 4 * step_mean
+    return int(np.ceil((config.duration_s + lead_s) / step_mean * 1.1)) + 8
+
+
+def _rng_copy(rng: np.random.Generator) -> np.random.Generator:
+    """A generator in the same state as `rng`, which goes its own way from here."""
+    bits = type(rng.bit_generator)()
+    bits.state = rng.bit_generator.state
+    return np.random.Generator(bits)
 
 
 def _active_shape(u: np.ndarray, gamma: np.ndarray) -> np.ndarray:
@@ -558,135 +581,247 @@ def _shape_mean(gamma: float) -> float:
     return float(_active_shape(u, np.full_like(u, gamma)).mean())
 
 
+class _StepSource:
+    """The step sequence of a run and each step's force and CoP parameters, `take` n at a time.
+
+    The sequence is drawn from one generator, one random quantity after the other, each for
+    every step of the run at once (step times, contact times, ..., medio-lateral jitter): that
+    fixes the numbers. To hand them out a block at a time in memory bounded independently of
+    the duration, the constructor skips through the generator once, keeping a copy of it at the
+    start of each quantity; each copy then draws its quantity block by block. numpy's
+    `Generator` gives the same numbers drawn in blocks as drawn at once (each value takes the
+    next bits of the stream), and the AR(1) filter of the step times and the sum that places
+    the steps run on across blocks, so the steps are exactly those of drawing all at once
+    (`_make_steps`). Each block also gets its true strike index (the CoP of the load centres at
+    contact) as ``strike_frac``.
+
+    Parameters
+    ----------
+    config : GaitConfig
+        The run.
+    rng : numpy.random.Generator
+        The generator of the step sequence (consumed).
+    """
+
+    def __init__(self, config: GaitConfig, rng: np.random.Generator) -> None:
+        self.config = config
+        self.n_steps = n = _n_steps(config)
+        self.pos = 0  # index of the next step `take` returns
+        self._run = config.gait == "run"
+        self._step_mean = step_mean = config.step_time_s
+        lead_s = 4 * step_mean
+        self._lead_s = lead_s
+
+        def fork(draw: Any) -> np.random.Generator:
+            """A copy of `rng` for one quantity; `rng` skips past its n values."""
+            copy = _rng_copy(rng)
+            for done in range(0, n, _DRAW_BLOCK):
+                draw(rng, min(_DRAW_BLOCK, n - done))
+            return copy
+
+        def normal(g: np.random.Generator, k: int) -> np.ndarray:
+            return g.standard_normal(k)
+
+        # The draws in the order of the one generator (see `take` for what each is).
+        self._white = fork(normal)  # step-time fluctuations (AR(1) innovations)
+        self._onset0 = -lead_s + rng.uniform(0, step_mean)  # start in steady gait (cut off)
+        self._first_side = int(rng.integers(2))
+        self._contact = fork(normal)
+        self._pattern = (
+            fork(lambda g, k: g.choice(3, size=k, p=_MIXED_PROBABILITIES))
+            if config.strike == "mixed" else None
+        )
+        lo = np.array([_STRIKE_INDEX_RANGE[p][0] for p in STRIKE_PATTERNS])
+        hi = np.array([_STRIKE_INDEX_RANGE[p][1] for p in STRIKE_PATTERNS])
+        if not self._run:  # walkers land further back on the heel
+            lo[0], hi[0] = 0.04, 0.16
+        self._lo, self._hi = lo, hi
+        # A runner has a habitual strike index per pattern (drawn once per run, away from the
+        # range ends), scattered from step to step by 2.5 % of foot length.
+        self._habitual = rng.uniform(lo + 0.25 * (hi - lo), hi - 0.25 * (hi - lo))
+        self._y0 = fork(normal)
+        self._y_end = fork(normal)
+        self._jitter = fork(normal)
+        self._rise = fork(normal)
+        self._fall = fork(normal)
+        self._impact_peak = fork(normal)
+        self._impact_mid = fork(lambda g, k: g.uniform(0.15, 0.4, k))
+        self._hump = fork(normal)
+        self._cop_x = fork(normal)
+        self._shape_mean = np.array(
+            [
+                _shape_mean(float(g))
+                for g in np.log(0.5) / np.log(
+                    np.array([_ACTIVE_PEAK_FRAC[p] for p in STRIKE_PATTERNS]))
+            ]
+        )
+        # Step times: drawn ahead of the steps handed out (a step's walking contact needs the
+        # next step's time); the AR(1) filter's state; the running sum of step times.
+        self._step_s = np.empty(0)
+        self._drawn = 0
+        self._zi: np.ndarray | None = None
+        self._sum = 0.0
+
+    def _draw_step_times(self) -> None:
+        """Append the next block of step times to ``self._step_s``."""
+        k = min(_DRAW_BLOCK, self.n_steps - self._drawn)
+        white = self._white.standard_normal(k)
+        b, a = [np.sqrt(1 - _STEP_PHI**2)], [1.0, -_STEP_PHI]
+        if self._zi is None:  # unit-variance AR(1) series; its first value is the innovation
+            ar, self._zi = lfilter(b, a, white, zi=np.zeros(1))
+            ar[0] = white[0]
+        else:
+            ar, self._zi = lfilter(b, a, white, zi=self._zi)
+        self._drawn += k
+        # Step times: ~2 % CV with positive correlation between consecutive steps.
+        self._step_s = np.concatenate([self._step_s, self._step_mean * (1 + _STEP_CV * ar)])
+
+    def take(self, m: int) -> _Steps:
+        """The next `m` steps (fewer at the end of the run, none after it)."""
+        config = self.config
+        run = self._run
+        speed = float(config.speed_mps)  # type: ignore[arg-type]
+        step_mean = self._step_mean
+        i0 = self.pos
+        i1 = min(i0 + max(int(m), 0), self.n_steps)
+        n = i1 - i0
+        last = i1 == self.n_steps
+        while self._step_s.size < n + (0 if last else 1):
+            self._draw_step_times()
+        step_s = self._step_s[:n]
+        if last:
+            next_same = np.concatenate([step_s[:-1] + step_s[1:], [2 * step_mean]])[:n]
+        else:
+            next_same = step_s + self._step_s[1:n + 1]
+        # Onsets: the running sum of the step times, continued across blocks.
+        placed = np.cumsum(np.concatenate([[self._sum], step_s[:-1]]))[:n]
+        if n:
+            self._sum = placed[-1] + step_s[-1]
+        self._step_s = self._step_s[n:]
+        self.pos = i1
+        onset = self._onset0 + placed
+        if config.stand_s > 0:  # the gait starts from standing: no step before stand_s
+            onset += self._lead_s + float(config.stand_s)
+        side = (np.arange(i0, i1) + self._first_side) % 2
+
+        if run:
+            duty = np.clip(0.75 - 0.05 * (speed - 3.0), 0.55, 0.9)
+            contact = duty * step_mean * (1 + 0.025 * self._contact.standard_normal(n))
+            contact = np.minimum(contact, 0.95 * step_s)  # keep a flight phase
+        else:
+            stance_frac = np.clip(0.62 - 0.04 * (speed - 1.3), 0.55, 0.68)
+            contact = stance_frac * 2 * step_mean * (
+                1 + 0.02 * self._contact.standard_normal(n))
+            contact = np.minimum(contact, 0.9 * next_same)
+
+        if self._pattern is not None:
+            pattern = self._pattern.choice(3, size=n, p=_MIXED_PROBABILITIES)
+        else:
+            pattern = np.full(n, STRIKE_PATTERNS.index(config.strike))
+        lo, hi = self._lo, self._hi
+        y0 = np.clip(self._habitual[pattern] + 0.025 * self._y0.standard_normal(n),
+                     lo[pattern], hi[pattern])
+        y_end = 0.90 + 0.015 * self._y_end.standard_normal(n)
+        # CoP y at _COP_KNOTS (0, .1, .25, .5, .75, 1) for each pattern.
+        cop_y = np.empty((n, _COP_KNOTS.size))
+        cop_y[:, 0] = y0
+        cop_y[:, -1] = y_end
+        rear, mid, fore = pattern == 0, pattern == 1, pattern == 2
+        if run:
+            cop_y[rear, 1:5] = np.column_stack(
+                [
+                    y0[rear] + 0.04,
+                    np.maximum(y0[rear] + 0.08, 0.48),
+                    np.full(rear.sum(), 0.69),
+                    np.full(rear.sum(), 0.74),
+                ]
+            )
+        else:  # walking: a slower heel-to-toe roll-over
+            cop_y[rear, 1:5] = np.column_stack(
+                [
+                    y0[rear] + 0.05,
+                    np.maximum(y0[rear] + 0.1, 0.38),
+                    np.full(rear.sum(), 0.62),
+                    np.full(rear.sum(), 0.74),
+                ]
+            )
+        cop_y[mid, 1:5] = np.column_stack(
+            [y0[mid] + 0.02, (y0[mid] + 0.70) / 2, np.full(mid.sum(), 0.70),
+             np.full(mid.sum(), 0.75)]
+        )
+        # Forefoot strikers: the CoP drifts back while the heel lowers (light heel contact
+        # around mid-stance), then rolls forward to the toes.
+        cop_y[fore, 1:5] = np.column_stack(
+            [y0[fore] - 0.03, y0[fore] - 0.08, np.full(fore.sum(), 0.66),
+             np.full(fore.sum(), 0.76)]
+        )
+        cop_y[:, -1] = np.maximum(cop_y[:, -1], cop_y[:, -2] + 0.05)
+
+        # step-to-step force
+        jitter = np.clip(1 + 0.03 * self._jitter.standard_normal(n), 0.9, 1.1)
+        scale = jitter * np.where(side == 1, 1 + config.asymmetry_pct / 100, 1.0)
+        progress = np.clip(onset / config.duration_s, 0.0, 1.0)
+        heel_gain = 1 + config.fatigue_pct / 100 * progress
+
+        # Running force components, in body weights (see simulate_gait Notes).
+        peak_frac = np.array([_ACTIVE_PEAK_FRAC[p] for p in STRIKE_PATTERNS])[pattern]
+        gamma = np.log(0.5) / np.log(peak_frac)
+        shape_mean = self._shape_mean[pattern]
+        rise = np.clip(0.0205 + 0.0015 * self._rise.standard_normal(n), 0.019, 0.024)
+        fall = np.clip(0.028 + 0.0025 * self._fall.standard_normal(n), 0.022, 0.034)
+        impulse_bw_s = step_s  # momentum: ∫F dt over a contact = BW · step time
+        active_at_peak = _active_shape(rise / contact, gamma)
+        impact_area = (rise + fall) / 2
+        # Rearfoot: choose the impact amplitude so that F(rise) hits the drawn impact peak.
+        # (Divided by the step jitter, which multiplies the whole curve later.)
+        impact_peak = (
+            np.clip(1.65 + 0.1 * (speed - 3.0) + 0.08 * self._impact_peak.standard_normal(n),
+                    1.5, 1.9) / jitter
+        )
+        active_rear = (impulse_bw_s - impact_peak * impact_area) / (
+            contact * shape_mean - active_at_peak * impact_area
+        )
+        impact_rear = np.maximum(impact_peak - active_rear * active_at_peak, 0.2)
+        impact_mid = self._impact_mid.uniform(0.15, 0.4, n)
+        impact_bw = np.select([rear, mid], [impact_rear, impact_mid], 0.0)
+        active_bw = (impulse_bw_s - impact_bw * impact_area) / (contact * shape_mean)
+
+        # Walking: two humps of ~1.1-1.2 BW, valley ~0.75 BW, first hump slightly higher.
+        hump = np.clip(1.12 + 0.15 * (speed - 1.3), 1.0, 1.4) * (
+            1 + 0.02 * self._hump.standard_normal(n)
+        )
+        valley = np.clip(0.75 - 0.2 * (speed - 1.3), 0.45, 0.9) * np.ones(n)
+        a1 = (hump / np.sqrt(0.5) + valley) / 2
+        a3 = (hump / np.sqrt(0.5) - valley) / 2
+        walk_a = np.column_stack([a1, np.full(n, 0.03), a3])
+
+        steps = _Steps(
+            side=side,
+            onset_s=onset,
+            contact_s=contact,
+            pattern=pattern,
+            strike_frac=y0,
+            cop_y=cop_y,
+            cop_x_offset=0.008 * self._cop_x.standard_normal(n),
+            scale=scale,
+            heel_gain=heel_gain,
+            active_bw=active_bw,
+            gamma=gamma,
+            impact_bw=impact_bw,
+            impact_rise_s=rise,
+            impact_fall_s=fall,
+            walk_a=walk_a,
+        )
+        # True strike index: the CoP of the load centres at the instant of contact.
+        _, cy0, share0 = _load_centres(steps, np.arange(n), np.zeros(n), 0.0)
+        steps.strike_frac = (share0 * cy0).sum(axis=1)
+        return steps
+
+
 def _make_steps(config: GaitConfig, rng: np.random.Generator) -> _Steps:
-    """Draw the step sequence and each step's force and CoP parameters."""
-    run = config.gait == "run"
-    speed = float(config.speed_mps)  # type: ignore[arg-type]
-    step_mean = config.step_time_s
-    lead_s = 4 * step_mean  # start in steady gait: contacts before t = 0 are cut off
-    n_steps = int(np.ceil((config.duration_s + lead_s) / step_mean * 1.1)) + 8
-    # Step times: ~2 % CV with positive correlation between consecutive steps.
-    step_cv = 0.02
-    step_s = step_mean * (1 + step_cv * _ar1(rng, n_steps, 0.6))
-    onset = -lead_s + rng.uniform(0, step_mean) + np.concatenate([[0.0], np.cumsum(step_s[:-1])])
-    if config.stand_s > 0:  # the gait starts from standing: no step before stand_s
-        onset += lead_s + float(config.stand_s)
-    side = (np.arange(n_steps) + int(rng.integers(2))) % 2
-    next_same = np.concatenate([step_s[:-1] + step_s[1:], [2 * step_mean]])
-
-    if run:
-        duty = np.clip(0.75 - 0.05 * (speed - 3.0), 0.55, 0.9)
-        contact = duty * step_mean * (1 + 0.025 * rng.standard_normal(n_steps))
-        contact = np.minimum(contact, 0.95 * step_s)  # keep a flight phase
-    else:
-        stance_frac = np.clip(0.62 - 0.04 * (speed - 1.3), 0.55, 0.68)
-        contact = stance_frac * 2 * step_mean * (1 + 0.02 * rng.standard_normal(n_steps))
-        contact = np.minimum(contact, 0.9 * next_same)
-
-    if config.strike == "mixed":
-        pattern = rng.choice(3, size=n_steps, p=_MIXED_PROBABILITIES)
-    else:
-        pattern = np.full(n_steps, STRIKE_PATTERNS.index(config.strike))
-    lo = np.array([_STRIKE_INDEX_RANGE[p][0] for p in STRIKE_PATTERNS])
-    hi = np.array([_STRIKE_INDEX_RANGE[p][1] for p in STRIKE_PATTERNS])
-    if not run:  # walkers land further back on the heel
-        lo[0], hi[0] = 0.04, 0.16
-    # A runner has a habitual strike index per pattern (drawn once per run, away from the
-    # range ends), scattered from step to step by 2.5 % of foot length.
-    habitual = rng.uniform(lo + 0.25 * (hi - lo), hi - 0.25 * (hi - lo))
-    y0 = np.clip(habitual[pattern] + 0.025 * rng.standard_normal(n_steps), lo[pattern], hi[pattern])
-    y_end = 0.90 + 0.015 * rng.standard_normal(n_steps)
-    # CoP y at _COP_KNOTS (0, .1, .25, .5, .75, 1) for each pattern.
-    cop_y = np.empty((n_steps, _COP_KNOTS.size))
-    cop_y[:, 0] = y0
-    cop_y[:, -1] = y_end
-    rear, mid, fore = pattern == 0, pattern == 1, pattern == 2
-    if run:
-        cop_y[rear, 1:5] = np.column_stack(
-            [
-                y0[rear] + 0.04,
-                np.maximum(y0[rear] + 0.08, 0.48),
-                np.full(rear.sum(), 0.69),
-                np.full(rear.sum(), 0.74),
-            ]
-        )
-    else:  # walking: a slower heel-to-toe roll-over
-        cop_y[rear, 1:5] = np.column_stack(
-            [
-                y0[rear] + 0.05,
-                np.maximum(y0[rear] + 0.1, 0.38),
-                np.full(rear.sum(), 0.62),
-                np.full(rear.sum(), 0.74),
-            ]
-        )
-    cop_y[mid, 1:5] = np.column_stack(
-        [y0[mid] + 0.02, (y0[mid] + 0.70) / 2, np.full(mid.sum(), 0.70), np.full(mid.sum(), 0.75)]
-    )
-    # Forefoot strikers: the CoP drifts back while the heel lowers (light heel contact around
-    # mid-stance), then rolls forward to the toes.
-    cop_y[fore, 1:5] = np.column_stack(
-        [y0[fore] - 0.03, y0[fore] - 0.08, np.full(fore.sum(), 0.66), np.full(fore.sum(), 0.76)]
-    )
-    cop_y[:, -1] = np.maximum(cop_y[:, -1], cop_y[:, -2] + 0.05)
-
-    jitter = np.clip(1 + 0.03 * rng.standard_normal(n_steps), 0.9, 1.1)  # step-to-step force
-    scale = jitter * np.where(side == 1, 1 + config.asymmetry_pct / 100, 1.0)
-    progress = np.clip(onset / config.duration_s, 0.0, 1.0)
-    heel_gain = 1 + config.fatigue_pct / 100 * progress
-
-    # Running force components, in body weights (see simulate_gait Notes).
-    peak_frac = np.array([_ACTIVE_PEAK_FRAC[p] for p in STRIKE_PATTERNS])[pattern]
-    gamma = np.log(0.5) / np.log(peak_frac)
-    shape_mean = np.array(
-        [
-            _shape_mean(float(g))
-            for g in np.log(0.5) / np.log(np.array([_ACTIVE_PEAK_FRAC[p] for p in STRIKE_PATTERNS]))
-        ]
-    )[pattern]
-    rise = np.clip(0.0205 + 0.0015 * rng.standard_normal(n_steps), 0.019, 0.024)
-    fall = np.clip(0.028 + 0.0025 * rng.standard_normal(n_steps), 0.022, 0.034)
-    impulse_bw_s = step_s  # momentum: ∫F dt over a contact = BW · step time
-    active_at_peak = _active_shape(rise / contact, gamma)
-    impact_area = (rise + fall) / 2
-    # Rearfoot: choose the impact amplitude so that F(rise) hits the drawn impact peak.
-    # (Divided by the step jitter, which multiplies the whole curve later.)
-    impact_peak = (
-        np.clip(1.65 + 0.1 * (speed - 3.0) + 0.08 * rng.standard_normal(n_steps), 1.5, 1.9) / jitter
-    )
-    active_rear = (impulse_bw_s - impact_peak * impact_area) / (
-        contact * shape_mean - active_at_peak * impact_area
-    )
-    impact_rear = np.maximum(impact_peak - active_rear * active_at_peak, 0.2)
-    impact_mid = rng.uniform(0.15, 0.4, n_steps)
-    impact_bw = np.select([rear, mid], [impact_rear, impact_mid], 0.0)
-    active_bw = (impulse_bw_s - impact_bw * impact_area) / (contact * shape_mean)
-
-    # Walking: two humps of ~1.1-1.2 BW, valley ~0.75 BW, first hump slightly higher.
-    hump = np.clip(1.12 + 0.15 * (speed - 1.3), 1.0, 1.4) * (
-        1 + 0.02 * rng.standard_normal(n_steps)
-    )
-    valley = np.clip(0.75 - 0.2 * (speed - 1.3), 0.45, 0.9) * np.ones(n_steps)
-    a1 = (hump / np.sqrt(0.5) + valley) / 2
-    a3 = (hump / np.sqrt(0.5) - valley) / 2
-    walk_a = np.column_stack([a1, np.full(n_steps, 0.03), a3])
-
-    return _Steps(
-        side=side,
-        onset_s=onset,
-        contact_s=contact,
-        pattern=pattern,
-        strike_frac=y0,
-        cop_y=cop_y,
-        cop_x_offset=0.008 * rng.standard_normal(n_steps),
-        scale=scale,
-        heel_gain=heel_gain,
-        active_bw=active_bw,
-        gamma=gamma,
-        impact_bw=impact_bw,
-        impact_rise_s=rise,
-        impact_fall_s=fall,
-        walk_a=walk_a,
-    )
+    """Draw the whole step sequence of a run at once (`_StepSource`)."""
+    source = _StepSource(config, rng)
+    return source.take(source.n_steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -783,19 +918,42 @@ def _spread_over_sensors(
     return out
 
 
-def _hysteresis_excess(loaded: np.ndarray, segment: np.ndarray) -> np.ndarray:
+def _hysteresis_excess(
+    loaded: np.ndarray,
+    segment: np.ndarray,
+    *,
+    first: int | None = None,
+    scale: float | None = None,
+    peak: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Unloading-branch excess ``FSR_HYSTERESIS · min(F, F_peak_so_far − F)`` per contact.
 
     `loaded` holds the contact samples ``(n, n_sensors)`` in time order, `segment` the
-    (non-decreasing) contact number of each row; the running peak restarts at every contact.
+    (non-decreasing) contact number of each row; the running peak restarts at every contact
+    (each contact's rows are shifted by ``(segment - first) · scale``, above every earlier
+    contact's). The rows may come in several calls: give each the `first` segment and the
+    `scale` (largest force + 1) of all of them and the `peak` the previous call returned.
+
+    Returns
+    -------
+    excess : numpy.ndarray
+        float32, like `loaded`.
+    peak : numpy.ndarray
+        The running (shifted) peak after the last row, for the next call.
     """
-    if loaded.shape[0] == 0:
-        return np.zeros_like(loaded)
     f64 = loaded.astype(np.float64)
-    offset = ((segment - segment[0]).astype(np.float64) * (float(f64.max()) + 1.0))[:, None]
-    running_peak = np.maximum.accumulate(f64 + offset, axis=0) - offset
+    if loaded.shape[0] == 0:
+        return np.zeros_like(loaded), peak if peak is not None else np.full(loaded.shape[1],
+                                                                             -np.inf)
+    first = int(segment[0]) if first is None else first
+    scale = float(f64.max()) + 1.0 if scale is None else scale
+    offset = ((segment - first).astype(np.float64) * scale)[:, None]
+    shifted = np.maximum.accumulate(f64 + offset, axis=0)
+    if peak is not None:
+        shifted = np.maximum(shifted, peak)
+    running_peak = shifted - offset
     excess = FSR_HYSTERESIS * np.minimum(f64, running_peak - f64)
-    return np.maximum(excess, 0.0).astype(np.float32)
+    return np.maximum(excess, 0.0).astype(np.float32), shifted[-1]
 
 
 #: Standing (``GaitConfig.stand_s``): a foot unloads over `_UNLOAD_S`, ending `_LIFT_LEAD_S`
@@ -809,7 +967,7 @@ def _stand_sway(rng: np.random.Generator) -> np.ndarray:
     """Sway of a stand: rows (amplitude, frequency [Hz], phase) of the sines it sums.
 
     One sine of 0.2-0.4 Hz and ±8 % of the half body weight, and two slow ones (0.03-0.1 Hz,
-    ±3 %) for drift: a function of time, so the chunks of `_simulate_side` join seamlessly.
+    ±3 %) for drift: a function of time, so the chunks of `_insole_blocks` join seamlessly.
     """
     amp = np.array([0.08, 0.03, 0.03])
     freq = np.concatenate([rng.uniform(0.2, 0.4, 1), rng.uniform(0.03, 0.1, 2)])
@@ -832,23 +990,164 @@ def _standing_force(
     return _spread_over_sensors(config.layout, cx, cy, share, load)
 
 
-def _simulate_side(
-    config: GaitConfig,
-    steps: _Steps,
-    side_code: int,
-    time_s: np.ndarray,
-    rng_insole: np.random.Generator,
-    rng_noise: np.random.Generator,
-    sway: np.ndarray | None = None,
-) -> tuple[InsoleSignals, np.ndarray, np.ndarray, np.ndarray]:
-    """Simulate one insole; also return its step indices and per-step peak total / heel force.
+#: Steps drawn from the `_StepSource` at a time for one foot (both feet's steps are drawn).
+_STEP_BLOCK = 512
 
-    Works through the recording in chunks whose boundaries fall on this foot's contact onsets,
-    so no contact is split and memory stays bounded for long recordings.
+
+class _OwnSteps:
+    """One foot's steps, by their number among that foot's steps, drawn as they are needed.
+
+    Holds a window of them: `window` forgets the steps before the one it starts at.
+    """
+
+    def __init__(self, source: _StepSource, side_code: int) -> None:
+        self._source = source
+        self._side = side_code
+        self._lo = 0  # own number of the first step held
+        self._steps = source.take(0)  # the steps held ...
+        self._index = np.empty(0, np.int64)  # ... and their index in the whole sequence
+
+    def _fill(self, hi: int | None) -> None:
+        """Hold the steps up to own number `hi` (None: to the end), as far as the run has them."""
+        parts, index = [self._steps], [self._index]
+        have = self._lo + len(self._steps)
+        while (hi is None or have < hi) and self._source.pos < self._source.n_steps:
+            first = self._source.pos
+            block = self._source.take(_STEP_BLOCK)
+            mine = np.flatnonzero(block.side == self._side)
+            parts.append(block.select(mine))
+            index.append(first + mine)
+            have += mine.size
+        if len(parts) > 1:
+            self._steps = _Steps.concat(parts)
+            self._index = np.concatenate(index)
+
+    @property
+    def n_steps(self) -> int:
+        """Steps of the run, both feet together."""
+        return self._source.n_steps
+
+    def onset(self, i: int) -> float | None:
+        """Onset of own step `i` [s], or None if the run has fewer steps of this foot."""
+        self._fill(i + 1)
+        at = i - self._lo
+        return float(self._steps.onset_s[at]) if at < len(self._steps) else None
+
+    def window(self, lo: int, hi: int | None) -> tuple[_Steps, np.ndarray]:
+        """Own steps `lo` .. `hi` - 1 (None: to the end) and their index in the whole sequence.
+
+        Steps before `lo` are forgotten.
+        """
+        self._fill(hi)
+        cut = lo - self._lo
+        self._steps, self._index = self._steps.select(slice(cut, None)), self._index[cut:]
+        self._lo = lo
+        end = None if hi is None else hi - lo
+        return self._steps.select(slice(0, end)), self._index[:end]
+
+
+@dataclass(frozen=True)
+class InsoleBlock:
+    """A stretch of one insole's signals, from `GaitStream.insole`.
+
+    Attributes
+    ----------
+    side : {"left", "right"}
+    start : int
+        Index of its first sample.
+    counts : numpy.ndarray
+        Raw ADC readings, uint16, shape ``(n, n_sensors)`` (`InsoleSignals.counts`).
+    force_n : numpy.ndarray
+        True force per sensor [N], float32, same shape (`InsoleSignals.force_n`).
+    truth : StepTruth
+        The complete contacts of this foot that the block is the last to hold, in order.
+    step_index : numpy.ndarray
+        Their index in the sequence of both feet's steps.
+    steps_before : int
+        Every step of this foot with a lower index than this has been handed out, with this
+        block or an earlier one (if it is complete).
+    """
+
+    side: str
+    start: int
+    counts: np.ndarray
+    force_n: np.ndarray
+    truth: StepTruth
+    step_index: np.ndarray
+    steps_before: int
+
+
+@dataclass(frozen=True)
+class GaitBlock:
+    """A stretch of both insoles' counts, from `GaitStream.blocks`.
+
+    Attributes
+    ----------
+    start : int
+        Index of its first sample.
+    left, right : numpy.ndarray
+        Raw ADC readings of each insole, uint16, shape ``(n, n_sensors)``.
+    truth : StepTruth
+        The steps whose truth is final now (complete contacts), in order of heel strike.
+    """
+
+    start: int
+    left: np.ndarray
+    right: np.ndarray
+    truth: StepTruth
+
+
+def _truth_rows(
+    steps: _Steps, peak_total: np.ndarray, peak_heel: np.ndarray, t_last: float
+) -> tuple[StepTruth, np.ndarray]:
+    """The truth rows of the complete contacts among `steps`, and which rows those are."""
+    end_s = steps.onset_s + steps.contact_s
+    complete = np.flatnonzero((steps.onset_s >= 0.0) & (end_s <= t_last))
+    truth = StepTruth(
+        side=np.array(SIDES)[steps.side[complete]],
+        heel_strike_s=steps.onset_s[complete],
+        toe_off_s=end_s[complete],
+        strike_pattern=np.array(STRIKE_PATTERNS)[steps.pattern[complete]],
+        strike_index_pct=100.0 * steps.strike_frac[complete],
+        peak_force_n=peak_total[complete],
+        heel_peak_n=peak_heel[complete],
+    )
+    return truth, complete
+
+
+def _join_truth(parts: list[tuple[np.ndarray, StepTruth]]) -> tuple[np.ndarray, StepTruth]:
+    """Truth rows of several blocks in order of their step index, and those indices."""
+    empty = StepTruth(side=np.array(SIDES)[:0], heel_strike_s=np.empty(0),
+                      toe_off_s=np.empty(0), strike_pattern=np.array(STRIKE_PATTERNS)[:0],
+                      strike_index_pct=np.empty(0), peak_force_n=np.empty(0),
+                      heel_peak_n=np.empty(0))
+    index = np.concatenate([np.empty(0, np.int64)] + [i for i, _ in parts])
+    order = np.argsort(index, kind="stable")
+    truth = StepTruth(**{
+        name: np.concatenate([getattr(empty, name)] + [getattr(t, name) for _, t in parts])[order]
+        for name in _TRUTH_FIELDS
+    })
+    return index[order], truth
+
+
+def _insole_blocks(
+    config: GaitConfig, side_code: int, seeds: list[np.random.SeedSequence]
+) -> Iterator[InsoleBlock]:
+    """Simulate one insole, a block of `_CHUNK_STEPS` of its contacts at a time.
+
+    The blocks' boundaries fall on this foot's contact onsets, so no contact is split; each
+    block draws the sensor noise of its samples in turn, so the signals do not depend on how
+    the caller consumes them. `seeds` are the six seeds of `simulate_gait`.
     """
     layout = config.layout
-    n_samples, n_sensors = time_s.size, layout.n_sensors
+    n_samples, n_sensors = int(config.duration_s * config.sample_rate_hz), layout.n_sensors
     fs = float(config.sample_rate_hz)
+    t_last = (n_samples - 1) / fs  # the last sample's time
+    rng_insole, rng_noise = _seed_rng(seeds[1 + side_code]), _seed_rng(seeds[3 + side_code])
+    # The sixth seed (the stand's sway) leaves the other five, and so every run without a
+    # stand, as they were.
+    sway = _stand_sway(_seed_rng(seeds[5])) if config.stand_s > 0 else None
+    own = _OwnSteps(_StepSource(config, _seed_rng(seeds[0])), side_code)
     calibration = _make_calibration(layout, int(config.adc_bits), rng_insole)
     baseline_w = layout.area_mm2 * rng_insole.uniform(0.5, 1.5, n_sensors)
     baseline = (config.swing_baseline_n * baseline_w / baseline_w.sum()).astype(np.float32)
@@ -857,66 +1156,199 @@ def _simulate_side(
         heel_cols = np.array([0])
     run = config.gait == "run"
     pronation = float(config.pronation)
-
-    mine = np.flatnonzero(steps.side == side_code)
-    onset, contact = steps.onset_s[mine], steps.contact_s[mine]
-    force_n = np.empty((n_samples, n_sensors), dtype=np.float32)
-    counts = np.empty((n_samples, n_sensors), dtype=np.uint16)
-    peak_total = np.full(mine.size, np.nan)
-    peak_heel = np.full(mine.size, np.nan)
     # Standing before the gait (``stand_s``): until this foot lifts for its first contact.
-    lift_s = float(onset[0]) - _LIFT_LEAD_S if sway is not None and mine.size else -np.inf
+    first_onset = own.onset(0)
+    lift_s = first_onset - _LIFT_LEAD_S if sway is not None and first_onset is not None else (
+        -np.inf)
 
-    bounds = np.clip(np.ceil(onset[_CHUNK_STEPS::_CHUNK_STEPS] * fs), 0, n_samples)
-    edges = np.unique(np.concatenate([[0], bounds.astype(np.int64), [n_samples]]))
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        t = time_s[a:b]
+    # Block g holds the samples from the onset of own step g·_CHUNK_STEPS to that of the next
+    # block's first step (blocks that would be empty are skipped); its window of steps starts
+    # one step earlier and ends one step later, so that every sample finds the step it is in.
+    a, group = 0, 0
+    while a < n_samples:
+        b, end_group = n_samples, None
+        g = group + 1
+        while (onset_g := own.onset(g * _CHUNK_STEPS)) is not None:
+            edge = int(np.clip(np.ceil(onset_g * fs), 0, n_samples))
+            if edge > a:
+                b, end_group = edge, g
+                break
+            g += 1
+        lo = max(0, group * _CHUNK_STEPS - 1)
+        steps, index = own.window(
+            lo, None if end_group is None else end_group * _CHUNK_STEPS + 1)
+        onset, contact = steps.onset_s, steps.contact_s
+        n = b - a
+        t = np.arange(a, b, dtype=np.float64) / fs
         k = np.searchsorted(onset, t, side="right") - 1
         kk = np.maximum(k, 0)
         tau = t - onset[kk]
         rows = np.flatnonzero((k >= 0) & (tau < contact[kk]))
-        j_local = k[rows]
-        j = mine[j_local]
-        tau_c = tau[rows]
-        u = tau_c / steps.contact_s[j]
-
-        force_total = _contact_force_bw(steps, j, tau_c, u, run) * config.body_weight_n
-        cx, cy, share = _load_centres(steps, j, u, pronation)
-        contact_force = _spread_over_sensors(layout, cx, cy, share, force_total)
-        if heel_cols.size and np.any(steps.heel_gain[j] != 1.0):
-            contact_force[:, heel_cols] *= steps.heel_gain[j].astype(np.float32)[:, None]
-
-        chunk = force_n[a:b]
+        j = k[rows]  # the step of each contact sample, numbered in the window
+        # The samples are worked through `part` at a time (bounding the temporaries); every
+        # step is row by row, but for the hysteresis, which takes the block's largest force.
+        part = max(1024, (1 << 20) // n_sensors)
+        parts = [(s0, min(s0 + part, n)) for s0 in range(0, n, part)]
+        row_edges = np.searchsorted(rows, [s0 for s0, _ in parts] + [n])
+        chunk = np.empty((n, n_sensors), dtype=np.float32)
         chunk[:] = baseline
-        chunk[rows] += contact_force
-        if sway is not None and t.size and t[0] < lift_s:  # standing before the gait
-            standing = np.flatnonzero(t < lift_s)
-            chunk[standing] += _standing_force(config, sway, side_code, t[standing], lift_s)
+        largest = -np.inf
+        for (s0, s1), r0, r1 in zip(parts, row_edges[:-1], row_edges[1:], strict=True):
+            r, jr = rows[r0:r1], j[r0:r1]
+            tau_c = tau[r]
+            u = tau_c / steps.contact_s[jr]
+            force_total = _contact_force_bw(steps, jr, tau_c, u, run) * config.body_weight_n
+            cx, cy, share = _load_centres(steps, jr, u, pronation)
+            contact_force = _spread_over_sensors(layout, cx, cy, share, force_total)
+            if heel_cols.size and np.any(steps.heel_gain[jr] != 1.0):
+                contact_force[:, heel_cols] *= steps.heel_gain[jr].astype(np.float32)[:, None]
+            chunk[r] += contact_force
+            if sway is not None and t[s0] < lift_s:  # standing before the gait
+                standing = s0 + np.flatnonzero(t[s0:s1] < lift_s)
+                chunk[standing] += _standing_force(config, sway, side_code, t[standing], lift_s)
+            if r.size:
+                largest = max(largest, float(chunk[r].max()))
 
         # What the sensor feels: true force + hysteresis on unloading + white noise.
-        sensed = chunk.copy()
-        sensed[rows] += _hysteresis_excess(chunk[rows], j_local)
-        if config.noise_n > 0:
-            noise = rng_noise.standard_normal(sensed.shape, dtype=np.float32)
-            sensed += noise * np.float32(config.noise_n)
-        counts[a:b] = force_to_counts(sensed, calibration)
+        counts = np.empty((n, n_sensors), dtype=np.uint16)
+        peak_total = np.full(len(steps), np.nan)
+        peak_heel = np.full(len(steps), np.nan)
+        running: np.ndarray | None = None
+        for (s0, s1), r0, r1 in zip(parts, row_edges[:-1], row_edges[1:], strict=True):
+            r, jr = rows[r0:r1], j[r0:r1]
+            sensed = chunk[s0:s1].copy()
+            if r.size:
+                excess, running = _hysteresis_excess(chunk[r], jr, first=int(j[0]),
+                                                     scale=largest + 1.0, peak=running)
+                sensed[r - s0] += excess
+                step_ids, starts = np.unique(jr, return_index=True)
+                total = chunk[r].sum(axis=1, dtype=np.float64)
+                peak_total[step_ids] = np.fmax(peak_total[step_ids],
+                                               np.maximum.reduceat(total, starts))
+                if heel_cols.size:
+                    heel = chunk[r][:, heel_cols].sum(axis=1, dtype=np.float64)
+                    peak_heel[step_ids] = np.fmax(peak_heel[step_ids],
+                                                  np.maximum.reduceat(heel, starts))
+            if config.noise_n > 0:
+                noise = rng_noise.standard_normal(sensed.shape, dtype=np.float32)
+                sensed += noise * np.float32(config.noise_n)
+            counts[s0:s1] = force_to_counts(sensed, calibration)
+        # The steps of this block's groups: the block holds all their contact samples.
+        mine = slice(group * _CHUNK_STEPS - lo,
+                     None if end_group is None else end_group * _CHUNK_STEPS - lo)
+        truth, complete = _truth_rows(steps.select(mine), peak_total[mine], peak_heel[mine],
+                                      t_last)
+        yield InsoleBlock(
+            side=SIDES[side_code],
+            start=a,
+            counts=counts,
+            force_n=chunk,
+            truth=truth,
+            step_index=index[mine][complete],
+            steps_before=(own.n_steps if end_group is None
+                          else int(index[end_group * _CHUNK_STEPS - lo])),
+        )
+        a = b
+        if end_group is not None:
+            group = end_group
 
-        if rows.size:
-            step_ids, starts = np.unique(j_local, return_index=True)
-            total = chunk[rows].sum(axis=1, dtype=np.float64)
-            peak_total[step_ids] = np.maximum.reduceat(total, starts)
-            if heel_cols.size:
-                heel = chunk[rows][:, heel_cols].sum(axis=1, dtype=np.float64)
-                peak_heel[step_ids] = np.maximum.reduceat(heel, starts)
 
-    signals = InsoleSignals(
-        side=SIDES[side_code],
-        time_s=time_s,
-        counts=counts,
-        force_n=force_n,
-        calibration=calibration,
-    )
-    return signals, mine, peak_total, peak_heel
+class GaitStream:
+    """`simulate_gait` a block at a time, in memory bounded independently of the duration.
+
+    The same numbers as `simulate_gait` with the same configuration (which is built on it),
+    handed out in stretches of a few minutes: a week-long run needs no more memory than a
+    minute-long one.
+
+    Parameters
+    ----------
+    config : GaitConfig, optional
+        What to simulate (default ``GaitConfig()``).
+
+    Attributes
+    ----------
+    config : GaitConfig
+    n_samples : int
+        Samples per insole.
+    calibration : dict
+        FSR calibration of each insole, keyed by side (`InsoleSignals.calibration`).
+
+    Examples
+    --------
+    >>> stream = GaitStream(GaitConfig(duration_s=600.0, seed=1))
+    >>> blocks = list(stream.blocks())
+    >>> steps = sum(len(b.truth) for b in blocks)
+    >>> len(blocks) > 1, steps == len(simulate_gait(stream.config).truth)
+    (True, True)
+    """
+
+    def __init__(self, config: GaitConfig | None = None) -> None:
+        self.config = config if config is not None else GaitConfig()
+        self.n_samples = int(self.config.duration_s * self.config.sample_rate_hz)
+        self._seeds = np.random.SeedSequence(int(self.config.seed)).spawn(6)
+        self.calibration = {
+            side: _make_calibration(self.config.layout, int(self.config.adc_bits),
+                                    _seed_rng(self._seeds[1 + code]))
+            for code, side in enumerate(SIDES)
+        }
+
+    def insole(self, side: str) -> Iterator[InsoleBlock]:
+        """One insole's signals, block after block (each call starts from the beginning).
+
+        Parameters
+        ----------
+        side : {"left", "right"}
+            Which insole.
+
+        Returns
+        -------
+        iterator of InsoleBlock
+            Consecutive blocks, together covering every sample; each holds up to
+            256 of this foot's contacts.
+        """
+        if side not in SIDES:
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        return _insole_blocks(self.config, SIDES.index(side), self._seeds)
+
+    def blocks(self) -> Iterator[GaitBlock]:
+        """Both insoles' counts, block after block, with the truth of the steps they complete.
+
+        Returns
+        -------
+        iterator of GaitBlock
+            Consecutive blocks, together covering every sample. The truth of a step comes
+            with the first block after which both feet's signals up to it are out, so the
+            rows of all blocks together are `simulate_gait`'s truth, in order.
+        """
+        feet = [self.insole(side) for side in SIDES]
+        pending: list[list[np.ndarray]] = [[], []]
+        have = [0, 0]  # samples simulated, per insole
+        before = [0, 0]  # `InsoleBlock.steps_before`, per insole
+        rows: list[tuple[np.ndarray, StepTruth]] = []
+        start = 0
+        while start < self.n_samples:
+            behind = 0 if have[0] <= have[1] else 1
+            block = next(feet[behind])
+            pending[behind].append(block.counts)
+            have[behind] += block.counts.shape[0]
+            before[behind] = block.steps_before
+            rows.append((block.step_index, block.truth))
+            stop = min(have)
+            if stop == start:
+                continue
+            out = []
+            for side in (0, 1):
+                joined = np.concatenate(pending[side]) if len(pending[side]) > 1 else (
+                    pending[side][0])
+                cut = stop - (have[side] - joined.shape[0])
+                out.append(joined[:cut])
+                pending[side] = [joined[cut:]] if cut < joined.shape[0] else []
+            index, truth = _join_truth(rows)
+            final = len(index) if stop == self.n_samples else int(
+                np.searchsorted(index, min(before)))
+            rows = [(index[final:], truth.rows(slice(final, None)))]
+            yield GaitBlock(start, out[0], out[1], truth.rows(slice(0, final)))
+            start = stop
 
 
 def simulate_gait(config: GaitConfig | None = None) -> GaitSimulation:
@@ -981,46 +1413,22 @@ def simulate_gait(config: GaitConfig | None = None) -> GaitSimulation:
     """
     if config is None:
         config = GaitConfig()
-    # The sixth seed (the stand's sway) leaves the other five, and so every run without a
-    # stand, as they were.
-    seeds = np.random.SeedSequence(int(config.seed)).spawn(6)
-    sway = _stand_sway(_seed_rng(seeds[5])) if config.stand_s > 0 else None
-    steps = _make_steps(config, _seed_rng(seeds[0]))
-    # True strike index: the CoP of the load centres at the instant of contact.
-    _, cy0, share0 = _load_centres(
-        steps, np.arange(steps.onset_s.size), np.zeros(steps.onset_s.size), 0.0
-    )
-    steps.strike_frac = (share0 * cy0).sum(axis=1)
-    n_samples = int(config.duration_s * config.sample_rate_hz)
+    stream = GaitStream(config)
+    n_samples, n_sensors = stream.n_samples, config.layout.n_sensors
     time_s = np.arange(n_samples, dtype=np.float64) / float(config.sample_rate_hz)
     time_s.setflags(write=False)
-
-    results = {}
-    for code, side in enumerate(SIDES):
-        results[side] = _simulate_side(
-            config, steps, code, time_s, _seed_rng(seeds[1 + code]), _seed_rng(seeds[3 + code]),
-            sway,
-        )
-
-    peak_total = np.full(steps.onset_s.size, np.nan)
-    peak_heel = np.full(steps.onset_s.size, np.nan)
+    signals = {}
+    rows = []
     for side in SIDES:
-        _, mine, p_total, p_heel = results[side]
-        peak_total[mine] = p_total
-        peak_heel[mine] = p_heel
-    end_s = steps.onset_s + steps.contact_s
-    complete = (steps.onset_s >= time_s[0]) & (end_s <= time_s[-1])
-    sides = np.array(SIDES)
-    patterns = np.array(STRIKE_PATTERNS)
-    truth = StepTruth(
-        side=sides[steps.side[complete]],
-        heel_strike_s=steps.onset_s[complete],
-        toe_off_s=end_s[complete],
-        strike_pattern=patterns[steps.pattern[complete]],
-        strike_index_pct=100.0 * steps.strike_frac[complete],
-        peak_force_n=peak_total[complete],
-        heel_peak_n=peak_heel[complete],
-    )
-    return GaitSimulation(
-        config=config, left=results["left"][0], right=results["right"][0], truth=truth
-    )
+        force_n = np.empty((n_samples, n_sensors), dtype=np.float32)
+        counts = np.empty((n_samples, n_sensors), dtype=np.uint16)
+        for block in stream.insole(side):
+            force_n[block.start : block.start + block.counts.shape[0]] = block.force_n
+            counts[block.start : block.start + block.counts.shape[0]] = block.counts
+            rows.append((block.step_index, block.truth))
+        signals[side] = InsoleSignals(
+            side=side, time_s=time_s, counts=counts, force_n=force_n,
+            calibration=stream.calibration[side],
+        )
+    _, truth = _join_truth(rows)
+    return GaitSimulation(config=config, left=signals["left"], right=signals["right"], truth=truth)
