@@ -790,12 +790,9 @@ def transmit(
     ----------
     counts : dict of Side to ndarray of uint16, shape (n_samples, n_sensors)
         Raw ADC counts per foot, sampled at ``sample_rate_hz`` from time 0.
-    sample_rate_hz : int
-        Sampling rate.
-    adc_bits : int
-        ADC resolution announced in DEVICE_INFO.
-    config : TransportConfig, optional
-        Link and faults; defaults to a clean BLE link.
+    sample_rate_hz, adc_bits, config
+        As in `Transmission` (the rate; the ADC resolution announced in DEVICE_INFO; link
+        and faults, default a clean BLE link).
 
     Returns
     -------
