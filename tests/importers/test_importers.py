@@ -6,7 +6,6 @@ skip when it is absent. Malformed inputs are small files written to ``tmp_path``
 
 from __future__ import annotations
 
-import csv
 import json
 import warnings
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_importers import write_stappone  # tests/ is on the path (tests/conftest.py)
 
 from insole.cli import main
 from insole.commands.imports import add_parsers
@@ -304,17 +304,6 @@ def test_stappone_round_trip(tmp_path: Path) -> None:
     start = datetime.fromisoformat(rec.header["start_time"])
     assert start == datetime.fromtimestamp(sole.timestamp_ms[0] / 1000, UTC)
     assert result.devices[0]["samples_per_frame"] == 1
-
-
-def write_stappone(path: Path, rows: list[list[object]]) -> Path:
-    header = (["sole_id", "timestamp"] + [f"{k}_{a}" for k in ("accel", "gyro", "magn")
-                                          for a in "xyz"]
-              + [f"pressure_{i:02d}" for i in range(1, 13)] + ["corrupt"])
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def test_stappone_two_soles_and_corrupt_samples(tmp_path: Path) -> None:

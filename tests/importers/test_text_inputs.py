@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_importers import write_stappone  # tests/ is on the path (tests/conftest.py)
 
 from insole.cli import main
 from insole.recordings.loader import load_recording
@@ -212,17 +213,12 @@ def test_pedar_bad_value_names_the_file_line_not_the_data_row(
 
 def stappone_file(path: Path, pressure_01: str = "100", corrupt: int = 0) -> Path:
     """One sole of 40 samples at 62.5 Hz; line 12 (sample 10) gets `pressure_01`, `corrupt`."""
-    header = (["sole_id", "timestamp"] + [f"{k}_{a}" for k in ("accel", "gyro", "magn")
-                                          for a in "xyz"]
-              + [f"pressure_{i:02d}" for i in range(1, 13)] + ["corrupt"])
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        for k in range(40):
-            first = pressure_01 if k == 10 else str(100 + k)
-            w.writerow([1, 1_700_000_000_000 + 16 * k] + [0] * 9 + [first]
-                       + [200 + i for i in range(11)] + [corrupt if k == 10 else 0])
-    return path
+    return write_stappone(path, [
+        [1, 1_700_000_000_000 + 16 * k] + [0] * 9
+        + [pressure_01 if k == 10 else str(100 + k)] + [200 + i for i in range(11)]
+        + [corrupt if k == 10 else 0]
+        for k in range(40)
+    ])
 
 
 @pytest.mark.parametrize("value", ["-5", "99999999", "12.5", "nan"])
