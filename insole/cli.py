@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
         Arg("--duration", type=_sim.sim_duration, required=True,
             help="seconds to simulate, at most 604800 (a week)"),
         out_option("recording file to write ('-': stdout); a simulated recording there is "
-                   "replaced"),
+                   "replaced", what="recording file to write", example="run.insrec"),
         Arg("--truth", type=_sim.output_file("truth table", "truth.csv"), metavar="FILE",
             help="write per-step ground truth to this CSV ('-': stdout)"),
         SEED,

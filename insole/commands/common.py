@@ -315,16 +315,14 @@ def flag(name: str, help: str) -> Arg:
     return Arg(name, action="store_true", help=help)
 
 
-def out_option(help: str) -> Arg:
+def out_option(help: str, *, what: str, example: str) -> Arg:
     """The required ``--out FILE``, `help` saying what is written there.
 
-    `help` starts with what the file is (``"recording file to create ('-': stdout)"``): the
-    value is refused in one line when it is a folder or its folder does not exist
-    (`insole.commands.types.output_file`), before the command starts.
+    The value is refused in one line when it is a folder or its folder does not exist
+    (`insole.commands.types.output_file`: the message names `what`, e.g. ``"recording file
+    to create"``, and suggests `example` inside a folder given instead), before the command
+    starts.
     """
-    what = help.split(" (")[0].split(";")[0].strip()
-    example = ("run.insrec" if what.startswith("recording") else
-               "report.html" if what.startswith("HTML") else "NAME")
     return Arg("--out", type=output_file(what, example), required=True, metavar="FILE",
                help=help)
 

@@ -162,7 +162,8 @@ def add_parsers(sub: Any) -> None:
     add_command(
         sub, "record", _cmd_record,
         Arg("source", help="source URL, e.g. sim: or serial:/dev/ttyUSB0"),
-        out_option("recording file to create"),
+        out_option("recording file to create", what="recording file to create",
+                   example="run.insrec"),
         Arg("--duration", type=_positive, help="seconds to record (default: until Ctrl-C)"),
         Arg("--notes", help="free text stored in the header"),
         flag("--overwrite", "replace an existing file (a recording is never replaced without it)"),

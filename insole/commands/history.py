@@ -558,7 +558,8 @@ def add_parsers(sub: Any) -> None:
     add_command(
         sub, "report", _cmd_report,
         Arg("target", metavar="FILE_OR_SESSION", help="recording file or session id"),
-        out_option("HTML file to write ('-': stdout); an existing report is replaced"),
+        out_option("HTML file to write ('-': stdout); an existing report is replaced",
+                   what="HTML file to write", example="report.html"),
         overwrite_option("report", others=False),
         QUIET,
         STRICT.but(help="refuse a damaged recording (exit 2) instead of reading past the damage "

@@ -467,7 +467,8 @@ _FORMATS = {
 
 #: The options every import takes, after its own.
 _COMMON = (
-    out_option("recording file to create ('-': stdout)"),
+    out_option("recording file to create ('-': stdout)", what="recording file to create",
+               example="run.insrec"),
     flag("--overwrite",
          "replace an existing file (an imported recording is not replaced without it)"),
     QUIET,
