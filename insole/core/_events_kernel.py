@@ -1446,27 +1446,7 @@ def _finish(
             and not standing
             and _stance_before_toe_off(buf, ist)
         ):
-            # The data resume after a loss as long as a swing past the rising edge, or on no
-            # edge (the first samples seen, continued back to the on-threshold, reach past the
-            # loss's start). The heel strike is the usual contact before the toe-off seen;
-            # or the usual time before the impact peak or the peak, where that landmark is a
-            # steady one (not either hump of a walking stance) and agrees.
-            n_on = ist[I_N_LEADS + LEAD_ON]
-            lead = _median_hist(leads[LEAD_ON], n_on) if n_on >= 3 else 0.0
-            usual = _median_hist(durs, ist[I_N_DURS])
-            t_hs = float(k) - usual - lead
-            tol = _PEAK_AGREES_FRACTION * usual
-            for name in (LEAD_IMPACT, LEAD_PEAK):
-                n_name = ist[I_N_LEADS + name]
-                t = impact_t if name == LEAD_IMPACT else t_peak
-                if n_name < 3 or math.isnan(t):
-                    continue
-                s = np.sort(leads[name][:n_name])
-                t_mark = t - _quantile_sorted(s, 0.5)
-                spread = _quantile_sorted(s, 0.75) - _quantile_sorted(s, 0.25)
-                if spread <= tol and abs(t_mark - t_hs) <= tol:
-                    t_hs = t_mark
-                    break
+            t_hs = _heel_strike_before_toe_off(ist, leads, durs, k, impact_t, t_peak)
             t_hs = _pmin(_pmax(t_hs, earliest), float(j))
         elif gap_before:
             # The on-crossing fell into lost samples: the usual time before the first landmark
@@ -1506,6 +1486,36 @@ def _finish(
     out[row, C_IMPACT_N] = impact_n
     out[row, C_VALID] = 0.0 if standing or lost_time else 1.0
     ist[I_N_OUT] = row + 1
+
+
+@njit(cache=True)
+def _heel_strike_before_toe_off(ist, leads, durs, k, impact_t, t_peak):
+    """Heel strike of a contact whose data resume after a loss as long as a swing, on no edge.
+
+    That is where the data resume past the rising edge, or on samples that, continued back to
+    the on-threshold, reach past the loss's start (`_stance_before_toe_off`). The heel strike
+    is the usual contact (median of the recent durations, off-crossing ``k`` back to the
+    on-crossing, then the usual delay from heel strike to on-crossing) before the toe-off
+    seen; or the usual time before the impact peak ``impact_t`` or the peak ``t_peak``, where
+    that landmark is a steady one (not either hump of a walking stance) and agrees
+    (`_PEAK_AGREES_FRACTION`). Not bounded to the loss: the caller does.
+    """
+    n_on = ist[I_N_LEADS + LEAD_ON]
+    lead = _median_hist(leads[LEAD_ON], n_on) if n_on >= 3 else 0.0
+    usual = _median_hist(durs, ist[I_N_DURS])
+    t_hs = float(k) - usual - lead
+    tol = _PEAK_AGREES_FRACTION * usual
+    for name in (LEAD_IMPACT, LEAD_PEAK):
+        n_name = ist[I_N_LEADS + name]
+        t = impact_t if name == LEAD_IMPACT else t_peak
+        if n_name < 3 or math.isnan(t):
+            continue
+        s = np.sort(leads[name][:n_name])
+        t_mark = t - _quantile_sorted(s, 0.5)
+        spread = _quantile_sorted(s, 0.75) - _quantile_sorted(s, 0.25)
+        if spread <= tol and abs(t_mark - t_hs) <= tol:
+            return t_mark
+    return t_hs
 
 
 @_plain
