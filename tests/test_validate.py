@@ -302,3 +302,51 @@ def test_data_folder_missing_or_empty_is_one_line_and_status_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert str(folder) in err
+
+
+# --- generality (bench/invariance.py) ------------------------------------------------------------
+# No threshold of the detector is in absolute units: a heavier runner, another sensor
+# sensitivity or a footswitch's supply offset changes no event. Other sampling rates keep
+# every step (the timing moves by the resampling).
+
+
+@pytest.fixture(scope="module")
+def invariance() -> ModuleType:
+    return load_bench("invariance")
+
+
+@pytest.mark.parametrize("change", [{"gain": 0.5}, {"gain": 3.0}, {"offset": 0.2}])
+def test_gain_and_offset_change_no_figure(
+    validate: ModuleType,
+    invariance: ModuleType,
+    gaitndd: list[dict[str, Any]],
+    gaitpdb: list[dict[str, Any]],
+    change: dict[str, float],
+) -> None:
+    with invariance.detector_changed(change):
+        changed = validate.gaitndd_rows()
+        if "offset" not in change:  # force in N keeps its zero
+            changed_pdb = validate.gaitpdb_rows()
+    assert invariance.figures([validate._public(r) for r in changed]) == invariance.figures(
+        [validate._public(r) for r in gaitndd]
+    )
+    if "offset" not in change:
+        assert invariance.figures(
+            [validate._public(r) for r in changed_pdb]
+        ) == invariance.figures([validate._public(r) for r in gaitpdb])
+
+
+@pytest.mark.parametrize("rate_hz", [200.0, 500.0])
+def test_other_sampling_rates_keep_every_step(
+    validate: ModuleType,
+    invariance: ModuleType,
+    gaitpdb: list[dict[str, Any]],
+    rate_hz: float,
+) -> None:
+    with invariance.detector_changed({"rate": rate_hz}):
+        changed = validate.gaitpdb_rows()
+    for before, after in zip(gaitpdb, changed, strict=True):
+        assert (after["lost"], after["invented"], after["lr_diff"]) == (
+            before["lost"], before["invented"], before["lr_diff"]
+        ), f"{after['record']} {after['side']}"
+        assert after["pct_matched"] >= 97.0, validate_summary(after)
