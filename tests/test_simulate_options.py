@@ -85,6 +85,27 @@ def test_simulate_and_sim_urls_accept_the_same_ranges(
             open_reader(f"sim:?{key}={text}")
 
 
+@pytest.mark.parametrize(("option", "low", "high", "outside"), [
+    ("--rate", limits.MIN_RATE_HZ, limits.MAX_RATE_HZ, ("5", "2001")),
+    ("--seed", 0, limits.MAX_SEED, ("-1", str(limits.MAX_SEED + 1))),
+    ("--sensors", limits.MIN_SENSORS, limits.MAX_SENSORS, ("3", "65")),
+    ("--garbage", 0, limits.MAX_GARBAGE_PER_MIN, ("-1", "61", "1e6")),
+    ("--drift-ppm", -limits.MAX_DRIFT_PPM, limits.MAX_DRIFT_PPM, ("-1001", "1e9")),
+])
+def test_the_serial_emulator_accepts_the_simulators_ranges(
+    capsys: pytest.CaptureFixture[str], option: str, low: float, high: float,
+    outside: tuple[str, ...],
+) -> None:
+    parser = build_parser()
+    for value in (low, high):
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        parser.parse_args(["emulate", "serial", option, text])
+    for text in outside:
+        with pytest.raises(SystemExit):
+            parser.parse_args(["emulate", "serial", option, text])
+        assert f"argument {option}: must be" in capsys.readouterr().err
+
+
 def test_record_to_a_folder_says_a_file_path_is_needed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -32,7 +32,7 @@ from insole.commands.common import (
     simulated_insoles,
     stop_on_signals,
 )
-from insole.commands.types import non_negative_float as _non_negative
+from insole.commands.types import garbage_per_min as _garbage_per_min
 from insole.commands.types import positive_float as _positive
 from insole.commands.types import speed as _speed
 
@@ -186,8 +186,8 @@ def add_parsers(sub: Any) -> None:
     add_command(
         emu, "serial", _cmd_emulate_serial,
         RATE, SENSORS, SEED, LOSS, BURST_LOSS.but(help="burst loss fraction"),
-        Arg("--garbage", type=_non_negative, default=0.0, metavar="PER_MIN",
-            help="garbage insertions per minute"),
+        Arg("--garbage", type=_garbage_per_min, default=0.0, metavar="PER_MIN",
+            help="garbage insertions per minute, 0..60 (as for insole simulate)"),
         DRIFT_PPM,
         Arg("--pause", type=_pause, action="append", metavar="START:DUR",
             help="link stall at START s for DUR s (repeatable)"),
