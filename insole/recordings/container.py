@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -203,7 +204,9 @@ def _load_json(data: bytes) -> Any:
     return value
 
 
-def _validate_header(header: Mapping[str, Any], path: str, *, writing: bool) -> None:
+def _validate_header(
+    header: Mapping[str, Any], path: str, *, writing: bool, fix: str | None = None
+) -> None:
     """Check the header structure; raise a one-line :class:`RecordingError` on the first problem.
 
     Parameters
@@ -215,9 +218,12 @@ def _validate_header(header: Mapping[str, Any], path: str, *, writing: bool) -> 
     writing : bool
         True when validating the header given to the writer (stricter: no unknown top-level
         keys; the message tells the caller to fix the dict), False when reading a file.
+    fix : str, optional
+        What the message says after the problem, instead of the default for `writing`.
     """
-    fix = ("fix the header dict passed to RecordingWriter" if writing
-           else "the header was not written by a compatible insole writer")
+    if fix is None:
+        fix = ("fix the header dict passed to RecordingWriter" if writing
+               else "the header was not written by a compatible insole writer")
 
     def fail(what: str) -> NoReturn:
         raise RecordingError(f"{path}: {what}; {fix}", path=path,
@@ -756,12 +762,16 @@ class Damage:
         the next valid block.
     code : str
         Machine-readable class: ``"truncated"`` (the file ends inside a block — a writer killed
-        mid-write), ``"bad_magic"``, ``"crc"`` or ``"malformed"`` (corruption).
+        mid-write), ``"bad_magic"``, ``"crc"`` or ``"malformed"`` (corruption); for the file
+        header (offset 12 or 16), ``"header_repaired"`` (its length field or one flipped bit
+        repaired: the header CRC matches) or ``"header"`` (its CRC fails and its JSON was used
+        as read: its values may be wrong).
     bytes_kept : int
         Bytes of a damaged block that salvage kept and handed on all the same (0 when the block
         was skipped): the payload of a data block whose CRC fails but whose structure is intact
         (the wire frames in it carry their own CRC-16, so the decoder drops only the corrupt
-        ones), or a whole block whose only fault is its magic.
+        ones), or a whole block whose only fault is its magic; for the file header, the length
+        of its JSON.
     """
 
     offset: int
@@ -1051,12 +1061,37 @@ def _open_error(p: Path, exc: OSError) -> RecordingError:
                           "its permissions", path=str(p))
 
 
+# A valid block as found by the scanner, in the coordinates of the buffer holding it:
+# (offset, kind, stream_id, n_chunks, table_start, payload_start, end).
+_BlockRef = tuple[int, int, int, int, int, int, int]
+
+_READ_BYTES = 4 * 1024 * 1024
+"""Bytes the block reader reads from the file at a time (a larger block is read whole)."""
+
+_RUN_BYTES = 1024 * 1024
+"""Default size of a :class:`StreamRun` (consecutive blocks of one stream joined)."""
+
+
+class _HeaderFault(RecordingError):
+    """A damaged file header that `_salvage_header` may still read.
+
+    A CRC mismatch, or a length field (not covered by the CRC) that is implausible or runs past
+    the end of the file.
+    """
+
+
 def _parse_file_header(buf: bytes, path: Path) -> tuple[dict[str, Any], int]:
-    """Return the header dict and the offset of the first block; raise on any problem."""
+    """Return the header dict and the offset of the first block; raise on any problem.
+
+    A damage that salvage may read past raises `_HeaderFault` (see `_read_head`).
+    """
     name = str(path)
 
     def fail(what: str, offset: int | None) -> RecordingError:
         return RecordingError(f"{name}: {what}", path=name, offset=offset)
+
+    def fault(what: str, offset: int) -> RecordingError:
+        return _HeaderFault(f"{name}: {what}", path=name, offset=offset)
 
     if not buf:
         raise fail("file is empty, not an insole recording (the writer never wrote its "
@@ -1074,17 +1109,17 @@ def _parse_file_header(buf: bytes, path: Path) -> tuple[dict[str, Any], int]:
                    f"{software_version()} reads version {FORMAT_VERSION}); use the insole "
                    "version that wrote it or a newer one", 8)
     if header_len > _MAX_HEADER_LEN:
-        raise fail(f"header length {header_len} is implausible (corrupt file header); the "
-                   "recording cannot be read", 12)
+        raise fault(f"header length {header_len} is implausible (corrupt file header); the "
+                    "recording cannot be read", 12)
     json_end = _FILE_HEAD.size + header_len
     if len(buf) < json_end + 4:
-        raise fail(f"file ends after {len(buf)} bytes, inside the {json_end + 4}-byte header; "
-                   "the recording is truncated beyond repair, record again", len(buf))
+        raise fault(f"file ends after {len(buf)} bytes, inside the {json_end + 4}-byte header; "
+                    "the recording is truncated beyond repair, record again", len(buf))
     header_json = buf[_FILE_HEAD.size:json_end]
-    (crc,) = struct.unpack_from("<I", buf, json_end)
+    (crc,) = _U32.unpack_from(buf, json_end)
     if crc32(header_json) != crc:
-        raise fail("header CRC mismatch (the header is corrupt); the recording cannot be read "
-                   "without it", _FILE_HEAD.size)
+        raise fault("header CRC mismatch (the header is corrupt); the recording cannot be read "
+                    "without it", _FILE_HEAD.size)
     try:
         header = _load_json(header_json)
     except _JSONTooDeep as exc:
@@ -1097,32 +1132,226 @@ def _parse_file_header(buf: bytes, path: Path) -> tuple[dict[str, Any], int]:
     return header, json_end + 4
 
 
+def _read_head(p: Path) -> tuple[dict[str, Any], int, int, Damage | None]:
+    """Return the header, the offset of the first block, the file size and the header's damage.
 
-
-# A valid block as found by the scanner, in the coordinates of the buffer holding it:
-# (offset, kind, stream_id, n_chunks, table_start, payload_start, end).
-_BlockRef = tuple[int, int, int, int, int, int, int]
-
-_READ_BYTES = 4 * 1024 * 1024
-"""Bytes the block reader reads from the file at a time (a larger block is read whole)."""
-
-_RUN_BYTES = 1024 * 1024
-"""Default size of a :class:`StreamRun` (consecutive blocks of one stream joined)."""
-
-
-def _read_head(p: Path) -> tuple[dict[str, Any], int, int]:
-    """Return the header, the offset of the first block and the file size; raise on problems."""
+    A damaged header that `_salvage_header` can read (repaired, or its JSON used as read) comes
+    with its :class:`Damage`, and the caller decides whether to refuse it; one that it cannot
+    read raises :class:`RecordingError`, as does any other problem.
+    """
     try:
         with open(p, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(_FILE_HEAD.size)
             if len(head) == _FILE_HEAD.size and head.startswith(FILE_MAGIC):
                 header_len = _FILE_HEAD.unpack(head)[3]
-                head += f.read(min(header_len, _MAX_HEADER_LEN) + 4)
+                # The header, its CRC and the first block's magic (which tells `_salvage_header`
+                # whether the length field is right).
+                head += f.read(min(header_len, _MAX_HEADER_LEN) + 4 + len(BLOCK_MAGIC))
+            try:
+                header, start = _parse_file_header(head, p)
+            except _HeaderFault as fault:
+                header, start, damage = _salvage_header(f, head, size, p, fault)
+                return header, start, size, damage
     except OSError as exc:
         raise _open_error(p, exc) from None
-    header, start = _parse_file_header(head, p)
-    return header, start, size
+    return header, start, size, None
+
+
+_MAX_BIT_REPAIR_LEN = 1024 * 1024
+"""Longest header JSON [bytes] in which `_salvage_header` looks for one flipped bit (~0.2 s)."""
+
+_AS_READ = "the header is corrupt somewhere, though its JSON still reads as a valid header"
+
+
+def _salvage_header(
+    f: BinaryIO, head: bytes, size: int, path: Path, fault: _HeaderFault
+) -> tuple[dict[str, Any], int, Damage]:
+    """Read a damaged file header all the same (``recordings/FORMAT.md`` §4.1, step 0).
+
+    Tried in turn, each result parsed and checked like an intact header:
+
+    1. The length field, which the CRC does not cover: unless the first block's magic (or the
+       end of the file) follows where it says the header ends, the header ends 4 bytes before
+       the first ``IBLK`` (or the end of the file) where the header CRC matches the JSON
+       before it. Repaired: the header is exactly as written.
+    2. One flipped bit in the JSON or in its CRC, which a CRC-32 locates (`_one_flipped_bit`).
+       Repaired, likewise.
+    3. The JSON as read, if it parses and passes the header checks. Its values (sample rates,
+       calibration, layout, start time...) may be wrong: the damage says so.
+
+    Parameters
+    ----------
+    f : binary file
+        The open recording.
+    head : bytes
+        The file's first bytes, as read by `_read_head`.
+    size : int
+        File size.
+    path : pathlib.Path
+        The recording, for messages.
+    fault : _HeaderFault
+        What `_parse_file_header` found wrong.
+
+    Returns
+    -------
+    header : dict
+        The header.
+    start : int
+        File offset of the first block.
+    damage : Damage
+        What was wrong and what was done: code ``"header_repaired"`` (steps 1 and 2) or
+        ``"header"`` (step 3), ``bytes_kept`` the JSON's length.
+
+    Raises
+    ------
+    RecordingError
+        If none of the steps gives a header: the JSON does not parse or fails the checks.
+    """
+    name = str(path)
+    head_size = _FILE_HEAD.size
+    header_len = _FILE_HEAD.unpack_from(head)[3]
+    json_end = head_size + header_len
+    fits = header_len <= _MAX_HEADER_LEN and json_end + 4 <= size
+    follows = head[json_end + 4:json_end + 4 + len(BLOCK_MAGIC)]
+    if not (fits and (json_end + 4 == size or follows == BLOCK_MAGIC)):
+        found = _find_header_end(f, size, name)
+        if found is not None:
+            header, length = found
+            what = "implausible" if header_len > _MAX_HEADER_LEN else "corrupt"
+            return header, head_size + length + 4, Damage(
+                12, f"{what} header length {header_len} at offset 12, repaired: the header CRC "
+                f"matches the {length} bytes of JSON before the first block", 0,
+                "header_repaired", length)
+    if not fits:
+        raise RecordingError(str(fault), path=name, offset=fault.offset) from None
+    data = head[head_size:json_end]
+    (crc,) = _U32.unpack_from(head, json_end)
+    flip = _one_flipped_bit(data, crc) if header_len <= _MAX_BIT_REPAIR_LEN else None
+    if flip is not None:
+        where, mask = flip
+        fixed = bytearray(data)
+        if where < header_len:
+            fixed[where] ^= mask
+        try:
+            header = _load_json(bytes(fixed))
+            _validate_header(header, name, writing=False)
+        except (UnicodeDecodeError, ValueError):  # RecordingError is a ValueError
+            pass  # not a single flipped bit after all: read the JSON as it is
+        else:
+            place = ("in the header JSON, repaired (the CRC then matches)" if where < header_len
+                     else "in the stored CRC itself, repaired (the header JSON is intact)")
+            return header, json_end + 4, Damage(
+                head_size, f"header CRC mismatch at offset {head_size}: one flipped bit at byte "
+                f"{head_size + where} {place}", 0, "header_repaired", header_len)
+    beyond = "the header is corrupt beyond repair, and the recording cannot be read without it"
+    try:
+        header = _load_json(data)
+    except _JSONTooDeep as exc:
+        raise RecordingError(f"{name}: header CRC mismatch and the header JSON has {exc}: "
+                             f"{beyond}", path=name, offset=head_size) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise RecordingError(f"{name}: header CRC mismatch and the header is not valid UTF-8 "
+                             f"JSON ({exc}): {beyond}", path=name, offset=head_size) from None
+    _validate_header(header, name, writing=False,
+                     fix=f"the header CRC does not match either: {beyond}")
+    return header, json_end + 4, Damage(
+        head_size, f"header CRC mismatch at offset {head_size}: {_AS_READ}; its values "
+        "(sample rates, sensors, calibration, layout, start time) could be wrong and are used "
+        "as read", 0, "header", header_len)
+
+
+def _find_header_end(f: BinaryIO, size: int, name: str) -> tuple[dict[str, Any], int] | None:
+    """The header and its JSON length, found from the first block instead of the length field.
+
+    The candidates are every ``IBLK`` after the file header, then the end of the file (a
+    recording without blocks); the first before which the 4 bytes of the header CRC match
+    the JSON from offset 16, and whose JSON is a valid header, gives it. Reads at most
+    ``_MAX_HEADER_LEN`` + 24 bytes, and computes one CRC over them.
+    """
+    head = _FILE_HEAD.size
+    f.seek(0)
+    buf = f.read(min(size, head + _MAX_HEADER_LEN + 4 + len(BLOCK_MAGIC)))
+    view = memoryview(buf)
+    running, done = 0, head
+    k = head + 2 + 4  # the shortest JSON object, "{}", and its CRC
+    while True:
+        q = buf.find(BLOCK_MAGIC, k)
+        if q == -1:
+            if len(buf) < size:
+                return None
+            q = size
+        json_end = q - 4
+        if json_end < done or json_end - head > _MAX_HEADER_LEN:
+            return None
+        running = crc32(view[done:json_end], running)
+        done = json_end
+        if running == _U32.unpack_from(buf, json_end)[0]:
+            try:
+                header = _load_json(buf[head:json_end])
+                _validate_header(header, name, writing=False)
+            except (UnicodeDecodeError, ValueError):
+                pass
+            else:
+                return header, json_end - head
+        if q >= len(buf):
+            return None
+        k = q + 1
+
+
+@functools.cache
+def _crc32_tables() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The CRC-32 byte table, and the index of each table entry by its top byte.
+
+    The top bytes of the 256 entries are all different, which makes one step of the CRC
+    register over a zero byte invertible (`_one_flipped_bit`).
+    """
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ (0xEDB88320 if c & 1 else 0)
+        table.append(c)
+    by_top = {c >> 24: i for i, c in enumerate(table)}
+    return tuple(table), tuple(by_top[t] for t in range(256))
+
+
+def _one_flipped_bit(data: bytes, crc: int) -> tuple[int, int] | None:
+    """Where one flipped bit would explain a CRC-32 mismatch: ``(byte index, bit mask)``, or None.
+
+    The byte index counts from the start of `data`; ``len(data)`` and above are the 4 bytes
+    of the stored `crc` (little-endian). The CRC is linear: ``crc32(data) ^ crc`` is the CRC
+    register (started at 0, no final XOR) of the error pattern alone, so a single flipped bit
+    ``mask`` at byte ``p`` leaves ``table[mask]`` carried through ``len(data) - 1 - p`` zero
+    bytes. The register is stepped back one zero byte at a time until it is such an entry.
+    One pass of ``len(data)`` steps; a random mismatch (several bits wrong) passes for a
+    single flipped bit with probability about ``8 * len(data) / 2**32``.
+    """
+    syndrome = crc32(data) ^ crc
+    if not syndrome:
+        return None
+    if syndrome & (syndrome - 1) == 0:  # one bit of the stored CRC
+        bit = syndrome.bit_length() - 1
+        return len(data) + bit // 8, 1 << (bit % 8)
+    table, by_top = _crc32_tables()
+    single = {table[1 << j]: 1 << j for j in range(8)}
+    for back in range(len(data)):
+        mask = single.get(syndrome)
+        if mask is not None:
+            return len(data) - 1 - back, mask
+        i = by_top[syndrome >> 24]
+        syndrome = ((syndrome ^ table[i]) << 8 | i) & 0xFFFFFFFF
+    return None
+
+
+def _header_refused(path: Path, damage: Damage, *, strict: bool) -> RecordingError:
+    """The one-line error for a damaged header that a reader without salvage refuses."""
+    what = (f"header CRC mismatch at offset {damage.offset} ({_AS_READ})"
+            if damage.code == "header" else damage.reason.replace(", repaired", ", repairable", 1))
+    how = (" and strict reading refuses it" if strict else
+           ": salvage=True reads it (as the insole commands do without --strict)")
+    return RecordingError(f"{path}: {what}; the recording is damaged{how}",
+                          path=str(path), offset=damage.offset)
 
 
 def _check_block(
@@ -1249,13 +1478,17 @@ class BlockReader:
     path : str or os.PathLike
         The recording.
     salvage : bool, default False
-        Read past damage instead of stopping there (``recordings/FORMAT.md`` §4.1). A data block
-        whose CRC fails but whose structure is intact (its chunk lengths add up to its payload
-        length, or it ends exactly where the next block or the file begins) is kept: its bytes
-        are yielded like those of a valid block, preceded by a :class:`Damage` with
-        ``bytes_kept`` set, and its implausible chunk times are repaired. Anything else is
-        skipped up to the next block that is valid (or keepable, by the stricter test of
-        both), and each skipped region is reported as a :class:`Damage`.
+        Read past damage instead of stopping there (``recordings/FORMAT.md`` §4.1). A file
+        header whose CRC fails is repaired when its CRC tells how (a corrupt length field, one
+        flipped bit), else read as it is if its JSON is still a valid header, and reported as
+        the first :class:`Damage` of every pass (`header_damage`); without salvage it is
+        refused when the reader is created. A data block whose CRC fails but whose structure
+        is intact (its chunk lengths add up to its payload length, or it ends exactly where the
+        next block or the file begins) is kept: its bytes are yielded like those of a valid
+        block, preceded by a :class:`Damage` with ``bytes_kept`` set, and its implausible chunk
+        times are repaired. Anything else is skipped up to the next block that is valid (or
+        keepable, by the stricter test of both), and each skipped region is reported as a
+        :class:`Damage`.
     strict : bool, default False
         Raise :class:`~insole.errors.RecordingError` at the first damage instead of yielding
         it (refuse a damaged file). Takes precedence over ``salvage``.
@@ -1268,6 +1501,10 @@ class BlockReader:
         The recording.
     header : dict
         The header JSON.
+    header_damage : Damage or None
+        What was wrong with the file header, read past with ``salvage`` (code
+        ``"header_repaired"``: repaired by its CRC; ``"header"``: its JSON used as read, its
+        values unverified); also the first item of `damages`.
     file_size : int
         Size of the file when the last pass started (when the reader was created before that).
         A pass reads no further, so a file still being written is read up to that size.
@@ -1293,9 +1530,10 @@ class BlockReader:
     Raises
     ------
     RecordingError
-        If the file cannot be opened or its header is damaged (raised when the reader is
-        created); a pass raises it if the file can no longer be opened. Damage after the
-        header raises only with ``strict``.
+        If the file cannot be opened, its header is damaged beyond repair (its JSON unreadable
+        or not a valid header), or its header is damaged at all and ``salvage`` is off (raised
+        when the reader is created); a pass raises it if the file can no longer be opened.
+        Damage after the header raises only with ``strict``.
 
     Notes
     -----
@@ -1320,12 +1558,15 @@ class BlockReader:
         self.strict = bool(strict)
         self.salvage = bool(salvage) and not self.strict
         self.read_bytes = max(int(read_bytes), 64)
-        self.header, self._start, self.file_size = _read_head(self.path)
+        self.header, self._start, self.file_size, self.header_damage = _read_head(self.path)
+        if self.header_damage is not None and not self.salvage:
+            raise _header_refused(self.path, self.header_damage, strict=self.strict)
         self._declared = [int(s["stream_id"]) for s in self.header["streams"]]
         self._reset()
 
     def _reset(self) -> None:
-        self.damages: list[Damage] = []
+        # The header's damage, read past with salvage, is the first of every pass.
+        self.damages: list[Damage] = [] if self.header_damage is None else [self.header_damage]
         self.events: list[dict[str, Any]] = []
         self.n_blocks = 0
         self.unknown_blocks = 0
@@ -1392,8 +1633,8 @@ class BlockReader:
         ------
         Block or Damage
             Every valid block, and damage where reading stops (or, with ``salvage``, where
-            bytes are skipped). :attr:`Block.stream_offset` tells where a block falls in its
-            stream's bytes.
+            bytes are skipped or kept; a damaged file header first). :attr:`Block.stream_offset`
+            tells where a block falls in its stream's bytes.
         """
         return self._blocks(stream_ids, views=False)
 
@@ -1413,6 +1654,8 @@ class BlockReader:
             raise _open_error(self.path, exc) from None
         with f:
             self.file_size = os.fstat(f.fileno()).st_size
+            if self.header_damage is not None:  # read past (salvage); already in `damages`
+                yield self.header_damage
             window = _Window(f, self._start, self.file_size, self.read_bytes)
             for item in self._scan(window):
                 if isinstance(item, Damage):
@@ -1796,13 +2039,16 @@ def _repair_table(table: np.ndarray, payload_len: int, previous_s: float) -> np.
     return out
 
 
-def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_header(path: str | os.PathLike[str], *, salvage: bool = False) -> dict[str, Any]:
     """Read and check only the header of a recording.
 
     Parameters
     ----------
     path : str or os.PathLike
         The recording.
+    salvage : bool, default False
+        Read a header whose CRC fails all the same, as :class:`BlockReader` does with
+        ``salvage`` (repaired, or its JSON as read; ``recordings/FORMAT.md`` §4.1).
 
     Returns
     -------
@@ -1813,9 +2059,13 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     ------
     RecordingError
         If the file is missing, not a recording, of an unsupported version, or its header is
-        damaged.
+        damaged (with ``salvage``: beyond repair).
     """
-    return _read_head(Path(path))[0]
+    p = Path(path)
+    header, _, _, damage = _read_head(p)
+    if damage is not None and not salvage:
+        raise _header_refused(p, damage, strict=False)
+    return header
 
 
 def read_raw_recording(
@@ -1844,7 +2094,8 @@ def read_raw_recording(
     ------
     RecordingError
         If the file is missing, empty, not a recording, of an unsupported format version, or
-        its header is damaged. Damage after the header never raises.
+        its header is damaged (with ``salvage``: beyond repair, see :class:`BlockReader`).
+        Damage after the header never raises.
 
     Notes
     -----
@@ -1905,7 +2156,7 @@ def iter_blocks(
     Raises
     ------
     RecordingError
-        If the file cannot be opened or its header is damaged (raised by this call, before
-        iteration starts).
+        If the file cannot be opened or its header is damaged (with ``salvage``: beyond
+        repair; raised by this call, before iteration starts).
     """
     return BlockReader(path, salvage=salvage).blocks()
