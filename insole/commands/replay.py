@@ -279,6 +279,7 @@ class _Status:
             unreadable=sum(s.crc_errors + s.cobs_errors + s.short_frames + s.malformed_frames
                            for s in stats),
             progress=progress,
+            force_unit={side.label: side.unit for side in pipe.sides.values()},
         )
 
 

@@ -8,6 +8,9 @@ insole:
 - a preallocated ring buffer of the last ``ring_s`` seconds of total and heel force, indexed by
   the pipeline's sample index (lost samples stay NaN, so time never slips);
 - the latest pressure frame (kPa per sensor) and the centre-of-pressure path of the last step;
+  for an insole whose readings are relative counts, not newtons (uncalibrated sensors such as
+  stAPPone insoles or gaitndd footswitches, `insole.core.calibration.Calibrator.unit`), no
+  pressure but each sensor's latest reading above its swing baseline, in counts;
 - the heel-strike / toe-off times of recent steps (event markers) and the running metrics.
 
 `AlertMonitor` (``insole.core.alerts``) turns updates, reader events and decoder counters into
@@ -30,6 +33,7 @@ import numpy as np
 
 from insole.core.alerts import Alert, AlertMonitor
 from insole.core.pipeline import Pipeline, PipelineUpdate, StepRecord
+from insole.core.steps import swing_baselines
 from insole.live.loadwatch import RecentMax, SessionWatch, WatchEvent
 from insole.sources.readers import Chunk, Reader, ReaderEvent, open_reader, parse_source
 from insole.sources.readers.file import FileReader
@@ -111,9 +115,10 @@ class SideView:
     time_s : ndarray (n,)
         Sample times of the trace window [s on the insoles' clock].
     total_n, heel_n : ndarray (n,)
-        Total and heel force over the window (NaN where samples were lost).
+        Total and heel force over the window, in `unit` (NaN where samples were lost).
     pressure_kpa : ndarray (n_sensors,)
-        Latest complete pressure frame.
+        Latest complete pressure frame [kPa]; NaN when `unit` is not ``N`` (relative readings
+        are no pressures).
     sensor_x_mm, sensor_y_mm : ndarray (n_sensors,)
         Sensor positions in the foot frame (x not mirrored).
     foot_length_mm : float
@@ -131,9 +136,9 @@ class SideView:
     strike_shares_pct : dict of str to float
         Share of each strike class so far.
     heel_peak_n : float
-        Heel peak of the last step.
+        Heel peak of the last step, in `unit`.
     heel_impulse_ns : float
-        Heel load so far (sum of heel impulse) [N·s].
+        Heel load so far (sum of heel impulse), in `unit` times seconds (N·s).
     heel_trend_pct : float
         Within-run heel-peak trend vs the first minutes [%] (NaN until armed).
     battery_pct : int or None
@@ -142,6 +147,21 @@ class SideView:
         Samples the pipeline produced for this side (lost ones included as NaN).
     samples_buffered : int
         Samples written into the ring buffer.
+    unit : str
+        The insole's force unit (`insole.core.calibration.Calibrator.unit`): ``"N"``, or
+        ``"counts"`` for relative readings without a true zero (uncalibrated sensors, e.g.
+        stAPPone insoles or gaitndd footswitches; a footswitch's value is negative in swing).
+    map_values : ndarray (n_sensors,)
+        What the pressure map shows, in `map_unit`: `pressure_kpa` for newtons; for counts
+        each sensor's latest reading above its swing baseline (the steps table's: its median
+        over the middle half of the swing before the last step, `insole.core.steps.
+        swing_baselines`; before the first step, its lowest reading so far).
+    map_unit : str
+        ``"kPa"`` for newtons, else `unit` (the session report's pressure-map unit).
+    map_max : float
+        For relative readings, the highest of `map_values` over every sample so far (not only
+        the frames a view happened to draw): the top of a colour scale that means the same on
+        every frame. NaN for pressures, whose scale is fixed.
     """
 
     side: str
@@ -168,6 +188,10 @@ class SideView:
     battery_pct: int | None
     samples: int
     samples_buffered: int
+    unit: str = "N"
+    map_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    map_unit: str = "kPa"
+    map_max: float = float("nan")
 
 
 @dataclass
@@ -333,14 +357,32 @@ class ReplayReader(FileReader):
 
 
 class _SideState:
-    """Mutable per-insole state, written by the worker under the runtime's lock."""
+    """Mutable per-insole state, written by the worker under the runtime's lock.
 
-    def __init__(self, label: str, fs: float, ring_s: float, layout: Any) -> None:
+    For an insole in relative counts (``unit != "N"``) it also keeps the last ``ring_s`` of
+    every sensor's reading, to measure each sensor's swing baseline as the steps table does.
+    """
+
+    def __init__(self, label: str, fs: float, ring_s: float, layout: Any,
+                 unit: str = "N") -> None:
         self.label = label
         self.fs = fs
-        self.ring = RingBuffer(max(16, int(math.ceil(ring_s * fs))), 2)
+        self.unit = unit
+        capacity = max(16, int(math.ceil(ring_s * fs)))
+        self.ring = RingBuffer(capacity, 2)
         self.layout = layout
         self.pressure = np.zeros(layout.n_sensors, np.float32)
+        relative = unit != "N"
+        #: Counts per kPa of each sensor: the pipeline's pressures back to readings.
+        self.kpa_to_unit = (layout.area_mm2 / 1000.0).astype(np.float32)
+        self.sensors = RingBuffer(capacity, layout.n_sensors) if relative else None
+        self.reading = np.zeros(layout.n_sensors, np.float32)  # latest frame, in `unit`
+        self.low = np.full(layout.n_sensors, np.nan, np.float32)  # lowest reading so far
+        self.baseline: np.ndarray | None = None  # swing baseline of the last step
+        self.reading_max = 0.0  # highest reading above the baseline so far
+        self.last_toe_off_index: float | None = None
+        if relative:
+            self.pressure[:] = np.nan
         self.cop_x = np.zeros(0)
         self.cop_y = np.zeros(0)
         self.events: deque[tuple[float, float]] = deque(maxlen=256)
@@ -350,6 +392,13 @@ class _SideState:
         self.heel_impulse_ns = 0.0
         self.battery: int | None = None
         self.samples = 0
+
+    def map_baseline(self) -> np.ndarray:
+        """Each sensor's swing baseline (relative readings).
+
+        The last step's (`LiveRuntime._swing_baseline`), else the lowest reading so far.
+        """
+        return self.baseline if self.baseline is not None else np.nan_to_num(self.low)
 
 
 class LiveRuntime:
@@ -434,6 +483,11 @@ class LiveRuntime:
             return ReplayReader(probe.path, speed=probe.speed if speed is None else speed,
                                 start_s=start_s)
         return open_reader(source)
+
+    def _side_unit(self, label: str) -> tuple[Any, str]:
+        """Layout and force unit of the pipeline's insole `label`."""
+        side = next(v for v in self.pipeline.sides.values() if v.label == label)
+        return side.layout, str(side.unit)
 
     def _reset_state(self) -> None:
         reader = self.reader
@@ -707,14 +761,21 @@ class LiveRuntime:
             for label, s in update.samples.items():
                 st = self._sides.get(label)
                 if st is None:
-                    layout = next(v.layout for v in self.pipeline.sides.values()
-                                  if v.label == label)
+                    layout, unit = self._side_unit(label)
                     st = self._sides[label] = _SideState(label, s.sampling_rate_hz,
-                                                         self.ring_s, layout)
+                                                         self.ring_s, layout, unit)
                 st.ring.write(s.start_index, np.column_stack((s.total_n, s.heel_n)))
                 st.samples = s.start_index + len(s.total_n)
                 ok = np.flatnonzero(np.isfinite(s.pressure_kpa).all(axis=1))
-                if len(ok):
+                if st.sensors is not None:  # relative readings: no pressure, counts
+                    frames = s.pressure_kpa * st.kpa_to_unit
+                    st.sensors.write(s.start_index, frames)
+                    if len(ok):
+                        st.reading = frames[ok[-1]].astype(np.float32)
+                        st.low = np.fmin(st.low, np.fmin.reduce(frames[ok], axis=0))
+                        rise = np.fmax.reduce(frames[ok], axis=0) - st.map_baseline()
+                        st.reading_max = max(st.reading_max, float(np.fmax.reduce(rise)))
+                elif len(ok):
                     st.pressure = s.pressure_kpa[ok[-1]].astype(np.float32)
             for label, b in update.battery_pct.items():
                 if label in self._sides:
@@ -729,12 +790,32 @@ class LiveRuntime:
                 st.cop_x, st.cop_y = step.load.cop_x_mm, step.load.cop_y_mm
                 pattern = step.load.strike_pattern
                 st.strike_counts[pattern] = st.strike_counts.get(pattern, 0) + 1
+                if st.sensors is not None:
+                    self._swing_baseline(st, step)
                 if math.isfinite(step.load.heel_impulse_ns):
                     st.heel_impulse_ns += step.load.heel_impulse_ns
             self._records += update.steps
             self._updates += 1
             self.monitor.feed_update(update, time_s=self._now_locked(), stats=self.pipeline.stats)
             self.watch.update(update.steps, self._now_locked())
+
+    @staticmethod
+    def _swing_baseline(st: _SideState, step: StepRecord) -> None:
+        """Each sensor's swing baseline before `step` (relative readings), as the steps table's.
+
+        The median over the middle half of the swing from the previous toe-off to this heel
+        strike (`insole.core.steps.swing_baselines`); kept from the step before when that
+        swing is not in the buffer or too short.
+        """
+        assert st.sensors is not None
+        hs, to = step.heel_strike_s * st.fs, step.toe_off_s * st.fs  # sample indices
+        to_index = float(round(to)) if math.isfinite(to) else None
+        first, rows = st.sensors.last(st.sensors.capacity)
+        base = swing_baselines(rows, [round(hs)], [np.nan if to_index is None else to_index],
+                               baseline_n=st.map_baseline(),
+                               previous_toe_off_index=st.last_toe_off_index, first_index=first)
+        st.baseline = base[-1].astype(np.float32)
+        st.last_toe_off_index = to_index
 
     def _now_locked(self) -> float:
         return max((st.ring.end / st.fs for st in self._sides.values()), default=0.0)
@@ -800,6 +881,11 @@ class LiveRuntime:
                     battery_pct=st.battery,
                     samples=st.samples,
                     samples_buffered=st.ring.written,
+                    unit=st.unit,
+                    map_values=(st.pressure.copy() if st.sensors is None
+                                else st.reading - st.map_baseline()),
+                    map_unit="kPa" if st.unit == "N" else st.unit,
+                    map_max=float("nan") if st.sensors is None else st.reading_max,
                 )
             stats = list(self.pipeline.stats.values())
             reader = self.reader if isinstance(self.reader, ReplayReader) else None

@@ -3,9 +3,10 @@
 Every terminal run prints the same things in the same words:
 
 - one status line per interval (`status_line`): recording time, steps (both feet, then left
-  and right), cadence, contact time, heel peak (in body weights once a profile exists),
-  battery, progress against the longest run of the last 30 days ("78 % of your longest recent
-  run", with ``--db``) and the frames lost;
+  and right), cadence, contact time, heel peak (in the recording's force unit, as the session
+  summary and report give it: newtons, body weights once a profile exists, or ``counts`` for
+  relative readings, never body weights then), battery, progress against the longest run of
+  the last 30 days ("78 % of your longest recent run", with ``--db``) and the frames lost;
 - one line when something starts and one when it ends (`event_line`): a band of "too much,
   too soon" crossed (once per band, naming the metrics), an alert starting or changing level,
   an alert ending — never the same alert every second.
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from insole.live.loadwatch import RecentMax, WatchEvent
 from insole.live.runtime import LiveRuntime, LiveSnapshot, SideView
+from insole.session.plain import fmt_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from insole.session.plain import Profile
@@ -60,7 +62,9 @@ def metrics_rows(snap: LiveSnapshot) -> list[tuple[str, str, str]]:
     -------
     list of tuple of str
         One row per metric; side-independent metrics put their value in the left column
-        and ``""`` in the right one.
+        and ``""`` in the right one. Loads are in each insole's force unit, worded as the
+        session summary words them (`insole.session.plain.fmt_value`): ``2,600 N``,
+        ``17,240 N·s``, or ``2,600 counts`` and ``counts·s`` for relative readings.
     """
     left, right = snap.sides.get("left"), snap.sides.get("right")
 
@@ -79,8 +83,10 @@ def metrics_rows(snap: LiveSnapshot) -> list[tuple[str, str, str]]:
         ("contact time", *both(lambda v: _fmt(v.contact_ms, ".0f", " ms"))),
         ("strike (last)", *both(lambda v: v.strike_pattern)),
         ("strike shares", *both(shares)),
-        ("heel peak (last)", *both(lambda v: _fmt(v.heel_peak_n, ".0f", " N"))),
-        ("heel load so far", *both(lambda v: _fmt(v.heel_impulse_ns, ".0f", " N·s"))),
+        ("heel peak (last)", *both(lambda v: fmt_value("heel_peak_n", v.heel_peak_n,
+                                                        unit=v.unit))),
+        ("heel load so far", *both(lambda v: fmt_value("heel_impulse_ns", v.heel_impulse_ns,
+                                                        unit=v.unit))),
         ("heel trend in run", *both(lambda v: _fmt(v.heel_trend_pct, "+.0f", " %")
                                     if math.isfinite(v.heel_trend_pct) else wait)),
         ("steps total", f"{snap.steps_total}", ""),
@@ -123,13 +129,17 @@ class StatusState:
     cadence_spm : float
         Steps per minute of both feet (NaN before).
     contact_ms, heel_peak_n : dict of str to float
-        Contact time (median of the last steps) and heel peak (last step) per insole.
+        Contact time (median of the last steps) and heel peak (last step, in `force_unit`)
+        per insole.
     battery_pct : dict of str to int
         Battery per insole, when reported.
     frames_lost, unreadable : int
         Frames lost (sequence gaps) and pieces that could not be read (CRC / framing).
     progress : str
         "78 % of your longest recent run" (empty without a history).
+    force_unit : dict of str to str
+        Force unit per insole (`SideView.unit`): ``"N"`` (the default for an insole not
+        listed), or ``"counts"`` for relative readings.
     """
 
     time_s: float
@@ -141,6 +151,7 @@ class StatusState:
     frames_lost: int = 0
     unreadable: int = 0
     progress: str = ""
+    force_unit: dict[str, str] = field(default_factory=dict)
 
 
 def state_from_snapshot(snap: LiveSnapshot) -> StatusState:
@@ -156,14 +167,24 @@ def state_from_snapshot(snap: LiveSnapshot) -> StatusState:
         frames_lost=snap.frames_lost,
         unreadable=snap.bad_frames,
         progress=str(snap.extra.get("progress", "")),
+        force_unit={k: v.unit for k, v in sides.items()},
     )
 
 
-def _pair(values: dict[str, float], spec: str, unit: str, scale: float = 1.0) -> str:
-    """``L 260 · R 262 ms`` (``–`` for a missing value)."""
-    parts = [f"{side[0].upper()} {_fmt(v / scale, spec)}"
-             for side, v in sorted(values.items(), key=lambda kv: kv[0] != "left")]
-    return " · ".join(parts) + f" {unit}" if parts else "–"
+def _pair(values: dict[str, float], spec: str, unit: str | dict[str, str],
+          scale: float = 1.0) -> str:
+    """``L 260 · R 262 ms`` (``–`` for a missing value).
+
+    ``unit`` may be one per side: said once when the sides agree, else after each value.
+    """
+    order = sorted(values.items(), key=lambda kv: kv[0] != "left")
+    units = {side: unit if isinstance(unit, str) else unit.get(side, "N") for side, _ in order}
+    each = len(set(units.values())) > 1
+    parts = [f"{side[0].upper()} {_fmt(v / scale, spec)}" + (f" {units[side]}" if each else "")
+             for side, v in order]
+    if not parts:
+        return "–"
+    return " · ".join(parts) + ("" if each else f" {units[order[0][0]]}")
 
 
 def status_line(state: StatusState, *, profile: Profile | None = None) -> str:
@@ -171,15 +192,19 @@ def status_line(state: StatusState, *, profile: Profile | None = None) -> str:
 
     E.g. ``   60.0 s  steps 56 · L 28 · R 28  cadence 170 /min  contact L 260 · R 262 ms  heel
     peak L 951 · R 940 N  battery L 96 · R 91 %  78 % of your longest recent run  frames lost
-    0 · unreadable 0``.
+    0 · unreadable 0``. The heel peak is in the insoles' force unit (`StatusState.
+    force_unit`): body weights with a `profile` only when it is newtons, as in the session
+    summary (`insole.session.plain.fmt_value`); relative readings stay in ``counts``.
     """
     order = sorted(state.steps, key=lambda s: s != "left")
     steps = " · ".join([str(sum(state.steps.values()))]
                        + [f"{s[0].upper()} {state.steps[s]}" for s in order])
-    if profile is not None:
+    units = {side: state.force_unit.get(side, "N") for side in state.heel_peak_n}
+    # Body weights only for newtons (insole.session.plain: a weight is no count).
+    if profile is not None and set(units.values()) <= {"N"}:
         heel = _pair(state.heel_peak_n, ".2f", "BW", profile.body_weight_n)
     else:
-        heel = _pair(state.heel_peak_n, ".0f", "N")
+        heel = _pair(state.heel_peak_n, ".0f", units)
     parts = [f"{state.time_s:7.1f} s", f"steps {steps}",
              f"cadence {_fmt(state.cadence_spm, '.0f', ' /min')}",
              f"contact {_pair(state.contact_ms, '.0f', 'ms')}", f"heel peak {heel}"]

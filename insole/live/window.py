@@ -16,6 +16,14 @@ at a neutral slate grey (`UNLOADED_COLOUR`, no load) so a foot in swing shows as
 insole, not as a black hole. The left insole is drawn mirrored, as seen from above (medial side
 towards the middle of the window); each map is labelled medial / lateral.
 
+Units: every label is in the recording's own force unit, as in the session report
+(`insole.session.report`): newtons, with pressures in kPa, or ``counts`` for uncalibrated
+sensors (stAPPone insoles, gaitndd footswitches: `SideView.unit`). Counts are relative
+readings without a true zero, so then the force axes say ``counts (relative)`` and span the
+data (a footswitch's value is negative in swing), the maps show each sensor's reading above its
+swing baseline on a colour scale in counts that grows to the highest reading so far, and no kPa
+appears anywhere.
+
 Redraw cost (``bench/live_redraw.py``, docs/live.md "Figures"): plot items are light
 `pg.PlotCurveItem` objects with 1-pixel pens (thicker pens make Qt draw each segment alone);
 traces with more than 3 samples per pixel column are reduced to a min/max envelope per column,
@@ -54,6 +62,7 @@ from insole.core.layouts import inside_polygon, insole_outline
 from insole.live.loadwatch import WatchEvent
 from insole.live.runtime import LiveRuntime, LiveSnapshot, SideView
 from insole.live.terminal import metrics_rows
+from insole.session.plain import unit_label
 from insole.sources.readers import parse_source
 from insole.sources.readers.file import FileReader
 
@@ -75,7 +84,8 @@ PIXEL_MM = 2.5
 #: Colour of an unloaded insole (bottom of the colour scale).
 UNLOADED_COLOUR = "#3d4754"
 #: Below this pressure on every sensor [kPa] the map says "no load" (a display threshold only;
-#: the pipeline's own contact detection decides the steps).
+#: the pipeline's own contact detection decides the steps). Readings in counts use the same
+#: share of their colour scale.
 UNLOADED_KPA = 10.0
 #: How long a feedback flash stays on [ms].
 FLASH_MS = 180
@@ -299,6 +309,16 @@ def window_status_text(snap: LiveSnapshot, kind: str, *, header: dict[str, Any] 
     return "  |  ".join(parts)
 
 
+#: Tops of a colour scale in counts, times a power of ten (at most 1.5× the highest reading).
+_ROUND_TOPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def _round_up(x: float) -> float:
+    """The next of `_ROUND_TOPS` × 10^k at or above ``x`` (> 0): a colour-scale top."""
+    k = 10.0 ** math.floor(math.log10(x))
+    return next(round(m * k, 12) for m in _ROUND_TOPS if m * k >= x)
+
+
 class _RgbaImage(QtWidgets.QGraphicsItem):
     """An RGBA buffer drawn into a rectangle of the plot; the QImage wraps the buffer (no copy).
 
@@ -363,7 +383,7 @@ class _FootMap:
         self.mask: np.ndarray | None = None
         self.rgba: np.ndarray | None = None
         self._inside = np.zeros(0, np.intp)  # flat indices of the pixels inside the outline
-        self._values: np.ndarray | None = None  # last map inside the outline [kPa]
+        self._values: np.ndarray | None = None  # last map inside the outline [map unit]
         self.unloaded = False
         self.uploads = 0  # images handed to Qt (tests)
         self._idx: np.ndarray | None = None
@@ -406,23 +426,27 @@ class _FootMap:
 
     @property
     def values(self) -> np.ndarray | None:
-        """The last map [kPa] (n_rows, n_cols), row 0 at the heel; NaN outside the outline."""
+        """The last map (n_rows, n_cols) in `SideView.map_unit`, row 0 at the heel.
+
+        kPa for newtons, counts for relative readings; NaN outside the outline.
+        """
         if self._values is None or self.mask is None:
             return None
         out = np.full(self.mask.size, np.nan, np.float32)
         out[self._inside] = self._values
         return out.reshape(self.mask.shape)
 
-    def draw(self, view: SideView) -> None:
+    def draw(self, view: SideView, top: float = VMAX_KPA) -> None:
+        """Draw `view`'s map values (`SideView.map_values`) on a colour scale from 0 to `top`."""
         self.configure(view)
         assert self.weights is not None
         assert self.mask is not None
         assert self.rgba is not None
-        p = np.maximum(np.nan_to_num(view.pressure_kpa.astype(np.float32), nan=0.0), 0.0)
+        p = np.maximum(np.nan_to_num(view.map_values.astype(np.float32), nan=0.0), 0.0)
         values = self.weights @ p
         self._values = values
-        idx = np.clip(values * (255.0 / VMAX_KPA), 0, 255).astype(np.uint8)
-        unloaded = not bool(p.size) or float(p.max()) < UNLOADED_KPA
+        idx = np.clip(values * (255.0 / top), 0, 255).astype(np.uint8)
+        unloaded = not bool(p.size) or float(p.max()) < UNLOADED_KPA / VMAX_KPA * top
         if unloaded != self.unloaded:
             self.unloaded = unloaded
             self.no_load.setVisible(unloaded)
@@ -448,9 +472,11 @@ class _Trace:
 
     def __init__(self, plot: pg.PlotItem, side: str, trace_s: float) -> None:
         self.plot = plot
+        self.side = side
         self.trace_s = trace_s
         colour = _SIDE_COLOURS.get(side, "#cccccc")
-        plot.setLabel("left", f"{side} force", units="N")
+        self.unit = ""
+        self.set_unit("N")
         plot.setLabel("bottom", "time before now [s]")
         # The x axis is relative (0 = newest sample) and fixed: the data scroll, the axes do
         # not, so their cached drawing is reused (pyqtgraph scrollingPlots); no grid lines
@@ -478,9 +504,56 @@ class _Trace:
                 legend.addItem(item, item.name())
             legend.setCacheMode(_CACHED)
         self.ymax = 100.0
-        plot.setYRange(0, self.ymax, padding=0)
+        #: The y range shown: from 0 for newtons, around the data for relative readings.
+        self.ylim = (0.0, self.ymax)
+        plot.setYRange(*self.ylim, padding=0)
         self.marker_hs_s = np.zeros(0)
         self.marker_to_s = np.zeros(0)
+
+    def set_unit(self, unit: str) -> None:
+        """Label the force axis in the insole's force unit (`SideView.unit`).
+
+        Newtons keep pyqtgraph's SI prefix (``left force (kN)``); relative readings are
+        labelled as in the session report (`insole.session.plain.unit_label`: ``counts
+        (relative)``), without a prefix ("kcounts" is no unit).
+        """
+        if unit == self.unit:
+            return
+        self.unit = unit
+        axis = self.plot.getAxis("left")
+        if unit == "N":
+            axis.enableAutoSIPrefix(True)
+            self.plot.setLabel("left", f"{self.side} force", units=unit)
+        else:
+            axis.enableAutoSIPrefix(False)
+            self.plot.setLabel("left", f"{self.side} force [{unit_label(unit)}]", units=None)
+
+    def _fit_y(self, view: SideView) -> None:
+        """Keep the y range on the data: it grows at once and shrinks when far too large.
+
+        Newtons start at 0 (no load); relative readings have no true zero and may be negative
+        (a footswitch in swing), so their range spans the data with a margin, as the session
+        report's force curves do.
+        """
+        if self.unit == "N":
+            finite = view.total_n[np.isfinite(view.total_n)]
+            top = float(finite.max()) if len(finite) else 0.0
+            if top > self.ymax or top < 0.5 * self.ymax and top > 50:
+                self.ymax = max(100.0, 1.15 * top)
+                self.ylim = (0.0, self.ymax)
+                self.plot.setYRange(*self.ylim, padding=0)
+            return
+        both = np.concatenate((view.total_n, view.heel_n))
+        finite = both[np.isfinite(both)]
+        if not len(finite):
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        y0, y1 = self.ylim
+        span = (hi - lo) or max(abs(hi), 1.0)
+        if lo < y0 or hi > y1 or span < 0.5 * (y1 - y0):
+            self.ylim = (lo - 0.08 * span, hi + 0.08 * span)
+            self.ymax = self.ylim[1]
+            self.plot.setYRange(*self.ylim, padding=0)
 
     def _max_points(self) -> int:
         """Points worth drawing: 3 per pixel column (min, max and slack); 4000 before layout."""
@@ -488,22 +561,19 @@ class _Trace:
         return 3 * width if width >= 50 else 4000
 
     def draw(self, view: SideView, now_s: float) -> None:
+        self.set_unit(view.unit)
         max_points = self._max_points()
         for item, values in ((self.total, view.total_n), (self.heel, view.heel_n)):
             x, y = peak_envelope(view.time_s, values, sampling_rate_hz=view.sampling_rate_hz,
                                  max_points=max_points)
             item.setData(x - now_s, y, connect="all" if np.isfinite(y).all() else "finite")
-        finite = view.total_n[np.isfinite(view.total_n)]
-        top = float(finite.max()) if len(finite) else 0.0
-        if top > self.ymax or top < 0.5 * self.ymax and top > 50:
-            self.ymax = max(100.0, 1.15 * top)
-            self.plot.setYRange(0, self.ymax, padding=0)
+        self._fit_y(view)
         x0 = now_s - self.trace_s
         hs = view.heel_strikes_s[view.heel_strikes_s >= x0]
         to = view.toe_offs_s[view.toe_offs_s >= x0]
         self.marker_hs_s, self.marker_to_s = hs, to
-        self.hs.setData(np.repeat(hs - now_s, 2), np.tile([0.0, self.ymax], len(hs)))
-        self.to.setData(np.repeat(to - now_s, 2), np.tile([0.0, self.ymax], len(to)))
+        self.hs.setData(np.repeat(hs - now_s, 2), np.tile(self.ylim, len(hs)))
+        self.to.setData(np.repeat(to - now_s, 2), np.tile(self.ylim, len(to)))
 
 
 class _FlashOverlay(QtWidgets.QFrame):
@@ -631,12 +701,15 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.maps: dict[str, _FootMap] = {}
         self.traces: dict[str, _Trace] = {}
         for col, side in enumerate(("left", "right")):
-            plot = self.graphics.addPlot(row=0, col=col, rowspan=2,
-                                         title=f"<b>{side.upper()}</b> pressure")
+            plot = self.graphics.addPlot(row=0, col=col, rowspan=2)
             self.maps[side] = _FootMap(plot, side, lut)
         self.colorbar = pg.ColorBarItem(values=(0, VMAX_KPA), colorMap=cmap,
-                                        label="pressure [kPa] (grey: no load)",
                                         interactive=False, width=14, colorMapMenu=False)
+        #: Unit of the maps and their colour scale: kPa, or counts for relative readings.
+        self.map_unit = ""
+        #: Top of the maps' colour scale, in `map_unit`.
+        self.map_top = VMAX_KPA
+        self._set_map_unit("kPa")
         self.graphics.addItem(self.colorbar, row=0, col=2, rowspan=2)
         # One legend under both feet (inside a map it would cover the toes).
         self.map_legend = pg.LegendItem(labelTextSize="9pt", labelTextColor="#e8e8e8")
@@ -769,9 +842,10 @@ class LiveWindow(QtWidgets.QMainWindow):
             return
         snap = self.runtime.snapshot()
         self._snap = snap
+        self._fit_map_scale(snap)
         for side, view in snap.sides.items():
             if side in self.maps:
-                self.maps[side].draw(view)
+                self.maps[side].draw(view, self.map_top or 1.0)
                 self.traces[side].draw(view, snap.now_s)
         self._read_events()
         self._draw_banner(snap)
@@ -784,6 +858,47 @@ class LiveWindow(QtWidgets.QMainWindow):
             if self.runtime.is_replay:
                 self._draw_position(snap)
         self.redraws += 1
+
+    def _set_map_unit(self, unit: str) -> None:
+        """Title the maps and label the colour scale in `unit` (kPa, or counts)."""
+        if unit == self.map_unit:
+            return
+        self.map_unit = unit
+        pressure = unit == "kPa"
+        for side, fmap in self.maps.items():
+            what = "pressure" if pressure else "sensor readings"
+            fmap.plot.setTitle(f"<b>{side.upper()}</b> {what}")
+        label = ("pressure [kPa] (grey: no load)" if pressure
+                 else f"reading above swing [{unit_label(unit)}] (grey: no load)")
+        self.colorbar.getAxis("left").setLabel(label)
+        self.map_top = VMAX_KPA if pressure else 0.0
+        if pressure:
+            self.colorbar.setLevels((0.0, VMAX_KPA))
+
+    def _fit_map_scale(self, snap: LiveSnapshot) -> None:
+        """Set the maps' unit and colour scale, and the unit of a force plot without data.
+
+        kPa: 0-`VMAX_KPA`, fixed. Counts: 0 to a round value at or above the highest reading
+        so far (`SideView.map_max`; it only grows, so a colour keeps its meaning from frame to
+        frame). A force plot without data (a one-insole recording) takes the others' unit.
+        """
+        units = {v.map_unit for v in snap.sides.values()}
+        if not units:
+            return
+        self._set_map_unit(units.pop() if len(units) == 1 else "counts")
+        force_units = {v.unit for v in snap.sides.values()}
+        if len(force_units) == 1:
+            unit = force_units.pop()
+            for side, trace in self.traces.items():
+                if side not in snap.sides:
+                    trace.set_unit(unit)
+        if self.map_unit == "kPa":
+            return
+        hi = max((v.map_max for v in snap.sides.values() if math.isfinite(v.map_max)),
+                 default=0.0)
+        if hi > self.map_top:
+            self.map_top = max(_round_up(hi), hi)
+            self.colorbar.setLevels((0.0, self.map_top))
 
     def _draw_position(self, snap: LiveSnapshot) -> None:
         """The seek slider and position label follow the pipeline (`replay_position_s`)."""
@@ -855,7 +970,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         progress = str(snap.extra.get("progress", "") or "")
         if progress:
             html.append(f"<p style='color:#ffd60a'><b>{progress}</b></p>")
-        html.append("<p style='color:#9aa0a6; font-size:11px'>Insole forces; trends "
+        units = sorted({v.unit for v in snap.sides.values()} - {"N"})
+        what = (f"Relative sensor readings ({', '.join(units)}), not newtons: compare within "
+                "this recording only" if units else "Insole forces")
+        html.append(f"<p style='color:#9aa0a6; font-size:11px'>{what}; trends "
                     "compare this run with its own first minutes (experimental). "
                     "Not a medical device.</p>")
         text = "".join(html)
