@@ -7,6 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+# Set when this folder is collected, before any test runs: pytest-qt's session-wide QApplication
+# is created by the first test that asks for it, before the package fixture below would run, and
+# without a display Qt then aborts the process (`./scripts/test tests/live/test_window_view.py`).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 
 @pytest.fixture(scope="package", autouse=True)
 def _qt_offscreen() -> Iterator[None]:
