@@ -37,6 +37,14 @@ Sources of every threshold named here (docs/history.md has the details):
   2018, PLoS ONE 13:e0192049), and gait protocols ask for no fewer than 30 steps in all
   (Galna et al. 2013, Gait Posture 37:580). 20 steps a side is 40 in all; a median settles no
   later than a variability measure does.
+- The same minimum holds for a session's per-step figures — its median heel peak and its
+  loading-rate index (`few_steps_text`) — and the warning rules apply it to every figure they
+  compare with the runner's own normal (`insole.session.rules.RuleConfig.min_side_steps`):
+  such a median is a stride-to-stride measure like those above, and asking for 20 steps of
+  *each* foot also keeps a session whose figure is in fact one foot's (an insole that dropped
+  out: 3 left steps, 40 right) from being compared with a normal of both feet. A figure on
+  fewer steps is shown with its step counts and the words "too few to compare", is left out
+  of the comparison with the runner's normal and is not counted in that normal either.
 """
 
 from __future__ import annotations
@@ -67,10 +75,13 @@ __all__ = [
     "fmt_start",
     "fmt_utc_offset",
     "fmt_value",
+    "few_steps_sentence",
+    "few_steps_text",
     "flag_sentence",
     "flag_short",
     "next_run_sentence",
     "short_verdict",
+    "side_steps",
     "symmetry_steps",
     "too_few_steps_text",
     "unit_label",
@@ -80,8 +91,11 @@ __all__ = [
 
 #: Standard gravity [m/s²]: body weight [N] = mass [kg] × this.
 GRAVITY_MPS2 = 9.80665
-#: Fewest steps with a value on each side for a left/right comparison of a metric (module
-#: Notes: about 20 strides make stride-to-stride measures stable).
+#: Fewest steps with a value on each side for a left/right comparison of a metric, and for a
+#: session's per-step figure (median heel peak, loading-rate index) to be compared with the
+#: runner's own normal (module Notes: about 20 strides make stride-to-stride measures stable;
+#: Kroneberg et al. 2019, Kribus-Shmiel et al. 2018, Galna et al. 2013). The one definition:
+#: `insole.session.rules.RuleConfig.min_side_steps` defaults to it.
 MIN_SYMMETRY_STEPS = 20
 
 #: Plain names of the rule metrics (keys: `insole.session.rules.Flag.metric`).
@@ -333,14 +347,42 @@ def balance_text(si_pct: float) -> str:
     return f"left {left:.1f} % · right {right:.1f} % ({compare_sides(si_pct)})"
 
 
-def symmetry_steps(summary: Mapping[str, Any], metric: str) -> tuple[int, int] | None:
-    """Steps behind the left and right medians of a symmetry metric.
+def side_steps(summary: Mapping[str, Any], metric: str) -> dict[str, int]:
+    """Steps with a value of a per-step metric, per side the session has.
 
     Parameters
     ----------
     summary : mapping
         The session summary (``per_side[side]["steps_with_value"]``; a summary saved before
         that key existed gives each side's step count, an upper bound).
+    metric : str
+        A per-side median of the summary: ``heel_peak_n``, ``loading_rate_index``,
+        ``contact_time_s``, ``peak_force_n`` or ``strike_index_pct``.
+
+    Returns
+    -------
+    dict
+        ``{side: count}``, left first; empty when the summary has no per-side figures (or a
+        side has no count at all).
+    """
+    per = summary.get("per_side") or {}
+    counts = {}
+    for side in sorted(per, key=lambda s: s != "left"):
+        p = per.get(side) or {}
+        n = (p.get("steps_with_value") or {}).get(metric, p.get("steps"))
+        if n is None:
+            return {}
+        counts[side] = int(n)
+    return counts
+
+
+def symmetry_steps(summary: Mapping[str, Any], metric: str) -> tuple[int, int] | None:
+    """Steps behind the left and right medians of a symmetry metric.
+
+    Parameters
+    ----------
+    summary : mapping
+        The session summary (see `side_steps`).
     metric : str
         A key of the summary's ``symmetry_pct``.
 
@@ -349,15 +391,55 @@ def symmetry_steps(summary: Mapping[str, Any], metric: str) -> tuple[int, int] |
     (int, int) or None
         Left and right counts; None without both sides.
     """
-    per = summary.get("per_side") or {}
-    counts = []
-    for side in ("left", "right"):
-        p = per.get(side) or {}
-        n = (p.get("steps_with_value") or {}).get(metric, p.get("steps"))
-        if n is None:
-            return None
-        counts.append(int(n))
-    return counts[0], counts[1]
+    n = side_steps(summary, metric)
+    if "left" not in n or "right" not in n:
+        return None
+    return n["left"], n["right"]
+
+
+def _steps_on(counts: Mapping[str, int], *, plate: bool = False) -> str:
+    """``11 left and 11 right steps``, ``11 left steps``, ``11 contacts`` (a force plate).
+
+    A force plate under both feet is `plate`, or its one side is called ``both``.
+    """
+    if plate or list(counts) == ["both"]:
+        n = sum(counts.values())
+        return f"{n:,} contact{'s' * (n != 1)}"
+    parts = [f"{n:,} {side}" for side, n in counts.items()]
+    last = list(counts.values())[-1] if counts else 0
+    return f"{' and '.join(parts)} step{'s' * (last != 1)}"
+
+
+def few_steps_text(summary: Mapping[str, Any], metric: str) -> str | None:
+    """Why a session's per-step figure is not compared with other runs, or None.
+
+    A session's median heel peak or loading-rate index on fewer than `MIN_SYMMETRY_STEPS`
+    steps with a value on a side is shown with this mark: the rules leave it out of the
+    comparison with the runner's normal (`insole.session.rules.RuleConfig.min_side_steps`).
+
+    Parameters
+    ----------
+    summary : mapping
+        The session summary.
+    metric : str
+        ``heel_peak_n`` or ``loading_rate_index`` (see `side_steps`).
+
+    Returns
+    -------
+    str or None
+        E.g. "from 11 left and 11 right steps only: too few to compare with your other runs
+        (at least 20 on each side needed)"; None when every side has enough steps, or the
+        summary has no counts.
+    """
+    counts = side_steps(summary, metric)
+    if not counts or min(counts.values()) >= MIN_SYMMETRY_STEPS:
+        return None
+    plate = bool(summary.get("plate_under_both_feet"))
+    need = "on each side " if len(counts) > 1 and not plate else ""
+    return (
+        f"from {_steps_on(counts, plate=plate)} only: too few to compare with your other runs "
+        f"(at least {MIN_SYMMETRY_STEPS} {need}needed)"
+    )
 
 
 def too_few_steps_text(summary: Mapping[str, Any], metric: str) -> str | None:
@@ -376,6 +458,56 @@ def too_few_steps_text(summary: Mapping[str, Any], metric: str) -> str | None:
         f"not compared: a value on {n[0]:,} left and {n[1]:,} right steps only (at least "
         f"{MIN_SYMMETRY_STEPS} on each side needed)"
     )
+
+
+def few_steps_sentence(
+    withheld: Mapping[str, Mapping[str, int]], minimum: int = MIN_SYMMETRY_STEPS
+) -> str:
+    """The figures the rules left out for too few steps, as one notice.
+
+    Parameters
+    ----------
+    withheld : mapping
+        ``{metric: {side: steps}}`` (`insole.session.rules.Assessment.withheld`; metrics as in
+        `METRIC_NAMES`: ``heel_peak_n``, ``asymmetry_heel_peak_n``, ...).
+    minimum : int
+        Steps needed on each side (`insole.session.rules.RuleConfig.min_side_steps`).
+
+    Returns
+    -------
+    str
+        E.g. "Too few steps to compare with your usual range: heel peak and left/right
+        heel-peak difference from 11 left and 11 right steps (at least 20 on each side
+        needed). They are left out of the comparison, and this run does not count towards
+        your usual range for them."
+    """
+    groups: dict[tuple[tuple[str, int], ...], list[str]] = {}
+    for metric, counts in withheld.items():
+        name = METRIC_NAMES.get(metric, metric.replace("_", " "))
+        groups.setdefault(tuple(counts.items()), []).append(name)
+    parts = [f"{_and(names)} from {_steps_on(dict(key))}" for key, names in groups.items()]
+    each = "on each side " if any(len(k) > 1 for k in groups) else ""
+    return (
+        f"Too few steps to compare with your usual range: {', '.join(parts)} (at least "
+        f"{minimum} {each}needed). They are left out of the comparison, and this run does not "
+        "count towards your usual range for them."
+    )
+
+
+def _and(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _few_steps_short(withheld: Iterable[str]) -> str:
+    """``too few steps: heel peak, left/right not compared`` for a listing row."""
+    names = []
+    for metric in withheld:
+        name = "left/right" if metric.startswith("asymmetry_") else METRIC_NAMES.get(
+            metric, metric.replace("_", " "))
+        if name not in names:
+            names.append(name)
+    return f"too few steps: {', '.join(names)} not compared"
 
 
 def unit_label(unit: str) -> str:
@@ -595,6 +727,8 @@ def short_verdict(a: Assessment) -> str:
         parts.append(
             "within recent normal" + (f" ({rr[0]:.2f}× longest run)" if rr is not None else "")
         )
+    if a.withheld:
+        parts.append(_few_steps_short(a.withheld))
     for n in a.notices:
         if n.kind == "weekly_progression":
             pct = n.message.split("ran ")[1].split(" %")[0] if "ran " in n.message else "?"
@@ -651,7 +785,8 @@ def warning_lines(
     """Verdict, one sentence per warning, the information notices and the next run.
 
     The block `insole analyze --save`, `insole history` (latest session) and the report
-    show for a session.
+    show for a session. The notices it words: the weekly progression (information) and the
+    figures left out for too few steps (`few_steps_sentence`).
     """
     lines = [verdict(a, profile=profile, unit=unit)]
     for f in a.flags:
@@ -661,7 +796,7 @@ def warning_lines(
             )
         )
     for n in a.notices:
-        if n.kind == "weekly_progression":
+        if n.kind in ("few_steps", "weekly_progression"):
             lines.append(n.message)
     lines.append(next_run_sentence(limits, profile=profile, unit=unit))
     return lines

@@ -42,6 +42,8 @@ LEVEL_COLOR = {"none": "#7fb77e", "caution": "#f2c94c", "warning": "#f2994a", "h
 RANGE_COLOR = "#9b51e0"
 #: Bars of sessions before the rule is armed (or without a baseline yet).
 UNARMED_COLOR = "#b0b0b0"
+#: Dashes of the outline of a trend bar left out for too few steps (an empty bar).
+FEW_STEPS_DASH = "4 2"
 _VIRIDIS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
 #: Seconds of force shown per foot.
 CURVE_WINDOW_S = 4.0
@@ -918,6 +920,10 @@ def _trend_svg(
                 )
             color = RANGE_COLOR if flags else LEVEL_COLOR["none"] if ref else UNARMED_COLOR
         stroke = ' stroke="#000" stroke-width="2"' if a is current else ""
+        if metric in a.withheld:  # too few steps a side: drawn, not compared, not in the range
+            color = "#fff"
+            edge = "#000" if a is current else UNARMED_COLOR
+            stroke = f' stroke="{edge}" stroke-width="1.5" stroke-dasharray="{FEW_STEPS_DASH}"'
         body.append(
             f'<rect x="{xc - slot * 0.3:.1f}" y="{ax.y(v):.1f}" width="{slot * 0.6:.1f}" '
             f'height="{ax.y(0) - ax.y(v):.1f}" fill="{color}"{stroke}/>'
@@ -947,7 +953,9 @@ def _trend_section(
         "(over 2×) bands relative to the longest run of the previous 30 days (Frandsen et al. "
         "2025). Heel peak and left/right differences: light green = your usual range up to "
         f'the dashed line (your 30-day mean + 2 SD); <span class="sw" style="background:'
-        f'{RANGE_COLOR}"></span> above your usual range. Outlined bar: this session. '
+        f'{RANGE_COLOR}"></span> above your usual range; a dashed empty bar rests on fewer '
+        f"than {cfg.min_side_steps} steps of a foot: not compared, and not counted in your "
+        "usual range. Outlined bar: this session. "
         "Week-to-week and acute:chronic workload ratios are not used for warnings (Lolli 2019, "
         "Impellizzeri 2020).</p>"
     )
@@ -1037,6 +1045,11 @@ def build_report(
     def load(metric: str, v: Any) -> str:
         return plain.fmt_value(metric, v, profile, unit=unit)
 
+    def few(metric: str) -> str:
+        """The mark of a median on too few steps a side (`insole.session.plain`)."""
+        text = plain.few_steps_text(summary, metric)
+        return f" — {text}" if text else ""
+
     ct, flight = summary.get("contact_time_s"), summary.get("flight_time_s")
     cad = summary.get("cadence_spm")
     air = (
@@ -1066,23 +1079,27 @@ def build_report(
                 "peak force",
                 f"{load('heel_peak_n', hp.get('median'))} per contact (median; most contacts "
                 f"{load('heel_peak_n', hp.get('p10'))} to {load('heel_peak_n', hp.get('p90'))}"
-                "; the plate measures the whole foot)",
+                f"; the plate measures the whole foot){few('heel_peak_n')}",
             ),
-            ("loading rate", load("loading_rate_index", summary.get("loading_rate_index"))),
+            ("loading rate",
+             load("loading_rate_index", summary.get("loading_rate_index"))
+             + few("loading_rate_index")),
         ]
     else:
         facts += [
             (
                 "heel peak",
                 f"{load('heel_peak_n', hp.get('median'))} per step (median; most steps "
-                f"{load('heel_peak_n', hp.get('p10'))} to {load('heel_peak_n', hp.get('p90'))})",
+                f"{load('heel_peak_n', hp.get('p10'))} to {load('heel_peak_n', hp.get('p90'))})"
+                + few("heel_peak_n"),
             ),
             ("heel load",
              f"{load('heel_impulse_ns', summary.get('heel_impulse_ns'))} this session"),
             (
                 "loading rate",
                 f"{load('loading_rate_index', summary.get('loading_rate_index'))} (insole "
-                "index: compare it with your own runs only, not with force-plate figures)",
+                "index: compare it with your own runs only, not with force-plate figures)"
+                + few("loading_rate_index"),
             ),
         ]
     facts += [

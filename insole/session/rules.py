@@ -23,6 +23,14 @@ Rules
    30-day mean + 2 SD (healthy runners differ by ~0.6 % in contact time and ~3.2 % in peak force;
    Girard 2019 — so only the runner's own baseline is used).
 
+Rules 4 and 5 compare medians of per-step values, so they use a session's figure only when it
+rests on at least ``min_side_steps`` (`insole.session.plain.MIN_SYMMETRY_STEPS`, 20) steps with
+a value on each side — the minimum under which the summary already withholds a left/right
+comparison (about 20 strides make stride-to-stride gait measures stable; the sources are in
+`insole.session.plain`). A figure on fewer steps is neither compared nor counted in the
+baseline of later sessions; the assessment says so (`Assessment.withheld`, a ``few_steps``
+notice).
+
 Days are calendar days in each session's own local time (the UTC offset of its start time), so a
 run at 23:30 belongs to the day it was run on, wherever it was run; days without sessions are
 simply absent (they count as days, not as zero-length sessions).
@@ -37,6 +45,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+
+from insole.session.plain import MIN_SYMMETRY_STEPS, few_steps_sentence, side_steps
 
 __all__ = [
     "DISCLAIMER",
@@ -72,6 +82,9 @@ METRIC_LABELS = {
     "asymmetry_heel_peak_n": ("left/right heel-peak asymmetry", "%", "own baseline"),
     "asymmetry_contact_time_s": ("left/right contact-time asymmetry", "%", "own baseline"),
 }
+
+#: Symmetry metrics of the asymmetry rule (keys of the summary's ``symmetry_pct``).
+ASYMMETRY_METRICS = ("heel_peak_n", "contact_time_s")
 
 _BAND_TEXT = {
     "caution": "10-30 % above",
@@ -112,6 +125,10 @@ class RuleConfig:
         steady history must not turn measurement noise into flags.
     asym_sd_floor_pct : float
         Smallest SD used for the asymmetry baselines [percentage points] (0.5).
+    min_side_steps : int
+        Fewest steps with a value on each side for a session's heel peak or symmetry index to
+        be compared with the baselines, or counted in them (`insole.session.plain.
+        MIN_SYMMETRY_STEPS`, 20: about 20 strides make stride-to-stride measures stable).
     ratio_decimals : int
         Ratios are rounded to this many decimals before banding, so 110 / 100 is exactly at
         the 1.10 boundary (6).
@@ -130,6 +147,7 @@ class RuleConfig:
     baseline_sd: float = 2.0
     heel_sd_floor_frac: float = 0.02
     asym_sd_floor_pct: float = 0.5
+    min_side_steps: int = MIN_SYMMETRY_STEPS
     ratio_decimals: int = 6
 
 
@@ -153,6 +171,11 @@ class SessionPoint:
         Symmetry indices [%] by metric (``heel_peak_n``, ``contact_time_s``, ...).
     id : int or None
         Session id in the history, if saved.
+    steps_with_value : dict
+        ``{metric: {side: steps}}``: how many steps of each side the session's median of
+        ``heel_peak_n`` and of each symmetry metric rests on (`insole.session.plain.
+        side_steps`; a force plate under both feet has the one side ``both``). A metric
+        without counts (a point built by hand) is taken as resting on enough steps.
     """
 
     start: datetime
@@ -162,6 +185,7 @@ class SessionPoint:
     heel_peak_median_n: float | None = None
     symmetry_pct: dict[str, float] = field(default_factory=dict)
     id: int | None = None
+    steps_with_value: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
@@ -177,20 +201,47 @@ class SessionPoint:
         v = getattr(self, metric)
         return None if v is None or not math.isfinite(float(v)) else float(v)
 
+    def enough_steps(self, metric: str, minimum: int) -> bool:
+        """Whether the session's median of `metric` rests on `minimum` steps of each side.
+
+        Parameters
+        ----------
+        metric : str
+            ``heel_peak_n`` or a key of `symmetry_pct`.
+        minimum : int
+            Steps needed on each side (`RuleConfig.min_side_steps`).
+
+        Returns
+        -------
+        bool
+            True when every side has at least `minimum` steps with a value, or when the
+            counts are not known.
+        """
+        counts = self.steps_with_value.get(metric)
+        return not counts or min(counts.values()) >= minimum
+
     @classmethod
     def from_summary(cls, summary: dict[str, Any], *, id: int | None = None) -> SessionPoint:
         """Build from a session summary (`insole.session.analysis.SessionAnalysis.summary_`)."""
         start = summary["start"]
         if not isinstance(start, datetime):
             start = datetime.fromisoformat(str(start))
+        symmetry = dict(summary.get("symmetry_pct") or {})
+        plate = bool(summary.get("plate_under_both_feet"))
+        counts = {}
+        for m in ("heel_peak_n", *symmetry):
+            n = side_steps(summary, m)
+            if n:  # a plate's one device is stored as "left": its contacts are both feet's
+                counts[m] = {"both": sum(n.values())} if plate else n
         return cls(
             start=start,
             duration_s=float(summary["duration_s"]),
             step_count=int(summary["step_count"]),
             heel_impulse_ns=summary.get("heel_impulse_ns"),
             heel_peak_median_n=(summary.get("heel_peak_n") or {}).get("median"),
-            symmetry_pct=dict(summary.get("symmetry_pct") or {}),
+            symmetry_pct=symmetry,
             id=id,
+            steps_with_value=counts,
         )
 
 
@@ -242,14 +293,29 @@ class Flag:
 
 @dataclass(frozen=True)
 class Notice:
-    """Information that is not a warning (``not_armed``, ``break``, ``weekly_progression``)."""
+    """Information that is not a warning.
+
+    Attributes
+    ----------
+    kind : str
+        ``not_armed``, ``break``, ``weekly_progression`` or ``few_steps``.
+    message : str
+        One plain sentence.
+    steps : dict or None
+        For ``few_steps``: ``{metric: {side: steps}}`` of the figures left out
+        (`Assessment.withheld`).
+    """
 
     kind: str
     message: str
+    steps: dict[str, dict[str, int]] | None = None
 
-    def to_json(self) -> dict[str, str]:
-        """JSON-able dict."""
-        return {"kind": self.kind, "message": self.message}
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able dict: ``kind``, ``message`` (and ``steps`` for ``few_steps``)."""
+        out: dict[str, Any] = {"kind": self.kind, "message": self.message}
+        if self.steps is not None:
+            out["steps"] = {m: dict(n) for m, n in self.steps.items()}
+        return out
 
 
 @dataclass
@@ -277,6 +343,11 @@ class Assessment:
     previous_longest : SessionPoint or None
         After a break: the longest session of the 30 days up to the last one before the break
         (start below it).
+    withheld : dict
+        ``{metric: {side: steps}}`` of this session's figures the baseline rules left out
+        because they rest on fewer than ``min_side_steps`` steps of a side (metrics as in
+        `Flag.metric`: ``heel_peak_n``, ``asymmetry_heel_peak_n``,
+        ``asymmetry_contact_time_s``).
     """
 
     session: SessionPoint
@@ -286,6 +357,7 @@ class Assessment:
     reference: dict[str, float] = field(default_factory=dict)
     baselines: dict[str, tuple[float, float]] = field(default_factory=dict)
     previous_longest: SessionPoint | None = None
+    withheld: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def level(self) -> str:
@@ -411,10 +483,14 @@ def evaluate_session(
     c = config or RuleConfig()
     earlier = sorted((p for p in previous if p.start < session.start), key=lambda p: p.start)
     out = Assessment(session=session, armed=False)
+    # Figures of rules 4 and 5 on too few steps a side: neither compared nor part of the normal.
+    least = c.min_side_steps
+    out.withheld = _withheld(session, least)
     if not earlier:
         out.notices.append(
             Notice("not_armed", "First session in the history: this becomes part of your normal.")
         )
+        _few_steps_notice(out, least)
         return out
     today = session.local_date
     ago = [(today - p.local_date).days for p in earlier]  # _days(session, p), once each
@@ -490,14 +566,19 @@ def evaluate_session(
                 )
             )
 
-    # 4. heel intensity and 5. asymmetry: own 30-day baseline + 2 SD
-    base = [p for p in window if p.heel_peak_median_n is not None]
+    # 4. heel intensity and 5. asymmetry: own 30-day baseline + 2 SD of the window's figures
+    # that rest on enough steps a side; this session's figure is flagged only if it does too
+    # (the baseline is still given, for the report's usual range)
+    base = [
+        p for p in window
+        if p.heel_peak_median_n is not None and p.enough_steps("heel_peak_n", least)
+    ]
     v = session.heel_peak_median_n
     if len(base) >= c.baseline_min_sessions and v is not None:
         vals = [float(p.heel_peak_median_n) for p in base if p.heel_peak_median_n is not None]
         mean, sd = _baseline(vals, c.heel_sd_floor_frac * statistics.fmean(vals))
         out.baselines["heel_peak_n"] = (mean, sd)
-        if v > mean + c.baseline_sd * sd:
+        if "heel_peak_n" not in out.withheld and v > mean + c.baseline_sd * sd:
             out.flags.append(
                 Flag(
                     metric="heel_peak_n",
@@ -514,14 +595,17 @@ def evaluate_session(
                     ),
                 )
             )
-    for m in ("heel_peak_n", "contact_time_s"):
+    for m in ASYMMETRY_METRICS:
         sv = session.symmetry_pct.get(m)
-        vals = [abs(float(p.symmetry_pct[m])) for p in window if p.symmetry_pct.get(m) is not None]
+        vals = [
+            abs(float(p.symmetry_pct[m])) for p in window
+            if p.symmetry_pct.get(m) is not None and p.enough_steps(m, least)
+        ]
         if sv is None or len(vals) < c.baseline_min_sessions:
             continue
         mean, sd = _baseline(vals, c.asym_sd_floor_pct)
         out.baselines[f"asymmetry_{m}"] = (mean, sd)
-        if abs(sv) > mean + c.baseline_sd * sd:
+        if f"asymmetry_{m}" not in out.withheld and abs(sv) > mean + c.baseline_sd * sd:
             name = METRIC_LABELS[f"asymmetry_{m}"][0]
             out.flags.append(
                 Flag(
@@ -539,8 +623,35 @@ def evaluate_session(
                     ),
                 )
             )
+    _few_steps_notice(out, least)
     out.flags.sort(key=lambda f: -LEVELS.index(f.level))
     return out
+
+
+def _withheld(session: SessionPoint, least: int) -> dict[str, dict[str, int]]:
+    """The session's figures of rules 4 and 5 on fewer than `least` steps of a side.
+
+    Returns
+    -------
+    dict
+        ``{flag metric: {side: steps}}`` (`Assessment.withheld`).
+    """
+    figures = {"heel_peak_n": ("heel_peak_n", session.heel_peak_median_n)}
+    for m in ASYMMETRY_METRICS:
+        figures[f"asymmetry_{m}"] = (m, session.symmetry_pct.get(m))
+    return {
+        name: dict(session.steps_with_value[m])
+        for name, (m, v) in figures.items()
+        if v is not None and not session.enough_steps(m, least)
+    }
+
+
+def _few_steps_notice(out: Assessment, least: int) -> None:
+    """Add the ``few_steps`` notice when figures of the session were left out."""
+    if out.withheld:
+        out.notices.append(
+            Notice("few_steps", few_steps_sentence(out.withheld, least), steps=out.withheld)
+        )
 
 
 def next_run_limits(

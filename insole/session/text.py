@@ -15,6 +15,7 @@ from insole.session.plain import (
     SYMMETRY_NAMES,
     Profile,
     balance_text,
+    few_steps_text,
     fmt_count,
     fmt_duration,
     fmt_start,
@@ -82,11 +83,13 @@ def print_summary(
     hp = s.get("heel_peak_n") or {}
     bw = profile is not None and unit == "N"
     plate = bool(s.get("plate_under_both_feet"))
+    # A median of a few steps a side is shown with its step counts, as not comparable.
+    few_heel = _few(s, "heel_peak_n")
     if plate and hp.get("median") is not None:
         # The plate's single sensor is the whole foot: its "heel" peak is the contact's peak.
         print(
             f"  peak force       {fmt_value('heel_peak_n', hp['median'], profile, unit=unit)} "
-            "per contact (median; the plate measures the whole foot)",
+            f"per contact (median; the plate measures the whole foot){few_heel}",
             file=out,
         )
         hp = {}
@@ -98,7 +101,7 @@ def print_summary(
             spread = f"; most steps {lo} to {hi}"
         print(
             f"  heel peak        {fmt_value('heel_peak_n', hp['median'], profile, unit=unit)} "
-            f"per step (median{spread})",
+            f"per step (median{spread}){few_heel}",
             file=out,
         )
     if s.get("heel_impulse_ns") is not None and not plate:
@@ -112,7 +115,7 @@ def print_summary(
         print(
             f"  loading rate     "
             f"{fmt_value('loading_rate_index', s['loading_rate_index'], profile, unit=unit)} "
-            "(insole index: compare it with your own runs only)",
+            f"(insole index: compare it with your own runs only){_few(s, 'loading_rate_index')}",
             file=out,
         )
     if profile_hint and not bw and unit == "N":
@@ -163,6 +166,12 @@ def print_summary(
         )
     if verbose:
         _print_details(s, out=out)
+
+
+def _few(s: dict[str, Any], metric: str) -> str:
+    """``" — from 11 left and 11 right steps only: too few to compare ..."``, or nothing."""
+    text = few_steps_text(s, metric)
+    return f" — {text}" if text else ""
 
 
 def _invalid_text(s: dict[str, Any]) -> str:
