@@ -93,7 +93,8 @@ class RecentMax:
         now : datetime, optional
             Timezone-aware start of the session (default: now, local time).
         with_steps : bool
-            Also read the steps of the window (the per-step heel baseline of the feedback).
+            Also read the steps of the window (the per-step heel baseline of the feedback),
+            of its sessions in N only (not those of uncalibrated recordings in counts).
         max_steps : int
             Most recent steps read for the per-step heel baseline.
 
@@ -126,6 +127,8 @@ class RecentMax:
             for s in reversed(window if with_steps else []):
                 if len(heel) >= max_steps:
                     break
+                if str(s.summary.get("force_unit") or "N") != "N":
+                    continue  # the feedback's targets are in N: counts are on no common scale
                 for row in db.steps(s.id):
                     v, r = row.get("heel_peak_n"), row.get("loading_rate_index")
                     if isinstance(v, int | float) and math.isfinite(v):

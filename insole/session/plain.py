@@ -785,8 +785,9 @@ def warning_lines(
     """Verdict, one sentence per warning, the information notices and the next run.
 
     The block `insole analyze --save`, `insole history` (latest session) and the report
-    show for a session. The notices it words: the weekly progression (information) and the
-    figures left out for too few steps (`few_steps_sentence`).
+    show for a session. The notices it words: the weekly progression (information), the
+    figures left out for too few steps (`few_steps_sentence`) and the runs left out of the
+    heel figures' comparison for another force unit (`insole.session.rules.same_force_unit`).
     """
     lines = [verdict(a, profile=profile, unit=unit)]
     for f in a.flags:
@@ -796,7 +797,7 @@ def warning_lines(
             )
         )
     for n in a.notices:
-        if n.kind in ("few_steps", "weekly_progression"):
+        if n.kind in ("few_steps", "other_unit", "weekly_progression"):
             lines.append(n.message)
     lines.append(next_run_sentence(limits, profile=profile, unit=unit))
     return lines

@@ -61,6 +61,7 @@ __all__ = [
     "history_needed",
     "next_run_limits",
     "ratio_level",
+    "same_force_unit",
 ]
 
 #: Warning levels, lowest first.
@@ -85,6 +86,10 @@ METRIC_LABELS = {
 
 #: Symmetry metrics of the asymmetry rule (keys of the summary's ``symmetry_pct``).
 ASYMMETRY_METRICS = ("heel_peak_n", "contact_time_s")
+
+#: Metrics in the recording's force unit (`SessionPoint.force_unit`): compared only with
+#: sessions in the same unit. Step counts, durations and symmetry indices (ratios) have none.
+FORCE_METRICS = ("heel_impulse_ns", "heel_peak_n")
 
 _BAND_TEXT = {
     "caution": "10-30 % above",
@@ -176,6 +181,11 @@ class SessionPoint:
         ``heel_peak_n`` and of each symmetry metric rests on (`insole.session.plain.
         side_steps`; a force plate under both feet has the one side ``both``). A metric
         without counts (a point built by hand) is taken as resting on enough steps.
+    force_unit : str
+        Unit of its force figures (`heel_impulse_ns`, `heel_peak_median_n`): ``"N"`` for
+        calibrated insoles and force plates, or that of an uncalibrated recording (``"counts"``:
+        footswitches, stAPPone). Force figures are compared only between sessions in the same
+        unit (`same_force_unit`); counts of different devices are not even on one scale.
     """
 
     start: datetime
@@ -186,6 +196,7 @@ class SessionPoint:
     symmetry_pct: dict[str, float] = field(default_factory=dict)
     id: int | None = None
     steps_with_value: dict[str, dict[str, int]] = field(default_factory=dict)
+    force_unit: str = "N"
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
@@ -242,6 +253,7 @@ class SessionPoint:
             symmetry_pct=symmetry,
             id=id,
             steps_with_value=counts,
+            force_unit=str(summary.get("force_unit") or "N"),
         )
 
 
@@ -298,7 +310,9 @@ class Notice:
     Attributes
     ----------
     kind : str
-        ``not_armed``, ``break``, ``weekly_progression`` or ``few_steps``.
+        ``not_armed``, ``break``, ``weekly_progression``, ``few_steps`` or ``other_unit``
+        (sessions of the 30-day window in another force unit, left out of the heel
+        figures' comparison: `same_force_unit`).
     message : str
         One plain sentence.
     steps : dict or None
@@ -389,6 +403,20 @@ def ratio_level(ratio: float, config: RuleConfig | None = None) -> str:
     if r <= c.high_ratio:
         return "warning"
     return "high"
+
+
+def same_force_unit(a: SessionPoint, b: SessionPoint) -> bool:
+    """Whether the force figures of two sessions are on one scale (both in N, or both counts).
+
+    A history can hold sessions of uncalibrated recordings (imported footswitch or stAPPone
+    counts) beside the runner's insoles in newtons: a heel peak of 2,500 counts is not 2.8x a
+    mean of 880 N. Counts of two such sessions are compared, as for the same device.
+    """
+    return a.force_unit == b.force_unit
+
+
+def _unit_words(unit: str) -> str:
+    return "newtons" if unit == "N" else f"relative {unit}" if unit == "counts" else unit
 
 
 def _days(a: SessionPoint, b: SessionPoint) -> int:
@@ -495,8 +523,24 @@ def evaluate_session(
     today = session.local_date
     ago = [(today - p.local_date).days for p in earlier]  # _days(session, p), once each
     window = [p for p, d in zip(earlier, ago, strict=True) if d < c.window_days]
+    other = sorted({p.force_unit for p in window if not same_force_unit(p, session)})
+    if other:
+        n_other = sum(not same_force_unit(p, session) for p in window)
+        out.notices.append(
+            Notice(
+                "other_unit",
+                f"Heel load and heel peak are in {_unit_words(session.force_unit)} here, "
+                f"{n_other} of your runs of the last {c.window_days} days in "
+                f"{' and '.join(_unit_words(u) for u in other)}: those runs are left out of "
+                "their comparison (different scales).",
+            )
+        )
     for m in c.spike_metrics:
-        vals = [v for p in window if (v := p.value(m)) is not None and v > 0]
+        vals = [
+            v for p in window
+            if (v := p.value(m)) is not None and v > 0
+            and (m not in FORCE_METRICS or same_force_unit(p, session))
+        ]
         if vals:
             out.reference[m] = max(vals)
     gap = ago[-1]
@@ -572,6 +616,7 @@ def evaluate_session(
     base = [
         p for p in window
         if p.heel_peak_median_n is not None and p.enough_steps("heel_peak_n", least)
+        and same_force_unit(p, session)
     ]
     v = session.heel_peak_median_n
     if len(base) >= c.baseline_min_sessions and v is not None:
@@ -698,6 +743,8 @@ def next_run_limits(
     out = {}
     for m in c.spike_metrics:
         pool = window if m in flagged else [*window, session]
+        if m in FORCE_METRICS:  # the next run in this session's unit
+            pool = [p for p in pool if same_force_unit(p, session)]
         vals = [v for p in pool if (v := p.value(m)) is not None and v > 0]
         if vals:
             out[m] = c.caution_ratio * max(vals)
