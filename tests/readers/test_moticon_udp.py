@@ -256,3 +256,15 @@ def test_imported_recording_sent_again_gives_the_same_steps(tmp_path: Path) -> N
     assert a["steps"] == b["steps"]
     assert a["cadence_spm"] == pytest.approx(b["cadence_spm"], abs=0.1)
     assert a["contact_time_s"] == pytest.approx(b["contact_time_s"], abs=0.011)
+
+
+def test_a_recording_with_a_damaged_header_is_sent_all_the_same(tmp_path: Path) -> None:
+    # The commands read past a damaged header (recordings/FORMAT.md §4.1); so does the emulator.
+    rec = Path(__file__).resolve().parents[2] / "recordings" / "run_rearfoot_20s.insrec"
+    data = bytearray(rec.read_bytes())
+    i = data.index(b'"rearfoot"')
+    data[i + 1 : i + 3] = b"xx"  # the JSON still reads, its CRC no longer matches
+    damaged = tmp_path / "damaged.insrec"
+    damaged.write_bytes(bytes(data))
+    intact = MoticonEmulator(port=9, source=rec).datagrams()
+    assert MoticonEmulator(port=9, source=damaged).datagrams() == intact

@@ -124,11 +124,12 @@ def _rows_from_export(path: Path) -> _Rows:
 def _rows_from_recording(path: Path) -> _Rows | list[tuple[float, bytes]]:
     from insole.recordings.container import read_header, read_raw_recording
 
-    header = read_header(path)
+    # Read past damage, as `load_recording` below and the commands do by default.
+    header = read_header(path, salvage=True)
     moticon = [int(s["stream_id"]) for s in header.get("streams", [])
                if s.get("transport") == TRANSPORT]
     if moticon:
-        raw = read_raw_recording(path)
+        raw = read_raw_recording(path, salvage=True)
         stream = raw.streams.get(moticon[0])
         if stream is None or not stream.n_chunks:
             raise EmulatorError(f"{path}: its moticon-udp stream holds no datagrams")
