@@ -147,3 +147,53 @@ def test_loader_reads_a_cut_file_up_to_the_damage(tmp_path):
     whole = load_recording(RECORDINGS / "walk_20s.insrec")
     for a, b in zip(rec.devices, whole.devices, strict=True):
         np.testing.assert_array_equal(a.counts, b.counts[: a.n_samples])
+
+
+def _cut_at_reconnects(path: Path) -> Path:
+    """The example run with four frames cut by a disconnect, each followed by a reconnect."""
+    raw = read_raw_recording(RECORDINGS / "run_rearfoot_20s.insrec")
+    chunks = sorted(
+        (float(t), sid, bytes(d))
+        for sid, s in raw.streams.items() for t, d in s.iter_chunks()
+    )
+    cuts = {len(chunks) * k // 5 for k in range(1, 5)}
+    with RecordingWriter(path, raw.header) as writer:
+        for i, (t, sid, data) in enumerate(chunks):
+            if i in cuts and len(data) > 8:
+                writer.write_chunk(sid, data[: len(data) // 2], host_time_s=t)  # cut mid-frame
+                writer.write_event("reconnect", stream_id=sid, host_time_s=t + 0.3)
+            else:
+                writer.write_chunk(sid, data, host_time_s=t)
+    return path
+
+
+def test_replay_counts_the_frames_cut_at_a_reconnect_as_analysis_does(tmp_path, capsys):
+    # Invariant 1 (docs/architecture.md): a recording replayed at full speed gives the steps
+    # and counts of its offline analysis; the replay too ends a frame cut by a disconnect with
+    # the reconnect's 0x00 (SPEC §4.2), else the cut frame swallows the next one.
+    import json
+    import re
+
+    from insole.cli import main
+
+    path = _cut_at_reconnects(tmp_path / "cut.insrec")
+    assert main(["analyze", str(path), "--json"]) == 0
+    analysed = json.loads(capsys.readouterr().out)
+    assert main(["replay", str(path), "--speed", "max", "--no-gui"]) == 0
+    out = capsys.readouterr().out
+    (lost,) = re.findall(r"([\d,]+) frames lost", out.split("session summary")[-1])
+    assert analysed["frames_lost"] >= 4
+    assert int(lost.replace(",", "")) == analysed["frames_lost"]
+    assert f"steps            {analysed['step_count']} " in out
+
+    def fed(source):  # what a replay hands the pipeline, stream by stream
+        got: dict[int, bytes] = {}
+        for t in iter_replay(source, speed=float("inf")):
+            for s, d in t.data.items():
+                got[s] = got.get(s, b"") + bytes(d)
+        return got
+
+    from_file, in_memory = fed(path), fed(read_raw_recording(path))
+    assert from_file == in_memory
+    raw = read_raw_recording(path)
+    assert from_file == {s: b"".join(raw.stream_pieces(s)) for s in raw.streams}

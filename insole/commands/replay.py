@@ -24,7 +24,7 @@ from insole.core.pipeline import Pipeline, StepRecord
 from insole.core.summary import StepAccumulator
 from insole.live.loadwatch import RecentMax, SessionWatch, WatchEvent
 from insole.live.terminal import StatusState, TerminalView
-from insole.recordings.container import KIND_DATA, Block, BlockReader, RawRecording
+from insole.recordings.container import KIND_DATA, KIND_EVENT, Block, BlockReader, RawRecording
 from insole.session.analysis import summarise_session
 from insole.session.text import print_summary
 
@@ -101,8 +101,8 @@ def iter_replay(
     invalid = [0]
     if isinstance(source, RawRecording):
         cursors = {
-            sid: _Cursor(_finite_times(iter([(s.data, s.chunk_end, s.chunk_time_s)]), invalid))
-            for sid, s in source.streams.items()
+            sid: _Cursor(_finite_times(_raw_pieces(source, sid), invalid))
+            for sid in source.streams
         }
         lasts = [float(s.chunk_time_s[-1]) for s in source.streams.values() if s.n_chunks]
     else:
@@ -160,11 +160,47 @@ _Piece = tuple[bytes, np.ndarray, np.ndarray]  # bytes, chunk ends in them, chun
 
 
 def _stream_blocks(reader: BlockReader, stream_id: int) -> Iterator[_Piece]:
-    """The data blocks of one stream, read by a pass of their own (bounded memory)."""
+    """The data blocks of one stream, read by a pass of their own (bounded memory).
+
+    A 0x00 of its own follows the bytes before each of the stream's reconnects, with the time
+    of the chunk before it: it ends a frame cut by the disconnect (SPEC §4.2), as offline
+    analysis feeds it (`insole.session.analysis.SessionAnalysis.run`), so a replay counts the
+    frames lost at a reconnect as `insole analyze` does.
+    """
     own = BlockReader(reader.path, salvage=reader.salvage, read_bytes=reader.read_bytes)
+    last = 0.0
     for block in own.blocks(stream_ids=(stream_id,)):
-        if isinstance(block, Block) and block.kind == KIND_DATA:
+        if not isinstance(block, Block):
+            continue
+        if block.kind == KIND_DATA:
+            if block.chunk_time_s.size:
+                last = float(block.chunk_time_s[-1])
             yield block.payload, block.chunk_end, block.chunk_time_s
+        elif block.kind == KIND_EVENT and _is_reconnect(
+            own.events[-1] if own.events else None, stream_id
+        ):
+            yield _FLUSH, np.ones(1, np.int64), np.full(1, last)
+
+
+def _raw_pieces(raw: RawRecording, stream_id: int) -> Iterator[_Piece]:
+    """`_stream_blocks` for a recording in memory (`RawRecording.timed_pieces`)."""
+    last = 0.0
+    for data, ends, times in raw.timed_pieces(stream_id):
+        if ends is None or times is None:  # the 0x00 at a reconnect
+            yield _FLUSH, np.ones(1, np.int64), np.full(1, last)
+            continue
+        if times.size:
+            last = float(times[-1])
+        yield data, ends, times
+
+
+#: The byte that ends a frame cut by a disconnect (SPEC §4.2).
+_FLUSH = b"\x00"
+
+
+def _is_reconnect(event: dict[str, Any] | None, stream_id: int) -> bool:
+    return (event is not None and event.get("event") == "reconnect"
+            and event.get("stream_id") == stream_id)
 
 
 def _finite_times(pieces: Iterator[_Piece], invalid: list[int]) -> Iterator[_Piece]:
