@@ -574,6 +574,9 @@ class StreamDecoder:
                 lim = int(limit[first]) if over[first] else 0xFFFF
                 what = _range_message(decoded, int(dstart[first]), int(dlen[first]), lim)
                 self._fail(what, base + int(starts[first]))
+        # Frames of an unknown type are skipped, but their `seq` counts (SPEC §2, §7): they go
+        # through the accounting, then are dropped (`_known`).
+        ok |= unknown
         dstart, ends = dstart[ok], ends[ok]
         table = FrameTable(
             frame_type=ftype[ok],
@@ -590,7 +593,7 @@ class StreamDecoder:
             decoded=dec_bytes,
             start=dstart,
         )
-        return self._count_delivered(self._account(table))
+        return self._count_delivered(_known(self._account(table)))
 
     def _count_delivered(self, table: FrameTable) -> FrameTable:
         """Count the frames and samples delivered; return ``table``."""
@@ -706,7 +709,7 @@ class StreamDecoder:
             decoded=decoded,
             start=start,
         )
-        return self._count_delivered(self._account(table))
+        return self._count_delivered(_known(self._account(table)))
 
     def _compiled(self, n_items: int) -> bool:
         """Whether ``n_items`` pieces or frames take the compiled kernels (`fast`)."""
@@ -903,6 +906,12 @@ class StreamDecoder:
             dec = np.frombuffer(table.decoded, np.uint8)
             flags[sel] = _u16(dec, table.start[idx[sel]] + HEADER_SIZE + 2)
         return flags
+
+
+def _known(table: FrameTable) -> FrameTable:
+    """``table`` without the frames of unknown types (kept only for the `seq` accounting)."""
+    known = (table.frame_type >= FrameType.SAMPLES) & (table.frame_type <= FrameType.STATUS)
+    return table if known.all() else table.select(known)
 
 
 #: Checks of `_out_of_range`: frame type, field, offset in the body, size [bytes], lo, hi.

@@ -451,7 +451,10 @@ def _check_frame(
         counters[status] += 1
         if status == 7:
             counters[6] += 1
-        return k, w
+        if status != 5:
+            return k, w
+        # An unknown frame type is skipped, but its `seq` counts (SPEC §2: one counter for all
+        # of a device's frames, §7): its row goes out for the accounting, then is dropped.
     cols[0, k] = ft
     cols[1, k] = key
     cols[2, k] = np.int64(out[d + 6]) | (np.int64(out[d + 7]) << 8)

@@ -251,6 +251,41 @@ def test_unknown_frame_type_is_skipped_and_counted() -> None:
     assert dec.stats.unknown_frames == 1
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_frame_of_an_unknown_type_takes_its_seq_and_loses_nothing(fast: bool) -> None:
+    # SPEC §2: one seq counter for all of a device's frames, whatever the type; §7: readers
+    # skip unknown types. A firmware that sends a new frame type between SAMPLES frames must
+    # not read as frame loss (it read as 50 % loss).
+    import struct
+
+    def unknown(device: int, side: Side, seq: int, ts: int) -> bytes:
+        raw = struct.pack("<BBBBHHI", 1, 0x04, int(side), 0, device, seq, ts) + b"new event"
+        return cobs_encode(raw + struct.pack("<H", crc16(raw))) + b"\x00"
+
+    rng = np.random.default_rng(3)
+    wire, sent = b"", []
+    for seq in range(80):
+        for side in (Side.LEFT, Side.RIGHT):
+            if seq % 2:
+                wire += unknown(10 + int(side), side, seq, seq * 30000)
+                continue
+            counts = rng.integers(0, 4096, (6, 16)).astype(np.uint16)
+            frame = SamplesFrame(10 + int(side), side, seq, seq * 30000, 200, counts)
+            sent.append(frame)
+            wire += to_wire(frame)
+    dec = StreamDecoder(fast=fast)
+    got = dec.feed(wire)
+    assert got == sent
+    assert dec.stats.unknown_frames == 80
+    assert dec.stats.lost_frames == 0
+    # A frame lost between them is still seen as lost: drop one unknown and one SAMPLES frame.
+    pieces = wire.split(b"\x00")[:-1]
+    del pieces[9], pieces[20]
+    dec = StreamDecoder(fast=fast)
+    dec.feed(b"".join(p + b"\x00" for p in pieces))
+    assert dec.stats.lost_frames == 2
+
+
 def test_cobs_round_trip_on_long_runs() -> None:
     for data in (bytes(range(1, 256)) * 3, b"\x00" * 300, bytes([1] * 254), bytes([1] * 508)):
         assert cobs_decode(cobs_encode(data)) == data
