@@ -70,7 +70,8 @@ def ble_capture(ble_link: VirtualBleLink) -> Callable[..., BleCapture]:
                 cap.frames.setdefault(sid, []).extend(dec.feed(item.data))
                 return
             cap.events.append(item)
-            if item.kind == "connected" and item.detail.get("flush_partial"):
+            # The loop of docs/readers.md, the same for every reader.
+            if item.detail.get("flush_decoder"):
                 cap.frames.setdefault(sid, []).extend(dec.flush_partial())
 
         def done() -> bool:

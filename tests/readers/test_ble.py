@@ -64,7 +64,7 @@ def test_two_insoles_stream_in_order_without_loss(
         assert connected["name"] == insole.name
         assert connected["side"] == insole.side.label
         assert connected["mtu"] == 247
-        assert connected["flush_partial"] is False
+        assert connected["flush_decoder"] is connected["flush_partial"] is False
         assert connected["serial"] == f"{insole.device_id:04x}"
         assert cap.events_of(sid)[1].detail["reason"] == "stopped"
         _assert_clean(cap.decoders[sid])
@@ -106,7 +106,7 @@ def test_dropped_link_reconnects_and_the_gap_is_counted_exactly(
             "disconnected"
         ]
         reconnects = [e.detail for e in cap.events_of(sid) if e.kind == "connected"][1:]
-        assert all(d["reconnect"] and d["flush_partial"] for d in reconnects)
+        assert all(d["reconnect"] and d["flush_decoder"] and d["flush_partial"] for d in reconnects)
         assert insole.stats.disconnects == drops
         assert insole.stats.frames_unsent > 0
         st = cap.decoders[sid].stats

@@ -13,7 +13,7 @@ Service and Device Information. This reader
 3. hands every notification, unchanged, to the consumer as a `~insole.sources.readers.base.Chunk`
    stamped with ``time.monotonic()``;
 4. on an unsolicited disconnect emits ``disconnected``, then ``reconnecting`` with exponential
-   backoff until the insole is back, then ``connected`` again with ``flush_partial: true``.
+   backoff until the insole is back, then ``connected`` again with ``flush_decoder: true``.
 
 Duplicate notifications after a reconnect (bleak issue #2002: re-subscribing can leave the old
 callback registered, so every notification arrives twice) cannot happen here: every connection
@@ -412,8 +412,9 @@ class BleReader(Reader):
 
     ``connected``
         ``name``, ``address``, ``side``, ``mtu`` (None if the backend cannot tell),
-        ``generation`` (1 for the first connection), ``reconnect`` and ``flush_partial``; on a
-        reconnect ``flush_partial`` is true: **feed the stream's decoder one 0x00 byte**
+        ``generation`` (1 for the first connection), ``reconnect`` and ``flush_decoder`` (also
+        as ``flush_partial``, its older name); on a reconnect ``flush_decoder`` is true, as for
+        every reader (docs/readers.md): **feed the stream's decoder one 0x00 byte**
         (``StreamDecoder.flush_partial()``) before its next chunk, so that a frame cut by the
         disconnect is counted as discarded and never merged with new bytes (SPEC §4.2). The
         first connection also carries the Device Information strings (``manufacturer``,
@@ -774,7 +775,8 @@ class BleReader(Reader):
             mtu=link.mtu,
             generation=link.connections,
             reconnect=reconnect,
-            flush_partial=reconnect,
+            flush_decoder=reconnect,  # the key every reader sets (docs/readers.md)
+            flush_partial=reconnect,  # its older name here, kept for existing code
             **(link.device_info if not reconnect else {}),
         )
         battery = await _read_battery(client)
