@@ -262,3 +262,12 @@ def test_plate_summary_leaves_insole_summaries_alone(run: Session) -> None:
 
     assert plate_summary(run.summary) is run.summary
     assert set(run.steps["side"]) == {"left", "right"}
+
+
+@pytest.mark.parametrize(("chunk", "error"), [(-1, ValueError), (-4096, ValueError),
+                                              (2.5, TypeError), ("64", TypeError)])
+def test_a_chunk_size_that_feeds_nothing_is_refused(chunk: object, error: type) -> None:
+    # range(0, n, -1) fed nothing: an empty session, silently (QA, 2026-12-07).
+    with pytest.raises(error, match="chunk_bytes"):
+        insole.analyze(RUN, chunk_bytes=chunk)
+    assert insole.analyze(RUN, chunk_bytes=0).summary == insole.analyze(RUN).summary

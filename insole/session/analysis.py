@@ -35,7 +35,8 @@ class SessionAnalysis:
         Options for the contact detector (see `insole.core.events.ContactDetector`).
     chunk_bytes : int, optional
         Feed the streams in pieces of this size instead of at once (results are identical;
-        used by tests to check invariance and by replay).
+        used by tests to check invariance and by replay). None or 0: at once. A negative
+        size is a `ValueError`, one that is not a whole number a `TypeError`.
     keep_records : bool, default True
         Keep every `StepRecord` (``records_``, with region dicts and centre-of-pressure paths).
         False keeps only the steps table's numbers as the steps come, so memory grows by about
@@ -64,6 +65,14 @@ class SessionAnalysis:
     keep_records: bool = True
     salvage: bool = True
     strict: bool = False
+
+    def __post_init__(self) -> None:
+        c = self.chunk_bytes
+        if c is not None and (isinstance(c, bool) or not isinstance(c, int | np.integer)):
+            raise TypeError(f"chunk_bytes must be a whole number of bytes or None, got {c!r}")
+        if c is not None and c < 0:
+            raise ValueError(f"chunk_bytes must be 1 or more (None or 0: each run at once), "
+                             f"got {c}")
 
     def run(self, recording: str | os.PathLike[str] | RawRecording) -> SessionAnalysis:
         """Analyse ``recording``; return self.
