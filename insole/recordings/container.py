@@ -4,7 +4,9 @@ A recording keeps the bytes of every transport stream exactly as they were recei
 COBS-framed wire bytes of ``firmware_protocol/SPEC.md``), each chunk stamped with the host's
 monotonic receive time. Replay therefore goes through the same decoder as live data. This module
 is only the container; decoding frames is done on top of :class:`BlockReader` (block by block,
-in bounded memory) or :func:`read_raw_recording` (everything at once).
+in bounded memory) or :func:`read_raw_recording` (everything at once). The one exception: in a
+file that ends inside a block, salvage decodes the last few KiB of each stream to name the
+insoles that the cut ended early (:class:`MissingTail`).
 
 The byte layout is specified in ``recordings/FORMAT.md``. In short::
 
@@ -15,7 +17,8 @@ The byte layout is specified in ``recordings/FORMAT.md``. In short::
 
 The writer appends whole blocks with one ``write`` system call each time it flushes, at least
 every ``flush_interval_s``; a process killed at any moment leaves a file whose blocks up to the
-last flush are intact and whose torn tail, if any, the reader reports as :class:`Damage`.
+last flush are intact and whose torn tail, if any, the reader reports as :class:`Damage` (with
+salvage, keeping the whole chunks of a torn block whose header and chunk table are whole).
 
 Examples
 --------
@@ -42,13 +45,14 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, cast
 
 import numpy as np
 
+from firmware_protocol import Side, StreamDecoder
 from firmware_protocol.frames import MAX_SENSORS
 from insole.errors import RecordingError
 
@@ -63,9 +67,11 @@ __all__ = [
     "NO_CALIBRATION_NOTE",
     "KIND_DATA",
     "KIND_EVENT",
+    "TAIL_MIN_S",
     "Block",
     "BlockReader",
     "Damage",
+    "MissingTail",
     "RawRecording",
     "RawStream",
     "RecordingWriter",
@@ -391,7 +397,7 @@ class RecordingWriter:
     syncing on every flush costs milliseconds per call on some disks and only adds safety
     against power loss or a kernel crash, not against the process being killed. A kill in the
     middle of a ``write`` leaves a torn last block, which readers report as :class:`Damage`
-    with the blocks before it intact.
+    with the blocks before it intact (salvage keeps its chunks that end before the cut).
 
     The methods are thread-safe (one lock), so reader threads may share one writer.
     """
@@ -759,7 +765,8 @@ class Damage:
         What is wrong there, one line (mentions "truncated", "magic", "CRC", ...).
     bytes_after : int
         Bytes from ``offset`` that were not read: to the end of the file, or with salvage to
-        the next valid block.
+        the next valid block (for a block in which the file ends and whose whole chunks
+        salvage kept, the bytes of the chunk that the end of the file cuts).
     code : str
         Machine-readable class: ``"truncated"`` (the file ends inside a block — a writer killed
         mid-write), ``"bad_magic"``, ``"crc"`` or ``"malformed"`` (corruption); for the file
@@ -770,8 +777,14 @@ class Damage:
         Bytes of a damaged block that salvage kept and handed on all the same (0 when the block
         was skipped): the payload of a data block whose CRC fails but whose structure is intact
         (the wire frames in it carry their own CRC-16, so the decoder drops only the corrupt
-        ones), or a whole block whose only fault is its magic; for the file header, the length
-        of its JSON.
+        ones), a whole block whose only fault is its magic, or the whole chunks of a data block
+        in which the file ends (``"truncated"``; ``bytes_after`` is then the bytes of its chunk
+        that the end of the file cut); for the file header, the length of its JSON.
+    missing_tail : tuple of MissingTail
+        Only where salvage met the end of the file inside a block (code ``"truncated"``): each
+        insole whose last frame comes at least `TAIL_MIN_S` before the last frame of another
+        insole, i.e. whose data up to that time the cut took (the reason says so too). Empty
+        otherwise.
     """
 
     offset: int
@@ -779,6 +792,7 @@ class Damage:
     bytes_after: int
     code: str = "malformed"
     bytes_kept: int = 0
+    missing_tail: tuple[MissingTail, ...] = ()
 
     @property
     def kept(self) -> bool:
@@ -786,9 +800,70 @@ class Damage:
         return self.bytes_kept > 0
 
     def as_dict(self) -> dict[str, Any]:
-        """The damage as a JSON-able dict (``bytes_after`` is called ``bytes_skipped``)."""
-        return {"offset": self.offset, "code": self.code, "reason": self.reason,
-                "bytes_skipped": self.bytes_after, "bytes_kept": self.bytes_kept}
+        """The damage as a JSON-able dict (``bytes_after`` is called ``bytes_skipped``).
+
+        ``missing_tail`` (a list of `MissingTail.as_dict`) is there only when it is not empty.
+        """
+        out: dict[str, Any] = {
+            "offset": self.offset, "code": self.code, "reason": self.reason,
+            "bytes_skipped": self.bytes_after, "bytes_kept": self.bytes_kept}
+        if self.missing_tail:
+            out["missing_tail"] = [t.as_dict() for t in self.missing_tail]
+        return out
+
+
+TAIL_MIN_S = 0.1
+"""Shortest missing tail reported in a cut recording [s] (see `MissingTail`).
+
+Two insoles' last frames lie this close in host time in an intact recording too: a BLE
+notification every 30 ms per insole (6 samples at 200 Hz), a serial read every few ms.
+"""
+
+
+@dataclass(frozen=True)
+class MissingTail:
+    """An insole whose data end before another's in a recording that was cut.
+
+    Where the file ends inside a block (a writer killed mid-write, a copy interrupted, a full
+    disk), the data that each stream had not yet written are gone: the insole of a torn or
+    unwritten block then ends before the other one. Its frames after its last one are not
+    counted as lost — nothing comes after them to count from (their number is unknown) — but
+    the time by which it ends early is known: from the host time of its last frame (that of
+    the chunk holding the frame's last byte, ``recordings/FORMAT.md`` §3) to that of the
+    insole that goes on longest.
+
+    Attributes
+    ----------
+    side : str
+        ``"left"`` or ``"right"`` (from the frames).
+    device_id : int
+        Device id from the frames.
+    stream_id : int
+        The stream that carried it.
+    ends_s : float
+        Host time of its last frame [s since the recording start].
+    ends_before_s : float
+        How much earlier than the last frame of the insole that goes on longest [s].
+    before : str
+        That insole, named as `name`.
+    name : str
+        How messages name this insole: its side, with its device id in hex when two insoles
+        of the recording share a side (``"left 0x1a01"``).
+    """
+
+    side: str
+    device_id: int
+    stream_id: int
+    ends_s: float
+    ends_before_s: float
+    before: str
+    name: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able dict, times rounded to the millisecond."""
+        return {"side": self.side, "device_id": self.device_id, "stream_id": self.stream_id,
+                "ends_s": round(self.ends_s, 3), "ends_before_s": round(self.ends_before_s, 3),
+                "before": self.before}
 
 
 @dataclass(eq=False, repr=False)
@@ -1419,7 +1494,7 @@ def _check_block(
 
 
 class _Window:
-    """A window on an open file that only moves forward: file bytes ``[base, base + len(buf))``.
+    """A window on an open file, moving forward: file bytes ``[base, base + len(buf))``.
 
     Parameters
     ----------
@@ -1443,12 +1518,13 @@ class _Window:
     def ensure(self, pos: int, n: int) -> int:
         """Hold file bytes ``[pos, pos + n)`` (fewer at the end of the file); return their index.
 
-        ``pos`` must not lie before the window. The window is refilled from ``pos`` when it
-        does not hold the range; otherwise nothing is read.
+        The window is refilled from ``pos`` when it does not hold the range (also when ``pos``
+        lies before it: a pass goes back only to a block in which the file ends, see
+        `BlockReader._to_the_end`); otherwise nothing is read.
         """
         end = min(pos + n, self.size)
         have = self.base + len(self.buf)
-        if end <= have:
+        if self.base <= pos and end <= have:
             return pos - self.base
         stop = min(self.size, max(end, pos + self.read_bytes))
         # Read from ``pos`` again rather than joining the bytes held to the new ones: the few
@@ -1488,7 +1564,11 @@ class BlockReader:
         block, preceded by a :class:`Damage` with ``bytes_kept`` set, and its implausible chunk
         times are repaired. Anything else is skipped up to the next block that is valid (or
         keepable, by the stricter test of both), and each skipped region is reported as a
-        :class:`Damage`.
+        :class:`Damage`. Where no such block follows and the file ends inside a data block
+        whose header and whole chunk table are in the file and plausible, that block's
+        chunks that end before the end of the file are kept likewise (code ``"truncated"``;
+        its CRC cannot be checked); a damage where the file ends inside a block names, in
+        ``missing_tail``, the insoles that end early because of the cut.
     strict : bool, default False
         Raise :class:`~insole.errors.RecordingError` at the first damage instead of yielding
         it (refuse a damaged file). Takes precedence over ``salvage``.
@@ -1562,6 +1642,10 @@ class BlockReader:
         if self.header_damage is not None and not self.salvage:
             raise _header_refused(self.path, self.header_damage, strict=self.strict)
         self._declared = [int(s["stream_id"]) for s in self.header["streams"]]
+        # Streams that do not carry wire frames (UDP datagrams as received, insole.core.moticon):
+        # left out of `MissingTail`, whose insoles come from the frames.
+        self._not_frames = {int(s["stream_id"]) for s in self.header["streams"]
+                            if s.get("transport") == "moticon-udp"}
         self._reset()
 
     def _reset(self) -> None:
@@ -1575,6 +1659,8 @@ class BlockReader:
         self.last_chunk_time_s: dict[int, float] = {}
         self.max_time_s = 0.0
         self.complete = False
+        # With salvage: the last bytes of each stream, to name the insoles a cut file ends.
+        self._tails: dict[int, _StreamTail] = {}
 
     # ---- results of a pass -----------------------------------------------------------------
 
@@ -1679,12 +1765,18 @@ class BlockReader:
                                           self.last_chunk_time_s.get(sid, 0.0))
                     n_chunks = len(table)
                 times = table["host_time_s"]
+                chunk_end = np.cumsum(table["byte_len"], dtype=np.int64)
                 if kind == KIND_DATA:
                     self.stream_bytes[sid] = offset + end - payload_start
                     self.stream_chunks[sid] = self.stream_chunks.get(sid, 0) + n_chunks
                     if n_chunks:
                         self.last_chunk_time_s[sid] = float(times[-1])
                         self.max_time_s = max(self.max_time_s, float(times.max()))
+                    if self.salvage and sid not in self._not_frames:
+                        tail = self._tails.get(sid)
+                        if tail is None:
+                            tail = self._tails[sid] = _StreamTail()
+                        tail.add(memoryview(buf)[payload_start:end], chunk_end, times)
                 elif kind == KIND_EVENT:
                     record = _load_json(buf[payload_start:end])
                     record["host_time_s"] = float(times[0])
@@ -1705,7 +1797,7 @@ class BlockReader:
                         kind=kind,
                         stream_id=sid,
                         chunk_time_s=times.astype(np.float64),
-                        chunk_end=np.cumsum(table["byte_len"], dtype=np.int64),
+                        chunk_end=chunk_end,
                         payload=payload,
                         stream_offset=offset,
                     )
@@ -1786,7 +1878,7 @@ class BlockReader:
                 continue
             candidate = self._next_valid(window, pos + 1)
             if candidate is None:
-                yield ref
+                yield from self._to_the_end(window, pos, ref)
                 return
             if ref.code == "truncated":  # a valid block follows, so its length field was corrupt
                 ref = Damage(pos, f"corrupt block header at offset {pos} (its length runs past "
@@ -1825,6 +1917,122 @@ class BlockReader:
                 return candidate
             pos = candidate + 1
         return None
+
+    def _missing_tail(
+        self, torn: tuple[int, memoryview, np.ndarray, np.ndarray] | None = None
+    ) -> tuple[MissingTail, ...]:
+        """The insoles that end early in a file that ends inside a block (`MissingTail`).
+
+        Parameters
+        ----------
+        torn : tuple, optional
+            ``(stream id, payload, chunk ends, chunk times)`` of the chunks kept from the block
+            in which the file ends, not yet met by the pass.
+        """
+        tails = dict(self._tails)
+        if torn is not None:
+            sid, payload, ends, times = torn
+            if sid not in self._not_frames:
+                tail = tails[sid] = self._tails.get(sid, _StreamTail()).copy()
+                tail.add(payload, ends, times)
+        return _missing_tails(tails)
+
+    def _to_the_end(
+        self, window: _Window, pos: int, ref: Damage
+    ) -> Iterator[tuple[bytes, int, _BlockRef, None] | Damage]:
+        """Damage at ``pos`` with no valid or keepable block after it: the end of the file.
+
+        Where the file ends inside a data block whose header and chunk table are whole (at
+        ``pos``, or after bytes skipped), that block's whole chunks are kept (`_torn`). A file
+        that ends inside a block (code ``"truncated"``) gets `missing_tail`.
+        """
+        torn = self._find_torn(window, pos)
+        if torn is None:
+            yield _with_tail(ref, self._missing_tail()) if ref.code == "truncated" else ref
+            return
+        block, block_ref, damage = torn
+        at = damage.offset
+        if at > pos:
+            if ref.code == "truncated":  # the block at `pos` claims bytes of the torn block
+                ref = Damage(pos, f"corrupt block header at offset {pos} (its length runs past "
+                             f"the block at offset {at})", ref.bytes_after, "malformed")
+            yield Damage(ref.offset, ref.reason, at - pos, ref.code)
+        _, _, sid, n_kept, table_start, payload_start, end = block_ref
+        table = np.frombuffer(block, dtype=_CHUNK_DTYPE, count=n_kept, offset=table_start)
+        yield _with_tail(damage, self._missing_tail(
+            (sid, memoryview(block)[payload_start:end],
+             np.cumsum(table["byte_len"], dtype=np.int64), table["host_time_s"])))
+        yield block, at, block_ref, None
+
+    def _find_torn(
+        self, window: _Window, pos: int
+    ) -> tuple[bytes, _BlockRef, Damage] | None:
+        """The block in which the file ends, at or after ``pos``, if `_torn` keeps its chunks."""
+        torn = self._torn(window, pos)
+        while torn is None:
+            i = window.ensure(pos + 1, len(BLOCK_MAGIC))
+            k = window.buf.find(BLOCK_MAGIC, i)
+            if k == -1:
+                have = window.base + len(window.buf)
+                if have >= window.size:
+                    return None
+                pos = max(pos + 1, have - len(BLOCK_MAGIC))
+                continue
+            pos = window.base + k
+            torn = self._torn(window, pos)
+        return torn
+
+    def _torn(self, window: _Window, pos: int) -> tuple[bytes, _BlockRef, Damage] | None:
+        """The whole chunks of a data block at ``pos`` in which the file ends, or None.
+
+        The block's header and chunk table must lie wholly in the file, the payload not, and
+        they must be plausible: the data kind, a known stream, chunk lengths that add up to
+        the payload length. The chunks that end before the end of the file are then its bytes
+        as received; the block CRC, which covers the whole block, cannot be checked (the wire
+        frames carry their own CRC-16). Implausible chunk times are repaired as in a kept
+        corrupt block (`_repair_table`).
+
+        Returns
+        -------
+        tuple or None
+            ``(block bytes: the header for the kept chunks, their table and payload; its ref;
+            its damage, without `missing_tail`)``, or None where the file ends inside the
+            header or the table, the block is implausible or no chunk of it is whole.
+        """
+        head = _BLOCK_HEAD.size
+        i = window.ensure(pos, head)
+        if len(window.buf) - i < head:
+            return None
+        magic, kind, sid, n_chunks, payload_len, crc = _BLOCK_HEAD.unpack_from(window.buf, i)
+        table_len = n_chunks * _CHUNK_DTYPE.itemsize
+        payload_at = pos + head + table_len
+        if not (magic == BLOCK_MAGIC and kind == KIND_DATA and sid in self.stream_bytes
+                and n_chunks and payload_at <= window.size < payload_at + payload_len):
+            return None
+        i = window.ensure(pos, head + table_len)
+        if len(window.buf) - i < head + table_len:  # the file shrank while it was read
+            return None
+        table = np.frombuffer(window.buf, dtype=_CHUNK_DTYPE, count=n_chunks, offset=i + head)
+        ends = np.cumsum(table["byte_len"], dtype=np.int64)
+        if int(ends[-1]) != payload_len:
+            return None
+        n_kept = int(np.searchsorted(ends, window.size - payload_at, side="right"))
+        if n_kept == 0:
+            return None
+        kept = int(ends[n_kept - 1])
+        fixed = _repair_table(table[:n_kept], kept, self.last_chunk_time_s.get(sid, 0.0))
+        i = window.ensure(payload_at, kept)
+        payload = window.buf[i:i + kept]
+        fields = struct.pack("<BBHI", kind, sid, n_kept, kept)
+        block = BLOCK_MAGIC + fields + _U32.pack(crc) + fixed.tobytes() + payload
+        ref = (0, kind, sid, n_kept, head, head + n_kept * _CHUNK_DTYPE.itemsize, len(block))
+        return block, ref, Damage(
+            pos, f"truncated block at offset {pos}: the file ends {window.size - pos} bytes "
+            f"into its {head + table_len + payload_len} bytes, inside its payload (writer "
+            f"killed mid-write, or the file cut short); kept the {n_kept} of its {n_chunks} "
+            f"chunks of stream {sid} that end before the cut ({kept} of {payload_len} payload "
+            "bytes), unchecked by the block CRC, which covers the whole block (each frame's own "
+            "CRC-16 still checks them)", window.size - payload_at - kept, "truncated", kept)
 
     def _repair_header(
         self, window: _Window, pos: int
@@ -2037,6 +2245,114 @@ def _repair_table(table: np.ndarray, payload_len: int, previous_s: float) -> np.
     out = table.copy()
     out["host_time_s"] = times
     return out
+
+
+_TAIL_BYTES = 8192
+"""Bytes kept of the end of each stream to find its insoles' last frames (`_missing_tails`).
+
+Several frames of the largest size (1024 bytes, SPEC §1), so that the last frame of every
+insole of a stream carrying two (a serial link) lies in them.
+"""
+
+
+class _StreamTail:
+    """The last `_TAIL_BYTES` (or a little more) of a stream, with their chunks' ends and times.
+
+    Fed block by block (`BlockReader._blocks`, with salvage): a few KiB per stream, whatever
+    the length of the recording.
+    """
+
+    __slots__ = ("pieces", "n_bytes")
+
+    def __init__(self) -> None:
+        # (bytes, end of each chunk in them, its host time), oldest first
+        self.pieces: list[tuple[bytes, np.ndarray, np.ndarray]] = []
+        self.n_bytes = 0
+
+    def copy(self) -> _StreamTail:
+        """A copy that can be fed on its own (the pieces are shared, never changed)."""
+        out = _StreamTail()
+        out.pieces = list(self.pieces)
+        out.n_bytes = self.n_bytes
+        return out
+
+    def add(self, payload: bytes | memoryview, chunk_end: np.ndarray, times: np.ndarray) -> None:
+        """Append a block's payload (``chunk_end``: its chunks' cumulative ends in it)."""
+        cut = max(0, len(payload) - _TAIL_BYTES)
+        if cut == len(payload):
+            return
+        first = int(np.searchsorted(chunk_end, cut, side="right"))
+        # Copies: `times` may be a view of the reader's buffer, which must not be held on to.
+        self.pieces.append((bytes(payload[cut:]), np.array(chunk_end[first:]) - cut,
+                            np.array(times[first:], dtype=np.float64)))
+        self.n_bytes += len(payload) - cut
+        while self.n_bytes - len(self.pieces[0][0]) >= _TAIL_BYTES:
+            self.n_bytes -= len(self.pieces.pop(0)[0])
+
+    def joined(self) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """The bytes, the end of each chunk in them and its host time."""
+        shift = np.cumsum([0] + [len(d) for d, _, _ in self.pieces[:-1]])
+        ends = [e + int(k) for (_, e, _), k in zip(self.pieces, shift, strict=True)]
+        return (b"".join(d for d, _, _ in self.pieces),
+                np.concatenate([np.zeros(0, np.int64), *ends]),
+                np.concatenate([np.zeros(0, np.float64), *(t for _, _, t in self.pieces)]))
+
+
+def _missing_tails(tails: Mapping[int, _StreamTail]) -> tuple[MissingTail, ...]:
+    """The insoles whose last frame comes `TAIL_MIN_S` or more before another insole's.
+
+    Each stream's last bytes are decoded (`firmware_protocol.StreamDecoder`; the frame cut by
+    where they begin is dropped); a frame's host time is that of the chunk holding its last
+    byte, as `insole.recordings.loader` gives it (``recordings/FORMAT.md`` §3).
+    """
+    last: dict[tuple[int, int], tuple[float, int]] = {}  # (device, side) -> (time, stream)
+    for sid, tail in tails.items():
+        data, ends, times = tail.joined()
+        if not len(ends):
+            continue
+        frames = StreamDecoder().feed_table(data)
+        if not len(frames):
+            continue
+        chunk = np.minimum(np.searchsorted(ends, frames.wire_end - 1, side="right"),
+                           len(ends) - 1)
+        frame_s = times[chunk]
+        for dev_id, side in frames.devices():
+            mine = (frames.device_id == dev_id) & (frames.side == int(side))
+            t = float(frame_s[mine].max())
+            key = (dev_id, int(side))
+            if key not in last or t > last[key][0]:
+                last[key] = (t, sid)
+    if len(last) < 2:
+        return ()
+    sides = [Side(side).label for _, side in last]
+
+    def name(key: tuple[int, int]) -> str:
+        label = Side(key[1]).label
+        return label if sides.count(label) == 1 else f"{label} {key[0]:#06x}"
+
+    latest = max(last, key=lambda k: last[k][0])
+    end_s = last[latest][0]
+    out = [
+        MissingTail(Side(side).label, dev_id, sid, t, end_s - t, name(latest),
+                    name((dev_id, side)))
+        for (dev_id, side), (t, sid) in last.items()
+        if end_s - t >= TAIL_MIN_S
+    ]
+    out.sort(key=lambda m: (m.side != "left", m.device_id))
+    return tuple(out)
+
+
+def _with_tail(damage: Damage, tails: tuple[MissingTail, ...]) -> Damage:
+    """`damage` (the file ends inside its block) with the insoles that end early, if any.
+
+    They are added to its reason as ``"right ends 9.3 s before left: the recording was cut"``
+    (several joined by commas) and set as its `missing_tail`.
+    """
+    if not tails:
+        return damage
+    said = ", ".join(f"{t.name} ends {t.ends_before_s:.1f} s before {t.before}" for t in tails)
+    return replace(damage, reason=f"{damage.reason}; {said}: the recording was cut",
+                   missing_tail=tails)
 
 
 def read_header(path: str | os.PathLike[str], *, salvage: bool = False) -> dict[str, Any]:
