@@ -381,7 +381,9 @@ class ClockSync:
         Raises
         ------
         ValueError
-            If fewer than two windows hold frames (feed at least ``2 · window_s`` of data).
+            If fewer than two windows hold frames (feed at least ``2 · window_s`` of data), or
+            if the host times do not advance with the device clock (a fitted slope at or below
+            zero: chunk times damaged in the file, not a clock).
         """
         if len(self._windows) < 2 or self._origin_us is None:
             raise ValueError(
@@ -398,6 +400,11 @@ class ClockSync:
             resid, x = resid[order][first], x[order][first]
         b, a = _theil_sen(x, resid)  # resid = a + b·x: host = a + (1 + b)·x
         slope = 1.0 + b
+        if not (math.isfinite(slope) and slope > 0.0):
+            raise ValueError(
+                f"clock sync: the host times do not advance with the device clock (slope "
+                f"{slope:g}); the chunk times are damaged, no clock can be fitted"
+            )
         fitted = a + b * x
         return ClockFit(
             offset_s=a,
@@ -525,7 +532,10 @@ class DeviceClocks:
         out = {}
         for key, sync in self.clocks.items():
             if sync.n_windows >= 2:
-                out[key] = sync.estimate()
+                try:
+                    out[key] = sync.estimate()
+                except ValueError:  # damaged host times: no fit (as with too few windows)
+                    continue
         return out
 
     def alignment(self) -> ClockAlignment | None:

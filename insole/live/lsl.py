@@ -209,7 +209,10 @@ class SideClock:
         self._next_fit_t = t_newest_s + REFIT_S
         if self._sync.n_windows < 3:
             return
-        fit = self._sync.estimate()
+        try:
+            fit = self._sync.estimate()
+        except ValueError:  # host times that do not advance: keep the current mapping
+            return
         if abs(fit.drift_ppm) > MAX_DRIFT_PPM:
             return
         b = fit.slope

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 from firmware_protocol import StreamDecoder
 from insole.core.clock import ClockSync, DeviceClocks, align_clocks, fit_clock
 from insole.sources.readers.sim import SimFeed
+
+RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 
 
 def _synthetic(
@@ -118,3 +121,28 @@ def test_alignment_is_antisymmetric() -> None:
     assert ab.drift_ppm == pytest.approx(-ba.drift_ppm, abs=0.01)
     assert ab.offset_ms == pytest.approx(-ba.offset_ms, abs=1e-6)
     assert ab.drift_ppm == pytest.approx(-30.0, abs=2.0)
+
+
+def test_host_times_that_do_not_advance_give_no_fit_not_a_crash(tmp_path) -> None:
+    # Chunk times damaged in a file (all the same, or running backwards) fit a slope of zero
+    # or less: `info` divided by it (ZeroDivisionError from a fuzzed recording, 2026-12-07).
+    dev = np.arange(0, 20_000_000, 30_000)
+    for host in (np.full(dev.size, 5.0), 100.0 - dev / 1e6):
+        with pytest.raises(ValueError, match="do not advance"):
+            ClockSync().update(dev, host).estimate()
+        clocks = DeviceClocks()
+        clocks.clocks[(1, "left")] = ClockSync().update(dev, host)
+        assert clocks.fits() == {}
+
+    from insole.recordings.container import RecordingWriter, read_raw_recording
+    from insole.recordings.loader import recording_info
+
+    example = read_raw_recording(RECORDINGS / "run_rearfoot_20s.insrec")
+    path = tmp_path / "same_times.insrec"
+    with RecordingWriter(path, example.header) as writer:
+        for sid, stream in example.streams.items():
+            for _, data in stream.iter_chunks():
+                writer.write_chunk(sid, bytes(data), host_time_s=1.0)
+    info = recording_info(path)
+    assert info["frames"] > 1000
+    assert info["clocks"] == {}  # no clock fitted to times that never advance
