@@ -280,3 +280,24 @@ def test_restamp_frame_rewrites_seq_and_time() -> None:
     (frame,) = StreamDecoder(strict=True).feed(new)
     assert (frame.seq, frame.timestamp_us) == (70000 & 0xFFFF, 5)
     assert restamp_frame(wire[:10] + b"\x00") is None
+
+
+@pytest.mark.parametrize(("url", "words"), [(5, "a URL string, not int"),
+                                             (None, "a URL string, not NoneType"),
+                                             ("  ", "empty source")])
+def test_a_source_that_is_not_a_url_string_says_so(url: object, words: str) -> None:
+    with pytest.raises(ReaderError, match=words):
+        open_reader(url)  # type: ignore[arg-type]
+
+
+def test_a_file_source_that_cannot_be_read_is_also_a_file_error(tmp_path: Path) -> None:
+    # docs/api.md: every error about one file derives from FileError, whose path names it.
+    from insole.errors import FileError, RecordingError
+
+    missing = tmp_path / "nope.insrec"
+    with pytest.raises(FileError) as info:
+        open_reader(f"file:{missing}")
+    assert isinstance(info.value, ReaderError)
+    assert isinstance(info.value, RecordingError)
+    assert str(info.value.path) == str(missing)
+    assert "no such recording" in str(info.value)

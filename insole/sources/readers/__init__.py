@@ -109,8 +109,10 @@ def parse_source(url: str) -> SourceURL:
     ReaderError
         For an unknown scheme or a malformed option string.
     """
-    if not isinstance(url, str) or not url.strip():
-        raise _fail(str(url), "empty source")
+    if not isinstance(url, str):
+        raise _fail(str(url), f"a source is a URL string, not {type(url).__name__}")
+    if not url.strip():
+        raise _fail(url, "empty source")
     text = url.strip()
     scheme, colon, rest = text.partition(":")
     scheme = scheme.lower()

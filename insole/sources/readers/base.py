@@ -15,15 +15,24 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from insole.errors import InsoleError
+from insole.errors import InsoleError, RecordingError
 
 __all__ = [
-    "Chunk", "CountReport", "Reader", "ReaderError", "ReaderEvent", "StreamInfo", "parse_flag",
+    "Chunk", "CountReport", "Reader", "ReaderError", "ReaderEvent", "RecordingReaderError",
+    "StreamInfo", "parse_flag",
 ]
 
 
 class ReaderError(InsoleError, RuntimeError):
     """A source cannot be opened or has failed; the message says what to do."""
+
+
+class RecordingReaderError(ReaderError, RecordingError):
+    """A ``file:`` source whose recording cannot be read.
+
+    A `ReaderError` that is also the `insole.errors.RecordingError` (a `FileError`, ``path``
+    the recording) that reading it raised, as every error about one file is (docs/api.md).
+    """
 
 
 def parse_flag(value: Any) -> bool | None:

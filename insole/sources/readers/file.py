@@ -18,7 +18,14 @@ from typing import Any
 
 from insole.errors import RecordingError
 from insole.recordings.container import EVENT_STREAM_ID, KIND_DATA, KIND_EVENT, Block, BlockReader
-from insole.sources.readers.base import Chunk, Reader, ReaderError, ReaderEvent, StreamInfo
+from insole.sources.readers.base import (
+    Chunk,
+    Reader,
+    ReaderError,
+    ReaderEvent,
+    RecordingReaderError,
+    StreamInfo,
+)
 
 __all__ = ["FileReader"]
 
@@ -78,7 +85,7 @@ class FileReader(Reader):
             # One pass to check the file and learn its streams, events, damage and length.
             self._raw = BlockReader(self.path, salvage=salvage, strict=strict).scan()
         except RecordingError as exc:
-            raise ReaderError(str(exc)) from None
+            raise RecordingReaderError(str(exc), path=exc.path, offset=exc.offset) from None
         self.header: dict[str, Any] = self._raw.header
         self.devices: list[dict[str, Any]] = list(self.header.get("devices", []))
         labels = {s["stream_id"]: s.get("label", "") for s in self.header.get("streams", [])}
