@@ -38,6 +38,7 @@ from insole.commands.common import (
     check_replace,
     damage_warning,
     flag,
+    history_files,
     is_stdout,
     json_or_stdout,
     out_option,
@@ -47,6 +48,7 @@ from insole.commands.common import (
     simulated_insoles,
 )
 from insole.commands.types import iso_time as _iso_time
+from insole.commands.types import output_file
 from insole.commands.types import positive_float as _positive_float
 from insole.commands.types import speed as _speed
 from insole.errors import InsoleError
@@ -241,8 +243,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from insole.session.text import print_summary
 
     json_or_stdout(args, "--steps-csv")
+    # the history is read too (the profile of the summary, --save): never an output
     check_replace(args.steps_csv, overwrite=args.overwrite, what="steps table",
-                  not_same_as=[(args.file, "the recording analysed")])
+                  not_same_as=[(args.file, "the recording analysed"), *history_files(args.db)])
+    if args.save:  # before the analysis, as the outputs are checked
+        from insole.commands.history import check_can_save
+
+        check_can_save(args.db, args.file)
     with FileProgress("insole analyze", args.file, enabled=wanted(args)):
         analysis = SessionAnalysis(keep_records=False, strict=args.strict).run(args.file)
     summary = analysis.summary_
@@ -280,9 +287,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from insole.commands.live import run_view, view_arguments, want_window
+    from insole.commands.live import check_view_command, run_view, view_arguments, want_window
     from insole.commands.replay import replay_to_terminal
 
+    check_view_command(args, replayed=args.file)
     if not want_window(args) and args.exit_after is None:
         summary = replay_to_terminal(args.file, speed=args.speed, out=sys.stdout,
                                      strict=args.strict, lsl=args.lsl, db=args.db,
@@ -304,13 +312,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from insole.commands.demo import run_demo
-    from insole.commands.live import view_arguments
+    from insole.commands.live import check_view_command, view_arguments
 
+    check_view_command(args, record=args.keep, record_flag="--keep")
+    check_replace(args.keep, overwrite=args.overwrite, what="demo recording")
     view = view_arguments(args)
     del view["fps"]  # the demo's window redraws at the default rate
-    from insole.commands.common import check_replace
-
-    check_replace(args.keep, overwrite=args.overwrite, what="demo recording")
     return run_demo(duration_s=args.duration, seed=args.seed, speed=args.speed, keep=args.keep,
                     out=sys.stdout, **view)
 
@@ -339,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
         Arg("--duration", type=_positive_float, default=30.0, help="seconds (default 30)"),
         SEED.but(default=1, help="random seed (default 1)"),
         Arg("--speed", type=_speed, default=5.0, help="replay pace, e.g. 1 or 'max' (default 5)"),
-        Arg("--keep", type=Path, help="keep the recording at this path"),
+        Arg("--keep", type=output_file("recording to keep", "demo.insrec", stdout=False),
+            metavar="FILE", help="keep the recording at this path"),
         Arg("--overwrite", action="store_true",
             help="let --keep replace a recorded or imported recording or a history"),
         live.add_view_options,
@@ -491,8 +499,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             hint = _foreign_hint(args)
             if hint:
                 message = hint
+            elif getattr(args, "strict", False) and message.endswith(_STRICT_REFUSAL):
+                message += (" — leave out --strict to read past the damage (the frames in it "
+                            "are recovered, those lost counted, with one warning line)")
         print(f"insole {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+
+
+#: How the recording reader ends its refusal of a damaged recording with ``--strict``.
+_STRICT_REFUSAL = "strict reading refuses it"
 
 
 def _stdout_to_devnull() -> None:

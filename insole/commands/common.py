@@ -44,14 +44,17 @@ __all__ = [
     "check_replace",
     "damage_warning",
     "flag",
+    "history_files",
     "irreplaceable",
     "is_stdout",
     "json_or_stdout",
+    "not_writable",
     "out_option",
     "output_path",
     "overwrite_option",
     "printable",
     "simulated_insoles",
+    "source_file",
     "stop_on_signals",
 ]
 
@@ -164,12 +167,18 @@ def check_replace(
     overwrite: bool,
     what: str,
     not_same_as: Iterable[tuple[object, str]] = (),
+    can_overwrite: bool = True,
 ) -> None:
     """Apply the overwrite rule before a derived output (`what`) is written to `path`.
 
     ``not_same_as`` holds ``(other path, what it is)`` pairs: the command's inputs and its
     other outputs. An output on one of them is refused even with `overwrite`: it would
-    destroy what the command reads, or another of its outputs.
+    destroy what the command reads, or another of its outputs. Inputs include what a command
+    reads without being given its path: the history database (`history_files`) and the
+    recording a saved session refers to.
+
+    With `can_overwrite` false the output never replaces irreplaceable data and the message
+    does not offer ``--overwrite`` (a screenshot; a command without the flag).
 
     Raises
     ------
@@ -184,16 +193,59 @@ def check_replace(
         if other is not None and not is_stdout(other) and _same_file(p, Path(str(other))):
             raise UsageError(f"{p}: is also {role}; the {what} would replace it: choose "
                              "another file name")
-    if overwrite:
+    if overwrite and can_overwrite:
         return
     if not p.is_file():
         return
     kind = irreplaceable(p)
     if kind:
         raise UsageError(
-            f"{p}: is {kind}, which a {what} does not replace; choose another file name or "
-            "pass --overwrite"
+            f"{p}: is {kind}, which a {what} does not replace; choose another file name"
+            + (" or pass --overwrite" if can_overwrite else "")
         )
+
+
+def history_files(db: object) -> list[tuple[object, str]]:
+    """The history database `db` (None: the default one) and its journal, as inputs.
+
+    ``not_same_as`` pairs for `check_replace`: a command that reads or writes the history
+    (``--db``, ``--save``, the profile an ``analyze`` summary uses) never writes an output
+    over it, nor over SQLite's ``-wal`` and ``-shm`` files beside it.
+    """
+    from insole.session.history import default_db_path
+
+    p = Path(str(db)) if db is not None else default_db_path()
+    return [
+        (p, "the history database"),
+        *((p.with_name(p.name + end), f"the history database's {end} file")
+          for end in ("-wal", "-shm")),
+    ]
+
+
+def not_writable(path: str | os.PathLike[str]) -> str | None:
+    """Why `path` (a folder to create files in, or a file) cannot be written, or None.
+
+    ``"read-only file system"`` or ``"permission denied"``, for a message that says what
+    could not be created and how to fix it.
+    """
+    if os.access(path, os.W_OK):
+        return None
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows), or the path is gone
+        read_only = False
+    return "read-only file system" if read_only else "permission denied"
+
+
+def source_file(source: object) -> Path | None:
+    """The recording a ``file:PATH`` source reads (an input of the command), else None."""
+    from insole.sources.readers import parse_source
+
+    try:
+        src = parse_source(str(source))
+    except (InsoleError, ValueError):
+        return None
+    return Path(src.target) if src.scheme == "file" and src.target else None
 
 
 def printable(value: object) -> str:

@@ -82,7 +82,8 @@ def run_demo(
     if save and keep is None:  # the history points at its recording: keep it beside it
         from insole.commands.live import auto_recording
 
-        keep = auto_recording(db).with_name(f"demo-{datetime.now():%Y%m%d-%H%M%S}.insrec")
+        keep = auto_recording(db, flag="--keep FILE").with_name(
+            f"demo-{datetime.now():%Y%m%d-%H%M%S}.insrec")
     with tempfile.TemporaryDirectory(prefix="insole-demo-") as tmp:
         path = keep if keep is not None else Path(tmp) / "demo.insrec"
         written = simulate_to_file(request, path, progress=True)

@@ -65,12 +65,15 @@ def _emulate(run_cli: Callable[..., int], emulator: object, args: argparse.Names
 def _cmd_record(args: argparse.Namespace) -> int:
     import json
 
-    from insole.commands.common import UsageError, is_stdout
+    from insole.commands.common import UsageError, check_replace, is_stdout, source_file
     from insole.commands.record import record
 
     if is_stdout(args.out):
         raise UsageError("record writes the recording as it streams, so it needs a file: give "
                          "--out FILE (then 'insole info FILE' or 'insole analyze FILE')")
+    # a file: source is read while the recording is written: never the same file
+    check_replace(args.out, overwrite=True, what="recording",
+                  not_same_as=[(source_file(args.source), "the recording read (file:)")])
     if args.out.exists() and not args.overwrite:
         raise UsageError(f"{args.out}: file already exists; a recording is not replaced without "
                          "--overwrite: choose a new file name or pass --overwrite")

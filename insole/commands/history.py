@@ -42,6 +42,7 @@ __all__ = [
     "add_analyze_save_options",
     "add_parsers",
     "assess_saved",
+    "check_can_save",
     "handle_analyze_save",
     "history_json",
     "next_run",
@@ -166,6 +167,81 @@ def _with_context(
     return db.sessions_for_rules(start, lookback=lookback, first=first, until=until)
 
 
+def check_can_save(
+    db: str | os.PathLike[str] | None, recording: str | os.PathLike[str] | None = None
+) -> None:
+    """Refuse, before a command that saves a session starts, a save that could not succeed.
+
+    As outputs are checked before a command starts, so is the history it will save to: no
+    recording is analysed, replayed or run live only to be refused at the end.
+
+    Parameters
+    ----------
+    db : path-like or None
+        ``--db`` (None: the default database).
+    recording : path-like, optional
+        The recording to be saved, when it exists already (``analyze``, ``replay``, a
+        ``file:`` source): its header's start time is checked too.
+
+    Raises
+    ------
+    HistoryError
+        If `db` is a folder; a file that is not a readable insole history (damaged, another
+        program's, from a newer insole: opened read-only, as ``insole history`` does); a
+        file or folder that cannot be written (read-only file system, permissions); or if the
+        recording starts more than a day from now (`insole.session.history.check_start`).
+    """
+    from insole.commands.common import not_writable
+    from insole.session.history import HistoryDB, HistoryError, check_start, default_db_path
+
+    path = Path(db) if db is not None else default_db_path()
+    if path.is_dir():
+        raise HistoryError(
+            f"{path}: is a directory; give the history database as a file path, e.g. "
+            f"{path / 'history.sqlite3'}",
+            path=path,
+        )
+    if path.exists():
+        with HistoryDB(path, create=False, readonly=True):
+            pass  # a damaged, foreign or newer file is refused here
+        places = [path, path.absolute().parent]  # SQLite writes its -wal file beside it
+    else:
+        folder = path.absolute().parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # the history's folders are created
+        places = [folder]
+    for place in places:
+        if place.exists() and not place.is_dir() and place != path:
+            raise HistoryError(f"{path}: cannot create the history database: {place} is a "
+                               "file, not a folder; use another --db PATH", path=path)
+        why = not_writable(place)
+        if why:
+            where = "" if place == path else f": its folder {place} cannot be written"
+            raise HistoryError(
+                f"{path}: cannot save to the history database{where} ({why}); give --db PATH "
+                "in a folder you can write",
+                path=path,
+            )
+    if recording is not None:
+        start = _recording_start(recording)
+        if start is not None:
+            check_start(start, recording=recording, path=path)
+
+
+def _recording_start(recording: str | os.PathLike[str]) -> datetime | None:
+    """The start time in a recording's header, or None (no header or no timezone to read)."""
+    from datetime import datetime
+
+    from insole.errors import InsoleError
+    from insole.recordings.container import read_header
+
+    try:
+        start = datetime.fromisoformat(str(read_header(recording, salvage=True)["start_time"]))
+    except (InsoleError, OSError, KeyError, TypeError, ValueError):
+        return None  # the analysis says what is wrong with the file
+    return start if start.tzinfo is not None else None
+
+
 def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
     """Save an analysed recording when ``--save`` was given.
 
@@ -206,9 +282,13 @@ def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
             recording_path=path,
             recording_sha256=file_sha256(path),
         )
+        overlaps = db.overlapping(saved) if created else []
         context = _with_context(db, saved.start, until=saved.start)
         latest = db.latest_start(1)
         profile = db.profile()
+    if overlaps:
+        print(f"insole {getattr(args, 'command', None) or 'analyze'}: warning: "
+              f"{_overlap_warning(saved, overlaps)}", file=sys.stderr)
     (assessment,) = assess_saved(context, ids={saved.id})
     when = fmt_start(saved.start)
     if verbose:
@@ -231,9 +311,24 @@ def handle_analyze_save(args: argparse.Namespace, analysis: Any) -> str | None:
     return "\n".join(lines)
 
 
+def _overlap_warning(saved: SavedSession, others: Sequence[SavedSession]) -> str:
+    """One line: the session just saved overlaps `others` in time (oldest first)."""
+    from insole.commands.common import printable
+    from insole.session.plain import fmt_duration, fmt_start
+
+    first = others[0]
+    more = f" and {len(others) - 1} other{'s' * (len(others) > 2)}" if len(others) > 1 else ""
+    return printable(
+        f"session {saved.id} overlaps session {first.id} ({fmt_start(first.start)}, "
+        f"{fmt_duration(first.duration_s)}, {first.recording_path}){more} in time: if they "
+        "are the same run from two files, it now counts twice in your weekly volume and "
+        "30-day normal; if another runner's, keep one history per runner (--db PATH)"
+    )
+
+
 def save_summary(
     recording: str | os.PathLike[str], summary: dict[str, Any], steps: Sequence[Any], *,
-    db: str | os.PathLike[str] | None, verbose: bool = False,
+    db: str | os.PathLike[str] | None, verbose: bool = False, command: str = "analyze",
 ) -> str:
     """Store a session summarised elsewhere (a live run, a replay), as ``analyze --save`` does.
 
@@ -249,6 +344,8 @@ def save_summary(
         The history database (None: the default one).
     verbose : bool
         Code names too.
+    command : str
+        The subcommand, for a warning line on stderr (``insole live: warning: ...``).
 
     Returns
     -------
@@ -257,7 +354,8 @@ def save_summary(
     """
     from types import SimpleNamespace
 
-    args = argparse.Namespace(file=recording, save=True, db=db, verbose=verbose)
+    args = argparse.Namespace(file=recording, save=True, db=db, verbose=verbose,
+                              command=command)
     return handle_analyze_save(args, SimpleNamespace(summary_=summary, steps_=steps)) or ""
 
 
@@ -424,7 +522,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _report_html(args: argparse.Namespace, stack: contextlib.ExitStack) -> str:
     """The HTML of ``insole report``; the progress bar goes on `stack`."""
-    from insole.commands.common import UsageError, check_replace
+    from insole.commands.common import UsageError, check_replace, history_files
     from insole.commands.progress import FileProgress, wanted
     from insole.session.history import HistoryDB, default_db_path, file_sha256
     from insole.session.report import build_report
@@ -432,8 +530,7 @@ def _report_html(args: argparse.Namespace, stack: contextlib.ExitStack) -> str:
 
     target = args.target
     db_path = args.db or default_db_path()
-    check_replace(args.out, overwrite=args.overwrite, what="report",
-                  not_same_as=[(target, "the recording reported"), (db_path, "the history")])
+    by_id = not Path(target).exists() and target.isdigit()  # a session id
     sessions: list[SavedSession] = []
     steps: Sequence[dict[str, Any]] | None = None
     profile: Profile | None = None
@@ -441,9 +538,16 @@ def _report_html(args: argparse.Namespace, stack: contextlib.ExitStack) -> str:
         with HistoryDB(db_path, create=False, readonly=True) as db:
             sessions = db.sessions()
             profile = db.profile()
-            if not Path(target).exists() and target.isdigit():
+            if by_id:
                 steps = db.steps(int(target))
                 saved = db.session(int(target))
+    # Inputs are never replaced, even with --overwrite: the recording given, or the one the
+    # session given by its id refers to (re-read for the curves), and the history itself.
+    inputs: list[tuple[object, str]] = [] if by_id else [(target, "the recording reported")]
+    if by_id and steps is not None:
+        inputs.append((saved.recording_path, f"the recording of session {saved.id}"))
+    check_replace(args.out, overwrite=args.overwrite, what="report",
+                  not_same_as=[*inputs, *history_files(db_path)])
     if Path(target).exists():
         from insole.commands.common import damage_warning
         from insole.session.analysis import SessionAnalysis
@@ -494,11 +598,13 @@ def _report_html(args: argparse.Namespace, stack: contextlib.ExitStack) -> str:
 
 def _cmd_profile(args: argparse.Namespace) -> int:
     from insole.session.history import HistoryDB, default_db_path
-    from insole.session.plain import Profile
 
     path = Path(args.db or default_db_path())
+    current = None
+    if path.exists():  # read as `history` reads it: a damaged or foreign file is refused
+        with HistoryDB(path, create=False, readonly=True) as db:
+            current = db.profile()
     if args.mass_kg is None and args.foot_length_mm is None:
-        current = _read_profile(path) if path.exists() else None
         if args.json:
             print(json.dumps(None if current is None else {
                 "mass_kg": current.mass_kg, "foot_length_mm": current.foot_length_mm}))
@@ -510,15 +616,11 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         else:
             print(f"profile in {path}: {current.describe()}")
         return 0
+    # Checked before the database is created or written: a refused value leaves no file.
+    _new_profile(args, current)
+    check_can_save(path)
     with HistoryDB(path) as db:
-        old = db.profile()
-        mass = args.mass_kg if args.mass_kg is not None else (old.mass_kg if old else None)
-        if mass is None:
-            raise ValueError("no body mass stored yet; give --mass-kg KG as well")
-        foot = args.foot_length_mm
-        if foot is None and old is not None:
-            foot = old.foot_length_mm  # changing the mass keeps the foot length
-        profile = db.set_profile(Profile(mass_kg=mass, foot_length_mm=foot))
+        profile = db.set_profile(_new_profile(args, db.profile()))
     if args.json:
         print(json.dumps({"mass_kg": profile.mass_kg, "foot_length_mm": profile.foot_length_mm}))
     else:
@@ -527,6 +629,28 @@ def _cmd_profile(args: argparse.Namespace) -> int:
             "of body weight (BW)"
         )
     return 0
+
+
+def _new_profile(args: argparse.Namespace, old: Profile | None) -> Profile:
+    """The profile ``insole profile --mass-kg ... --foot-length-mm ...`` stores over `old`.
+
+    Changing only the mass keeps the foot length; the foot length alone needs a stored mass.
+
+    Raises
+    ------
+    ValueError
+        If a value is out of range, or no mass is given or stored.
+    """
+    from insole.commands.common import UsageError
+    from insole.session.plain import Profile
+
+    mass = args.mass_kg if args.mass_kg is not None else (old.mass_kg if old else None)
+    if mass is None:
+        raise UsageError("no body mass stored yet; give --mass-kg KG as well")
+    foot = args.foot_length_mm
+    if foot is None and old is not None:
+        foot = old.foot_length_mm  # changing the mass keeps the foot length
+    return Profile(mass_kg=mass, foot_length_mm=foot)
 
 
 def _positive_int(text: str) -> int:

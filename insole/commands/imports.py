@@ -27,6 +27,7 @@ from insole.commands.common import (
     Arg,
     add_command,
     add_group,
+    check_replace,
     flag,
     is_stdout,
     json_or_stdout,
@@ -230,6 +231,9 @@ def _run(args: argparse.Namespace, source: Any, do_import: Any) -> int:
     watched = Path(source)
     if not watched.is_file() and watched.with_suffix(".hea").is_file():
         watched = watched.with_suffix(".hea")
+    # the file imported is read, not replaced, even with --overwrite
+    check_replace(args.out, overwrite=True, what="recording",
+                  not_same_as=[(source, "the file imported"), (watched, "the file imported")])
     with FileProgress(f"insole import {args.format}", watched, enabled=wanted(args)), \
             output_path(args.out, suffix=".insrec") as out:
         result = do_import(out)

@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from insole.commands.common import LSL, Arg, add_command, flag
+from insole.commands.types import output_file
 from insole.commands.types import positive_float as _positive
 
 __all__ = [
     "add_history_options",
     "add_parsers",
     "add_view_options",
+    "auto_recording",
+    "check_view_command",
     "display_available",
     "gui_installed",
     "make_feedback",
@@ -82,7 +85,8 @@ def add_view_options(p: argparse.ArgumentParser) -> None:
                    help="open the live window (default when run in a terminal with a display)")
     g.add_argument("--no-gui", action="store_true",
                    help="compact terminal status instead of the window")
-    p.add_argument("--screenshot", type=Path, metavar="PNG",
+    p.add_argument("--screenshot", type=output_file("screenshot", "window.png", stdout=False),
+                   metavar="PNG",
                    help="save the window as a PNG when it closes (implies --gui; offscreen "
                    "without a display)")
     p.add_argument("--exit-after", type=_positive, metavar="SECONDS",
@@ -205,6 +209,7 @@ def save_session(
     db: Path | None,
     recording: Path,
     verbose: bool = False,
+    command: str = "live",
 ) -> str:
     """Store what a runtime processed in the history, as ``insole analyze FILE --save`` does.
 
@@ -212,7 +217,7 @@ def save_session(
     ----------
     runtime : LiveRuntime
         Stopped runtime.
-    db, recording, verbose
+    db, recording, verbose, command
         As `insole.commands.history.save_summary` takes them; the recording is the replayed
         file, or the one written while live.
 
@@ -227,18 +232,88 @@ def save_session(
     rows, summary = summarise_session(runtime.pipeline, runtime.steps, runtime.header)
     if not summary.get("start"):
         summary["start"] = runtime.recording_start
-    return save_summary(recording, summary, rows, db=db, verbose=verbose)
+    return save_summary(recording, summary, rows, db=db, verbose=verbose, command=command)
 
 
-def auto_recording(db: Path | None) -> Path:
-    """Where ``--save`` records a live source without ``--record``: beside the history."""
+def auto_recording(db: Path | None, *, flag: str = "--record FILE") -> Path:
+    """Where ``--save`` records a live source without ``--record``: beside the history.
+
+    The folder ``recordings/`` beside the history database is created if needed.
+
+    Parameters
+    ----------
+    db : Path or None
+        ``--db`` (None: the default database).
+    flag : str
+        The option that names the recording instead, for the message (``--keep FILE`` in
+        ``insole demo``).
+
+    Raises
+    ------
+    UsageError
+        If the folder cannot be created or written (read-only file system, permissions): the
+        message names it and says to give `flag` elsewhere or a ``--db`` in a writable folder.
+    """
     from datetime import datetime
 
+    from insole.commands.common import UsageError, not_writable
     from insole.session.history import default_db_path
 
     folder = (Path(db) if db is not None else default_db_path()).resolve().parent / "recordings"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        why = not_writable(folder)
+    except OSError as exc:
+        why = (exc.strerror or str(exc)).lower()
+    if why:
+        raise UsageError(
+            f"{folder}: cannot create the recording of this run there ({why}): --save keeps "
+            f"it in recordings/ beside the history database; give {flag} in a writable "
+            "folder, or --db PATH in one"
+        )
     return folder / f"live-{datetime.now():%Y%m%d-%H%M%S}.insrec"
+
+
+def check_view_command(
+    args: argparse.Namespace,
+    *,
+    replayed: Path | None = None,
+    record: Path | None = None,
+    record_flag: str = "--record",
+) -> None:
+    """Refuse, before ``live``, ``replay`` or ``demo`` starts, what would fail or destroy data.
+
+    No output replaces an input or another output, even with ``--overwrite``: the recording
+    written (``--record`` / ``--keep``) and the ``--screenshot`` are never the recording
+    replayed (the file or a ``file:`` source), the history database (``--db``, ``--save``) or
+    each other; a screenshot never replaces irreplaceable data (`check_replace`). With
+    ``--save``, the history must be usable (`insole.commands.history.check_can_save`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command line, with the options of `add_view_options`.
+    replayed : Path, optional
+        The recording read.
+    record : Path, optional
+        The recording written.
+    record_flag : str
+        Its option, for the messages.
+    """
+    from insole.commands.common import check_replace, history_files
+
+    inputs: list[tuple[object, str]] = []
+    if replayed is not None:
+        inputs.append((replayed, "the recording replayed"))
+    if args.db is not None or args.save:
+        inputs += history_files(args.db)
+    check_replace(record, overwrite=True, what=f"recording ({record_flag})", not_same_as=inputs)
+    check_replace(args.screenshot, overwrite=False, can_overwrite=False, what="screenshot",
+                  not_same_as=[*inputs, (record, f"{record_flag}, the recording")])
+    if args.save:
+        from insole.commands.history import check_can_save
+
+        check_can_save(args.db, replayed)
 
 
 def run_view(
@@ -326,6 +401,7 @@ def run_view(
     is_file = parse_source(source).scheme == "file"
     if save and not is_file and record is None:
         record = auto_recording(db)
+        overwrite = False  # --overwrite is for a --record file, never for another recording
     runtime = LiveRuntime(source, record=record, overwrite=overwrite)
     recent = None
     if use_history or save or db is not None:
@@ -351,6 +427,13 @@ def run_view(
         publisher = runtime.publisher = LslPublisher(
             source=runtime.source, realtime=realtime_source(runtime.reader),
             devices=runtime.header.get("devices"))
+    if record is not None:  # an existing --record file is refused before anything is printed
+        try:
+            runtime.start_recording(record)
+        except BaseException:
+            if publisher is not None:
+                publisher.close()
+            raise
     view = TerminalView(out, profile=recent.profile if recent is not None else None)
     view.intro(recent, feedback_text)
     runtime.start()
@@ -405,7 +488,8 @@ def run_view(
         else:
             recording = Path(getattr(runtime.reader, "path", "")) if is_file else record
             assert recording is not None
-            lines = save_session(runtime, db=db, recording=recording, verbose=verbose)
+            lines = save_session(runtime, db=db, recording=recording, verbose=verbose,
+                                 command="replay" if is_file else "live")
         result["saved"] = lines
         print(file=out)
         print(lines, file=out)
@@ -424,11 +508,14 @@ def view_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
+    from insole.commands.common import source_file
+
     if args.feedback_above is not None and args.feedback != "heel":
         from insole.commands.common import UsageError
 
         raise UsageError("--feedback-above sets the heel cue's target: give it with "
                          "--feedback heel")
+    check_view_command(args, replayed=source_file(args.source), record=args.record)
     run_view(
         args.source,
         record=args.record,
@@ -461,7 +548,9 @@ def add_parsers(sub: Any) -> None:
         sub, "live", _cmd_live,
         Arg("source", help="source URL, e.g. sim:, sim:?seed=3&loss=0.02, "
             "file:run.insrec?speed=2, serial:/dev/ttyUSB0, ble:"),
-        Arg("--record", type=Path, metavar="FILE", help="record the raw bytes to FILE"),
+        Arg("--record", type=output_file("recording file to create", "run.insrec",
+                                         stdout=False),
+            metavar="FILE", help="record the raw bytes to FILE"),
         flag("--overwrite", "replace an existing --record file"),
         LSL,
         Arg("--feedback", choices=("strike", "heel"),

@@ -485,7 +485,8 @@ def replay_to_terminal(
     if save:
         from insole.commands.history import save_summary
 
-        lines = save_summary(reader.path, result, rows, db=db, verbose=verbose)
+        lines = save_summary(reader.path, result, rows, db=db, verbose=verbose,
+                             command="replay")
         result["saved"] = lines
         print(file=out)
         print(lines, file=out)

@@ -167,7 +167,9 @@ def gait_value(name: str) -> Callable[[str], float]:
     return convert
 
 
-def output_file(what: str, example: str = "NAME") -> Callable[[str], Path]:
+def output_file(
+    what: str, example: str = "NAME", *, stdout: bool = True
+) -> Callable[[str], Path]:
     """The type of an output file option: ``-`` (stdout), or a file in an existing folder.
 
     Parameters
@@ -176,6 +178,9 @@ def output_file(what: str, example: str = "NAME") -> Callable[[str], Path]:
         What is written there, for the message (``"recording file to create"``).
     example : str
         A file name to suggest inside a folder given instead of a file.
+    stdout : bool
+        Whether ``-`` (stdout) is allowed; False for what is written as it streams or is not
+        text (``live --record``, ``--screenshot``).
 
     Returns
     -------
@@ -186,6 +191,9 @@ def output_file(what: str, example: str = "NAME") -> Callable[[str], Path]:
     def convert(text: str) -> Path:
         path = Path(text)
         if text == "-":
+            if not stdout:
+                raise argparse.ArgumentTypeError(
+                    f"the {what} cannot go to stdout ('-'); give a file path, e.g. {example}")
             return path
         if path.is_dir():
             raise argparse.ArgumentTypeError(

@@ -8,7 +8,10 @@ only (mode 0600; SQLite gives its ``-wal`` and ``-shm`` files the same mode).
 Each session keeps its start time (timezone-aware ISO 8601, as in the recording), duration,
 source, the session summary, per-side summary metrics, the per-step table and the recording it
 came from (path and SHA-256 of the file's bytes). Saving the same recording again is idempotent:
-`HistoryDB.save_session` returns the existing session and says so.
+`HistoryDB.save_session` returns the existing session and says so. A session that starts more
+than a day after the present is refused (`check_start`: the recording's clock was wrong);
+`HistoryDB.overlapping` finds the sessions a new one overlaps in time (the same run saved
+from two files counts twice).
 
 Concurrency: the database runs in WAL mode with a busy timeout, and every write is one
 ``BEGIN IMMEDIATE`` transaction, so two processes saving at once both succeed, one after the
@@ -39,14 +42,16 @@ from typing import Any
 
 from insole.core.summary import STEP_COLUMNS
 from insole.errors import FileError
-from insole.session.plain import Profile
+from insole.session.plain import Profile, fmt_start, fmt_utc_offset
 
 __all__ = [
     "DB_ENV",
+    "MAX_START_AHEAD",
     "SCHEMA_VERSION",
     "HistoryDB",
     "HistoryError",
     "SavedSession",
+    "check_start",
     "default_db_path",
     "file_sha256",
 ]
@@ -57,6 +62,12 @@ DB_ENV = "INSOLE_DB"
 SCHEMA_VERSION = 2
 #: How long a writer waits for another process's transaction [ms].
 BUSY_TIMEOUT_MS = 30_000
+#: A session may start at most this long after the present (clocks and time zones that are
+#: a little off); one starting later cannot have happened yet (`check_start`).
+MAX_START_AHEAD = timedelta(days=1)
+#: How far before a new session `HistoryDB.overlapping` looks for sessions still running at
+#: its start: longer than any session (``insole simulate`` makes at most a week).
+_OVERLAP_LOOKBACK = timedelta(days=8)
 
 #: Per-side summary metrics kept as columns (keys of ``summary["per_side"][side]``).
 SIDE_METRICS = (
@@ -210,6 +221,11 @@ class SavedSession:
     def symmetry_pct(self) -> dict[str, float]:
         """Left/right symmetry indices of the session [%]."""
         return dict(self.summary.get("symmetry_pct") or {})
+
+    @property
+    def end(self) -> datetime:
+        """End of the session: `start` + `duration_s`."""
+        return self.start + timedelta(seconds=self.duration_s)
 
 
 class HistoryDB:
@@ -540,6 +556,7 @@ class HistoryDB:
         *,
         recording_path: str | os.PathLike[str],
         recording_sha256: str | None = None,
+        now: datetime | None = None,
     ) -> tuple[SavedSession, bool]:
         """Save one analysed session in one transaction.
 
@@ -553,6 +570,9 @@ class HistoryDB:
             The recording analysed.
         recording_sha256 : str, optional
             Its SHA-256 (computed from the file when not given).
+        now : datetime, optional
+            The present, timezone-aware (default: the clock's): a session that starts more
+            than `MAX_START_AHEAD` after it is refused (`check_start`).
 
         Returns
         -------
@@ -564,9 +584,11 @@ class HistoryDB:
         Raises
         ------
         HistoryError
-            If the summary has no timezone-aware start time, or the database is damaged.
+            If the summary has no timezone-aware start time, starts more than a day in the
+            future (the recording's clock was wrong), or the database is damaged.
         """
         start = _parse_start(summary.get("start"), self.path)
+        check_start(start, recording=recording_path, now=now, path=self.path)
         sha = recording_sha256 or file_sha256(recording_path)
         clean_summary = {k: _clean(v) for k, v in summary.items()}
         try:
@@ -625,6 +647,31 @@ class HistoryDB:
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
         return self.session(sid), created
+
+    def overlapping(self, session: SavedSession) -> list[SavedSession]:
+        """The other sessions whose time overlaps `session`'s (start to start + duration).
+
+        One history is one runner, who cannot run two sessions at once: an overlap is the same
+        run saved twice from two different files (a copy re-recorded or re-imported, a live
+        recording and a `record` of the same run), or a second runner's session. Sessions
+        that merely touch (one ends when the other starts) do not overlap. Read through the
+        index on the start time: sessions that started up to 8 days before `session`.
+
+        Parameters
+        ----------
+        session : SavedSession
+            A session of this history.
+
+        Returns
+        -------
+        list of SavedSession
+            Oldest first; empty when none overlaps.
+        """
+        rows = self._select(
+            "WHERE id != ? AND start_utc < ? AND start_utc > ?",
+            (session.id, _utc_text(session.end), _utc_text(session.start - _OVERLAP_LOOKBACK)),
+        )
+        return [s for s in rows if s.end > session.start]
 
     def set_profile(self, profile: Profile) -> Profile:
         """Store the runner's profile (a new row; the latest row applies).
@@ -871,6 +918,52 @@ def _extra_json(row: dict[str, Any], cols: list[str]) -> str | None:
 def _utc_text(t: datetime) -> str:
     """The ``start_utc`` column's text of a time: ISO 8601 in UTC (sorts as the instants do)."""
     return t.astimezone(_UTC).isoformat()
+
+
+def check_start(
+    start: datetime,
+    *,
+    recording: str | os.PathLike[str] | None = None,
+    now: datetime | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> None:
+    """Refuse a session that starts more than `MAX_START_AHEAD` after `now`.
+
+    Such a start cannot be right: the clock that stamped the recording was wrong (or the start
+    given to ``insole simulate`` / ``insole import`` was). Saved, the session would stand as
+    the runner's latest one from then on: every real run would be compared with a "future"
+    one, read as back after a break, and get no next-run limit.
+
+    Parameters
+    ----------
+    start : datetime
+        The session's start, timezone-aware.
+    recording : path-like, optional
+        The recording, for the message.
+    now : datetime, optional
+        The present, timezone-aware (default: the clock's).
+    path : path-like, optional
+        The history database (`HistoryError.path`).
+
+    Raises
+    ------
+    HistoryError
+        If `start` is more than `MAX_START_AHEAD` after `now`; the message says how to fix it.
+    """
+    now = datetime.now(_UTC) if now is None else now
+    ahead = start - now
+    if ahead <= MAX_START_AHEAD:
+        return
+    days = round(ahead.total_seconds() / 86400)
+    when = f"{fmt_start(start)} {fmt_utc_offset(start)}".strip()
+    name = f"{recording}: " if recording is not None else ""
+    raise HistoryError(
+        f"{name}the recording starts on {when}, {days} day{'s' * (days != 1)} from now, so "
+        "the clock that stamped it was wrong; not saved to the history (it would stand as "
+        "your latest run) — give it its real start (simulate or import it again with --start "
+        "TIME) or record the run again",
+        path=path,
+    )
 
 
 def _parse_start(value: Any, path: Path) -> datetime:
