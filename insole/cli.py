@@ -11,6 +11,7 @@ import argparse
 import atexit
 import contextlib
 import gc
+import io
 import json
 import os
 import sys
@@ -474,6 +475,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     func: Callable[[argparse.Namespace], int] = args.func
+    if args.command in _RESULT_COMMANDS:
+        _buffer_stdout()
     try:
         status = func(args)
         sys.stdout.flush()  # a broken pipe shows here, not at interpreter exit
@@ -508,6 +511,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: How the recording reader ends its refusal of a damaged recording with ``--strict``.
 _STRICT_REFUSAL = "strict reading refuses it"
+
+
+#: Commands whose stdout is one result, written at the end (not lines as they come).
+_RESULT_COMMANDS = frozenset({"analyze", "info", "history", "profile"})
+
+#: Bytes of stdout kept before a write: a Linux pipe's capacity (pipe(7)).
+_STDOUT_BUFFER = 65536
+
+
+def _buffer_stdout() -> None:
+    """Write a result command's stdout in one piece when it fits a pipe.
+
+    With ``PYTHONUNBUFFERED`` set (common in containers) every ``print`` is a write of its
+    own: ``insole analyze FILE | head -1`` then ended 141 or 0 depending on when ``head``
+    exited. A pipe or file gets the output at the end instead (a terminal keeps it as it comes).
+    """
+    out = sys.stdout
+    if out is None or out is not sys.__stdout__ or not getattr(out, "write_through", False):
+        return
+    try:
+        if out.isatty():
+            return
+        fd = out.fileno()
+        out.flush()
+    except (AttributeError, OSError, ValueError):
+        return
+    sys.stdout = io.TextIOWrapper(
+        open(fd, "wb", buffering=_STDOUT_BUFFER, closefd=False),
+        encoding=out.encoding, errors=out.errors, newline=None,
+    )
 
 
 def _stdout_to_devnull() -> None:

@@ -297,6 +297,34 @@ def test_broken_pipe_ends_quietly(tmp_path: Path) -> None:
     assert shell.stdout.decode().rstrip().endswith("status 141")
 
 
+@pytest.mark.parametrize("command", [["analyze", str(REC)], ["analyze", str(REC), "--json"],
+                                     ["info", str(REC)]])
+def test_a_result_fitting_a_pipe_is_written_in_one_piece(
+    command: list[str], tmp_path: Path
+) -> None:
+    # README: output that fits the pipe's buffer (`insole analyze FILE | head -1`) is written
+    # whole, status 0. With PYTHONUNBUFFERED=1 (set in many containers) every print was a write
+    # of its own, and `| head -1` ended 141 or 0 by chance: count the writes to stdout.
+    import shutil
+
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed (apt-get install strace)")
+    log = tmp_path / "writes.txt"
+    env = {**ENV, "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [strace, "-f", "-e", "trace=write", "-o", str(log), sys.executable, "-m", "insole.cli",
+         *command],
+        capture_output=True, env=env, timeout=120,
+    )
+    if done.returncode != 0 and b"ptrace" in done.stderr:
+        pytest.skip("strace cannot trace here (ptrace not permitted)")
+    assert done.returncode == 0, done.stderr[-300:]
+    assert done.stdout.count(b"\n") >= 8  # lines of their own, each a write before
+    writes = [ln for ln in log.read_text().splitlines() if "write(1," in ln]
+    assert len(writes) == 1, writes[:5]
+
+
 # --- errors that name the fix ------------------------------------------------------------------
 
 
