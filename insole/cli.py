@@ -528,7 +528,7 @@ def _buffer_stdout() -> None:
     exited. A pipe or file gets the output at the end instead (a terminal keeps it as it comes).
     """
     out = sys.stdout
-    if out is None or out is not sys.__stdout__ or not getattr(out, "write_through", False):
+    if out is not sys.__stdout__ or not isinstance(out, io.TextIOWrapper) or not out.write_through:
         return
     try:
         if out.isatty():

@@ -372,7 +372,7 @@ def _session_lines(
 
     unit = str(saved.summary.get("force_unit") or "N")
     limits = next_run(assessment, _points(context)) if next_run_too else {}
-    lines = warning_lines(assessment, limits, profile=profile, unit=unit)
+    lines = warning_lines(assessment, limits, profile=profile, unit=unit, next_run=next_run_too)
     if not next_run_too:
         lines = [ln for ln in lines if not ln.startswith("Next run:")]
     if any(f.rule == "spike" for f in assessment.flags):

@@ -62,6 +62,9 @@ class Alert:
         the start for reader events].
     side : str or None
         ``"left"`` / ``"right"`` when it concerns one insole.
+    over : str or None
+        What to say when it ends, if not its `message` with "over" (a disconnect: "… is
+        back", not the disconnect's own words).
     """
 
     level: str
@@ -69,6 +72,7 @@ class Alert:
     message: str
     time_s: float
     side: str | None = None
+    over: str | None = None
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -260,7 +264,8 @@ class AlertMonitor:
             verb = "disconnected" if kind == "disconnected" else "reconnecting"
             return self._raise(
                 Alert("warning", "disconnected",
-                      f"{name} {verb} — no data from it until it reconnects", time_s, side)
+                      f"{name} {verb} — no data from it until it reconnects", time_s, side,
+                      over=f"{name} reconnected, its data flow again")
             )
         if kind == "connected":
             was = self.active.get(("disconnected", side))

@@ -192,7 +192,8 @@ class BandCrossing:
     time_s : float
         Recording time when the first metric crossed it [s].
     ratios : dict of str to float
-        Every metric's ratio at that moment (those above `band` crossed it).
+        Every metric's ratio at that moment (those above `band` crossed it, to 2 decimals;
+        the others as the rule rounds them, `RuleConfig.ratio_decimals`).
     """
 
     band: float
@@ -212,14 +213,28 @@ class BandCrossing:
         what = ("your longest run of the last 30 days" if runs
                 else "your largest heel load of the last 30 days")
         names = ", ".join(f"{METRIC_NAMES[m]} {r:.2f}×" for m, r in crossed.items())
-        # Below the band: rounded down, so that 1.099 never reads as the band's own 1.10×.
-        rest = ", ".join(f"{METRIC_NAMES[m]} {math.floor(r * 100) / 100:.2f}×"
+        rest = ", ".join(f"{METRIC_NAMES[m]} {_not_yet(r, self.band)}"
                          for m, r in self.ratios.items() if m not in crossed)
         extra = f" (not yet: {rest})" if rest else ""
         heel = "; heel load is experimental" if "heel_impulse_ns" in crossed else ""
         return (f"past {self.band:.1f}× {what} — {names}{extra}: higher than your recent "
                 f"normal ({self.level} band; an association in a study of runners, not a "
                 f"diagnosis{heel})")
+
+
+def _not_yet(ratio: float, band: float) -> str:
+    """A ratio not past `band`, as it reads: rounded down, so 1.099 never reads as "1.10×".
+
+    Returns
+    -------
+    str
+        ``1.09×``; ``exactly 1.10×`` for a ratio on the band itself (935 steps against 850:
+        not past it, as the rule rounds, `insole.session.rules.ratio_level`).
+    """
+    shown = math.floor(round(ratio * 100, 6)) / 100  # 0.29 * 100 is 28.999999999999996
+    if shown < band:
+        return f"{shown:.2f}×"
+    return f"exactly {band:.2f}×"
 
 
 class LoadWatch:
@@ -306,7 +321,7 @@ class LoadWatch:
                     and ratio_level(self.ratio(m), self.config) in levels]
             primary = [m for m in _PRIMARY if m in self.reference] or list(self.reference)
             if any(m in primary for m in over):
-                ratios = {m: round(self.ratio(m), 2) if m not in over
+                ratios = {m: round(self.ratio(m), self.config.ratio_decimals) if m not in over
                           else max(round(self.ratio(m), 2), math.nextafter(band, math.inf))
                           for m in METRICS if m in self.reference}
                 c = BandCrossing(band, level, time_s, ratios)
@@ -342,7 +357,8 @@ class AlertLog:
                                       a.level, a.message, a.code))
         for key, old in self._known.items():
             if key not in active:
-                out.append(WatchEvent(time_s, "alert_end", old.level, old.message, old.code))
+                out.append(WatchEvent(time_s, "alert_end", old.level, old.over or old.message,
+                                      old.code))
         self._known = dict(active)
         return out
 

@@ -192,25 +192,33 @@ def fmt_count(n: float) -> str:
 
 
 def fmt_duration(s: float, *, floor: bool = False) -> str:
-    """A duration a runner reads: ``45 s``, ``4 min 36 s``, ``32 min``, ``1 h 05 min``.
+    """A duration a runner reads: ``45 s``, ``4 min 36 s``, ``32 min 05 s``, ``1 h 05 min``.
 
     Parameters
     ----------
     s : float
         Seconds.
     floor : bool
-        Round down instead of to nearest (for "up to" limits, which must stay within).
+        For an "up to" limit: round down, to the second below 10 minutes and to the minute
+        from there (``32 min``), so that the limit shown is never above the limit.
+
+    Notes
+    -----
+    A run's own duration is given to the second (``11 min 40 s``, ``1 h 05 min 12 s``; whole
+    minutes from an hour on as ``1 h 05 min``): rounded to the minute, a run of 11 min 40 s
+    would read "12 min" beside a limit "up to 12 min", and one of 12 min 20 s would look equal
+    to a limit it went past.
     """
-    r = math.floor if floor else round
-    if s < 60:
-        return f"{r(s)} s"
-    if s < 600:
-        total = int(r(s))
-        return f"{total // 60} min {total % 60:02d} s"
-    minutes = int(r(s / 60))
+    total = int(math.floor(s) if floor else round(s))
+    if total < 60:
+        return f"{total} s"
+    minutes, sec = divmod(total, 60)
+    if floor and total >= 600:
+        sec = 0  # a limit from 10 minutes on: whole minutes, rounded down
     if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        return f"{minutes} min" if floor and total >= 600 else f"{minutes} min {sec:02d} s"
+    text = f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{text} {sec:02d} s" if sec else text
 
 
 def _floor_steps(n: float) -> int:
@@ -251,7 +259,8 @@ def fmt_value(
     Returns
     -------
     str
-        E.g. ``32 min``, ``5,400 steps``, ``1.52 BW``, ``29.7 BW·s``, ``107 BW/s``, ``5.4 %``.
+        E.g. ``32 min 05 s`` (a limit: ``32 min``), ``5,400 steps``, ``1.52 BW``,
+        ``29.7 BW·s``, ``107 BW/s``, ``5.4 %``.
     """
     if v is None or not math.isfinite(float(v)):
         return "–"
@@ -538,6 +547,8 @@ def flag_sentence(
     profile: Profile | None = None,
     unit: str = "N",
     next_limit: float | None = None,
+    next_run: bool = True,
+    kind_said: bool = False,
 ) -> str:
     """One warning as sentences a runner reads: what, its ratio, why, and the next run.
 
@@ -554,13 +565,19 @@ def flag_sentence(
     next_limit : float, optional
         For a spike warning: the largest next run within 1.1× (`insole.session.rules.
         next_run_limits`). Without it the sentence says when a limit will exist.
+    next_run : bool
+        Say the next run (false for a session that is not the latest: the next run is given
+        after the latest session only).
+    kind_said : bool
+        The face labels a baseline flag "above your usual range" already (the report):
+        the sentence does not say it again.
 
     Returns
     -------
     str
-        E.g. "Duration: 43 min, 1.50× your longest run of the last 30 days (29 min) — higher
-        than your recent normal (warning band, 1.3-2×; ...). Next run: up to 31 min stays
-        within 1.1×." A baseline flag names the usual range it was compared with (30-day
+        E.g. "Duration: 43 min 30 s, 1.50× your longest run of the last 30 days (29 min 00 s)
+        — higher than your recent normal (warning band, 1.3-2×; ...). Next run: up to 31 min
+        stays within 1.1×." A baseline flag names the usual range it was compared with (30-day
         mean + 2 SD), rounded down, as its next-run number.
     """
     name = METRIC_NAMES.get(flag.metric, flag.metric.replace("_", " "))
@@ -581,8 +598,8 @@ def flag_sentence(
             evidence = f"{_METRIC_NOTE['duration_s']}; {evidence}"
         limit = _limit_text(flag.metric, next_limit, profile, unit)
         nxt = (
-            f" Next run: up to {limit} stays within 1.1×."
-            if limit
+            "" if not next_run
+            else f" Next run: up to {limit} stays within 1.1×." if limit
             else " Next run: keep it at or below your longest recent run."
         )
         ratio = flag.ratio if flag.ratio is not None else flag.value / flag.reference
@@ -601,17 +618,18 @@ def flag_sentence(
     ratio_text = f"{flag.ratio:.2f}× your 30-day mean {ref}" if flag.ratio else f"mean {ref}"
     nxt = (
         f" Next run: {name} up to {usual_text} stays within your usual range."
-        if usual_text
+        if usual_text and next_run
         else ""
     )
+    above = ", " if kind_said else ", above your usual range — "
     if flag.rule == "heel_intensity":
         return (
-            f"Heel peak: {value} (median), above your usual range — {ratio_text}{sds}; "
+            f"Heel peak: {value} (median){above}{ratio_text}{sds}; "
             f"usual range up to {usual_text or '–'} (your 30-day mean + 2 SD). Experimental: "
             f"no study links this to injury yet.{nxt}"
         )
     return (
-        f"{name.capitalize()}: {value}, above your usual range — {ratio_text}{sds}; usual "
+        f"{name.capitalize()}: {value}{above}{ratio_text}{sds}; usual "
         f"range up to {usual_text or '–'} (your 30-day mean + 2 SD). Healthy runners differ a "
         f"little left to right, so only your own range is used.{nxt}"
     )
@@ -701,7 +719,7 @@ def _learning_text(a: Assessment) -> str:
     for n in a.notices:
         if n.kind == "not_armed":
             return n.message.replace("session warnings", "warnings").replace(
-                "earlier sessions", "earlier runs"
+                "earlier session", "earlier run"
             )
     return "Learning your normal."
 
@@ -741,6 +759,7 @@ def next_run_sentence(
     *,
     profile: Profile | None = None,
     unit: str = "N",
+    armed: bool = False,
 ) -> str:
     """The "next run" guidance: ``Next run: up to 32 min / 5,400 steps stays within 1.1× ...``.
 
@@ -752,12 +771,21 @@ def next_run_sentence(
         For the heel load in body weights.
     unit : str
         The summary's force unit.
+    armed : bool
+        The session's spike rule was armed (`insole.session.rules.Assessment.armed`): then
+        no limit means that every run of the 30 days was a jump, none a normal to build on.
     """
     parts = [
         fmt_value(m, limits[m], profile, unit=unit, limit=True)
         for m in ("duration_s", "step_count")
         if m in limits
     ]
+    if not parts and armed:
+        return (
+            "Next run: no limit to build on — every run of the last 30 days, this one "
+            "included, was higher than your normal before it; keep it at or below your longest "
+            "recent run."
+        )
     if not parts:
         return (
             "Next run: no limit yet — warnings and limits start once insole knows 30 days "
@@ -781,6 +809,7 @@ def warning_lines(
     *,
     profile: Profile | None = None,
     unit: str = "N",
+    next_run: bool = True,
 ) -> list[str]:
     """Verdict, one sentence per warning, the information notices and the next run.
 
@@ -788,18 +817,22 @@ def warning_lines(
     show for a session. The notices it words: the weekly progression (information), the
     figures left out for too few steps (`few_steps_sentence`) and the runs left out of the
     heel figures' comparison for another force unit (`insole.session.rules.same_force_unit`).
+    With ``next_run=False`` (a session that is not the latest) neither the warnings nor a
+    last line say a next run.
     """
     lines = [verdict(a, profile=profile, unit=unit)]
     for f in a.flags:
         lines.append(
             flag_sentence(
-                f, assessment=a, profile=profile, unit=unit, next_limit=limits.get(f.metric)
+                f, assessment=a, profile=profile, unit=unit, next_limit=limits.get(f.metric),
+                next_run=next_run,
             )
         )
     for n in a.notices:
         if n.kind in ("few_steps", "other_unit", "weekly_progression"):
             lines.append(n.message)
-    lines.append(next_run_sentence(limits, profile=profile, unit=unit))
+    if next_run:
+        lines.append(next_run_sentence(limits, profile=profile, unit=unit, armed=a.armed))
     return lines
 
 

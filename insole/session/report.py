@@ -24,7 +24,7 @@ import math
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -870,7 +870,8 @@ def _trend_svg(
 ) -> str:
     end = current.session.local_date
     start = end - timedelta(days=n_days - 1)
-    shown = [a for a in history if start <= a.session.local_date <= end]
+    shown = sorted((a for a in history if start <= a.session.local_date <= end),
+                   key=lambda a: a.session.start)
     div, axis = _trend_unit(metric, profile, unit)
     vals = [(_trend_value(a, metric) or 0.0) / div for a in shown]
     if kind == "spike":
@@ -887,10 +888,11 @@ def _trend_svg(
         day = start + timedelta(days=d)
         ticks.append((d, f"{day.day} {day:%b}"))
     body = [ax.frame(_TREND_TITLE[metric], "session date (local)", axis, xticks=ticks)]
-    slot = ax.x(1) - ax.x(0)
-    for a, v, ref in zip(shown, vals, refs, strict=True):
-        d = (a.session.local_date - start).days
-        xc = ax.x(d)
+    slots = _day_slots(shown, start, ax)
+    back: list[str] = []  # bands and usual ranges, drawn first: no bar is ever behind one
+    bars: list[str] = []
+    for a, v, ref, (x0, w) in zip(shown, vals, refs, slots, strict=True):
+        xc = x0 + w / 2
         flags = [f for f in a.flags if f.metric == metric]
         if kind == "spike":
             if ref and a.armed:
@@ -902,19 +904,19 @@ def _trend_svg(
                 for lvl, lo, hi in bounds:
                     y_hi, y_lo = ax.y(min(hi * ref, top)), ax.y(lo * ref)
                     if y_lo > y_hi:
-                        body.append(
-                            f'<rect x="{xc - slot * 0.5:.1f}" y="{y_hi:.1f}" '
-                            f'width="{slot:.1f}" height="{y_lo - y_hi:.1f}" '
-                            f'fill="{LEVEL_COLOR[lvl]}" opacity="0.45"/>'
+                        back.append(
+                            f'<rect x="{x0:.1f}" y="{y_hi:.1f}" width="{w:.1f}" '
+                            f'height="{y_lo - y_hi:.1f}" fill="{LEVEL_COLOR[lvl]}" '
+                            'opacity="0.45"/>'
                         )
             lvl = max((f.level for f in flags), key=LEVELS.index, default="none")
             color = LEVEL_COLOR[lvl] if a.armed else UNARMED_COLOR
         else:
             if ref:
-                body.append(
-                    f'<rect x="{xc - slot * 0.5:.1f}" y="{ax.y(ref):.1f}" width="{slot:.1f}" '
+                back.append(
+                    f'<rect x="{x0:.1f}" y="{ax.y(ref):.1f}" width="{w:.1f}" '
                     f'height="{ax.y(0) - ax.y(ref):.1f}" fill="#e8f3e6"/>'
-                    f'<line x1="{xc - slot * 0.5:.1f}" x2="{xc + slot * 0.5:.1f}" '
+                    f'<line x1="{x0:.1f}" x2="{x0 + w:.1f}" '
                     f'y1="{ax.y(ref):.1f}" y2="{ax.y(ref):.1f}" stroke="{RANGE_COLOR}" '
                     'stroke-width="2" stroke-dasharray="3 2"/>'
                 )
@@ -924,13 +926,34 @@ def _trend_svg(
             color = "#fff"
             edge = "#000" if a is current else UNARMED_COLOR
             stroke = f' stroke="{edge}" stroke-width="1.5" stroke-dasharray="{FEW_STEPS_DASH}"'
-        body.append(
-            f'<rect x="{xc - slot * 0.3:.1f}" y="{ax.y(v):.1f}" width="{slot * 0.6:.1f}" '
-            f'height="{ax.y(0) - ax.y(v):.1f}" fill="{color}"{stroke}/>'
+        bars.append(
+            f'<rect class="bar" x="{xc - w * 0.3:.1f}" y="{ax.y(v):.1f}" '
+            f'width="{w * 0.6:.1f}" height="{ax.y(0) - ax.y(v):.1f}" fill="{color}"{stroke}/>'
         )
         if any(n.kind == "break" for n in a.notices):
-            body.append(f'<text x="{xc:.1f}" y="{ax.top + 10}" class="bk">break</text>')
+            bars.append(f'<text x="{xc:.1f}" y="{ax.top + 10}" class="bk">break</text>')
+    body += back + bars
     return _svg(ax.width, ax.height, "".join(body), f"trend of {_TREND_TITLE[metric]}")
+
+
+def _day_slots(
+    shown: Sequence[Assessment], start: date, ax: _Axes
+) -> list[tuple[float, float]]:
+    """Left edge and width [px] of each session's slot: its day's, shared by that day's runs.
+
+    Runs on the same local day split the day's width between them, in the order they were
+    run, so every session has a bar of its own (and its bands or usual range behind it only).
+    """
+    day = [(a.session.local_date - start).days for a in shown]
+    count = {d: day.count(d) for d in day}
+    seen: dict[int, int] = {}
+    width = ax.x(1) - ax.x(0)
+    out = []
+    for d in day:
+        j = seen[d] = seen.get(d, -1) + 1
+        w = width / count[d]
+        out.append((ax.x(d) - width / 2 + j * w, w))
+    return out
 
 
 def _trend_section(
@@ -952,10 +975,12 @@ def _trend_section(
         "normal); shaded behind each bar: the caution (1.1-1.3×), warning (1.3-2×) and high "
         "(over 2×) bands relative to the longest run of the previous 30 days (Frandsen et al. "
         "2025). Heel peak and left/right differences: light green = your usual range up to "
-        f'the dashed line (your 30-day mean + 2 SD); <span class="sw" style="background:'
-        f'{RANGE_COLOR}"></span> above your usual range; a dashed empty bar rests on fewer '
-        f"than {cfg.min_side_steps} steps of a foot: not compared, and not counted in your "
-        "usual range. Outlined bar: this session. "
+        "the dashed line (the 30-day mean + 2 SD of your usual runs: a run far from the others "
+        f'is left out of it); <span class="sw" style="background:{RANGE_COLOR}"></span> above '
+        f"your usual range; a dashed empty bar rests on fewer than {cfg.min_side_steps} steps "
+        "of a foot: not compared, and not counted in your usual range. Outlined bar: this "
+        "session. Every session has a bar of its own: runs on the same day share the day's "
+        "width, in the order they were run. "
         "Week-to-week and acute:chronic workload ratios are not used for warnings (Lolli 2019, "
         "Impellizzeri 2020).</p>"
     )
@@ -986,6 +1011,24 @@ border-left:6px solid #90a4ae;background:#f4f6f7}
 .next{padding:6px 10px;margin:6px 0;border-left:6px solid #2e7d32;background:#eef6ee}
 .sub{color:#555;font-size:14px;font-weight:normal}
 """
+
+
+def _latest_after(history: Sequence[Assessment], current: Assessment) -> Assessment | None:
+    """The latest session of the history when it is later than `current` (else None)."""
+    later = [a for a in history if a.session.start > current.session.start]
+    return max(later, key=lambda a: a.session.start) if later else None
+
+
+def _not_latest_text(latest: Assessment) -> str:
+    """Why a report of an earlier session gives no next run, and where to find it."""
+    p = latest.session
+    which = f"session {p.id}, " if p.id is not None else ""
+    see = f"'insole report {p.id}' or " if p.id is not None else ""
+    return (
+        "Next run: given after your latest run only, as in 'insole history' — this is an "
+        f"earlier run. Your latest run is {which}{plain.fmt_start(p.start)} ({see}'insole "
+        "history' gives its next run)."
+    )
 
 
 def _body_text(profile: Profile | None, unit: str) -> str:
@@ -1114,14 +1157,17 @@ def build_report(
     kv = "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in facts)
     verdict = []
     if assessment is not None:
-        lines = plain.warning_lines(assessment, limits or {}, profile=profile, unit=unit)
+        later = _latest_after(history or [], assessment)
+        lines = plain.warning_lines(assessment, limits or {}, profile=profile, unit=unit,
+                                    next_run=later is None)
         verdict.append(f'<p class="verdict">{_e(lines[0])}</p>')
         for f in assessment.flags:
             color = LEVEL_COLOR[f.level] if f.rule == "spike" else RANGE_COLOR
             label = f.level if f.rule == "spike" else "above your usual range"
             sentence = plain.flag_sentence(
                 f, assessment=assessment, profile=profile, unit=unit,
-                next_limit=(limits or {}).get(f.metric),
+                next_limit=(limits or {}).get(f.metric), next_run=later is None,
+                kind_said=f.rule != "spike",
             )
             verdict.append(
                 f'<div class="flag" style="border-color:{color}"><b>{_e(label)}</b> — '
@@ -1132,6 +1178,8 @@ def build_report(
         nxt = [ln for ln in lines if ln.startswith("Next run:")]
         if nxt:
             verdict.append(f'<div class="next"><b>{_e(nxt[0])}</b></div>')
+        elif later is not None:
+            verdict.append(f'<div class="notice">{_e(_not_latest_text(later))}</div>')
         if any(f.rule == "spike" for f in assessment.flags):
             verdict.append(f'<p class="note">{_e(plain.EVIDENCE)}</p>')
     maps_title = "Average pressure maps"

@@ -23,6 +23,13 @@ Rules
    30-day mean + 2 SD (healthy runners differ by ~0.6 % in contact time and ~3.2 % in peak force;
    Girard 2019 — so only the runner's own baseline is used).
 
+The mean and SD of rules 4 and 5 are those of the *usual* runs of the window (`usual_values`):
+a run more than ``baseline_outlier_mad`` (2.5) robust SDs (1.4826 × the median absolute
+deviation) above the window's median is left out of them (Leys et al. 2013, J Exp Soc Psychol
+49:764), so one flagged run — a 15 % left/right difference among runs of 1-2 % — does not widen
+the usual range for the next 30 days. The screen reads the window alone, so every assessment
+still reads a bounded window (`history_needed`).
+
 Rules 4 and 5 compare medians of per-step values, so they use a session's figure only when it
 rests on at least ``min_side_steps`` (`insole.session.plain.MIN_SYMMETRY_STEPS`, 20) steps with
 a value on each side — the minimum under which the summary already withholds a left/right
@@ -62,6 +69,7 @@ __all__ = [
     "next_run_limits",
     "ratio_level",
     "same_force_unit",
+    "usual_values",
 ]
 
 #: Warning levels, lowest first.
@@ -130,6 +138,11 @@ class RuleConfig:
         steady history must not turn measurement noise into flags.
     asym_sd_floor_pct : float
         Smallest SD used for the asymmetry baselines [percentage points] (0.5).
+    baseline_outlier_mad : float
+        Runs of the window more than this many robust SDs (1.4826 × the median absolute
+        deviation, floored like the SD) above the window's median are left out of the mean
+        and SD of rules 4 and 5 (`usual_values`; Leys et al. 2013: 2.5, "moderately
+        conservative"); ``inf`` keeps every run.
     min_side_steps : int
         Fewest steps with a value on each side for a session's heel peak or symmetry index to
         be compared with the baselines, or counted in them (`insole.session.plain.
@@ -152,6 +165,7 @@ class RuleConfig:
     baseline_sd: float = 2.0
     heel_sd_floor_frac: float = 0.02
     asym_sd_floor_pct: float = 0.5
+    baseline_outlier_mad: float = 2.5
     min_side_steps: int = MIN_SYMMETRY_STEPS
     ratio_decimals: int = 6
 
@@ -352,8 +366,8 @@ class Assessment:
     baselines : dict
         ``{metric: (mean, sd)}`` of the own-baseline rules (``heel_peak_n``,
         ``asymmetry_heel_peak_n``, ``asymmetry_contact_time_s``) when the window held enough
-        sessions; a value above ``mean + baseline_sd · sd`` is flagged. The SD is the one the
-        rule used (floored).
+        usual sessions (`usual_values`); a value above ``mean + baseline_sd · sd`` is flagged.
+        The SD is the one the rule used (floored).
     previous_longest : SessionPoint or None
         After a break: the longest session of the 30 days up to the last one before the break
         (start below it).
@@ -442,6 +456,11 @@ def _spike_message(metric: str, ratio: float, level: str, value: float, ref: flo
         f"with more running injuries (hazard ratio {_HAZARD[level]}, Frandsen et al. 2025) — "
         "an association, not a diagnosis."
     )
+
+
+def _count(n: int, word: str) -> str:
+    """``1 day``, ``2 days``, ``1 earlier session``."""
+    return f"{n} {word}{'s' * (n != 1)}"
 
 
 def _minutes(s: float) -> str:
@@ -535,14 +554,7 @@ def evaluate_session(
                 "their comparison (different scales).",
             )
         )
-    for m in c.spike_metrics:
-        vals = [
-            v for p in window
-            if (v := p.value(m)) is not None and v > 0
-            and (m not in FORCE_METRICS or same_force_unit(p, session))
-        ]
-        if vals:
-            out.reference[m] = max(vals)
+    out.reference.update(_references(session, window, c))
     gap = ago[-1]
     history_days = ago[0]
 
@@ -587,8 +599,8 @@ def evaluate_session(
             Notice(
                 "not_armed",
                 f"Learning your normal: session warnings start after {c.arm_min_days} days and "
-                f"{c.arm_min_sessions} sessions (now {history_days} days, {len(earlier)} "
-                "earlier sessions).",
+                f"{c.arm_min_sessions} sessions (now {_count(history_days, 'day')}, "
+                f"{_count(len(earlier), 'earlier session')}).",
             )
         )
 
@@ -620,7 +632,10 @@ def evaluate_session(
     ]
     v = session.heel_peak_median_n
     if len(base) >= c.baseline_min_sessions and v is not None:
-        vals = [float(p.heel_peak_median_n) for p in base if p.heel_peak_median_n is not None]
+        vals = usual_values(
+            [float(p.heel_peak_median_n) for p in base if p.heel_peak_median_n is not None],
+            c, floor_frac=c.heel_sd_floor_frac,
+        )
         mean, sd = _baseline(vals, c.heel_sd_floor_frac * statistics.fmean(vals))
         out.baselines["heel_peak_n"] = (mean, sd)
         if "heel_peak_n" not in out.withheld and v > mean + c.baseline_sd * sd:
@@ -648,7 +663,7 @@ def evaluate_session(
         ]
         if sv is None or len(vals) < c.baseline_min_sessions:
             continue
-        mean, sd = _baseline(vals, c.asym_sd_floor_pct)
+        mean, sd = _baseline(usual_values(vals, c, floor=c.asym_sd_floor_pct), c.asym_sd_floor_pct)
         out.baselines[f"asymmetry_{m}"] = (mean, sd)
         if f"asymmetry_{m}" not in out.withheld and abs(sv) > mean + c.baseline_sd * sd:
             name = METRIC_LABELS[f"asymmetry_{m}"][0]
@@ -671,6 +686,101 @@ def evaluate_session(
     _few_steps_notice(out, least)
     out.flags.sort(key=lambda f: -LEVELS.index(f.level))
     return out
+
+
+def usual_values(
+    values: Sequence[float],
+    config: RuleConfig | None = None,
+    *,
+    floor: float = 0.0,
+    floor_frac: float = 0.0,
+) -> list[float]:
+    """The figures of a window that set the mean and SD of rules 4 and 5: the usual runs'.
+
+    A figure more than ``baseline_outlier_mad`` robust SDs *above* the median of the window's
+    figures is left out. The robust SD is 1.4826 × the median absolute deviation (the SD of a
+    normal distribution), at least `floor` (or `floor_frac` × the median) — the floor of the
+    rule's own SD, so a steady history does not turn noise into outliers.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The window's figures (those resting on enough steps, in the session's force unit).
+    config : RuleConfig, optional
+        ``baseline_outlier_mad`` and ``baseline_min_sessions``.
+    floor : float
+        Smallest robust SD, in the figures' unit.
+    floor_frac : float
+        Smallest robust SD as a fraction of the median.
+
+    Returns
+    -------
+    list of float
+        The figures kept, in their order. At least ``baseline_min_sessions`` of them stay
+        (the usual range rests on 4 runs at least): when leaving out every figure far above
+        would leave fewer, only the highest of them are left out, as many as leaves 4.
+
+    Notes
+    -----
+    Mean and SD are pulled by the very run they would judge: among runs of 1-2 % a 15 %
+    left/right difference raises the 30-day mean + 2 SD to about 15 %, and for 30 days a run
+    at 9 % passes as usual. The median and the median absolute deviation hardly move with one
+    or two such runs (Leys et al. 2013, J Exp Soc Psychol 49:764-766, recommend 2.5 of them as
+    a "moderately conservative" cut-off). Only runs far above are left out: they are the runs
+    the rule would flag, as the next-run guidance leaves out jumps; an easy run far below stays
+    in the runner's normal. The screen reads the window alone — leaving out the runs the rule
+    flagged instead would make each flag depend on every earlier flag, back to the first run
+    — and a lasting change (new insoles) is the usual range again once it is most of the
+    window's runs.
+    """
+    c = config or RuleConfig()
+    vals = [float(v) for v in values]
+    spare = len(vals) - c.baseline_min_sessions
+    if spare <= 0 or not math.isfinite(c.baseline_outlier_mad):
+        return vals
+    med = statistics.median(vals)
+    mad = statistics.median([abs(v - med) for v in vals])
+    cut = med + c.baseline_outlier_mad * max(1.4826 * mad, floor, floor_frac * abs(med))
+    far = sorted((i for i, v in enumerate(vals) if v > cut), key=lambda i: -vals[i])[:spare]
+    return [v for i, v in enumerate(vals) if i not in far]
+
+
+def _references(
+    session: SessionPoint, window: Sequence[SessionPoint], c: RuleConfig
+) -> dict[str, float]:
+    """Largest value of each spike metric in `window` (force metrics: in `session`'s unit)."""
+    out = {}
+    for m in c.spike_metrics:
+        vals = [
+            v for p in window
+            if (v := p.value(m)) is not None and v > 0
+            and (m not in FORCE_METRICS or same_force_unit(p, session))
+        ]
+        if vals:
+            out[m] = max(vals)
+    return out
+
+
+def _jumps(session: SessionPoint, previous: Sequence[SessionPoint], c: RuleConfig) -> set[str]:
+    """The spike metrics `evaluate_session` flags `session` for, and nothing else of it.
+
+    The same window, arming and break as `evaluate_session` (a test holds the two equal on
+    random histories); `next_run_limits` asks this of every session of a window.
+    """
+    earlier = sorted((p for p in previous if p.start < session.start), key=lambda p: p.start)
+    if not earlier:
+        return set()
+    today = session.local_date
+    ago = [(today - p.local_date).days for p in earlier]
+    if ago[-1] >= c.break_days or not (
+        ago[0] >= c.arm_min_days and len(earlier) >= c.arm_min_sessions
+    ):
+        return set()
+    window = [p for p, d in zip(earlier, ago, strict=True) if d < c.window_days]
+    return {
+        m for m, ref in _references(session, window, c).items()
+        if (v := session.value(m)) is not None and ratio_level(v / ref, c) != "none"
+    }
 
 
 def _withheld(session: SessionPoint, least: int) -> dict[str, dict[str, int]]:
@@ -709,18 +819,28 @@ def next_run_limits(
     """The largest next run (the day after `session`) that stays within ``caution_ratio``.
 
     For each spike metric: ``caution_ratio`` × the largest session of the 30-day window as it
-    will stand the next day (`session` included, sessions older than the window left out).
-    A metric in `flagged` (this session was itself flagged for it) does not count `session`
-    as the new normal: its limit stays ``caution_ratio`` × the largest earlier session of
-    that window, so the guidance never builds on a jump. Empty when the spike rule would not
-    be armed the next day (too little history).
+    will stand the next day (`session` included, sessions older than the window left out) —
+    of the sessions that were *not* flagged for that metric, so the guidance never builds on
+    a jump:
+
+    - a session of the window that the spike rule flagged for the metric when it was assessed
+      against its own earlier sessions (`evaluate_session`) stays out for as long as it is in
+      the window;
+    - `session` itself stays out for the metrics in `flagged` (its own spike flags, which the
+      caller has from its assessment).
+
+    The warning rule itself is unchanged: it compares a session with the largest session of
+    its previous 30 days, jumps included (Frandsen et al. 2025). A metric for which every
+    session of the window was flagged has no limit (no run to build on); the dict is empty
+    when the spike rule would not be armed the next day (too little history).
 
     Parameters
     ----------
     session : SessionPoint
         The session just run.
     previous : sequence of SessionPoint
-        The sessions before it (later ones are ignored).
+        The sessions before it (later ones are ignored): at least those `history_needed`
+        names, so that each session of the window is assessed as with every earlier session.
     config : RuleConfig, optional
         Rule parameters.
     flagged : collection of str
@@ -732,17 +852,22 @@ def next_run_limits(
         ``{metric: largest value}`` for the spike metrics with a reference.
     """
     c = config or RuleConfig()
-    earlier = [p for p in previous if p.start < session.start]
+    earlier = sorted((p for p in previous if p.start < session.start), key=lambda p: p.start)
     if not earlier:
         return {}
     tomorrow = session.local_date + timedelta(days=1)
-    first = min(p.local_date for p in earlier)
+    first = earlier[0].local_date
     if (tomorrow - first).days < c.arm_min_days or len(earlier) + 1 < c.arm_min_sessions:
         return {}
-    window = [p for p in earlier if (tomorrow - p.local_date).days < c.window_days]
+    starts = [p.start for p in earlier]
+    pairs = [
+        (p, _jumps(p, _read_by_rules(earlier, starts, p, c), c))
+        for p in earlier if (tomorrow - p.local_date).days < c.window_days
+    ]
+    pairs.append((session, set(flagged)))
     out = {}
     for m in c.spike_metrics:
-        pool = window if m in flagged else [*window, session]
+        pool = [p for p, jumped in pairs if m not in jumped]
         if m in FORCE_METRICS:  # the next run in this session's unit
             pool = [p for p in pool if same_force_unit(p, session)]
         vals = [v for p in pool if (v := p.value(m)) is not None and v > 0]
@@ -752,10 +877,10 @@ def next_run_limits(
 
 
 def history_needed(config: RuleConfig | None = None) -> tuple[timedelta, int]:
-    """Which earlier sessions the rules read: a bounded window, plus the oldest few.
+    """Which earlier sessions the rules and the next-run guidance read: recent ones, the oldest.
 
-    `evaluate_session` gives the same result for a session ``S`` whether it gets every earlier
-    session or only these:
+    `evaluate_session` and `next_run_limits` give the same result for a session ``S`` whether
+    they get every earlier session or only these:
 
     - every session that started less than `lookback` before ``L``, the last session that
       started before ``S`` (``L`` itself included);
@@ -769,7 +894,11 @@ def history_needed(config: RuleConfig | None = None) -> tuple[timedelta, int]:
     (its date) and whether there are at least ``arm_min_sessions`` earlier sessions, which the
     `first` oldest settle; the "learning your normal" notice that prints the count appears
     only when the count is below `first` or the history is shorter than ``arm_min_days`` — and
-    then every earlier session is in the window. A superset of these sessions is fine too.
+    then every earlier session is in the window. `next_run_limits` assesses each session of
+    the next day's window (up to ``window_days`` − 2 local days before ``S``) with the rules, so
+    it reads ``window_days`` days further back: the lookback is that much longer than what
+    `evaluate_session` alone needs (`evaluate_history` passes each session only that). A
+    superset of these sessions is fine too.
 
     Parameters
     ----------
@@ -784,8 +913,12 @@ def history_needed(config: RuleConfig | None = None) -> tuple[timedelta, int]:
         How many of the oldest sessions they need.
     """
     c = config or RuleConfig()
-    days = max(c.window_days, c.arm_min_days, 14)
-    return timedelta(days=days + 3), max(1, c.arm_min_sessions)
+    return _rules_lookback(c) + timedelta(days=c.window_days), max(1, c.arm_min_sessions)
+
+
+def _rules_lookback(c: RuleConfig) -> timedelta:
+    """How far before ``L`` `evaluate_session` reads (`history_needed`, without the guidance)."""
+    return timedelta(days=max(c.window_days, c.arm_min_days, 14) + 3)
 
 
 def evaluate_history(
@@ -796,9 +929,10 @@ def evaluate_history(
 ) -> list[Assessment]:
     """Assess every session against the ones before it, oldest first.
 
-    Each session is given only the earlier sessions the rules read (`history_needed`), so the
-    work per session is bounded by the sessions of its window, not by the length of the
-    history; the results are the same as ``evaluate_session(s, all earlier sessions)``.
+    Each session is given only the earlier sessions the rules read (`history_needed`, less
+    the extra days of the next-run guidance), so the work per session is bounded by the
+    sessions of its window, not by the length of the history; the results are the same as
+    ``evaluate_session(s, all earlier sessions)``.
 
     Parameters
     ----------
@@ -816,18 +950,20 @@ def evaluate_history(
         One per (selected) session, sorted by start time.
     """
     c = config or RuleConfig()
-    lookback, first = history_needed(c)
     ordered = sorted(sessions, key=lambda p: p.start)
     starts = [p.start for p in ordered]
-    out = []
-    for s in ordered:
-        if ids is not None and s.id not in ids:
-            continue
-        end = bisect_left(starts, s.start)  # sessions that started strictly before s
-        if end == 0:
-            previous: list[SessionPoint] = []
-        else:
-            lo = bisect_left(starts, starts[end - 1] - lookback)
-            previous = ordered[: min(first, lo)] + ordered[lo:end]
-        out.append(evaluate_session(s, previous, c))
-    return out
+    return [
+        evaluate_session(s, _read_by_rules(ordered, starts, s, c), c)
+        for s in ordered if ids is None or s.id in ids
+    ]
+
+
+def _read_by_rules(
+    ordered: Sequence[SessionPoint], starts: Sequence[datetime], s: SessionPoint, c: RuleConfig
+) -> list[SessionPoint]:
+    """The sessions of `ordered` (by start; `starts` their starts) the rules read about `s`."""
+    end = bisect_left(starts, s.start)  # sessions that started strictly before s
+    if end == 0:
+        return []
+    lo = bisect_left(starts, starts[end - 1] - _rules_lookback(c))
+    return [*ordered[: min(max(1, c.arm_min_sessions), lo)], *ordered[lo:end]]

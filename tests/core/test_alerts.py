@@ -60,6 +60,23 @@ def test_disconnect_then_reconnect() -> None:
     assert m.banner() == []
 
 
+def test_a_disconnect_is_over_when_the_insole_is_back_and_says_so() -> None:
+    # The terminal's "over" line of a disconnect read "over: ./pty reconnecting — no data from
+    # it until it reconnects" (QA, 2026-12-07): the end of an alert says the insole is back.
+    from insole.live.loadwatch import AlertLog
+    from insole.live.terminal import event_line
+
+    m, log = AlertMonitor(), AlertLog()
+    m.feed_event("disconnected", 0, "./pty", time_s=3.0)
+    assert [e.kind for e in log.sync(m.active, 3.0)] == ["alert_start"]
+    m.feed_event("reconnecting", 0, "./pty", time_s=3.1)
+    assert log.sync(m.active, 3.1) == []  # still the same alert: not over yet
+    m.feed_event("connected", 0, "./pty", time_s=4.6, detail={"reconnect": True})
+    (end,) = log.sync(m.active, 4.6)
+    assert end.kind == "alert_end"
+    assert event_line(end) == "  ✓     4.6 s  over: ./pty reconnected, its data flow again"
+
+
 def test_alert_fires_on_injected_loss_through_the_runtime() -> None:
     rt = LiveRuntime("sim:?seed=4&loss=0.08&duration=12&speed=max")
     rt.start()
