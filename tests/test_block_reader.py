@@ -184,7 +184,7 @@ def test_replay_counts_the_frames_cut_at_a_reconnect_as_analysis_does(tmp_path, 
     (lost,) = re.findall(r"([\d,]+) frames lost", out.split("session summary")[-1])
     assert analysed["frames_lost"] >= 4
     assert int(lost.replace(",", "")) == analysed["frames_lost"]
-    assert f"steps            {analysed['step_count']} " in out
+    assert f"steps            {analysed['step_count']:,} " in out
 
     def fed(source):  # what a replay hands the pipeline, stream by stream
         got: dict[int, bytes] = {}

@@ -54,14 +54,14 @@ def print_summary(
         Without a profile, say how to set one (``insole analyze``; not in live or replay).
     """
     unit = s.get("force_unit", "N")
-    steps = ", ".join(f"{k} {v}" for k, v in s["steps"].items())
+    steps = ", ".join(f"{k} {v:,}" for k, v in s["steps"].items())
     if s.get("plate_under_both_feet"):
         # A force plate under both feet is stored as the left device: its contacts are steps
         # of both feet, so the per-side count would mislabel them.
         steps = "one force plate under both feet, every contact a step"
     when = f" — {fmt_start(s['start'])}" if s.get("start") else ""
     print(f"session summary{when}, {fmt_duration(s['duration_s'])}", file=out)
-    print(f"  steps            {s['step_count']}{f' ({steps})' if steps else ''}", file=out)
+    print(f"  steps            {s['step_count']:,}{f' ({steps})' if steps else ''}", file=out)
     cad = s.get("cadence_spm")
     print(f"  cadence          {_v(cad and round(cad), '{}')} steps per minute", file=out)
     ct, flight = s.get("contact_time_s"), s.get("flight_time_s")
@@ -260,7 +260,7 @@ def _regions(reg: dict[str, float]) -> str:
 def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
     """The summary in code names with every counter (``--verbose``): for developers."""
     unit = s.get("force_unit", "N")
-    steps = ", ".join(f"{k} {v}" for k, v in s["steps"].items())
+    steps = ", ".join(f"{k} {v:,}" for k, v in s["steps"].items())
     if s.get("plate_under_both_feet"):
         # A force plate under both feet is stored as the left device: its contacts are steps
         # of both feet, so the per-side count would mislabel them.
@@ -269,7 +269,7 @@ def _print_details(s: dict[str, Any], *, out: TextIO) -> None:
     if s.get("start"):
         print(f"  start            {s['start']}", file=out)
     print(f"  duration         {s['duration_s']:.1f} s", file=out)
-    print(f"  steps            {s['step_count']}{f' ({steps})' if steps else ''}", file=out)
+    print(f"  steps            {s['step_count']:,}{f' ({steps})' if steps else ''}", file=out)
     print(f"  cadence          {_v(s['cadence_spm'], '{:.1f}')} steps/min", file=out)
     flight = s["flight_time_s"]
     if flight is not None and flight < 0:
