@@ -615,7 +615,10 @@ def flag_sentence(
         mean, sd = assessment.baselines[flag.metric]
         if sd > 0:
             sds = f", +{(flag.value - mean) / sd:.1f} SD"
-    ratio_text = f"{flag.ratio:.2f}× your 30-day mean {ref}" if flag.ratio else f"mean {ref}"
+    if flag.rule == "heel_intensity":
+        ratio_text = f"{flag.ratio:.2f}× your 30-day mean {ref}" if flag.ratio else f"mean {ref}"
+    else:  # a left/right difference: points above the mean (a ratio to ~0 % reads as alarm)
+        ratio_text = f"{flag.value - flag.reference:+.1f} points over your 30-day mean {ref}"
     nxt = (
         f" Next run: {name} up to {usual_text} stays within your usual range."
         if usual_text and next_run
@@ -646,7 +649,11 @@ def flag_short(flag: Flag) -> str:
     if flag.rule == "spike":
         what = "largest" if flag.metric == "heel_impulse_ns" else "longest run"
         return f"{name} {ratio:.2f}× {what} ({flag.level})"
-    return f"{name} {ratio:.2f}× your mean"
+    if flag.rule == "heel_intensity":
+        return f"{name} {ratio:.2f}× your mean"
+    # A left/right difference: a ratio to a mean near zero (18× a mean of 0.8 %) alarms more
+    # than the points it is above that mean.
+    return f"{name} {flag.value - flag.reference:+.1f} points over your mean"
 
 
 def _run_ratio(a: Assessment) -> tuple[float, str] | None:

@@ -164,6 +164,8 @@ def test_every_rule_and_level_in_plain_sentences(
     unit = "BW" if profile else " N"
     for w in last["warnings"]:
         ratio = f"{w['ratio']:.2f}×"
+        if w["rule"] == "asymmetry":  # a difference: points over the mean, not a ratio to ~0 %
+            ratio = f"{w['value'] - w['reference']:+.1f} points over your"
         name = METRIC_NAMES[w["metric"]].capitalize()
         # analyze --save and the latest session in history: one sentence per warning, with
         # its plain name, its ratio and a "next run" number
