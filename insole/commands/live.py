@@ -238,7 +238,8 @@ def save_session(
 def auto_recording(db: Path | None, *, flag: str = "--record FILE") -> Path:
     """Where ``--save`` records a live source without ``--record``: beside the history.
 
-    The folder ``recordings/`` beside the history database is created if needed.
+    The folder ``recordings/`` beside the history database is created if needed, owner only
+    (0700, as the history's own folder and file: a runner's recordings are as private).
 
     Parameters
     ----------
@@ -261,7 +262,7 @@ def auto_recording(db: Path | None, *, flag: str = "--record FILE") -> Path:
 
     folder = (Path(db) if db is not None else default_db_path()).resolve().parent / "recordings"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         why = not_writable(folder)
     except OSError as exc:
         why = (exc.strerror or str(exc)).lower()

@@ -144,6 +144,7 @@ def test_ctrl_c_ends_a_live_run_and_saves_it(
     assert f"saved as session {len(DAYS) + 1}" in out
     recordings = list((tmp_path / "recordings").glob("live-*.insrec"))
     assert len(recordings) == 1  # recorded beside the history for the save
+    assert (tmp_path / "recordings").stat().st_mode & 0o777 == 0o700  # private as the history
     with HistoryDB(db_copy, create=False, readonly=True) as db:
         saved = db.sessions()[-1]
     assert saved.recording_path == str(recordings[0].resolve())
