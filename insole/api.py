@@ -341,7 +341,7 @@ def analyze(
     if isinstance(source, RawRecording):
         path = Path(source.path) if source.path is not None else None
     else:
-        path = Path(source)
+        path = Path(_recording_path(source, "analyze"))
     analysis = SessionAnalysis(keep_records=False, **options).run(source)
     session = Session(analysis.steps_, analysis.summary_, path=path)
     session._recording = recording
@@ -364,7 +364,18 @@ def load(
     """
     from insole.recordings.loader import load_recording
 
-    return load_recording(path, salvage=salvage, strict=strict)
+    return load_recording(_recording_path(path, "load"), salvage=salvage, strict=strict)
+
+
+def _recording_path(path: Any, what: str) -> str | os.PathLike[str]:
+    """``path`` if it names a file (str or path-like), else a `TypeError` that says so."""
+    if isinstance(path, str | os.PathLike):
+        return path
+    raise TypeError(
+        f"{what}() takes a recording's path (str or os.PathLike)"
+        + (", a RawRecording or a Recording" if what == "analyze" else "")
+        + f", not {type(path).__name__}"
+    )
 
 
 def open_reader(url: str, **options: Any) -> Reader:

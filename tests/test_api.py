@@ -271,3 +271,11 @@ def test_a_chunk_size_that_feeds_nothing_is_refused(chunk: object, error: type) 
     with pytest.raises(error, match="chunk_bytes"):
         insole.analyze(RUN, chunk_bytes=chunk)
     assert insole.analyze(RUN, chunk_bytes=0).summary == insole.analyze(RUN).summary
+
+
+@pytest.mark.parametrize("bad", [42, None, b"recordings/run_rearfoot_20s.insrec"])
+def test_a_path_that_is_not_one_says_what_is_taken(bad: object) -> None:
+    with pytest.raises(TypeError, match=r"analyze\(\) takes a recording's path"):
+        insole.analyze(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"load\(\) takes a recording's path"):
+        insole.load(bad)  # type: ignore[arg-type]
