@@ -2258,15 +2258,19 @@ insole of a stream carrying two (a serial link) lies in them.
 class _StreamTail:
     """The last `_TAIL_BYTES` (or a little more) of a stream, with their chunks' ends and times.
 
-    Fed block by block (`BlockReader._blocks`, with salvage): a few KiB per stream, whatever
-    the length of the recording.
+    Fed block by block (`BlockReader._blocks`, with salvage): the last blocks of each stream
+    whose payloads hold `_TAIL_BYTES`, whatever the length of the recording. They are kept as
+    the reader gave them (views of its read buffers, which are never written to: at most a
+    few buffers per stream stay alive) and cut and joined only where a cut needs them
+    (`joined`): every block of every salvaged read passes here, and copying its tail cost
+    about a quarter of the reading (`bench/analyze_speed.py`, 2026-12-07).
     """
 
     __slots__ = ("pieces", "n_bytes")
 
     def __init__(self) -> None:
         # (bytes, end of each chunk in them, its host time), oldest first
-        self.pieces: list[tuple[bytes, np.ndarray, np.ndarray]] = []
+        self.pieces: list[tuple[bytes | memoryview, np.ndarray, np.ndarray]] = []
         self.n_bytes = 0
 
     def copy(self) -> _StreamTail:
@@ -2278,24 +2282,36 @@ class _StreamTail:
 
     def add(self, payload: bytes | memoryview, chunk_end: np.ndarray, times: np.ndarray) -> None:
         """Append a block's payload (``chunk_end``: its chunks' cumulative ends in it)."""
-        cut = max(0, len(payload) - _TAIL_BYTES)
-        if cut == len(payload):
+        n = len(payload)
+        if not n:
             return
-        first = int(np.searchsorted(chunk_end, cut, side="right"))
-        # Copies: `times` may be a view of the reader's buffer, which must not be held on to.
-        self.pieces.append((bytes(payload[cut:]), np.array(chunk_end[first:]) - cut,
-                            np.array(times[first:], dtype=np.float64)))
-        self.n_bytes += len(payload) - cut
+        self.pieces.append((payload, chunk_end, times))
+        self.n_bytes += n
         while self.n_bytes - len(self.pieces[0][0]) >= _TAIL_BYTES:
             self.n_bytes -= len(self.pieces.pop(0)[0])
 
     def joined(self) -> tuple[bytes, np.ndarray, np.ndarray]:
-        """The bytes, the end of each chunk in them and its host time."""
-        shift = np.cumsum([0] + [len(d) for d, _, _ in self.pieces[:-1]])
-        ends = [e + int(k) for (_, e, _), k in zip(self.pieces, shift, strict=True)]
-        return (b"".join(d for d, _, _ in self.pieces),
-                np.concatenate([np.zeros(0, np.int64), *ends]),
-                np.concatenate([np.zeros(0, np.float64), *(t for _, _, t in self.pieces)]))
+        """The last `_TAIL_BYTES` or a little more, the end of each chunk in them and its time.
+
+        The first piece is cut where its chunk that holds the `_TAIL_BYTES`-th last byte begins
+        (its earlier chunks are not needed; the frame cut there is dropped by the decoder).
+        """
+        data, ends, times = [], [], []
+        shift = 0
+        for i, (d, e, t) in enumerate(self.pieces):
+            e = np.asarray(e, dtype=np.int64)
+            t = np.asarray(t, dtype=np.float64)
+            if i == 0:
+                cut = max(0, len(d) - max(0, _TAIL_BYTES - (self.n_bytes - len(d))))
+                first = int(np.searchsorted(e, cut, side="right"))
+                start = int(e[first - 1]) if first else 0
+                d, e, t = d[start:], e[first:] - start, t[first:]
+            data.append(bytes(d))
+            ends.append(e + shift)
+            times.append(t)
+            shift += len(d)
+        return (b"".join(data), np.concatenate([np.zeros(0, np.int64), *ends]),
+                np.concatenate([np.zeros(0, np.float64), *times]))
 
 
 def _missing_tails(tails: Mapping[int, _StreamTail]) -> tuple[MissingTail, ...]:
