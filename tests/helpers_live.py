@@ -1,10 +1,22 @@
-"""Feeding a contact detector as a live stream (shared by the detector's test modules)."""
+"""Live streams for tests: a contact detector fed chunk by chunk, a recording's chunks."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 from insole.core.events import Contact, ContactDetector
+from insole.recordings.container import read_raw_recording
+from insole.sources.readers import Chunk
+
+
+def recorded_chunks(path: str | os.PathLike[str]) -> list[Chunk]:
+    """A recording's chunks in time order, as a replay hands them out (recorded time)."""
+    raw = read_raw_recording(path)
+    chunks = (Chunk(sid, bytes(data), float(t), float(t))
+              for sid, stream in raw.streams.items() for t, data in stream.iter_chunks())
+    return sorted(chunks, key=lambda c: c.host_time_s)
 
 
 def live(

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers_importers import write_stappone  # tests/ is on the path (tests/conftest.py)
+from helpers_live import recorded_chunks
 
 import insole
 from insole.cli import main
 from insole.live.runtime import LiveRuntime
 from insole.live.terminal import StatusState, status_line
-from insole.recordings.container import read_raw_recording
 from insole.session.plain import Profile
 from insole.sources.readers import Chunk
 
@@ -87,14 +87,7 @@ def stappone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _chunks(rec: Path) -> list[Chunk]:
     """The recording's chunks in time order, as a replay hands them out (recorded time)."""
-    raw = read_raw_recording(rec)
-    items = []
-    for sid, s in raw.streams.items():
-        a = 0
-        for t, end in zip(s.chunk_time_s, s.chunk_end, strict=True):
-            items.append(Chunk(sid, s.data[a:int(end)], float(t), float(t)))
-            a = int(end)
-    return sorted(items, key=lambda c: c.host_time_s)
+    return recorded_chunks(rec)
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ pytest.importorskip("pyqtgraph")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from helpers_live import recorded_chunks  # noqa: E402  (tests/ is on the path)
+
 from insole.live.loadwatch import RecentMax  # noqa: E402
 from insole.live.runtime import LiveRuntime  # noqa: E402
-from insole.recordings.container import read_raw_recording  # noqa: E402
 from insole.sources.readers import Chunk  # noqa: E402
 
 REC = Path(__file__).resolve().parents[2] / "recordings" / "run_rearfoot_20s.insrec"
@@ -25,14 +26,7 @@ REFERENCE = {"step_count": 1000.0, "duration_s": 10.0, "heel_impulse_ns": 1e9}
 @pytest.fixture(scope="module")
 def chunks() -> list[Chunk]:
     """The recording's chunks in time order (recorded time)."""
-    raw = read_raw_recording(REC)
-    items = []
-    for sid, s in raw.streams.items():
-        a = 0
-        for t, end in zip(s.chunk_time_s, s.chunk_end, strict=True):
-            items.append(Chunk(sid, s.data[a:int(end)], float(t), float(t)))
-            a = int(end)
-    return sorted(items, key=lambda c: c.host_time_s)
+    return recorded_chunks(REC)
 
 
 def _window(qtbot, rt: LiveRuntime) -> Any:

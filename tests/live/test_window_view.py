@@ -16,6 +16,8 @@ pytest.importorskip("pyqtgraph")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from helpers_live import recorded_chunks  # noqa: E402  (tests/ is on the path)
+
 from insole.live.runtime import LiveRuntime, ReplayReader  # noqa: E402
 from insole.recordings.container import read_raw_recording  # noqa: E402
 from insole.session.analysis import SessionAnalysis  # noqa: E402
@@ -32,14 +34,7 @@ def offline() -> SessionAnalysis:
 @pytest.fixture(scope="module")
 def chunks() -> list[Chunk]:
     """The recording's chunks in time order, as the replay hands them out (recorded time)."""
-    raw = read_raw_recording(REC)
-    items = []
-    for sid, s in raw.streams.items():
-        a = 0
-        for t, end in zip(s.chunk_time_s, s.chunk_end, strict=True):
-            items.append(Chunk(sid, s.data[a:int(end)], float(t), float(t)))
-            a = int(end)
-    return sorted(items, key=lambda c: c.host_time_s)
+    return recorded_chunks(REC)
 
 
 def _window(qtbot, rt: LiveRuntime, **kwargs: Any):
