@@ -18,15 +18,18 @@ import copy
 import json
 import re
 import shutil
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_history import (  # tests/ is on the path (tests/conftest.py)
+    cli_out,
+    saved_history,
+    session_points,
+    simulated_run,
+)
 
-from insole.cli import main
 from insole.commands.history import assess_saved, handle_analyze_save
-from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.session.analysis import SessionAnalysis
 from insole.session.history import HistoryDB
 from insole.session.plain import MIN_SYMMETRY_STEPS
@@ -45,32 +48,17 @@ ARMED = "2026-05-02T07:00:00+02:00"
 MARK = "too few to compare with your other runs"
 
 
-def simulate(folder: Path, name: str, start: str, *, seconds: float = 8.0, seed: int = 40,
-             mass_kg: float = 70.0, asymmetry_pct: float = 0.0) -> Path:
-    rec = folder / f"{name}.insrec"
-    simulate_to_file(
-        SimulationRequest(duration_s=seconds, seed=seed, body_mass_kg=mass_kg,
-                          asymmetry_pct=asymmetry_pct, start=datetime.fromisoformat(start)),
-        rec,
-    )
-    return rec
+def simulate(folder: Path, name: str, start: str, *, seconds: float = 8.0, **run: float) -> Path:
+    return simulated_run(folder, name, start, seconds=seconds, **run)  # type: ignore[arg-type]
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> str:
-    capsys.readouterr()
-    assert main([str(a) for a in args]) == 0
-    return capsys.readouterr().out
+run = cli_out
 
 
 @pytest.fixture(scope="module")
 def usual(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A history of the five usual runs."""
-    d = tmp_path_factory.mktemp("usual")
-    db = d / "h.sqlite3"
-    for i, (start, seed) in enumerate(USUAL):
-        rec = simulate(d, f"usual{i}", start, seconds=20, seed=seed)
-        assert main(["analyze", str(rec), "--save", "--db", str(db), "--quiet"]) == 0
-    return db
+    return saved_history(tmp_path_factory.mktemp("usual") / "h.sqlite3", USUAL)
 
 
 @pytest.fixture
@@ -92,10 +80,7 @@ def last_row(db: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     return json.loads(run(capsys, "history", "--db", db, "--json"))[-1]
 
 
-def points_of(db: Path) -> list[SessionPoint]:
-    with HistoryDB(db) as h:
-        return [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id)
-                for s in h.sessions()]
+points_of = session_points
 
 
 def few_steps_notice(row: dict[str, Any]) -> dict[str, Any]:

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_history import saved_history, session_points  # tests/ is on the path
 
 import insole
 from insole.cli import main
-from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.session.analysis import SessionAnalysis
-from insole.session.history import HistoryDB
 from insole.session.rules import SessionPoint, evaluate_session, next_run_limits
 
 USUAL = ["2026-04-01T07:00:00+02:00", "2026-04-08T07:00:00+02:00", "2026-04-15T07:00:00+02:00",
@@ -54,20 +53,13 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A history of five 20 s runs in N, and a counts session saved once the rules are armed."""
     d = tmp_path_factory.mktemp("units")
     db = d / "h.sqlite3"
-    for i, start in enumerate(USUAL):
-        rec = d / f"run{i}.insrec"
-        simulate_to_file(SimulationRequest(duration_s=20, seed=i + 1,
-                                           start=datetime.fromisoformat(start)), rec)
-        assert main(["analyze", str(rec), "--save", "--db", str(db), "--quiet"]) == 0
+    saved_history(db, [(start, i + 1) for i, start in enumerate(USUAL)])
     counts = _footswitches(d, ARMED)
     assert main(["analyze", str(counts), "--save", "--db", str(db), "--quiet"]) == 0
     return db, counts
 
 
-def _points(db: Path) -> list[SessionPoint]:
-    with HistoryDB(db) as h:
-        return [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id)
-                for s in h.sessions()]
+_points = session_points
 
 
 def test_a_counts_session_is_not_compared_with_runs_in_newtons(

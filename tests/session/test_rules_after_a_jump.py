@@ -27,13 +27,17 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from helpers_history import (  # tests/ is on the path (tests/conftest.py)
+    cli_out,
+    saved_history,
+    session_points,
+    simulated_run,
+)
 
 from insole.cli import main
-from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.live.loadwatch import LoadWatch
 from insole.session import plain
 from insole.session.analysis import SessionAnalysis
-from insole.session.history import HistoryDB
 from insole.session.report import RANGE_COLOR
 from insole.session.rules import (
     RuleConfig,
@@ -58,31 +62,18 @@ JUMP = "2026-05-02T07:00:00+02:00"
 EASY = "2026-05-04T07:00:00+02:00"
 
 
-def simulate(folder: Path, name: str, start: str, *, seconds: float = 20.0, seed: int = 40,
-             asymmetry_pct: float = 0.0) -> Path:
-    rec = folder / f"{name}.insrec"
-    simulate_to_file(
-        SimulationRequest(duration_s=seconds, seed=seed, body_mass_kg=70.0,
-                          asymmetry_pct=asymmetry_pct, start=datetime.fromisoformat(start)),
-        rec,
-    )
-    return rec
+def simulate(folder: Path, name: str, start: str, *, seconds: float = 20.0, **run: float) -> Path:
+    return simulated_run(folder, name, start, seconds=seconds, **run)  # type: ignore[arg-type]
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> str:
-    capsys.readouterr()
-    assert main([str(a) for a in args]) == 0
-    return capsys.readouterr().out
+run = cli_out
 
 
 def save(capsys: pytest.CaptureFixture[str], rec: Path, db: Path) -> str:
     return run(capsys, "analyze", rec, "--save", "--db", db, "--quiet")
 
 
-def points_of(db: Path) -> list[SessionPoint]:
-    with HistoryDB(db, readonly=True) as h:
-        return [SessionPoint.from_summary(s.summary | {"start": s.start}, id=s.id)
-                for s in h.sessions()]
+points_of = session_points
 
 
 def next_run_line(out: str) -> str:
@@ -98,11 +89,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def usual(folder: Path) -> Path:
     """A history of the six usual runs."""
-    db = folder / "usual.sqlite3"
-    for i, (start, seed) in enumerate(USUAL):
-        rec = simulate(folder, f"usual{i}", start, seed=seed)
-        assert main(["analyze", str(rec), "--save", "--db", str(db), "--quiet"]) == 0
-    return db
+    return saved_history(folder / "usual.sqlite3", USUAL)
 
 
 @pytest.fixture
@@ -436,7 +423,7 @@ def test_learning_your_normal_counts_in_words(
     usual: Path, folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "h.sqlite3"
-    save(capsys, folder / "usual0.insrec", db)
+    save(capsys, folder / "usual-run0.insrec", db)  # the first usual run (saved_history)
     out = save(capsys, simulate(tmp_path, "next", "2026-04-02T07:00:00+02:00", seed=3), db)
     assert "(now 1 day, 1 earlier run)." in out
     listing = run(capsys, "history", "--db", db, "--json")
