@@ -24,7 +24,7 @@ from insole.core.pipeline import Pipeline, StepRecord
 from insole.core.summary import StepAccumulator
 from insole.live.loadwatch import RecentMax, SessionWatch, WatchEvent
 from insole.live.terminal import StatusState, TerminalView
-from insole.recordings.container import KIND_DATA, KIND_EVENT, Block, BlockReader, RawRecording
+from insole.recordings.container import BlockReader, RawRecording, StreamRun
 from insole.session.analysis import summarise_session
 from insole.session.text import print_summary
 
@@ -160,7 +160,7 @@ _Piece = tuple[bytes, np.ndarray, np.ndarray]  # bytes, chunk ends in them, chun
 
 
 def _stream_blocks(reader: BlockReader, stream_id: int) -> Iterator[_Piece]:
-    """The data blocks of one stream, read by a pass of their own (bounded memory).
+    """One stream's bytes, read by a pass of their own (`BlockReader.runs`, bounded memory).
 
     A 0x00 of its own follows the bytes before each of the stream's reconnects, with the time
     of the chunk before it: it ends a frame cut by the disconnect (SPEC §4.2), as offline
@@ -169,16 +169,13 @@ def _stream_blocks(reader: BlockReader, stream_id: int) -> Iterator[_Piece]:
     """
     own = BlockReader(reader.path, salvage=reader.salvage, read_bytes=reader.read_bytes)
     last = 0.0
-    for block in own.blocks(stream_ids=(stream_id,)):
-        if not isinstance(block, Block):
-            continue
-        if block.kind == KIND_DATA:
-            if block.chunk_time_s.size:
-                last = float(block.chunk_time_s[-1])
-            yield block.payload, block.chunk_end, block.chunk_time_s
-        elif block.kind == KIND_EVENT and _is_reconnect(
-            own.events[-1] if own.events else None, stream_id
-        ):
+    for item in own.runs(stream_ids=(stream_id,)):
+        if isinstance(item, StreamRun):
+            if item.chunk_time_s.size:
+                last = float(item.chunk_time_s[-1])
+            yield item.data, item.chunk_end, item.chunk_time_s
+        elif (isinstance(item, dict) and item.get("event") == "reconnect"
+              and item.get("stream_id") == stream_id):
             yield _FLUSH, np.ones(1, np.int64), np.full(1, last)
 
 
@@ -197,10 +194,6 @@ def _raw_pieces(raw: RawRecording, stream_id: int) -> Iterator[_Piece]:
 #: The byte that ends a frame cut by a disconnect (SPEC §4.2).
 _FLUSH = b"\x00"
 
-
-def _is_reconnect(event: dict[str, Any] | None, stream_id: int) -> bool:
-    return (event is not None and event.get("event") == "reconnect"
-            and event.get("stream_id") == stream_id)
 
 
 def _finite_times(pieces: Iterator[_Piece], invalid: list[int]) -> Iterator[_Piece]:
