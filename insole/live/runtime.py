@@ -810,7 +810,8 @@ class LiveRuntime:
         assert st.sensors is not None
         hs, to = step.heel_strike_s * st.fs, step.toe_off_s * st.fs  # sample indices
         to_index = float(round(to)) if math.isfinite(to) else None
-        first, rows = st.sensors.last(st.sensors.capacity)
+        prev = st.last_toe_off_index  # the swing starts there: only its rows are read
+        first, rows = st.sensors.last(0 if prev is None else st.sensors.end - math.floor(prev))
         base = swing_baselines(rows, [round(hs)], [np.nan if to_index is None else to_index],
                                baseline_n=st.map_baseline(),
                                previous_toe_off_index=st.last_toe_off_index, first_index=first)
