@@ -207,6 +207,33 @@ def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: tuple[str, ...],
     assert needle in err
 
 
+def test_out_dir_never_replaces_a_recording_of_the_batch_or_a_database(tmp_path: Path) -> None:
+    # A recording named like a table, analysed with --out-dir beside it: its table would have
+    # replaced it at the end of the batch (after the analysis read it).
+    rec = tmp_path / "steps.csv"
+    shutil.copy(RECORDINGS / "walk_20s.insrec", rec)
+    before = rec.read_bytes()
+    proc = cli("analyze", RECORDINGS / "run_rearfoot_20s.insrec", rec, "--out-dir", tmp_path,
+               check=2)
+    assert proc.stderr.strip().splitlines() == [
+        f"insole analyze: error: --out-dir {tmp_path}: {rec} is also a recording of the batch, "
+        "which its steps.csv would replace; choose another --out-dir"]
+    assert rec.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["steps.csv"]
+    # Irreplaceable data under a table's name (a history database) is refused too; earlier
+    # tables are replaced as documented.
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "errors.json").write_bytes(b"SQLite format 3\x00" + bytes(84))
+    (out / "sessions.csv").write_text("an earlier table\n")
+    proc = cli("analyze", RECORDINGS / "walk_20s.insrec", "--out-dir", out, check=2)
+    assert "errors.json is a database (the training history?)" in proc.stderr
+    assert (out / "sessions.csv").read_text() == "an earlier table\n"
+    (out / "errors.json").unlink()
+    cli("analyze", RECORDINGS / "walk_20s.insrec", "--out-dir", out)
+    assert (out / "sessions.csv").read_text().startswith("recording,")
+
+
 def test_without_pyarrow_parquet_is_skipped_with_a_note(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['pyarrow'] = None; sys.modules['pyarrow.parquet'] = None\n"

@@ -311,6 +311,29 @@ def _write_sessions_parquet(rows: Sequence[dict[str, Any]], path: Path, pa: Any,
 # --- outputs ------------------------------------------------------------------------------------
 
 
+def _check_outputs(out_dir: Path, files: Sequence[str]) -> None:
+    """Refuse an ``--out-dir`` whose tables would replace an input or irreplaceable data.
+
+    Raises
+    ------
+    BatchError
+        If a table's path is one of the recordings analysed, or holds a live or imported
+        recording or a database (`insole.commands.common.irreplaceable`).
+    """
+    from insole.commands.common import irreplaceable
+
+    inputs = {Path(f).resolve() for f in files}
+    for name in OUTPUTS.values():
+        path = out_dir / name
+        if path.resolve() in inputs:
+            raise BatchError(f"--out-dir {out_dir}: {path} is also a recording of the batch, "
+                             f"which its {name} would replace; choose another --out-dir")
+        kind = irreplaceable(path) if path.is_file() else None
+        if kind:
+            raise BatchError(f"--out-dir {out_dir}: {path} is {kind}, which the batch's "
+                             f"{name} does not replace; choose another --out-dir")
+
+
 class _Outputs:
     """The files of ``--out-dir``, written as results arrive (as ``*.part``, renamed at the end)."""
 
@@ -660,7 +683,8 @@ def run_batch(
         Recording files and folders (searched recursively for ``*.insrec``).
     out_dir : path-like, optional
         Folder for ``steps.parquet``, ``steps.csv``, ``sessions.parquet``, ``sessions.csv``
-        and ``errors.json`` (created if needed; files in it are replaced). Without it nothing
+        and ``errors.json`` (created if needed; earlier tables in it are replaced, but never
+        a recording of the batch, a live or imported recording or a database). Without it nothing
         is written and the result holds the sessions.
     jobs : int, default 1
         Local worker processes; 1 runs in this process.
@@ -707,6 +731,8 @@ def run_batch(
     else:
         engine = _in_process(task)
     try:
+        if out_dir is not None:
+            _check_outputs(Path(out_dir), files)
         outputs = None if out_dir is None else _Outputs(Path(out_dir), result.notes)
     except BaseException:
         engine.close()
