@@ -177,6 +177,24 @@ def test_a_screenshot_replaces_neither_the_recording_written_nor_a_live_recordin
     assert live.read_bytes() == before
 
 
+def test_an_emulator_report_is_checked_before_the_emulator_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], history: tuple[Path, Path]
+) -> None:
+    # The emulator wrote its --report over whatever was there, at the end of its run.
+    db, _ = history
+    live = recorded(tmp_path, capsys, "live.insrec")
+    before = {p: p.read_bytes() for p in (db, live)}
+    for path, kind in ((db, "a database"), (live, "a recording of sim:?seed=2")):
+        line = refused(cli(capsys, "emulate", "serial", "--no-wait", "--duration", 0.2,
+                           "--report", path), kind, "which a report does not replace")
+        assert "--overwrite" not in line
+    assert {p: p.read_bytes() for p in (db, live)} == before
+    refused(cli(capsys, "emulate", "serial", "--no-wait", "--duration", 0.2, "--report",
+                tmp_path), "is a folder")
+    refused(cli(capsys, "emulate", "serial", "--no-wait", "--duration", 0.2, "--report",
+                tmp_path / "no" / "r.json"), "does not exist")
+
+
 # --- 2. profile reads the history as history does ----------------------------------------------
 
 

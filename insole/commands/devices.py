@@ -57,7 +57,25 @@ def _pause(text: str) -> tuple[float, float]:
 
 def _emulate(run_cli: Callable[..., int], emulator: object, args: argparse.Namespace) -> int:
     """Run an emulator's ``run_cli`` until it ends or Ctrl-C / SIGTERM, with ``--report``."""
+    from pathlib import Path
+
+    from insole.commands.common import UsageError, check_replace, not_writable
+
     report = None if args.report == "-" else args.report  # '-': the report is on stdout anyway
+    if report is not None:
+        # Checked before the emulator runs, not when it writes the report at its end.
+        check_replace(report, overwrite=False, what="report", can_overwrite=False)
+        path = Path(report)
+        if path.is_dir():
+            raise UsageError(f"--report {report}: is a folder; give a file name")
+        where = path if path.exists() else path.parent if str(path.parent) else Path(".")
+        if not where.is_dir() and not path.exists():
+            raise UsageError(f"--report {report}: folder {where} does not exist; create it "
+                             "or give another file name")
+        why = not_writable(where)
+        if why:
+            raise UsageError(f"--report {report}: cannot write it ({why}); give another file "
+                             "name")
     with stop_on_signals() as stop:
         return run_cli(emulator, stop=stop, report_path=report)
 
