@@ -39,6 +39,8 @@ def run_demo(
 ) -> int:
     """Simulate, record, replay and summarise a short run.
 
+    The ``insole demo`` command.
+
     Parameters
     ----------
     duration_s : float

@@ -198,6 +198,8 @@ class SideView:
 class LiveSnapshot:
     """A consistent copy of the runtime's state for one redraw.
 
+    Taken by `LiveRuntime.snapshot` under the runtime's lock.
+
     Attributes
     ----------
     now_s : float

@@ -182,6 +182,9 @@ def _clean(v: Any) -> Any:
 class SavedSession:
     """One session of the history (a row of ``sessions``).
 
+    As `HistoryDB.session` and `HistoryDB.sessions` read it back (and `HistoryDB.save_session`
+    returns it).
+
     Attributes
     ----------
     id : int

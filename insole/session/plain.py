@@ -711,15 +711,13 @@ def _break_text(a: Assessment, message: str) -> str:
     gap = message.split(" days")[0].split()[-1]
     if longest is None:  # pragma: no cover - the rule always sets it with the notice
         return message
+    size = (f"{fmt_value('duration_s', longest.duration_s)} / "
+            f"{fmt_value('step_count', longest.step_count)}")
     return (
         f"Back after a break of {gap} days: start below your previous longest run "
-        f"({_run_size(longest.duration_s, longest.step_count)}, {fmt_start(longest.start)}) "
+        f"({size}, {fmt_start(longest.start)}) "
         "and build up again; no ratio is computed after a break."
     )
-
-
-def _run_size(duration_s: float, steps: float) -> str:
-    return f"{fmt_value('duration_s', duration_s)} / {fmt_value('step_count', steps)}"
 
 
 def _learning_text(a: Assessment) -> str:
@@ -769,6 +767,8 @@ def next_run_sentence(
     armed: bool = False,
 ) -> str:
     """The "next run" guidance: ``Next run: up to 32 min / 5,400 steps stays within 1.1× ...``.
+
+    The last line of `warning_lines` (with ``next_run=True``).
 
     Parameters
     ----------

@@ -420,7 +420,7 @@ class Fetched:
     Attributes
     ----------
     record : str
-        The record it belongs to.
+        The record it belongs to, as `resolve_records` names it.
     path : Path
         Where it is now (absolute).
     url : str or None

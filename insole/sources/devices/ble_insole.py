@@ -149,6 +149,8 @@ class Fault:
 class EmulatorStats:
     """What an emulated insole did, to check a host's accounting against.
 
+    Kept up to date in `EmulatedInsole.stats`.
+
     Attributes
     ----------
     frames_total : int

@@ -59,6 +59,8 @@ _INSTALL_HINT = "pip install 'insole[formats]'"
 class XdfInsole:
     """One insole stream read from an XDF file.
 
+    An item of `XdfContents.insoles`.
+
     Attributes
     ----------
     side : str

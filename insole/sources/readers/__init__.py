@@ -68,6 +68,8 @@ ACCEPTED_FORMS = (
 class SourceURL:
     """A parsed source URL.
 
+    What `parse_source` returns; `open_reader` opens the source it names.
+
     Attributes
     ----------
     scheme : str

@@ -96,7 +96,7 @@ class Chunk:
     Attributes
     ----------
     stream_id : int
-        Which stream.
+        Which stream (`StreamInfo.stream_id`).
     data : bytes
         Raw wire bytes (any split of the byte stream of SPEC §3).
     host_time_s : float

@@ -1081,6 +1081,8 @@ class InsoleBlock:
 class GaitBlock:
     """A stretch of both insoles' counts, from `GaitStream.blocks`.
 
+    `left` and `right` cover the same samples; each block starts where the previous one ended.
+
     Attributes
     ----------
     start : int
