@@ -17,11 +17,21 @@ numba takes its fallbacks (an inner-product loop instead of BLAS in ``np.convolv
 function using it is compiled). Later imports of scipy or cffi by anyone are unaffected.
 Call it before the first compiled function of the process runs; after that it changes
 nothing.
+
+It also makes sure numba has somewhere to cache the compiled kernels. numba writes them
+beside the source (``__pycache__``) or, where that is read-only (a system-wide install), in
+the user's cache folder; where neither can be written (a service account whose home is
+read-only) every kernel refused to load: "cannot cache function '_leaf': no locator
+available". `load_numba` then points ``NUMBA_CACHE_DIR`` at a folder of the user's in the
+temporary folder (``insole-numba-<user>``). A ``NUMBA_CACHE_DIR`` that can be written is
+left as it is.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import threading
 from types import ModuleType
 
@@ -55,6 +65,7 @@ def load_numba() -> ModuleType:
     with _LOCK:
         if _READY:
             return numba
+        _ensure_cache_dir(numba)
         from numba.core.registry import cpu_target
 
         refused = [m for m in _REFUSED if m not in sys.modules]
@@ -68,3 +79,41 @@ def load_numba() -> ModuleType:
                     del sys.modules[name]
         _READY = True
     return numba
+
+
+def _can_write_in(folder: str) -> bool:
+    """Whether a file can be created in `folder` (made if missing)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _ensure_cache_dir(numba: ModuleType) -> None:
+    """Point numba's cache at a temporary folder of the user's if it has nowhere to write."""
+    config = numba.config
+    if config.CACHE_DIR and _can_write_in(config.CACHE_DIR):
+        return
+    if _can_write_in(os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")):
+        return
+    from numba.misc.appdirs import AppDirs
+
+    if _can_write_in(AppDirs(appname="numba", appauthor=False).user_cache_dir):
+        return
+    try:
+        user = str(os.getuid())  # type: ignore[attr-defined,unused-ignore]
+    except AttributeError:  # pragma: no cover - Windows has no uid
+        user = os.environ.get("USERNAME", "user")
+    folder = os.path.join(tempfile.gettempdir(), f"insole-numba-{user}")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.lstat(folder)
+    except OSError:
+        return
+    # Compiled code is loaded from there: only a folder of this user's that no one else may
+    # write (not one planted by another user in the shared temporary folder).
+    own = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    if own and not st.st_mode & 0o022 and os.path.isdir(folder) and _can_write_in(folder):
+        config.CACHE_DIR = folder

@@ -10,10 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_users import as_other_user  # tests/ is on the path (tests/conftest.py)
 
 from insole.commands import batch
 from insole.commands.batch import BatchError, run_batch
@@ -232,6 +234,32 @@ def test_out_dir_never_replaces_a_recording_of_the_batch_or_a_database(tmp_path:
     (out / "errors.json").unlink()
     cli("analyze", RECORDINGS / "walk_20s.insrec", "--out-dir", out)
     assert (out / "sessions.csv").read_text().startswith("recording,")
+
+
+def test_a_folder_the_batch_cannot_read_is_an_error_not_skipped() -> None:
+    # Path.rglob skipped an unreadable folder without a word: "analysed 1 of 1", exit 0.
+    top = Path(tempfile.mkdtemp(prefix="insole-batch-"))  # a place other users can reach
+    try:
+        for d, mode in ((top, 0o755), (top / "ok", 0o755), (top / "locked", 0o700)):
+            d.mkdir(exist_ok=True)
+            # Not recordings: each file is an error of the batch, nothing is compiled.
+            (d / "r.insrec").write_bytes(b"PK\x03\x04 not a recording")
+            (d / "r.insrec").chmod(0o644)
+            d.chmod(mode)
+        if os.geteuid() != 0:
+            (top / "locked").chmod(0o000)
+        proc = subprocess.run(
+            as_other_user([sys.executable, "-m", "insole.cli", "analyze", str(top)]),
+            capture_output=True, text=True, timeout=120, cwd=top)
+        assert proc.returncode == 2, proc.stderr
+        assert "analysed 0 of 3 recordings" in proc.stdout
+        locked = [line for line in proc.stderr.splitlines() if str(top / "locked") in line]
+        assert len(locked) == 1, proc.stderr
+        assert "Permission denied" in locked[0]
+        assert "Traceback" not in proc.stderr
+    finally:
+        (top / "locked").chmod(0o700)
+        shutil.rmtree(top)
 
 
 def test_without_pyarrow_parquet_is_skipped_with_a_note(tmp_path: Path) -> None:

@@ -228,7 +228,7 @@ def find_recordings(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     seen: set[Path] = set()
     empty: list[Path] = []
     for p in map(Path, paths):
-        found = sorted(q for q in p.rglob("*.insrec") if q.is_file()) if p.is_dir() else [p]
+        found = _recordings_in(p) if p.is_dir() else [p]
         if not found:
             empty.append(p)
         for q in found:
@@ -243,6 +243,25 @@ def find_recordings(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             "give recording files or folders that hold some"
         )
     return out
+
+
+def _recordings_in(folder: Path) -> list[Path]:
+    """The ``*.insrec`` files below `folder`, sorted; a folder that cannot be listed is kept.
+
+    ``Path.rglob`` skips folders it may not read without a word; here such a folder becomes a
+    path of the batch, which then fails as an error of the batch ("permission denied"), so
+    the recordings in it are not left out silently.
+    """
+    found: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        found.append(Path(exc.filename) if exc.filename else folder)
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs.sort()
+        found += [Path(root, f) for f in files
+                  if f.endswith(".insrec") and Path(root, f).is_file()]
+    return sorted(found)
 
 
 # --- the sessions table -------------------------------------------------------------------------
