@@ -288,6 +288,16 @@ def test_table_fractional_rate_in_range_is_accepted(tmp_path, capsys) -> None:
                            "--out", tmp_path / "o.insrec")
     assert status == 0, err
     assert "62.5 Hz" in out
+    # The frames carry 63 (whole Hz); info, its streaming path and the API said 63 / 63.0.
+    from insole import analyze
+    from insole.recordings.loader import load_recording, recording_info
+
+    rec = tmp_path / "o.insrec"
+    assert recording_info(rec)["sample_rate_hz"] == 62.5
+    assert load_recording(rec).info()["sample_rate_hz"] == 62.5
+    assert analyze(rec).samples("left").sample_rate_hz == 62.5
+    status, out, err = cli(capsys, "info", rec)
+    assert "sample rate      62.5 Hz" in out
 
 
 def test_table_rate_inferred_from_time_column_is_checked_too(tmp_path, capsys) -> None:

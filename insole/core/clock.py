@@ -46,8 +46,9 @@ all slopes took tens of ms), or by `_median_slope_float32` where the bracket doe
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -60,6 +61,7 @@ __all__ = [
     "ClockSync",
     "DeviceClocks",
     "align_clocks",
+    "exact_sample_rate",
     "fit_clock",
 ]
 
@@ -546,3 +548,37 @@ class DeviceClocks:
         if len(left) != 1 or len(right) != 1:
             return None
         return align_clocks(left[0], right[0])
+
+
+def exact_sample_rate(frame_rate_hz: float, device: Mapping[str, Any]) -> float:
+    """The sampling rate to place samples by: the header's, when the frames carry it rounded.
+
+    The protocol's ``sample_rate_hz`` field is a whole number of Hz (SPEC §1); an importer of a
+    31.25 Hz F-Scan movie or a 75.13 Hz XSENSOR export writes the rate rounded in every frame
+    and the exact rate in the header's device entry (``recordings/FORMAT.md``). Placing samples
+    at the rounded rate would put them a fraction of a sample off their true time, one more
+    per few seconds: samples that land on the same index overwrite each other and the gaps
+    come out negative.
+
+    Parameters
+    ----------
+    frame_rate_hz : float
+        The rate the frames carry (a whole number of Hz).
+    device : mapping
+        The device's entry in the recording header (may be empty).
+
+    Returns
+    -------
+    float
+        The header's ``sample_rate_hz`` where it rounds to ``frame_rate_hz``, else
+        ``frame_rate_hz``.
+    """
+    exact = device.get("sample_rate_hz")
+    if (
+        isinstance(exact, (int, float))
+        and math.isfinite(exact)
+        and exact > 0
+        and math.floor(exact + 0.5) == frame_rate_hz
+    ):
+        return float(exact)
+    return frame_rate_hz

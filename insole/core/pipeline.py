@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from firmware_protocol import DecoderStats, FrameTable, FrameType, Side, StreamDecoder
 from insole.core.calibration import Calibrator
-from insole.core.clock import DeviceClocks
+from insole.core.clock import DeviceClocks, exact_sample_rate
 from insole.core.events import ContactDetector, ContactRows
 from insole.core.layouts import SensorLayout, default_layout, single_sensor_layout
 from insole.core.steps import (
@@ -421,27 +421,6 @@ def _place_rows(block: np.ndarray, rel: np.ndarray, force: np.ndarray) -> np.nda
         total,
     )
     return total
-
-
-def _exact_rate(frame_rate_hz: float, device: dict[str, Any]) -> float:
-    """The sampling rate to place samples by: the header's, when the frames carry it rounded.
-
-    The protocol's ``sample_rate_hz`` field is a whole number of Hz (SPEC §1); an importer of a
-    31.25 Hz F-Scan movie or a 75.13 Hz XSENSOR export writes the rate rounded in every frame
-    and the exact rate in the header's device entry (``recordings/FORMAT.md``). Placing samples
-    at the rounded rate would put them a fraction of a sample off their true time, one more
-    per few seconds: samples that land on the same index overwrite each other and the gaps
-    come out negative.
-    """
-    exact = device.get("sample_rate_hz")
-    if (
-        isinstance(exact, (int, float))
-        and math.isfinite(exact)
-        and exact > 0
-        and math.floor(exact + 0.5) == frame_rate_hz
-    ):
-        return float(exact)
-    return frame_rate_hz
 
 
 def _rows_of(contacts: Sequence[Any], fs: float) -> ContactRows:
@@ -984,7 +963,7 @@ class Pipeline:
                 state = self.sides[key] = _Side(
                     side.label,
                     device,
-                    _exact_rate(float(table.sample_rate_hz[sel[0]]), device),
+                    exact_sample_rate(float(table.sample_rate_hz[sel[0]]), device),
                     int(table.n_sensors[sel[0]]),
                     self.detector_options,
                     self.emit_samples,

@@ -410,10 +410,7 @@ def load_recording(
         dec.feed_zero(final=True)  # a file cut inside a frame: count the partial frame
         stream_stats[sid] = dec.decoder.stats
         tables.append(dec.result())
-    header_devices = {
-        (int(d.get("device_id", -1)), str(d.get("side"))): d
-        for d in reader.header.get("devices", [])
-    }
+    header_devices = _header_devices(reader.header)
     devices: list[DeviceData] = []
     for table, host in tables:
         for dev_id, side in table.devices():
@@ -520,6 +517,13 @@ def _concat_tables(parts: list[FrameTable]) -> FrameTable:
     return FrameTable.concat(parts)
 
 
+def _header_devices(header: dict[str, Any]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The header's device entries by (device id, side label)."""
+    return {
+        (int(d.get("device_id", -1)), str(d.get("side"))): d for d in header.get("devices", [])
+    }
+
+
 def _device_data(
     table: FrameTable,
     host: np.ndarray,
@@ -558,10 +562,13 @@ def _device_data(
     info = [f for f in other if isinstance(f, DeviceInfoFrame)]
     status = [f for f in other if isinstance(f, StatusFrame)]
     label = Side(side).label
+    header = header_devices.get((dev_id, label), {})
+    from insole.core.clock import exact_sample_rate
+
     return DeviceData(
         device_id=dev_id,
         side=label,
-        sample_rate_hz=rate,
+        sample_rate_hz=exact_sample_rate(rate, header) if rate else rate,
         counts=counts,
         device_time_s=device_time_s,
         host_time_s=host_time_s,
@@ -573,7 +580,7 @@ def _device_data(
         device_t0_us=first_us,
         info=info[-1] if info else None,
         status=status,
-        header=header_devices.get((dev_id, label), {}),
+        header=header,
     )
 
 
@@ -647,6 +654,7 @@ def recording_info(
         totals += dg.finish()
     for t in totals:
         t.check_sensors()
+    header_devices = _header_devices(reader.header)
     totals.sort(key=lambda t: (t.side != "left", t.device_id))
     fits: list[tuple[str, ClockFit]] = []
     for t in totals:
@@ -659,7 +667,7 @@ def recording_info(
     return _info_dict(
         path=Path(path),
         header=reader.header,
-        devices=[t.info() for t in totals],
+        devices=[t.info(header_devices.get((t.device_id, t.side), {})) for t in totals],
         stream_stats=stream_stats,
         n_events=len(reader.events),
         damages=list(reader.damages),
@@ -775,13 +783,16 @@ class _DeviceTotals:
                 f"({sorted(self.n_sensors)}); split the data where it changes"
             )
 
-    def info(self) -> _InfoDevice:
-        """The totals as `Recording.info` reports them."""
+    def info(self, header: dict[str, Any]) -> _InfoDevice:
+        """The totals as `Recording.info` reports them (`header`: the device's header entry)."""
         if self.sample_rate_hz is not None:  # datagrams
             rate = self.sample_rate_hz
             duration = self._last_time_s + 1.0 / rate if self.samples else 0.0
         else:
+            from insole.core.clock import exact_sample_rate
+
             rate = _median_of_counts(self.rates)
+            rate = exact_sample_rate(rate, header) if rate else rate
             duration = 0.0
             if self.samples and self.first_us is not None:
                 # `DeviceData.duration_s` on (dev_us - dev_us[0]) / 1e6.
