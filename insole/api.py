@@ -16,12 +16,14 @@ imported when a function is first called, not by ``import insole``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insole.errors import InsoleError
+from insole.errors import InsoleError, RecordingError
 from insole.session.tables import (
     LAB_EXTRA,
     MissingExtraError,
@@ -342,7 +344,8 @@ def analyze(
         path = Path(source.path) if source.path is not None else None
     else:
         path = Path(_recording_path(source, "analyze"))
-    analysis = SessionAnalysis(keep_records=False, **options).run(source)
+    with _import_hint(path):
+        analysis = SessionAnalysis(keep_records=False, **options).run(source)
     session = Session(analysis.steps_, analysis.summary_, path=path)
     session._recording = recording
     return session
@@ -364,7 +367,33 @@ def load(
     """
     from insole.recordings.loader import load_recording
 
-    return load_recording(_recording_path(path, "load"), salvage=salvage, strict=strict)
+    with _import_hint(path):
+        return load_recording(_recording_path(path, "load"), salvage=salvage, strict=strict)
+
+
+@contextlib.contextmanager
+def _import_hint(path: Any) -> Iterator[None]:
+    """A `RecordingError` on a file of another system says how to import it, as the CLI does.
+
+    The same error (type, ``path``, ``offset``) is raised, its message replaced by the line of
+    `insole.commands.imports.suggest_import` and the call of `import_file` that converts the
+    file.
+    """
+    try:
+        yield
+    except RecordingError as exc:
+        hint = None
+        if isinstance(path, str | os.PathLike) and Path(path).is_file():
+            from insole.commands.imports import guess_import_kind, suggest_import
+
+            kind = guess_import_kind(path)
+            hint = suggest_import(path) if kind else None
+        if hint is None:
+            raise
+        out = f"{Path(path).stem}.insrec"
+        exc.args = (f"{hint} (in Python: insole.import_file({kind!r}, {str(path)!r}, "
+                    f"{out!r}))",)
+        raise
 
 
 def _recording_path(path: Any, what: str) -> str | os.PathLike[str]:

@@ -85,8 +85,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _recording_path(args: argparse.Namespace) -> Path | None:
-    """The recording a command reads (``analyze``, ``info``, ``report``, ``replay``), if any."""
-    if getattr(args, "command", None) not in ("analyze", "info", "report", "replay"):
+    """The recording a command reads, if any: its file, or the ``file:`` source it streams.
+
+    ``analyze``, ``info``, ``report`` and ``replay`` read a file; ``live`` and ``record`` a
+    ``file:`` source.
+    """
+    command = getattr(args, "command", None)
+    if command in ("live", "record"):
+        from insole.commands.common import source_file
+
+        return source_file(getattr(args, "source", None))
+    if command not in ("analyze", "info", "report", "replay"):
         return None
     for name in ("file", "target"):
         value = getattr(args, name, None)

@@ -340,6 +340,34 @@ def test_foreign_file_names_its_import(command: str, tmp_path: Path) -> None:
     assert f"insole import gaitpdb {GAITPDB} --out GaCo01_01.insrec" in line
 
 
+@pytest.mark.skipif(not GAITPDB.is_file(), reason="needs ../shared/data")
+@pytest.mark.parametrize("command", [["live", "--no-gui", "--exit-after", "1"],
+                                     ["record", "--out", "{tmp}/r.insrec"]])
+def test_a_foreign_file_source_names_its_import(command: list[str], tmp_path: Path) -> None:
+    # `live file:X` and `record file:X` said only "not an insole recording (starts with ...)".
+    args = [command[0], f"file:{GAITPDB}", *(a.format(tmp=tmp_path) for a in command[1:])]
+    proc = run(*args, check=False)
+    assert proc.returncode == 2
+    line = proc.stderr.decode()
+    assert line.count("\n") == 1, line
+    assert f"insole import gaitpdb {GAITPDB} --out GaCo01_01.insrec" in line
+    assert not (tmp_path / "r.insrec").exists()
+
+
+@pytest.mark.skipif(not GAITPDB.is_file(), reason="needs ../shared/data")
+def test_the_api_names_the_import_of_a_foreign_file() -> None:
+    import insole
+    from insole.errors import RecordingError
+
+    for call in (insole.analyze, insole.load):
+        with pytest.raises(RecordingError) as info:
+            call(GAITPDB)
+        assert f"insole import gaitpdb {GAITPDB} --out GaCo01_01.insrec" in str(info.value)
+        assert f"insole.import_file('gaitpdb', '{GAITPDB}', 'GaCo01_01.insrec')" in str(
+            info.value)
+        assert info.value.path is not None
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data")
 @pytest.mark.parametrize(
     ("name", "kind"),
