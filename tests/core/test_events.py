@@ -299,6 +299,68 @@ def test_a_loaded_swing_under_half_the_peak_is_still_a_swing() -> None:
     assert detector.weight_shifts_ == 0
 
 
+def standing_start_then_walking(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A recording that starts with the wearer standing, then walks off: (force_n, onsets).
+
+    This foot stands at 380 N (swaying ±30 N) for 1.5 s, its load dips to 310 N as the other
+    foot takes the weight, then rises to 900 N as the other foot lifts: no heel strike, the
+    foot never left the ground. It lifts off at 2.6 s; a walk of this foot follows.
+    """
+    rng = np.random.default_rng(seed)
+    fs = FS_HZ
+    t = np.arange(int(1.5 * fs)) / fs
+    stand = 380.0 + 30.0 * np.sin(2 * np.pi * 0.5 * t)
+    dip = np.full(int(0.3 * fs), 310.0)
+    load = np.r_[np.linspace(310.0, 900.0, int(0.15 * fs)), np.full(int(0.5 * fs), 900.0),
+                 np.linspace(900.0, 0.0, int(0.15 * fs))]
+    first = np.r_[stand, dip, load, np.zeros(int(0.4 * fs))]
+    walk, on, _ = walking(seed=seed)
+    x = np.r_[first, walk] + rng.normal(0.0, 3.0, first.size + walk.size)
+    return np.clip(x, 0.0, None), on + first.size / fs
+
+
+def test_a_foot_standing_at_the_start_takes_no_heel_strike_when_the_other_lifts() -> None:
+    # The start-up levels came mostly from the stand and the loading: the stand passed for a
+    # swing and the loading for a heel strike, a step with a 0.75 s contact that never was
+    # (Moticon OpenGo walk, right foot, below: 1.3 s).
+    x, on = standing_start_then_walking()
+    detector = ContactDetector(sampling_rate_hz=FS_HZ, unloaded_level=0.0)
+    c = Contacts(detector.feed(x) + detector.finish())
+    assert len(c) == on.size
+    np.testing.assert_allclose(c.heel_strike_s, on, atol=0.03)
+    assert detector.weight_shifts_ == 1
+    # Live in random chunks: the same steps; the loading, announced as it rose, is retracted.
+    detector = ContactDetector(sampling_rate_hz=FS_HZ, unloaded_level=0.0)
+    cuts = np.unique(np.random.default_rng(2).integers(1, x.size, 200))
+    live_c, early, retracted = live(detector, np.split(x, cuts))
+    assert [k.heel_strike_s for k in live_c] == list(c.heel_strike_s)
+    assert sorted(set(early) - set(retracted)) == list(c.heel_strike_s)
+    # Only until the first step: later, a swing after a partial unload in a turn carries up
+    # to a quarter of the range above the next one and stays a swing (gaitpdb); and without a
+    # true zero (footswitch counts) nothing changes.
+    plain = detect_contacts(x, sampling_rate_hz=FS_HZ)
+    assert len(plain) == on.size + 1
+
+
+def test_the_moticon_walk_starts_with_no_invented_step(tmp_path) -> None:
+    from pathlib import Path
+
+    from insole.session.analysis import SessionAnalysis
+    from insole.sources.importers.moticon import import_moticon
+
+    src = (Path(__file__).parents[2].parent / "shared" / "data" / "commercial_exports"
+           / "moticon_opengo_walk_230927_102114.txt")
+    if not src.is_file():
+        pytest.skip("needs ../shared/data")
+    import_moticon(src, tmp_path / "m.insrec")
+    steps = SessionAnalysis().run(tmp_path / "m.insrec").steps_
+    right = [s for s in steps if s["side"] == "right"]
+    # The right foot stands from the start until its toe-off at 2.67 s (recording time): its
+    # first step is the heel strike after that swing, not the loading at 1.33 s.
+    assert right[0]["heel_strike_s"] > 2.67
+    assert len(right) == len([s for s in steps if s["side"] == "left"]) == 8
+
+
 def test_touch_below_half_the_range_is_no_step() -> None:
     x, on, _ = trapezoids(n=12, stride_s=1.6)
     t = np.arange(x.size) / FS_HZ
