@@ -195,6 +195,22 @@ def import_order_error(argv: Sequence[str]) -> str | None:
     )
 
 
+def _input_file(text: str) -> Path:
+    """The type of the file argument of an import: a path, not an empty string.
+
+    ``Path("")`` is the current folder, which no import reads; an empty argument is most
+    often an unset shell variable (``insole import pedar "$FILE"``).
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the file name is empty; give the path of the file to import (an empty name is "
+            "often an unset shell variable)")
+    return Path(text)
+
+
+_input_file.__name__ = "file"
+
+
 def _is_recording(head: bytes) -> bool:
     """Whether a file's first bytes are those of an insole recording."""
     from insole.recordings.container import FILE_MAGIC  # numpy: not at import
@@ -223,18 +239,35 @@ def _print_result(result: Any, args: argparse.Namespace) -> None:
     )
 
 
+def _inputs(kind: str, source: Path) -> list[tuple[Path, str]]:
+    """Every file an import of `source` reads, with what it is (for `check_replace`).
+
+    One file for every format but gaitndd, whose record is a header, a signal file per foot
+    and the stride annotations (`insole.sources.importers.physionet.gaitndd_files`). (C3D,
+    XDF and Moticon exports hold their events and streams in the one file.)
+    """
+    if kind != "gaitndd":
+        return [(source, "the file imported")]
+    from insole.sources.importers.physionet import gaitndd_files
+
+    return [(source, "the file imported"),
+            *((path, f"the file imported (the record's {what}, {path.name})")
+              for path, what in gaitndd_files(source))]
+
+
 def _run(args: argparse.Namespace, source: Any, do_import: Any) -> int:
     """Run ``do_import(out)`` with a progress bar over `source` and ``--out -`` handled."""
     from insole.commands.progress import FileProgress, wanted
 
     json_or_stdout(args, "--out")
-    watched = Path(source)
-    if not watched.is_file() and watched.with_suffix(".hea").is_file():
-        watched = watched.with_suffix(".hea")
-    # the file imported is read, not replaced, even with --overwrite
-    check_replace(args.out, overwrite=True, what="recording",
-                  not_same_as=[(source, "the file imported"), (watched, "the file imported")])
-    with FileProgress(f"insole import {args.format}", watched, enabled=wanted(args)), \
+    inputs = _inputs(args.format, Path(source))
+    # what the import reads is not replaced, even with --overwrite
+    check_replace(args.out, overwrite=True, what="recording", not_same_as=inputs)
+    # The bar counts the bytes read of one file. A gaitndd record is several files, read whole
+    # by wfdb in well under a second (5 minutes at 300 Hz: 2 x 135 kB): no bar rather than one
+    # watching the 128-byte header that never moves.
+    bar = len(inputs) == 1 and wanted(args)
+    with FileProgress(f"insole import {args.format}", source, enabled=bar), \
             output_path(args.out, suffix=".insrec") as out:
         result = do_import(out)
     _print_result(result, args)
@@ -408,7 +441,9 @@ _FORMATS = {
         "events become recording events.",
         "file", "OpenGo text export (.txt)",
         (Arg("--size", type=int, choices=range(1, 11), metavar="1..10",
-             help="insole size for the layout (default: the file's 'Size' header)"),),
+             help="insole size for the layout, for an export without a 'Size' line (default: "
+             "the file's 'Size'; another size than the file's is refused unless the export's "
+             "total force confirms it)"),),
         lambda a: {"size": a.size},
     ),
     "fscan": _Format(
@@ -500,5 +535,5 @@ def add_parsers(sub: Any) -> None:
         "--overwrite; '-' as --out writes the recording to stdout.",
     )
     for name, f in _FORMATS.items():
-        add_command(fmt, name, f.func, Arg(f.source, type=Path, help=f.source_help), *f.args,
-                    *_COMMON, help=f.help, description=f.description)
+        add_command(fmt, name, f.func, Arg(f.source, type=_input_file, help=f.source_help),
+                    *f.args, *_COMMON, help=f.help, description=f.description)

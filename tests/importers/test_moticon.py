@@ -209,7 +209,11 @@ def test_cli_subprocess_error_has_no_traceback(tmp_path: Path) -> None:
 def test_cli_imports_with_size_and_analyze_info_report_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    src = need(WALK)
+    # --size is the layout's size for an export without a 'Size' line (an export that names
+    # its size is imported with it: tests/importers/test_import_inputs.py)
+    src = tmp_path / "walk.txt"
+    src.write_text(need(WALK).read_text(encoding="utf-8").replace("# Size: 7\n", ""),
+                   encoding="utf-8")
     out = tmp_path / "m.insrec"
     assert main(["import", "moticon", str(src), "--out", str(out), "--size", "6"]) == 0
     assert "moticon, 17.46 s at 100 Hz" in capsys.readouterr().out

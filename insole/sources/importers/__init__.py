@@ -36,6 +36,7 @@ import codecs
 import contextlib
 import importlib
 import os
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,7 @@ __all__ = [
     "one_device_per_foot",
     "read_text",
     "strptime_first",
+    "unreadable_file_error",
     "wrong_field_count",
 ]
 
@@ -164,12 +166,42 @@ def existing_file(
     Raises
     ------
     ImportFormatError
-        If `path` is missing, a directory or not a regular file.
+        If `path` is missing, a directory, not a regular file, or not readable (no read
+        permission: `unreadable_file_error`).
     """
     p = Path(path)
     if not p.is_file():
         raise missing_file_error(p, what, expected, pattern)
+    if not os.access(p, os.R_OK):
+        raise unreadable_file_error(p, what)
     return p
+
+
+def unreadable_file_error(
+    path: str | os.PathLike[str], what: str, reason: str = "permission denied"
+) -> ImportFormatError:
+    """The error for an input file this process may not read (no read permission).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What it is, for the message (``"pedar file"``).
+    reason : str
+        Why it cannot be read (``"permission denied"``, or the system's words).
+
+    Returns
+    -------
+    ImportFormatError
+        One line naming the file, why and the fix: read permission, or a readable copy.
+    """
+    p = Path(path)
+    return ImportFormatError(
+        f"{what} {str(p)!r} cannot be read ({reason}): give your user read permission on it "
+        f"(chmod u+r {shlex.quote(str(p))} if the file is yours, else ask its owner)",
+        path=p,
+    )
 
 
 def file_error(kind: str, path: Path, what: str, expected: str | None = None) -> ImportFormatError:
@@ -377,7 +409,10 @@ def read_text(
     """
     from insole.recordings.container import FILE_MAGIC  # not at import: keep this package light
 
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except PermissionError:  # taken away after `existing_file` looked, or root squashed on NFS
+        raise unreadable_file_error(path, "file") from None
     if raw.startswith(FILE_MAGIC):
         raise fail(f"already an insole recording, which needs no import: use it as it is "
                    f"(e.g. insole analyze {path})")

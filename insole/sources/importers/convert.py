@@ -309,6 +309,21 @@ def numeric_rows(
     return out, line
 
 
+def first_negative(values: NDArray[np.float64]) -> tuple[int, int] | None:
+    """(row, column) of the first negative value in row order, or None; NaN is not negative.
+
+    Pressure importers refuse a negative pressure with a message naming its place (a
+    pressure cannot be below zero; such a value is a damaged file, not a reading): Moticon
+    (its row and side), pedar (its line, column and sensor).
+    """
+    with np.errstate(invalid="ignore"):
+        found = np.argwhere(values < 0)
+    if found.size == 0:
+        return None
+    row, col = (int(k) for k in found[0])
+    return row, col
+
+
 # --------------------------------------------------------------------------------------------
 # Quantisation
 # --------------------------------------------------------------------------------------------
@@ -638,6 +653,16 @@ def _check_device(dev: ImportedDevice, source: Path, fmt: str) -> None:
         )
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (if one does not exist: by resolved paths)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -659,6 +684,7 @@ def write_import(
     notes: str | None = None,
     overwrite: bool = False,
     events: Sequence[tuple[float, str, Mapping[str, Any]]] = (),
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> ImportResult:
     """Write imported devices as an ordinary recording.
 
@@ -689,6 +715,9 @@ def write_import(
     events : sequence of (time_s, name, fields)
         Recording-wide events (e.g. a vendor's step events) at times on the devices' ``time_s``
         axis; written as event blocks (stream 255) in time order among the chunks.
+    inputs : sequence of path-like
+        The other files the import read besides `source` (a gaitndd record's signal files and
+        annotations): `out` may be none of them nor `source`, even with `overwrite`.
 
     Returns
     -------
@@ -701,12 +730,20 @@ def write_import(
         If a device's data cannot be stored (see `ImportedDevice`), or `sample_rate_hz` is
         outside `MIN_SAMPLE_RATE_HZ` .. `MAX_SAMPLE_RATE_HZ` (1 .. 10000 Hz).
     RecordingError
-        If `out` exists (and `overwrite` is false) or cannot be written.
+        If `out` is `source` or one of `inputs`, exists (and `overwrite` is false) or cannot
+        be written (the message names `out`, not the temporary file).
     """
     out_path = Path(out)
     source_path = Path(source)
     if not devices:
         raise ImportFormatError(f"{fmt} file {str(source_path)!r} holds no devices to import")
+    for other in (source_path, *map(Path, inputs)):
+        if _same_file(out_path, other):
+            raise RecordingError(
+                f"{out_path}: is also the file imported ({other.name}); the recording would "
+                "replace it: choose another file name",
+                path=str(out_path),
+            )
     if out_path.is_dir():
         raise RecordingError(
             f"{out_path}: is a directory; give the recording file to create, e.g. "
@@ -841,6 +878,14 @@ def write_import(
 
     all_chunks.sort(key=lambda c: (c[0], c[1], c[2]))
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.part")
+    try:  # created here, so that a folder we may not write to is named as the user gave it
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
+    except OSError as exc:
+        raise RecordingError(
+            f"{out_path}: cannot create the recording ({exc.strerror or exc}); check that the "
+            f"folder {folder} is writable, or choose another output path",
+            path=str(out_path),
+        ) from None
     try:
         with RecordingWriter(tmp, header, overwrite=True, flush_interval_s=3600.0) as writer:
             pending = sorted(((float(t) - t0, name, dict(fields)) for t, name, fields in events),
@@ -883,12 +928,13 @@ def write_devices(
     file_start_source: str = "file",
     overwrite: bool = False,
     events: Sequence[tuple[float, str, Mapping[str, Any]]] = (),
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> ImportResult:
     """`write_import`, with the start time every importer chooses: the user's, else the file's.
 
     Parameters
     ----------
-    out, source, devices, fmt, sample_rate_hz, info, overwrite, events
+    out, source, devices, fmt, sample_rate_hz, info, overwrite, events, inputs
         As in `write_import`.
     start : datetime or None
         The user's start time (``start_source`` ``"user"``).
@@ -920,6 +966,7 @@ def write_devices(
         info=info,
         overwrite=overwrite,
         events=events,
+        inputs=inputs,
     )
 
 

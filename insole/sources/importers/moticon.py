@@ -43,11 +43,20 @@ from insole.sources.importers import (
 from insole.sources.importers.convert import (
     ImportedDevice,
     ImportResult,
+    first_negative,
     median_step,
     write_devices,
 )
 
-__all__ = ["STEP_EVENT_CODES", "MoticonExport", "MoticonSide", "import_moticon", "read_moticon"]
+__all__ = [
+    "SIZE_FORCE_TOLERANCE",
+    "STEP_EVENT_CODES",
+    "MoticonExport",
+    "MoticonSide",
+    "force_mismatch",
+    "import_moticon",
+    "read_moticon",
+]
 
 #: Codes of the vendor's step events in ``left steps[]`` / ``right steps[]`` (README of the
 #: shared data: 11 = left heel strike, 15 = left toe-off, 21 / 25 = right).
@@ -57,6 +66,16 @@ STEP_EVENT_CODES: dict[int, tuple[str, str]] = {
     21: ("right", "heel_strike"),
     25: ("right", "toe_off"),
 }
+
+#: Largest median relative difference between Σ pressure · area and an export's own ``total
+#: force`` for which a layout size is the export's: the layouts of sizes 3 and 7 reproduce the
+#: vendor's force to a median < 1 % (`insole.core.moticon`; checked by
+#: tests/importers/test_moticon.py), while neighbouring sizes' areas differ by about 8 %
+#: ((1 ± 4.1 %)², the step per size of `insole.core.moticon`).
+SIZE_FORCE_TOLERANCE = 0.01
+#: Samples whose total force is below this [N] are left out of that comparison (near-zero
+#: loads make relative differences meaningless); the same cut as the layout test.
+SIZE_CHECK_MIN_FORCE_N = 100.0
 
 _PRESSURE = re.compile(r"^(left|right) pressure (\d+)\s*\[(.*)\]$", re.IGNORECASE)
 _CHANNEL = re.compile(
@@ -272,9 +291,9 @@ def read_moticon(path: str | os.PathLike[str]) -> MoticonExport:
         present = np.any(np.isfinite(pr), axis=1)
         if not present.any():
             continue
-        if np.any(pr[present] < 0):
-            r = int(np.flatnonzero(np.any(pr < 0, axis=1))[0])
-            raise _fail(p, f"line {body[r][0]}: negative {side} pressure")
+        negative = first_negative(pr)
+        if negative is not None:
+            raise _fail(p, f"line {body[negative[0]][0]}: negative {side} pressure")
         sides[side] = MoticonSide(
             time_s=t[present].copy(),
             pressure_n_cm2=pr[present].copy(),
@@ -313,6 +332,71 @@ def read_moticon(path: str | os.PathLike[str]) -> MoticonExport:
     )
 
 
+def force_mismatch(data: MoticonExport, size: int) -> float | None:
+    """Median relative difference of Σ pressure · area (layout of `size`) from the total force.
+
+    Parameters
+    ----------
+    data : MoticonExport
+        An export with ``total force`` channels (``channels["force"]``).
+    size : int
+        Insole size of the layout whose areas are used, 1 .. 10.
+
+    Returns
+    -------
+    float or None
+        Over the samples of both sides with every pressure present and a total force above
+        `SIZE_CHECK_MIN_FORCE_N`; None without such samples (no ``total force`` column).
+    """
+    area_cm2 = moticon_layout(size).area_mm2 / 100.0
+    parts = []
+    for side in data.sides.values():
+        force = side.channels.get("force")
+        if force is None:
+            continue
+        p = side.pressure_n_cm2
+        with np.errstate(invalid="ignore"):
+            ok = np.all(np.isfinite(p), axis=1) & (force > SIZE_CHECK_MIN_FORCE_N)
+        if ok.any():
+            parts.append(np.abs((p[ok] * area_cm2).sum(axis=1) - force[ok]) / force[ok])
+    return float(np.median(np.concatenate(parts))) if parts else None
+
+
+def _given_size(path: Path, data: MoticonExport, size: int) -> str:
+    """``size_source`` of a `size` given for an export whose header names another one.
+
+    The size sets the sensor areas, and so every force: a size other than the header's is
+    refused, unless the header's size is not one of 1 .. 10 or the export's own total force
+    confirms the given size and not the header's (the header is then wrong).
+    """
+    try:
+        moticon_layout(size)
+    except ValueError as exc:
+        raise file_error("Moticon", path, str(exc)) from None
+    file_size = data.size
+    assert file_size is not None
+    try:
+        moticon_layout(file_size)
+    except ValueError:
+        return f"user (the header's size {file_size} is not one of 1 .. 10)"
+    given, header = force_mismatch(data, size), force_mismatch(data, file_size)
+    if given is not None and given < SIZE_FORCE_TOLERANCE and (
+            header is None or header >= SIZE_FORCE_TOLERANCE):
+        return (f"user (the header says {file_size}; the export's total force matches size "
+                f"{size}: median difference {given:.1%})")
+    ratio = moticon_layout(size).area_mm2.sum() / moticon_layout(file_size).area_mm2.sum() - 1
+    evidence = ""
+    if given is not None and header is not None:
+        evidence = (f"; the export's own total force matches size {file_size} (median "
+                    f"difference {header:.1%}, size {size}: {given:.1%})")
+    raise file_error(
+        "Moticon", path,
+        f"the file says size {file_size} (its 'Size: {data.header.get('size', file_size)}' "
+        f"line) but size {size} was given (--size); the size sets the sensor areas and so "
+        f"every force (size {size}: {ratio:+.0%}){evidence}: leave out --size, or correct the "
+        "file's 'Size' line if it is wrong")
+
+
 def import_moticon(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -332,7 +416,9 @@ def import_moticon(
         The ``.txt`` export and the recording to write.
     size : int, optional
         Insole size for the layout; default the header's ``Size`` (else
-        `insole.core.moticon.DEFAULT_SIZE`).
+        `insole.core.moticon.DEFAULT_SIZE`). For a file whose header gives a size, only that
+        size is accepted, unless the export's own total force shows the header is wrong (it
+        matches `size` within `SIZE_FORCE_TOLERANCE`, and not the header's size).
     start : datetime, optional
         Wall-clock time of the first row; default from the header.
     overwrite : bool
@@ -346,7 +432,8 @@ def import_moticon(
     Raises
     ------
     ImportFormatError
-        If the file is malformed (`read_moticon`) or the size is not 1 .. 10.
+        If the file is malformed (`read_moticon`), the size is not 1 .. 10, or `size`
+        contradicts the header's ``Size`` (see `size`).
 
     Notes
     -----
@@ -357,6 +444,9 @@ def import_moticon(
     p = Path(path)
     data = read_moticon(p)
     chosen = size if size is not None else (data.size or DEFAULT_SIZE)
+    size_source = "user" if size is not None else ("file" if data.size else "default")
+    if size is not None and data.size is not None and size != data.size:
+        size_source = _given_size(p, data, size)
     try:
         layout = moticon_layout(chosen)
     except ValueError as exc:
@@ -386,7 +476,7 @@ def import_moticon(
         "columns": data.columns,
         "ignored_columns": data.ignored_columns,
         "size": chosen,
-        "size_source": "user" if size is not None else ("file" if data.size else "default"),
+        "size_source": size_source,
         "units": {"pressure": "N/cm² (stored as kPa, step 2.5 = 0.25 N/cm²)"},
         "events": len(events),
         "header": data.header,

@@ -42,6 +42,7 @@ from insole.sources.importers.convert import (
     FILE_LOCAL_TIME,
     ImportedDevice,
     ImportResult,
+    first_negative,
     linear_calibration,
     median_step,
     numeric_rows,
@@ -119,7 +120,8 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
     ------
     ImportFormatError
         If the file is missing, is not a pedar export (no ``time[secs]`` header line, values
-        not in kPa, not 99 sensors per insole) or holds malformed lines.
+        not in kPa, not 99 sensors per insole) or holds malformed lines or a negative
+        pressure.
     """
     p = existing_file(path, "pedar file", "a pedar ASCII export (.asc)", "*.asc")
     lines = read_text(p, lambda what: _fail(p, what)).splitlines()
@@ -158,10 +160,17 @@ def read_pedar(path: str | os.PathLike[str]) -> PedarData:
     expected = [str(i) for i in range(1, PEDAR_N_SENSORS + 1)] * len(sides)
     if column_names[1:] != expected:
         raise _fail(p, "sensor columns are not numbered 1..99 per insole")
-    data, _ = numeric_rows(lines[n_head:], lambda what: _fail(p, what), first_line=n_head + 1,
-                           n_columns=len(column_names))
+    data, line_of = numeric_rows(lines[n_head:], lambda what: _fail(p, what),
+                                 first_line=n_head + 1, n_columns=len(column_names))
     if data.shape[0] == 0:
         raise _fail(p, "no data lines after the column header")
+    negative = first_negative(data[:, 1:])
+    if negative is not None:  # as Moticon, XSENSOR and F-Scan refuse it
+        i, j = negative
+        raise _fail(p, f"line {line_of[i]}, column {j + 2} ({sides[j // PEDAR_N_SENSORS]} "
+                       f"sensor {j % PEDAR_N_SENSORS + 1}): pressure {data[i, j + 1]:g} kPa is "
+                       f"negative; the file is damaged at line {line_of[i]}: correct that value, "
+                       "or export the file again")
     rate = _number(fields.get("scanning rate [hz]"))
     if rate is None:
         period = _number(fields.get("time per frame [secs]"))

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from insole.sources.importers import (
     existing_file,
     file_error,
     read_text,
+    unreadable_file_error,
 )
 from insole.sources.importers.convert import (
     ImportedDevice,
@@ -46,6 +49,7 @@ __all__ = [
     "GAITNDD_TS_COLUMNS",
     "GAITPDB_SAMPLING_RATE_HZ",
     "GAITPDB_SENSOR_XY",
+    "gaitndd_files",
     "read_gaitndd",
     "read_gaitndd_annotations",
     "import_gaitndd",
@@ -171,8 +175,9 @@ def read_gaitndd(
     Raises
     ------
     ImportFormatError
-        If the record is missing, is not two footswitch signals, or its header's sampling
-        frequency is missing or not in 1 .. 10000 Hz.
+        If the record is missing, is not two footswitch signals, a signal file is missing,
+        unreadable or shorter than the header's sample count needs (truncated), or its
+        header's sampling frequency is missing or not in 1 .. 10000 Hz.
     ModuleNotFoundError
         If ``wfdb`` is not installed (``pip install insole[import]``).
     """
@@ -182,10 +187,10 @@ def read_gaitndd(
         warnings.simplefilter("ignore", FutureWarning)
         import wfdb  # heavy: imported only here
 
-    base = Path(record)
-    if base.suffix in {".hea", ".let", ".rit", ".ts"}:
-        base = base.with_suffix("")
-    header = base.with_name(base.name + ".hea")
+    base = _record_base(record)
+    if not base.name:  # ".", "/": a folder; "with_name" would fail
+        base = base.resolve()
+    header = base.with_name(base.name + ".hea") if base.name else base / ".hea"
     if base.is_dir() and not header.is_file():
         example = next(iter(sorted(base.glob("*.hea"))), None)
         hint = f", e.g. {str(example.with_suffix(''))!r}" if example is not None else ""
@@ -207,8 +212,12 @@ def read_gaitndd(
             path=header,
         )
     fs = _hea_sampling_rate(header)
+    _check_signal_files(base, header)
     try:
         rec = wfdb.rdrecord(str(base), physical=False)
+    except PermissionError as exc:
+        raise unreadable_file_error(exc.filename or base, f"gaitndd record {str(base)!r}: file",
+                                    exc.strerror or "permission denied") from None
     except Exception as exc:  # wfdb raises many types for damaged records
         raise ImportFormatError(
             f"gaitndd record {str(base)!r} cannot be read by wfdb: {exc}", path=header
@@ -230,6 +239,143 @@ def read_gaitndd(
     invalid = digital == GAITNDD_INVALID_ADC
     counts = np.where(invalid, np.nan, digital.astype(np.float64))
     return counts[:, 0], counts[:, 1], fs, invalid
+
+
+#: Bytes per sample of the WFDB storage formats of fixed size (WFDB Programmer's Guide,
+#: ``signal(5)``: format 212 packs two 12-bit samples into three bytes; 8 and 80 take one byte,
+#: 16, 61 and 160 two, 24 three, 32 four). Other formats (310, 311, FLAC) are not size-checked.
+_WFDB_BYTES_PER_SAMPLE = {"8": 1.0, "80": 1.0, "16": 2.0, "61": 2.0, "160": 2.0, "212": 1.5,
+                          "24": 3.0, "32": 4.0}
+
+#: A signal line's format field: FORMAT[xSAMPLES_PER_FRAME][:SKEW][+BYTE_OFFSET] (``header(5)``).
+_WFDB_FORMAT = re.compile(r"^(\d+)(?:x(\d+))?(?::(-?\d+))?(?:\+(\d+))?$")
+
+
+@dataclass(frozen=True)
+class _SignalSpec:
+    """One signal line of a WFDB header: its file and how its samples are stored there."""
+
+    file: str
+    fmt: str
+    samples_per_frame: int
+    byte_offset: int
+    description: str
+
+
+def _record_base(record: str | os.PathLike[str]) -> Path:
+    """The record path without extension, from it or from one of its files."""
+    base = Path(record)
+    if base.suffix in {".hea", ".let", ".rit", ".ts"}:
+        base = base.with_suffix("")
+    return base
+
+
+def _hea_signals(header: Path) -> tuple[int | None, list[_SignalSpec]]:
+    """The number of samples per signal (None if not given) and the signal lines of a header.
+
+    Raises
+    ------
+    OSError
+        If the header cannot be read.
+    """
+    lines = [ln.split() for ln in header.read_text(encoding="utf-8", errors="replace")
+             .splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        return None, []
+    record_line = lines[0]
+    n_samples = int(record_line[3]) if len(record_line) > 3 and record_line[3].isdigit() else None
+    try:
+        n_signals = int(record_line[1]) if len(record_line) > 1 else 0
+    except ValueError:
+        n_signals = 0
+    specs = []
+    for fields in lines[1:1 + n_signals]:
+        m = _WFDB_FORMAT.match(fields[1]) if len(fields) > 1 else None
+        if m is None:
+            continue
+        specs.append(_SignalSpec(
+            file=fields[0],
+            fmt=m.group(1),
+            samples_per_frame=int(m.group(2) or 1),
+            byte_offset=int(m.group(4) or 0),
+            description=" ".join(fields[8:]),
+        ))
+    return n_samples, specs
+
+
+def gaitndd_files(record: str | os.PathLike[str]) -> list[tuple[Path, str]]:
+    """Every file of a gaitndd record: what an import reads, and so what it must never write.
+
+    Parameters
+    ----------
+    record : str or os.PathLike
+        Record path without extension, or one of its files.
+
+    Returns
+    -------
+    list of (Path, str)
+        The header (``.hea``), each signal file its header names (``.let``, ``.rit``; these
+        two when the header cannot be read) and the stride annotations (``.ts``), with what
+        each is (``"header"``, ``"left-foot signal"``, ``"stride annotations"``); whether
+        they exist or not.
+    """
+    base = _record_base(record)
+    if not base.name:  # ".", "/": a folder, not a record; no file of it to protect
+        return []
+    header = base.with_name(base.name + ".hea")
+    try:
+        _, specs = _hea_signals(header)
+    except OSError:
+        specs = []
+    signals = [(header.parent / s.file, f"{s.description or 'signal'} signal") for s in specs
+               if s.file != "~"]  # "~": a signal without a file (header(5))
+    if not signals:
+        signals = [(base.with_name(base.name + ".let"), "left-foot signal"),
+                   (base.with_name(base.name + ".rit"), "right-foot signal")]
+    return [(header, "header"), *signals,
+            (base.with_name(base.name + ".ts"), "stride annotations")]
+
+
+def _check_signal_files(base: Path, header: Path) -> None:
+    """Refuse a missing, unreadable or truncated signal file before wfdb reads it.
+
+    wfdb reports a short file as a numpy error (``could not broadcast input array from shape
+    (667,) into shape (45000,)``); the header's sample count and each format's bytes per
+    sample say how many bytes every signal file needs.
+    """
+    where = f"gaitndd record {str(base)!r}"
+    try:
+        n_samples, specs = _hea_signals(header)
+    except OSError:
+        return  # _hea_sampling_rate reported it
+    by_file: dict[str, list[_SignalSpec]] = {}
+    for spec in specs:
+        if spec.file != "~":
+            by_file.setdefault(spec.file, []).append(spec)
+    for name, sigs in by_file.items():
+        path = header.parent / name
+        if not path.is_file():
+            raise ImportFormatError(
+                f"{where}: its signal file {name}, named in {header.name}, is missing; copy it "
+                f"beside {header.name} (or download the record again)",
+                path=path,
+            )
+        if not os.access(path, os.R_OK):
+            raise unreadable_file_error(path, f"{where}: signal file")
+        per_sample = _WFDB_BYTES_PER_SAMPLE.get(sigs[0].fmt)
+        if n_samples is None or per_sample is None or any(s.fmt != sigs[0].fmt for s in sigs):
+            continue
+        frame = sum(s.samples_per_frame for s in sigs)
+        need = sigs[0].byte_offset + math.ceil(n_samples * frame * per_sample)
+        have = path.stat().st_size
+        if have < need:
+            held = "is empty" if have == 0 else f"holds {have} bytes"
+            raise ImportFormatError(
+                f"{where}: {name} {held}, but the {n_samples} samples its header gives need "
+                f"{need} (format {sigs[0].fmt}): the file is truncated; copy it again (or "
+                "download the record again)",
+                path=path,
+            )
 
 
 def _hea_sampling_rate(header: Path) -> float:
@@ -259,8 +405,12 @@ def _hea_sampling_rate(header: Path) -> float:
     """
     where = f"gaitndd header {str(header)!r}"
     fix = "fix the third field of its first line (gaitndd records are 'NAME 2 300 N_SAMPLES')"
+    if not os.access(header, os.R_OK):
+        raise unreadable_file_error(header, "gaitndd header")
     try:
         text = header.read_text(encoding="utf-8", errors="replace")
+    except PermissionError:
+        raise unreadable_file_error(header, "gaitndd header") from None
     except OSError as exc:
         raise ImportFormatError(f"{where} cannot be read ({exc.strerror or exc})",
                                 path=header) from None
@@ -458,7 +608,9 @@ def import_gaitndd(
     Raises
     ------
     ImportFormatError
-        If the record is missing or not two footswitch signals.
+        If the record is missing, truncated or not two footswitch signals.
+    RecordingError
+        If `out` is one of the record's files (`gaitndd_files`), even with `overwrite`.
 
     Notes
     -----
@@ -470,9 +622,7 @@ def import_gaitndd(
     ``.ts`` stride annotations are not imported (they stay beside the record as ground truth).
     """
     left, right, rate, invalid = read_gaitndd(record)
-    base = Path(record)
-    if base.suffix in {".hea", ".let", ".rit", ".ts"}:
-        base = base.with_suffix("")
+    base = _record_base(record)
     header = base.with_name(base.name + ".hea")
     time_s = np.arange(left.shape[0]) / rate
     layout = single_sensor_layout()
@@ -510,4 +660,5 @@ def import_gaitndd(
         ],
     }
     return write_devices(out, header, devices, fmt="gaitndd", sample_rate_hz=float(rate), info=info,
-                         start=start, overwrite=overwrite)
+                         start=start, overwrite=overwrite,
+                         inputs=[path for path, _ in gaitndd_files(base)])

@@ -248,6 +248,16 @@ def import_stappone(
                 path=p,
             )
         sides = {ids[0]: sides}
+    absent = [i for i in sides if i not in soles]
+    if absent:
+        have = ", ".join(map(str, ids))
+        example = " ".join(f"--side {i}={side}" for i, side in zip(
+            ids, [sides[k] for k in sorted(sides)] + ["left", "right"], strict=False))
+        raise file_error(
+            "stAPPone", p,
+            f"no sole_id {absent[0]} in the file (--side {absent[0]}={sides[absent[0]]}); it has "
+            f"sole_id {have}: give the side of {'that sole' if len(ids) == 1 else 'those'}, "
+            f"e.g. {example}")
     unknown = [i for i in ids if i not in sides]
     if unknown:
         raise file_error("stAPPone", p, f"no side given for sole_id {unknown[0]}")

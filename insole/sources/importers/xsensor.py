@@ -196,7 +196,7 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
             sensor = None
         elif key == "SENSELS":
             if sensor is None:  # a GROUP's cells: skip its numeric lines
-                while k < len(lines) and is_number(lines[k][1][0]):
+                while k < len(lines) and _sensel_row(lines[k][1]):
                     k += 1
                 continue
             try:
@@ -206,7 +206,7 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
                 raise _fail(p, f"line {n}: SENSELS of sensor {sensor['name']!r} without "
                                "numeric Rows and Columns before it") from None
             block = lines[k:k + n_rows]
-            if len(block) < n_rows or not all(is_number(b[1][0]) for b in block):
+            if len(block) < n_rows or not all(_sensel_row(b[1]) for b in block):
                 raise _fail(p, f"frame {frames[-1]['number']}, sensor {sensor['name']!r}: "
                                f"fewer than {n_rows} sensel rows; the file is truncated")
             matrix = np.empty((n_rows, n_cols))
@@ -287,6 +287,18 @@ def read_xsensor(path: str | os.PathLike[str]) -> XSensorData:
         start=stamps[0].astimezone(),
         header=header,
     )
+
+
+def _sensel_row(cells: list[str]) -> bool:
+    """Whether a line's non-empty cells are a row of a sensel matrix, not a ``KEY,value`` line.
+
+    A row starts with a number; a row whose first value is damaged (``x,0,0,…``) is one too
+    when most of its cells are numbers: a keyword line has a key and at most one value, so
+    reading the damaged row as the end of the matrix would call the file truncated.
+    """
+    if is_number(cells[0]):
+        return True
+    return len(cells) > 2 and 2 * sum(is_number(c) for c in cells) > len(cells)
 
 
 def _size_mm(path: Path, props: dict[str, str], which: str) -> float:
