@@ -26,6 +26,7 @@ from insole.live.loadwatch import RecentMax, SessionWatch, WatchEvent
 from insole.live.terminal import StatusState, TerminalView
 from insole.recordings.container import BlockReader, RawRecording, StreamRun
 from insole.session.analysis import summarise_session
+from insole.session.tables import is_plate
 from insole.session.text import print_summary
 
 __all__ = ["ReplayTick", "iter_replay", "replay_to_terminal"]
@@ -275,7 +276,10 @@ MAX_SPEED_LINES = 100
 class _Status:
     """Running metrics of a replay for the terminal view (`insole.live.terminal`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, plate: bool = False) -> None:
+        #: One force plate under both feet (`insole.session.tables.is_plate`): its consecutive
+        #: contacts are one step apart (not a stride), and it has no heel.
+        self.plate = plate
         #: The last steps of each side (what a status line shows), and how many there were:
         #: a replay of any length keeps the same few.
         self.steps: dict[str, deque[StepRecord]] = {}
@@ -298,10 +302,11 @@ class _Status:
         return StatusState(
             time_s=t,
             steps=dict(self.counts),
-            cadence_spm=120.0 / float(np.median(strides)) if strides else float("nan"),
+            cadence_spm=(60.0 if self.plate else 120.0) / float(np.median(strides))
+            if strides else float("nan"),
             contact_ms={k: 1000.0 * float(np.median([s.contact_s for s in st])) if st
                         else float("nan") for k, st in self.steps.items()},
-            heel_peak_n={k: st[-1].load.heel_peak_n if st else float("nan")
+            heel_peak_n={k: st[-1].load.heel_peak_n if st and not self.plate else float("nan")
                          for k, st in self.steps.items()},
             battery_pct=dict(self.battery),
             frames_lost=sum(s.lost_frames for s in stats),
@@ -309,6 +314,9 @@ class _Status:
                            for s in stats),
             progress=progress,
             force_unit={side.label: side.unit for side in pipe.sides.values()},
+            plate=self.plate,
+            peak_force_n={k: st[-1].load.peak_force_n if st else float("nan")
+                          for k, st in self.steps.items()},
         )
 
 
@@ -407,9 +415,10 @@ def replay_to_terminal(
     view = TerminalView(out, profile=recent.profile if recent is not None else None)
     view.intro(recent)
     monitor = AlertMonitor()
-    watch = SessionWatch(monitor, recent)
+    plate = is_plate(reader.header)
+    watch = SessionWatch(monitor, recent, plate=plate)
     pipe = Pipeline(reader.header, emit_samples=lsl)
-    status = _Status()
+    status = _Status(plate=plate)
     records = StepAccumulator()  # the steps' numbers only: memory stays bounded
     next_print = every_s
     end_s, invalid = 0.0, 0

@@ -129,6 +129,8 @@ class RecentMax:
                     break
                 if str(s.summary.get("force_unit") or "N") != "N":
                     continue  # the feedback's targets are in N: counts are on no common scale
+                if s.summary.get("plate_under_both_feet"):
+                    continue  # a force plate has no heel: its "heel" column is its whole force
                 for row in db.steps(s.id):
                     v, r = row.get("heel_peak_n"), row.get("loading_rate_index")
                     if isinstance(v, int | float) and math.isfinite(v):
@@ -372,12 +374,19 @@ class SessionWatch:
         The session's alert monitor (fed by the caller).
     recent : RecentMax, optional
         The history reference (None: no history, alerts only).
+    plate : bool
+        The session is one force plate under both feet (`insole.session.tables.is_plate`): it
+        has no heel, so heel load is left out of the comparison (steps and duration count).
     """
 
-    def __init__(self, monitor: AlertMonitor, recent: RecentMax | None = None) -> None:
+    def __init__(self, monitor: AlertMonitor, recent: RecentMax | None = None, *,
+                 plate: bool = False) -> None:
         self.monitor = monitor
         self.recent = recent
-        self.load = LoadWatch(recent.reference, armed=recent.armed) if recent else None
+        reference = dict(recent.reference) if recent else {}
+        if plate:
+            reference.pop("heel_impulse_ns", None)
+        self.load = LoadWatch(reference, armed=recent.armed) if recent else None
         self.alerts = AlertLog()
         self.events: list[WatchEvent] = []
 

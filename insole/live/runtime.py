@@ -35,6 +35,7 @@ from insole.core.alerts import Alert, AlertMonitor
 from insole.core.pipeline import Pipeline, PipelineUpdate, StepRecord
 from insole.core.steps import swing_baselines
 from insole.live.loadwatch import RecentMax, SessionWatch, WatchEvent
+from insole.session.tables import is_plate
 from insole.sources.readers import Chunk, Reader, ReaderEvent, open_reader, parse_source
 from insole.sources.readers.file import FileReader
 
@@ -136,11 +137,11 @@ class SideView:
     strike_shares_pct : dict of str to float
         Share of each strike class so far.
     heel_peak_n : float
-        Heel peak of the last step, in `unit`.
+        Heel peak of the last step, in `unit` (NaN for a force plate: no heel).
     heel_impulse_ns : float
-        Heel load so far (sum of heel impulse), in `unit` times seconds (N·s).
+        Heel load so far (sum of heel impulse), in `unit` times seconds (N·s; NaN for a plate).
     heel_trend_pct : float
-        Within-run heel-peak trend vs the first minutes [%] (NaN until armed).
+        Within-run heel-peak trend vs the first minutes [%] (NaN until armed; for a plate).
     battery_pct : int or None
         Last battery report.
     samples : int
@@ -162,6 +163,8 @@ class SideView:
         For relative readings, the highest of `map_values` over every sample so far (not only
         the frames a view happened to draw): the top of a colour scale that means the same on
         every frame. NaN for pressures, whose scale is fixed.
+    peak_force_n : float
+        Peak of the total force of the last step, in `unit` (NaN before).
     """
 
     side: str
@@ -192,6 +195,7 @@ class SideView:
     map_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     map_unit: str = "kPa"
     map_max: float = float("nan")
+    peak_force_n: float = float("nan")
 
 
 @dataclass
@@ -205,11 +209,13 @@ class LiveSnapshot:
     now_s : float
         Newest sample time over both insoles [s].
     sides : dict of str to SideView
-        Per insole, left first.
+        Per insole, left first. One force plate under both feet (`plate`) is the one
+        ``"left"`` view: its stream is stored as the left device.
     steps_total : int
         Steps of both feet.
     cadence_spm : float
-        Steps per minute of both feet (from the median stride; NaN before).
+        Steps per minute of both feet (from the median stride; for a plate, from the median
+        time between consecutive contacts, as `insole analyze` computes it; NaN before).
     balance_left_pct : float
         Left share of the peak force of the last steps of both feet [%] (50 = even).
     alerts : list of Alert
@@ -245,6 +251,9 @@ class LiveSnapshot:
     extra : dict
         Other values for the views (``trend_after_s``: when the within-run trend is armed;
         ``progress``: "78 % of your longest recent run", empty without a history).
+    plate : bool
+        The source is one force plate under both feet (`insole.session.tables.is_plate`):
+        every contact is a step of either foot, and it has no heel region.
     """
 
     now_s: float
@@ -268,6 +277,7 @@ class LiveSnapshot:
     error: str | None = None
     updates: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    plate: bool = False
 
 
 class ReplayReader(FileReader):
@@ -497,9 +507,11 @@ class LiveRuntime:
         if not isinstance(header, dict):
             header = {"devices": list(getattr(reader, "devices", []) or [])}
         self.header = header
+        #: One force plate under both feet (``insole import table --side both``, a C3D plate).
+        self.plate = is_plate(header)
         self.pipeline = Pipeline(header, emit_samples=True)
         self.monitor = self._new_monitor()
-        self.watch = SessionWatch(self.monitor, self.recent)
+        self.watch = SessionWatch(self.monitor, self.recent, plate=self.plate)
         self._sides: dict[str, _SideState] = {}
         self._labels = {s.stream_id: s.label for s in reader.streams}
         self._connection = {s.label: "connecting" for s in reader.streams}
@@ -513,7 +525,7 @@ class LiveRuntime:
         """Compare the run with this history reference (before `start`; see ``recent``)."""
         with self._lock:
             self.recent = recent
-            self.watch = SessionWatch(self.monitor, recent)
+            self.watch = SessionWatch(self.monitor, recent, plate=self.plate)
 
     def _new_monitor(self) -> AlertMonitor:
         t = self._monitor_template
@@ -840,6 +852,8 @@ class LiveRuntime:
         """A consistent copy of everything the window shows (called from the GUI thread)."""
         with self._lock:
             now = self._now_locked()
+            plate = self.plate
+            nan = float("nan")
             views: dict[str, SideView] = {}
             strides: list[float] = []
             peaks: dict[str, float] = {}
@@ -862,7 +876,7 @@ class LiveRuntime:
                     sampling_rate_hz=st.fs,
                     time_s=t,
                     total_n=rows[:, 0],
-                    heel_n=rows[:, 1],
+                    heel_n=np.full(len(rows), np.nan) if plate else rows[:, 1],
                     pressure_kpa=st.pressure.copy(),
                     sensor_x_mm=np.asarray(st.layout.x_mm, float),
                     sensor_y_mm=np.asarray(st.layout.y_mm, float),
@@ -878,9 +892,9 @@ class LiveRuntime:
                     strike_pattern=recent[-1].load.strike_pattern if recent else "-",
                     strike_shares_pct={k: 100.0 * v / n_class
                                        for k, v in st.strike_counts.items()},
-                    heel_peak_n=recent[-1].load.heel_peak_n if recent else float("nan"),
-                    heel_impulse_ns=st.heel_impulse_ns,
-                    heel_trend_pct=self.monitor.heel_trend_pct(label),
+                    heel_peak_n=recent[-1].load.heel_peak_n if recent and not plate else nan,
+                    heel_impulse_ns=nan if plate else st.heel_impulse_ns,
+                    heel_trend_pct=nan if plate else self.monitor.heel_trend_pct(label),
                     battery_pct=st.battery,
                     samples=st.samples,
                     samples_buffered=st.ring.written,
@@ -889,6 +903,7 @@ class LiveRuntime:
                                 else st.reading - st.map_baseline()),
                     map_unit="kPa" if st.unit == "N" else st.unit,
                     map_max=float("nan") if st.sensors is None else st.reading_max,
+                    peak_force_n=recent[-1].load.peak_force_n if recent else nan,
                 )
             stats = list(self.pipeline.stats.values())
             reader = self.reader if isinstance(self.reader, ReplayReader) else None
@@ -899,7 +914,9 @@ class LiveRuntime:
                 now_s=now,
                 sides=views,
                 steps_total=sum(v.steps for v in views.values()),
-                cadence_spm=120.0 / float(np.median(strides)) if strides else float("nan"),
+                # A plate's consecutive contacts are one step apart, not a stride.
+                cadence_spm=(60.0 if plate else 120.0) / float(np.median(strides))
+                if strides else nan,
                 balance_left_pct=balance,
                 alerts=self.monitor.banner(),
                 source=self.source,
@@ -921,4 +938,5 @@ class LiveRuntime:
                 updates=self._updates,
                 extra={"trend_after_s": self.monitor.baseline_s,
                        "progress": self.watch.progress_text()},
+                plate=plate,
             )

@@ -7,6 +7,8 @@ Every terminal run prints the same things in the same words:
   summary and report give it: newtons, body weights once a profile exists, or ``counts`` for
   relative readings, never body weights then), battery, progress against the longest run of
   the last 30 days ("78 % of your longest recent run", with ``--db``) and the frames lost;
+  for one force plate under both feet its contacts, cadence, contact time and peak force
+  (a plate has no feet and no heel);
 - one line when something starts and one when it ends (`event_line`): a band of "too much,
   too soon" crossed (once per band, naming the metrics), an alert starting or changing level,
   an alert ending — never the same alert every second.
@@ -66,6 +68,8 @@ def metrics_rows(snap: LiveSnapshot) -> list[tuple[str, str, str]]:
         session summary words them (`insole.session.plain.fmt_value`): ``2,600 N``,
         ``17,240 N·s``, or ``2,600 counts`` and ``counts·s`` for relative readings.
     """
+    if snap.plate:
+        return _plate_rows(snap)
     left, right = snap.sides.get("left"), snap.sides.get("right")
 
     def both(f: Any) -> tuple[str, str]:
@@ -96,6 +100,19 @@ def metrics_rows(snap: LiveSnapshot) -> list[tuple[str, str, str]]:
          else f"{snap.balance_left_pct:.1f} / {100 - snap.balance_left_pct:.1f} %", ""),
     ]
     return rows
+
+
+def _plate_rows(snap: LiveSnapshot) -> list[tuple[str, str, str]]:
+    """The metrics of one force plate under both feet: one column, no heel, no balance."""
+    v = snap.sides.get("left")  # the plate's stream is stored as the left device
+    if v is None:
+        return [("contacts", "0", ""), ("cadence", "–", "")]
+    return [
+        ("contacts", f"{v.steps}", ""),
+        ("cadence", _fmt(snap.cadence_spm, ".0f", " /min"), ""),
+        ("contact time", _fmt(v.contact_ms, ".0f", " ms"), ""),
+        ("peak force (last)", fmt_value("peak_force_n", v.peak_force_n, unit=v.unit), ""),
+    ]
 
 
 def status_text(snap: LiveSnapshot) -> str:
@@ -140,6 +157,11 @@ class StatusState:
     force_unit : dict of str to str
         Force unit per insole (`SideView.unit`): ``"N"`` (the default for an insole not
         listed), or ``"counts"`` for relative readings.
+    plate : bool
+        One force plate under both feet (its one stream stored as ``left``): the line says
+        its contacts and peak force (`peak_force_n`), no side and no heel.
+    peak_force_n : dict of str to float
+        Peak force of the last step per insole (the plate's line shows it).
     """
 
     time_s: float
@@ -152,6 +174,8 @@ class StatusState:
     unreadable: int = 0
     progress: str = ""
     force_unit: dict[str, str] = field(default_factory=dict)
+    plate: bool = False
+    peak_force_n: dict[str, float] = field(default_factory=dict)
 
 
 def state_from_snapshot(snap: LiveSnapshot) -> StatusState:
@@ -168,6 +192,8 @@ def state_from_snapshot(snap: LiveSnapshot) -> StatusState:
         unreadable=snap.bad_frames,
         progress=str(snap.extra.get("progress", "")),
         force_unit={k: v.unit for k, v in sides.items()},
+        plate=snap.plate,
+        peak_force_n={k: v.peak_force_n for k, v in sides.items()},
     )
 
 
@@ -196,6 +222,8 @@ def status_line(state: StatusState, *, profile: Profile | None = None) -> str:
     force_unit`): body weights with a `profile` only when it is newtons, as in the session
     summary (`insole.session.plain.fmt_value`); relative readings stay in ``counts``.
     """
+    if state.plate:
+        return _plate_line(state, profile)
     order = sorted(state.steps, key=lambda s: s != "left")
     steps = " · ".join([str(sum(state.steps.values()))]
                        + [f"{s[0].upper()} {state.steps[s]}" for s in order])
@@ -210,6 +238,29 @@ def status_line(state: StatusState, *, profile: Profile | None = None) -> str:
              f"contact {_pair(state.contact_ms, '.0f', 'ms')}", f"heel peak {heel}"]
     if state.battery_pct:
         parts.append(f"battery {_pair(dict(state.battery_pct), '.0f', '%')}")
+    if state.progress:
+        parts.append(state.progress)
+    parts.append(f"frames lost {state.frames_lost} · unreadable {state.unreadable}")
+    return "  ".join(parts)
+
+
+def _plate_line(state: StatusState, profile: Profile | None) -> str:
+    """The status line of one force plate under both feet.
+
+    E.g. ``   30.0 s  steps 78 (force plate, both feet)  cadence 156 /min  contact 282 ms
+    peak force 1304 N  frames lost 0 · unreadable 0``: no side letters, no heel.
+    """
+    steps = sum(state.steps.values())
+    contact = next(iter(state.contact_ms.values()), float("nan"))
+    peak = next(iter(state.peak_force_n.values()), float("nan"))
+    unit = next(iter(state.force_unit.values()), "N")
+    if profile is not None and unit == "N":
+        force = _fmt(peak / profile.body_weight_n, ".2f", " BW")
+    else:
+        force = _fmt(peak, ".0f", f" {unit}")
+    parts = [f"{state.time_s:7.1f} s", f"steps {steps} (force plate, both feet)",
+             f"cadence {_fmt(state.cadence_spm, '.0f', ' /min')}",
+             f"contact {_fmt(contact, '.0f', ' ms')}", f"peak force {force}"]
     if state.progress:
         parts.append(state.progress)
     parts.append(f"frames lost {state.frames_lost} · unreadable {state.unreadable}")

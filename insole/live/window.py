@@ -470,10 +470,15 @@ class _FootMap:
 class _Trace:
     """Scrolling force plot of one insole: total, heel, and event markers (created once)."""
 
-    def __init__(self, plot: pg.PlotItem, side: str, trace_s: float) -> None:
+    def __init__(self, plot: pg.PlotItem, side: str, trace_s: float, *,
+                 plate: bool = False) -> None:
         self.plot = plot
         self.side = side
         self.trace_s = trace_s
+        #: One force plate under both feet: its force alone (no heel curve), contact markers.
+        self.plate = plate
+        #: What the force axis is called: the foot, or the plate.
+        self.name = "plate" if plate else side
         colour = _SIDE_COLOURS.get(side, "#cccccc")
         self.unit = ""
         self.set_unit("N")
@@ -488,19 +493,23 @@ class _Trace:
         plot.hideButtons()
         # 1-pixel pens: Qt strokes a polyline in one go; wider pens are drawn segment by
         # segment and cost several times as much at 1000 Hz.
-        self.total = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), name="total")
+        self.total = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1),
+                                      name="force" if plate else "total")
         self.heel = pg.PlotCurveItem(pen=pg.mkPen("#f2d024", width=1), name="heel")
         self.hs = pg.PlotCurveItem(pen=pg.mkPen("#34c759", width=1), connect="pairs",
-                                   name="heel strike")
+                                   name="contact start" if plate else "heel strike")
         self.to = pg.PlotCurveItem(pen=pg.mkPen("#ff453a", width=1,
                                                 style=QtCore.Qt.PenStyle.DashLine),
-                                   connect="pairs", name="toe-off")
-        for item in (self.total, self.heel, self.hs, self.to):
+                                   connect="pairs", name="contact end" if plate else "toe-off")
+        # A plate has no heel region: no heel curve (its "heel" would repeat the force).
+        curves = ((self.total, self.hs, self.to) if plate
+                  else (self.total, self.heel, self.hs, self.to))
+        for item in curves:
             plot.addItem(item)
         if side == "left":
             legend = plot.addLegend(offset=(-5, 2), labelTextSize="8pt", colCount=4)
             legend.setBrush(pg.mkBrush("#111418c0"))
-            for item in (self.total, self.heel, self.hs, self.to):
+            for item in curves:
                 legend.addItem(item, item.name())
             legend.setCacheMode(_CACHED)
         self.ymax = 100.0
@@ -523,10 +532,10 @@ class _Trace:
         axis = self.plot.getAxis("left")
         if unit == "N":
             axis.enableAutoSIPrefix(True)
-            self.plot.setLabel("left", f"{self.side} force", units=unit)
+            self.plot.setLabel("left", f"{self.name} force", units=unit)
         else:
             axis.enableAutoSIPrefix(False)
-            self.plot.setLabel("left", f"{self.side} force [{unit_label(unit)}]", units=None)
+            self.plot.setLabel("left", f"{self.name} force [{unit_label(unit)}]", units=None)
 
     def _fit_y(self, view: SideView) -> None:
         """Keep the y range on the data: it grows at once and shrinks when far too large.
@@ -543,7 +552,7 @@ class _Trace:
                 self.ylim = (0.0, self.ymax)
                 self.plot.setYRange(*self.ylim, padding=0)
             return
-        both = np.concatenate((view.total_n, view.heel_n))
+        both = view.total_n if self.plate else np.concatenate((view.total_n, view.heel_n))
         finite = both[np.isfinite(both)]
         if not len(finite):
             return
@@ -563,7 +572,9 @@ class _Trace:
     def draw(self, view: SideView, now_s: float) -> None:
         self.set_unit(view.unit)
         max_points = self._max_points()
-        for item, values in ((self.total, view.total_n), (self.heel, view.heel_n)):
+        curves = ((self.total, view.total_n),) if self.plate else (
+            (self.total, view.total_n), (self.heel, view.heel_n))
+        for item, values in curves:
             x, y = peak_envelope(view.time_s, values, sampling_rate_hz=view.sampling_rate_hz,
                                  max_points=max_points)
             item.setData(x - now_s, y, connect="all" if np.isfinite(y).all() else "finite")
@@ -670,6 +681,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.display_paused = False
         self._record_path = record_path
         self.kind = source_kind(runtime)
+        #: One force plate under both feet (`LiveRuntime.plate`): its force curve alone, no
+        #: feet, no pressure maps, no heel (the report's plate layout).
+        self.plate = bool(getattr(runtime, "plate", False))
         self.setWindowTitle(f"insole live — {runtime.source}")
         self.resize(1400, 820)
         self._snap: LiveSnapshot | None = None
@@ -700,9 +714,6 @@ class LiveWindow(QtWidgets.QMainWindow):
         lut = cmap.getLookupTable(0.0, 1.0, 256, alpha=True)
         self.maps: dict[str, _FootMap] = {}
         self.traces: dict[str, _Trace] = {}
-        for col, side in enumerate(("left", "right")):
-            plot = self.graphics.addPlot(row=0, col=col, rowspan=2)
-            self.maps[side] = _FootMap(plot, side, lut)
         self.colorbar = pg.ColorBarItem(values=(0, VMAX_KPA), colorMap=cmap,
                                         interactive=False, width=14, colorMapMenu=False)
         #: Unit of the maps and their colour scale: kPa, or counts for relative readings.
@@ -710,29 +721,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         #: Top of the maps' colour scale, in `map_unit`.
         self.map_top = VMAX_KPA
         self._set_map_unit("kPa")
-        self.graphics.addItem(self.colorbar, row=0, col=2, rowspan=2)
-        # One legend under both feet (inside a map it would cover the toes).
-        self.map_legend = pg.LegendItem(labelTextSize="9pt", labelTextColor="#e8e8e8")
-        self.map_legend.addItem(self.maps["left"].cop, "centre-of-pressure path, last step")
-        self.map_legend.layout.setContentsMargins(2, 0, 2, 0)
-        self.map_legend.setMaximumHeight(22)
-        self.graphics.addItem(self.map_legend, row=2, col=0, colspan=2)
-        self.map_legend.setCacheMode(_CACHED)
-        for row, side in enumerate(("left", "right")):
-            plot = self.graphics.addPlot(row=row, col=3, title=f"{side} force (last "
-                                         f"{runtime.trace_s:g} s)")
-            self.traces[side] = _Trace(plot, side, runtime.trace_s)
-        self.traces["right"].plot.setXLink(self.traces["left"].plot)
-        lay = self.graphics.ci.layout
-        for col, stretch in ((0, 2), (1, 2), (2, 0), (3, 5)):
-            lay.setColumnStretchFactor(col, stretch)
-        for row, stretch in ((0, 1), (1, 1), (2, 0)):
-            lay.setRowStretchFactor(row, stretch)
-        # The bottom strip: the CoP legend under the feet, the flash's word under the plots.
-        lay.setRowMinimumHeight(2, BOTTOM_STRIP_PX)
-        for col in (0, 1):  # equal feet: the titles' widths ("LEFT" / "RIGHT") must not count
-            lay.setColumnMinimumWidth(col, 150)
-            lay.setColumnPreferredWidth(col, 180)
+        if self.plate:
+            self._plate_layout(runtime.trace_s)
+        else:
+            self._insole_layout(runtime.trace_s, lut)
         middle.addWidget(self.graphics, stretch=5)
         self.flash_overlay = _FlashOverlay(self.graphics)
 
@@ -818,6 +810,55 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._labels_due_s = 0.0
         self.refresh()
 
+    def _insole_layout(self, trace_s: float, lut: np.ndarray) -> None:
+        """Two insoles: both feet's maps, the colour bar, the CoP legend, a force plot a foot."""
+        for col, side in enumerate(("left", "right")):
+            plot = self.graphics.addPlot(row=0, col=col, rowspan=2)
+            self.maps[side] = _FootMap(plot, side, lut)
+        self._set_map_unit("kPa", force=True)
+        self.graphics.addItem(self.colorbar, row=0, col=2, rowspan=2)
+        # One legend under both feet (inside a map it would cover the toes).
+        self.map_legend = pg.LegendItem(labelTextSize="9pt", labelTextColor="#e8e8e8")
+        self.map_legend.addItem(self.maps["left"].cop, "centre-of-pressure path, last step")
+        self.map_legend.layout.setContentsMargins(2, 0, 2, 0)
+        self.map_legend.setMaximumHeight(22)
+        self.graphics.addItem(self.map_legend, row=2, col=0, colspan=2)
+        self.map_legend.setCacheMode(_CACHED)
+        for row, side in enumerate(("left", "right")):
+            plot = self.graphics.addPlot(row=row, col=3, title=f"{side} force (last "
+                                         f"{trace_s:g} s)")
+            self.traces[side] = _Trace(plot, side, trace_s)
+        self.traces["right"].plot.setXLink(self.traces["left"].plot)
+        lay = self.graphics.ci.layout
+        for col, stretch in ((0, 2), (1, 2), (2, 0), (3, 5)):
+            lay.setColumnStretchFactor(col, stretch)
+        for row, stretch in ((0, 1), (1, 1), (2, 0)):
+            lay.setRowStretchFactor(row, stretch)
+        # The bottom strip: the CoP legend under the feet, the flash's word under the plots.
+        lay.setRowMinimumHeight(2, BOTTOM_STRIP_PX)
+        for col in (0, 1):  # equal feet: the titles' widths ("LEFT" / "RIGHT") must not count
+            lay.setColumnMinimumWidth(col, 150)
+            lay.setColumnPreferredWidth(col, 180)
+
+    def _plate_layout(self, trace_s: float) -> None:
+        """One force plate under both feet: its force and contacts, over the whole width.
+
+        No feet, no pressure maps, no heel: the plate measures the force of the whole body and
+        does not tell the feet apart (the session report draws it the same way).
+        """
+        plot = self.graphics.addPlot(row=0, col=0, title="force plate under both feet: force "
+                                     f"(last {trace_s:g} s)")
+        self.traces["left"] = _Trace(plot, "left", trace_s, plate=True)
+        #: Under the plot (and the strip of the feedback flash's word).
+        self.plate_note = pg.LabelItem(
+            "One force plate under both feet: every contact is a step of either foot; "
+            "no pressure map, no heel.", color="#c8ccd2", size="9pt")
+        self.graphics.addItem(self.plate_note, row=1, col=0)
+        lay = self.graphics.ci.layout
+        lay.setRowStretchFactor(0, 1)
+        lay.setRowStretchFactor(1, 0)
+        lay.setRowMinimumHeight(1, BOTTOM_STRIP_PX)
+
     # -- drawing -------------------------------------------------------------------------------
 
     def _on_timer(self) -> None:
@@ -846,6 +887,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         for side, view in snap.sides.items():
             if side in self.maps:
                 self.maps[side].draw(view, self.map_top or 1.0)
+            if side in self.traces:
                 self.traces[side].draw(view, snap.now_s)
         self._read_events()
         self._draw_banner(snap)
@@ -859,9 +901,9 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self._draw_position(snap)
         self.redraws += 1
 
-    def _set_map_unit(self, unit: str) -> None:
+    def _set_map_unit(self, unit: str, *, force: bool = False) -> None:
         """Title the maps and label the colour scale in `unit` (kPa, or counts)."""
-        if unit == self.map_unit:
+        if unit == self.map_unit and not force:
             return
         self.map_unit = unit
         pressure = unit == "kPa"
@@ -946,7 +988,8 @@ class LiveWindow(QtWidgets.QMainWindow):
             text = "  •  ".join(a.message for a in snap.alerts[:3])
             colour = _LEVEL_COLOURS.get(top.level, "#444")
         else:
-            text = "No alerts — heel load and data quality within this run's limits"
+            text = ("No alerts — data quality within this run's limits" if self.plate else
+                    "No alerts — heel load and data quality within this run's limits")
             colour = "#2d3b2d"
         if text != self._banner_text:
             self._banner_text = text
@@ -956,9 +999,12 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def _draw_metrics(self, snap: LiveSnapshot) -> None:
         rows = metrics_rows(snap)
+        head = ("<th colspan='2' align='right' style='color:#4fa3ff'>force plate (both feet)"
+                "</th>" if snap.plate else
+                "<th align='right' style='color:#4fa3ff'>left</th>"
+                "<th align='right' style='color:#ff8a3d'>right</th>")
         html = ["<table cellspacing='0' cellpadding='3' width='100%'>",
-                "<tr><th align='left'></th><th align='right' style='color:#4fa3ff'>left</th>"
-                "<th align='right' style='color:#ff8a3d'>right</th></tr>"]
+                f"<tr><th align='left'></th>{head}</tr>"]
         for name, a, b in rows:
             if b == "":
                 html.append(f"<tr><td>{name}</td><td colspan='2' align='right'><b>{a}</b>"
@@ -972,9 +1018,12 @@ class LiveWindow(QtWidgets.QMainWindow):
             html.append(f"<p style='color:#ffd60a'><b>{progress}</b></p>")
         units = sorted({v.unit for v in snap.sides.values()} - {"N"})
         what = (f"Relative sensor readings ({', '.join(units)}), not newtons: compare within "
-                "this recording only" if units else "Insole forces")
-        html.append(f"<p style='color:#9aa0a6; font-size:11px'>{what}; trends "
-                    "compare this run with its own first minutes (experimental). "
+                "this recording only" if units else
+                "Force plate under both feet (every contact a step, no heel)" if snap.plate
+                else "Insole forces")
+        trends = "" if snap.plate else ("; trends compare this run with its own first minutes "
+                                        "(experimental)")
+        html.append(f"<p style='color:#9aa0a6; font-size:11px'>{what}{trends}. "
                     "Not a medical device.</p>")
         text = "".join(html)
         if text != self._metrics_text:
@@ -1017,7 +1066,7 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _flash_strip(self) -> QtCore.QRect:
         """The strip under the lower force plot (graphics coordinates): no title, no axis."""
         view = self.graphics
-        plot = self.traces["right"].plot
+        plot = self.traces["right" if "right" in self.traces else "left"].plot
         box = view.mapFromScene(plot.sceneBoundingRect()).boundingRect()
         bottom = view.rect().bottom()
         return QtCore.QRect(box.left(), box.bottom() + 1, box.width(),

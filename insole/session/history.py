@@ -43,6 +43,7 @@ from typing import Any
 from insole.core.summary import STEP_COLUMNS
 from insole.errors import FileError
 from insole.session.plain import Profile, fmt_start, fmt_utc_offset
+from insole.session.tables import PLATE_BLANK_COLUMNS, plate_summary
 
 __all__ = [
     "DB_ENV",
@@ -594,6 +595,12 @@ class HistoryDB:
         check_start(start, recording=recording_path, now=now, path=self.path)
         sha = recording_sha256 or file_sha256(recording_path)
         clean_summary = {k: _clean(v) for k, v in summary.items()}
+        # One force plate under both feet has no heel region: its "heel" figures are its whole
+        # force (`insole.session.tables.plate_summary`), never heel load in the history.
+        plate = bool(summary.get("plate_under_both_feet"))
+        sides = (plate_summary(summary) if plate else summary).get("per_side") or {}
+        if plate:
+            steps = [{**r, **dict.fromkeys(PLATE_BLANK_COLUMNS, float("nan"))} for r in steps]
         try:
             with self._write() as con:
                 row = con.execute(
@@ -604,7 +611,7 @@ class HistoryDB:
                     sid = int(row[0])
                 else:
                     created = True
-                    heel = summary.get("heel_peak_n") or {}
+                    heel = {} if plate else summary.get("heel_peak_n") or {}
                     cur = con.execute(
                         "INSERT INTO sessions (start, start_utc, local_date, duration_s, "
                         "step_count, heel_impulse_ns, heel_peak_median_n, force_unit, source, "
@@ -616,7 +623,7 @@ class HistoryDB:
                             start.date().isoformat(),
                             float(summary["duration_s"]),
                             int(summary["step_count"]),
-                            _clean(summary.get("heel_impulse_ns")),
+                            None if plate else _clean(summary.get("heel_impulse_ns")),
                             _clean(heel.get("median")),
                             summary.get("force_unit"),
                             summary.get("source"),
@@ -627,7 +634,7 @@ class HistoryDB:
                         ),
                     )
                     sid = int(cur.lastrowid or 0)
-                    for side, m in (summary.get("per_side") or {}).items():
+                    for side, m in sides.items():
                         con.execute(
                             f"INSERT INTO session_sides (session_id, side, "
                             f"{', '.join(SIDE_METRICS)}) VALUES (?, ?{', ?' * len(SIDE_METRICS)})",
@@ -723,17 +730,20 @@ class HistoryDB:
 
     @staticmethod
     def _row(r: tuple[Any, ...]) -> SavedSession:
+        summary = json.loads(r[9])
+        # A force plate under both feet has no heel figures, also as saved before 2026-12-08.
+        plate = isinstance(summary, dict) and bool(summary.get("plate_under_both_feet"))
         return SavedSession(
             id=int(r[0]),
             start=datetime.fromisoformat(r[1]),
             duration_s=float(r[2]),
             step_count=int(r[3]),
-            heel_impulse_ns=r[4],
-            heel_peak_median_n=r[5],
+            heel_impulse_ns=None if plate else r[4],
+            heel_peak_median_n=None if plate else r[5],
             source=r[6],
             recording_path=r[7],
             recording_sha256=r[8],
-            summary=json.loads(r[9]),
+            summary=summary,
         )
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

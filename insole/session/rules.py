@@ -254,16 +254,18 @@ class SessionPoint:
         symmetry = dict(summary.get("symmetry_pct") or {})
         plate = bool(summary.get("plate_under_both_feet"))
         counts = {}
-        for m in ("heel_peak_n", *symmetry):
+        for m in (*(() if plate else ("heel_peak_n",)), *symmetry):
             n = side_steps(summary, m)
             if n:  # a plate's one device is stored as "left": its contacts are both feet's
                 counts[m] = {"both": sum(n.values())} if plate else n
+        # A plate has no heel region: its "heel" figures are its whole force
+        # (`insole.session.tables.plate_summary`), kept out of the heel-load comparisons.
         return cls(
             start=start,
             duration_s=float(summary["duration_s"]),
             step_count=int(summary["step_count"]),
-            heel_impulse_ns=summary.get("heel_impulse_ns"),
-            heel_peak_median_n=(summary.get("heel_peak_n") or {}).get("median"),
+            heel_impulse_ns=None if plate else summary.get("heel_impulse_ns"),
+            heel_peak_median_n=None if plate else (summary.get("heel_peak_n") or {}).get("median"),
             symmetry_pct=symmetry,
             id=id,
             steps_with_value=counts,

@@ -19,6 +19,7 @@ __all__ = [
     "LAB_EXTRA",
     "PLATE_BLANK_COLUMNS",
     "MissingExtraError",
+    "is_plate",
     "plate_columns",
     "plate_summary",
     "require",
@@ -100,6 +101,33 @@ PLATE_BLANK_COLUMNS = ("heel_peak_n", "heel_impulse_ns")
 
 #: Summary keys whose ``left`` entry is, for a plate under both feet, the plate.
 _PLATE_SIDE_KEYS = ("steps", "regional_share_pct", "per_side", "gap_samples", "invalid_s")
+
+
+def is_plate(header: Mapping[str, Any] | None) -> bool:
+    """Whether a recording header is one force plate under both feet.
+
+    As `insole.session.analysis.summarise_session` decides it (``plate_under_both_feet`` in a
+    device entry or in ``extra.import``): ``insole import table --side both``, a C3D plate.
+    Its one stream is stored as the left device and its one sensor covers the whole foot, so
+    its consecutive contacts are steps of alternating feet and it has no heel region.
+
+    Parameters
+    ----------
+    header : mapping, optional
+        The recording header (``devices``, ``extra``), or a reader's.
+
+    Returns
+    -------
+    bool
+    """
+    if not isinstance(header, Mapping):
+        return False
+    devices = header.get("devices") or []
+    if any(isinstance(d, Mapping) and d.get("plate_under_both_feet") for d in devices):
+        return True
+    extra = header.get("extra") or {}
+    imported = extra.get("import") if isinstance(extra, Mapping) else None
+    return isinstance(imported, Mapping) and bool(imported.get("plate_under_both_feet"))
 
 
 def plate_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
