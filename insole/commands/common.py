@@ -151,16 +151,6 @@ def irreplaceable(path: Path) -> str | None:
     return f"a recording of {source}" if source else "a recording"
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name the same file (existing or not: then by their resolved paths)."""
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
-
-
 def check_replace(
     path: object,
     *,
@@ -188,9 +178,11 @@ def check_replace(
     """
     if path is None or is_stdout(path):
         return
+    from insole.sources.importers.convert import same_file
+
     p = Path(str(path))
     for other, role in not_same_as:
-        if other is not None and not is_stdout(other) and _same_file(p, Path(str(other))):
+        if other is not None and not is_stdout(other) and same_file(p, Path(str(other))):
             raise UsageError(f"{p}: is also {role}; the {what} would replace it: choose "
                              "another file name")
     if overwrite and can_overwrite:

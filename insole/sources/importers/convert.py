@@ -58,12 +58,14 @@ __all__ = [
     "ImportedDevice",
     "SenselCells",
     "counts_to_values",
+    "first_negative",
     "kpa_per_unit",
     "linear_calibration",
     "median_step",
     "merge_sensels",
     "mm_per_unit",
     "numeric_rows",
+    "same_file",
     "single_sensor_device",
     "values_to_counts",
     "write_devices",
@@ -653,7 +655,7 @@ def _check_device(dev: ImportedDevice, source: Path, fmt: str) -> None:
         )
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name the same file (if one does not exist: by resolved paths)."""
     try:
         if a.exists() and b.exists():
@@ -738,7 +740,7 @@ def write_import(
     if not devices:
         raise ImportFormatError(f"{fmt} file {str(source_path)!r} holds no devices to import")
     for other in (source_path, *map(Path, inputs)):
-        if _same_file(out_path, other):
+        if same_file(out_path, other):
             raise RecordingError(
                 f"{out_path}: is also the file imported ({other.name}); the recording would "
                 "replace it: choose another file name",
