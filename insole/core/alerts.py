@@ -121,6 +121,10 @@ class AlertMonitor:
         product choice, about twice the step-to-step spread of the heel peak in steady running.
     min_baseline_steps : int
         Steps per side needed before the drift rules are armed.
+    plate : bool
+        The steps are a force plate's under both feet: no heel and no left or right, so the
+        step rules (asymmetry, heel and loading-rate drift) stay off; loss and disconnects are
+        watched as for insoles.
 
     Notes
     -----
@@ -140,6 +144,7 @@ class AlertMonitor:
     drift_steps: int = 30
     drift_limit_pct: float = 10.0
     min_baseline_steps: int = 20
+    plate: bool = False
     #: Alerts in force, by `Alert.key` (see `banner`).
     active: dict[tuple[str, str | None], Alert] = field(init=False, default_factory=dict)
     #: Every alert that became active or changed level, in order.
@@ -287,6 +292,8 @@ class AlertMonitor:
 
     def _steps(self, steps: Iterable[StepRecord], now: float) -> list[Alert]:
         new: list[Alert] = []
+        if self.plate:  # the plate's force under both feet is no heel's, nor one side's
+            return new
         for step in steps:
             recent = self._recent.setdefault(step.side, deque(maxlen=max(self.drift_steps,
                                                                         self.asymmetry_steps)))

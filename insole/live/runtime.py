@@ -530,8 +530,8 @@ class LiveRuntime:
     def _new_monitor(self) -> AlertMonitor:
         t = self._monitor_template
         if t is None:
-            return AlertMonitor()
-        return replace(t)  # the template's parameters, fresh state
+            return AlertMonitor(plate=self.plate)
+        return replace(t, plate=self.plate)  # the template's parameters, fresh state
 
     # -- control -------------------------------------------------------------------------------
 

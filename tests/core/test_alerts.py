@@ -120,6 +120,17 @@ def test_fatigue_run_raises_heel_drift(runs) -> None:
     assert not any(word in a.message.lower() for a in new for word in FORBIDDEN)
 
 
+def test_a_plate_raises_no_heel_or_side_alerts_but_still_watches_loss(runs) -> None:
+    # A force plate's steps carry its whole force in the heel fields' place: a fatigue-like
+    # rise gave "Left heel peak force is 40 % higher than in the first minutes" on a plate.
+    m = AlertMonitor(baseline_s=20.0, plate=True)
+    assert _feed_steps(m, runs["fatigue"]) == []
+    assert _feed_steps(AlertMonitor(baseline_s=20.0, plate=True), runs["asym"]) == []
+    assert m.feed_stats(_stats(0, 0), time_s=70.0) == []
+    new = m.feed_stats(_stats(1000, 150), time_s=75.0)
+    assert [a.code for a in new] == ["data_loss"]
+
+
 def test_steady_run_raises_nothing(runs) -> None:
     m = AlertMonitor(baseline_s=20.0)
     assert _feed_steps(m, runs["plain"]) == []

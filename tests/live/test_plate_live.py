@@ -103,6 +103,7 @@ def test_runtime_snapshot_of_a_plate(plate: Path, summary: dict[str, Any]) -> No
     snap = rt.snapshot()
     assert snap.plate
     assert rt.plate
+    assert rt.monitor.plate  # no heel drift or asymmetry alerts of the plate's force
     assert list(snap.sides) == ["left"]  # the plate's one stream
     view = snap.sides["left"]
     assert snap.steps_total == view.steps == summary["step_count"]
@@ -120,6 +121,7 @@ def test_runtime_of_insoles_is_no_plate() -> None:
     rt.process(recorded_chunks(REC_N), finish=True)
     snap = rt.snapshot()
     assert not snap.plate
+    assert not rt.monitor.plate
     assert snap.cadence_spm == pytest.approx(168, abs=3)
     assert snap.sides["left"].heel_impulse_ns > 0
 
