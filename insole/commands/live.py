@@ -404,6 +404,9 @@ def run_view(
         record = auto_recording(db)
         overwrite = False  # --overwrite is for a --record file, never for another recording
     runtime = LiveRuntime(source, record=record, overwrite=overwrite)
+    if runtime.plate and "heel" in (feedback, getattr(feedback_engine, "mode", None)):
+        raise ValueError("a force plate under both feet has no heel to cue: use --feedback "
+                         "strike (a cue on every contact), or a recording of insoles")
     recent = None
     if use_history or save or db is not None:
         from datetime import datetime

@@ -116,6 +116,21 @@ def test_runtime_snapshot_of_a_plate(plate: Path, summary: dict[str, Any]) -> No
     assert view.total_n[~(view.total_n != view.total_n)].max() > 1100
 
 
+def test_heel_cues_on_a_plate_are_refused_in_one_line(
+    plate: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # They cued the plate's whole force as a "LEFT HEEL" against heel targets.
+    capsys.readouterr()
+    assert main(["live", f"file:{plate}", "--no-gui", "--feedback", "heel",
+                 "--exit-after", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines() == [
+        "insole live: error: a force plate under both feet has no heel to cue: use --feedback "
+        "strike (a cue on every contact), or a recording of insoles"]
+    assert main(["live", f"file:{plate}", "--no-gui", "--feedback", "strike",
+                 "--exit-after", "1"]) == 0
+
+
 def test_runtime_of_insoles_is_no_plate() -> None:
     rt = LiveRuntime(f"file:{REC_N}")
     rt.process(recorded_chunks(REC_N), finish=True)
