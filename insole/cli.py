@@ -48,8 +48,8 @@ from insole.commands.common import (
     printable,
     simulated_insoles,
 )
+from insole.commands.types import input_path, output_file
 from insole.commands.types import iso_time as _iso_time
-from insole.commands.types import output_file
 from insole.commands.types import positive_float as _positive_float
 from insole.commands.types import speed as _speed
 from insole.errors import InsoleError
@@ -335,7 +335,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # --- parser ----------------------------------------------------------------------------------
 
 #: The recording a command reads.
-_RECORDING = Arg("file", type=Path, help="recording file")
+_RECORDING = Arg("file", type=input_path("a recording"), help="recording file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -416,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_command(
         sub, "analyze", _cmd_analyze,
-        Arg("paths", nargs="+", type=Path, metavar="PATH",
+        Arg("paths", nargs="+", type=input_path("a recording or a folder of recordings"),
+            metavar="PATH",
             help="recording file (or several, or folders of recordings: a batch)"),
         flag("--json", "print the summary as JSON"),
         Arg("--steps-csv", type=Path, metavar="FILE",
@@ -567,11 +568,16 @@ def _stdout_to_devnull() -> None:
 
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError) and exc.filename:
+        folder = Path(str(exc.filename)).parent
+        if str(folder) not in ("", ".") and not folder.is_dir():
+            return (f"{exc.filename}: the folder {folder} does not exist; check the path, or "
+                    "create the folder first")
         return f"{exc.filename}: no such file; check the path"
     if isinstance(exc, IsADirectoryError) and exc.filename:
         return f"{exc.filename}: is a directory; give a file path"
     if isinstance(exc, PermissionError) and exc.filename:
-        return f"{exc.filename}: permission denied"
+        return (f"{exc.filename}: permission denied; check its permissions (for an output, "
+                "choose a folder you may write in)")
     text = str(exc).strip() or type(exc).__name__
     return printable(" ".join(text.split()))
 

@@ -197,6 +197,11 @@ def test_missing_file_is_an_error_of_the_batch(tmp_path: Path) -> None:
         (("{rec}", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"), "exclude each other"),
         (("{rec}", "--out-dir", "{rec}"), "exists and is not a folder"),
         (("{rec}", "--scheduler", "nonsense"), "give tcp://HOST:PORT"),
+        # An unset shell variable: "" was the current folder, analysed as a batch, exit 0.
+        (("",), "the file name is empty; give the path of a recording or a folder"),
+        (("{rec}", ""), "the file name is empty"),
+        # A missing output folder was "no such file; check the path".
+        (("{rec}", "--steps-csv", "{tmp}/none/s.csv"), "the folder {tmp}/none does not exist"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: tuple[str, ...],
@@ -206,7 +211,7 @@ def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: tuple[str, ...],
     proc = cli("analyze", *(a.format(tmp=tmp_path, rec=rec) for a in args), check=2)
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1, err
-    assert needle in err
+    assert needle.format(tmp=tmp_path) in err
 
 
 def test_out_dir_never_replaces_a_recording_of_the_batch_or_a_database(tmp_path: Path) -> None:

@@ -378,6 +378,8 @@ def test_the_api_names_the_import_of_a_foreign_file() -> None:
         ("commercial_exports/stappone_example.csv", "import stappone"),
         ("commercial_exports/xsensor_data.csv", "import xsensor"),
         ("gaitndd/als4.let", "import gaitndd"),
+        ("gaitndd/hunt5.let", "import gaitndd"),  # binary: was no hint (als4's reads as text)
+        ("gaitndd/hunt5.rit", "import gaitndd"),
         ("running_forceplate/RBDS001runT25forces.txt", "import table"),
         ("commercial_exports/LICENSE-pressuRe.md", None),
     ],

@@ -35,6 +35,7 @@ from insole.commands.common import (
     output_path,
 )
 from insole.commands.types import import_rate as _import_rate
+from insole.commands.types import input_path
 from insole.commands.types import iso_time as _iso_time
 from insole.commands.types import positive_float as _positive
 from insole.sources.importers import decode_text, is_number
@@ -86,12 +87,12 @@ def guess_import_kind(path: str | os.PathLike[str]) -> str | None:
         return "xdf"
     if ext == ".c3d" or (len(head) > 1 and head[1:2] == b"\x50" and ext not in (".txt", ".csv")):
         return "c3d"
+    if ext in (".hea", ".let", ".rit", ".ts") and p.with_suffix(".hea").is_file():
+        return "gaitndd"  # (.let and .rit are binary: before the text test)
     text = decode_text(head)
     if text is None:
         return None
     first = text.lstrip().splitlines()[0] if text.strip() else ""
-    if ext in (".hea", ".let", ".rit", ".ts") and p.with_suffix(".hea").is_file():
-        return "gaitndd"
     if first.startswith("DATA_TYPE") or "Tekscan" in text[:400] or ext == ".asf":
         return "fscan"
     if first.lower().startswith("file name:") and "sensor type" in text.lower():
@@ -195,20 +196,6 @@ def import_order_error(argv: Sequence[str]) -> str | None:
     )
 
 
-def _input_file(text: str) -> Path:
-    """The type of the file argument of an import: a path, not an empty string.
-
-    ``Path("")`` is the current folder, which no import reads; an empty argument is most
-    often an unset shell variable (``insole import pedar "$FILE"``).
-    """
-    if not text.strip():
-        raise argparse.ArgumentTypeError(
-            "the file name is empty; give the path of the file to import (an empty name is "
-            "often an unset shell variable)")
-    return Path(text)
-
-
-_input_file.__name__ = "file"
 
 
 def _is_recording(head: bytes) -> bool:
@@ -535,5 +522,6 @@ def add_parsers(sub: Any) -> None:
         "--overwrite; '-' as --out writes the recording to stdout.",
     )
     for name, f in _FORMATS.items():
-        add_command(fmt, name, f.func, Arg(f.source, type=_input_file, help=f.source_help),
+        source = Arg(f.source, type=input_path("the file to import"), help=f.source_help)
+        add_command(fmt, name, f.func, source,
                     *f.args, *_COMMON, help=f.help, description=f.description)

@@ -20,6 +20,7 @@ __all__ = [
     "gait_value",
     "garbage_per_min",
     "import_rate",
+    "input_path",
     "iso_time",
     "non_negative_float",
     "output_file",
@@ -253,3 +254,27 @@ def speed(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0 or 'max', got {text}")
     return value
+
+
+def input_path(what: str) -> Callable[[str], Path]:
+    """The type of an input path argument: any path but an empty string.
+
+    ``Path("")`` is the current folder: ``insole analyze ""`` analysed every recording below
+    it as a batch, ``insole import pedar ""`` failed on a folder. An empty argument is most
+    often an unset shell variable (``insole analyze "$FILE"``).
+
+    Parameters
+    ----------
+    what : str
+        What the argument names, for the message (``"the file to import"``).
+    """
+
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(
+                f"the file name is empty; give the path of {what} (an empty name is often an "
+                "unset shell variable)")
+        return Path(text)
+
+    parse.__name__ = "file"
+    return parse
