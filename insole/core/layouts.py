@@ -232,6 +232,17 @@ class SensorLayout:
         object.__setattr__(self, "region", region)
 
     @property
+    def positions_assumed(self) -> bool:
+        """True for the generic ``grid<n>`` layouts of `default_layout`.
+
+        Sensors spread evenly over an outline stand in for positions nobody published (a
+        stAPPone export, a device without a layout in its header): what depends on where a
+        sensor is (strike pattern and index, regional loads, centre of pressure) is then a
+        guess, not a measurement.
+        """
+        return self.name.startswith("grid")
+
+    @property
     def n_sensors(self) -> int:
         """Number of sensors."""
         return len(self.region)

@@ -267,6 +267,9 @@ def summarise_session(
     # `insole.sources.importers.c3d`): its contacts belong to both feet and its force is the whole
     # body's, not a heel's.
     summary["plate_under_both_feet"] = single_plate
+    # Insoles whose sensor positions are a generic grid (`SensorLayout.positions_assumed`):
+    # their strike pattern and regional loads are guesses.
+    summary["layout_assumed"] = [s.label for s in sides if s.layout.positions_assumed]
     summary["start"] = header.get("start_time")
     summary["source"] = header.get("source")
     summary["clock_alignment"] = alignment.as_dict()

@@ -79,7 +79,7 @@ def print_summary(
         txt = ", ".join(
             f"{plain.get(k, k)} {100 * v:.0f} %" for k, v in shares.items() if v is not None
         )
-        print(f"  foot strike      {txt} of steps", file=out)
+        print(f"  foot strike      {txt} of steps{_assumed(s)}", file=out)
     hp = s.get("heel_peak_n") or {}
     bw = profile is not None and unit == "N"
     plate = bool(s.get("plate_under_both_feet"))
@@ -126,7 +126,7 @@ def print_summary(
         )
     for side, reg in (s.get("regional_share_pct") or {}).items():
         if reg and not plate:
-            print(f"  {'load, ' + side:<16} {_regions(reg)}", file=out)
+            print(f"  {'load, ' + side:<16} {_regions(reg)}{_assumed(s, side)}", file=out)
     sym = {} if plate else s.get("symmetry_pct") or {}
     label = "left/right"
     for k, v in sym.items():
@@ -172,6 +172,15 @@ def _few(s: dict[str, Any], metric: str) -> str:
     """``" — from 11 left and 11 right steps only: too few to compare ..."``, or nothing."""
     text = few_steps_text(s, metric)
     return f" — {text}" if text else ""
+
+
+def _assumed(s: dict[str, Any], side: str | None = None) -> str:
+    """`` — a guess: ...`` where the sensor positions are a generic grid (of `side`, or any)."""
+    assumed = s.get("layout_assumed") or []
+    if side is not None and side not in assumed or not assumed:
+        return ""
+    return (" — a guess: the insole's sensor positions are not known (a generic grid stands "
+            "in for them)")
 
 
 def _invalid_text(s: dict[str, Any]) -> str:

@@ -306,6 +306,32 @@ def test_stappone_round_trip(tmp_path: Path) -> None:
     assert result.devices[0]["samples_per_frame"] == 1
 
 
+def test_a_generic_grid_layout_says_strike_and_regions_are_a_guess(tmp_path: Path) -> None:
+    # stAPPone publishes no sensor positions: the "midfoot first 56 %, forefoot first 44 %" of
+    # its walk, and its regional loads, came from a generic 12-sensor grid without a word.
+    import io
+
+    from insole.session.analysis import SessionAnalysis
+    from insole.session.text import print_summary
+
+    import_stappone(need(STAPPONE), tmp_path / "s.insrec", sides="left")
+    s = SessionAnalysis().run(tmp_path / "s.insrec").summary_
+    assert s["layout_assumed"] == ["left"]
+    out = io.StringIO()
+    print_summary(s, out=out)
+    lines = [ln for ln in out.getvalue().splitlines()
+             if ln.lstrip().startswith(("foot strike", "load, left"))]
+    assert len(lines) == 2
+    assert all("a guess: the insole's sensor positions are not known" in ln for ln in lines)
+    # Known positions (the simulator's 16-sensor layout): no such words.
+    rec = Path(__file__).parents[2] / "recordings" / "walk_20s.insrec"
+    s = SessionAnalysis().run(rec).summary_
+    assert s["layout_assumed"] == []
+    out = io.StringIO()
+    print_summary(s, out=out)
+    assert "a guess" not in out.getvalue()
+
+
 def test_stappone_two_soles_and_corrupt_samples(tmp_path: Path) -> None:
     rows = []
     for k in range(50):
