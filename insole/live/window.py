@@ -1155,7 +1155,8 @@ def run_window(
     screenshot : path-like, optional
         Save the window as a PNG when it closes (or at ``exit_after_s``).
     exit_after_s : float, optional
-        Close the window after this many seconds.
+        Close the window after this many seconds. Without it, a window on a platform that
+        shows nothing (``QT_QPA_PLATFORM=offscreen``) closes when the source ends.
     fps : float
         Redraw rate (≤ 60 Hz).
 
@@ -1188,7 +1189,17 @@ def run_window(
     main = threading.current_thread() is threading.main_thread()
     old_handler = signal.signal(signal.SIGINT, lambda *_: window.close()) if main else None
     tick = QtCore.QTimer(window)
-    tick.timeout.connect(lambda: None)
+    headless = app.platformName() in ("offscreen", "minimal")
+    if headless and exit_after_s is None:
+        # Nobody can close a window nothing shows: it closes (and saves its screenshot) when
+        # the source ends, a replay's recording at its end. A live source runs until Ctrl-C.
+        def close_at_end() -> None:
+            if runtime.ended or runtime.snapshot().error:
+                finish()
+
+        tick.timeout.connect(close_at_end)
+    else:
+        tick.timeout.connect(lambda: None)
     tick.start(200)
     if screenshot is not None:
         original = window.closeEvent

@@ -172,6 +172,19 @@ def test_cli_screenshot_offscreen(tmp_path: Path) -> None:
     assert "steps" in proc.stdout  # the session summary follows
 
 
+def test_offscreen_replay_screenshot_ends_with_the_recording(tmp_path: Path) -> None:
+    # Without --exit-after the window waited for a close nobody could make: it hung for ever.
+    out = tmp_path / "replay.png"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    proc = _cli("replay", str(REC), "--speed", "max", "--screenshot", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    from PySide6.QtGui import QImage
+
+    assert QImage(str(out)).width() == 1400
+    assert "steps" in proc.stdout  # the session summary follows
+
+
 def test_replay_without_display_keeps_terminal_output() -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
