@@ -225,6 +225,7 @@ def test_plate_session_is_labelled_as_steps_csv_labels_it(tmp_path: Path) -> Non
     assert set(steps["side"]) == {"both"}
     assert steps["heel_peak_n"].isna().all()
     assert steps["heel_impulse_ns"].isna().all()
+    assert steps["whole_foot_peak_kpa"].isna().all()
     assert (steps["peak_force_n"] > 1000).all()
     assert set(s.steps_array["side"]) == {"both"}
     # the rows of 'insole analyze --steps-csv' (side both, blank heel cells), cell for cell

@@ -430,6 +430,8 @@ def test_plate_under_both_feet_is_not_a_left_heel(tmp_path: Path) -> None:
     assert len(rows) > 25
     assert {r["side"] for r in rows} == {"both"}
     assert all(r["heel_peak_n"] == "" for r in rows)
+    # No pressure either: the whole force over an assumed insole area was no sensor's.
+    assert all(r["whole_foot_peak_kpa"] == "" for r in rows)
     assert all(float(r["peak_force_n"]) > 1000 for r in rows)
 
 

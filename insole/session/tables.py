@@ -95,9 +95,10 @@ def steps_columns(table: Any) -> dict[str, np.ndarray]:
     return out
 
 
-#: Steps-table columns that say "heel" but hold the whole force of a plate under both feet:
-#: blank (NaN) for such a plate, as in ``insole analyze --steps-csv``.
-PLATE_BLANK_COLUMNS = ("heel_peak_n", "heel_impulse_ns")
+#: Steps-table columns that say "heel" but hold the whole force of a plate under both feet,
+#: and its "pressure" (the whole force over an assumed insole area: a plate has no sensor
+#: area): blank (NaN) for such a plate, as in ``insole analyze --steps-csv``.
+PLATE_BLANK_COLUMNS = ("heel_peak_n", "heel_impulse_ns", "whole_foot_peak_kpa")
 
 #: Summary keys whose ``left`` entry is, for a plate under both feet, the plate.
 _PLATE_SIDE_KEYS = ("steps", "regional_share_pct", "per_side", "gap_samples", "invalid_s")
