@@ -383,7 +383,9 @@ def replay_to_terminal(
     -------
     dict
         The session summary, with ``too_much_too_soon`` (ratios and bands crossed, with a
-        history), ``events`` and ``saved`` (the lines of the save, with `save`).
+        history), ``events``, ``stopped`` (True when Ctrl-C or SIGTERM stopped the replay:
+        the summary is of what was replayed, and it is not saved) and ``saved`` (the lines of
+        the save, with `save`).
     """
     reader = BlockReader(path, salvage=salvage, strict=strict).scan()
     total_s = reader.duration_s if math.isfinite(reader.duration_s) else 0.0
@@ -422,48 +424,55 @@ def replay_to_terminal(
     records = StepAccumulator()  # the steps' numbers only: memory stays bounded
     next_print = every_s
     end_s, invalid = 0.0, 0
-    for tick in iter_replay(reader, speed=speed, window_s=0.05):
-        for sid, data in tick.data.items():
-            update = pipe.feed(
-                sid, data, tick.chunk_times[sid], chunk_ends=tick.chunk_ends[sid]
-            )
-            if publisher is not None:
-                publisher.publish(update, pipe, time.monotonic())
-            records.add(update.steps)
-            for s in update.steps:
-                status.add(s)
-            status.battery.update(update.battery_pct)
-            now = _now(pipe)
-            monitor.feed_update(update, time_s=now, stats=pipe.stats)
-            watch.update(update.steps, now)
-        if tick.last:
-            final = pipe.finish()
-            if publisher is not None:
-                publisher.publish(final, pipe)
-                publisher.close()
-                print(publisher.line(), file=out)
-            last = final.steps
-            records.add(last)
-            for s in last:
-                status.add(s)
-            monitor.feed_update(final, time_s=_now(pipe), stats=pipe.stats)
-            watch.update(last, _now(pipe))
-        for side in pipe.sides.values():
-            status.side(side.label)
-        if tick.time_s - next_print >= _MAX_LINES_PER_TICK * every_s:  # a long gap: one line
-            next_print += every_s * math.floor((tick.time_s - next_print) / every_s)
-            if next_print + every_s <= next_print:  # beyond float resolution (corrupt times)
-                next_print = tick.time_s
-        while tick.time_s >= next_print:
-            view.show(status.state(next_print, pipe, watch.progress_text()),
-                      _due(watch.events, view, next_print))
-            next_print = next_print + every_s if next_print + every_s > next_print else math.inf
-        end_s = tick.time_s
-        if total_s > 0:
-            bar.update("replaying", tick.time_s / total_s)
-        invalid = tick.invalid_times
+    stopped = False
+    from insole.commands.common import stop_on_signals
+
+    with stop_on_signals() as stop:
+        for tick in iter_replay(reader, speed=speed, window_s=0.05):
+            for sid, data in tick.data.items():
+                update = pipe.feed(
+                    sid, data, tick.chunk_times[sid], chunk_ends=tick.chunk_ends[sid]
+                )
+                if publisher is not None:
+                    publisher.publish(update, pipe, time.monotonic())
+                records.add(update.steps)
+                for s in update.steps:
+                    status.add(s)
+                status.battery.update(update.battery_pct)
+                now = _now(pipe)
+                monitor.feed_update(update, time_s=now, stats=pipe.stats)
+                watch.update(update.steps, now)
+            if tick.last or stop.is_set():  # the end, or Ctrl-C / SIGTERM: what was replayed
+                stopped = not tick.last
+                final = pipe.finish()
+                if publisher is not None:
+                    publisher.publish(final, pipe)
+                    publisher.close()
+                    print(publisher.line(), file=out)
+                last = final.steps
+                records.add(last)
+                for s in last:
+                    status.add(s)
+                monitor.feed_update(final, time_s=_now(pipe), stats=pipe.stats)
+                watch.update(last, _now(pipe))
+            for side in pipe.sides.values():
+                status.side(side.label)
+            if tick.time_s - next_print >= _MAX_LINES_PER_TICK * every_s:  # a long gap: one line
+                next_print += every_s * math.floor((tick.time_s - next_print) / every_s)
+                if next_print + every_s <= next_print:  # beyond float resolution (corrupt times)
+                    next_print = tick.time_s
+            while tick.time_s >= next_print:
+                view.show(status.state(next_print, pipe, watch.progress_text()),
+                          _due(watch.events, view, next_print))
+                next_print = next_print + every_s if next_print + every_s > next_print else math.inf
+            end_s = tick.time_s
+            if total_s > 0:
+                bar.update("replaying", tick.time_s / total_s)
+            invalid = tick.invalid_times
+            if stopped:
+                break
     bar.done()
-    duration_s = reader.duration_s if math.isfinite(reader.duration_s) else end_s
+    duration_s = reader.duration_s if math.isfinite(reader.duration_s) and not stopped else end_s
     if next_print - every_s < duration_s - 0.5 * every_s:
         view.show(status.state(duration_s, pipe, watch.progress_text()),
                   _due(watch.events, view, math.inf))
@@ -481,9 +490,17 @@ def replay_to_terminal(
     )
     result["too_much_too_soon"] = watch.figures()
     result["events"] = [vars(e) for e in watch.events]
+    result["stopped"] = stopped
     if summary:
         print(file=out)
         print_summary(result, out=out, profile=view.profile)
+    if stopped:
+        # A replay cut short is not the recording's session: the history keeps whole ones.
+        print(f"\nstopped at {end_s:.1f} s of {total_s:.1f} s (Ctrl-C): the summary above is "
+              "of what was replayed"
+              + ("; not saved: 'insole analyze FILE --save' saves the whole recording"
+                 if save else ""), file=out)
+        save = False
     if save:
         from insole.commands.history import save_summary
 
