@@ -226,7 +226,8 @@ def summarise_session(
         "framing_errors": sum(s.cobs_errors + s.short_frames + s.malformed_frames for s in stats),
         "discarded_bytes": sum(s.discarded_bytes for s in stats),
         "gap_samples": {s.label: s.gap_samples for s in sides},
-        "gap_s": round(sum(s.gap_samples / s.fs for s in sides), 3),
+        "gap_s": round(sum(s.gap_samples / s.fs for s in sides), 3),  # both insoles added
+        "gap_s_per_side": {s.label: round(s.gap_samples / s.fs, 3) for s in sides},
         # Samples received without a value (a sensor's invalid count), per insole [s].
         "invalid_s": {s.label: round(s.invalid_samples / s.fs, 3) for s in sides},
         "steps_with_gaps": int(np.count_nonzero(rows.column("has_gap"))),

@@ -101,7 +101,8 @@ def steps_columns(table: Any) -> dict[str, np.ndarray]:
 PLATE_BLANK_COLUMNS = ("heel_peak_n", "heel_impulse_ns", "whole_foot_peak_kpa")
 
 #: Summary keys whose ``left`` entry is, for a plate under both feet, the plate.
-_PLATE_SIDE_KEYS = ("steps", "regional_share_pct", "per_side", "gap_samples", "invalid_s")
+_PLATE_SIDE_KEYS = ("steps", "regional_share_pct", "per_side", "gap_samples", "gap_s_per_side",
+                    "invalid_s")
 
 
 def is_plate(header: Mapping[str, Any] | None) -> bool:

@@ -148,7 +148,7 @@ def print_summary(
             file=out,
         )
     received = f"{fmt_count(s['frames'])} frames received, " if s.get("frames") is not None else ""
-    gaps = f", {s['gap_s']:.1f} s missing" if s.get("gap_s") else ""
+    gaps = _missing_text(s)
     lost = s["frames_lost"]
     print(
         f"  data quality     {received}{fmt_count(lost)} frame{'s' * (lost != 1)} lost{gaps}"
@@ -181,6 +181,23 @@ def _assumed(s: dict[str, Any], side: str | None = None) -> str:
         return ""
     return (" — a guess: the insole's sensor positions are not known (a generic grid stands "
             "in for them)")
+
+
+def _missing_text(s: dict[str, Any]) -> str:
+    """``", 3.6 s missing of each insole"`` (or per insole): recording time without samples.
+
+    Per insole, not added up: two insoles unplugged together for 3.6 s miss 3.6 s of the run,
+    not 7.2 s (``gap_s``, the sum, stays in the JSON for tools).
+    """
+    per = {k: v for k, v in (s.get("gap_s_per_side") or {}).items() if v}
+    if not per:
+        return f", {s['gap_s']:.1f} s missing" if s.get("gap_s") else ""
+    values = {f"{v:.1f}" for v in per.values()}
+    if len(per) > 1 and len(values) == 1:
+        return f", {values.pop()} s missing of each insole"
+    if len(per) == 1 and len(s.get("gap_s_per_side") or {}) == 1:
+        return f", {next(iter(per.values())):.1f} s missing"
+    return ", missing " + ", ".join(f"{k} {v:.1f} s" for k, v in per.items())
 
 
 def _invalid_text(s: dict[str, Any]) -> str:
