@@ -103,11 +103,17 @@ def _ensure_qt_platform() -> None:
         env["QT_QPA_PLATFORM"] = "offscreen"
 
 
-def session_summary_of(runtime: Any) -> dict[str, Any]:
-    """The session summary of what a runtime processed (`.session.analysis.summarise_session`)."""
+def session_summary_of(runtime: Any, started: str | None = None) -> dict[str, Any]:
+    """The session summary of what a runtime processed (`.session.analysis.summarise_session`).
+
+    Its ``start`` is the source's (a replayed recording's), else the recording made while live,
+    else `started` (when the live session started: a ``sim:`` source has no start of its own).
+    """
     from insole.session.analysis import summarise_session
 
     _, summary = summarise_session(runtime.pipeline, runtime.steps, runtime.header)
+    if not summary.get("start"):
+        summary["start"] = runtime.recording_start or started
     return summary
 
 
@@ -440,6 +446,9 @@ def run_view(
             raise
     view = TerminalView(out, profile=recent.profile if recent is not None else None)
     view.intro(recent, feedback_text)
+    from datetime import datetime
+
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
     runtime.start()
     try:
         if window:
@@ -460,7 +469,7 @@ def run_view(
                 publisher.close()
     if not window:
         view.show(None, runtime.events(view.events_printed))  # what came after the last line
-    result = session_summary_of(runtime)
+    result = session_summary_of(runtime, started)
     if publisher is not None:
         result["lsl"] = publisher.figures()
         print(publisher.line(), file=out)
