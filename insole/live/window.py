@@ -37,7 +37,14 @@ position are updated `LABELS_HZ` times a second, not on every frame.
 Alerts banner: the alerts active now and, for `BAND_BANNER_S` of recording time after it
 happened, the latest "too much, too soon" band crossing (1.10×, 1.30×, 2.00× of the largest
 session of the last 30 days, ``--db``) — the same sentence the terminal view prints once, taken
-from `LiveRuntime.events` (each event is read once; a band is never announced twice).
+from `LiveRuntime.events` (each event is read once; a band is never announced twice). After
+that the run is still above the band (steps, duration and heel load only grow), so the banner
+keeps a steady line in the band's colour ("Above the warning band since 13.0 s: past 1.3× your
+longest run of the last 30 days — higher than your recent normal …", `band_state_text`) and
+never says "No alerts" again in that session.
+
+Loads in the metrics table are worded as the terminal's status lines word them: in body
+weights once the history has a profile (`RecentMax.profile`, `window_metrics_rows`).
 
 `LiveWindow.flash` is the visual cue of the heel-strike feedback (`insole.live.feedback`); it is
 safe to call from any thread. Its word sits in the strip under the force plots, so it hides no
@@ -62,17 +69,19 @@ from insole.core.layouts import inside_polygon, insole_outline
 from insole.live.loadwatch import WatchEvent
 from insole.live.runtime import LiveRuntime, LiveSnapshot, SideView
 from insole.live.terminal import metrics_rows
-from insole.session.plain import unit_label
+from insole.session.plain import Profile, fmt_value, unit_label
 from insole.sources.readers import parse_source
 from insole.sources.readers.file import FileReader
 
 __all__ = [
     "LiveWindow",
+    "band_state_text",
     "map_colormap",
     "map_weights",
     "peak_envelope",
     "run_window",
     "source_kind",
+    "window_metrics_rows",
     "window_status_text",
 ]
 
@@ -102,6 +111,11 @@ _BAND_COLOURS = {"caution": "#8a6500", "warning": "#c2410c", "high": "#b3261e"}
 _SIDE_COLOURS = {"left": "#4fa3ff", "right": "#ff8a3d"}
 _COP_COLOUR = "#00e5ff"
 _CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+
+#: Rows of the metrics table that hold a load, with the metric `fmt_value` words and the
+#: `SideView` field it comes from: shown in body weights once a profile exists.
+_LOAD_ROWS = {"heel peak (last)": "heel_peak_n", "heel load so far": "heel_impulse_ns",
+              "peak force (last)": "peak_force_n"}
 
 #: How each source kind is named in the status bar.
 _KIND_NAMES = {"file": "file", "sim": "simulator", "serial": "serial", "ble": "BLE",
@@ -257,6 +271,69 @@ def _connection_text(kind: str, connection: dict[str, str]) -> str:
     if len(values) == 1:
         return values.pop()
     return ", ".join(f"{k}: {v}" for k, v in connection.items())
+
+
+def band_state_text(band: WatchEvent) -> str:
+    """The banner's steady line while the run is above a band of "too much, too soon".
+
+    Parameters
+    ----------
+    band : WatchEvent
+        The latest band crossing (``kind == "band"``); its text is the terminal's sentence,
+        `insole.live.loadwatch.BandCrossing.sentence`.
+
+    Returns
+    -------
+    str
+        E.g. ``Above the warning band since 13.0 s: past 1.3× your longest run of the last 30
+        days — higher than your recent normal (an association in a study of runners, not a
+        diagnosis)``: the sentence's head and its caveat, without the ratios of the moment
+        of the crossing (the progress under the metrics says how far the run is now).
+    """
+    head = band.text.split(" — ", 1)[0]
+    # The caveat on heel load only when the line names it ("your largest heel load ...").
+    heel = "; heel load is experimental" if "heel load" in head else ""
+    return (f"Above the {band.level} band since {band.time_s:.1f} s: {head} — higher than your "
+            f"recent normal (an association in a study of runners, not a diagnosis{heel})")
+
+
+def window_metrics_rows(snap: LiveSnapshot, profile: Profile | None = None,
+                        ) -> list[tuple[str, str, str]]:
+    """The metrics table of the window: `metrics_rows`, loads in body weights with a profile.
+
+    Parameters
+    ----------
+    snap : LiveSnapshot
+        The snapshot.
+    profile : Profile, optional
+        The runner's profile (`RecentMax.profile`, the one the terminal view's status line
+        uses): heel peak, heel load and a plate's peak force are then worded by
+        `insole.session.plain.fmt_value` in body weights (``1.42 BW``, ``15.2 BW·s``), as
+        the status lines and the session summary say them. Relative readings (counts) stay
+        in counts (`fmt_value` gives body weights only for newtons).
+
+    Returns
+    -------
+    list of tuple of str
+        (name, left, right) rows.
+    """
+    rows = metrics_rows(snap)
+    if profile is None:
+        return rows
+    left, right = snap.sides.get("left"), snap.sides.get("right")
+
+    def load(metric: str, view: SideView | None) -> str:
+        return "–" if view is None else fmt_value(metric, getattr(view, metric), profile,
+                                                  unit=view.unit)
+
+    out = []
+    for name, a, b in rows:
+        metric = _LOAD_ROWS.get(name)
+        if metric is not None:
+            # a plate's (and any one-column) row keeps its value in the left column only
+            a, b = load(metric, left), ("" if b == "" else load(metric, right))
+        out.append((name, a, b))
+    return out
 
 
 def window_status_text(snap: LiveSnapshot, kind: str, *, header: dict[str, Any] | None = None,
@@ -977,11 +1054,14 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def _draw_banner(self, snap: LiveSnapshot) -> None:
         band = self.band_event
-        if band is not None and not snap.now_s - band.time_s < BAND_BANNER_S:
-            band = None
-        if band is not None:
+        if band is not None and snap.now_s - band.time_s < BAND_BANNER_S:
             text = "  •  ".join([f"{band.time_s:.1f} s: {band.text}"]
                                 + [a.message for a in snap.alerts[:2]])
+            colour = _BAND_COLOURS.get(band.level, "#b26a00")
+        elif band is not None:
+            # The crossing was announced; the run is still above that band (its steps,
+            # duration and heel load only grow): a steady line, never "No alerts".
+            text = "  •  ".join([band_state_text(band)] + [a.message for a in snap.alerts[:2]])
             colour = _BAND_COLOURS.get(band.level, "#b26a00")
         elif snap.alerts:
             top = snap.alerts[0]
@@ -997,8 +1077,13 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.banner.setStyleSheet(f"QLabel {{ background: {colour}; color: white; "
                                       "padding: 6px; border-radius: 4px; }")
 
+    @property
+    def profile(self) -> Profile | None:
+        """The runner's profile of the runtime's history reference (None without one)."""
+        return getattr(getattr(self.runtime, "recent", None), "profile", None)
+
     def _draw_metrics(self, snap: LiveSnapshot) -> None:
-        rows = metrics_rows(snap)
+        rows = window_metrics_rows(snap, self.profile)
         head = ("<th colspan='2' align='right' style='color:#4fa3ff'>force plate (both feet)"
                 "</th>" if snap.plate else
                 "<th align='right' style='color:#4fa3ff'>left</th>"

@@ -224,6 +224,25 @@ def test_window_on_footswitch_counts_labels_everything_in_counts(qt, footswitch)
     assert "Relative sensor readings (counts), not newtons" in w.metrics.text()
 
 
+def test_window_on_counts_stays_in_counts_with_a_body_mass_in_the_history(qt, footswitch,
+                                                                         ) -> None:
+    """A profile turns newtons into body weights (as the status line), never counts."""
+    from insole.live.loadwatch import RecentMax
+    from insole.live.window import LiveWindow
+
+    rt = LiveRuntime(f"file:{footswitch}", recent=RecentMax(profile=Profile(72.0)))
+    w = LiveWindow(rt, fps=30)
+    w.timer.stop()
+    qt.addWidget(w)
+    rt.process([c for c in _chunks(footswitch) if c.host_time_s <= 20.0])
+    w.refresh()
+    assert w.profile == Profile(72.0)
+    assert all(v.endswith(" counts") for v in _metric(w, "heel peak (last)"))
+    assert all(v.endswith(" counts·s") for v in _metric(w, "heel load so far"))
+    for text in _texts(w):
+        assert NEWTON_UNIT.search(text) is None, text
+
+
 def test_footswitch_traces_span_the_negative_swing_and_the_maps_show_counts_above_it(
     qt, footswitch
 ) -> None:
