@@ -25,8 +25,10 @@ Sources of every threshold named here (docs/history.md has the details):
   sessions). The study measured distance; steps and duration stand in for it; session heel
   load and heel peak are experimental extensions.
 - Own baseline + 2 SD for heel peak and left/right differences: healthy runners differ by
-  about 0.6 % in contact time and 3.2 % in peak force (Girard et al. 2019), so only the
-  runner's own range is used.
+  about 0.6 % in contact time and 3.2 % in peak force (Girard et al. 2019), so the runner's own
+  range is used — but a left/right difference up to those typical values is never called
+  above the usual range (`insole.session.rules.RuleConfig.asym_healthy_pct`): a steady
+  runner's own range can be narrower than the measurement's noise.
 - The loading-rate index is an insole index (insoles underestimate force, 7-28 % hysteresis):
   compared only with the runner's own runs, never with force-plate figures such as
   66 BW/s (Davis 2016).
@@ -63,6 +65,7 @@ __all__ = [
     "GRAVITY_MPS2",
     "METRIC_NAMES",
     "MIN_SYMMETRY_STEPS",
+    "NO_IMPACT_PEAK",
     "REGION_NAMES",
     "SYMMETRY_NAMES",
     "Profile",
@@ -97,6 +100,11 @@ GRAVITY_MPS2 = 9.80665
 #: Kroneberg et al. 2019, Kribus-Shmiel et al. 2018, Galna et al. 2013). The one definition:
 #: `insole.session.rules.RuleConfig.min_side_steps` defaults to it.
 MIN_SYMMETRY_STEPS = 20
+
+#: Why a run has no loading-rate index: it is measured up to each step's impact peak, and no
+#: step had one — forefoot strikes have no impact peak (Cavanagh & Lafortune 1980, J Biomech
+#: 13:397; Lieberman et al. 2010, Nature 463:531; the simulator's forefoot runs too).
+NO_IMPACT_PEAK = "no impact peak on any step (forefoot strikes have none), so no loading rate"
 
 #: Plain names of the rule metrics (keys: `insole.session.rules.Flag.metric`).
 METRIC_NAMES = {
@@ -438,11 +446,14 @@ def few_steps_text(summary: Mapping[str, Any], metric: str) -> str | None:
     str or None
         E.g. "from 11 left and 11 right steps only: too few to compare with your other runs
         (at least 20 on each side needed)"; None when every side has enough steps, or the
-        summary has no counts.
+        summary has no counts. A loading-rate index on no step at all is no small sample but
+        a run without impact peaks: `NO_IMPACT_PEAK` (a forefoot run).
     """
     counts = side_steps(summary, metric)
     if not counts or min(counts.values()) >= MIN_SYMMETRY_STEPS:
         return None
+    if metric == "loading_rate_index" and not any(counts.values()):
+        return NO_IMPACT_PEAK
     plate = bool(summary.get("plate_under_both_feet"))
     need = "on each side " if len(counts) > 1 and not plate else ""
     return (
@@ -534,10 +545,87 @@ def _limit_text(metric: str, limit: float | None, profile: Profile | None, unit:
 
 
 def _baseline_limit(a: Assessment | None, metric: str, sd_mult: float = 2.0) -> float | None:
+    """The top of the usual range the rule flagged above (`Assessment.usual_max`)."""
     if a is None or metric not in a.baselines:
         return None
+    if metric in a.usual_max:
+        return a.usual_max[metric]
     mean, sd = a.baselines[metric]
     return mean + sd_mult * sd
+
+
+def _healthy_floor(a: Assessment | None, metric: str, sd_mult: float = 2.0) -> float | None:
+    """The typical difference of healthy runners, when it sets the top of the usual range.
+
+    A left/right difference is flagged only above the larger of the runner's 30-day mean +
+    2 SD and the typical difference of healthy runners (Girard et al. 2019;
+    `insole.session.rules.RuleConfig.asym_healthy_pct`); None when the runner's own range is
+    the larger.
+    """
+    if a is None or metric not in a.baselines or metric not in a.usual_max:
+        return None
+    mean, sd = a.baselines[metric]
+    top = a.usual_max[metric]
+    return top if top > mean + sd_mult * sd + 1e-9 else None
+
+
+def _run_day(p: Any) -> str:
+    """``Sun 29 Nov``: the local day of a session (a `insole.session.rules.SessionPoint`)."""
+    t = p.start
+    return f"{t:%a} {t.day} {t:%b}"
+
+
+def _limit_basis(
+    limits: Mapping[str, float],
+    metrics: Iterable[str],
+    reference: Mapping[str, float],
+    session: Any = None,
+    *,
+    profile: Profile | None = None,
+    unit: str = "N",
+) -> tuple[str, str]:
+    """The run a next-run limit is 1.1× of, when it is not the run the warnings named.
+
+    The warnings and the verdict compare the session with the longest run of its previous 30
+    days (`reference`), jumps included (Frandsen et al. 2025); the next-run limit is 1.1× the
+    longest run of the next day's 30 days that was *not* a jump
+    (`insole.session.rules.next_run_limits`, whose `based_on` names it). When the two differ
+    the limit names its run, so that "your longest run of the last 30 days" does not mean two
+    runs in one block.
+
+    Returns
+    -------
+    words, runs : str
+        Both ``""`` when every limit rests on the run the warnings named; else the words
+        after "your longest run of the last 30 days" (`` that was not a jump``, `` that is
+        still within 30 days tomorrow`` or ``""`` for this run) and the runs, for brackets:
+        ``7 min 00 s / 1,190 steps on Sun 29 Nov``, ``this run: 7 min 00 s``.
+    """
+    based = getattr(limits, "based_on", None) or {}
+    jumped = getattr(limits, "jumps_left_out", None) or set()
+    shown = [m for m in metrics if m in limits and m in based]
+    differs = [
+        m for m in shown
+        if (v := based[m].value(m)) is not None and reference.get(m) is not None
+        and not math.isclose(v, reference[m], rel_tol=1e-9)
+    ]
+    if not differs:
+        return "", ""
+    runs: dict[int, list[str]] = {}
+    for m in shown:
+        runs.setdefault(id(based[m]), []).append(m)
+    parts = []
+    for ms in runs.values():
+        p = based[ms[0]]
+        values = " / ".join(fmt_value(m, p.value(m), profile, unit=unit) for m in ms)
+        parts.append(f"this run: {values}" if p is session else f"{values} on {_run_day(p)}")
+    if any(m in jumped for m in differs):
+        words = " that was not a jump"
+    elif all(based[m] is session for m in differs):
+        words = ""
+    else:
+        words = " that is still within 30 days tomorrow"
+    return words, "; ".join(parts)
 
 
 def flag_sentence(
@@ -549,6 +637,7 @@ def flag_sentence(
     next_limit: float | None = None,
     next_run: bool = True,
     kind_said: bool = False,
+    limits: Mapping[str, float] | None = None,
 ) -> str:
     """One warning as sentences a runner reads: what, its ratio, why, and the next run.
 
@@ -571,6 +660,10 @@ def flag_sentence(
     kind_said : bool
         The face labels a baseline flag "above your usual range" already (the report):
         the sentence does not say it again.
+    limits : mapping, optional
+        Every next-run limit (`insole.session.rules.next_run_limits`): `next_limit` when that
+        is not given, and the run the limit rests on, named when it is not the run this
+        warning compared the session with (a jump of the window left out).
 
     Returns
     -------
@@ -581,6 +674,8 @@ def flag_sentence(
         mean + 2 SD), rounded down, as its next-run number.
     """
     name = METRIC_NAMES.get(flag.metric, flag.metric.replace("_", " "))
+    if next_limit is None and limits is not None:
+        next_limit = limits.get(flag.metric)
     value = fmt_value(flag.metric, flag.value, profile, unit=unit)
     ref = fmt_value(flag.metric, flag.reference, profile, unit=unit)
     if flag.rule == "spike":
@@ -597,8 +692,15 @@ def flag_sentence(
         elif flag.metric == "duration_s":
             evidence = f"{_METRIC_NOTE['duration_s']}; {evidence}"
         limit = _limit_text(flag.metric, next_limit, profile, unit)
+        words, runs = _limit_basis(
+            limits or {}, [flag.metric], {flag.metric: flag.reference},
+            assessment.session if assessment is not None else None,
+            profile=profile, unit=unit,
+        ) if limit and limits else ("", "")
         nxt = (
             "" if not next_run
+            else f" Next run: up to {limit} stays within 1.1× your {what} of the last 30 days"
+            f"{words} ({runs})." if limit and runs
             else f" Next run: up to {limit} stays within 1.1×." if limit
             else " Next run: keep it at or below your longest recent run."
         )
@@ -619,6 +721,13 @@ def flag_sentence(
         ratio_text = f"{flag.ratio:.2f}× your 30-day mean {ref}" if flag.ratio else f"mean {ref}"
     else:  # a left/right difference: points above the mean (a ratio to ~0 % reads as alarm)
         ratio_text = f"{flag.value - flag.reference:+.1f} points over your 30-day mean {ref}"
+    healthy = _healthy_floor(assessment, flag.metric)
+    if healthy is not None and assessment is not None:
+        mean, sd = assessment.baselines[flag.metric]
+        own = fmt_value(flag.metric, mean + 2.0 * sd, profile, unit=unit, limit=True)
+        why = f"the typical difference of healthy runners; your 30-day mean + 2 SD is {own}"
+    else:
+        why = "your 30-day mean + 2 SD"
     nxt = (
         f" Next run: {name} up to {usual_text} stays within your usual range."
         if usual_text and next_run
@@ -631,11 +740,21 @@ def flag_sentence(
             f"usual range up to {usual_text or '–'} (your 30-day mean + 2 SD). Experimental: "
             f"no study links this to injury yet.{nxt}"
         )
+    typical = _healthy_text(flag.metric)
     return (
         f"{name.capitalize()}: {value}{above}{ratio_text}{sds}; usual "
-        f"range up to {usual_text or '–'} (your 30-day mean + 2 SD). Healthy runners differ a "
-        f"little left to right, so only your own range is used.{nxt}"
+        f"range up to {usual_text or '–'} ({why}). Healthy runners differ a little left to "
+        f"right{typical}: a difference up to that is never flagged, above it your own range "
+        f"decides.{nxt}"
     )
+
+
+def _healthy_text(metric: str) -> str:
+    """`` (about 3.2 %, Girard et al. 2019)``: the typical difference of healthy runners."""
+    from insole.session.rules import RuleConfig  # plain is imported by rules: not at the top
+
+    healthy = dict(RuleConfig().asym_healthy_pct).get(metric.removeprefix("asymmetry_"))
+    return "" if healthy is None else f" (about {healthy:g} %, Girard et al. 2019)"
 
 
 def flag_short(flag: Flag) -> str:
@@ -765,6 +884,7 @@ def next_run_sentence(
     profile: Profile | None = None,
     unit: str = "N",
     armed: bool = False,
+    assessment: Assessment | None = None,
 ) -> str:
     """The "next run" guidance: ``Next run: up to 32 min / 5,400 steps stays within 1.1× ...``.
 
@@ -781,6 +901,11 @@ def next_run_sentence(
     armed : bool
         The session's spike rule was armed (`insole.session.rules.Assessment.armed`): then
         no limit means that every run of the 30 days was a jump, none a normal to build on.
+    assessment : Assessment, optional
+        The session's assessment: when the limits rest on another run than the longest run
+        its verdict and warnings name (a jump of the window left out), that run is named —
+        ``... stays within 1.1× your longest run of the last 30 days that was not a jump
+        (7 min 00 s / 1,190 steps on Sun 29 Nov)``.
     """
     parts = [
         fmt_value(m, limits[m], profile, unit=unit, limit=True)
@@ -798,15 +923,20 @@ def next_run_sentence(
             "Next run: no limit yet — warnings and limits start once insole knows 30 days "
             "and 4 runs of your normal."
         )
-    heel = ""
+    words, runs = ("", "") if assessment is None else _limit_basis(
+        limits, ("duration_s", "step_count"), assessment.reference, assessment.session,
+        profile=profile, unit=unit,
+    )
+    brackets = [runs] if runs else []
     if "heel_impulse_ns" in limits:
         heel_limit = fmt_value(
             "heel_impulse_ns", limits["heel_impulse_ns"], profile, unit=unit, limit=True
         )
-        heel = f" (heel load up to {heel_limit}, experimental)"
+        brackets.append(f"heel load up to {heel_limit}, experimental")
+    more = f" ({'; '.join(brackets)})" if brackets else ""
     return (
         f"Next run: up to {' / '.join(parts)} stays within 1.1× your longest run of the "
-        f"last 30 days{heel}."
+        f"last 30 days{words}{more}."
     )
 
 
@@ -832,14 +962,15 @@ def warning_lines(
         lines.append(
             flag_sentence(
                 f, assessment=a, profile=profile, unit=unit, next_limit=limits.get(f.metric),
-                next_run=next_run,
+                next_run=next_run, limits=limits,
             )
         )
     for n in a.notices:
         if n.kind in ("few_steps", "other_unit", "weekly_progression"):
             lines.append(n.message)
     if next_run:
-        lines.append(next_run_sentence(limits, profile=profile, unit=unit, armed=a.armed))
+        lines.append(next_run_sentence(limits, profile=profile, unit=unit, armed=a.armed,
+                                       assessment=a))
     return lines
 
 

@@ -32,7 +32,13 @@ import numpy as np
 
 from insole.session import plain
 from insole.session.plain import Profile
-from insole.session.rules import DISCLAIMER, LEVELS, Assessment, RuleConfig
+from insole.session.rules import (
+    DISCLAIMER,
+    HEALTHY_ASYMMETRY_PCT,
+    LEVELS,
+    Assessment,
+    RuleConfig,
+)
 
 __all__ = ["build_report", "force_curves", "pressure_maps"]
 
@@ -701,9 +707,11 @@ def _strike_section(summary: dict[str, Any]) -> str:
     )
 
 
-#: Typical |symmetry index| of healthy trained runners [%] (Girard et al. 2019).
+#: Typical |symmetry index| of healthy trained runners [%] (Girard et al. 2019); those of the
+#: asymmetry rule's metrics are the rule's own (`insole.session.rules.HEALTHY_ASYMMETRY_PCT`:
+#: no difference up to them is flagged).
 TYPICAL_SI_PCT = {"contact_time_s": 0.6, "peak_force_n": 3.2, "heel_peak_n": 3.2,
-                  "loading_rate_index": 5.3}
+                  "loading_rate_index": 5.3, **dict(HEALTHY_ASYMMETRY_PCT)}
 #: The symmetry bars run from −`SYM_SCALE_PCT` to +`SYM_SCALE_PCT` [%] (longer bars are cut).
 SYM_SCALE_PCT = 10.0
 
@@ -751,9 +759,9 @@ def _symmetry_section(
                 f'<rect x="{mid - typical * px:.1f}" y="1" width="{2 * typical * px:.1f}" '
                 'height="20" fill="#e8f3e6"/>'
             )
-        usual = (assessment.baselines.get(f"asymmetry_{m}") if assessment else None)
+        usual = _usual_max(assessment, f"asymmetry_{m}") if assessment else None
         if usual:
-            edge = min(usual[0] + 2 * usual[1], SYM_SCALE_PCT) * px
+            edge = min(usual, SYM_SCALE_PCT) * px
             for xx in (mid - edge, mid + edge):
                 parts.append(
                     f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="0" y2="22" stroke="{RANGE_COLOR}" '
@@ -792,12 +800,22 @@ def _symmetry_section(
         "bars, the typical values and your usual range are in it. It is not how much higher "
         "one side is: in brackets the two sides compared directly (a symmetry index of 100 % "
         "is one side 3× the other). Green band: typical differences of healthy trained runners "
-        "(Girard et al. 2019); dashed purple lines: your usual range (your 30-day mean + 2 SD), "
-        "which is what flags a session — not the typical values, because insoles and runners "
-        "differ. A comparison needs a value on at least "
+        "(Girard et al. 2019); dashed purple lines: your usual range (your 30-day mean + 2 SD, "
+        "at least the typical difference of healthy runners for heel peak and contact time), "
+        "which is what flags a session: a difference within the typical one is never flagged, "
+        "and above it your own range decides, because insoles and runners differ. A "
+        "comparison needs a value on at least "
         f"{plain.MIN_SYMMETRY_STEPS} steps of each side (about 20 strides make stride-to-stride "
         "gait measures stable: Kroneberg et al. 2019, Kribus-Shmiel et al. 2018).</p>"
     )
+
+
+def _usual_max(a: Assessment, metric: str, cfg: RuleConfig | None = None) -> float | None:
+    """The top of a session's usual range for `metric` (`Assessment.usual_max`), or None."""
+    if metric in a.usual_max:
+        return a.usual_max[metric]
+    base = a.baselines.get(metric)
+    return None if base is None else base[0] + (cfg or RuleConfig()).baseline_sd * base[1]
 
 
 def _steps(n: int) -> str:
@@ -878,8 +896,8 @@ def _trend_svg(
         refs = [(a.reference.get(metric) or 0.0) / div for a in shown]
         lims = [r * cfg.high_ratio * 1.1 for r in refs]
     else:
-        bases = [a.baselines.get(metric) for a in shown]
-        refs = [(b[0] + cfg.baseline_sd * b[1]) / div if b else 0.0 for b in bases]
+        tops = [_usual_max(a, metric, cfg) for a in shown]
+        refs = [t / div if t else 0.0 for t in tops]
         lims = [r * 1.15 for r in refs]
     top = max([*vals, *lims], default=1.0) * 1.05 or 1.0
     ax = _Axes(1080, 200, -0.5, n_days - 0.5, 0, top, bottom=36)
@@ -976,7 +994,9 @@ def _trend_section(
         "(over 2×) bands relative to the longest run of the previous 30 days (Frandsen et al. "
         "2025). Heel peak and left/right differences: light green = your usual range up to "
         "the dashed line (the 30-day mean + 2 SD of your usual runs: a run far from the others "
-        f'is left out of it); <span class="sw" style="background:{RANGE_COLOR}"></span> above '
+        "is left out of it; for a left/right difference at least the typical difference of "
+        "healthy runners, Girard et al. 2019); "
+        f'<span class="sw" style="background:{RANGE_COLOR}"></span> above '
         f"your usual range; a dashed empty bar rests on fewer than {cfg.min_side_steps} steps "
         "of a foot: not compared, and not counted in your usual range. Outlined bar: this "
         "session. Every session has a bar of its own: runs on the same day share the day's "
@@ -1140,7 +1160,9 @@ def build_report(
              f"{load('heel_impulse_ns', summary.get('heel_impulse_ns'))} this session"),
             (
                 "loading rate",
-                f"{load('loading_rate_index', summary.get('loading_rate_index'))} (insole "
+                f"– — {plain.NO_IMPACT_PEAK}"
+                if plain.few_steps_text(summary, "loading_rate_index") == plain.NO_IMPACT_PEAK
+                else f"{load('loading_rate_index', summary.get('loading_rate_index'))} (insole "
                 "index: compare it with your own runs only, not with force-plate figures)"
                 + few("loading_rate_index"),
             ),
@@ -1167,7 +1189,7 @@ def build_report(
             sentence = plain.flag_sentence(
                 f, assessment=assessment, profile=profile, unit=unit,
                 next_limit=(limits or {}).get(f.metric), next_run=later is None,
-                kind_said=f.rule != "spike",
+                kind_said=f.rule != "spike", limits=limits or {},
             )
             verdict.append(
                 f'<div class="flag" style="border-color:{color}"><b>{_e(label)}</b> — '

@@ -20,8 +20,9 @@ Rules
 4. **Heel intensity** (experimental): the session's median heel peak above the mean + 2 SD of the
    previous 30 days' sessions.
 5. **Left/right asymmetry**: |symmetry index| of heel peak and contact time above the runner's own
-   30-day mean + 2 SD (healthy runners differ by ~0.6 % in contact time and ~3.2 % in peak force;
-   Girard 2019 — so only the runner's own baseline is used).
+   30-day mean + 2 SD, and above the typical difference of healthy runners (~3.2 % in peak
+   force, ~0.6 % in contact time; Girard 2019): a difference healthy runners show on average is
+   never flagged, however steady the runner's own range (`RuleConfig.asym_healthy_pct`).
 
 The mean and SD of rules 4 and 5 are those of the *usual* runs of the window (`usual_values`):
 a run more than ``baseline_outlier_mad`` (2.5) robust SDs (1.4826 × the median absolute
@@ -65,6 +66,7 @@ __all__ = [
     "SessionPoint",
     "evaluate_history",
     "evaluate_session",
+    "NextRunLimits",
     "history_needed",
     "next_run_limits",
     "ratio_level",
@@ -94,6 +96,12 @@ METRIC_LABELS = {
 
 #: Symmetry metrics of the asymmetry rule (keys of the summary's ``symmetry_pct``).
 ASYMMETRY_METRICS = ("heel_peak_n", "contact_time_s")
+
+#: Typical |symmetry index| of healthy trained runners [%] by symmetry metric (Girard et al.
+#: 2019): about 3.2 % in peak force — the figure the heel peak is held to, as the report's
+#: "typical in healthy runners" column already does — and 0.6 % in contact time. The
+#: asymmetry rule never flags a difference up to these (`RuleConfig.asym_healthy_pct`).
+HEALTHY_ASYMMETRY_PCT = (("heel_peak_n", 3.2), ("contact_time_s", 0.6))
 
 #: Metrics in the recording's force unit (`SessionPoint.force_unit`): compared only with
 #: sessions in the same unit. Step counts, durations and symmetry indices (ratios) have none.
@@ -138,6 +146,13 @@ class RuleConfig:
         steady history must not turn measurement noise into flags.
     asym_sd_floor_pct : float
         Smallest SD used for the asymmetry baselines [percentage points] (0.5).
+    asym_healthy_pct : tuple of (str, float)
+        Per symmetry metric, the |symmetry index| [%] up to which a left/right difference is
+        never flagged, whatever the runner's own range: the typical difference of healthy
+        trained runners (`HEALTHY_ASYMMETRY_PCT`, Girard et al. 2019: 3.2 % peak force,
+        0.6 % contact time). A steady runner's own range can be narrower than the
+        measurement's noise (runs of 0-1.3 % gave a range up to 1.9 %, and a symmetric run at
+        2.0 % was flagged); the usual range is therefore at least this.
     baseline_outlier_mad : float
         Runs of the window more than this many robust SDs (1.4826 × the median absolute
         deviation, floored like the SD) above the window's median are left out of the mean
@@ -165,6 +180,7 @@ class RuleConfig:
     baseline_sd: float = 2.0
     heel_sd_floor_frac: float = 0.02
     asym_sd_floor_pct: float = 0.5
+    asym_healthy_pct: tuple[tuple[str, float], ...] = HEALTHY_ASYMMETRY_PCT
     baseline_outlier_mad: float = 2.5
     min_side_steps: int = MIN_SYMMETRY_STEPS
     ratio_decimals: int = 6
@@ -378,6 +394,11 @@ class Assessment:
         because they rest on fewer than ``min_side_steps`` steps of a side (metrics as in
         `Flag.metric`: ``heel_peak_n``, ``asymmetry_heel_peak_n``,
         ``asymmetry_contact_time_s``).
+    usual_max : dict
+        ``{metric: top of the usual range}`` for the metrics of `baselines`: a value above it
+        is flagged. ``mean + baseline_sd · sd``; for a left/right difference at least the
+        typical difference of healthy runners (`RuleConfig.asym_healthy_pct`). The warnings,
+        the next-run guidance and the report all read the usual range from here.
     """
 
     session: SessionPoint
@@ -388,6 +409,7 @@ class Assessment:
     baselines: dict[str, tuple[float, float]] = field(default_factory=dict)
     previous_longest: SessionPoint | None = None
     withheld: dict[str, dict[str, int]] = field(default_factory=dict)
+    usual_max: dict[str, float] = field(default_factory=dict)
 
     @property
     def level(self) -> str:
@@ -618,7 +640,7 @@ def evaluate_session(
                 Notice(
                     "weekly_progression",
                     f"Information: your last 7 days ran {rise:.0f} % longer than the 7 days "
-                    f"before ({_minutes(a)} vs {_minutes(b)} min). Weekly rises above 30 % were "
+                    f"before ({a / 60:.1f} vs {b / 60:.1f} min). Weekly rises above 30 % were "
                     "weakly associated with injury in one study (Nielsen et al. 2014; "
                     "confidence interval includes no effect) — not a warning.",
                 )
@@ -640,7 +662,8 @@ def evaluate_session(
         )
         mean, sd = _baseline(vals, c.heel_sd_floor_frac * statistics.fmean(vals))
         out.baselines["heel_peak_n"] = (mean, sd)
-        if "heel_peak_n" not in out.withheld and v > mean + c.baseline_sd * sd:
+        out.usual_max["heel_peak_n"] = mean + c.baseline_sd * sd
+        if "heel_peak_n" not in out.withheld and v > out.usual_max["heel_peak_n"]:
             out.flags.append(
                 Flag(
                     metric="heel_peak_n",
@@ -657,6 +680,7 @@ def evaluate_session(
                     ),
                 )
             )
+    healthy = dict(c.asym_healthy_pct)
     for m in ASYMMETRY_METRICS:
         sv = session.symmetry_pct.get(m)
         vals = [
@@ -667,7 +691,10 @@ def evaluate_session(
             continue
         mean, sd = _baseline(usual_values(vals, c, floor=c.asym_sd_floor_pct), c.asym_sd_floor_pct)
         out.baselines[f"asymmetry_{m}"] = (mean, sd)
-        if f"asymmetry_{m}" not in out.withheld and abs(sv) > mean + c.baseline_sd * sd:
+        # never below what healthy runners show (Girard et al. 2019): noise of a steady runner
+        top = out.usual_max[f"asymmetry_{m}"] = max(mean + c.baseline_sd * sd,
+                                                     healthy.get(m, 0.0))
+        if f"asymmetry_{m}" not in out.withheld and abs(sv) > top:
             name = METRIC_LABELS[f"asymmetry_{m}"][0]
             out.flags.append(
                 Flag(
@@ -811,13 +838,34 @@ def _few_steps_notice(out: Assessment, least: int) -> None:
         )
 
 
+class NextRunLimits(dict[str, float]):
+    """``{metric: largest next run}`` (`next_run_limits`), with the run each limit rests on.
+
+    A plain dict of the limits (equal to one with the same items), plus:
+
+    Attributes
+    ----------
+    based_on : dict
+        ``{metric: SessionPoint}``: the run whose value × ``caution_ratio`` is the limit (the
+        longest run of the next day's window that was not a jump).
+    jumps_left_out : set of str
+        The metrics for which a larger run of that window was left out as a jump, so that the
+        limit rests on a smaller run than the longest one.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.based_on: dict[str, SessionPoint] = {}
+        self.jumps_left_out: set[str] = set()
+
+
 def next_run_limits(
     session: SessionPoint,
     previous: Sequence[SessionPoint],
     config: RuleConfig | None = None,
     *,
     flagged: Collection[str] = (),
-) -> dict[str, float]:
+) -> NextRunLimits:
     """The largest next run (the day after `session`) that stays within ``caution_ratio``.
 
     For each spike metric: ``caution_ratio`` × the largest session of the 30-day window as it
@@ -850,31 +898,43 @@ def next_run_limits(
 
     Returns
     -------
-    dict
-        ``{metric: largest value}`` for the spike metrics with a reference.
+    NextRunLimits
+        ``{metric: largest value}`` for the spike metrics with a reference; its `based_on`
+        names the run each limit is 1.1× of (the words name it when it is not the run the
+        warnings compared this session with: `insole.session.plain.next_run_sentence`).
     """
     c = config or RuleConfig()
     earlier = sorted((p for p in previous if p.start < session.start), key=lambda p: p.start)
     if not earlier:
-        return {}
+        return NextRunLimits()
     tomorrow = session.local_date + timedelta(days=1)
     first = earlier[0].local_date
     if (tomorrow - first).days < c.arm_min_days or len(earlier) + 1 < c.arm_min_sessions:
-        return {}
+        return NextRunLimits()
     starts = [p.start for p in earlier]
     pairs = [
         (p, _jumps(p, _read_by_rules(earlier, starts, p, c), c))
         for p in earlier if (tomorrow - p.local_date).days < c.window_days
     ]
     pairs.append((session, set(flagged)))
-    out = {}
+    out = NextRunLimits()
     for m in c.spike_metrics:
-        pool = [p for p, jumped in pairs if m not in jumped]
-        if m in FORCE_METRICS:  # the next run in this session's unit
-            pool = [p for p in pool if same_force_unit(p, session)]
-        vals = [v for p in pool if (v := p.value(m)) is not None and v > 0]
-        if vals:
-            out[m] = c.caution_ratio * max(vals)
+        runs = [
+            (p, v, m in jumped) for p, jumped in pairs
+            if (v := p.value(m)) is not None and v > 0
+            # the next run in this session's unit
+            and (m not in FORCE_METRICS or same_force_unit(p, session))
+        ]
+        base: SessionPoint | None = None
+        top = 0.0
+        for p, v, jumped in runs:
+            if not jumped and v >= top:  # the latest of equal runs
+                base, top = p, v
+        if base is not None:
+            out[m] = c.caution_ratio * top
+            out.based_on[m] = base
+            if any(jumped and v > top for _, v, jumped in runs):
+                out.jumps_left_out.add(m)
     return out
 
 
