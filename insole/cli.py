@@ -168,7 +168,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             to = sys.stderr if is_stdout(args.out) or is_stdout(args.truth) else sys.stdout
             print(
                 f"wrote {'stdout' if is_stdout(args.out) else result['out']}: "
-                f"{result['duration_s']:.1f} s, {result['steps']} steps, "
+                f"{result['duration_s']:.1f} s, {result['steps']} whole steps, "
                 f"{result['frames_sent']} frames ({result['frames_dropped']} dropped on purpose)"
                 + (f"; truth in {'stdout' if is_stdout(args.truth) else result['truth']}"
                    if result.get("truth") else ""),

@@ -91,7 +91,7 @@ def run_demo(
         written = simulate_to_file(request, path, progress=True)
         print(
             f"insole demo: simulated a {duration_s:.0f} s run of two 16-sensor insoles at "
-            f"{written['sample_rate_hz']} Hz ({written['steps']} steps; "
+            f"{written['sample_rate_hz']} Hz ({written['steps']} whole steps; "
             f"{written['frames_dropped']} frames dropped and {written['frames_corrupted']} "
             "corrupted on purpose)",
             file=out,
