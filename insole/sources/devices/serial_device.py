@@ -612,9 +612,10 @@ def run_cli(config: EmulatorConfig, *, stop: threading.Event, out: TextIO = sys.
     print(text, file=out, flush=True)
     print(
         f"insole emulate serial: streamed {report.stream_s:.1f} s, {report.frames_written} "
-        f"frames written, {report.expected_lost_frames} lost on purpose "
-        f"({report.frames_dropped} dropped, {report.frames_corrupted} garbage, "
-        f"{report.frames_not_delivered} not delivered, {report.frames_cut} cut), "
+        f"frames written, {report.expected_lost_frames} a host should count lost "
+        f"({report.frames_dropped} dropped and {report.frames_corrupted} garbage on purpose, "
+        f"{report.frames_not_delivered} not delivered while unplugged or not started, "
+        f"{report.frames_cut} cut), "
         f"{report.unplugs} unplugs",
         file=err, flush=True,
     )
