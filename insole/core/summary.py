@@ -44,7 +44,10 @@ __all__ = [
 
 #: Length of the first and last windows compared for the heel-load trend [s].
 TREND_WINDOW_S = 180.0
-#: Fewest steps in each trend window for a trend to be reported.
+#: Fewest steps in each trend window for a trend to be reported: a median of fewer steps moves
+#: with stride-to-stride variation, about 20 strides make such measures stable (Kroneberg et
+#: al. 2019; Kribus-Shmiel et al. 2018; Galna et al. 2013), the same count as the left/right
+#: comparisons' (`insole.session.plain.MIN_SYMMETRY_STEPS`).
 MIN_TREND_STEPS = 20
 #: A previous step of the other foot further back than this is not the step before [s].
 MAX_STEP_GAP_S = 2.0
