@@ -14,15 +14,13 @@ Real files, real SQLite histories and the entry point `insole.cli.main`, as a us
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from helpers_users import run_read_only  # tests/ is on the path (tests/conftest.py)
 
 from insole.cli import main
 from insole.session.history import HistoryDB, HistoryError
@@ -303,38 +301,6 @@ def test_strict_refusal_says_how_to_read_past_the_damage(
     assert "warning" in err
 
 
-def _run_read_only(
-    folder: Path, args: list[object], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    """Run ``insole ARGS`` with `folder` read-only.
-
-    A non-root user gets a folder of mode 0555. Permissions do not stop root, so root gets a
-    read-only bind mount of the folder in a mount namespace of its own (``unshare -m``, as a
-    read-only USB stick or network share); skipped where neither works.
-    """
-    argv = [str(a) for a in args]
-    if os.geteuid() != 0:
-        mode = folder.stat().st_mode
-        folder.chmod(0o555)
-        try:
-            return cli(capsys, *argv)
-        finally:
-            folder.chmod(mode)
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("root, and no unshare to mount a folder read-only")
-    script = (
-        'd="$1"; shift; { mount --bind "$d" "$d" && mount -o remount,bind,ro "$d"; } '
-        '2>/dev/null || exit 97; exec "$0" -c "import sys; from insole.cli import main; '
-        'sys.exit(main(sys.argv[1:]))" "$@"'
-    )
-    proc = subprocess.run([unshare, "-m", "sh", "-c", script, sys.executable, str(folder), *argv],
-                          capture_output=True, text=True, timeout=120)
-    if proc.returncode == 97:
-        pytest.skip("cannot mount a folder read-only here")
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 def test_saving_in_a_read_only_place_says_what_and_how(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -347,7 +313,7 @@ def test_saving_in_a_read_only_place_says_what_and_how(
     # length, then "[Errno 30] Read-only file system: '.../ro/recordings'")
     for args in (["live", "sim:?seed=5", "--no-gui", "--save", "--db", db, "--exit-after", 3],
                  ["analyze", REC, "--save", "--db", db, "--quiet"]):
-        line = refused(_run_read_only(ro, args, capsys), f"{db}: cannot save to the history",
+        line = refused(run_read_only(ro, args, cli, capsys), f"{db}: cannot save to the history",
                        "give --db PATH in a folder you can write")
         assert "read-only file system" in line or "permission denied" in line
     # the history's folder is writable, but not recordings/ beside it, where --save keeps the
@@ -357,8 +323,9 @@ def test_saving_in_a_read_only_place_says_what_and_how(
     (ok / "recordings").mkdir()
     db2 = ok / "h.db"
     assert cli(capsys, "analyze", REC, "--save", "--db", db2, "--quiet")[0] == 0
-    line = refused(_run_read_only(ok / "recordings", ["live", "sim:?seed=5", "--no-gui", "--save",
-                                                      "--db", db2, "--exit-after", 3], capsys),
+    line = refused(run_read_only(ok / "recordings", ["live", "sim:?seed=5", "--no-gui", "--save",
+                                                      "--db", db2, "--exit-after", 3],
+                                 cli, capsys),
                    f"{ok / 'recordings'}: cannot create the recording of this run",
                    "give --record FILE in a writable folder, or --db PATH")
     assert "read-only file system" in line or "permission denied" in line

@@ -16,12 +16,12 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from helpers_importers import write_stappone  # tests/ is on the path (tests/conftest.py)
+from helpers_users import run_read_only
 
 import insole.sources.importers as importers
 from insole.cli import main
@@ -349,33 +349,6 @@ def test_an_unreadable_file_for_real(tmp_path: Path, capsys: pytest.CaptureFixtu
             "cannot be read (permission denied)", "chmod u+r")
 
 
-def _run_read_only(folder: Path, args: list[object],
-                   capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``insole ARGS`` with `folder` read-only (mode 0555; for root a read-only bind mount
-    in a mount namespace of its own, as tests/test_cli_safety.py does); skipped otherwise."""
-    argv = [str(a) for a in args]
-    if os.geteuid() != 0:
-        mode = folder.stat().st_mode
-        folder.chmod(0o555)
-        try:
-            return cli(capsys, *argv)
-        finally:
-            folder.chmod(mode)
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("root, and no unshare to mount a folder read-only")
-    script = (
-        'd="$1"; shift; { mount --bind "$d" "$d" && mount -o remount,bind,ro "$d"; } '
-        '2>/dev/null || exit 97; exec "$0" -c "import sys; from insole.cli import main; '
-        'sys.exit(main(sys.argv[1:]))" "$@"'
-    )
-    proc = subprocess.run([unshare, "-m", "sh", "-c", script, sys.executable, str(folder), *argv],
-                          capture_output=True, text=True, timeout=120)
-    if proc.returncode == 97:
-        pytest.skip("cannot mount a folder read-only here")
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 def test_a_read_only_output_folder_is_named_as_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -383,7 +356,8 @@ def test_a_read_only_output_folder_is_named_as_given(
     ro = tmp_path / "rodir"
     ro.mkdir()
     out = ro / "ro.insrec"
-    line = refused(_run_read_only(ro, ["import", "pedar", need(PEDAR), "--out", out], capsys),
+    line = refused(run_read_only(ro, ["import", "pedar", need(PEDAR), "--out", out], cli,
+                                 capsys),
                    f"{out}: cannot create the recording", f"the folder {ro} is writable")
     assert ".part" not in line
     assert list(ro.iterdir()) == []
