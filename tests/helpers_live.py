@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -32,3 +33,20 @@ def live(
         early += detector.pop_heel_strikes()
         retracted += detector.pop_retracted_heel_strikes()
     return contacts, early, retracted
+
+
+def live_window(qtbot: Any, rec: str | os.PathLike[str], t_s: float, recent: Any = None) -> Any:
+    """A live window on a replay of `rec` (history reference `recent`) whose pipeline has
+    processed the chunks recorded up to `t_s`; the test redraws it explicitly."""
+    from insole.live.runtime import LiveRuntime
+    from insole.live.window import LiveWindow
+
+    rt = LiveRuntime(f"file:{rec}", recent=recent)
+    w = LiveWindow(rt, fps=30)
+    w.timer.stop()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    rt.process([c for c in recorded_chunks(rec) if c.host_time_s <= t_s])
+    w.refresh()
+    return w

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -23,3 +24,11 @@ def _qt_offscreen() -> Iterator[None]:
         os.environ.pop("QT_QPA_PLATFORM", None)
     else:
         os.environ["QT_QPA_PLATFORM"] = old
+
+
+@pytest.fixture
+def qt(request: pytest.FixtureRequest) -> Any:
+    """pytest-qt's ``qtbot``; the window tests skip without the GUI packages."""
+    for module in ("pyqtgraph", "PySide6", "pytestqt"):
+        pytest.importorskip(module)
+    return request.getfixturevalue("qtbot")

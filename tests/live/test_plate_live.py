@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_live import recorded_chunks  # tests/ is on the path (tests/conftest.py)
+from helpers_live import live_window, recorded_chunks  # tests/ is on the path (tests/conftest.py)
 from helpers_plate import plate_recording
 
 from insole.cli import main
@@ -156,28 +156,6 @@ def test_plate_run_leaves_heel_load_out_of_too_much_too_soon() -> None:
 # -- the window -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def qt(request: pytest.FixtureRequest) -> Any:
-    """pytest-qt's ``qtbot``; the window tests skip without the GUI packages."""
-    for module in ("pyqtgraph", "PySide6", "pytestqt"):
-        pytest.importorskip(module)
-    return request.getfixturevalue("qtbot")
-
-
-def _window(qtbot: Any, rec: Path, t_s: float) -> Any:
-    from insole.live.window import LiveWindow
-
-    rt = LiveRuntime(f"file:{rec}")
-    w = LiveWindow(rt, fps=30)
-    w.timer.stop()  # the test redraws explicitly
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    rt.process([c for c in recorded_chunks(rec) if c.host_time_s <= t_s])
-    w.refresh()
-    return w
-
-
 def _scene_texts(w: Any) -> list[str]:
     """Every text item drawn in the plots' scene (titles, axes, legends, labels)."""
     from pyqtgraph.Qt import QtWidgets
@@ -191,7 +169,7 @@ def _scene_texts(w: Any) -> list[str]:
 
 def test_window_of_a_plate_is_a_plate_without_feet_or_heel(qt, plate: Path,
                                                            tmp_path: Path) -> None:
-    w = _window(qt, plate, 10.0)
+    w = live_window(qt, plate, 10.0)
     snap = w._snap
     assert w.plate
     assert snap.plate
@@ -224,7 +202,7 @@ def test_window_of_a_plate_is_a_plate_without_feet_or_heel(qt, plate: Path,
 
 
 def test_window_of_insoles_keeps_both_feet(qt) -> None:
-    w = _window(qt, REC_N, 8.0)
+    w = live_window(qt, REC_N, 8.0)
     assert not w.plate
     assert set(w.maps) == {"left", "right"}
     assert set(w.traces) == {"left", "right"}

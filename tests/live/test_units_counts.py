@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers_importers import write_stappone  # tests/ is on the path (tests/conftest.py)
-from helpers_live import recorded_chunks
+from helpers_live import live_window, recorded_chunks
 
 import insole
 from insole.cli import main
@@ -88,29 +88,6 @@ def stappone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _chunks(rec: Path) -> list[Chunk]:
     """The recording's chunks in time order, as a replay hands them out (recorded time)."""
     return recorded_chunks(rec)
-
-
-@pytest.fixture
-def qt(request: pytest.FixtureRequest) -> Any:
-    """pytest-qt's ``qtbot``; the window tests skip without the GUI packages."""
-    for module in ("pyqtgraph", "PySide6", "pytestqt"):
-        pytest.importorskip(module)
-    return request.getfixturevalue("qtbot")
-
-
-def _window_at(qtbot: Any, rec: Path, t_s: float) -> Any:
-    """A live window on a replay of `rec` whose pipeline has processed the first `t_s` s."""
-    from insole.live.window import LiveWindow
-
-    rt = LiveRuntime(f"file:{rec}")
-    w = LiveWindow(rt, fps=30)
-    w.timer.stop()  # the test redraws explicitly
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    rt.process([c for c in _chunks(rec) if c.host_time_s <= t_s])
-    w.refresh()
-    return w
 
 
 def _axis_title(w: Any, side: str) -> str:
@@ -201,7 +178,7 @@ def test_status_line_says_each_insoles_unit() -> None:
 def test_window_on_footswitch_counts_labels_everything_in_counts(qt, footswitch) -> None:
     # 0.3 s into a left contact; the right foot is in swing
     t_s = FIRST_HS["left"] + 18 * STRIDE_S + 0.3
-    w = _window_at(qt, footswitch, t_s)
+    w = live_window(qt, footswitch, t_s)
     snap = w._snap
     for side in ("left", "right"):
         assert snap.sides[side].unit == "counts"
@@ -247,7 +224,7 @@ def test_footswitch_traces_span_the_negative_swing_and_the_maps_show_counts_abov
     qt, footswitch
 ) -> None:
     t_s = FIRST_HS["left"] + 18 * STRIDE_S + 0.3
-    w = _window_at(qt, footswitch, t_s)
+    w = live_window(qt, footswitch, t_s)
     snap = w._snap
     for side in ("left", "right"):
         y0, y1 = w.traces[side].plot.viewRange()[1]
@@ -280,7 +257,7 @@ def test_footswitch_traces_span_the_negative_swing_and_the_maps_show_counts_abov
 def test_stappone_window_counts_each_sensor_above_its_own_rest(qt, stappone) -> None:
     """A one-foot stAPPone recording: 12 sensors on different resting levels, in counts."""
     t_s = 0.5 + 20 * STRIDE_S + CONTACT_S / 2  # mid-stance
-    w = _window_at(qt, stappone, t_s)
+    w = live_window(qt, stappone, t_s)
     snap = w._snap
     assert list(snap.sides) == ["left"]
     view = snap.sides["left"]
@@ -304,8 +281,8 @@ def test_stappone_window_counts_each_sensor_above_its_own_rest(qt, stappone) -> 
 
 def test_window_keeps_newtons_and_kpa_for_a_calibrated_recording(qt, footswitch) -> None:
     """The same window on newtons and on counts: each in its own unit."""
-    counts = _window_at(qt, footswitch, 20.0)
-    newtons = _window_at(qt, REC_N, 8.6)
+    counts = live_window(qt, footswitch, 20.0)
+    newtons = live_window(qt, REC_N, 8.6)
     assert re.fullmatch(r"left force \(k?N\)", _axis_title(newtons, "left"))
     assert str(newtons.colorbar.getAxis("left").label.toPlainText()).strip() == (
         "pressure [kPa] (grey: no load)")

@@ -25,13 +25,12 @@ pytest.importorskip("pyqtgraph")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from helpers_live import recorded_chunks  # noqa: E402  (tests/ is on the path)
+from helpers_live import live_window  # noqa: E402  (tests/ is on the path)
 from helpers_plate import plate_recording  # noqa: E402
 
 from insole.cli import main  # noqa: E402
 from insole.commands.simulate import SimulationRequest, simulate_to_file  # noqa: E402
 from insole.live.loadwatch import RecentMax  # noqa: E402
-from insole.live.runtime import LiveRuntime  # noqa: E402
 from insole.live.terminal import state_from_snapshot, status_line  # noqa: E402
 from insole.session.analysis import SessionAnalysis  # noqa: E402
 from insole.session.history import HistoryDB  # noqa: E402
@@ -48,21 +47,6 @@ DAYS = (34, 28, 22, 16, 10, 4)
 LONGEST_S = 20.0
 
 
-def _window(qtbot: Any, rec: Path, t_s: float, recent: RecentMax | None) -> Any:
-    """A window on a replay of `rec` (history reference `recent`) processed up to `t_s`."""
-    from insole.live.window import LiveWindow
-
-    rt = LiveRuntime(f"file:{rec}", recent=recent)
-    w = LiveWindow(rt, fps=30)
-    w.timer.stop()  # the test redraws explicitly
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    rt.process([c for c in recorded_chunks(rec) if c.host_time_s <= t_s])
-    w.refresh()
-    return w
-
-
 def _metric(w: Any, name: str) -> list[str]:
     """The values of one row of the metrics panel."""
     row = re.search(rf"<td>{re.escape(name)}</td>(.*?)</tr>", w.metrics.text())
@@ -75,7 +59,7 @@ def _metric(w: Any, name: str) -> list[str]:
 
 def test_window_loads_are_in_body_weights_as_the_status_line(qtbot) -> None:
     profile = Profile(72.0)
-    w = _window(qtbot, REC_N, 15.0, RecentMax(profile=profile))
+    w = live_window(qtbot, REC_N, 15.0, RecentMax(profile=profile))
     snap = w._snap
     left, right = snap.sides["left"], snap.sides["right"]
     peaks = _metric(w, "heel peak (last)")
@@ -92,7 +76,7 @@ def test_window_loads_are_in_body_weights_as_the_status_line(qtbot) -> None:
     assert peaks == [f"{heel.group(1)} BW", f"{heel.group(2)} BW"]
     assert NEWTON.search(w.metrics.text()) is None, w.metrics.text()
     # without a profile the same window stays in newtons
-    plain = _window(qtbot, REC_N, 15.0, RecentMax())
+    plain = live_window(qtbot, REC_N, 15.0, RecentMax())
     assert all(v.endswith(" N") for v in _metric(plain, "heel peak (last)"))
     assert all(v.endswith(" N·s") for v in _metric(plain, "heel load so far"))
     assert "BW" not in plain.metrics.text()
@@ -101,7 +85,7 @@ def test_window_loads_are_in_body_weights_as_the_status_line(qtbot) -> None:
 def test_plate_peak_force_is_in_body_weights_as_its_status_line(qtbot, tmp_path: Path) -> None:
     rec = plate_recording(tmp_path)
     profile = Profile(72.0)
-    w = _window(qtbot, rec, 10.0, RecentMax(profile=profile))
+    w = live_window(qtbot, rec, 10.0, RecentMax(profile=profile))
     (value,) = _metric(w, "peak force (last)")
     line = status_line(state_from_snapshot(w._snap), profile=profile)
     force = re.search(r"peak force (\S+ BW)", line)
