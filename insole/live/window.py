@@ -1279,7 +1279,7 @@ def run_window(
         # Nobody can close a window nothing shows: it closes (and saves its screenshot) when
         # the source ends, a replay's recording at its end. A live source runs until Ctrl-C.
         def close_at_end() -> None:
-            if runtime.ended or runtime.snapshot().error:
+            if runtime.ended or not runtime.running:  # the end, or the worker failed
                 finish()
 
         tick.timeout.connect(close_at_end)
