@@ -7,8 +7,9 @@ plain
     imports numba and loads the detector's kernels from numba's cache), as `bench/analyze_speed.py`
     times it.
 load_numba
-    The same with `firmware_protocol.jit.load_numba` called first (numba's registries loaded
-    without scipy.linalg and cffi), as ``insole.core.events._kernel`` would call it.
+    The same with `firmware_protocol.jit.load_numba` called first (numba's import and its CPU
+    target; numba's registries are loaded, without scipy.linalg and cffi, only if a kernel
+    must be compiled), as ``insole.core.events._kernel`` would call it.
 
 Printed per variant: the imports of the analysis path, then numba's import plus the first
 call (what `bench/analyze_speed.py` reports as "first call of a compiled kernel"), and whether
@@ -17,8 +18,9 @@ scipy.linalg ended up imported.
 With ``--cli FILE`` (default: the hour `bench/analyze_speed.py` caches, if there), the command
 itself, ``insole analyze FILE --json`` as `insole.cli.main` runs it, split into its phases
 (best of ``--repeat`` each): the interpreter's start, the imports of the command line and of
-the analysis path, building the argument parser, numba's import and registries
-(`load_numba`), loading each compiled kernel from numba's cache (the first analysis pays it),
+the analysis path, building the argument parser, numba's import and CPU target
+(`load_numba`; its registries only if a kernel must be compiled), loading each compiled
+kernel from numba's cache (the first analysis pays it),
 the rest of the first analysis over a second one in the same process (first use of
 everything else), the second analysis, the JSON, and the interpreter's exit after the last
 line of Python has run.
@@ -97,7 +99,7 @@ PHASES = (
     "import insole.cli",
     "import the analysis path",
     "argument parser",
-    "numba import + registries (load_numba)",
+    "numba import (load_numba)",
     "kernels loaded from numba's cache",
     "rest of the first analysis (first use)",
     "analysis (warm, in process)",

@@ -11,12 +11,18 @@ optional packages that no kernel of this project uses:
 - ``numba.core.typing.cffi_utils`` imports ``cffi`` and ``pycparser`` to type cffi functions
   (10-40 ms).
 
-`load_numba` imports numba and loads those registries once with both imports refused, so that
-numba takes its fallbacks (an inner-product loop instead of BLAS in ``np.convolve`` and
-``np.correlate``; no cffi support in compiled code; ``np.dot`` still finds BLAS when a
-function using it is compiled). Later imports of scipy or cffi by anyone are unaffected.
-Call it before the first compiled function of the process runs; after that it changes
-nothing.
+`load_numba` imports numba and arranges for those registries to be loaded with both imports
+refused, so that numba takes its fallbacks (an inner-product loop instead of BLAS in
+``np.convolve`` and ``np.correlate``; no cffi support in compiled code; ``np.dot`` still finds
+BLAS when a function using it is compiled). Later imports of scipy or cffi by anyone are
+unaffected. Call it before the first compiled function of the process runs; after that it
+changes nothing.
+
+The registries are loaded only when something is compiled. numba loads them before it reads
+a kernel from its cache too, although machine code read from the cache needs none of them,
+only numba's runtime (NRT): `load_numba` reads this project's kernels without them (`insole
+analyze` on an hour's recording, warm: 0.91-0.97 s before, 0.79-0.84 s after, 2026-12-07;
+bench/startup_speed.py). Other packages' kernels load as numba loads them.
 
 It also makes sure numba has somewhere to cache the compiled kernels. numba writes them
 beside the source (``__pycache__``) or, where that is read-only (a system-wide install), in
@@ -34,11 +40,15 @@ import sys
 import tempfile
 import threading
 from types import ModuleType
+from typing import Any
 
 __all__ = ["load_numba"]
 
 #: Modules numba imports while loading its registries that no kernel here needs.
 _REFUSED = ("scipy.linalg.cython_blas", "cffi")
+
+#: The packages whose kernels `_load_lean` reads from the cache without the registries.
+_PACKAGES = frozenset({"insole", "firmware_protocol"})
 
 _LOCK = threading.Lock()
 _READY = False
@@ -68,17 +78,84 @@ def load_numba() -> ModuleType:
         _ensure_cache_dir(numba)
         from numba.core.registry import cpu_target
 
-        refused = [m for m in _REFUSED if m not in sys.modules]
-        for name in refused:
-            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
-        try:
-            cpu_target.target_context.refresh()  # also refreshes the typing context
-        finally:
-            for name in refused:
-                if sys.modules.get(name, False) is None:
-                    del sys.modules[name]
+        context = cpu_target.target_context
+        if not _load_lean(numba, context):
+            _refresh_refusing(context)  # pragma: no cover - another numba's cache layout
         _READY = True
     return numba
+
+
+def _refresh_refusing(context: Any) -> None:
+    """Load numba's registries into ``context`` (once) with the `_REFUSED` imports refused."""
+    refused = [m for m in _REFUSED if m not in sys.modules]
+    for name in refused:
+        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        context.refresh()  # also refreshes the typing context
+    finally:
+        for name in refused:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+
+
+def _ours(func: Any) -> bool:
+    """Whether ``func`` is a function of this project (its kernels)."""
+    module = getattr(func, "__module__", None) or ""
+    return module.split(".", 1)[0] in _PACKAGES
+
+
+def _load_lean(numba: ModuleType, context: Any) -> bool:
+    """Load this project's kernels from numba's cache without loading the registries.
+
+    numba's `Cache.load_overload` refreshes the target context before it reads a kernel from
+    the cache: it imports the implementations of everything numba can compile (about 0.13 s
+    of every process's start-up here, measured with bench/startup_speed.py), although a
+    kernel read from the cache is machine code that needs none of them, only numba's runtime
+    (NRT) set up. For this project's kernels the cache load sets up the NRT and reads the
+    kernel; a kernel that must be compiled (no cache, or a stale one) still gets the full
+    refresh, from numba's compiler, and the context's first refresh is made with `_REFUSED`
+    refused as before. Other packages' kernels load as numba loads them.
+
+    Returns False (nothing changed) if this numba's cache lacks the methods relied on.
+    """
+    from numba.core import caching
+
+    cache = caching.Cache
+    if not (
+        hasattr(cache, "_load_overload")
+        and hasattr(cache, "_guard_against_spurious_io_errors")
+        and callable(getattr(context, "refresh", None))
+    ):
+        return False
+    try:
+        from numba.core.runtime import rtsys
+    except ImportError:  # pragma: no cover - another numba
+        return False
+    numba_load = cache.load_overload
+    if getattr(numba_load, "_insole_lean", False):
+        return True
+
+    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        if not _ours(getattr(self, "_py_func", None)):
+            return numba_load(self, sig, target_context)
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+        return None  # the guard swallowed an I/O error: compile instead
+
+    load_overload._insole_lean = True  # type: ignore[attr-defined]
+    cache.load_overload = load_overload  # type: ignore[method-assign]
+
+    # The first refresh (numba's compiler, or another package's cache load) refuses the
+    # optional imports; later ones are numba's own.
+    numba_refresh = context.refresh
+
+    def refresh() -> None:
+        context.refresh = numba_refresh
+        _refresh_refusing(context)
+
+    context.refresh = refresh
+    return True
 
 
 def _can_write_in(folder: str) -> bool:
