@@ -77,7 +77,7 @@ def load(path: Path, split: dict[str, float] | None = None) -> list[np.ndarray]:
     if split is not None:
         for name, a, b in zip(("read", "decode", "samples", "calibrate"), t, t[1:], strict=False):
             split[name] = min(split.get(name, float("inf")), b - a)
-    # One array per device (the decoder was fed in runs of 1 MiB, as the analysis feeds it).
+    # One array per device (the decoder was fed in runs of 2 MiB, as the analysis feeds it).
     per_device: dict[tuple[int, int], list[np.ndarray]] = {}
     for (dev_id, side, _), f in zip(per_dev, forces, strict=True):
         per_device.setdefault((dev_id, int(side)), []).append(f.sum(axis=1))

@@ -8,7 +8,7 @@ read
     `insole.recordings.container.read_raw_recording`.
 decode
     `firmware_protocol.StreamDecoder.feed_table` over every piece of every stream
-    (`RawRecording.timed_pieces`) in runs of 1 MiB, as `insole.session.analysis.SessionAnalysis`
+    (`RawRecording.timed_pieces`) in runs of 2 MiB, as `insole.session.analysis.SessionAnalysis`
     feeds the runs of `insole.recordings.container.BlockReader.runs`: delimiters, COBS, CRC and the
     frame checks in one call of the compiled kernel per run (`firmware_protocol.fast.
     decode_frames`, the default once numba is loaded, as it is here and in an analysis
@@ -47,11 +47,11 @@ from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.core.calibration import Calibrator
 from insole.core.pipeline import _Clock, _layout_for, _place_rows
 from insole.core.steps import kernels
-from insole.recordings.container import RawRecording, read_raw_recording
+from insole.recordings.container import _RUN_BYTES, RawRecording, read_raw_recording
 
-#: Bytes fed at a time (`insole.recordings.container.BlockReader.runs` hands out runs of about 1
-#: MiB).
-RUN_BYTES = 1024 * 1024
+#: Bytes fed at a time: the size of the runs `insole.recordings.container.BlockReader.runs`
+#: hands out.
+RUN_BYTES = _RUN_BYTES
 
 
 def decode(
@@ -63,7 +63,7 @@ def decode(
     for sid in sorted(raw.streams):
         dec = StreamDecoder(fast=fast)
         for data, _ends, _times in raw.timed_pieces(sid):
-            # In runs of about 1 MiB, as `SessionAnalysis` feeds `BlockReader.runs`.
+            # In runs of about 2 MiB, as `SessionAnalysis` feeds `BlockReader.runs`.
             for i in range(0, len(data), RUN_BYTES):
                 tables.append(dec.feed_table(data[i : i + RUN_BYTES]))
         tables.append(dec.feed_table(b"\x00"))  # as Pipeline.finish
