@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ from decode_speed import calibrate, calibrators, decode, gather  # noqa: E402
 
 from firmware_protocol.frames import Side  # noqa: E402
 from insole.commands.simulate import SimulationRequest, simulate_to_file  # noqa: E402
-from insole.core.events import ContactDetector  # noqa: E402
+from insole.core.events import PLATE_UNDER_BOTH_FEET, ContactDetector  # noqa: E402
 from insole.core.pipeline import Pipeline  # noqa: E402
 from insole.recordings.container import read_raw_recording  # noqa: E402
 from insole.session.analysis import SessionAnalysis  # noqa: E402
@@ -193,9 +194,11 @@ def streaming(path: Path) -> None:
     )
 
 
-def _detector_delays(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+def _detector_delays(
+    x: np.ndarray, fs: float, **options: Any
+) -> tuple[np.ndarray, np.ndarray]:
     """Feed a force signal one sample at a time; per heel strike: (time [s], data after [ms])."""
-    det = ContactDetector(sampling_rate_hz=fs)
+    det = ContactDetector(sampling_rate_hz=fs, **options)
     out_t, out_d = [], []
     for i in range(x.size):
         det.feed(x[i : i + 1])
@@ -238,7 +241,10 @@ def heel_strike_latency(tmp: Path) -> None:
         (fy,), fs = read_table(
             plate / "RBDS001runT25forces.txt", columns=["Fy"], sampling_rate_hz=300.0
         )
-        t, d = _detector_delays(np.asarray(fy, float), float(fs or 300.0))
+        # As the analysis runs a plate under both feet (force in N).
+        t, d = _detector_delays(
+            np.asarray(fy, float), float(fs or 300.0), unloaded_level=0.0, **PLATE_UNDER_BOTH_FEET
+        )
         print(_describe("running force plate RBDS001 300 Hz, per sample", t, d, 3.0))
     # 2. The pipeline fed as the data were received: frames carry several samples each, so
     # the insole's data run ahead of the sample that made a heel strike certain.

@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from insole.core.events import Contacts, detect_contacts  # noqa: E402
+from insole.core.events import PLATE_UNDER_BOTH_FEET, Contacts, detect_contacts  # noqa: E402
 from insole.sources.importers.physionet import (  # noqa: E402
     read_gaitndd,
     read_gaitndd_annotations,
@@ -40,7 +40,7 @@ GAITNDD_FROM_S = 22.0
 MATCH_TOLERANCE_S = 0.050
 #: A single force plate under a runner: the gap between contacts is the flight (~0.1 s), not a
 #: foot's swing, so the swing gate is off and only the refractory period bridges chatter.
-FORCE_PLATE_OPTIONS = {"min_swing_s": 0.0, "refractory_s": 0.05}
+FORCE_PLATE_OPTIONS = dict(PLATE_UNDER_BOTH_FEET)  # as the analysis runs such a plate
 FUKUCHI_FILE = "running_forceplate/RBDS001runT25forces.txt"
 FUKUCHI_RATE_HZ = 300.0
 

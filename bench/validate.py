@@ -103,7 +103,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from insole.core.events import detect_contacts  # noqa: E402
+from insole.core.events import PLATE_UNDER_BOTH_FEET, detect_contacts  # noqa: E402
 from insole.sources.importers.physionet import (  # noqa: E402
     read_gaitndd,
     read_gaitndd_annotations,
@@ -729,7 +729,10 @@ def forceplate_row(path: Path = PLATE_FILE) -> dict[str, Any]:
     (fy,), fs = read_table(path, columns=["Fy"], sampling_rate_hz=PLATE_RATE_HZ)
     assert fs is not None
     ref = plate_reference(fy, fs)
-    contacts = detect_contacts(fy, sampling_rate_hz=fs, unloaded_level=0.0)  # force in N
+    # Force in N, one plate under both feet: as the analysis runs such a device.
+    contacts = detect_contacts(
+        fy, sampling_rate_hz=fs, unloaded_level=0.0, **PLATE_UNDER_BOTH_FEET
+    )
     row = compare(contacts.heel_strike_s, ref["onset_s"], RUN_TOLERANCE_S)
     d, r = row["det_idx"], row["ref_idx"]
     valid = _toe_off_valid(contacts, len(contacts.heel_strike_s))[d]

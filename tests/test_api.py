@@ -258,6 +258,35 @@ def test_plate_session_is_labelled_as_steps_csv_labels_it(tmp_path: Path) -> Non
     assert table["heel_peak_n"].isna().all()
 
 
+@pytest.mark.parametrize("flight_s", [0.1, 0.06, 0.04])
+def test_plate_keeps_every_contact_of_short_flights(tmp_path: Path, flight_s: float) -> None:
+    """A jogger's flights on a plate under both feet last 35-100 ms: each contact is a step.
+
+    The default bridge of a foot's swing (0.1 s) merged contacts with shorter flights;
+    the analysis runs a plate under both feet with `PLATE_UNDER_BOTH_FEET`.
+    """
+    from helpers_plate import plate_recording
+
+    contact_s = 0.28
+    period = contact_s + flight_s
+    first_s = flight_s / 2  # the recording starts in a flight
+    s = insole.analyze(
+        plate_recording(tmp_path, contact_s=contact_s, flight_s=flight_s, first_s=first_s)
+    )
+    steps = s.steps
+    # the truth: a contact every period from first_s
+    truth = first_s + np.arange(0, int(12 / period) + 1) * period
+    truth = truth[truth + contact_s < 12 - 1 / 300]  # whole contacts
+    hs = np.asarray(steps["heel_strike_s"])
+    nearest = np.abs(hs[:, None] - truth[None, :]).min(axis=0)
+    assert (nearest < 0.005).all(), truth[nearest >= 0.005]  # every one within 5 ms
+    valid = steps["toe_off_valid"].to_numpy()
+    contact = (steps["toe_off_s"] - steps["heel_strike_s"]).to_numpy()[valid]
+    # the noise floor (2 % of the range) at both ends of a half sine: a few ms shorter
+    assert np.median(contact) == pytest.approx(contact_s, abs=0.008)
+    assert len(hs) - len(truth) <= 1  # at most the contact cut by the end
+
+
 def test_plate_summary_leaves_insole_summaries_alone(run: Session) -> None:
     from insole.api import plate_summary
 

@@ -133,6 +133,35 @@ def test_forceplate_onsets_contact_times(plate: dict[str, Any]) -> None:
     )
 
 
+@pytest.mark.parametrize("faster", [1.25, 1.5])
+def test_forceplate_faster_cadence_short_flights(
+    validate: ModuleType, tmp_path: Path, faster: float
+) -> None:
+    """The running plate replayed 1.25 and 1.5 times faster: flights of 59-83 ms (other runners).
+
+    RBDS001's flights last 84-104 ms at 50 N; a jogger's are 35-100 ms (`PLATE_UNDER_BOTH_FEET`).
+    With a foot's 0.1 s bridge the first contacts merged (92.2 and 87.0 % within 10 ms).
+    """
+    _need(validate.PLATE_FILE)
+    (fy,), fs = validate.read_table(
+        validate.PLATE_FILE, columns=["Fy"], sampling_rate_hz=validate.PLATE_RATE_HZ
+    )
+    t = np.arange(fy.size) / fs
+    squeezed = np.interp(np.arange(0, t[-1] / faster, 1 / fs) * faster, t, fy)
+    path = tmp_path / "RBDS901runT45forces.txt"
+    path.write_text("Time\tFy\n" + "".join(
+        f"{i + 1}\t{v:.2f}\n" for i, v in enumerate(squeezed)))
+    row = validate.forceplate_row(path)
+    flight_s = np.diff(validate.plate_reference(squeezed, fs)["onset_s"]) - (
+        row["contact_ref_ms"] / 1000)
+    assert flight_s.min() < 0.084  # shorter than any of RBDS001's
+    summary = validate_summary(row)
+    assert row["n_ref"] == 77
+    assert row["pct_matched"] >= 98.0, summary
+    assert row["median_abs_ms"] <= 3.0, summary
+    assert abs(row["contact_diff_ms"]) <= 10.0, summary
+
+
 # --- sanity of the references themselves -----------------------------------------------------
 
 

@@ -132,7 +132,8 @@ O_EMIT_AT = 43  # open contact reported as standing: where its search for valley
 I_SHIFTS = 44  # counter: contacts whose swing stayed loaded (weight shifts in a stand)
 I_LOST_TIME = 45  # counter: contacts whose contact time a loss could hide (toe-off flagged)
 I_BEFORE_STEP = 46  # 1 from a (re)start until the first step is reported
-N_IST = 47
+I_POST_N = 47  # parameter: samples after a toe-off over which the swing's level is measured
+N_IST = 48
 
 # Float state (``fst``).
 F_LOW = 0  # swing level
@@ -1946,7 +1947,22 @@ def advance(buf, fp, ist, fst, peaks, leads, durs, edges, final):
             ist[I_POS] = n_end
             break
         look_end = min(look_end, n_end)
-        _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, look_end)
+        # The swing after the contact, whose level times the toe-off: ``I_POST_N`` samples,
+        # or up to the next rise where that comes first (a shorter bridge, e.g. the flight
+        # between two contacts on one plate under both feet).
+        post_end = k + ist[I_POST_N]
+        if post_end > look_end:
+            m = _first_crossing(buf, ist, look_end, min(post_end, n_end), fst[F_ON_N], True)
+            if m >= 0:
+                post_end = m
+            elif n_end < post_end and not final:
+                ist[I_POS] = look_end  # no rise up to there: only the level is awaited
+                break
+            else:
+                post_end = min(post_end, n_end)
+        else:
+            post_end = look_end
+        _close_contact(buf, fp, ist, fst, peaks, leads, durs, edges, out, early, k, post_end)
         ist[I_HAS_OPEN] = 0
         ist[I_MODE] = MODE_SWING
         ist[I_POS] = look_end

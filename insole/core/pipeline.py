@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 from firmware_protocol import DecoderStats, FrameTable, FrameType, Side, StreamDecoder
 from insole.core.calibration import Calibrator
 from insole.core.clock import DeviceClocks, exact_sample_rate
-from insole.core.events import ContactDetector, ContactRows
+from insole.core.events import PLATE_UNDER_BOTH_FEET, ContactDetector, ContactRows
 from insole.core.layouts import SensorLayout, default_layout, single_sensor_layout
 from insole.core.steps import (
     StepFeatures,
@@ -465,6 +465,9 @@ class _Side:
         options = dict(detector_options)
         if self.unit == "N":  # force in newtons: 0 N with the foot in the air
             options.setdefault("unloaded_level", 0.0)
+        if device.get("plate_under_both_feet"):  # the gap between contacts is the flight
+            for name, value in PLATE_UNDER_BOTH_FEET.items():
+                options.setdefault(name, value)  # type: ignore[misc]
         self.detector = ContactDetector(sampling_rate_hz=self.fs, **options)
         self.emit_samples = emit_samples
         self.n_sensors = n_sensors
