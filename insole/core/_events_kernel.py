@@ -133,7 +133,9 @@ I_SHIFTS = 44  # counter: contacts whose swing stayed loaded (weight shifts in a
 I_LOST_TIME = 45  # counter: contacts whose contact time a loss could hide (toe-off flagged)
 I_BEFORE_STEP = 46  # 1 from a (re)start until the first step is reported
 I_POST_N = 47  # parameter: samples after a toe-off over which the swing's level is measured
-N_IST = 48
+I_N_AIR = 48  # swing levels in the ring F_AIR (since the last (re)start; at most AIR_N)
+I_AIR_NEXT = 49  # slot of the ring F_AIR written next
+N_IST = 50
 
 # Float state (``fst``).
 F_LOW = 0  # swing level
@@ -150,7 +152,9 @@ F_MARGIN_N = 10  # height of the noise floor above the swing level
 F_GAP_A = 11  # lost samples: last sample at the floor ...
 F_GAP_B = 12  # ... and first sample seen after the loss
 F_T_HS = 13  # heel strike once certain
-N_FST = 14
+F_AIR = 14  # ring of the last AIR_N swing levels (medians), where the foot is in the air
+AIR_N = 9
+N_FST = F_AIR + AIR_N
 
 MODE_BOOT = 0
 MODE_SWING = 1
@@ -578,6 +582,7 @@ def _start_at(buf, fp, ist, fst, index):
         ist[I_SWING_START] = index
     ist[I_POS] = index + 1
     ist[I_TRACK_START] = index
+    ist[I_N_AIR] = 0  # a restart: the levels (an offset) may have changed
 
 
 @njit(cache=True)
@@ -982,6 +987,31 @@ def _early_heel_strike(buf, fp, ist, fst, early, stop):
     _announce(ist, early, t_hs, 1.0)
 
 
+@_plain
+def _air_level(fp, ist, fst):
+    """The signal with the foot in the air: the lowest of the last swings' levels.
+
+    Only for signals with a true zero (``P_UNLOADED``; NaN otherwise, as it): an insole in N
+    whose unloaded sensors keep a residual load (a tight shoe, an offset) reads that residual
+    in every swing instead of 0 N. Until a swing is seen, ``P_UNLOADED``.
+    """
+    unloaded = fp[P_UNLOADED]
+    if math.isnan(unloaded) or ist[I_N_AIR] == 0:
+        return unloaded
+    air = fst[F_AIR]
+    for i in range(1, ist[I_N_AIR]):
+        air = _pmin(air, fst[F_AIR + i])
+    return _pmax(air, unloaded)
+
+
+@_plain
+def _push_air(ist, fst, level):
+    """Remember a swing's level in the ring ``F_AIR``."""
+    fst[F_AIR + ist[I_AIR_NEXT]] = level
+    ist[I_AIR_NEXT] = (ist[I_AIR_NEXT] + 1) % AIR_N
+    ist[I_N_AIR] = min(ist[I_N_AIR] + 1, AIR_N)
+
+
 @njit(cache=True)
 def _open_contact(buf, fp, ist, fst, j):
     """Enter the contact state at on-crossing sample ``j``; measure the preceding swing."""
@@ -993,6 +1023,7 @@ def _open_contact(buf, fp, ist, fst, j):
     finite = _finite(swing)
     noise = 0.0
     slope, t_ref = 0.0, float(j)
+    just_started = False
     if finite.size:
         level = _median_inplace(finite)  # the whole swing: sets the off-threshold
         pre = _finite(swing[max(swing.size - bridge_n, 0) :])
@@ -1050,7 +1081,10 @@ def _open_contact(buf, fp, ist, fst, j):
         line_start = np.nan
     off = _pmin(level + fp[P_OFF_FRAC] * (high - level), on_thr)
     margin = _pmax(fp[P_FLOOR_SD_K] * noise, fp[P_FLOOR_FRAC] * (high - low))
-    if slope > 0 and line_start - fp[P_UNLOADED] <= margin:
+    air = _air_level(fp, ist, fst)
+    if finite.size and not just_started:
+        _push_air(ist, fst, level)
+    if slope > 0 and line_start - air <= margin:
         # The swing began in the air (at the unloaded level): its rise is the foot's first
         # load, not a sensor's creep, so the floor stays at the swing's level in the air and
         # does not climb with it (NaN: no zero known, never true).
@@ -1094,7 +1128,7 @@ def _open_contact(buf, fp, ist, fst, j):
                 break
     else:  # the rise began before the swing searched (at the start: before the data)
         t_floor = float(lo) - 1.0
-    if hit >= 0 and earliest > hit and floor_base - fp[P_UNLOADED] <= margin:
+    if hit >= 0 and earliest > hit and floor_base - air <= margin:
         # A swing in the air (at the unloaded level): whatever rises above its noise floor is
         # the foot's load, a first phase included, not a creep of the sensor. The last sample
         # at the local level may lie inside that first phase; the floor's last sample bounds.

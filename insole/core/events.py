@@ -451,7 +451,9 @@ def detect_contacts(
     unloaded_level : float or None, default None
         The signal with the foot in the air, where the signal has a true zero: 0.0 for force in
         newtons (the pipeline passes it for insoles calibrated in N). None (unknown: footswitch
-        voltages, uncalibrated counts with an offset) turns off the test below.
+        voltages, uncalibrated counts with an offset) turns off the test below. When timing
+        heel strikes, "in the air" is the lowest of the last 9 swings' levels, never below
+        it: an insole's unloaded sensors may keep a residual load (docs/events.md, step 2).
     max_swing_load : float, default 0.5
         With ``unloaded_level``: a contact whose swing before it (the lower of the swing's
         median and its last 0.1 s) carried more than this fraction of the contact's peak, both
