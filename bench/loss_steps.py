@@ -33,7 +33,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from insole.core.events import detect_contacts  # noqa: E402
+from insole.core.events import (  # noqa: E402
+    PLATE_UNDER_BOTH_FEET,
+    ContactOptions,
+    detect_contacts,
+)
 from insole.sources.importers.physionet import read_gaitpdb  # noqa: E402
 from insole.sources.importers.table import read_table  # noqa: E402
 
@@ -130,10 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             rng = np.random.default_rng(seed)
             for name, x, fs in sigs:
-                clean = detect_contacts(x, sampling_rate_hz=fs, unloaded_level=0.0)
+                # Force in N; the plate under both feet as the analysis runs it.
+                opts: ContactOptions = {"unloaded_level": 0.0}
+                if name.startswith("plate"):
+                    opts.update(PLATE_UNDER_BOTH_FEET)
+                clean = detect_contacts(x, sampling_rate_hz=fs, **opts)
                 lossy = detect_contacts(
-                    lose_frames(x, rng, loss, burst, args.burst_len),
-                    sampling_rate_hz=fs, unloaded_level=0.0,
+                    lose_frames(x, rng, loss, burst, args.burst_len), sampling_rate_hz=fs, **opts
                 )
                 row = compare(clean, lossy, fs)
                 key = name.split()[0]

@@ -103,7 +103,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from insole.core.events import PLATE_UNDER_BOTH_FEET, detect_contacts  # noqa: E402
+from insole.core.events import (  # noqa: E402
+    PLATE_UNDER_BOTH_FEET,
+    ContactOptions,
+    detect_contacts,
+)
 from insole.sources.importers.physionet import (  # noqa: E402
     read_gaitndd,
     read_gaitndd_annotations,
@@ -730,9 +734,8 @@ def forceplate_row(path: Path = PLATE_FILE) -> dict[str, Any]:
     assert fs is not None
     ref = plate_reference(fy, fs)
     # Force in N, one plate under both feet: as the analysis runs such a device.
-    contacts = detect_contacts(
-        fy, sampling_rate_hz=fs, unloaded_level=0.0, **PLATE_UNDER_BOTH_FEET
-    )
+    options: ContactOptions = {**PLATE_UNDER_BOTH_FEET, "unloaded_level": 0.0}
+    contacts = detect_contacts(fy, sampling_rate_hz=fs, **options)
     row = compare(contacts.heel_strike_s, ref["onset_s"], RUN_TOLERANCE_S)
     d, r = row["det_idx"], row["ref_idx"]
     valid = _toe_off_valid(contacts, len(contacts.heel_strike_s))[d]
