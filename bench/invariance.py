@@ -12,6 +12,14 @@ offset
     A constant added (20 % of the 5-95 % range), for the signals without a true zero only
     (gaitndd footswitches: a supply or amplifier offset). Signals in newtons (gaitpdb, the plate)
     keep their zero: the pipeline passes it as ``unloaded_level``, moved with the offset here.
+residual
+    A constant of 5 % of the range added to every signal, the detector told nothing (its
+    ``unloaded_level`` stays 0 N): an insole whose unloaded sensors keep a residual load (a
+    tight shoe, a sensor offset), so its swing rests there instead of at 0 N. For the
+    footswitches (no true zero) it is one more offset.
+drift
+    A creep from 0 to 10 % of the range over the record, the detector told nothing: a sensor
+    whose baseline drifts.
 rate
     Resampled (linear interpolation) to 100, 200 and 500 Hz: other insoles' sampling rates.
     Timing may change by the interpolation, within a sample or two of the new rate.
@@ -51,6 +59,8 @@ CHANGES: list[tuple[str, dict[str, float]]] = [
     ("gain x0.5", {"gain": 0.5}),
     ("gain x3", {"gain": 3.0}),
     ("offset +20 %", {"offset": 0.2}),
+    ("residual 5 %", {"residual": 0.05}),
+    ("drift 10 %", {"drift": 0.1}),
     ("rate 100 Hz", {"rate": 100.0}),
     ("rate 200 Hz", {"rate": 200.0}),
     ("rate 500 Hz", {"rate": 500.0}),
@@ -74,6 +84,10 @@ def changed_detector(
         y = y * gain + shift
         if options.get("unloaded_level") is not None:
             options["unloaded_level"] = options["unloaded_level"] * gain + shift
+        # Not told to the detector: a residual load, a drifting baseline.
+        y = y + change.get("residual", 0.0) * span * gain
+        if change.get("drift"):
+            y = y + np.linspace(0.0, change["drift"] * span * gain, y.size)
         if change.get("noise"):
             rng = np.random.default_rng(NOISE_SEED)
             y = y + rng.normal(0.0, change["noise"] * span * gain, y.size)
