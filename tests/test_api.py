@@ -287,6 +287,24 @@ def test_plate_keeps_every_contact_of_short_flights(tmp_path: Path, flight_s: fl
     assert len(hs) - len(truth) <= 1  # at most the contact cut by the end
 
 
+def test_walking_on_one_plate_is_said_to_have_no_flight(tmp_path: Path) -> None:
+    """Walking on one plate under both feet: double support, no flight; said, not 'standing'."""
+    t = np.arange(0, 30, 1 / 100)
+    force = np.zeros_like(t)
+    for first in (0.3, 0.85):  # left and right heel strikes, half a stride apart
+        phase = np.mod(t - first, 1.1)
+        force += 700 * np.sqrt(np.clip(np.sin(np.pi * np.minimum(phase, 0.7) / 0.7), 0, 1))
+    table = tmp_path / "walk.csv"
+    table.write_text("time,Fz\n" + "".join(f"{a:.3f},{b:.2f}\n" for a, b in zip(t, force,
+                                                                            strict=True)))
+    rec = tmp_path / "walk.insrec"
+    insole.import_file("table", table, rec, columns=["Fz"], sides=["both"], time_column="time")
+    assert force.min() > 100  # the plate never unloads
+    out = cli("analyze", str(rec)).stdout
+    assert "double support one plate under both feet cannot split into steps" in out
+    assert "weight shift" not in out and "the foot stayed loaded" not in out
+
+
 def test_plate_summary_leaves_insole_summaries_alone(run: Session) -> None:
     from insole.api import plate_summary
 

@@ -255,7 +255,16 @@ def _cut_notes(s: dict[str, Any]) -> list[str]:
             f"{cut['end_counted']} cut by the end of the recording (counted; no contact time)"
         )
     shifts = s.get("weight_shifts") or 0
-    if shifts:
+    if shifts and s.get("plate_under_both_feet"):
+        # One plate under both feet stays loaded between the contacts of a stand, and of a
+        # walk: walking has double support, so its contacts never part on such a plate.
+        plural = "s" * (shifts != 1)
+        notes.append(
+            f"{shifts} contact{plural} without a flight before {'them' if plural else 'it'} "
+            "(the plate stayed loaded: standing, or walking, whose double support one plate "
+            "under both feet cannot split into steps; not counted)"
+        )
+    elif shifts:
         plural = "s" * (shifts != 1)
         notes.append(
             f"{shifts} weight shift{plural} while standing (the foot stayed loaded; not counted)"
