@@ -218,12 +218,15 @@ def _print_result(result: Any, args: argparse.Namespace) -> None:
         for d in info["devices"]
     )
     invalid = f", {info['invalid_samples']} invalid values" if info["invalid_samples"] else ""
+    stream = sys.stderr if is_stdout(args.out) else sys.stdout
     print(
         f"wrote {'stdout' if is_stdout(args.out) else info['path']}: {info['format']}, "
         f"{info['duration_s']:.2f} s at {info['sample_rate_hz']:g} Hz, {info['samples']} "
         f"samples; {sides}{invalid}",
-        file=sys.stderr if is_stdout(args.out) else sys.stdout,
+        file=stream,
     )
+    for note in getattr(result, "notes", []):
+        print(f"  note: {note}", file=stream)
 
 
 def _inputs(kind: str, source: Path) -> list[tuple[Path, str]]:

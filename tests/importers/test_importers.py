@@ -237,6 +237,34 @@ def test_table_two_columns_left_right_and_empty_fields(tmp_path: Path) -> None:
     check_times(left, np.arange(200) / 100)
 
 
+def test_table_reaction_force_is_stored_positive(tmp_path: Path, capsys) -> None:
+    """A plate loaded below zero (the force on the plate; AMTI, many lab frames) is flipped.
+
+    As the C3D importer does: the load must be positive for the analysis (negated, RBDS001's
+    78 contacts had read as 78 "steps" of 320 ms in the wrong phase). Said, and recorded.
+    """
+    from helpers_plate import plate_table
+
+    table = plate_table(tmp_path)
+    rows = table.read_text().splitlines()
+    flipped = tmp_path / "reaction.csv"
+    flipped.write_text("\n".join([rows[0]] + [
+        f"{t},{-float(v):.3f}" for t, v in (r.split(",") for r in rows[1:])]) + "\n")
+    assert main(["import", "table", str(flipped), "--column", "Fz", "--time-column", "time",
+                 "--out", str(tmp_path / "r.insrec")]) == 0
+    out = capsys.readouterr().out
+    assert "note: column 'Fz' stored with its sign flipped" in out
+    assert main(["import", "table", str(table), "--column", "Fz", "--time-column", "time",
+                 "--out", str(tmp_path / "p.insrec")]) == 0
+    assert "sign flipped" not in capsys.readouterr().out
+    positive = load_recording(tmp_path / "p.insrec").devices[0]
+    reaction = load_recording(tmp_path / "r.insrec")
+    assert reaction.header["extra"]["import"]["vertical_sign"] == {"Fz": -1.0}
+    np.testing.assert_allclose(decoded(reaction.devices[0]), decoded(positive), atol=1e-9)
+    count = SessionAnalysis().run(tmp_path / "r.insrec").summary_["step_count"]
+    assert count == SessionAnalysis().run(tmp_path / "p.insrec").summary_["step_count"] > 25
+
+
 # --- pedar -----------------------------------------------------------------------------------
 
 

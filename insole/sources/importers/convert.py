@@ -202,6 +202,8 @@ class ImportResult:
         difference between a sample's device time in the frames and the source time).
     bytes : int
         Size of the recording file.
+    notes : list of str
+        What the import changed or assumed (also in the header's ``extra.import.notes``).
     """
 
     path: Path
@@ -211,6 +213,7 @@ class ImportResult:
     duration_s: float
     devices: list[dict[str, Any]]
     bytes: int
+    notes: list[str] = field(default_factory=list)
 
     @property
     def samples(self) -> int:
@@ -914,6 +917,7 @@ def write_import(
         duration_s=duration,
         devices=device_facts,
         bytes=out_path.stat().st_size,
+        notes=[str(n) for n in extra_import.get("notes", [])],
     )
 
 

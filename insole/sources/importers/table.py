@@ -42,6 +42,12 @@ from insole.sources.importers.convert import (
 
 __all__ = ["SIDES", "TIME_UNITS", "import_table", "read_table"]
 
+#: A force column whose 1st percentile lies this many times as far below zero as its 99th
+#: percentile lies above is stored with its sign flipped (`import_table`): a plate's reaction
+#: force. A project choice: RBDS001's Fy negated has its 1st percentile at -1,386 N and its
+#: 99th at 0 N (the flight); a signal swinging both ways has a ratio of about 1.
+_NEGATIVE_LOAD_RATIO = 4.0
+
 #: Values of ``sides`` in `import_table`: ``"both"`` is one force plate under both feet.
 SIDES = ("left", "right", "both")
 
@@ -312,22 +318,42 @@ def import_table(
     else:
         assert sampling_rate_hz is not None
         time_s = np.arange(n) / float(sampling_rate_hz)
+    # A force column that is loaded below zero is a reaction force (the force on the plate, or
+    # a vertical axis pointing down, as AMTI and many lab frames give it): stored with its sign
+    # flipped, as the C3D importer does, so that the load is positive. Loaded below zero: its
+    # 1st percentile lies more than `_NEGATIVE_LOAD_RATIO` times as far below zero as its 99th
+    # lies above (a plate's flight noise is a few N, its load a kN); a signal swinging both
+    # ways (not a vertical force) is kept as it is.
+    signs = {name: 1.0 for name in columns}
+    if unit == "N":
+        for k, name in enumerate(columns):
+            finite = arrays[k][np.isfinite(arrays[k])]
+            if finite.size:
+                p1, p99 = np.percentile(finite, [1.0, 99.0])
+                if p1 < 0 and -p1 > _NEGATIVE_LOAD_RATIO * max(float(p99), 0.0):
+                    arrays[k] = -arrays[k]
+                    signs[name] = -1.0
     devices = [
         single_sensor_device(side, values, time_s, unit=unit, column=name, device_id=i + 1,
                              label=f"table {p.name} {name}")
         for i, (name, values, side) in enumerate(zip(columns, arrays, side_of, strict=True))
     ]
     both = "both" in side_of
+    flipped = [name for name in columns if signs[name] < 0]
     info = {
         "columns": list(wanted),
         "units": {**{c: unit for c in columns},
                   **({time_column: time_unit} if time_column is not None else {})},
         "time_column": time_column,
         "plate_under_both_feet": both,
+        "vertical_sign": signs,
         "notes": (
             ["one force plate under both feet stored as the left device: count every contact "
              "as a step"] if both else []
-        ),
+        ) + [
+            f"column {name!r} stored with its sign flipped: its larger excursion was negative "
+            "(a reaction force, or a vertical axis pointing down)" for name in flipped
+        ],
     }
     return write_devices(out, p, devices, fmt="table", sample_rate_hz=float(sampling_rate_hz),
                          info=info, start=start, overwrite=overwrite)
