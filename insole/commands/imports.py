@@ -225,7 +225,7 @@ def _print_result(result: Any, args: argparse.Namespace) -> None:
         f"samples; {sides}{invalid}",
         file=stream,
     )
-    for note in getattr(result, "notes", []):
+    for note in getattr(result, "told", []):
         print(f"  note: {note}", file=stream)
 
 

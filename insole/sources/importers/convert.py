@@ -202,8 +202,9 @@ class ImportResult:
         difference between a sample's device time in the frames and the source time).
     bytes : int
         Size of the recording file.
-    notes : list of str
-        What the import changed or assumed (also in the header's ``extra.import.notes``).
+    told : list of str
+        What the import changed that its user must know (``insole import`` prints it; also in
+        the header's ``extra.import.notes``, with the other notes).
     """
 
     path: Path
@@ -213,7 +214,7 @@ class ImportResult:
     duration_s: float
     devices: list[dict[str, Any]]
     bytes: int
-    notes: list[str] = field(default_factory=list)
+    told: list[str] = field(default_factory=list)
 
     @property
     def samples(self) -> int:
@@ -866,6 +867,7 @@ def write_import(
         ],
         **dict(info or {}),
     }
+    told = [str(n) for n in extra_import.pop("tell", [])]
     if rate_notes:
         extra_import["notes"] = [*extra_import.get("notes", []), *rate_notes]
     start = start or datetime.now(UTC).astimezone()
@@ -917,7 +919,7 @@ def write_import(
         duration_s=duration,
         devices=device_facts,
         bytes=out_path.stat().st_size,
-        notes=[str(n) for n in extra_import.get("notes", [])],
+        told=told,
     )
 
 

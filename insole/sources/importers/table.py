@@ -339,7 +339,10 @@ def import_table(
         for i, (name, values, side) in enumerate(zip(columns, arrays, side_of, strict=True))
     ]
     both = "both" in side_of
-    flipped = [name for name in columns if signs[name] < 0]
+    flips = [
+        f"column {name!r} stored with its sign flipped: it was loaded below zero (a reaction "
+        "force, or a vertical axis pointing down)" for name in columns if signs[name] < 0
+    ]
     info = {
         "columns": list(wanted),
         "units": {**{c: unit for c in columns},
@@ -350,10 +353,8 @@ def import_table(
         "notes": (
             ["one force plate under both feet stored as the left device: count every contact "
              "as a step"] if both else []
-        ) + [
-            f"column {name!r} stored with its sign flipped: its larger excursion was negative "
-            "(a reaction force, or a vertical axis pointing down)" for name in flipped
-        ],
+        ) + flips,
+        "tell": flips,  # printed by `insole import` (`ImportResult.told`), not stored
     }
     return write_devices(out, p, devices, fmt="table", sample_rate_hz=float(sampling_rate_hz),
                          info=info, start=start, overwrite=overwrite)
