@@ -96,9 +96,13 @@ def test_gaitndd_extras(gaitndd: list[dict[str, Any]]) -> None:
     assert sum(r["pct_extras"] <= 1.0 for r in gaitndd) >= 8, _failing(
         gaitndd, lambda r: r["pct_extras"] <= 1.0
     )
-    assert all(r["pct_extras"] <= 4.0 for r in gaitndd), _failing(
-        gaitndd, lambda r: r["pct_extras"] <= 4.0
+    assert all(r["pct_extras"] <= 2.0 for r in gaitndd), _failing(
+        gaitndd, lambda r: r["pct_extras"] <= 2.0
     )
+    # The figures of 2026-12-07 (docs/events.md): 14 annotated steps of 2,687 more than 50 ms
+    # from a heel strike, 10 heel strikes of 2,683 more than 50 ms from an annotated step.
+    assert sum(r["misses"] for r in gaitndd) <= 14
+    assert sum(r["extras"] for r in gaitndd) <= 10
 
 
 def test_gaitndd_extras_are_timing_not_count(gaitndd: list[dict[str, Any]]) -> None:

@@ -152,7 +152,8 @@ F_MARGIN_N = 10  # height of the noise floor above the swing level
 F_GAP_A = 11  # lost samples: last sample at the floor ...
 F_GAP_B = 12  # ... and first sample seen after the loss
 F_T_HS = 13  # heel strike once certain
-F_AIR = 14  # ring of the last AIR_N swing levels (medians), where the foot is in the air
+F_T_EARLIEST = 14  # O_EARLIEST where the signal crosses the level that set it (interpolated)
+F_AIR = 15  # ring of the last AIR_N swing levels (medians), where the foot is in the air
 AIR_N = 9
 N_FST = F_AIR + AIR_N
 
@@ -545,6 +546,7 @@ def _new_open(ist, fst, index, on, off, level, base, earliest, drop):
     ist[I_HAS_OPEN] = 1
     ist[O_ON_INDEX] = index
     ist[O_EARLIEST] = earliest
+    fst[F_T_EARLIEST] = float(earliest)
     ist[O_DROP] = drop
     ist[O_OFF_INDEX] = -1
     ist[O_CHECKS] = 0
@@ -883,7 +885,7 @@ def _rising_edge(buf, fp, ist, fst, u):
     """Heel strike of the open contact, whose edge is seen whole (``u``: -1 for None)."""
     j = ist[O_ON_INDEX]
     on, base = fst[F_ON_N], fst[F_BASE_N]
-    earliest = float(ist[O_EARLIEST])
+    earliest = fst[F_T_EARLIEST]
     x0 = _x(buf, ist, j - 1, j)[0]
     x1 = _x(buf, ist, j, j + 1)[0]
     t_on = _interpolate(j - 1, x0, x1, on)
@@ -1034,6 +1036,7 @@ def _open_contact(buf, fp, ist, fst, j):
         if just_started:
             base = _pmin(base, low)
         earliest = lo + max(_last_at_or_below(swing, base), 0)
+        earliest_level = base
         recent = swing[max(swing.size - noise_n, 0) :]
         if just_started:
             # Right after a start the "swing" may be a few samples ending on the rising edge
@@ -1078,6 +1081,7 @@ def _open_contact(buf, fp, ist, fst, j):
         level = base = floor_base = low
         pre = finite  # empty
         earliest = lo
+        earliest_level = np.nan
         line_start = np.nan
     off = _pmin(level + fp[P_OFF_FRAC] * (high - level), on_thr)
     margin = _pmax(fp[P_FLOOR_SD_K] * noise, fp[P_FLOOR_FRAC] * (high - low))
@@ -1100,6 +1104,7 @@ def _open_contact(buf, fp, ist, fst, j):
         h = pre.size // 2
         if abs(_median_inplace(pre[h:]) - _median_inplace(pre[:h])) <= margin:
             earliest = lo + max(_last_at_or_below(swing, base + margin), 0)
+            earliest_level = base + margin
     # The last sample at or below the floor line before j (the line capped as np.minimum).
     fb_margin = floor_base + margin
     hit = -1
@@ -1133,7 +1138,13 @@ def _open_contact(buf, fp, ist, fst, j):
         # the foot's load, a first phase included, not a creep of the sensor. The last sample
         # at the local level may lie inside that first phase; the floor's last sample bounds.
         earliest = hit
+        earliest_level = np.nan  # bounded by the floor's crossing (t_floor) already
     _new_open(ist, fst, j, on_thr, off, level, base, earliest, 0)
+    # The bound is where the signal leaves that level, interpolated like every crossing.
+    if earliest + 1 < j and earliest >= b0 and math.isfinite(earliest_level):
+        xe, xn = buf[earliest - b0], buf[earliest + 1 - b0]
+        if xe <= earliest_level < xn:
+            fst[F_T_EARLIEST] = earliest + (earliest_level - xe) / (xn - xe)
     ist[O_SWING_LO] = lo
     fst[F_FLOOR_N] = floor
     fst[F_T_FLOOR] = t_floor
