@@ -92,6 +92,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,7 @@ from insole.core.events import (  # noqa: E402
     ContactOptions,
     detect_contacts,
 )
+from insole.errors import InsoleError  # noqa: E402
 from insole.sources.importers.physionet import (  # noqa: E402
     read_gaitndd,
     read_gaitndd_annotations,
@@ -538,6 +540,28 @@ def _toe_off_valid(contacts: object, n: int) -> NDArray[np.bool_]:
 # =============================================================================================
 
 
+#: Records left out of the last run, with why: ``(record, reason)`` (`_skipping`).
+SKIPPED: list[tuple[str, str]] = []
+
+
+def _skipping(
+    record: str, rows: Callable[[Path], list[dict[str, Any]]], path: Path
+) -> list[dict[str, Any]]:
+    """``rows(path)``; or, if the record cannot be read or holds no contact, no row.
+
+    One unreadable or degenerate record (a truncated file, a walk of a few seconds) among the
+    many of a whole dataset is reported (stderr, `SKIPPED`, the JSON's ``skipped``), not a
+    crash of the run.
+    """
+    try:
+        return rows(path)
+    except (InsoleError, ValueError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        SKIPPED.append((record, reason))
+        print(f"validate: skipped {record}: {reason}", file=sys.stderr)
+        return []
+
+
 def gaitpdb_rows(folder: Path = GAITPDB_DIR) -> list[dict[str, Any]]:
     """Both feet of every gaitpdb walk in ``folder`` (``*_*.txt``) vs their noise-floor onsets.
 
@@ -551,42 +575,51 @@ def gaitpdb_rows(folder: Path = GAITPDB_DIR) -> list[dict[str, Any]]:
     """
     rows = []
     for path in sorted(folder.glob("*_*.txt")):
-        _, left, right, fs = read_gaitpdb(path)
-        per_side = {}
-        for side, sensors in (("L", left), ("R", right)):
-            force = sensors.sum(axis=1)
-            ref = noise_floor_events(force, fs)
-            # Force in N: as the pipeline runs insoles calibrated in N (weight shifts test on).
-            contacts = detect_contacts(force, sampling_rate_hz=fs, unloaded_level=0.0)
-            per_side[side] = (ref, contacts)
-        firsts = [np.nanmin(per_side[s][0]["onset_s"]) for s in "LR"]
-        lasts = [np.nanmax(per_side[s][0]["onset_s"]) for s in "LR"]
-        common = (max(firsts) - WALK_TOLERANCE_S, min(lasts) + WALK_TOLERANCE_S)
-        counts = {}
-        for side in "LR":
-            ref, contacts = per_side[side]
-            hs = contacts.heel_strike_s
-            counts[side] = (
-                int(np.sum((hs >= common[0]) & (hs <= common[1]))),
-                int(np.sum((ref["onset_s"] >= common[0]) & (ref["onset_s"] <= common[1]))),
-            )
-        for side in "LR":
-            ref, contacts = per_side[side]
-            row = compare(contacts.heel_strike_s, ref["onset_s"], WALK_TOLERANCE_S)
-            d, r = row["det_idx"], row["ref_idx"]
-            to_err = contacts.toe_off_s[d] - ref["toe_off_s"][r]
-            to_err = to_err[_toe_off_valid(contacts, len(contacts.heel_strike_s))[d]]
-            to_err = to_err[np.isfinite(to_err)]
-            row.update(
-                record=path.stem,
-                side=side,
-                to_median_ms=1000 * float(np.median(to_err)) if to_err.size else float("nan"),
-                n_det_lr=counts[side][0],
-                n_ref_lr=counts[side][1],
-                lr_diff=counts["L"][0] - counts["R"][0],
-                ref_lr_diff=counts["L"][1] - counts["R"][1],
-            )
-            rows.append(row)
+        rows += _skipping(path.stem, _gaitpdb_walk, path)
+    return rows
+
+
+def _gaitpdb_walk(path: Path) -> list[dict[str, Any]]:
+    """The two rows of one gaitpdb walk (`gaitpdb_rows`)."""
+    rows = []
+    _, left, right, fs = read_gaitpdb(path)
+    per_side = {}
+    for side, sensors in (("L", left), ("R", right)):
+        force = sensors.sum(axis=1)
+        ref = noise_floor_events(force, fs)
+        if not np.isfinite(ref["onset_s"]).any():
+            raise ValueError(f"no reference contact of the {side} foot")
+        # Force in N: as the pipeline runs insoles calibrated in N (weight shifts test on).
+        contacts = detect_contacts(force, sampling_rate_hz=fs, unloaded_level=0.0)
+        per_side[side] = (ref, contacts)
+    firsts = [np.nanmin(per_side[s][0]["onset_s"]) for s in "LR"]
+    lasts = [np.nanmax(per_side[s][0]["onset_s"]) for s in "LR"]
+    common = (max(firsts) - WALK_TOLERANCE_S, min(lasts) + WALK_TOLERANCE_S)
+    counts = {}
+    for side in "LR":
+        ref, contacts = per_side[side]
+        hs = contacts.heel_strike_s
+        counts[side] = (
+            int(np.sum((hs >= common[0]) & (hs <= common[1]))),
+            int(np.sum((ref["onset_s"] >= common[0]) & (ref["onset_s"] <= common[1]))),
+        )
+    for side in "LR":
+        ref, contacts = per_side[side]
+        row = compare(contacts.heel_strike_s, ref["onset_s"], WALK_TOLERANCE_S)
+        d, r = row["det_idx"], row["ref_idx"]
+        to_err = contacts.toe_off_s[d] - ref["toe_off_s"][r]
+        to_err = to_err[_toe_off_valid(contacts, len(contacts.heel_strike_s))[d]]
+        to_err = to_err[np.isfinite(to_err)]
+        row.update(
+            record=path.stem,
+            side=side,
+            to_median_ms=1000 * float(np.median(to_err)) if to_err.size else float("nan"),
+            n_det_lr=counts[side][0],
+            n_ref_lr=counts[side][1],
+            lr_diff=counts["L"][0] - counts["R"][0],
+            ref_lr_diff=counts["L"][1] - counts["R"][1],
+        )
+        rows.append(row)
     return rows
 
 
@@ -677,43 +710,50 @@ def gaitndd_rows(folder: Path = GAITNDD_DIR) -> list[dict[str, Any]]:
     """
     rows = []
     for record in gaitndd_records(folder):
-        base = folder / record
-        left, right, fs, _ = read_gaitndd(base)
-        ann = read_gaitndd_annotations(base)
-        marks = ann["elapsed_s"]
-        reference, replaced = gaitndd_references(left, fs, marks)
-        spans: list[tuple[float, float]] = [
-            (marks[0] - WALK_TOLERANCE_S, marks[0] + WALK_TOLERANCE_S)
-        ]
-        for i in range(1, marks.size):
-            if ann["left_stride_s"][i] <= GAITNDD_MAX_STRIDE_S:
-                spans.append((marks[i - 1] - WALK_TOLERANCE_S, marks[i] + WALK_TOLERANCE_S))
-            else:
-                spans.append((marks[i] - WALK_TOLERANCE_S, marks[i] + WALK_TOLERANCE_S))
-        # A two-phase onset can precede its mark by up to TWO_PHASE_MAX_LEAD_S: the span covers
-        # every reference, not only the marks.
-        spans.extend((r - WALK_TOLERANCE_S, r + WALK_TOLERANCE_S) for r in reference[replaced])
-        left_c = detect_contacts(left, sampling_rate_hz=fs)
-        right_c = detect_contacts(right, sampling_rate_hz=fs)
-        row = compare(left_c.heel_strike_s, reference, WALK_TOLERANCE_S, spans)
-        # Count per foot only where both signals are valid (within 1 s): als5's right
-        # footswitch is invalid for about 90 s.
-        invalid = ~(np.isfinite(left) & np.isfinite(right))
-        invalid = ndimage.maximum_filter1d(invalid.astype(np.int8), size=int(2 * fs) + 1) > 0
+        rows += _skipping(record, _gaitndd_record, folder / record)
+    return rows
 
-        n_left, n_right = (
-            int(np.sum(_in_spans(hs, spans) & ~invalid[_sample_index(hs, fs, invalid.size)]))
-            for hs in (left_c.heel_strike_s, right_c.heel_strike_s)
-        )
-        row.update(
-            record=record,
-            side="L",
-            n_two_phase=int(replaced.sum()),
-            n_left=n_left,
-            n_right=n_right,
-            lr_diff=n_left - n_right,
-        )
-        rows.append(row)
+
+def _gaitndd_record(base: Path) -> list[dict[str, Any]]:
+    """The row of one gaitndd record (`gaitndd_rows`)."""
+    record = base.name
+    rows = []
+    left, right, fs, _ = read_gaitndd(base)
+    ann = read_gaitndd_annotations(base)
+    marks = ann["elapsed_s"]
+    reference, replaced = gaitndd_references(left, fs, marks)
+    spans: list[tuple[float, float]] = [
+        (marks[0] - WALK_TOLERANCE_S, marks[0] + WALK_TOLERANCE_S)
+    ]
+    for i in range(1, marks.size):
+        if ann["left_stride_s"][i] <= GAITNDD_MAX_STRIDE_S:
+            spans.append((marks[i - 1] - WALK_TOLERANCE_S, marks[i] + WALK_TOLERANCE_S))
+        else:
+            spans.append((marks[i] - WALK_TOLERANCE_S, marks[i] + WALK_TOLERANCE_S))
+    # A two-phase onset can precede its mark by up to TWO_PHASE_MAX_LEAD_S: the span covers
+    # every reference, not only the marks.
+    spans.extend((r - WALK_TOLERANCE_S, r + WALK_TOLERANCE_S) for r in reference[replaced])
+    left_c = detect_contacts(left, sampling_rate_hz=fs)
+    right_c = detect_contacts(right, sampling_rate_hz=fs)
+    row = compare(left_c.heel_strike_s, reference, WALK_TOLERANCE_S, spans)
+    # Count per foot only where both signals are valid (within 1 s): als5's right
+    # footswitch is invalid for about 90 s.
+    invalid = ~(np.isfinite(left) & np.isfinite(right))
+    invalid = ndimage.maximum_filter1d(invalid.astype(np.int8), size=int(2 * fs) + 1) > 0
+
+    n_left, n_right = (
+        int(np.sum(_in_spans(hs, spans) & ~invalid[_sample_index(hs, fs, invalid.size)]))
+        for hs in (left_c.heel_strike_s, right_c.heel_strike_s)
+    )
+    row.update(
+        record=record,
+        side="L",
+        n_two_phase=int(replaced.sum()),
+        n_left=n_left,
+        n_right=n_right,
+        lr_diff=n_left - n_right,
+    )
+    rows.append(row)
     return rows
 
 
@@ -885,13 +925,15 @@ def run(datasets: list[str], data: Path = DATA) -> dict[str, list[dict[str, Any]
         Rows per dataset (index arrays removed).
     """
     out: dict[str, list[dict[str, Any]]] = {}
+    SKIPPED.clear()
     if "gaitpdb" in datasets and any((data / "gaitpdb").glob("*_*.txt")):
         out["gaitpdb"] = [_public(r) for r in gaitpdb_rows(data / "gaitpdb")]
     if "gaitndd" in datasets and gaitndd_records(data / "gaitndd"):
         out["gaitndd"] = [_public(r) for r in gaitndd_rows(data / "gaitndd")]
     plates = sorted((data / "running_forceplate").glob("*forces.txt"))
     if "forceplate" in datasets and plates:
-        out["forceplate"] = [_public(forceplate_row(p)) for p in plates]
+        rows = [r for p in plates for r in _skipping(p.stem, lambda q: [forceplate_row(q)], p)]
+        out["forceplate"] = [_public(r) for r in rows]
     return out
 
 
@@ -936,11 +978,18 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(figures, indent=2, allow_nan=True))
+        shown: dict[str, Any] = dict(figures)
+        if SKIPPED:
+            shown["skipped"] = [{"record": r, "reason": why} for r, why in SKIPPED]
+        print(json.dumps(shown, indent=2, allow_nan=True))
         return 0
     for name, rows in figures.items():
-        print(format_table(name, rows))
-        print()
+        if rows:
+            print(format_table(name, rows))
+            print()
+    if SKIPPED:
+        print(f"skipped {len(SKIPPED)} record{'s' * (len(SKIPPED) != 1)} (not in the tables): "
+              + "; ".join(f"{r}: {why}" for r, why in SKIPPED))
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0
 

@@ -334,8 +334,36 @@ def test_data_option_runs_every_record_of_another_folder(
         ("SiPt22_01", "L"), ("SiPt22_01", "R")
     ]
     assert [r["record"] for r in figures["forceplate"]] == ["RBDS001runT25", "RBDS099runT35"]
+    assert "skipped" not in figures
     shared = {r["record"]: r for r in validate.gaitndd_rows()}
     assert figures["gaitndd"][0]["pct_matched"] == shared["park4"]["pct_matched"]
+
+
+def test_a_record_that_cannot_be_judged_is_skipped_and_said(
+    validate: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One truncated or degenerate record of a whole dataset does not stop the run."""
+    _need(validate.GAITPDB_DIR)
+    _need(validate.PLATE_FILE)
+    for sub in ("gaitpdb", "running_forceplate"):
+        (tmp_path / sub).mkdir()
+    walk = (validate.GAITPDB_DIR / "SiPt22_01.txt").read_text().splitlines()
+    (tmp_path / "gaitpdb" / "SiPt22_01.txt").write_text("\n".join(walk) + "\n")
+    (tmp_path / "gaitpdb" / "GaCo99_01.txt").write_text("\n".join(walk[:50]) + "\n")  # 0.5 s
+    plate = tmp_path / "running_forceplate"
+    (plate / "RBDS001runT25forces.txt").write_bytes(validate.PLATE_FILE.read_bytes())
+    (plate / "RBDS098runT25forces.txt").write_text("Time\tFx\tFy\n")  # no data
+    assert validate.main(["--data", str(tmp_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    figures = json.loads(captured.out)
+    assert {r["record"] for r in figures["gaitpdb"]} == {"SiPt22_01"}
+    assert [r["record"] for r in figures["forceplate"]] == ["RBDS001runT25"]
+    skipped = {s["record"]: s["reason"] for s in figures["skipped"]}
+    assert set(skipped) == {"GaCo99_01", "RBDS098runT25forces"}
+    assert "no reference contact" in skipped["GaCo99_01"]
+    assert "validate: skipped GaCo99_01" in captured.err
+    assert validate.main(["--data", str(tmp_path)]) == 0  # the tables, and the skipped said
+    assert "skipped 2 records (not in the tables)" in capsys.readouterr().out
 
 
 def test_gaitndd_records_in_table_order(validate: ModuleType, tmp_path: Path) -> None:
