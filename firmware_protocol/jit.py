@@ -146,16 +146,30 @@ def _load_lean(numba: ModuleType, context: Any) -> bool:
     load_overload._insole_lean = True  # type: ignore[attr-defined]
     cache.load_overload = load_overload  # type: ignore[method-assign]
 
-    # The first refresh (numba's compiler, or another package's cache load) refuses the
-    # optional imports; later ones are numba's own.
-    numba_refresh = context.refresh
+    # The first refreshes (numba's compiler refreshes the typing context, then the target
+    # context; or another package's cache load) refuse the optional imports: both contexts
+    # get a wrapper that calls numba's own refresh with them refused and then removes itself.
+    for ctx in (context.typing_context, context):
+        _refuse_at_first_refresh(ctx)
+    return True
+
+
+def _refuse_at_first_refresh(ctx: Any) -> None:
+    """Make the first ``ctx.refresh()`` run with `_REFUSED` refused (later ones: numba's own)."""
 
     def refresh() -> None:
-        context.refresh = numba_refresh
-        _refresh_refusing(context)
+        ctx.__dict__.pop("refresh", None)  # numba's method again
+        refused = [m for m in _REFUSED if m not in sys.modules]
+        for name in refused:
+            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+        try:
+            ctx.refresh()
+        finally:
+            for name in refused:
+                if sys.modules.get(name, False) is None:
+                    del sys.modules[name]
 
-    context.refresh = refresh
-    return True
+    ctx.refresh = refresh
 
 
 def _can_write_in(folder: str) -> bool:

@@ -287,6 +287,21 @@ def test_plate_keeps_every_contact_of_short_flights(tmp_path: Path, flight_s: fl
     assert len(hs) - len(truth) <= 1  # at most the contact cut by the end
 
 
+def test_a_plate_marked_only_recording_wide_is_detected_as_one(tmp_path: Path) -> None:
+    """``extra.import.plate_under_both_feet`` alone (no device entry marked): a plate too."""
+    from helpers_plate import plate_recording
+
+    from insole.session.analysis import SessionAnalysis
+
+    rec = plate_recording(tmp_path, flight_s=0.06, first_s=0.03)
+    raw = read_raw_recording(rec)
+    assert raw.header["extra"]["import"]["plate_under_both_feet"]
+    full = SessionAnalysis().run(raw).summary_["step_count"]
+    for device in raw.header["devices"]:
+        device.pop("plate_under_both_feet", None)
+    assert SessionAnalysis().run(raw).summary_["step_count"] == full >= 33
+
+
 def test_walking_on_one_plate_is_said_to_have_no_flight(tmp_path: Path) -> None:
     """Walking on one plate under both feet: double support, no flight; said, not 'standing'."""
     t = np.arange(0, 30, 1 / 100)

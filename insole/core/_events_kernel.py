@@ -585,6 +585,7 @@ def _start_at(buf, fp, ist, fst, index):
     ist[I_POS] = index + 1
     ist[I_TRACK_START] = index
     ist[I_N_AIR] = 0  # a restart: the levels (an offset) may have changed
+    ist[I_AIR_NEXT] = 0
 
 
 @njit(cache=True)

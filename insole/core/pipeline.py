@@ -819,6 +819,15 @@ class Pipeline:
         self._devices = {
             (int(d.get("device_id", -1)), str(d.get("side"))): d for d in header.get("devices", [])
         }
+        # A recording marked as one plate under both feet only recording-wide (``extra.import``;
+        # the session summary reads either mark): every device is the plate.
+        extra = header.get("extra")
+        imported = extra.get("import") if isinstance(extra, dict) else None
+        if isinstance(imported, dict) and imported.get("plate_under_both_feet") and not any(
+            d.get("plate_under_both_feet") for d in self._devices.values()
+        ):
+            self._devices = {k: {**d, "plate_under_both_feet": True}
+                             for k, d in self._devices.items()}
 
     @property
     def stats(self) -> dict[int, DecoderStats]:

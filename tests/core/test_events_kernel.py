@@ -236,3 +236,24 @@ def test_announced_heel_strikes_less_the_retracted_are_the_steps_on_real_data() 
     for t in retracted:
         early.remove(t)  # raises if a retraction was not announced before
     assert sorted(early) == [c.heel_strike_s for c in contacts]
+
+
+def test_a_restart_forgets_the_air_level() -> None:
+    """After a (re)start the air level comes from the swings seen since, not from before.
+
+    A restart means the levels (a sensor's offset) may have changed: the ring of swing
+    levels starts empty, and its next slot at its start (the run's own swings are read).
+    """
+    fp = np.zeros(kernel.N_FP)
+    fp[kernel.P_UNLOADED] = 0.0
+    fp[kernel.P_OFF_FRAC] = 0.075
+    ist = np.zeros(kernel.N_IST, dtype=np.int64)
+    fst = np.full(kernel.N_FST, np.nan)
+    fst[kernel.F_LOW], fst[kernel.F_HIGH] = 0.0, 800.0
+    for _ in range(5):
+        kernel._push_air.py_func(ist, fst, 5.0)
+    assert kernel._air_level.py_func(fp, ist, fst) == 5.0
+    kernel._start_at.py_func(np.zeros(4), fp, ist, fst, 1)  # a restart, in a swing
+    assert kernel._air_level.py_func(fp, ist, fst) == 0.0  # unloaded_level until a swing
+    kernel._push_air.py_func(ist, fst, 40.0)
+    assert kernel._air_level.py_func(fp, ist, fst) == 40.0

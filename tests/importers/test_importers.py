@@ -257,12 +257,30 @@ def test_table_reaction_force_is_stored_positive(tmp_path: Path, capsys) -> None
     assert main(["import", "table", str(table), "--column", "Fz", "--time-column", "time",
                  "--out", str(tmp_path / "p.insrec")]) == 0
     assert "sign flipped" not in capsys.readouterr().out
+    assert main(["import", "table", str(flipped), "--column", "Fz", "--time-column", "time",
+                 "--out", str(tmp_path / "r2.insrec"), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert len(notes) == 1
+    assert "sign flipped" in notes[0]
     positive = load_recording(tmp_path / "p.insrec").devices[0]
     reaction = load_recording(tmp_path / "r.insrec")
     assert reaction.header["extra"]["import"]["vertical_sign"] == {"Fz": -1.0}
     np.testing.assert_allclose(decoded(reaction.devices[0]), decoded(positive), atol=1e-9)
     count = SessionAnalysis().run(tmp_path / "r.insrec").summary_["step_count"]
     assert count == SessionAnalysis().run(tmp_path / "p.insrec").summary_["step_count"] > 25
+
+
+def test_table_force_resting_below_zero_with_brief_loads_keeps_its_sign(tmp_path: Path) -> None:
+    """An offset after zeroing (-8 N), loaded in under 1 % of its samples: no reaction force."""
+    rng = np.random.default_rng(0)
+    force = -8.0 + rng.normal(0.0, 2.0, 60000)
+    for k in range(60):
+        force[k * 1000 : k * 1000 + 8] += 700.0
+    src = tmp_path / "f.csv"
+    src.write_text("Fz\n" + "".join(f"{v:.2f}\n" for v in force))
+    result = import_table(src, tmp_path / "f.insrec", columns=["Fz"], sampling_rate_hz=100.0)
+    assert result.told == []
+    assert np.nanmax(decoded(load_recording(tmp_path / "f.insrec").devices[0])) > 600
 
 
 # --- pedar -----------------------------------------------------------------------------------

@@ -238,6 +238,7 @@ class ImportResult:
             "sample_rate_hz": self.sample_rate_hz,
             "invalid_samples": self.invalid_samples,
             "bytes": self.bytes,
+            "notes": list(self.told),
         }
 
 
