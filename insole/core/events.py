@@ -33,7 +33,8 @@ Algorithm (the evidence behind each choice and the validation on real recordings
    after the on-crossing), the heel strike is final and `ContactDetector.pop_heel_strikes`
    returns it, before the contact is emitted at toe-off.
 
-A contact is emitted once it is final: after its toe-off plus the bridging look-ahead. Every
+A contact is emitted once it is final: after its toe-off plus the bridging look-ahead (and at
+least 0.1 s of the swing after it, or up to the next rise, whose level times the toe-off). Every
 decision depends on sample indices only, so results are identical for any chunking of the input.
 
 The per-sample and per-contact work runs in compiled kernels (`insole.core._events_kernel`,
