@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_history import simulated_run  # tests/ is on the path (tests/conftest.py)
 
 from insole.cli import main
-from insole.commands.simulate import SimulationRequest, simulate_to_file
 from insole.session.analysis import SessionAnalysis
 from insole.session.history import HistoryDB
 
@@ -34,8 +34,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     db_path = tmp / "h.sqlite3"
     analyses = {}
     for name, dur, seed in (("long", LONGEST_S, 11), ("short", 30.0, 12)):
-        rec = tmp / f"{name}.insrec"
-        simulate_to_file(SimulationRequest(duration_s=dur, seed=seed, start=RUN_START), rec)
+        rec = simulated_run(tmp, name, RUN_START.isoformat(), seconds=dur, seed=seed)
         analyses[name] = (rec, SessionAnalysis().run(rec))
     reference: dict[str, float] = {}
     with HistoryDB(db_path) as db:
@@ -53,8 +52,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
             if days < 30:
                 for k in ("duration_s", "step_count", "heel_impulse_ns"):
                     reference[k] = max(reference.get(k, 0.0), float(summary[k]))
-    run = tmp / "run.insrec"
-    simulate_to_file(SimulationRequest(duration_s=1.5 * LONGEST_S, seed=13, start=RUN_START), run)
+    run = simulated_run(tmp, "run", RUN_START.isoformat(), seconds=1.5 * LONGEST_S, seed=13)
     return db_path, run, reference
 
 

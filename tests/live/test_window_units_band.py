@@ -25,11 +25,11 @@ pytest.importorskip("pyqtgraph")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from helpers_live import live_window  # noqa: E402  (tests/ is on the path)
+from helpers_history import simulated_run  # noqa: E402  (tests/ is on the path)
+from helpers_live import live_window  # noqa: E402
 from helpers_plate import plate_recording  # noqa: E402
 
 from insole.cli import main  # noqa: E402
-from insole.commands.simulate import SimulationRequest, simulate_to_file  # noqa: E402
 from insole.live.loadwatch import RecentMax  # noqa: E402
 from insole.live.terminal import state_from_snapshot, status_line  # noqa: E402
 from insole.session.analysis import SessionAnalysis  # noqa: E402
@@ -104,8 +104,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     db_path = tmp / "h.sqlite3"
     analyses = {}
     for name, dur, seed in (("long", LONGEST_S, 11), ("short", 15.0, 12)):
-        rec = tmp / f"{name}.insrec"
-        simulate_to_file(SimulationRequest(duration_s=dur, seed=seed, start=RUN_START), rec)
+        rec = simulated_run(tmp, name, RUN_START.isoformat(), seconds=dur, seed=seed)
         analyses[name] = (rec, SessionAnalysis().run(rec))
     with HistoryDB(db_path) as db:
         for i, days in enumerate(DAYS):
@@ -116,8 +115,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             db.save_session(summary, a.steps_, recording_path=copy,
                             recording_sha256=f"{i:064x}")
     assert main(["profile", "--mass-kg", "72", "--db", str(db_path)]) == 0
-    run = tmp / "run.insrec"
-    simulate_to_file(SimulationRequest(duration_s=1.5 * LONGEST_S, seed=13, start=RUN_START), run)
+    run = simulated_run(tmp, "run", RUN_START.isoformat(), seconds=1.5 * LONGEST_S, seed=13)
     return db_path, run
 
 
