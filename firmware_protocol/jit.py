@@ -86,12 +86,12 @@ def load_numba() -> ModuleType:
 
 
 def _refresh_refusing(context: Any) -> None:
-    """Load numba's registries into ``context`` (once) with the `_REFUSED` imports refused."""
+    """``context.refresh()`` (numba's registries) with the `_REFUSED` imports refused."""
     refused = [m for m in _REFUSED if m not in sys.modules]
     for name in refused:
         sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
     try:
-        context.refresh()  # also refreshes the typing context
+        context.refresh()  # the target context's also refreshes the typing context
     finally:
         for name in refused:
             if sys.modules.get(name, False) is None:
@@ -159,15 +159,7 @@ def _refuse_at_first_refresh(ctx: Any) -> None:
 
     def refresh() -> None:
         ctx.__dict__.pop("refresh", None)  # numba's method again
-        refused = [m for m in _REFUSED if m not in sys.modules]
-        for name in refused:
-            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
-        try:
-            ctx.refresh()
-        finally:
-            for name in refused:
-                if sys.modules.get(name, False) is None:
-                    del sys.modules[name]
+        _refresh_refusing(ctx)
 
     ctx.refresh = refresh
 
