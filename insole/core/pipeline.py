@@ -61,6 +61,7 @@ __all__ = [
     "SideSamples",
     "StepBatch",
     "StepRecord",
+    "plate_under_both_feet",
 ]
 
 #: Gaps longer than this restart the detector instead of filling NaN samples [s].
@@ -82,6 +83,21 @@ HIDDEN_STEP_HISTORY = 9
 #: Burnfield 2010; Novacheck 1998, Gait & Posture 7:77). A turn or a pause without a loss
 #: adds no step.
 HIDDEN_STEP_LOSS_FRACTION = 0.2
+
+
+def plate_under_both_feet(header: dict[str, Any]) -> bool:
+    """Whether a recording is one force plate under both feet (every contact a step).
+
+    Marked on its device entry or recording-wide in ``extra.import`` (`insole import table
+    --side both`, a C3D plate of side ``both``); the pipeline detects such a device with
+    `insole.core.events.PLATE_UNDER_BOTH_FEET` and the summary labels it as a plate.
+    """
+    if any(isinstance(d, dict) and d.get("plate_under_both_feet")
+           for d in header.get("devices", [])):
+        return True
+    extra = header.get("extra")
+    imported = extra.get("import") if isinstance(extra, dict) else None
+    return isinstance(imported, dict) and bool(imported.get("plate_under_both_feet"))
 
 
 def usual_strides(stride_s: np.ndarray, recent_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -819,11 +835,9 @@ class Pipeline:
         self._devices = {
             (int(d.get("device_id", -1)), str(d.get("side"))): d for d in header.get("devices", [])
         }
-        # A recording marked as one plate under both feet only recording-wide (``extra.import``;
-        # the session summary reads either mark): every device is the plate.
-        extra = header.get("extra")
-        imported = extra.get("import") if isinstance(extra, dict) else None
-        if isinstance(imported, dict) and imported.get("plate_under_both_feet") and not any(
+        # A recording marked as one plate under both feet only recording-wide (``extra.import``):
+        # every device is the plate.
+        if plate_under_both_feet(header) and not any(
             d.get("plate_under_both_feet") for d in self._devices.values()
         ):
             self._devices = {k: {**d, "plate_under_both_feet": True}

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from insole.core.pipeline import Pipeline, PipelineUpdate, StepRecord
+from insole.core.pipeline import Pipeline, PipelineUpdate, StepRecord, plate_under_both_feet
 from insole.core.summary import STEP_COLUMNS, StepAccumulator, StepsTable, session_summary
 from insole.recordings.container import BlockReader, Damage, RawRecording, StreamRun
 
@@ -208,9 +208,7 @@ def summarise_session(
         The session summary.
     """
     all_damage = list(damages) if damages is not None else [] if damage is None else [damage]
-    single_plate = any(
-        bool(d.get("plate_under_both_feet")) for d in header.get("devices", [])
-    ) or bool((header.get("extra") or {}).get("import", {}).get("plate_under_both_feet"))
+    single_plate = plate_under_both_feet(header)
     alignment = pipe.alignment()
     acc = records if isinstance(records, StepAccumulator) else StepAccumulator().add(records)
     rows = acc.table(alignment, single_plate=single_plate)
